@@ -1,0 +1,52 @@
+# troupe: a thin wrapper over meson. `make run` and `make test` are all a
+# new machine needs; both install missing Debian packages first.
+BUILD     ?= build
+SANBUILD  ?= build-san
+FUZZBUILD ?= build-fuzz
+PREFIX    ?= /usr/local
+FUZZ_SECONDS ?= 300
+RUN_ARGS  ?=
+
+.PHONY: all deps build run test test-quick bench fuzz install clean format
+
+all: build
+
+deps:
+	@./scripts/deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized -Dwerror=true
+
+$(SANBUILD)/build.ninja:
+	meson setup $(SANBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+$(FUZZBUILD)/build.ninja:
+	CC=clang meson setup $(FUZZBUILD) --buildtype=debugoptimized -Dfuzz=true -Db_lundef=false
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: deps build
+	./scripts/run-dev $(BUILD) $(RUN_ARGS)
+
+test: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
+	ninja -C $(BUILD)
+	ninja -C $(SANBUILD)
+	./tests/run $(BUILD) $(SANBUILD)
+
+bench: deps build
+	./bench/run $(BUILD)
+
+fuzz: deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+	./tests/fuzz/run $(FUZZBUILD) $(FUZZ_SECONDS)
+
+install: build
+	meson install -C $(BUILD) --destdir "$(DESTDIR)"
+	./scripts/install-user
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,52 @@
+/* log: timestamped log lines on stderr (see log.h). */
+#include "agent/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+static enum log_level level = LOG_INFO;
+static const char *const names[] = {"error", "warn", "info", "debug"};
+
+void log_set_level(enum log_level l)
+{
+    level = l;
+}
+
+enum log_level log_get_level(void)
+{
+    return level;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+void log_msg(enum log_level l, const char *area, const char *fmt, ...)
+{
+    char line[1024], ts[32];
+    struct timeval tv;
+    struct tm tm;
+    va_list ap;
+
+    if (l > level)
+        return;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s.%03ldZ %-5s [%s] %s\n", ts, (long)(tv.tv_usec / 1000), names[l], area,
+            line);
+}
