@@ -1,0 +1,37 @@
+/* store: the agent's SQLite database in its data directory (WAL mode). For
+ * now it keeps the known peers, so that a restarted agent rejoins by itself.
+ * It also holds the directory lock, so two agents never share one data dir. */
+#ifndef TROUPE_STORE_H
+#define TROUPE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/codec.h"
+#include "core/err.h"
+
+#define STORE_PEERS_MAX 64
+
+struct store;
+
+/* Creates dir when missing (mode 0700), takes its lock, opens or creates
+ * troupe.db and upgrades its schema. Free with store_close. */
+int store_open(struct store **out, const char *dir, struct err *e);
+void store_close(struct store *st); /* NULL is a no-op */
+
+struct store_peer {
+    const char *name;
+    struct node_addr addr;
+};
+
+/* Records, in one transaction, that these peers were seen alive at now_ms.
+ * Durable on return. */
+int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n,
+                     uint64_t now_ms, struct err *e);
+/* Forgets a peer (reaped, or left the cluster for good). */
+int store_peer_forget(struct store *st, const char *name, struct err *e);
+/* Fills out with up to cap addresses of peers, most recently seen first. */
+int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n,
+                     struct err *e);
+
+#endif
