@@ -86,7 +86,7 @@ void wr_bytes(struct wr *w, const void *src, size_t n)
         w->overflow = 1;
         return;
     }
-    if (n)
+    if (n && w->p) /* a writer without a buffer only counts */
         memcpy(w->p + w->len, src, n);
     w->len += n;
 }

@@ -32,6 +32,7 @@ struct wr {
     int overflow; /* set once a write did not fit; later writes are dropped */
 };
 
+/* With p NULL the writer only counts the bytes (to size a message). */
 void wr_init(struct wr *w, void *p, size_t cap);
 void wr_u8(struct wr *w, uint8_t v);
 void wr_u16(struct wr *w, uint16_t v);
