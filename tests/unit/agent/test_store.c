@@ -1,0 +1,148 @@
+/* Tests of agent/store: known peers survive a reopen, the data dir lock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/store.h"
+
+static int make_dir(void **state)
+{
+    char *d = strdup("/tmp/troupe-store-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    *state = d;
+    return 0;
+}
+
+static int remove_dir(void **state)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
+    assert_int_equal(system(cmd), 0);
+    free(*state);
+    return 0;
+}
+
+static void addr(struct node_addr *a, const char *s)
+{
+    assert_int_equal(node_addr_parse(a, s, 0, NULL), 0);
+}
+
+static void test_peers_survive_reopen_newest_first(void **state)
+{
+    struct store *st;
+    struct err e;
+    struct store_peer p[2] = {{.name = "a"}, {.name = "b"}};
+    struct node_addr out[4];
+    size_t n;
+    char buf[64];
+
+    addr(&p[0].addr, "10.0.0.1:7420");
+    addr(&p[1].addr, "10.0.0.2:7420");
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_peers_seen(st, &p[0], 1, 100, &e), 0);
+    assert_int_equal(store_peers_seen(st, &p[1], 1, 200, &e), 0);
+    store_close(st);
+
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_peers_load(st, out, 4, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(node_addr_str(&out[0], buf, sizeof(buf)), "10.0.0.2:7420");
+    assert_string_equal(node_addr_str(&out[1], buf, sizeof(buf)), "10.0.0.1:7420");
+    store_close(st);
+}
+
+static void test_peer_seen_again_updates_address(void **state)
+{
+    struct store *st;
+    struct err e;
+    struct store_peer p = {.name = "a"};
+    struct node_addr out[4];
+    size_t n;
+    char buf[64];
+
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    addr(&p.addr, "10.0.0.1:7420");
+    assert_int_equal(store_peers_seen(st, &p, 1, 1, &e), 0);
+    addr(&p.addr, "10.0.0.9:7421");
+    assert_int_equal(store_peers_seen(st, &p, 1, 2, &e), 0);
+    assert_int_equal(store_peers_load(st, out, 4, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(node_addr_str(&out[0], buf, sizeof(buf)), "10.0.0.9:7421");
+    store_close(st);
+}
+
+static void test_forgotten_peer_is_not_loaded(void **state)
+{
+    struct store *st;
+    struct err e;
+    struct store_peer p = {.name = "a"};
+    struct node_addr out[4];
+    size_t n = 9;
+
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    addr(&p.addr, "10.0.0.1:7420");
+    assert_int_equal(store_peers_seen(st, &p, 1, 1, &e), 0);
+    assert_int_equal(store_peer_forget(st, "a", &e), 0);
+    assert_int_equal(store_peers_load(st, out, 4, &n, &e), 0);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
+static void test_second_open_of_same_dir_is_refused(void **state)
+{
+    struct store *a, *b;
+    struct err e;
+
+    assert_int_equal(store_open(&a, *state, &e), 0);
+    assert_int_equal(store_open(&b, *state, &e), -EBUSY);
+    assert_non_null(strstr(e.msg, "in use"));
+    assert_null(b);
+    store_close(a);
+}
+
+static void test_load_is_capped(void **state)
+{
+    struct store *st;
+    struct err e;
+    struct store_peer p[3] = {{.name = "a"}, {.name = "b"}, {.name = "c"}};
+    struct node_addr out[2];
+    size_t n;
+
+    for (int i = 0; i < 3; i++)
+        addr(&p[i].addr, "10.0.0.1:7420");
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_peers_seen(st, p, 3, 5, &e), 0);
+    assert_int_equal(store_peers_load(st, out, 2, &n, &e), 0);
+    assert_int_equal(n, 2);
+    store_close(st);
+}
+
+static void test_unwritable_dir_names_the_dir(void **state)
+{
+    struct store *st;
+    struct err e;
+
+    assert_true(store_open(&st, "/proc/troupe-nope", &e) < 0);
+    assert_non_null(strstr(e.msg, "/proc/troupe-nope"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_peers_survive_reopen_newest_first, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_peer_seen_again_updates_address, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_forgotten_peer_is_not_loaded, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_second_open_of_same_dir_is_refused, make_dir,
+                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_load_is_capped, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_unwritable_dir_names_the_dir, make_dir, remove_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
