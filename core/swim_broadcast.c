@@ -1,0 +1,201 @@
+/* swim_broadcast: the bounded queue of messages that piggyback on every
+ * packet (membership changes and user payloads). Each broadcast is kept
+ * encoded once, in a bucket of its transmit count; packing takes the least
+ * sent first and, within a count, the newest first. A newer broadcast about a
+ * member replaces the older one. User payloads keep a share of every packet
+ * so membership chatter cannot starve them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/swim_internal.h"
+
+#define USER_SHARE_DIV 4 /* user payloads may take at least 1/4 of a packet first */
+
+uint32_t bcast_limit(const struct swim *s)
+{
+    double n = (double)swim_live_count(s) + 1.0;
+    uint32_t lim = s->cfg.retransmit_mult * (uint32_t)ceil(log10(n));
+    if (lim < 1)
+        lim = 1;
+    if (lim >= SWIM_BCAST_BUCKETS)
+        lim = SWIM_BCAST_BUCKETS - 1;
+    return lim;
+}
+
+static void unlink_b(struct swim *s, struct bcast *b)
+{
+    uint32_t k = b->transmits < SWIM_BCAST_BUCKETS ? b->transmits : SWIM_BCAST_BUCKETS - 1;
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        s->bucket[k] = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    b->prev = b->next = NULL;
+}
+
+static void push_b(struct swim *s, struct bcast *b)
+{
+    uint32_t k = b->transmits < SWIM_BCAST_BUCKETS ? b->transmits : SWIM_BCAST_BUCKETS - 1;
+    b->prev = NULL;
+    b->next = s->bucket[k];
+    if (b->next)
+        b->next->prev = b;
+    s->bucket[k] = b;
+}
+
+static void drop_b(struct swim *s, struct bcast *b)
+{
+    unlink_b(s, b);
+    if (b->member == UINT32_MAX)
+        s->n_user_bcast--;
+    else
+        s->members[b->member].bcast = NULL;
+    s->n_bcast--;
+    free(b);
+}
+
+/* Queue full: drop the most-sent, oldest broadcast. */
+static void make_room(struct swim *s)
+{
+    while (s->n_bcast >= s->cfg.broadcast_queue_max) {
+        struct bcast *victim = NULL;
+        for (int k = SWIM_BCAST_BUCKETS - 1; k >= 0 && !victim; k--) {
+            struct bcast *b = s->bucket[k];
+            while (b && b->next)
+                b = b->next;
+            victim = b;
+        }
+        if (!victim)
+            return;
+        drop_b(s, victim);
+        s->stats.broadcasts_dropped++;
+    }
+}
+
+static struct bcast *new_b(const uint8_t *data, size_t len, uint32_t member)
+{
+    struct bcast *b = xcalloc(1, sizeof(*b) + len);
+    b->member = member;
+    b->len = (uint16_t)len;
+    memcpy(b->data, data, len);
+    return b;
+}
+
+void bcast_member(struct swim *s, uint32_t member, const struct msg *m)
+{
+    uint8_t buf[CODEC_PACKET_MAX];
+    int len = codec_encode(m, buf, sizeof(buf), NULL);
+    struct bcast *b;
+
+    if (len < 0)
+        return;
+    bcast_forget_member(s, member);
+    make_room(s);
+    b = new_b(buf, (size_t)len, member);
+    s->members[member].bcast = b;
+    push_b(s, b);
+    s->n_bcast++;
+}
+
+int bcast_user(struct swim *s, const uint8_t *data, size_t len)
+{
+    uint8_t buf[CODEC_PACKET_MAX];
+    struct msg m = {.type = MSG_USER};
+    struct bcast *b;
+    int n;
+
+    m.u.user.len = (uint16_t)len;
+    m.u.user.data = data;
+    n = codec_encode(&m, buf, sizeof(buf), NULL);
+    if (n < 0)
+        return n;
+    make_room(s);
+    b = new_b(buf, (size_t)n, UINT32_MAX);
+    push_b(s, b);
+    s->n_bcast++;
+    s->n_user_bcast++;
+    return 0;
+}
+
+void bcast_forget_member(struct swim *s, uint32_t member)
+{
+    if (s->members[member].bcast)
+        drop_b(s, s->members[member].bcast);
+}
+
+void bcast_renumber(struct swim *s, uint32_t to)
+{
+    struct bcast *b = s->members[to].bcast;
+    if (b)
+        b->member = to;
+}
+
+/* Takes broadcasts of one kind (user or not) while they fit and space used
+ * stays under budget. Sent ones move to the next bucket, or go at the limit. */
+static void fill_kind(struct swim *s, struct compound_wr *c, int user, size_t budget)
+{
+    uint32_t limit = bcast_limit(s);
+    struct bcast *moved = NULL; /* collected, re-bucketed after the scan */
+    size_t start = c->len;
+
+    for (uint32_t k = 0; k < SWIM_BCAST_BUCKETS; k++) {
+        struct bcast *b = s->bucket[k], *next;
+        for (; b; b = next) {
+            next = b->next;
+            if ((b->member == UINT32_MAX) != user || b->sent_in == s->packet_id)
+                continue;
+            if (c->len - start + codec_compound_cost(b->len) > budget)
+                continue;
+            if (codec_compound_add(c, b->data, b->len) < 0)
+                continue;
+            unlink_b(s, b);
+            b->sent_in = s->packet_id;
+            b->transmits++;
+            b->next = moved;
+            moved = b;
+        }
+    }
+    while (moved) {
+        struct bcast *b = moved;
+        moved = b->next;
+        b->next = NULL;
+        if (b->transmits >= limit) {
+            /* not in any bucket now: fix counts and free */
+            if (b->member == UINT32_MAX)
+                s->n_user_bcast--;
+            else
+                s->members[b->member].bcast = NULL;
+            s->n_bcast--;
+            free(b);
+        } else {
+            push_b(s, b);
+        }
+    }
+}
+
+void bcast_fill(struct swim *s, struct compound_wr *c)
+{
+    if (!s->n_bcast)
+        return;
+    s->packet_id++;
+    if (s->n_user_bcast)
+        fill_kind(s, c, 1, (c->cap - c->len) / USER_SHARE_DIV);
+    fill_kind(s, c, 0, SIZE_MAX);
+    if (s->n_user_bcast)
+        fill_kind(s, c, 1, SIZE_MAX);
+}
+
+void bcast_free_all(struct swim *s)
+{
+    for (int k = 0; k < SWIM_BCAST_BUCKETS; k++) {
+        while (s->bucket[k]) {
+            struct bcast *b = s->bucket[k];
+            s->bucket[k] = b->next;
+            free(b);
+        }
+    }
+    s->n_bcast = s->n_user_bcast = 0;
+}

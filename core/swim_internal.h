@@ -1,0 +1,115 @@
+/* swim_internal: the state shared by the files of core/swim (swim.c for
+ * members and messages, swim_broadcast.c for the piggyback queue). Not a
+ * public interface: nothing outside core/swim*.c includes it. */
+#ifndef TROUPE_SWIM_INTERNAL_H
+#define TROUPE_SWIM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/swim.h"
+
+#define SWIM_RELAYS_MAX       64  /* indirect probes we run for others at once */
+#define SWIM_JOINS_MAX        64  /* joins in flight */
+#define SWIM_CONFIRM_MAX      8   /* distinct confirmations of one suspicion kept */
+#define SWIM_EVENTS_MAX       65536
+#define SWIM_BCAST_BUCKETS    64  /* broadcasts are bucketed by times sent */
+
+struct bcast {
+    struct bcast *prev, *next; /* in the bucket of its transmit count */
+    uint32_t member;           /* index of the member it is about, UINT32_MAX: user */
+    uint32_t transmits;
+    uint32_t sent_in; /* packet id it last went out in */
+    uint16_t len;
+    uint8_t data[]; /* one encoded message */
+};
+
+struct suspicion {
+    uint64_t start_ms;
+    uint64_t deadline_ms;
+    uint32_t n_confirm;
+    char confirm[SWIM_CONFIRM_MAX][SWIM_NAME_MAX + 1];
+};
+
+struct member {
+    struct swim_member m;   /* the public view: swim_member_at returns &m */
+    struct bcast *bcast;    /* the queued broadcast about this member, if any */
+    struct suspicion *susp; /* while suspect */
+};
+
+struct relay {
+    uint32_t our_seq;    /* seq of the ping we sent to the target */
+    uint32_t their_seq;  /* seq the requester waits for */
+    struct node_addr requester;
+    uint64_t deadline_ms;
+    uint8_t want_nack;
+    uint8_t used;
+};
+
+struct probe {
+    int active;
+    uint32_t seq;
+    uint32_t target; /* member index */
+    char target_name[SWIM_NAME_MAX + 1];
+    uint64_t timeout_ms; /* no ack by then: indirect probes */
+    uint64_t end_ms;     /* no ack by then: suspect */
+    int indirect_sent;
+    int acked;
+    uint32_t nacks_expected, nacks_got;
+};
+
+struct swim {
+    struct swim_config cfg;
+    uint64_t rng;
+
+    struct member *members; /* members[0] is ourselves */
+    size_t n, cap;
+    uint32_t *hash; /* open addressing: member index + 1, 0 = empty */
+    size_t hash_cap;
+    size_t count[4]; /* members per state */
+
+    uint32_t *order; /* probe order: member indexes */
+    size_t order_n, order_pos;
+
+    struct probe probe;
+    uint64_t next_probe_ms;
+    uint64_t next_gossip_ms;
+    uint64_t next_pushpull_ms;
+    uint64_t next_reconnect_ms;
+    uint64_t next_reap_ms;
+    uint64_t next_suspicion_ms; /* earliest suspicion deadline, UINT64_MAX: none */
+    uint32_t seq;
+    uint32_t awareness;
+    int leaving;
+
+    struct relay relays[SWIM_RELAYS_MAX];
+    struct node_addr joins[SWIM_JOINS_MAX];
+    size_t n_joins;
+
+    /* broadcast queue, bucketed by transmit count; newest first per bucket */
+    struct bcast *bucket[SWIM_BCAST_BUCKETS];
+    size_t n_bcast, n_user_bcast;
+    uint32_t packet_id;
+
+    struct swim_out *out;
+    size_t out_n, out_cap, out_pos;
+    struct swim_event *ev;
+    size_t ev_n, ev_cap, ev_pos;
+
+    struct swim_stats stats;
+};
+
+/* swim_broadcast.c */
+void bcast_member(struct swim *s, uint32_t member, const struct msg *m);
+int bcast_user(struct swim *s, const uint8_t *data, size_t len);
+void bcast_forget_member(struct swim *s, uint32_t member);
+void bcast_renumber(struct swim *s, uint32_t to);
+/* Appends queued broadcasts to c while they fit; counts a transmission each. */
+void bcast_fill(struct swim *s, struct compound_wr *c);
+void bcast_free_all(struct swim *s);
+uint32_t bcast_limit(const struct swim *s);
+
+/* swim.c */
+size_t swim_live_count(const struct swim *s);
+
+#endif
