@@ -1,0 +1,538 @@
+/* agent: `troupe agent`. Owns the one libuv loop and wires core/swim to the
+ * world: the gossip transport (agent/net), the HTTP API (agent/api over
+ * agent/httpd), the data directory (agent/store), signals and joins with
+ * backoff. Protocol decisions stay in core/; this file only moves bytes,
+ * time and events between them. */
+#include "agent/agent.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <uv.h>
+
+#include "agent/agent_impl.h"
+#include "agent/api.h"
+#include "agent/log.h"
+#include "core/mem.h"
+#include "core/tags.h"
+
+#define JOIN_BACKOFF_MIN_MS 1000
+#define JOIN_BACKOFF_MAX_MS 60000
+#define PEERS_SAVE_DELAY_MS 2000
+#define LEAVE_LINGER_MS     600 /* time for the leave broadcast to go out */
+#define STOP_DEADLINE_MS    1500
+
+uint64_t agent_wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+uint64_t agent_now(struct agent *a)
+{
+    uv_update_time(&a->loop);
+    return uv_now(&a->loop);
+}
+
+/* ---- moving bytes between swim and the network ---- */
+
+static void flush_outputs(struct agent *a)
+{
+    struct swim_out o;
+
+    while (swim_poll_out(a->swim, &o)) {
+        if (o.kind == SWIM_OUT_UDP)
+            net_send_udp(a->net, &o.to, o.data, o.len);
+        else
+            net_send_stream(a->net, &o.to, o.data, o.len);
+        free(o.data);
+    }
+}
+
+static void schedule_peers_save(struct agent *a)
+{
+    if (!uv_is_active((uv_handle_t *)&a->peers_timer))
+        uv_timer_start(&a->peers_timer, agent_peers_save_cb, PEERS_SAVE_DELAY_MS, 0);
+}
+
+static void handle_events(struct agent *a)
+{
+    struct swim_event ev;
+    char addr[64];
+
+    while (swim_poll_event(a->swim, &ev)) {
+        node_addr_str(&ev.addr, addr, sizeof(addr));
+        switch (ev.kind) {
+        case SWIM_EV_JOIN:
+            log_info("member", "%s joined at %s (incarnation %u)", ev.name, addr,
+                     ev.incarnation);
+            schedule_peers_save(a);
+            break;
+        case SWIM_EV_UPDATE:
+            log_info("member", "%s updated: %s, incarnation %u", ev.name, addr, ev.incarnation);
+            schedule_peers_save(a);
+            break;
+        case SWIM_EV_SUSPECT:
+            log_info("member", "%s is suspect (incarnation %u)", ev.name, ev.incarnation);
+            break;
+        case SWIM_EV_DEAD:
+            log_warn("member", "%s is dead (incarnation %u)", ev.name, ev.incarnation);
+            break;
+        case SWIM_EV_LEFT:
+            log_info("member", "%s left the cluster", ev.name);
+            break;
+        case SWIM_EV_REAP: {
+            struct err e;
+            log_info("member", "%s reaped from the member table", ev.name);
+            if (store_peer_forget(a->store, ev.name, &e) < 0)
+                log_warn("store", "%s", e.msg);
+            break;
+        }
+        case SWIM_EV_JOINED:
+            log_info("join", "joined the cluster through %s", addr);
+            agent_join_outcome(a, &ev.addr, 1);
+            break;
+        case SWIM_EV_JOIN_FAILED:
+            log_warn("join", "join through %s failed", addr);
+            agent_join_outcome(a, &ev.addr, 0);
+            break;
+        case SWIM_EV_REFUTE:
+            log_info("member", "refuted a suspicion about ourselves (incarnation now %u)",
+                     ev.incarnation);
+            break;
+        default:
+            break;
+        }
+        free(ev.data);
+    }
+}
+
+static void swim_timer_cb(uv_timer_t *t)
+{
+    agent_drive(t->data);
+}
+
+/* Runs the machine's due timers, sends what it produced, handles its events,
+ * and arms the timer for its next deadline. Called after every input. */
+void agent_drive(struct agent *a)
+{
+    uint64_t now = agent_now(a);
+    uint64_t next = swim_tick(a->swim, now);
+
+    flush_outputs(a);
+    handle_events(a);
+    flush_outputs(a);
+    if (a->closed)
+        return;
+    uv_timer_start(&a->swim_timer, swim_timer_cb, next > now ? next - now : 1, 0);
+}
+
+static void on_packet(void *ud, const struct node_addr *from, const uint8_t *buf, size_t len)
+{
+    struct agent *a = ud;
+    struct err e;
+    char addr[64];
+
+    if (swim_recv_packet(a->swim, agent_now(a), from, buf, len, &e) < 0)
+        log_debug("gossip", "dropped packet from %s: %s", node_addr_str(from, addr, 64), e.msg);
+    agent_drive(a);
+}
+
+static int on_stream(void *ud, const struct node_addr *from, const uint8_t *buf, size_t len,
+                     uint8_t **reply, size_t *reply_len)
+{
+    struct agent *a = ud;
+    struct err e;
+    char addr[64];
+    int rc = swim_recv_stream(a->swim, agent_now(a), from, buf, len, reply, reply_len, &e);
+
+    if (rc < 0)
+        log_debug("gossip", "dropped stream from %s: %s", node_addr_str(from, addr, 64), e.msg);
+    agent_drive(a);
+    return rc;
+}
+
+static void on_stream_reply(void *ud, const struct node_addr *to, const uint8_t *buf, size_t len)
+{
+    struct agent *a = ud;
+    struct err e;
+    char addr[64];
+
+    if (swim_recv_stream(a->swim, agent_now(a), to, buf, len, NULL, NULL, &e) < 0)
+        log_debug("gossip", "dropped stream reply from %s: %s", node_addr_str(to, addr, 64),
+                  e.msg);
+    agent_drive(a);
+}
+
+static void on_stream_failed(void *ud, const struct node_addr *to)
+{
+    struct agent *a = ud;
+
+    swim_stream_failed(a->swim, agent_now(a), to);
+    agent_drive(a);
+}
+
+/* ---- known peers ---- */
+
+void agent_peers_save_cb(uv_timer_t *t)
+{
+    struct agent *a = t->data;
+    size_t n = swim_member_count(a->swim), k = 0;
+    struct store_peer *p = xcalloc(n ? n : 1, sizeof(*p));
+    const struct swim_member *self = swim_self(a->swim);
+    struct err e;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(a->swim, i);
+        if (m == self || m->state != SWIM_ALIVE)
+            continue;
+        p[k].name = m->name;
+        p[k].addr = m->addr;
+        k++;
+    }
+    if (k && store_peers_seen(a->store, p, k, agent_wall_ms(), &e) < 0)
+        log_warn("store", "saving known peers: %s", e.msg);
+    free(p);
+}
+
+/* ---- joins, retried with backoff until one works ---- */
+
+static void join_timer_cb(uv_timer_t *t);
+
+static void join_start(struct agent *a)
+{
+    uint64_t now = agent_now(a);
+    char addr[64];
+
+    for (size_t i = 0; i < a->n_join; i++) {
+        log_info("join", "joining through %s", node_addr_str(&a->join[i], addr, sizeof(addr)));
+        swim_join(a->swim, now, &a->join[i]);
+    }
+    a->join_pending = a->n_join;
+    agent_drive(a);
+}
+
+static void join_timer_cb(uv_timer_t *t)
+{
+    join_start(t->data);
+}
+
+void agent_join_outcome(struct agent *a, const struct node_addr *addr, int ok)
+{
+    api_join_outcome(a, addr, ok);
+    if (a->joined || a->stopping)
+        return;
+    for (size_t i = 0; i < a->n_join; i++) {
+        if (!node_addr_eq(&a->join[i], addr))
+            continue;
+        if (ok) {
+            a->joined = 1;
+            uv_timer_stop(&a->join_timer);
+            return;
+        }
+        if (a->join_pending)
+            a->join_pending--;
+    }
+    if (a->join_pending == 0 && a->n_join) {
+        log_info("join", "no join target answered; retrying in %u ms", a->join_backoff_ms);
+        uv_timer_start(&a->join_timer, join_timer_cb, a->join_backoff_ms, 0);
+        a->join_backoff_ms *= 2;
+        if (a->join_backoff_ms > JOIN_BACKOFF_MAX_MS)
+            a->join_backoff_ms = JOIN_BACKOFF_MAX_MS;
+        a->join_pending = SIZE_MAX; /* until the timer fires */
+    }
+}
+
+/* Join targets: --join when given, else the peers this data dir remembers. */
+static int join_targets(struct agent *a, struct err *e)
+{
+    a->n_join = 0;
+    for (size_t i = 0; i < a->cfg.n_join && a->n_join < AGENT_JOIN_MAX; i++) {
+        if (node_addr_parse(&a->join[a->n_join], a->cfg.join[i], 7420, e) < 0)
+            return err_wrap(e, "--join");
+        a->n_join++;
+    }
+    if (a->n_join == 0) {
+        size_t n = 0;
+        if (store_peers_load(a->store, a->join, STORE_PEERS_MAX, &n, e) < 0)
+            return e->code;
+        a->n_join = n;
+        if (n)
+            log_info("join", "rejoining %zu known peers from the data dir", n);
+    }
+    return 0;
+}
+
+/* ---- addresses ---- */
+
+/* The address others reach us at: --advertise, else the bind address, else
+ * (bound to 0.0.0.0) the first non-loopback IPv4 address of the machine. */
+static int pick_advertise(struct agent *a, struct node_addr *out, struct err *e)
+{
+    static const uint8_t any[16];
+    uv_interface_address_t *ifs;
+    int n;
+
+    if (a->cfg.advertise.family) {
+        *out = a->cfg.advertise;
+        return 0;
+    }
+    *out = a->cfg.bind;
+    if (memcmp(out->ip, any, 16) != 0)
+        return 0;
+    if (uv_interface_addresses(&ifs, &n) != 0)
+        return err_set(e, -EADDRNOTAVAIL, "cannot list network interfaces; set --advertise");
+    for (int i = 0; i < n; i++) {
+        if (ifs[i].is_internal || ifs[i].address.address4.sin_family != AF_INET)
+            continue;
+        out->family = 4;
+        memset(out->ip, 0, sizeof(out->ip));
+        memcpy(out->ip, &ifs[i].address.address4.sin_addr, 4);
+        break;
+    }
+    uv_free_interface_addresses(ifs, n);
+    if (memcmp(out->ip, any, 16) == 0)
+        return err_set(e, -EADDRNOTAVAIL,
+                       "no non-loopback IPv4 address to advertise; set --advertise");
+    return 0;
+}
+
+/* ---- keys and tags (start and SIGHUP) ---- */
+
+static int build_keyring(const struct config *c, struct keyring **out, struct err *e)
+{
+    struct keyring *kr = keyring_new();
+    int rc;
+
+    for (size_t i = 0; i < c->n_keys; i++) {
+        if ((rc = keyring_add_b64(kr, c->keys[i], e)) < 0) {
+            keyring_free(kr);
+            return err_wrap(e, "--encrypt key %zu", i + 1);
+        }
+    }
+    *out = kr;
+    return 0;
+}
+
+static void reload(struct agent *a)
+{
+    struct config c;
+    struct keyring *kr = NULL;
+    uint8_t tags[SWIM_TAGS_MAX];
+    struct err e;
+    int len;
+
+    config_init(&c);
+    if (config_parse(&c, a->argc, a->argv, &e) != 0) {
+        log_error("config", "reload refused, keeping the running config: %s", e.msg);
+        return;
+    }
+    if (build_keyring(&c, &kr, &e) < 0) {
+        log_error("config", "reload refused, keeping the running config: %s", e.msg);
+        return;
+    }
+    if ((len = tags_encode(&c.tags, tags, sizeof(tags), &e)) < 0 ||
+        swim_set_tags(a->swim, agent_now(a), tags, (size_t)len, &e) < 0) {
+        log_error("config", "reload refused, keeping the running config: %s", e.msg);
+        keyring_free(kr);
+        return;
+    }
+    net_set_keyring(a->net, kr);
+    keyring_free(a->kr);
+    a->kr = kr;
+    a->cfg.tags = c.tags;
+    memcpy(a->cfg.keys, c.keys, sizeof(c.keys));
+    a->cfg.n_keys = c.n_keys;
+    log_info("config", "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
+    agent_drive(a);
+}
+
+/* ---- stopping ---- */
+
+static void close_handle(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void net_closed(void *ud)
+{
+    struct agent *a = ud;
+    a->net = NULL;
+}
+
+static void stop_now(struct agent *a)
+{
+    if (a->closed)
+        return;
+    a->closed = 1;
+    api_close(a);
+    if (a->net)
+        net_close(a->net, net_closed, a);
+    close_handle((uv_handle_t *)&a->swim_timer);
+    close_handle((uv_handle_t *)&a->join_timer);
+    close_handle((uv_handle_t *)&a->peers_timer);
+    close_handle((uv_handle_t *)&a->leave_timer);
+    close_handle((uv_handle_t *)&a->sig_term);
+    close_handle((uv_handle_t *)&a->sig_int);
+    close_handle((uv_handle_t *)&a->sig_hup);
+}
+
+static void leave_timer_cb(uv_timer_t *t)
+{
+    stop_now(t->data);
+}
+
+/* Graceful leave: tell the cluster, give the broadcast time to go out, stop. */
+void agent_leave(struct agent *a)
+{
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    log_info("agent", "leaving the cluster");
+    swim_leave(a->swim, agent_now(a));
+    /* The leave goes out now; the swim timer keeps gossiping it while we linger. */
+    agent_drive(a);
+    uv_timer_stop(&a->join_timer);
+    uv_timer_start(&a->leave_timer, leave_timer_cb,
+                   swim_member_count(a->swim) > 1 ? LEAVE_LINGER_MS : 0, 0);
+    agent_peers_save_cb(&a->peers_timer);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+    struct agent *a = s->data;
+
+    if (signum == SIGHUP) {
+        log_info("agent", "SIGHUP: reloading tags and keys");
+        reload(a);
+        return;
+    }
+    if (a->stopping) {
+        log_warn("agent", "second signal: stopping at once");
+        stop_now(a);
+        return;
+    }
+    log_info("agent", "%s: leaving", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    agent_leave(a);
+}
+
+/* ---- start ---- */
+
+static void init_timer(struct agent *a, uv_timer_t *t)
+{
+    uv_timer_init(&a->loop, t);
+    t->data = a;
+}
+
+static void init_signal(struct agent *a, uv_signal_t *s, int signum)
+{
+    uv_signal_init(&a->loop, s);
+    s->data = a;
+    uv_signal_start(s, signal_cb, signum);
+    uv_unref((uv_handle_t *)s);
+}
+
+static int agent_start(struct agent *a, struct err *e)
+{
+    struct swim_config sc;
+    struct net_callbacks cb = {
+        .on_packet = on_packet,
+        .on_stream = on_stream,
+        .on_stream_reply = on_stream_reply,
+        .on_stream_failed = on_stream_failed,
+    };
+    char addr[64];
+    int rc;
+
+    if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0)
+        return rc;
+    if ((rc = build_keyring(&a->cfg, &a->kr, e)) < 0)
+        return rc;
+    if (a->cfg.n_keys == 0)
+        log_warn("agent", "gossip is NOT encrypted (no --encrypt key): anyone on the network "
+                          "can read and forge it; use this for development only");
+
+    config_swim(&a->cfg, &sc);
+    if ((rc = pick_advertise(a, &sc.addr, e)) < 0)
+        return rc;
+    randombytes_buf(&sc.seed, sizeof(sc.seed));
+    a->swim = swim_new(&sc, agent_now(a), e);
+    if (!a->swim)
+        return e->code ? e->code : -EINVAL;
+
+    if ((rc = net_open(&a->net, &a->loop, &a->cfg.bind, a->kr, &cb, a, e)) < 0)
+        return rc;
+    if ((rc = api_open(a, e)) < 0)
+        return rc;
+
+    init_timer(a, &a->swim_timer);
+    init_timer(a, &a->join_timer);
+    init_timer(a, &a->peers_timer);
+    init_timer(a, &a->leave_timer);
+    init_signal(a, &a->sig_term, SIGTERM);
+    init_signal(a, &a->sig_int, SIGINT);
+    init_signal(a, &a->sig_hup, SIGHUP);
+
+    log_info("agent", "node %s, gossip on %s (advertised %s), profile %s", sc.name,
+             node_addr_str(&a->cfg.bind, addr, sizeof(addr)),
+             node_addr_str(&sc.addr, addr + 32, 32),
+             a->cfg.profile == SWIM_PROFILE_FAST ? "fast" : "lan");
+
+    if ((rc = join_targets(a, e)) < 0)
+        return rc;
+    a->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
+    if (a->n_join)
+        join_start(a);
+    agent_drive(a);
+    return 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+    struct agent *a = xcalloc(1, sizeof(*a));
+    struct err e;
+    int rc, code = 0;
+
+    err_clear(&e);
+    a->argc = argc;
+    a->argv = argv;
+    config_init(&a->cfg);
+    rc = config_parse(&a->cfg, argc, argv, &e);
+    if (rc == CONFIG_HELP) {
+        free(a);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "troupe agent: %s\n", e.msg);
+        fprintf(stderr, "Try 'troupe agent --help'.\n");
+        free(a);
+        return 2;
+    }
+    log_set_level(a->cfg.log_level);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "troupe agent: libsodium failed to initialise\n");
+        free(a);
+        return 1;
+    }
+    uv_loop_init(&a->loop);
+    rc = agent_start(a, &e);
+    if (rc < 0) {
+        log_error("agent", "%s", e.msg);
+        code = 1;
+        stop_now(a);
+    }
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&a->loop) != 0)
+        log_warn("agent", "event loop closed with handles still open");
+    if (code == 0)
+        log_info("agent", "stopped");
+    swim_free(a->swim);
+    keyring_free(a->kr);
+    store_close(a->store);
+    free(a);
+    return code;
+}

@@ -1,0 +1,58 @@
+/* agent_impl: the agent's state, shared by the files of agent/ that wire it
+ * (agent.c, api.c). Not for core/ or cli/. */
+#ifndef TROUPE_AGENT_IMPL_H
+#define TROUPE_AGENT_IMPL_H
+
+#include <sodium.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "agent/config.h"
+#include "agent/httpd.h"
+#include "agent/net.h"
+#include "agent/net_keyring.h"
+#include "agent/store.h"
+#include "core/swim.h"
+
+#define AGENT_JOIN_MAX 64
+
+struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
+
+struct agent {
+    uv_loop_t loop;
+    struct config cfg;
+    int argc;
+    char **argv; /* kept for SIGHUP: the config is parsed again from them */
+
+    struct swim *swim;
+    struct keyring *kr;
+    struct net *net;
+    struct httpd *httpd;
+    struct store *store;
+
+    uv_timer_t swim_timer;  /* fires at the machine's next deadline */
+    uv_timer_t join_timer;  /* join retries with backoff */
+    uv_timer_t peers_timer; /* known peers are saved shortly after a change */
+    uv_timer_t leave_timer; /* lingering after a leave so it is gossiped */
+    uv_signal_t sig_term, sig_int, sig_hup;
+
+    struct node_addr join[AGENT_JOIN_MAX > STORE_PEERS_MAX ? AGENT_JOIN_MAX : STORE_PEERS_MAX];
+    size_t n_join;
+    size_t join_pending; /* outcomes still awaited in this round */
+    uint32_t join_backoff_ms;
+    int joined;
+
+    struct api_join *api_joins; /* pending PUT /v1/join calls */
+    uint64_t started_wall_ms;
+    int stopping; /* leaving: lingering until leave_timer fires */
+    int closed;   /* handles are closing */
+};
+
+uint64_t agent_now(struct agent *a);
+uint64_t agent_wall_ms(void);
+void agent_drive(struct agent *a);
+void agent_leave(struct agent *a);
+void agent_join_outcome(struct agent *a, const struct node_addr *addr, int ok);
+void agent_peers_save_cb(uv_timer_t *t);
+
+#endif

@@ -1,0 +1,16 @@
+/* api: the agent's HTTP JSON API (/v1/...), routes and their JSON, served
+ * by agent/httpd. Reads the agent's state; writes go through the agent. */
+#ifndef TROUPE_API_H
+#define TROUPE_API_H
+
+#include "core/codec.h"
+#include "core/err.h"
+
+struct agent;
+
+int api_open(struct agent *a, struct err *e);
+void api_close(struct agent *a);
+/* A join started by the API got its outcome (called for every outcome). */
+void api_join_outcome(struct agent *a, const struct node_addr *addr, int ok);
+
+#endif

@@ -1,0 +1,59 @@
+/* config: the agent's configuration. Every option lives in one table in
+ * config.c (flag, JSON key, default, help); --help and docs/options.md are
+ * printed from it. Values come from defaults, then the --config JSON file,
+ * then the command line. The struct holds no heap memory, so the agent can
+ * parse again on SIGHUP and swap. */
+#ifndef TROUPE_CONFIG_H
+#define TROUPE_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "agent/log.h"
+#include "core/codec.h"
+#include "core/err.h"
+#include "core/swim.h"
+#include "core/tags.h"
+
+#define CONFIG_JOIN_MAX 64
+#define CONFIG_KEYS_MAX 8
+#define CONFIG_HELP     1 /* config_parse printed --help */
+
+struct config {
+    char node[SWIM_NAME_MAX + 1];
+    struct node_addr bind;
+    struct node_addr advertise; /* family 0: unset */
+    size_t n_join;
+    char join[CONFIG_JOIN_MAX][64];
+    size_t n_keys;
+    char keys[CONFIG_KEYS_MAX][64]; /* base64 of 32 bytes, first is primary */
+    struct node_addr http;
+    char data_dir[PATH_MAX];
+    enum swim_profile profile;
+    struct tags tags;
+    int dev;
+    enum log_level log_level;
+    char config_file[PATH_MAX];
+    /* tuning; 0 = the profile's default */
+    uint32_t probe_interval_ms;
+    uint32_t probe_timeout_ms;
+    uint32_t pushpull_interval_ms;
+    uint32_t suspicion_mult;
+    uint32_t retransmit_mult;
+    uint64_t reap_after_s;
+};
+
+void config_init(struct config *c);
+/* argv[0] is "agent". Returns 0, CONFIG_HELP after printing help to stdout,
+ * or a negative code with a message naming the flag or key and the value. */
+int config_parse(struct config *c, int argc, char **argv, struct err *e);
+/* Applies a JSON config text (what --config FILE holds). */
+int config_parse_json(struct config *c, const char *text, size_t len, struct err *e);
+void config_print_help(FILE *f);
+void config_print_markdown(FILE *f);
+/* Fills sc from the profile and the overrides (name, address, tags too;
+ * the advertised address and the seed are the agent's to set). */
+void config_swim(const struct config *c, struct swim_config *sc);
+
+#endif

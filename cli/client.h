@@ -1,0 +1,27 @@
+/* client: the CLI's blocking HTTP client for the local agent's API. One
+ * request per connection, a timeout on every step, responses parsed by
+ * core/http1. */
+#ifndef TROUPE_CLI_CLIENT_H
+#define TROUPE_CLI_CLIENT_H
+
+#include <stddef.h>
+
+#include "core/codec.h"
+#include "core/err.h"
+
+#define CLIENT_TIMEOUT_MS 15000
+
+struct client_resp {
+    int status;
+    char *body; /* heap, NUL-terminated; free with free() */
+    size_t len;
+};
+
+/* Sends METHOD path with an optional body to the agent at addr. Returns 0
+ * with *resp filled, -ECONNREFUSED and the like when the agent cannot be
+ * reached (message names the address), -EPROTO for a garbled answer. */
+int client_call(const struct node_addr *addr, const char *method, const char *path,
+                const char *body, size_t body_len, int timeout_ms, struct client_resp *resp,
+                struct err *e);
+
+#endif

@@ -1,0 +1,393 @@
+/* main: the `troupe` command. `troupe agent` runs the daemon (agent/);
+ * every other command is a thin client of the local agent's HTTP API:
+ * tables for people, --json for scripts. Exit codes: 0 done, 1 the agent
+ * answered an error, 2 usage error, 3 the agent cannot be reached. */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/net_keyring.h"
+#include "cli/client.h"
+#include "core/codec.h"
+
+#define EXIT_API   1
+#define EXIT_USAGE 2
+#define EXIT_CONN  3
+
+struct cli {
+    struct node_addr http;
+    int json;
+    const char *status; /* members --status */
+    int nargs;
+    char **args; /* positional arguments after the command */
+};
+
+static const char usage[] =
+    "Usage: troupe [--http ADDR] COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  agent [OPTIONS]         run the agent (troupe agent --help for its options)\n"
+    "  members [--json] [--status alive|suspect|dead|left]\n"
+    "                          list the members of the cluster\n"
+    "  join ADDR...            ask the local agent to join the agents at ADDR (IP[:PORT])\n"
+    "  leave                   leave the cluster gracefully and stop the local agent\n"
+    "  info [--json]           what the local agent knows of itself\n"
+    "  keygen                  print a new gossip encryption key (base64 of 32 bytes)\n"
+    "  version                 print the version\n"
+    "\n"
+    "Options for every command:\n"
+    "  --http ADDR             the agent's HTTP API (default 127.0.0.1:7421, or\n"
+    "                          $TROUPE_HTTP_ADDR)\n"
+    "  --help                  print help\n"
+    "\n"
+    "Exit codes: 0 done, 1 the agent answered an error, 2 usage error,\n"
+    "3 the agent cannot be reached.\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "troupe: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'troupe --help'.\n");
+    return EXIT_USAGE;
+}
+
+/* Calls the API and parses its JSON answer into *out. Returns an exit code. */
+static int call(const struct cli *c, const char *method, const char *path, const char *body,
+                json_t **out)
+{
+    struct client_resp r;
+    struct err e;
+    json_error_t jerr;
+    json_t *j;
+
+    *out = NULL;
+    if (client_call(&c->http, method, path, body, body ? strlen(body) : 0, CLIENT_TIMEOUT_MS,
+                    &r, &e) < 0) {
+        fprintf(stderr, "troupe: %s\n", e.msg);
+        return e.code == -EPROTO ? EXIT_API : EXIT_CONN;
+    }
+    j = json_loadb(r.body, r.len, 0, &jerr);
+    if (r.status >= 400) {
+        const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
+        fprintf(stderr, "troupe: the agent answered %d: %s\n", r.status, msg ? msg : r.body);
+        json_decref(j);
+        free(r.body);
+        return EXIT_API;
+    }
+    free(r.body);
+    if (!j) {
+        fprintf(stderr, "troupe: the agent's answer is not JSON: %s\n", jerr.text);
+        return EXIT_API;
+    }
+    *out = j;
+    return 0;
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    puts(s);
+    free(s);
+}
+
+static void tags_text(json_t *tags, char *buf, size_t cap)
+{
+    const char **keys;
+    size_t n = json_object_size(tags), k = 0, off = 0;
+    const char *key;
+    json_t *v;
+
+    buf[0] = '\0';
+    if (!n)
+        return;
+    keys = calloc(n, sizeof(*keys));
+    if (!keys)
+        return;
+    json_object_foreach(tags, key, v) keys[k++] = key;
+    /* sorted, so the same tags always read the same */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+            const char *t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    for (size_t i = 0; i < k && off < cap; i++) {
+        int w = snprintf(buf + off, cap - off, "%s%s=%s", i ? "," : "", keys[i],
+                         json_string_value(json_object_get(tags, keys[i])));
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    free(keys);
+}
+
+static int cmd_members(struct cli *c)
+{
+    json_t *arr, *m, *keep;
+    size_t i, wname = 4, waddr = 7;
+    int rc;
+    char addr[80], tags[1024];
+
+    if (c->status && strcmp(c->status, "alive") && strcmp(c->status, "suspect") &&
+        strcmp(c->status, "dead") && strcmp(c->status, "left"))
+        return usage_error("--status: \"%s\" is not alive, suspect, dead or left", c->status);
+    if ((rc = call(c, "GET", "/v1/members", NULL, &arr)) != 0)
+        return rc;
+    keep = json_array();
+    json_array_foreach(arr, i, m) {
+        const char *st = json_string_value(json_object_get(m, "status"));
+        if (!c->status || (st && strcmp(st, c->status) == 0))
+            json_array_append(keep, m);
+    }
+    json_decref(arr);
+    if (c->json) {
+        print_json(keep);
+        json_decref(keep);
+        return 0;
+    }
+    json_array_foreach(keep, i, m) {
+        size_t l = strlen(json_string_value(json_object_get(m, "name")) ?: "");
+        wname = l > wname ? l : wname;
+        snprintf(addr, sizeof(addr), "%s:%lld",
+                 json_string_value(json_object_get(m, "addr")) ?: "?",
+                 (long long)json_integer_value(json_object_get(m, "port")));
+        waddr = strlen(addr) > waddr ? strlen(addr) : waddr;
+    }
+    printf("%-*s  %-*s  %-7s  %-11s  %s\n", (int)wname, "NAME", (int)waddr, "ADDRESS", "STATUS",
+           "INCARNATION", "TAGS");
+    json_array_foreach(keep, i, m) {
+        snprintf(addr, sizeof(addr), "%s:%lld",
+                 json_string_value(json_object_get(m, "addr")) ?: "?",
+                 (long long)json_integer_value(json_object_get(m, "port")));
+        tags_text(json_object_get(m, "tags"), tags, sizeof(tags));
+        printf("%-*s  %-*s  %-7s  %-11lld  %s\n", (int)wname,
+               json_string_value(json_object_get(m, "name")) ?: "?", (int)waddr, addr,
+               json_string_value(json_object_get(m, "status")) ?: "?",
+               (long long)json_integer_value(json_object_get(m, "incarnation")), tags);
+    }
+    json_decref(keep);
+    return 0;
+}
+
+static int cmd_join(struct cli *c)
+{
+    json_t *body, *addrs = json_array(), *res, *errs, *v;
+    char *text;
+    size_t i;
+    int rc;
+
+    if (c->nargs == 0)
+        return usage_error("join: missing ADDR");
+    for (int k = 0; k < c->nargs; k++) {
+        struct node_addr a;
+        struct err e;
+        if (node_addr_parse(&a, c->args[k], 7420, &e) < 0) {
+            json_decref(addrs);
+            return usage_error("join: %s", e.msg);
+        }
+        json_array_append_new(addrs, json_string(c->args[k]));
+    }
+    body = json_pack("{s:o}", "addrs", addrs);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    rc = call(c, "PUT", "/v1/join", text, &res);
+    free(text);
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        print_json(res);
+    } else {
+        printf("joined through %lld of %d\n",
+               (long long)json_integer_value(json_object_get(res, "joined")), c->nargs);
+        errs = json_object_get(res, "errors");
+        json_array_foreach(errs, i, v) fprintf(stderr, "  %s\n", json_string_value(v));
+    }
+    json_decref(res);
+    return 0;
+}
+
+static int cmd_leave(struct cli *c)
+{
+    json_t *res;
+    int rc = call(c, "PUT", "/v1/leave", "{}", &res);
+
+    if (rc != 0)
+        return rc;
+    if (c->json)
+        print_json(res);
+    else
+        printf("the agent is leaving the cluster\n");
+    json_decref(res);
+    return 0;
+}
+
+static void print_value(const char *key, json_t *v, int indent)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *sub;
+        printf("%*s%s:\n", indent, "", key);
+        json_object_foreach(v, k, sub) print_value(k, sub, indent + 2);
+        return;
+    }
+    printf("%*s%-*s ", indent, "", 14 - indent, key);
+    if (json_is_string(v))
+        printf("%s\n", json_string_value(v));
+    else if (json_is_integer(v))
+        printf("%lld\n", (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+        printf("%s\n", json_is_true(v) ? "true" : "false");
+    else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%s\n", s);
+        free(s);
+    }
+}
+
+static int cmd_info(struct cli *c)
+{
+    json_t *res;
+    const char *k;
+    json_t *v;
+    int rc = call(c, "GET", "/v1/self", NULL, &res);
+
+    if (rc != 0)
+        return rc;
+    if (c->json) {
+        print_json(res);
+    } else {
+        json_object_foreach(res, k, v) print_value(k, v, 0);
+    }
+    json_decref(res);
+    return 0;
+}
+
+static int cmd_keygen(struct cli *c)
+{
+    char key[64];
+
+    if (sodium_init() < 0 || keyring_generate_b64(key, sizeof(key)) < 0) {
+        fprintf(stderr, "troupe: cannot make a key\n");
+        return EXIT_API;
+    }
+    puts(key);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(struct cli *c);
+    int max_args;
+    const char *help;
+} commands[] = {
+    {"members", cmd_members, 0,
+     "Usage: troupe members [--json] [--status alive|suspect|dead|left] [--http ADDR]\n"
+     "Lists the members of the cluster as the local agent sees them.\n"},
+    {"join", cmd_join, 64,
+     "Usage: troupe join ADDR... [--json] [--http ADDR]\n"
+     "Asks the local agent to join the agents at ADDR (IP[:PORT], port 7420 by default).\n"
+     "Exits 1 when no address could be joined.\n"},
+    {"leave", cmd_leave, 0,
+     "Usage: troupe leave [--http ADDR]\n"
+     "Makes the local agent leave the cluster gracefully (others see it left), then stop.\n"},
+    {"info", cmd_info, 0,
+     "Usage: troupe info [--json] [--http ADDR]\nPrints what the local agent knows of itself.\n"},
+    {"keygen", cmd_keygen, 0,
+     "Usage: troupe keygen\nPrints a new random gossip encryption key for --encrypt.\n"},
+};
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    const char *cmd = NULL, *http = getenv("TROUPE_HTTP_ADDR");
+    int ci = -1;
+    struct err e;
+
+    memset(&c, 0, sizeof(c));
+    c.args = calloc((size_t)argc, sizeof(char *));
+    if (!c.args)
+        return 1;
+    /* `troupe agent ...` hands every remaining flag to the agent */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "agent") == 0) {
+            free(c.args);
+            return agent_main(argc - i, argv + i);
+        }
+        if (argv[i][0] != '-' || strcmp(argv[i], "--http") == 0)
+            break;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            for (size_t k = 0; cmd && k < sizeof(commands) / sizeof(commands[0]); k++)
+                if (strcmp(commands[k].name, cmd) == 0) {
+                    fputs(commands[k].help, stdout);
+                    free(c.args);
+                    return 0;
+                }
+            fputs(usage, stdout);
+            free(c.args);
+            return 0;
+        } else if (strcmp(a, "--http") == 0 || strncmp(a, "--http=", 7) == 0) {
+            if (a[6] == '=')
+                http = a + 7;
+            else if (i + 1 < argc)
+                http = argv[++i];
+            else
+                return usage_error("--http: missing ADDR");
+        } else if (strcmp(a, "--json") == 0) {
+            c.json = 1;
+        } else if (strcmp(a, "--status") == 0 || strncmp(a, "--status=", 9) == 0) {
+            if (a[8] == '=')
+                c.status = a + 9;
+            else if (i + 1 < argc)
+                c.status = argv[++i];
+            else
+                return usage_error("--status: missing STATUS");
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option %s", a);
+        } else if (!cmd) {
+            cmd = a;
+        } else {
+            c.args[c.nargs++] = argv[i];
+        }
+    }
+    if (!cmd) {
+        fputs(usage, stderr);
+        free(c.args);
+        return EXIT_USAGE;
+    }
+    if (strcmp(cmd, "version") == 0) {
+        printf("troupe %s\n", TROUPE_VERSION);
+        free(c.args);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        free(c.args);
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+        if (strcmp(commands[k].name, cmd) == 0)
+            ci = (int)k;
+    if (ci < 0)
+        return usage_error("unknown command \"%s\"", cmd);
+    if (c.nargs > commands[ci].max_args)
+        return usage_error("unexpected argument \"%s\"", c.args[commands[ci].max_args]);
+    if (node_addr_parse(&c.http, http ? http : "127.0.0.1:7421", 7421, &e) < 0)
+        return usage_error("--http: %s", e.msg);
+    {
+        int rc = commands[ci].fn(&c);
+        free(c.args);
+        return rc;
+    }
+}
