@@ -266,15 +266,14 @@ static int frame_ready(struct stream *s, const uint8_t **body, size_t *len)
 }
 
 static int open_frame(struct stream *s, const uint8_t *body, size_t len, uint8_t **plain,
-                      size_t *plain_len)
+                      size_t *plain_len, struct err *e)
 {
     struct net *n = s->n;
     enum keyring_refusal why;
-    struct err e;
 
     *plain = xmalloc(len ? len : 1);
-    if (keyring_open(n->kr, n->rp, wall_ms(), body, len, *plain, len, plain_len, &why, &e) < 0) {
-        note_refusal(n, &s->peer, why, e.msg, "stream");
+    if (keyring_open(n->kr, n->rp, wall_ms(), body, len, *plain, len, plain_len, &why, e) < 0) {
+        note_refusal(n, &s->peer, why, e->msg, "stream");
         free(*plain);
         *plain = NULL;
         return -1;
@@ -289,10 +288,31 @@ static void inbound_written(uv_write_t *w, int status)
     stream_close(w->data);
 }
 
+/* Tells the peer, in the clear, why its stream was refused, so that both
+ * sides can say why a join failed. It carries no secret (only the reason
+ * and key ids, which are hash prefixes), and a receiver only logs it. */
+static void send_refusal(struct stream *s, const char *why)
+{
+    size_t wl = strnlen(why, 200), flen = KEYRING_HEADER + wl;
+
+    s->out = xmalloc(4 + flen);
+    s->out[0] = 0;
+    s->out[1] = 0;
+    s->out[2] = (uint8_t)(flen >> 8);
+    s->out[3] = (uint8_t)flen;
+    memcpy(s->out + 4, "TRP\x01\xff\xff\xff\xff", KEYRING_HEADER);
+    memcpy(s->out + 4 + KEYRING_HEADER, why, wl);
+    s->out_len = 4 + flen;
+    uv_buf_t wb = uv_buf_init((char *)s->out, (unsigned)s->out_len);
+    if (uv_write(&s->write, (uv_stream_t *)&s->tcp, &wb, 1, inbound_written) < 0)
+        stream_close(s);
+}
+
 static void inbound_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 {
     struct stream *s = h->data;
     struct net *n = s->n;
+    struct err e;
     const uint8_t *body;
     size_t len, plain_len, reply_len = 0, frame_len;
     uint8_t *plain, *reply = NULL;
@@ -307,8 +327,12 @@ static void inbound_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
     if (r == 0)
         return;
     uv_read_stop(h);
-    if (r < 0 || open_frame(s, body, len, &plain, &plain_len) < 0) {
+    if (r < 0) {
         stream_close(s);
+        return;
+    }
+    if (open_frame(s, body, len, &plain, &plain_len, &e) < 0) {
+        send_refusal(s, e.msg);
         return;
     }
     if (n->cb.on_stream)
@@ -366,6 +390,7 @@ static void outbound_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
     const uint8_t *body;
     size_t len, plain_len;
     uint8_t *plain;
+    struct err e;
     int r;
 
     if (nread < 0) {
@@ -376,7 +401,24 @@ static void outbound_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
     r = frame_ready(s, &body, &len);
     if (r == 0)
         return;
-    if (r < 0 || open_frame(s, body, len, &plain, &plain_len) < 0) {
+    if (r < 0) {
+        stream_fail(s);
+        return;
+    }
+    if (len >= KEYRING_HEADER && memcmp(body, "TRP\x01\xff\xff\xff\xff", KEYRING_HEADER) == 0) {
+        char why[201], a[64];
+        size_t wl = len - KEYRING_HEADER < 200 ? len - KEYRING_HEADER : 200;
+        for (size_t i = 0; i < wl; i++) {
+            uint8_t c = body[KEYRING_HEADER + i];
+            why[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+        }
+        why[wl] = '\0';
+        log_warn("net", "refused by %s: it says: %s", node_addr_str(&s->peer, a, sizeof(a)),
+                 why);
+        stream_fail(s);
+        return;
+    }
+    if (open_frame(s, body, len, &plain, &plain_len, &e) < 0) {
         stream_fail(s);
         return;
     }

@@ -1,0 +1,122 @@
+# lib.sh: helpers for integration tests that start real troupe agents as
+# hosts in network namespaces. A test sources this file, calls net_up N, and
+# everything it made (agents, namespaces, files) is removed on exit, however
+# the test ends.
+set -u
+SRC=${TROUPE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+ID=tr$$
+TMP=$(mktemp -d /tmp/troupe-it.XXXXXX)
+NS_LIST=()
+declare -A PID
+
+say() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*"; }
+
+cleanup() {
+    local rc=$?
+    for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
+    rm -rf "$TMP"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+    echo "FAIL: $*"
+    for f in "$TMP"/*.log; do
+        [ -f "$f" ] || continue
+        echo "--- last lines of $(basename "$f")"
+        tail -n 15 "$f"
+    done
+    exit 1
+}
+
+need_netns() {
+    [ "$(id -u)" -eq 0 ] || { echo "this test needs root (network namespaces)"; exit 77; }
+    [ -x "$BIN" ] || fail "no troupe binary at $BIN"
+}
+
+ns() { echo "$ID-h$1"; }
+
+# net_up N: N hosts 10.77.0.1..N on one bridge, in a namespace of its own.
+net_up() {
+    local n=$1 i
+    need_netns
+    ip netns add "$ID-br" || fail "cannot create a network namespace"
+    NS_LIST+=("$ID-br")
+    ip -n "$ID-br" link add br0 type bridge
+    ip -n "$ID-br" link set br0 up
+    for i in $(seq 1 "$n"); do
+        ip netns add "$(ns "$i")"
+        NS_LIST+=("$(ns "$i")")
+        ip link add eth0 netns "$(ns "$i")" type veth peer name "p$i" netns "$ID-br"
+        ip -n "$(ns "$i")" addr add "10.77.0.$i/24" dev eth0
+        ip -n "$(ns "$i")" link set eth0 up
+        ip -n "$(ns "$i")" link set lo up
+        ip -n "$ID-br" link set "p$i" master br0 up
+    done
+    say "network: $n hosts 10.77.0.1-$n on a bridge (namespaces $ID-*)"
+}
+
+# start I [agent flags...]: agent hI on 10.77.0.I:7420, API on 127.0.0.1:7421 in its namespace
+start() {
+    local i=$1
+    shift
+    ip netns exec "$(ns "$i")" "$BIN" agent --node "h$i" --bind "10.77.0.$i:7420" \
+        --data-dir "$TMP/h$i" --profile fast --log-level debug "$@" >>"$TMP/h$i.log" 2>&1 &
+    PID[$i]=$!
+    say "started h$i (pid ${PID[$i]}) $*"
+    wait_until 10 "h$i answers its API" cli "$i" info
+}
+
+cli() {
+    local i=$1
+    shift
+    ip netns exec "$(ns "$i")" "$BIN" "$@"
+}
+
+# status_of I NAME: NAME's status as hI sees it ("" when unknown)
+status_of() {
+    cli "$1" members --json 2>/dev/null | jq -r --arg n "$2" '.[] | select(.name == $n) | .status'
+}
+
+# count I STATUS: how many members hI sees in STATUS
+count() {
+    cli "$1" members --json 2>/dev/null | jq --arg s "$2" '[.[] | select(.status == $s)] | length'
+}
+
+# wait_until SECONDS WHAT COMMAND...: polls every 100 ms; fails with logs on timeout
+wait_until() {
+    local limit=$1 what=$2 start
+    shift 2
+    start=$(date +%s%N)
+    while ! "$@" >/dev/null 2>&1; do
+        if [ $(( ($(date +%s%N) - start) / 1000000 )) -gt $((limit * 1000)) ]; then
+            fail "after ${limit}s: $what"
+        fi
+        sleep 0.1
+    done
+    say "ok: $what ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
+}
+
+is_status() { [ "$(status_of "$1" "$2")" = "$3" ]; }
+sees_count() { [ "$(count "$1" "$2")" = "$3" ]; }
+
+# everyone I in LIST sees NAME in STATUS
+all_see() {
+    local name=$1 st=$2 i
+    shift 2
+    for i in "$@"; do is_status "$i" "$name" "$st" || return 1; done
+}
+
+# cut A B: drop all traffic between hosts A and B (both directions)
+cut_link() {
+    ip -n "$(ns "$1")" route add blackhole "10.77.0.$2/32"
+    ip -n "$(ns "$2")" route add blackhole "10.77.0.$1/32"
+}
+heal_link() {
+    ip -n "$(ns "$1")" route del blackhole "10.77.0.$2/32"
+    ip -n "$(ns "$2")" route del blackhole "10.77.0.$1/32"
+}
