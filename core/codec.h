@@ -37,6 +37,7 @@ enum msg_type {
     MSG_PUSHPULL = 9,
     MSG_COMPOUND = 10,
     MSG_USER = 11, /* opaque payload for layers above membership (CRDT deltas) */
+    MSG_REPL = 12, /* stream only: replication of the CRDT store (core/repl.h); not decoded here */
 };
 
 /* Member states, as carried in push-pull and in struct swim_member. */

@@ -1,0 +1,135 @@
+/* crdt: the replicated state as a per-origin delta CRDT. The state is a map
+ * origin (node name) -> records; every record carries the origin's version
+ * counter at its last change, and a removal is a tombstone (a record with
+ * `deleted`). Merging keeps, per (origin, kind, key), the record with the
+ * higher version: associative, commutative and idempotent, so any delivery
+ * order of deltas gives the same state.
+ *
+ * A digest (origin -> highest version held) is all a peer needs to say what
+ * it has; the delta for it is exactly the records with a higher version
+ * (scuttlebutt reconciliation). Multi-writer data (KV, service specs) are
+ * last-writer-wins registers on top: each writer's record lives under its
+ * own origin, and a read takes the highest (hlc, origin) among them.
+ *
+ * Owns the records and their memory. Knows nothing of the wire (crdt_codec),
+ * of what a value means (cat), or of gossip (repl). Pure and deterministic. */
+#ifndef TROUPE_CRDT_H
+#define TROUPE_CRDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/codec.h"
+#include "core/err.h"
+
+#define CRDT_KEY_MAX 512          /* bytes of a key, without NUL */
+#define CRDT_VAL_MAX (512u * 1024u) /* bytes of a value (a KV value at most) */
+
+enum crdt_kind {
+    CRDT_INSTANCE = 1, /* a service instance; key: instance id; one writer */
+    CRDT_CHECK = 2,    /* a health check's status; key: check id; one writer */
+    CRDT_KV = 3,       /* a KV entry; key: the KV key; LWW by hlc */
+    CRDT_EVENT = 4,    /* a user event; key: zero-padded sequence; one writer */
+    CRDT_SPEC = 5,     /* a cluster-wide service spec; key: name; LWW by hlc */
+};
+#define CRDT_KIND_MAX 5
+
+/* One record. Records handed out by the store point into its memory and
+ * stay valid until the next call that changes the store. */
+struct crdt_rec {
+    const char *origin; /* the node that wrote it (NUL-terminated) */
+    const char *key;    /* NUL-terminated, 1..CRDT_KEY_MAX bytes, no NUL inside */
+    uint8_t kind;       /* enum crdt_kind */
+    uint8_t deleted;    /* tombstone: val is empty */
+    uint64_t version;   /* the origin's counter at this record's last change */
+    uint64_t hlc;       /* hlc timestamp of the write (see core/hlc.h) */
+    uint32_t len;
+    const uint8_t *val;
+};
+
+struct crdt_digest_entry {
+    char origin[SWIM_NAME_MAX + 1];
+    uint64_t version;
+};
+
+/* origin -> highest version held, sorted by origin. */
+struct crdt_digest {
+    size_t n;
+    struct crdt_digest_entry *e; /* heap; crdt_digest_release frees */
+};
+
+struct crdt;
+
+/* A store for node `self`, empty. Free with crdt_free. */
+struct crdt *crdt_new(const char *self);
+void crdt_free(struct crdt *c); /* NULL is a no-op */
+
+/* Local writes by self: the record gets version = ++self_version. Returns 1
+ * when the state changed, 0 when the same live value was there already (no
+ * new version), or a negative code with a message (bad kind, key, size).
+ * *out (when not NULL) gets the record as stored. */
+int crdt_put(struct crdt *c, uint8_t kind, const char *key, const void *val, uint32_t len,
+             uint64_t hlc, const struct crdt_rec **out, struct err *e);
+/* Replaces the record with a tombstone. Returns 1, or 0 when there is no
+ * live record under that key. */
+int crdt_del(struct crdt *c, uint8_t kind, const char *key, uint64_t hlc,
+             const struct crdt_rec **out, struct err *e);
+
+/* Merges a remote record. Returns 1 when it changed the state, 0 when the
+ * store held that version or a newer one, or a negative code for a record
+ * that cannot be valid. A copy of one of our own records newer than our
+ * counter (we restarted and lost state) moves our counter past it and
+ * re-asserts what we hold now: our record is stamped again with a newer
+ * version, or a tombstone is written when we no longer hold the key. */
+int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec **out,
+               struct err *e);
+
+/* Restores a record read back from disk at start (own records included;
+ * our counter becomes at least its version). Same returns as crdt_merge. */
+int crdt_load(struct crdt *c, const struct crdt_rec *r, struct err *e);
+
+/* The record of one origin under (kind, key), tombstones included, or NULL. */
+const struct crdt_rec *crdt_get(const struct crdt *c, const char *origin, uint8_t kind,
+                                const char *key);
+/* The last-writer-wins record under (kind, key) across origins: highest hlc,
+ * then highest origin name. May be a tombstone (the key was deleted); NULL
+ * when no origin wrote the key. */
+const struct crdt_rec *crdt_lww(const struct crdt *c, uint8_t kind, const char *key);
+
+/* Calls cb for every record of `kind` whose key starts with prefix (NULL:
+ * all), in (key, origin) order; tombstones only when with_tombstones. Stops
+ * and returns cb's value when it is not 0. The store must not change
+ * during the scan. */
+int crdt_scan(const struct crdt *c, uint8_t kind, const char *prefix, int with_tombstones,
+              int (*cb)(void *ud, const struct crdt_rec *r), void *ud);
+/* The same over the records of one origin, any kind, in version order. */
+int crdt_scan_origin(const struct crdt *c, const char *origin,
+                     int (*cb)(void *ud, const struct crdt_rec *r), void *ud);
+
+/* Our digest. Free with crdt_digest_release. */
+void crdt_digest(const struct crdt *c, struct crdt_digest *d);
+void crdt_digest_release(struct crdt_digest *d);
+/* The version held for origin in d (0 when absent). */
+uint64_t crdt_digest_get(const struct crdt_digest *d, const char *origin);
+
+/* Calls cb for every record the holder of `peer` lacks (a higher version
+ * than the digest says for its origin), in (origin, version) order. Stops
+ * and returns cb's value when it is not 0. */
+int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
+               int (*cb)(void *ud, const struct crdt_rec *r), void *ud);
+
+/* Removes every record of origin (a reaped member). Returns how many. */
+size_t crdt_drop_origin(struct crdt *c, const char *origin);
+
+/* Collects tombstones that every digest in peers covers (the digests of
+ * all live members). Returns how many were removed. */
+size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_peers);
+
+/* A counter that goes up with every change of state, local or merged: the
+ * index of blocking queries. */
+uint64_t crdt_index(const struct crdt *c);
+uint64_t crdt_self_version(const struct crdt *c);
+const char *crdt_self(const struct crdt *c);
+size_t crdt_count(const struct crdt *c); /* records held, tombstones included */
+
+#endif
