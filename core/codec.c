@@ -434,8 +434,9 @@ const char *node_addr_str(const struct node_addr *a, char *buf, size_t cap)
     return buf;
 }
 
-int node_addr_parse(struct node_addr *a, const char *s, uint16_t default_port, struct err *e)
+int node_addr_parse(struct node_addr *a, const char *text, uint16_t default_port, struct err *e)
 {
+    const char *s = text;
     char host[INET6_ADDRSTRLEN + 2];
     const char *port = NULL, *end;
     size_t hlen;
@@ -446,12 +447,12 @@ int node_addr_parse(struct node_addr *a, const char *s, uint16_t default_port, s
     if (s[0] == '[') {
         end = strchr(s, ']');
         if (!end)
-            return err_set(e, -EINVAL, "address \"%s\": missing ]", s);
+            return err_set(e, -EINVAL, "address \"%s\": missing ]", text);
         hlen = (size_t)(end - s - 1);
         if (end[1] == ':')
             port = end + 2;
         else if (end[1] != '\0')
-            return err_set(e, -EINVAL, "address \"%s\": expected :PORT after ]", s);
+            return err_set(e, -EINVAL, "address \"%s\": expected :PORT after ]", text);
         s++;
     } else {
         end = strrchr(s, ':');
@@ -462,7 +463,7 @@ int node_addr_parse(struct node_addr *a, const char *s, uint16_t default_port, s
             port = end + 1;
     }
     if (hlen == 0 || hlen >= sizeof(host))
-        return err_set(e, -EINVAL, "address \"%s\": bad IP", s);
+        return err_set(e, -EINVAL, "address \"%s\": bad IP", text);
     memcpy(host, s, hlen);
     host[hlen] = '\0';
     if (inet_pton(AF_INET, host, a->ip) == 1)
@@ -470,17 +471,17 @@ int node_addr_parse(struct node_addr *a, const char *s, uint16_t default_port, s
     else if (inet_pton(AF_INET6, host, a->ip) == 1)
         a->family = 6;
     else
-        return err_set(e, -EINVAL, "address \"%s\": \"%s\" is not an IP address", s, host);
+        return err_set(e, -EINVAL, "address \"%s\": \"%s\" is not an IP address", text, host);
     if (!port) {
         if (!default_port)
-            return err_set(e, -EINVAL, "address \"%s\": missing :PORT", s);
+            return err_set(e, -EINVAL, "address \"%s\": missing :PORT", text);
         a->port = default_port;
         return 0;
     }
     errno = 0;
     p = strtoul(port, &pend, 10);
     if (*port == '\0' || *pend != '\0' || errno || p > 65535 || *port == '-' || *port == '+')
-        return err_set(e, -EINVAL, "address \"%s\": bad port \"%s\"", s, port);
+        return err_set(e, -EINVAL, "address \"%s\": bad port \"%s\"", text, port);
     a->port = (uint16_t)p;
     return 0;
 }
