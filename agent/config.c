@@ -366,7 +366,7 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
         }
         if (strncmp(argv[i], "--config", 8) == 0 && (argv[i][8] == '=' || argv[i][8] == '\0')) {
             const char *v = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
-            if (!v)
+            if (!v || !*v)
                 return err_set(e, -EINVAL, "--config: missing FILE");
             snprintf(c->config_file, sizeof(c->config_file), "%s", v);
         }
