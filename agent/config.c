@@ -224,17 +224,20 @@ static const struct opt *find_flag(const char *name, size_t len)
     return NULL;
 }
 
-static int json_value_text(json_t *v, char *buf, size_t cap)
+/* The value as option text: a string as it is (never cut, so that the
+ * option's own length check sees it whole), a number or boolean formatted
+ * into buf. NULL for other types. */
+static const char *json_value_text(json_t *v, char *buf, size_t cap)
 {
     if (json_is_string(v))
-        snprintf(buf, cap, "%s", json_string_value(v));
-    else if (json_is_integer(v))
+        return json_string_value(v);
+    if (json_is_integer(v))
         snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
     else if (json_is_boolean(v))
         snprintf(buf, cap, "%s", json_is_true(v) ? "true" : "false");
     else
-        return -1;
-    return 0;
+        return NULL;
+    return buf;
 }
 
 int config_parse_json(struct config *c, const char *text, size_t len, struct err *e)
@@ -242,7 +245,8 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *v;
     const char *key;
-    char where[128], val[PATH_MAX];
+    char where[128], num[32];
+    const char *val;
     int rc = 0;
 
     if (!root)
@@ -300,7 +304,7 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
         if ((o->type == T_FLAG && !json_is_boolean(v)) ||
             ((o->type == T_U32 || o->type == T_U64) && !json_is_integer(v)) ||
             (o->type != T_FLAG && o->type != T_U32 && o->type != T_U64 && !json_is_string(v)) ||
-            json_value_text(v, val, sizeof(val)) < 0) {
+            !(val = json_value_text(v, num, sizeof(num)))) {
             rc = err_set(e, -EINVAL, "%s: wrong type (expected %s)", where,
                          o->type == T_FLAG                        ? "true or false"
                          : o->type == T_U32 || o->type == T_U64 ? "a number"
