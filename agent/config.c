@@ -101,6 +101,16 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* The tags must fit in a gossip message; tags_encode only counts here. */
+static int tags_fit(const struct config *c, const char *where, struct err *e)
+{
+    struct err sub;
+
+    if (tags_encode(&c->tags, NULL, SWIM_TAGS_MAX, &sub) < 0)
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    return 0;
+}
+
 static int set_opt(struct config *c, const struct opt *o, const char *v, const char *where,
                    struct err *e)
 {
@@ -169,7 +179,7 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
     case T_TAG_LIST:
         if (tags_set_kv(&c->tags, v, &sub) < 0)
             return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
-        return 0;
+        return tags_fit(c, where, e);
     case T_FLAG:
         if (strcmp(v, "true") == 0)
             c->dev = 1;
@@ -277,6 +287,8 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
                     rc = err_set(e, -EINVAL, "config key \"tags\": %s", sub.msg);
                     goto out;
                 }
+                if ((rc = tags_fit(c, "config key \"tags\"", e)) < 0)
+                    goto out;
             }
             continue;
         }
