@@ -1,0 +1,584 @@
+/* Tests of agent/config: defaults, the JSON file, flags winning over the
+ * file, --dev, and every bad value refused with a message that names the
+ * flag or the JSON key. */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "agent/config.h"
+
+#define KEY_A "mS3tvwZzS1bJv0bMoYtqbcGv0rJdzL0cz4vd9YyQf1Y="
+#define KEY_B "2Ns6yqoq3CJX4wF1kxwI2DqyH0xcZ1c0o4jRaeo1Kcg="
+
+static char tmpdir[64];
+
+static int make_dir(void **state)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/troupe-config-XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    return 0;
+}
+
+static int remove_dir(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+/* Writes text to a file in the test directory; returns its path (static). */
+static const char *file_with(const char *text)
+{
+    static char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/config.json", tmpdir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* config_parse over a NULL-terminated list of arguments after "agent". */
+static int parse(struct config *c, struct err *e, ...)
+{
+    char *argv[64];
+    int argc = 0;
+    va_list ap;
+
+    argv[argc++] = "agent";
+    va_start(ap, e);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    config_init(c);
+    err_clear(e);
+    return config_parse(c, argc, argv, e);
+}
+
+static const char *str(const struct node_addr *a)
+{
+    static char buf[64];
+    return node_addr_str(a, buf, sizeof(buf));
+}
+
+static void test_defaults_without_flags(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct swim_config sc;
+    struct err e;
+
+    assert_int_equal(parse(c, &e, NULL), 0);
+    assert_true(c->node[0] != '\0');
+    assert_string_equal(str(&c->bind), "0.0.0.0:7420");
+    assert_string_equal(str(&c->http), "127.0.0.1:7421");
+    assert_int_equal(c->advertise.family, 0);
+    assert_string_equal(c->data_dir, "/var/lib/troupe");
+    assert_int_equal(c->profile, SWIM_PROFILE_LAN);
+    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->n_join, 0);
+    assert_int_equal(c->n_keys, 0);
+    assert_int_equal(c->tags.n, 0);
+    assert_false(c->dev);
+    config_swim(c, &sc);
+    assert_int_equal(sc.probe_interval_ms, 1000);
+    assert_int_equal(sc.probe_timeout_ms, 500);
+    assert_int_equal(sc.suspicion_mult, 4);
+    assert_int_equal(sc.retransmit_mult, 4);
+    assert_true(sc.reap_after_ms == 259200ull * 1000);
+    assert_string_equal(sc.name, c->node);
+    free(c);
+}
+
+static void test_every_flag_sets_its_value(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct swim_config sc;
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--node", "web1", "--bind", "10.0.0.1:7000",
+                           "--advertise=192.0.2.1:7001", "--join", "10.0.0.2", "--join",
+                           "[fd00::3]:7420", "--encrypt", KEY_A, "--encrypt=" KEY_B, "--http",
+                           "127.0.0.1:9000", "--data-dir", "/srv/troupe", "--profile", "fast",
+                           "--tag", "role=web", "--tag=zone=a", "--log-level", "debug",
+                           "--probe-interval-ms", "300", "--probe-timeout-ms", "150",
+                           "--pushpull-interval-ms", "20000", "--suspicion-mult", "5",
+                           "--retransmit-mult", "3", "--reap-after-s", "60", NULL),
+                     0);
+    assert_string_equal(c->node, "web1");
+    assert_string_equal(str(&c->bind), "10.0.0.1:7000");
+    assert_string_equal(str(&c->advertise), "192.0.2.1:7001");
+    assert_int_equal(c->n_join, 2);
+    assert_string_equal(c->join[0], "10.0.0.2");
+    assert_string_equal(c->join[1], "[fd00::3]:7420");
+    assert_int_equal(c->n_keys, 2);
+    assert_string_equal(c->keys[0], KEY_A);
+    assert_string_equal(c->keys[1], KEY_B);
+    assert_string_equal(str(&c->http), "127.0.0.1:9000");
+    assert_string_equal(c->data_dir, "/srv/troupe");
+    assert_int_equal(c->profile, SWIM_PROFILE_FAST);
+    assert_int_equal(c->tags.n, 2);
+    assert_int_equal(c->log_level, LOG_DEBUG);
+    config_swim(c, &sc);
+    assert_string_equal(sc.name, "web1");
+    assert_string_equal(str(&sc.addr), "192.0.2.1:7001"); /* the advertised address */
+    assert_int_equal(sc.probe_interval_ms, 300);
+    assert_int_equal(sc.probe_timeout_ms, 150);
+    assert_int_equal(sc.pushpull_interval_ms, 20000);
+    assert_int_equal(sc.suspicion_mult, 5);
+    assert_int_equal(sc.retransmit_mult, 3);
+    assert_true(sc.reap_after_ms == 60000);
+    assert_int_equal(sc.tags_len, (1 + 4 + 1 + 3) + (1 + 4 + 1 + 1));
+    free(c);
+}
+
+static void test_fast_profile_changes_the_timings(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct swim_config sc;
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--profile", "fast", NULL), 0);
+    config_swim(c, &sc);
+    assert_int_equal(sc.probe_interval_ms, 200);
+    assert_int_equal(sc.probe_timeout_ms, 100);
+    free(c);
+}
+
+static void test_dev_mode_binds_loopback_and_logs_debug(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--dev", NULL), 0);
+    assert_true(c->dev);
+    assert_string_equal(str(&c->bind), "127.0.0.1:7420");
+    assert_string_equal(c->data_dir, "./troupe-data");
+    assert_int_equal(c->log_level, LOG_DEBUG);
+    assert_int_equal(parse(c, &e, "--dev", "--bind", "0.0.0.0:7420", "--data-dir", "/d",
+                           "--log-level", "info", NULL),
+                     0);
+    assert_string_equal(str(&c->bind), "0.0.0.0:7420");
+    assert_string_equal(c->data_dir, "/d");
+    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(parse(c, &e, "--dev=false", NULL), 0);
+    assert_false(c->dev);
+    free(c);
+}
+
+static void test_json_file_sets_values(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct swim_config sc;
+    struct err e;
+    const char *path = file_with("{\"node\": \"db1\", \"bind\": \"10.1.0.1:7420\","
+                                 " \"join\": [\"10.1.0.2\", \"10.1.0.3:7500\"],"
+                                 " \"encrypt\": [\"" KEY_A "\"], \"profile\": \"fast\","
+                                 " \"tags\": {\"role\": \"db\", \"zone\": \"b\"},"
+                                 " \"tag\": [\"rack=4\"], \"dev\": true, \"log_level\": \"warn\","
+                                 " \"probe_interval_ms\": 250, \"reap_after_s\": 3600,"
+                                 " \"data_dir\": \"/var/db\", \"http\": \"127.0.0.1:8000\"}");
+
+    assert_int_equal(parse(c, &e, "--config", path, NULL), 0);
+    assert_string_equal(c->config_file, path);
+    assert_string_equal(c->node, "db1");
+    assert_string_equal(str(&c->bind), "10.1.0.1:7420");
+    assert_int_equal(c->n_join, 2);
+    assert_string_equal(c->join[1], "10.1.0.3:7500");
+    assert_int_equal(c->n_keys, 1);
+    assert_int_equal(c->profile, SWIM_PROFILE_FAST);
+    assert_int_equal(c->tags.n, 3);
+    assert_true(c->dev);
+    assert_int_equal(c->log_level, LOG_WARN); /* set by the file: --dev leaves it */
+    assert_string_equal(c->data_dir, "/var/db");
+    assert_string_equal(str(&c->http), "127.0.0.1:8000");
+    config_swim(c, &sc);
+    assert_int_equal(sc.probe_interval_ms, 250);
+    assert_true(sc.reap_after_ms == 3600000);
+    free(c);
+}
+
+static void test_flags_win_over_the_file(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    const char *path = file_with("{\"node\": \"from-file\", \"bind\": \"10.1.0.1:7420\","
+                                 " \"join\": [\"10.1.0.2\", \"10.1.0.3\"],"
+                                 " \"encrypt\": [\"" KEY_A "\"], \"tags\": {\"role\": \"db\","
+                                 " \"zone\": \"b\"}}");
+
+    /* flags before and after --config both win */
+    assert_int_equal(parse(c, &e, "--node", "from-flag", "--config", path, "--join", "10.9.0.1",
+                           "--encrypt", KEY_B, "--tag", "role=web", NULL),
+                     0);
+    assert_string_equal(c->node, "from-flag");
+    assert_string_equal(str(&c->bind), "10.1.0.1:7420"); /* not given as a flag */
+    /* a list given as flags replaces the file's list */
+    assert_int_equal(c->n_join, 1);
+    assert_string_equal(c->join[0], "10.9.0.1");
+    assert_int_equal(c->n_keys, 1);
+    assert_string_equal(c->keys[0], KEY_B);
+    /* tags are a map: the flag replaces the same key and keeps the others */
+    assert_int_equal(c->tags.n, 2);
+    for (size_t i = 0; i < c->tags.n; i++)
+        if (strcmp(c->tags.t[i].key, "role") == 0)
+            assert_string_equal(c->tags.t[i].val, "web");
+    free(c);
+}
+
+static void test_help_is_reported_and_printed_from_the_table(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    const char *flags[] = {"--node NAME", "--bind IP:PORT", "--advertise", "--join", "--encrypt",
+                           "--http", "--data-dir", "--profile", "--tag", "--dev", "--log-level",
+                           "--config", "--probe-interval-ms", "--probe-timeout-ms",
+                           "--pushpull-interval-ms", "--suspicion-mult", "--retransmit-mult",
+                           "--reap-after-s"};
+
+    config_print_help(f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strstr(text, flags[i]))
+            fail_msg("help lacks %s", flags[i]);
+    assert_non_null(strstr(text, "(default: 0.0.0.0:7420)"));
+    free(text);
+    f = open_memstream(&text, &len);
+    config_print_markdown(f);
+    fclose(f);
+    assert_non_null(strstr(text, "| `--probe-interval-ms MS` | `probe_interval_ms` |"));
+    assert_non_null(strstr(text, "lan\\|fast")); /* pipes escaped inside the table */
+    free(text);
+    free(c);
+}
+
+struct bad_case {
+    const char *flag; /* as given */
+    const char *value;
+    const char *says; /* the message must hold this too */
+};
+
+static const struct bad_case bad_flags[] = {
+    {"--node", "bad name", "node name"},
+    {"--node", "", "node name"},
+    {"--node", "a-name-that-is-far-too-long-to-be-a-node-name-in-troupe-65-bytes-x", "1-64"},
+    {"--bind", "1.2.3.4:99999", "bad port"},
+    {"--bind", "nowhere:1", "not an IP address"},
+    {"--bind", "10.0.0.1", "missing :PORT"},
+    {"--advertise", "10.0.0.1:x", "bad port"},
+    {"--join", "not-an-ip", "not an IP address"},
+    {"--join", "10.0.0.1:0x1", "bad port"},
+    {"--encrypt", "c2hvcnQ=", "not base64 of 32 bytes"},
+    {"--encrypt", "!!!", "troupe keygen"},
+    {"--http", "localhost:7421", "not an IP address"},
+    {"--data-dir", "", "empty"},
+    {"--profile", "turbo", "not lan or fast"},
+    {"--tag", "novalue", "key=value"},
+    {"--tag", "=v", "key"},
+    {"--dev", "maybe", "true or false"},
+    {"--log-level", "loud", "not error, warn, info or debug"},
+    {"--probe-interval-ms", "0", "positive whole number"},
+    {"--probe-interval-ms", "-5", "positive whole number"},
+    {"--probe-interval-ms", "1.5", "positive whole number"},
+    {"--probe-timeout-ms", "4294967296", "positive whole number"},
+    {"--pushpull-interval-ms", "x", "positive whole number"},
+    {"--suspicion-mult", "+3", "positive whole number"},
+    {"--retransmit-mult", "", "positive whole number"},
+    {"--reap-after-s", "99999999999999999999", "positive whole number"},
+};
+
+static void test_every_bad_flag_value_is_refused_naming_the_flag(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    char joined[256];
+
+    for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+        const struct bad_case *b = &bad_flags[i];
+        int rc;
+        if (strcmp(b->flag, "--dev") != 0) { /* --dev takes its value only after '=' */
+            rc = parse(c, &e, b->flag, b->value, NULL);
+            if (rc != -EINVAL || !strstr(e.msg, b->flag) || !strstr(e.msg, b->says))
+                fail_msg("%s '%s': rc %d, message \"%s\"", b->flag, b->value, rc, e.msg);
+        }
+        /* the --flag=value form says the same */
+        snprintf(joined, sizeof(joined), "%s=%s", b->flag, b->value);
+        rc = parse(c, &e, joined, NULL);
+        if (rc != -EINVAL || !strstr(e.msg, b->flag))
+            fail_msg("%s: rc %d, message \"%s\"", joined, rc, e.msg);
+    }
+    free(c);
+}
+
+static void test_every_bad_json_value_is_refused_naming_the_key(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    char json[512], key[64];
+
+    for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
+        const struct bad_case *b = &bad_flags[i];
+        const char *v = b->value;
+        int list = strcmp(b->flag, "--join") == 0 || strcmp(b->flag, "--encrypt") == 0 ||
+                   strcmp(b->flag, "--tag") == 0;
+        int number = strstr(b->flag, "-ms") || strstr(b->flag, "-mult") || strstr(b->flag, "-s");
+        int rc;
+
+        snprintf(key, sizeof(key), "%s", b->flag + 2);
+        for (char *p = key; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        if (strcmp(b->flag, "--dev") == 0)
+            snprintf(json, sizeof(json), "{\"dev\": \"%s\"}", v); /* a string, not a bool */
+        else if (number && strspn(v, "-0123456789") == strlen(v) && *v)
+            snprintf(json, sizeof(json), "{\"%s\": %s}", key, v);
+        else if (number)
+            snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v); /* a string */
+        else if (list)
+            snprintf(json, sizeof(json), "{\"%s\": [\"%s\"]}", key, v);
+        else
+            snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v);
+        config_init(c);
+        rc = config_parse_json(c, json, strlen(json), &e);
+        snprintf(key + strlen(key), sizeof(key) - strlen(key), "\"");
+        if (number && strlen(v) > 18) /* beyond what JSON numbers hold: refused by the parser */
+            snprintf(key, sizeof(key), "too big integer near '%s'", v);
+        if (rc != -EINVAL || !strstr(e.msg, key))
+            fail_msg("%s: rc %d, message \"%s\"", json, rc, e.msg);
+    }
+    free(c);
+}
+
+static void test_wrong_json_types_are_refused_naming_the_key(void **state)
+{
+    const struct {
+        const char *json, *says;
+    } cases[] = {
+        {"{\"bind\": 7420}", "config key \"bind\": wrong type (expected a string)"},
+        {"{\"dev\": 1}", "config key \"dev\": wrong type (expected true or false)"},
+        {"{\"probe_interval_ms\": \"100\"}", "config key \"probe_interval_ms\": wrong type"},
+        {"{\"probe_interval_ms\": 1.5}", "config key \"probe_interval_ms\": wrong type"},
+        {"{\"join\": \"10.0.0.1\"}", "config key \"join\": expected an array of strings"},
+        {"{\"join\": [1]}", "config key \"join\"[0]: expected a string"},
+        {"{\"tags\": {\"role\": 5}}", "config key \"tags\".role: expected a string"},
+        {"{\"tags\": {\"\": \"x\"}}", "config key \"tags\""},
+        {"{\"tags\": [\"role=web\"]}", "unknown key \"tags\""},
+        {"{\"colour\": \"red\"}", "unknown key \"colour\""},
+        {"{\"config\": \"/other.json\"}", "unknown key \"config\""},
+        {"[1, 2]", "expected a JSON object"},
+        {"{\"bind\": ", "config file: line 1"},
+        {"{\"node\": \"a\", \"node\": \"b\"}", "duplicate"},
+        {"", "config file: line"},
+    };
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc;
+        config_init(c);
+        rc = config_parse_json(c, cases[i].json, strlen(cases[i].json), &e);
+        if (rc != -EINVAL || !strstr(e.msg, cases[i].says))
+            fail_msg("%s: rc %d, message \"%s\", expected \"%s\"", cases[i].json, rc, e.msg,
+                     cases[i].says);
+    }
+    free(c);
+}
+
+static void test_bad_file_is_refused_naming_the_file(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    char missing[128];
+    const char *path = file_with("{\"profile\": \"turbo\"}");
+
+    assert_int_equal(parse(c, &e, "--config", path, NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "config key \"profile\""));
+    snprintf(missing, sizeof(missing), "%s/missing.json", tmpdir);
+    assert_int_equal(parse(c, &e, "--config", missing, NULL), -ENOENT);
+    assert_non_null(strstr(e.msg, "--config"));
+    assert_non_null(strstr(e.msg, missing));
+    assert_true(parse(c, &e, "--config", tmpdir, NULL) < 0); /* a directory */
+    assert_non_null(strstr(e.msg, tmpdir));
+    free(c);
+}
+
+static void test_config_flag_without_a_file_is_refused(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--config", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "--config"));
+    assert_int_equal(parse(c, &e, "--config=", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "--config"));
+    free(c);
+}
+
+static void test_unknown_flags_and_arguments_are_refused(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--frobnicate", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "unknown flag --frobnicate"));
+    assert_int_equal(parse(c, &e, "--frob=1", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "unknown flag --frob"));
+    assert_null(strstr(e.msg, "=1"));
+    assert_int_equal(parse(c, &e, "stray", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "unexpected argument \"stray\""));
+    assert_int_equal(parse(c, &e, "-n", "x", NULL), -EINVAL);
+    assert_int_equal(parse(c, &e, "--nod", "x", NULL), -EINVAL); /* no prefixes */
+    free(c);
+}
+
+static void test_flag_without_its_value_is_refused(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--bind", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "--bind: missing IP:PORT"));
+    assert_int_equal(parse(c, &e, "--node", "a", "--tag", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "--tag: missing KEY=VALUE"));
+    free(c);
+}
+
+static void test_probe_timeout_must_be_below_the_interval(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--probe-interval-ms", "100", "--probe-timeout-ms", "100",
+                           NULL),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "--probe-timeout-ms (100)"));
+    assert_non_null(strstr(e.msg, "--probe-interval-ms (100)"));
+    /* against the profile's interval too: lan probes every 1000 ms */
+    assert_int_equal(parse(c, &e, "--probe-timeout-ms", "1000", NULL), -EINVAL);
+    assert_int_equal(parse(c, &e, "--probe-timeout-ms", "999", NULL), 0);
+    assert_int_equal(parse(c, &e, "--profile", "fast", "--probe-timeout-ms", "300", NULL),
+                     -EINVAL);
+    free(c);
+}
+
+static void test_too_many_joins_or_keys_are_refused(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    char *argv[2 * CONFIG_JOIN_MAX + 4];
+    char addrs[CONFIG_JOIN_MAX + 1][32];
+    int argc = 0;
+
+    argv[argc++] = "agent";
+    for (int i = 0; i <= CONFIG_JOIN_MAX; i++) {
+        snprintf(addrs[i], sizeof(addrs[i]), "10.0.%d.%d", i / 200, i % 200 + 1);
+        argv[argc++] = "--join";
+        argv[argc++] = addrs[i];
+    }
+    config_init(c);
+    assert_int_equal(config_parse(c, argc - 2, argv, &e), 0);
+    assert_int_equal(c->n_join, CONFIG_JOIN_MAX);
+    config_init(c);
+    assert_int_equal(config_parse(c, argc, argv, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "--join: more than 64"));
+
+    argc = 1;
+    for (int i = 0; i <= CONFIG_KEYS_MAX; i++) {
+        argv[argc++] = "--encrypt";
+        argv[argc++] = KEY_A;
+    }
+    config_init(c);
+    assert_int_equal(config_parse(c, argc, argv, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "--encrypt: more than 8 keys"));
+    free(c);
+}
+
+static void test_tags_beyond_the_wire_limit_are_refused_naming_the_flag(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    char tag[4][160], json[1024];
+    size_t o;
+
+    for (int i = 0; i < 4; i++) { /* 3 x (1 + 2 + 1 + 128) bytes fit in 512, 4 do not */
+        snprintf(tag[i], sizeof(tag[i]), "k%d=", i);
+        memset(tag[i] + 3, 'v', TAG_VAL_MAX);
+        tag[i][3 + TAG_VAL_MAX] = '\0';
+    }
+    assert_int_equal(parse(c, &e, "--tag", tag[0], "--tag", tag[1], "--tag", tag[2], NULL), 0);
+    assert_int_equal(parse(c, &e, "--tag", tag[0], "--tag", tag[1], "--tag", tag[2], "--tag",
+                           tag[3], NULL),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "--tag"));
+    assert_non_null(strstr(e.msg, "512"));
+
+    o = (size_t)snprintf(json, sizeof(json), "{\"tags\": {");
+    for (int i = 0; i < 4; i++) {
+        tag[i][2] = '\0';
+        o += (size_t)snprintf(json + o, sizeof(json) - o, "%s\"%s\": \"%s\"", i ? ", " : "",
+                              tag[i], tag[i] + 3);
+    }
+    snprintf(json + o, sizeof(json) - o, "}}");
+    config_init(c);
+    assert_int_equal(config_parse_json(c, json, strlen(json), &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "config key \"tags\""));
+    assert_non_null(strstr(e.msg, "512"));
+    free(c);
+}
+
+static void test_json_path_longer_than_the_limit_is_refused_not_cut(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    size_t n = PATH_MAX + 100;
+    char *json = malloc(n + 64);
+    struct err e;
+    size_t o;
+
+    o = (size_t)sprintf(json, "{\"data_dir\": \"/");
+    memset(json + o, 'd', n);
+    strcpy(json + o + n, "\"}");
+    config_init(c);
+    assert_int_equal(config_parse_json(c, json, strlen(json), &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "config key \"data_dir\""));
+    assert_string_equal(c->data_dir, "/var/lib/troupe");
+    free(json);
+    free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_without_flags),
+        cmocka_unit_test(test_every_flag_sets_its_value),
+        cmocka_unit_test(test_fast_profile_changes_the_timings),
+        cmocka_unit_test(test_dev_mode_binds_loopback_and_logs_debug),
+        cmocka_unit_test(test_json_file_sets_values),
+        cmocka_unit_test(test_flags_win_over_the_file),
+        cmocka_unit_test(test_help_is_reported_and_printed_from_the_table),
+        cmocka_unit_test(test_every_bad_flag_value_is_refused_naming_the_flag),
+        cmocka_unit_test(test_every_bad_json_value_is_refused_naming_the_key),
+        cmocka_unit_test(test_wrong_json_types_are_refused_naming_the_key),
+        cmocka_unit_test(test_bad_file_is_refused_naming_the_file),
+        cmocka_unit_test(test_config_flag_without_a_file_is_refused),
+        cmocka_unit_test(test_unknown_flags_and_arguments_are_refused),
+        cmocka_unit_test(test_flag_without_its_value_is_refused),
+        cmocka_unit_test(test_probe_timeout_must_be_below_the_interval),
+        cmocka_unit_test(test_too_many_joins_or_keys_are_refused),
+        cmocka_unit_test(test_tags_beyond_the_wire_limit_are_refused_naming_the_flag),
+        cmocka_unit_test(test_json_path_longer_than_the_limit_is_refused_not_cut),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
