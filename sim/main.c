@@ -1,0 +1,462 @@
+/* main: the troupe-sim command. Parses a scenario from flags, runs it
+ * (sim_swim over sim_net) and prints the figures. Stdout is a pure function
+ * of the flags; the wall-clock time of the run goes to stderr. Exit codes:
+ * 0 done, 2 usage error. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+#include "sim/sim_swim.h"
+
+#define EXIT_USAGE 2
+
+static const char usage[] =
+    "Usage: troupe-sim [OPTIONS]\n"
+    "Runs troupe's membership protocol for many nodes in one process over a\n"
+    "simulated network, and reports how fast joins and deaths spread.\n"
+    "\n"
+    "  --nodes N              nodes started at time 0 (default 10)\n"
+    "  --seconds T            simulated time (default 60; units ms, s, m)\n"
+    "  --profile lan|fast     swim timing profile (default lan)\n"
+    "  --seed N               seeds every random choice (default 1)\n"
+    "  --loss P               datagram loss on every link, 0..1 or N% (default 0)\n"
+    "  --latency-ms A-B       one-way latency of a link, drawn per link (default 1-5)\n"
+    "  --jitter-ms J          added to each packet: 0..J ms (default 1)\n"
+    "  --kill NODES@T         kill nodes at time T (repeatable), e.g. 3@20s, 10-19@30s\n"
+    "  --partition G|G..@T1-T2  split the network in groups from T1 to T2, e.g.\n"
+    "                         0-39|40-99@30s-90s; unlisted nodes form one more group\n"
+    "  --join-late N@T        start N more nodes at time T that join (repeatable)\n"
+    "  --seeds K              nodes join through one of the first K (default 3)\n"
+    "  --ramp-ms MS           initial joins are spread over MS (default: 1 per node)\n"
+    "  --stream-timeout-ms MS a TCP exchange gives up after MS (default 5000)\n"
+    "  --json                 one JSON object instead of text\n"
+    "  --help                 this text\n"
+    "NODES is a list of numbers and ranges: 3 or 0-39 or 1,5,9-12.\n"
+    "Times take a unit: 500ms, 20s, 2m (a bare number is seconds).\n";
+
+enum opt {
+    O_NODES = 256,
+    O_SECONDS,
+    O_PROFILE,
+    O_SEED,
+    O_LOSS,
+    O_LATENCY,
+    O_JITTER,
+    O_KILL,
+    O_PARTITION,
+    O_JOIN_LATE,
+    O_SEEDS,
+    O_RAMP,
+    O_STREAM_TIMEOUT,
+    O_JSON,
+    O_HELP,
+};
+
+static const struct option opts[] = {
+    {"nodes", required_argument, NULL, O_NODES},
+    {"seconds", required_argument, NULL, O_SECONDS},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"seed", required_argument, NULL, O_SEED},
+    {"loss", required_argument, NULL, O_LOSS},
+    {"latency-ms", required_argument, NULL, O_LATENCY},
+    {"jitter-ms", required_argument, NULL, O_JITTER},
+    {"kill", required_argument, NULL, O_KILL},
+    {"partition", required_argument, NULL, O_PARTITION},
+    {"join-late", required_argument, NULL, O_JOIN_LATE},
+    {"seeds", required_argument, NULL, O_SEEDS},
+    {"ramp-ms", required_argument, NULL, O_RAMP},
+    {"stream-timeout-ms", required_argument, NULL, O_STREAM_TIMEOUT},
+    {"json", no_argument, NULL, O_JSON},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* ---- small parsers; each names the flag and the text it refuses ---- */
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *v, const char *flag, struct err *e)
+{
+    char *end;
+    unsigned long long x;
+
+    if (!*s || *s == '-' || *s == '+')
+        return err_set(e, -EINVAL, "%s: '%s' is not a number", flag, s);
+    errno = 0;
+    x = strtoull(s, &end, 10);
+    if (errno || *end || x > max)
+        return err_set(e, -EINVAL, "%s: '%s' is not a number in 0..%llu", flag, s,
+                       (unsigned long long)max);
+    *v = x;
+    return 0;
+}
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *v, const char *flag, struct err *e)
+{
+    uint64_t x;
+    int rc = parse_u64(s, max, &x, flag, e);
+    if (rc == 0)
+        *v = (uint32_t)x;
+    return rc;
+}
+
+/* "500ms", "20s", "2m", "1.5s" or "20" (seconds) into milliseconds. */
+static int parse_time(const char *s, uint64_t *ms, const char *flag, struct err *e)
+{
+    char *end;
+    double x;
+    double unit = 1000;
+
+    errno = 0;
+    x = strtod(s, &end);
+    if (end == s || errno || !(x >= 0))
+        return err_set(e, -EINVAL, "%s: '%s' is not a time (e.g. 500ms, 20s, 2m)", flag, s);
+    if (strcmp(end, "ms") == 0)
+        unit = 1;
+    else if (strcmp(end, "s") == 0 || !*end)
+        unit = 1000;
+    else if (strcmp(end, "m") == 0)
+        unit = 60000;
+    else
+        return err_set(e, -EINVAL, "%s: '%s' has an unknown unit (ms, s or m)", flag, s);
+    if (x * unit > 1e12)
+        return err_set(e, -EINVAL, "%s: '%s' is too long", flag, s);
+    *ms = (uint64_t)(x * unit + 0.5);
+    return 0;
+}
+
+/* Splits s at the first `sep` into a heap copy of the part before it (*head)
+ * and a pointer to the part after (*tail), or fails naming the flag. */
+static int split(const char *s, char sep, char **head, const char **tail, const char *flag,
+                 struct err *e)
+{
+    const char *p = strchr(s, sep);
+    if (!p)
+        return err_set(e, -EINVAL, "%s: '%s' lacks '%c'", flag, s, sep);
+    *head = xstrndup(s, (size_t)(p - s));
+    *tail = p + 1;
+    return 0;
+}
+
+/* Calls each(lo, hi) for every "A" or "A-B" item of a comma list. */
+static int parse_ranges(const char *s, uint32_t total, const char *flag, struct err *e,
+                        int (*each)(void *ctx, uint32_t lo, uint32_t hi, struct err *e), void *ctx)
+{
+    char *copy = xstrdup(s), *save = NULL, *item;
+    int rc = 0;
+
+    if (!*s)
+        rc = err_set(e, -EINVAL, "%s: empty node list", flag);
+    for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+        char *dash = strchr(item, '-');
+        uint32_t lo = 0, hi = 0;
+        if (dash)
+            *dash = '\0';
+        if ((rc = parse_u32(item, UINT32_MAX, &lo, flag, e)) < 0)
+            break;
+        hi = lo;
+        if (dash && (rc = parse_u32(dash + 1, UINT32_MAX, &hi, flag, e)) < 0)
+            break;
+        if (hi < lo || hi >= total) {
+            rc =
+                err_set(e, -EINVAL, "%s: nodes %u-%u are not within 0-%u", flag, lo, hi, total - 1);
+            break;
+        }
+        rc = each(ctx, lo, hi, e);
+    }
+    free(copy);
+    return rc;
+}
+
+/* ---- scenario flags, resolved once the node count is known ---- */
+
+struct pending {
+    char *kill[SIM_ACTIONS_MAX], *partition[SIM_ACTIONS_MAX];
+    size_t n_kill, n_partition;
+};
+
+struct kill_ctx {
+    struct sim_scenario *sc;
+    uint64_t at;
+};
+
+static int add_kill(void *ctx, uint32_t lo, uint32_t hi, struct err *e)
+{
+    struct kill_ctx *k = ctx;
+    if (k->sc->n_kill == SIM_ACTIONS_MAX)
+        return err_set(e, -EINVAL, "--kill: more than %d ranges", SIM_ACTIONS_MAX);
+    k->sc->kill[k->sc->n_kill++] = (struct sim_action){k->at, lo, hi - lo + 1};
+    return 0;
+}
+
+static int resolve_kill(struct sim_scenario *sc, const char *s, struct err *e)
+{
+    struct kill_ctx k = {sc, 0};
+    const char *t = NULL;
+    char *nodes = NULL;
+    int rc;
+
+    if ((rc = split(s, '@', &nodes, &t, "--kill", e)) < 0)
+        return rc;
+    if ((rc = parse_time(t, &k.at, "--kill", e)) == 0)
+        rc = parse_ranges(nodes, sim_scenario_total(sc), "--kill", e, add_kill, &k);
+    free(nodes);
+    return rc;
+}
+
+struct group_ctx {
+    uint16_t *group;
+    uint16_t id;
+};
+
+static int add_group(void *ctx, uint32_t lo, uint32_t hi, struct err *e)
+{
+    struct group_ctx *g = ctx;
+    for (uint32_t i = lo; i <= hi; i++) {
+        if (g->group[i])
+            return err_set(e, -EINVAL, "--partition: node %u is in two groups", i);
+        g->group[i] = g->id;
+    }
+    return 0;
+}
+
+static int resolve_partition(struct sim_scenario *sc, const char *s, struct err *e)
+{
+    struct sim_partition *p = &sc->part[sc->n_part];
+    struct group_ctx g = {NULL, 0};
+    const char *t = NULL;
+    char *groups = NULL, *save = NULL, *item, *end_s;
+    int rc;
+
+    if ((rc = split(s, '@', &groups, &t, "--partition", e)) < 0)
+        return rc;
+    g.group = xcalloc(sim_scenario_total(sc), sizeof(*g.group));
+    p->end_ms = UINT64_MAX;
+    end_s = strchr(t, '-');
+    if (end_s) {
+        char *start_s = xstrndup(t, (size_t)(end_s - t));
+        rc = parse_time(start_s, &p->start_ms, "--partition", e);
+        free(start_s);
+        if (rc == 0)
+            rc = parse_time(end_s + 1, &p->end_ms, "--partition", e);
+        if (rc == 0 && p->end_ms <= p->start_ms)
+            rc = err_set(e, -EINVAL, "--partition: '%s' ends before it starts", t);
+    } else {
+        rc = parse_time(t, &p->start_ms, "--partition", e);
+    }
+    if (rc == 0 && !strchr(groups, '|'))
+        rc = err_set(e, -EINVAL, "--partition: '%s' has one group; separate groups with '|'",
+                     groups);
+    for (item = strtok_r(groups, "|", &save); item && rc == 0; item = strtok_r(NULL, "|", &save)) {
+        g.id++;
+        rc = parse_ranges(item, sim_scenario_total(sc), "--partition", e, add_group, &g);
+    }
+    free(groups);
+    if (rc < 0) {
+        free(g.group);
+        return rc;
+    }
+    p->group = g.group;
+    sc->n_part++;
+    return 0;
+}
+
+static int add_join_late(struct sim_scenario *sc, const char *s, struct err *e)
+{
+    struct sim_action *a = &sc->join_late[sc->n_join_late];
+    const char *t = NULL;
+    char *count = NULL;
+    int rc;
+
+    if (sc->n_join_late == SIM_ACTIONS_MAX)
+        return err_set(e, -EINVAL, "--join-late: more than %d", SIM_ACTIONS_MAX);
+    if ((rc = split(s, '@', &count, &t, "--join-late", e)) < 0)
+        return rc;
+    rc = parse_u32(count, 100000, &a->count, "--join-late", e);
+    free(count);
+    if (rc == 0)
+        rc = parse_time(t, &a->at_ms, "--join-late", e);
+    if (rc == 0)
+        sc->n_join_late++;
+    return rc;
+}
+
+static int parse_loss(const char *s, double *v, struct err *e)
+{
+    char *end;
+    double x = strtod(s, &end);
+
+    if (end == s)
+        return err_set(e, -EINVAL, "--loss: '%s' is not a number", s);
+    if (strcmp(end, "%") == 0)
+        x /= 100.0;
+    else if (*end)
+        return err_set(e, -EINVAL, "--loss: '%s' is not a number or a percentage", s);
+    if (!(x >= 0 && x < 1))
+        return err_set(e, -EINVAL, "--loss: '%s' is outside 0..1 (1 excluded)", s);
+    *v = x;
+    return 0;
+}
+
+static int parse_latency(const char *s, struct sim_net_config *nc, struct err *e)
+{
+    const char *dash = strchr(s, '-');
+    char *lo;
+    int rc;
+
+    if (!dash) {
+        rc = parse_u32(s, 60000, &nc->latency_min_ms, "--latency-ms", e);
+        nc->latency_max_ms = nc->latency_min_ms;
+        return rc;
+    }
+    lo = xstrndup(s, (size_t)(dash - s));
+    rc = parse_u32(lo, 60000, &nc->latency_min_ms, "--latency-ms", e);
+    free(lo);
+    if (rc == 0)
+        rc = parse_u32(dash + 1, 60000, &nc->latency_max_ms, "--latency-ms", e);
+    if (rc == 0 && nc->latency_max_ms < nc->latency_min_ms)
+        rc = err_set(e, -EINVAL, "--latency-ms: '%s' is an empty range", s);
+    return rc;
+}
+
+static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json, struct err *e)
+{
+    struct pending pd = {0};
+    int c, rc = 0, ramp_set = 0;
+    uint64_t ramp = 0;
+
+    memset(sc, 0, sizeof(*sc));
+    sc->nodes = 10;
+    sc->duration_ms = 60000;
+    sc->profile = SWIM_PROFILE_LAN;
+    sc->seed = 1;
+    sc->seeds = 3;
+    sc->net.latency_min_ms = 1;
+    sc->net.latency_max_ms = 5;
+    sc->net.jitter_ms = 1;
+    sc->net.stream_timeout_ms = 5000;
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_NODES:
+            rc = parse_u32(optarg, 1000000, &sc->nodes, "--nodes", e);
+            if (rc == 0 && sc->nodes == 0)
+                rc = err_set(e, -EINVAL, "--nodes: at least 1");
+            break;
+        case O_SECONDS:
+            rc = parse_time(optarg, &sc->duration_ms, "--seconds", e);
+            break;
+        case O_PROFILE:
+            if (strcmp(optarg, "lan") == 0)
+                sc->profile = SWIM_PROFILE_LAN;
+            else if (strcmp(optarg, "fast") == 0)
+                sc->profile = SWIM_PROFILE_FAST;
+            else
+                rc = err_set(e, -EINVAL, "--profile: '%s' is not lan or fast", optarg);
+            break;
+        case O_SEED:
+            rc = parse_u64(optarg, UINT64_MAX, &sc->seed, "--seed", e);
+            break;
+        case O_LOSS:
+            rc = parse_loss(optarg, &sc->net.loss, e);
+            break;
+        case O_LATENCY:
+            rc = parse_latency(optarg, &sc->net, e);
+            break;
+        case O_JITTER:
+            rc = parse_u32(optarg, 60000, &sc->net.jitter_ms, "--jitter-ms", e);
+            break;
+        case O_KILL:
+        case O_PARTITION: {
+            char **slot = c == O_KILL ? &pd.kill[pd.n_kill] : &pd.partition[pd.n_partition];
+            size_t *n = c == O_KILL ? &pd.n_kill : &pd.n_partition;
+            if (*n == SIM_ACTIONS_MAX) {
+                rc = err_set(e, -EINVAL, "at most %d of each of --kill and --partition",
+                             SIM_ACTIONS_MAX);
+                break;
+            }
+            *slot = xstrdup(optarg);
+            (*n)++;
+            break;
+        }
+        case O_JOIN_LATE:
+            rc = add_join_late(sc, optarg, e);
+            break;
+        case O_SEEDS:
+            rc = parse_u32(optarg, 1000, &sc->seeds, "--seeds", e);
+            if (rc == 0 && sc->seeds == 0)
+                rc = err_set(e, -EINVAL, "--seeds: at least 1");
+            break;
+        case O_RAMP:
+            rc = parse_u64(optarg, 3600000, &ramp, "--ramp-ms", e);
+            ramp_set = 1;
+            break;
+        case O_STREAM_TIMEOUT:
+            rc = parse_u32(optarg, 600000, &sc->net.stream_timeout_ms, "--stream-timeout-ms", e);
+            if (rc == 0 && sc->net.stream_timeout_ms == 0)
+                rc = err_set(e, -EINVAL, "--stream-timeout-ms: must be positive");
+            break;
+        case O_JSON:
+            *json = 1;
+            break;
+        case O_HELP:
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            rc = err_set(e, -EINVAL, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (rc == 0 && optind < argc)
+        rc = err_set(e, -EINVAL, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (rc == 0 && (uint64_t)sim_scenario_total(sc) > 1000000)
+        rc = err_set(e, -EINVAL, "more than 1000000 nodes with the late joiners");
+    if (rc == 0) {
+        uint32_t first = sc->nodes;
+        for (size_t i = 0; i < sc->n_join_late; i++) {
+            sc->join_late[i].first = first;
+            first += sc->join_late[i].count;
+        }
+        sc->ramp_ms = ramp_set ? ramp : sc->nodes;
+    }
+    for (size_t i = 0; i < pd.n_kill; i++) {
+        if (rc == 0)
+            rc = resolve_kill(sc, pd.kill[i], e);
+        free(pd.kill[i]);
+    }
+    for (size_t i = 0; i < pd.n_partition; i++) {
+        if (rc == 0)
+            rc = resolve_partition(sc, pd.partition[i], e);
+        free(pd.partition[i]);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct sim_scenario sc;
+    struct sim_result r;
+    struct err e = {0};
+    struct timespec t0, t1;
+    int json = 0;
+    double wall;
+
+    if (parse_args(argc, argv, &sc, &json, &e) < 0) {
+        fprintf(stderr, "troupe-sim: %s\n", e.msg);
+        sim_scenario_release(&sc);
+        return EXIT_USAGE;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (sim_swim_run(&sc, &r, &e) < 0) {
+        fprintf(stderr, "troupe-sim: %s\n", e.msg);
+        sim_scenario_release(&sc);
+        return EXIT_USAGE;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    sim_swim_print(stdout, &sc, &r, json);
+    fprintf(stderr, "troupe-sim: %u nodes, %.1f simulated seconds in %.2f s of wall-clock time\n",
+            sim_scenario_total(&sc), (double)sc.duration_ms / 1000.0, wall);
+    sim_scenario_release(&sc);
+    return 0;
+}

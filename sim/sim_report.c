@@ -1,0 +1,151 @@
+/* sim_report: writes the result of a swim scenario, as text for people or
+ * as one JSON object for scripts. Everything printed is a function of the
+ * scenario and its seed (the wall-clock time is main's, on stderr). */
+#include <inttypes.h>
+
+#include "sim/sim_swim.h"
+
+static void text_ms(FILE *f, uint64_t ms)
+{
+    if (ms == UINT64_MAX)
+        fprintf(f, "never");
+    else
+        fprintf(f, "%" PRIu64 ".%03" PRIu64 " s", ms / 1000, ms % 1000);
+}
+
+static void text_dist(FILE *f, const char *what, const struct sim_dist *d)
+{
+    fprintf(f, "%-22s", what);
+    if (d->n == 0) {
+        fprintf(f, "none\n");
+        return;
+    }
+    if (d->n > d->never) {
+        fprintf(f, "p50 ");
+        text_ms(f, d->p50);
+        fprintf(f, ", p90 ");
+        text_ms(f, d->p90);
+        fprintf(f, ", p99 ");
+        text_ms(f, d->p99);
+        fprintf(f, ", max ");
+        text_ms(f, d->max);
+        fprintf(f, " (%zu", d->n - d->never);
+    } else {
+        fprintf(f, "(0");
+    }
+    fprintf(f, " of %zu", d->n);
+    if (d->never)
+        fprintf(f, "; %zu never", d->never);
+    fprintf(f, ")\n");
+}
+
+static void json_ms(FILE *f, uint64_t ms)
+{
+    if (ms == UINT64_MAX)
+        fprintf(f, "null");
+    else
+        fprintf(f, "%" PRIu64, ms);
+}
+
+static void json_dist(FILE *f, const char *what, const struct sim_dist *d)
+{
+    fprintf(f, "\"%s\":{\"n\":%zu,\"never\":%zu", what, d->n, d->never);
+    if (d->n > d->never)
+        fprintf(f,
+                ",\"p50_ms\":%" PRIu64 ",\"p90_ms\":%" PRIu64 ",\"p99_ms\":%" PRIu64
+                ",\"max_ms\":%" PRIu64,
+                d->p50, d->p90, d->p99, d->max);
+    fprintf(f, "},");
+}
+
+static const char *profile_name(enum swim_profile p)
+{
+    return p == SWIM_PROFILE_FAST ? "fast" : "lan";
+}
+
+static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_result *r)
+{
+    fprintf(f,
+            "{\"nodes\":%u,\"late_joiners\":%u,\"kills\":%zu,\"partitions\":%zu,"
+            "\"seconds\":%.3f,\"profile\":\"%s\",\"seed\":%" PRIu64 ","
+            "\"latency_ms\":[%u,%u],\"jitter_ms\":%u,\"loss\":%g,",
+            sc->nodes, sim_scenario_total(sc) - sc->nodes, r->death.n, sc->n_part,
+            (double)sc->duration_ms / 1000.0, profile_name(sc->profile), sc->seed,
+            sc->net.latency_min_ms, sc->net.latency_max_ms, sc->net.jitter_ms, sc->net.loss);
+    fprintf(f, "\"formed_ms\":");
+    json_ms(f, r->formed_ms);
+    fprintf(f, ",\"whole_since_ms\":");
+    json_ms(f, r->whole_ms);
+    fprintf(f, ",\"missing_pairs\":%" PRIu64 ",", r->missing_pairs);
+    json_dist(f, "join_seen_by_all", &r->join);
+    json_dist(f, "late_join_seen_by_all", &r->join_late);
+    json_dist(f, "death_seen_by_all", &r->death);
+    fprintf(f,
+            "\"false_suspicions\":%" PRIu64 ",\"false_deaths\":%" PRIu64
+            ",\"partition_suspicions\":%" PRIu64 ",\"partition_deaths\":%" PRIu64
+            ",\"refutes\":%" PRIu64 ",\"broadcasts_dropped\":%" PRIu64 ",",
+            r->false_suspicions, r->false_deaths, r->partition_suspicions, r->partition_deaths,
+            r->refutes, r->broadcasts_dropped);
+    fprintf(f,
+            "\"packets_per_node_s\":%.2f,\"packets_per_node_s_max\":%.2f,"
+            "\"bytes_per_node_s\":%.1f,\"bytes_per_node_s_max\":%.1f,"
+            "\"streams_per_node_s\":%.3f,",
+            r->pkts_per_node_s, r->pkts_per_node_s_max, r->bytes_per_node_s,
+            r->bytes_per_node_s_max, r->streams_per_node_s);
+    fprintf(f,
+            "\"datagrams_lost\":%" PRIu64 ",\"datagrams_unreachable\":%" PRIu64
+            ",\"streams_failed\":%" PRIu64 ",\"events\":%" PRIu64 ",\"trace\":\"%016" PRIx64
+            "\"}\n",
+            r->dgrams_lost, r->dgrams_unreachable, r->streams_failed, r->events, r->trace);
+}
+
+void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_result *r, int json)
+{
+    uint32_t late = sim_scenario_total(sc) - sc->nodes;
+
+    if (json) {
+        print_json(f, sc, r);
+        return;
+    }
+    fprintf(f, "scenario              %u nodes", sc->nodes);
+    if (late)
+        fprintf(f, " + %u late", late);
+    fprintf(f, ", %s profile, ", profile_name(sc->profile));
+    text_ms(f, sc->duration_ms);
+    fprintf(f, " simulated, seed %" PRIu64 "\n", sc->seed);
+    fprintf(f, "network               latency %u-%u ms per link, jitter %u ms, loss %.1f%%",
+            sc->net.latency_min_ms, sc->net.latency_max_ms, sc->net.jitter_ms,
+            sc->net.loss * 100.0);
+    if (sc->n_part)
+        fprintf(f, ", %zu partition%s", sc->n_part, sc->n_part > 1 ? "s" : "");
+    fprintf(f, "\nformed                ");
+    text_ms(f, r->formed_ms);
+    fprintf(f, "\nwhole since           ");
+    text_ms(f, r->whole_ms);
+    if (r->missing_pairs)
+        fprintf(f, " (%" PRIu64 " pairs do not see each other at the end)", r->missing_pairs);
+    fprintf(f, "\n");
+    text_dist(f, "join seen by all", &r->join);
+    if (late)
+        text_dist(f, "late join seen by all", &r->join_late);
+    text_dist(f, "death seen by all", &r->death);
+    fprintf(f, "false suspicions      %" PRIu64, r->false_suspicions);
+    if (sc->n_part)
+        fprintf(f, " (and %" PRIu64 " across partitions)", r->partition_suspicions);
+    fprintf(f, "\nfalse deaths          %" PRIu64, r->false_deaths);
+    if (sc->n_part)
+        fprintf(f, " (and %" PRIu64 " across partitions)", r->partition_deaths);
+    fprintf(f, "\nrefutes               %" PRIu64 "\n", r->refutes);
+    fprintf(f,
+            "traffic per node      %.1f packets/s (max %.1f), %.0f bytes/s (max %.0f), "
+            "%.3f streams/s\n",
+            r->pkts_per_node_s, r->pkts_per_node_s_max, r->bytes_per_node_s,
+            r->bytes_per_node_s_max, r->streams_per_node_s);
+    fprintf(f,
+            "network drops         %" PRIu64 " lost, %" PRIu64 " unreachable, %" PRIu64
+            " streams failed\n",
+            r->dgrams_lost, r->dgrams_unreachable, r->streams_failed);
+    fprintf(f, "broadcasts dropped    %" PRIu64 "\n", r->broadcasts_dropped);
+    fprintf(f, "events                %" PRIu64 "\n", r->events);
+    fprintf(f, "trace                 %016" PRIx64 "\n", r->trace);
+}

@@ -1,0 +1,583 @@
+/* sim_swim: the scenario driver for core/swim over sim_net. Owns one swim
+ * machine per running node, starts, joins and kills nodes on schedule, and
+ * keeps the bookkeeping the figures need: which node sees which as a live
+ * member (a bit per pair), when a join is seen by all and a death by all,
+ * and the suspicions and deaths of nodes that were running. Printing is in
+ * sim_report.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "sim/sim_swim.h"
+
+#define JOIN_RETRY_MS 1000
+#define NEVER         UINT64_MAX
+
+struct node {
+    struct swim *swim; /* NULL before start and after a kill */
+    uint64_t start_ms, join_ms;
+    uint64_t seen_all_ms; /* its join seen alive by every running node */
+    uint64_t kill_ms, dead_all_ms;
+    uint64_t join_retry_ms;
+    uint32_t live_viewers; /* running nodes that see it alive or suspect */
+    uint32_t join_tries;
+    uint8_t late, killed;
+};
+
+enum act_kind { ACT_START = 1, ACT_KILL = 2 };
+
+struct act {
+    uint64_t at_ms;
+    uint32_t node;
+    uint8_t kind;
+};
+
+struct drv {
+    const struct sim_scenario *sc;
+    struct sim_net *net;
+    struct node *nodes;
+    uint32_t total, running;
+    uint32_t started, initial_started;
+    uint64_t *live; /* bit (viewer * total + subject): viewer sees subject live */
+    uint64_t live_pairs;
+    uint64_t formed_ms;
+    uint64_t whole_ms; /* since when every running node sees every other, NEVER: not now */
+    uint64_t grace_ms; /* a partition's effects may last this long after it heals */
+    uint64_t trace;
+    struct sim_result *r;
+};
+
+/* ---- names and addresses ---- */
+
+static struct node_addr addr_of(uint32_t i)
+{
+    struct node_addr a = {.family = 4, .port = 7420};
+    uint32_t v = i + 1;
+    a.ip[0] = 10;
+    a.ip[1] = (uint8_t)(v >> 16);
+    a.ip[2] = (uint8_t)(v >> 8);
+    a.ip[3] = (uint8_t)v;
+    return a;
+}
+
+/* The node at addr, or UINT32_MAX when it is no node of the scenario. */
+static uint32_t node_at(const struct drv *d, const struct node_addr *a)
+{
+    uint32_t v = ((uint32_t)a->ip[1] << 16) | ((uint32_t)a->ip[2] << 8) | a->ip[3];
+    if (a->family != 4 || a->ip[0] != 10 || a->port != 7420 || v == 0 || v > d->total)
+        return UINT32_MAX;
+    return v - 1;
+}
+
+static uint32_t node_named(const struct drv *d, const char *name)
+{
+    uint32_t v = 0;
+    if (name[0] != 'n' || !name[1])
+        return UINT32_MAX;
+    for (const char *p = name + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || v > d->total)
+            return UINT32_MAX;
+        v = v * 10 + (uint32_t)(*p - '0');
+    }
+    return v < d->total ? v : UINT32_MAX;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Folds one output into the run's trace: time, ends, kind and bytes. */
+static void trace_out(struct drv *d, uint32_t from, const struct swim_out *o)
+{
+    uint64_t h = d->trace, w;
+    size_t i = 0;
+
+    h = mix64(h ^ sim_net_now(d->net));
+    h = mix64(h ^ ((uint64_t)from << 32) ^ ((uint64_t)o->kind << 24) ^ o->len);
+    for (; i + 8 <= o->len; i += 8) {
+        memcpy(&w, o->data + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    for (; i < o->len; i++)
+        h = (h ^ o->data[i]) * 0x100000001b3ull;
+    d->trace = mix64(h);
+}
+
+/* ---- who sees whom ---- */
+
+static void live_put(struct drv *d, uint32_t v, uint32_t x, int on)
+{
+    uint64_t bit = (uint64_t)v * d->total + x;
+    uint64_t mask = 1ull << (bit & 63);
+    if (!!(d->live[bit >> 6] & mask) == on)
+        return;
+    d->live[bit >> 6] ^= mask;
+    if (on) {
+        d->nodes[x].live_viewers++;
+        d->live_pairs++;
+    } else {
+        d->nodes[x].live_viewers--;
+        d->live_pairs--;
+    }
+}
+
+/* Keeps whole_ms: the time since which the view is complete everywhere. */
+static void check_whole(struct drv *d)
+{
+    int whole = d->live_pairs == (uint64_t)d->running * (d->running ? d->running - 1 : 0);
+    if (!whole)
+        d->whole_ms = NEVER;
+    else if (d->whole_ms == NEVER)
+        d->whole_ms = sim_net_now(d->net);
+}
+
+static void check_seen(struct drv *d, uint32_t x)
+{
+    struct node *n = &d->nodes[x];
+    uint64_t now = sim_net_now(d->net);
+
+    check_whole(d);
+    if (n->swim && n->seen_all_ms == NEVER && n->join_ms != NEVER &&
+        n->live_viewers + 1 == d->running)
+        n->seen_all_ms = now;
+    if (n->killed && n->dead_all_ms == NEVER && n->live_viewers == 0)
+        n->dead_all_ms = now;
+    /* formed: every initial node started, none killed, no late joiner yet,
+     * and each sees all the others */
+    if (d->formed_ms == NEVER && d->started == d->sc->nodes && d->initial_started == d->sc->nodes &&
+        d->running == d->sc->nodes && d->live_pairs == (uint64_t)d->running * (d->running - 1))
+        d->formed_ms = now;
+}
+
+/* Was a partition in force, or did one heal less than grace_ms ago? Then
+ * suspicions and deaths are what a partition should cause. */
+static int partition_window(const struct drv *d)
+{
+    uint64_t now = sim_net_now(d->net);
+    for (size_t i = 0; i < d->sc->n_part; i++) {
+        const struct sim_partition *p = &d->sc->part[i];
+        if (p->start_ms <= now && now < p->end_ms + d->grace_ms)
+            return 1;
+    }
+    return 0;
+}
+
+static void count_false(struct drv *d, uint32_t x, uint64_t *plain, uint64_t *partition)
+{
+    if (x == UINT32_MAX || !d->nodes[x].swim)
+        return; /* about a node that was killed: a true report */
+    if (partition_window(d))
+        (*partition)++;
+    else
+        (*plain)++;
+}
+
+/* ---- driving one node ---- */
+
+static uint32_t pick_seed(struct drv *d, uint32_t i)
+{
+    struct node *n = &d->nodes[i];
+    uint32_t seeds = d->sc->seeds < d->total ? d->sc->seeds : d->total;
+
+    for (uint32_t k = 0; k < seeds; k++) {
+        uint32_t s = (i + n->join_tries + k) % seeds;
+        if (s != i && d->nodes[s].swim)
+            return s;
+    }
+    return UINT32_MAX;
+}
+
+static void join(struct drv *d, uint32_t i)
+{
+    struct node *n = &d->nodes[i];
+    uint32_t s = pick_seed(d, i);
+    struct node_addr a;
+
+    n->join_retry_ms = NEVER;
+    if (s == UINT32_MAX) {
+        n->join_retry_ms = sim_net_now(d->net) + JOIN_RETRY_MS;
+        return;
+    }
+    a = addr_of(s);
+    n->join_tries++;
+    swim_join(n->swim, sim_net_now(d->net), &a);
+}
+
+static void flush(struct drv *d, uint32_t i)
+{
+    struct swim_out o;
+
+    while (swim_poll_out(d->nodes[i].swim, &o)) {
+        uint32_t to = node_at(d, &o.to);
+        trace_out(d, i, &o);
+        if (to == UINT32_MAX) {
+            free(o.data);
+            if (o.kind == SWIM_OUT_TCP)
+                swim_stream_failed(d->nodes[i].swim, sim_net_now(d->net), &o.to);
+        } else if (o.kind == SWIM_OUT_UDP) {
+            sim_net_send(d->net, i, to, o.data, o.len);
+        } else {
+            sim_net_stream(d->net, i, to, o.data, o.len);
+        }
+    }
+}
+
+static void events(struct drv *d, uint32_t i)
+{
+    struct node *n = &d->nodes[i];
+    struct swim_event ev;
+
+    while (swim_poll_event(n->swim, &ev)) {
+        uint32_t x = node_named(d, ev.name);
+        switch (ev.kind) {
+        case SWIM_EV_JOIN:
+            if (x != UINT32_MAX && d->nodes[x].swim) {
+                live_put(d, i, x, 1);
+                check_seen(d, x);
+            }
+            break;
+        case SWIM_EV_SUSPECT:
+            count_false(d, x, &d->r->false_suspicions, &d->r->partition_suspicions);
+            break;
+        case SWIM_EV_DEAD:
+            count_false(d, x, &d->r->false_deaths, &d->r->partition_deaths);
+            /* fall through */
+        case SWIM_EV_LEFT:
+        case SWIM_EV_REAP:
+            if (x != UINT32_MAX) {
+                live_put(d, i, x, 0);
+                check_seen(d, x);
+            }
+            break;
+        case SWIM_EV_JOIN_FAILED:
+            n->join_retry_ms = sim_net_now(d->net) + JOIN_RETRY_MS;
+            break;
+        default:
+            break;
+        }
+        free(ev.data);
+    }
+}
+
+/* As the agent does after every input: run due timers, send, read events,
+ * arm the timer. */
+static void drive(struct drv *d, uint32_t i)
+{
+    struct node *n = &d->nodes[i];
+    uint64_t now = sim_net_now(d->net), next;
+
+    if (n->join_retry_ms <= now)
+        join(d, i);
+    next = swim_tick(n->swim, now);
+    flush(d, i);
+    events(d, i);
+    flush(d, i);
+    sim_net_timer(d->net, i, next < n->join_retry_ms ? next : n->join_retry_ms);
+}
+
+static void deliver(struct drv *d, const struct sim_ev *ev)
+{
+    struct node *n = &d->nodes[ev->to];
+    struct node_addr from = addr_of(ev->from);
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+
+    if (!n->swim) {
+        if (ev->kind == SIM_EV_STREAM)
+            sim_net_reply(d->net, ev, NULL, 0);
+        return;
+    }
+    switch (ev->kind) {
+    case SIM_EV_DGRAM:
+        swim_recv_packet(n->swim, ev->at_ms, &from, ev->data, ev->len, NULL);
+        break;
+    case SIM_EV_STREAM:
+        swim_recv_stream(n->swim, ev->at_ms, &from, ev->data, ev->len, &reply, &reply_len, NULL);
+        sim_net_reply(d->net, ev, reply, reply_len);
+        break;
+    case SIM_EV_REPLY:
+        swim_recv_stream(n->swim, ev->at_ms, &from, ev->data, ev->len, NULL, NULL, NULL);
+        break;
+    case SIM_EV_STREAM_FAILED:
+        swim_stream_failed(n->swim, ev->at_ms, &from);
+        break;
+    default:
+        break;
+    }
+    drive(d, ev->to);
+}
+
+/* ---- the scenario ---- */
+
+static int start(struct drv *d, uint32_t i, struct err *e)
+{
+    struct node *n = &d->nodes[i];
+    struct swim_config c;
+    uint64_t now = sim_net_now(d->net);
+
+    swim_config_default(&c, d->sc->profile);
+    snprintf(c.name, sizeof(c.name), "n%u", i);
+    c.addr = addr_of(i);
+    c.seed = mix64(d->sc->seed ^ mix64(i));
+    n->swim = swim_new(&c, now, e);
+    if (!n->swim)
+        return e ? e->code : -EINVAL;
+    n->start_ms = now;
+    d->running++;
+    d->started++;
+    if (!n->late)
+        d->initial_started++;
+    if (i > 0 || n->late) {
+        n->join_ms = now;
+        join(d, i);
+    } else {
+        n->join_ms = now; /* the first seed: its own start is its join */
+    }
+    drive(d, i);
+    check_seen(d, i);
+    return 0;
+}
+
+static void kill_node(struct drv *d, uint32_t i)
+{
+    struct node *n = &d->nodes[i];
+
+    if (!n->swim)
+        return;
+    sim_net_set_up(d->net, i, 0);
+    for (uint32_t x = 0; x < d->total; x++)
+        live_put(d, i, x, 0);
+    swim_free(n->swim);
+    n->swim = NULL;
+    n->killed = 1;
+    n->kill_ms = sim_net_now(d->net);
+    d->running--;
+    for (uint32_t x = 0; x < d->total; x++)
+        check_seen(d, x);
+}
+
+static int act_cmp(const void *a, const void *b)
+{
+    const struct act *x = a, *y = b;
+    if (x->at_ms != y->at_ms)
+        return x->at_ms < y->at_ms ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static struct act *plan(const struct sim_scenario *sc, uint32_t total, size_t *n_out)
+{
+    size_t n = total, k = 0;
+    struct act *a;
+
+    for (size_t i = 0; i < sc->n_kill; i++)
+        n += sc->kill[i].count;
+    a = xcalloc(n, sizeof(*a));
+    for (uint32_t i = 0; i < sc->nodes; i++)
+        a[k++] = (struct act){sc->ramp_ms * i / sc->nodes, i, ACT_START};
+    for (size_t j = 0; j < sc->n_join_late; j++)
+        for (uint32_t i = 0; i < sc->join_late[j].count; i++)
+            a[k++] = (struct act){sc->join_late[j].at_ms, sc->join_late[j].first + i, ACT_START};
+    for (size_t j = 0; j < sc->n_kill; j++)
+        for (uint32_t i = 0; i < sc->kill[j].count; i++)
+            a[k++] = (struct act){sc->kill[j].at_ms, sc->kill[j].first + i, ACT_KILL};
+    qsort(a, k, sizeof(*a), act_cmp);
+    *n_out = k;
+    return a;
+}
+
+/* How long after a partition heals its effects may still show: the longest
+ * suspicion plus two push-pull rounds, as core/swim computes them. */
+static uint64_t partition_grace(const struct sim_scenario *sc, uint32_t total)
+{
+    struct swim_config c;
+    double lg = total > 1 ? log10((double)total) : 1.0;
+    double pp_mult = total > 32 ? ceil(log2((double)total) - 5.0) + 1.0 : 1.0;
+
+    swim_config_default(&c, sc->profile);
+    if (lg < 1)
+        lg = 1;
+    return (uint64_t)(c.suspicion_mult * lg * c.probe_interval_ms * c.suspicion_max_mult +
+                      2.0 * pp_mult * c.pushpull_interval_ms);
+}
+
+/* v: the n durations that completed, sorted. */
+static void dist(struct sim_dist *out, const uint64_t *v, size_t n, size_t never)
+{
+    memset(out, 0, sizeof(*out));
+    out->n = n + never;
+    out->never = never;
+    if (!n)
+        return;
+    out->p50 = v[(n - 1) * 50 / 100];
+    out->p90 = v[(n - 1) * 90 / 100];
+    out->p99 = v[(n - 1) * 99 / 100];
+    out->max = v[n - 1];
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void collect(struct drv *d)
+{
+    struct sim_result *r = d->r;
+    uint64_t *v = xcalloc(d->total + 1, sizeof(*v));
+    uint64_t end = d->sc->duration_ms, pkts = 0, bytes = 0, streams = 0;
+    double node_s = 0;
+    size_t n, never;
+    const struct sim_net_stats *ns = sim_net_stats(d->net);
+
+    r->formed_ms = d->formed_ms;
+    check_whole(d);
+    r->whole_ms = d->whole_ms;
+    r->missing_pairs = (uint64_t)d->running * (d->running ? d->running - 1 : 0) - d->live_pairs;
+    for (int late = 0; late < 2; late++) {
+        n = never = 0;
+        for (uint32_t i = 0; i < d->total; i++) {
+            const struct node *x = &d->nodes[i];
+            if (x->late != late || x->join_ms == NEVER || (x->killed && x->seen_all_ms == NEVER))
+                continue;
+            if (x->seen_all_ms == NEVER)
+                never++;
+            else
+                v[n++] = x->seen_all_ms - x->join_ms;
+        }
+        qsort(v, n, sizeof(*v), u64_cmp);
+        dist(late ? &r->join_late : &r->join, v, n, never);
+    }
+    n = never = 0;
+    for (uint32_t i = 0; i < d->total; i++) {
+        const struct node *x = &d->nodes[i];
+        if (!x->killed)
+            continue;
+        if (x->dead_all_ms == NEVER)
+            never++;
+        else
+            v[n++] = x->dead_all_ms - x->kill_ms;
+    }
+    qsort(v, n, sizeof(*v), u64_cmp);
+    dist(&r->death, v, n, never);
+
+    for (uint32_t i = 0; i < d->total; i++) {
+        const struct node *x = &d->nodes[i];
+        const struct sim_net_node_stats *st = sim_net_node_stats(d->net, i);
+        uint64_t until = x->killed ? x->kill_ms : end;
+        double secs;
+        uint64_t p = st->dgrams + st->streams, b = st->dgram_bytes + st->stream_bytes;
+        if (x->join_ms == NEVER || until <= x->start_ms)
+            continue;
+        secs = (double)(until - x->start_ms) / 1000.0;
+        node_s += secs;
+        pkts += p;
+        bytes += b;
+        streams += st->streams;
+        if (secs >= 1.0) {
+            if (p / secs > r->pkts_per_node_s_max)
+                r->pkts_per_node_s_max = p / secs;
+            if (b / secs > r->bytes_per_node_s_max)
+                r->bytes_per_node_s_max = b / secs;
+        }
+        if (x->swim) {
+            const struct swim_stats *ss = swim_stats(x->swim);
+            r->refutes += ss->refutes;
+            r->broadcasts_dropped += ss->broadcasts_dropped;
+        }
+    }
+    if (node_s > 0) {
+        r->pkts_per_node_s = (double)pkts / node_s;
+        r->bytes_per_node_s = (double)bytes / node_s;
+        r->streams_per_node_s = (double)streams / node_s;
+    }
+    r->dgrams_lost = ns->dgrams_lost;
+    r->dgrams_unreachable = ns->dgrams_unreachable;
+    r->streams_failed = ns->streams_failed;
+    r->events = ns->events;
+    r->trace = d->trace;
+    free(v);
+}
+
+uint32_t sim_scenario_total(const struct sim_scenario *sc)
+{
+    uint32_t t = sc->nodes;
+    for (size_t i = 0; i < sc->n_join_late; i++)
+        t += sc->join_late[i].count;
+    return t;
+}
+
+void sim_scenario_release(struct sim_scenario *sc)
+{
+    for (size_t i = 0; i < sc->n_part; i++) {
+        free(sc->part[i].group);
+        sc->part[i].group = NULL;
+    }
+}
+
+int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err *e)
+{
+    struct drv d;
+    struct sim_net_config nc = sc->net;
+    struct act *acts;
+    size_t n_acts, next = 0;
+    int rc = 0;
+
+    memset(r, 0, sizeof(*r));
+    memset(&d, 0, sizeof(d));
+    d.sc = sc;
+    d.r = r;
+    d.total = sim_scenario_total(sc);
+    if (sc->nodes == 0 || d.total > 0xfffffe)
+        return err_set(e, -EINVAL, "node count must be 1..%u", 0xfffffe);
+    nc.nodes = d.total;
+    nc.seed = mix64(sc->seed);
+    if (!(d.net = sim_net_new(&nc, e)))
+        return e ? e->code : -EINVAL;
+    for (size_t i = 0; i < sc->n_part; i++)
+        sim_net_partition(d.net, sc->part[i].group, sc->part[i].start_ms, sc->part[i].end_ms);
+    d.nodes = xcalloc(d.total, sizeof(*d.nodes));
+    for (uint32_t i = 0; i < d.total; i++) {
+        struct node *x = &d.nodes[i];
+        x->join_ms = x->seen_all_ms = x->kill_ms = x->dead_all_ms = x->join_retry_ms = NEVER;
+        x->late = i >= sc->nodes;
+    }
+    d.live = xcalloc(((uint64_t)d.total * d.total + 63) / 64, sizeof(*d.live));
+    d.formed_ms = d.whole_ms = NEVER;
+    d.grace_ms = partition_grace(sc, d.total);
+    d.trace = mix64(sc->seed);
+    acts = plan(sc, d.total, &n_acts);
+
+    for (;;) {
+        uint64_t until = next < n_acts && acts[next].at_ms < sc->duration_ms ? acts[next].at_ms
+                                                                             : sc->duration_ms;
+        struct sim_ev ev;
+        while (sim_net_next(d.net, until, &ev))
+            deliver(&d, &ev);
+        if (until >= sc->duration_ms)
+            break;
+        for (; next < n_acts && acts[next].at_ms == until; next++) {
+            if (acts[next].kind == ACT_KILL)
+                kill_node(&d, acts[next].node);
+            else if (!d.nodes[acts[next].node].swim && !d.nodes[acts[next].node].killed &&
+                     (rc = start(&d, acts[next].node, e)) < 0)
+                goto out;
+        }
+    }
+    collect(&d);
+out:
+    for (uint32_t i = 0; i < d.total; i++)
+        swim_free(d.nodes[i].swim);
+    free(d.nodes);
+    free(d.live);
+    free(acts);
+    sim_net_free(d.net);
+    return rc;
+}

@@ -1,0 +1,29 @@
+#!/bin/bash
+# Bad flags are refused with exit 2 and a message naming what is wrong.
+. "$(dirname "$0")/lib.bash"
+expect() { # CODE PATTERN ARGS...
+    local code=$1 pat=$2 out rc
+    shift 2
+    out=$("$SIM" "$@" 2>&1)
+    rc=$?
+    [ $rc -eq "$code" ] || fail "'troupe-sim $*' exited $rc, expected $code: $out"
+    echo "$out" | grep -q -- "$pat" || fail "'troupe-sim $*' did not say '$pat': $out"
+    say "ok: troupe-sim $* -> $code: $(echo "$out" | head -n 1)"
+}
+expect 2 "--nodes" --nodes 0
+expect 2 "--nodes" --nodes ten
+expect 2 "--loss" --loss 1.5
+expect 2 "--loss" --loss lots
+expect 2 "--latency-ms" --latency-ms 9-3
+expect 2 "--seconds" --seconds 5h
+expect 2 "--kill" --kill 3
+expect 2 "--kill" --nodes 10 --kill 10@5s
+expect 2 "--partition" --partition '0-4@5s'
+expect 2 "--partition" --nodes 10 --partition '0-4|3-9@5s'
+expect 2 "--partition" --partition '0-4|5-9@9s-5s'
+expect 2 "--join-late" --join-late 5
+expect 2 "--profile" --profile turbo
+expect 2 "unknown option" --frobnicate
+expect 2 "unexpected argument" extra
+expect 0 "Usage: troupe-sim" --help
+expect 0 "join seen by all" --nodes 3 --seconds 5
