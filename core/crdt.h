@@ -52,7 +52,10 @@ struct crdt_digest_entry {
     uint64_t version;
 };
 
-/* origin -> highest version held, sorted by origin. */
+/* origin -> the version up to which every record of that origin is held (or
+ * a newer one under the same key, or it was collected), sorted by origin.
+ * This is not the highest version held: broadcasts come out of order and get
+ * lost, and a peer trusting a high-water mark would never fill the gap. */
 struct crdt_digest {
     size_t n;
     struct crdt_digest_entry *e; /* heap; crdt_digest_release frees */
@@ -80,7 +83,12 @@ int crdt_del(struct crdt *c, uint8_t kind, const char *key, uint64_t hlc,
  * that cannot be valid. A copy of one of our own records newer than our
  * counter (we restarted and lost state) moves our counter past it and
  * re-asserts what we hold now: our record is stamped again with a newer
- * version, or a tombstone is written when we no longer hold the key. */
+ * version, or a tombstone is written when we no longer hold the key.
+ * A multi-writer record that beats our own live write of the same key turns
+ * ours into a tombstone with the old stamp (new version), so the loser does
+ * not linger. Either way crdt_self_version moves: the caller disseminates
+ * our records above the version it saw before. A record at or below our
+ * coverage of its origin is an old copy and is ignored (0). */
 int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec **out,
                struct err *e);
 
@@ -106,7 +114,11 @@ int crdt_scan(const struct crdt *c, uint8_t kind, const char *prefix, int with_t
 int crdt_scan_origin(const struct crdt *c, const char *origin,
                      int (*cb)(void *ud, const struct crdt_rec *r), void *ud);
 
-/* Our digest. Free with crdt_digest_release. */
+/* Our digest. Free with crdt_digest_release. Our own origin is left out
+ * until CRDT_SELF_ASKS syncs have completed (crdt_cover on ourselves): a
+ * store that restarted may have lost records, and a digest without us asks
+ * peers for every record of ours they hold, so we can re-assert. */
+#define CRDT_SELF_ASKS 3
 void crdt_digest(const struct crdt *c, struct crdt_digest *d);
 void crdt_digest_release(struct crdt_digest *d);
 /* The version held for origin in d (0 when absent). */
@@ -118,11 +130,19 @@ uint64_t crdt_digest_get(const struct crdt_digest *d, const char *origin);
 int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
                int (*cb)(void *ud, const struct crdt_rec *r), void *ud);
 
+/* After merging everything a peer sent for our digest, we hold what the
+ * peer covered: coverage of origin moves up to version (never down). For
+ * our own origin it only counts a completed sync (see crdt_digest). */
+void crdt_cover(struct crdt *c, const char *origin, uint64_t version);
+/* Our coverage of origin (0 when unknown). */
+uint64_t crdt_covered(const struct crdt *c, const char *origin);
+
 /* Removes every record of origin (a reaped member). Returns how many. */
 size_t crdt_drop_origin(struct crdt *c, const char *origin);
 
-/* Collects tombstones that every digest in peers covers (the digests of
- * all live members). Returns how many were removed. */
+/* Collects tombstones that our coverage and every digest in peers cover
+ * (the digests of all live members). A multi-writer tombstone stays while
+ * it hides a live older write of another origin. Returns how many. */
 size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_peers);
 
 /* A counter that goes up with every change of state, local or merged: the

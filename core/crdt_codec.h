@@ -1,0 +1,101 @@
+/* crdt_codec: the wire format of replicated records, digests and the repl
+ * messages that carry them. Every read is bounds-checked (core/buf.h) and
+ * every count and size has a limit checked before anything is allocated;
+ * errors are -EBADMSG (truncated, malformed), -EMSGSIZE (over a limit) or
+ * -EPROTO (unknown version or type), with a message.
+ *
+ * Integers are big-endian. A name is u8 length + bytes (1..SWIM_NAME_MAX).
+ *   record:  name origin, u8 kind, u8 flags (1: deleted), u64 version,
+ *            u64 hlc, u16 key length + key, u32 value length + value
+ *   digest:  u32 n, n x (name origin, u64 version), origins strictly sorted
+ * Broadcast payloads (inside a gossip user message), by first byte:
+ *   REPL_B_REC     record
+ *   REPL_B_NOTICE  name origin, u64 version, name holder: a record too big
+ *                  for a packet exists; `holder` has it
+ * Stream messages: u8 CODEC_VERSION, u8 MSG_REPL, u8 type, then
+ *   REPL_S_SYNC    digest of the sender, who asks for what it lacks
+ *   REPL_S_DELTA   u8 flags (1: a reply to a sync: push back what I lack),
+ *                  digest of the sender, u8 has_cut [name origin, u64
+ *                  version], u32 n, n x record. The records are everything
+ *                  the sender holds above the digest it was asked for, in
+ *                  (origin, version) order, unless the message grew too big:
+ *                  then it stops after the cut (origin, version).
+ * Pure; owns no memory beyond the digest arrays it decodes. */
+#ifndef TROUPE_CRDT_CODEC_H
+#define TROUPE_CRDT_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/crdt.h"
+#include "core/err.h"
+
+#define CRDT_DIGEST_MAX 100000   /* origins in one digest */
+#define CRDT_RECS_MAX   1000000  /* records in one stream message */
+
+enum repl_bcast_type { REPL_B_REC = 1, REPL_B_NOTICE = 2 };
+enum repl_stream_type { REPL_S_SYNC = 1, REPL_S_DELTA = 2 };
+
+/* A decoded record: strings copied here, the value points into the input. */
+struct crdt_wire_rec {
+    struct crdt_rec r;
+    char origin[SWIM_NAME_MAX + 1];
+    char key[CRDT_KEY_MAX + 1];
+};
+
+/* Encoded size of a record. */
+size_t crdt_codec_rec_size(const struct crdt_rec *r);
+/* Writes a record; -EINVAL/-EMSGSIZE when it cannot be valid. Overflow of
+ * a fixed writer shows in w->overflow. */
+int crdt_codec_put_rec(struct wr *w, const struct crdt_rec *r, struct err *e);
+int crdt_codec_get_rec(struct rd *r, struct crdt_wire_rec *out, struct err *e);
+
+size_t crdt_codec_digest_size(const struct crdt_digest *d);
+void crdt_codec_put_digest(struct wr *w, const struct crdt_digest *d);
+/* Decodes into d (heap; crdt_digest_release frees it, also on error). */
+int crdt_codec_get_digest(struct rd *r, struct crdt_digest *d, struct err *e);
+
+/* One decoded repl message, broadcast or stream. */
+struct repl_msg {
+    uint8_t type; /* REPL_B_* for broadcasts, REPL_S_* for streams */
+    /* REPL_B_REC */
+    struct crdt_wire_rec rec;
+    /* REPL_B_NOTICE */
+    char origin[SWIM_NAME_MAX + 1];
+    char holder[SWIM_NAME_MAX + 1];
+    uint64_t version;
+    /* REPL_S_SYNC, REPL_S_DELTA */
+    struct crdt_digest digest; /* heap: repl_msg_release */
+    uint8_t reply;
+    uint8_t has_cut;
+    char cut_origin[SWIM_NAME_MAX + 1];
+    uint64_t cut_version;
+    uint32_t n_recs;
+    const uint8_t *recs; /* n_recs records, all checked; read with crdt_codec_get_rec */
+    size_t recs_len;
+};
+
+/* Decoders of a broadcast payload and of a whole stream frame. On success
+ * call repl_msg_release. Both refuse trailing bytes. */
+int repl_msg_decode_bcast(struct repl_msg *m, const uint8_t *buf, size_t len, struct err *e);
+int repl_msg_decode_stream(struct repl_msg *m, const uint8_t *buf, size_t len, struct err *e);
+void repl_msg_release(struct repl_msg *m);
+
+/* Encoders of the small messages; each returns a heap buffer (caller
+ * frees) or NULL with a message. */
+uint8_t *repl_msg_encode_rec(const struct crdt_rec *r, size_t *len, struct err *e);
+uint8_t *repl_msg_encode_notice(const char *origin, uint64_t version, const char *holder,
+                                size_t *len, struct err *e);
+uint8_t *repl_msg_encode_sync(const struct crdt_digest *d, size_t *len);
+/* A delta of store c for a peer whose digest is `peer`, at most max bytes
+ * (cut short when needed), with our digest. *n_recs (when not NULL) gets
+ * the number of records in it. Heap buffer, caller frees. */
+uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *peer, int reply,
+                               size_t max, size_t *len, uint32_t *n_recs);
+/* For entry i of a decoded delta's digest: 1 and the version the receiver
+ * now covers for that origin (after merging every record of the delta), or
+ * 0 when the delta was cut before that origin. */
+int repl_msg_covers(const struct repl_msg *m, size_t i, uint64_t *version);
+
+#endif

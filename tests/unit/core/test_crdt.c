@@ -1,0 +1,669 @@
+/* Tests of core/crdt: local writes, merge, digests and deltas, coverage,
+ * tombstone collection, multi-writer registers, and a restarted origin.
+ * The property tests build random states from a seed: several origins
+ * write a random history, and each replica holds a random part of it,
+ * merged in a random order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/crdt.h"
+#include "core/mem.h"
+
+/* ---- helpers ---- */
+
+static uint64_t rng(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* A record with its own copies of the strings and value. */
+struct hrec {
+    struct crdt_rec r;
+    char origin[SWIM_NAME_MAX + 1];
+    char key[CRDT_KEY_MAX + 1];
+    uint8_t val[32];
+};
+
+static void hrec_set(struct hrec *h, const struct crdt_rec *r)
+{
+    memset(h, 0, sizeof(*h));
+    h->r = *r;
+    snprintf(h->origin, sizeof(h->origin), "%s", r->origin);
+    snprintf(h->key, sizeof(h->key), "%s", r->key);
+    assert_true(r->len <= sizeof(h->val));
+    memcpy(h->val, r->val, r->len);
+    h->r.origin = h->origin;
+    h->r.key = h->key;
+    h->r.val = h->val;
+}
+
+#define HIST_MAX 512
+
+struct history {
+    struct hrec rec[HIST_MAX];
+    size_t n;
+};
+
+/* Origins o0..o(n_origins-1) make n_ops random writes: puts, deletes and
+ * multi-writer KV writes; every record they produce goes into h. */
+static void make_history(struct history *h, uint64_t seed, int n_origins, int n_ops)
+{
+    struct crdt *o[8];
+    uint64_t s = seed;
+    char name[16], key[16];
+
+    h->n = 0;
+    for (int i = 0; i < n_origins; i++) {
+        snprintf(name, sizeof(name), "o%d", i);
+        o[i] = crdt_new(name);
+    }
+    for (int op = 0; op < n_ops && h->n < HIST_MAX; op++) {
+        int who = (int)(rng(&s) % (uint64_t)n_origins), what = (int)(rng(&s) % 4);
+        const struct crdt_rec *out = NULL;
+        uint8_t kind = what == 3 ? CRDT_KV : CRDT_INSTANCE;
+        uint32_t v = (uint32_t)(rng(&s) % 1000);
+        snprintf(key, sizeof(key), "k%d", (int)(rng(&s) % 6));
+        if (what == 2)
+            crdt_del(o[who], kind, key, (uint64_t)op + 1, &out, NULL);
+        else
+            crdt_put(o[who], kind, key, &v, sizeof(v), (uint64_t)op + 1, &out, NULL);
+        if (out)
+            hrec_set(&h->rec[h->n++], out);
+    }
+    for (int i = 0; i < n_origins; i++)
+        crdt_free(o[i]);
+}
+
+/* A replica (self "x", never writing) holding a random part of h. */
+static struct crdt *random_state(const struct history *h, uint64_t *s, int percent)
+{
+    struct crdt *c = crdt_new("x");
+    size_t idx[HIST_MAX], n = 0;
+
+    for (size_t i = 0; i < h->n; i++) {
+        if ((int)(rng(s) % 100) < percent)
+            idx[n++] = i;
+    }
+    for (size_t i = n; i > 1; i--) {
+        size_t j = rng(s) % i, t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        assert_true(crdt_merge(c, &h->rec[idx[i]].r, NULL, NULL) >= 0);
+    return c;
+}
+
+static int merge_cb(void *ud, const struct crdt_rec *r)
+{
+    return crdt_merge(ud, r, NULL, NULL) < 0;
+}
+
+/* dst ⊔= src: every record of src, as a full delta would carry it. */
+static void join(struct crdt *dst, const struct crdt *src)
+{
+    struct crdt_digest none = {0};
+    assert_int_equal(crdt_delta(src, &none, merge_cb, dst), 0);
+}
+
+static struct crdt *clone(const struct crdt *src)
+{
+    struct crdt *c = crdt_new("x");
+    join(c, src);
+    return c;
+}
+
+struct dump {
+    char *s;
+    size_t len, cap;
+};
+
+static int dump_cb(void *ud, const struct crdt_rec *r)
+{
+    struct dump *d = ud;
+    char line[1024];
+    int n = snprintf(line, sizeof(line), "%s|%u|%s|%llu|%u|%llu|", r->origin, r->kind, r->key,
+                     (unsigned long long)r->version, r->deleted, (unsigned long long)r->hlc);
+    for (uint32_t i = 0; i < r->len && n < (int)sizeof(line) - 3; i++)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "%02x", r->val[i]);
+    line[n++] = '\n';
+    if (d->len + (size_t)n + 1 > d->cap) {
+        d->cap = (d->len + (size_t)n + 1) * 2;
+        d->s = xrealloc(d->s, d->cap);
+    }
+    memcpy(d->s + d->len, line, (size_t)n);
+    d->len += (size_t)n;
+    d->s[d->len] = '\0';
+    return 0;
+}
+
+/* Every record of c, in one canonical text (caller frees). */
+static char *dump(const struct crdt *c)
+{
+    struct dump d = {xstrdup(""), 0, 1};
+    for (uint8_t k = 1; k <= CRDT_KIND_MAX; k++)
+        crdt_scan(c, k, NULL, 1, dump_cb, &d);
+    return d.s;
+}
+
+static void assert_same(const struct crdt *a, const struct crdt *b)
+{
+    char *x = dump(a), *y = dump(b);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+}
+
+static struct crdt_rec rec(const char *origin, uint8_t kind, const char *key, uint64_t version,
+                           int deleted, uint64_t hlc, const char *val)
+{
+    struct crdt_rec r = {.origin = origin, .key = key, .kind = kind,
+                         .deleted = (uint8_t)deleted, .version = version, .hlc = hlc,
+                         .len = val ? (uint32_t)strlen(val) : 0,
+                         .val = (const uint8_t *)val};
+    return r;
+}
+
+/* ---- local writes ---- */
+
+static void test_put_gives_new_versions_and_same_value_is_no_change(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    const struct crdt_rec *r;
+
+    assert_int_equal(crdt_put(c, CRDT_INSTANCE, "web-1", "v1", 2, 1, &r, NULL), 1);
+    assert_int_equal(r->version, 1);
+    assert_string_equal(r->origin, "a");
+    assert_int_equal(crdt_put(c, CRDT_INSTANCE, "web-1", "v1", 2, 2, &r, NULL), 0);
+    assert_int_equal(crdt_self_version(c), 1);
+    assert_int_equal(crdt_put(c, CRDT_INSTANCE, "web-1", "v2", 2, 3, &r, NULL), 1);
+    assert_int_equal(r->version, 2);
+    assert_int_equal(crdt_count(c), 1);
+    assert_int_equal(crdt_index(c), 2);
+    crdt_free(c);
+}
+
+static void test_del_writes_a_tombstone_once(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    const struct crdt_rec *r;
+
+    assert_int_equal(crdt_del(c, CRDT_INSTANCE, "web-1", 1, NULL, NULL), 0);
+    crdt_put(c, CRDT_INSTANCE, "web-1", "v", 1, 1, NULL, NULL);
+    assert_int_equal(crdt_del(c, CRDT_INSTANCE, "web-1", 2, &r, NULL), 1);
+    assert_true(r->deleted);
+    assert_int_equal(r->len, 0);
+    assert_int_equal(r->version, 2);
+    assert_int_equal(crdt_del(c, CRDT_INSTANCE, "web-1", 3, NULL, NULL), 0);
+    assert_int_equal(crdt_count(c), 1);
+    crdt_free(c);
+}
+
+static void test_bad_kind_key_or_size_is_refused_with_a_message(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    struct err e;
+    char big[CRDT_KEY_MAX + 2];
+
+    memset(big, 'k', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(crdt_put(c, 9, "k", "v", 1, 1, NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "kind"));
+    assert_int_equal(crdt_put(c, CRDT_KV, "", "v", 1, 1, NULL, &e), -EINVAL);
+    assert_int_equal(crdt_put(c, CRDT_KV, big, "v", 1, 1, NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "key"));
+    assert_int_equal(crdt_put(c, CRDT_KV, "k", "v", CRDT_VAL_MAX + 1, 1, NULL, &e), -EMSGSIZE);
+    struct crdt_rec r = rec("b", CRDT_KV, "k", 0, 0, 1, "v");
+    assert_int_equal(crdt_merge(c, &r, NULL, &e), -EINVAL);
+    r = rec("b", CRDT_KV, "k", 1, 1, 1, "v");
+    assert_int_equal(crdt_merge(c, &r, NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "tombstone"));
+    assert_int_equal(crdt_count(c), 0);
+    crdt_free(c);
+}
+
+/* ---- merge ---- */
+
+static void test_merge_keeps_the_higher_version(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec r1 = rec("a", CRDT_INSTANCE, "k", 1, 0, 1, "one");
+    struct crdt_rec r2 = rec("a", CRDT_INSTANCE, "k", 2, 0, 2, "two");
+
+    assert_int_equal(crdt_merge(c, &r2, NULL, NULL), 1);
+    assert_int_equal(crdt_merge(c, &r1, NULL, NULL), 0);
+    assert_int_equal(crdt_merge(c, &r2, NULL, NULL), 0);
+    assert_memory_equal(crdt_get(c, "a", CRDT_INSTANCE, "k")->val, "two", 3);
+    crdt_free(c);
+}
+
+static void test_coverage_waits_for_the_gap_to_fill(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec r1 = rec("a", CRDT_INSTANCE, "k1", 1, 0, 1, "1");
+    struct crdt_rec r2 = rec("a", CRDT_INSTANCE, "k2", 2, 0, 2, "2");
+    struct crdt_rec r3 = rec("a", CRDT_INSTANCE, "k3", 3, 0, 3, "3");
+
+    crdt_merge(c, &r3, NULL, NULL);
+    crdt_merge(c, &r2, NULL, NULL);
+    assert_int_equal(crdt_covered(c, "a"), 0);
+    crdt_merge(c, &r1, NULL, NULL);
+    assert_int_equal(crdt_covered(c, "a"), 3);
+    crdt_free(c);
+}
+
+static void test_merge_is_associative_commutative_idempotent(void **state)
+{
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        struct history *h = xmalloc(sizeof(*h));
+        uint64_t s = seed * 7919;
+        make_history(h, seed, 4, 120);
+        struct crdt *a = random_state(h, &s, 50), *b = random_state(h, &s, 50),
+                    *c = random_state(h, &s, 50);
+
+        /* (a ⊔ b) ⊔ c == a ⊔ (b ⊔ c) */
+        struct crdt *ab_c = clone(a), *bc = clone(b), *a_bc = clone(a);
+        join(ab_c, b);
+        join(ab_c, c);
+        join(bc, c);
+        join(a_bc, bc);
+        assert_same(ab_c, a_bc);
+        /* a ⊔ b == b ⊔ a */
+        struct crdt *ab = clone(a), *ba = clone(b);
+        join(ab, b);
+        join(ba, a);
+        assert_same(ab, ba);
+        /* a ⊔ a == a */
+        struct crdt *aa = clone(a);
+        join(aa, a);
+        assert_same(aa, a);
+
+        crdt_free(a), crdt_free(b), crdt_free(c), crdt_free(ab_c), crdt_free(bc);
+        crdt_free(a_bc), crdt_free(ab), crdt_free(ba), crdt_free(aa);
+        free(h);
+    }
+}
+
+static void test_any_delivery_order_of_deltas_gives_the_same_state(void **state)
+{
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        struct history *h = xmalloc(sizeof(*h));
+        uint64_t s = seed * 104729;
+        make_history(h, seed, 5, 200);
+        struct crdt *ref = crdt_new("x");
+        for (size_t i = 0; i < h->n; i++)
+            crdt_merge(ref, &h->rec[i].r, NULL, NULL);
+        for (int k = 0; k < 5; k++) {
+            /* everything, shuffled, some of it twice */
+            struct crdt *c = random_state(h, &s, 100);
+            for (size_t i = 0; i < h->n / 3; i++)
+                crdt_merge(c, &h->rec[rng(&s) % h->n].r, NULL, NULL);
+            assert_same(c, ref);
+            for (int o = 0; o < 5; o++) {
+                char name[8];
+                snprintf(name, sizeof(name), "o%d", o);
+                assert_int_equal(crdt_covered(c, name), crdt_covered(ref, name));
+            }
+            crdt_free(c);
+        }
+        crdt_free(ref);
+        free(h);
+    }
+}
+
+/* ---- digests and deltas ---- */
+
+struct collect {
+    struct hrec *r;
+    size_t n;
+};
+
+static int collect_cb(void *ud, const struct crdt_rec *r)
+{
+    struct collect *c = ud;
+    hrec_set(&c->r[c->n++], r);
+    return 0;
+}
+
+static int cover_cb(void *ud, const struct crdt_rec *r)
+{
+    struct collect *c = ud;
+    if (crdt_digest_get((const struct crdt_digest *)c->r, r->origin) < r->version)
+        c->n++;
+    return 0;
+}
+
+static void test_delta_is_exactly_what_the_peer_lacks(void **state)
+{
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        struct history *h = xmalloc(sizeof(*h));
+        uint64_t s = seed * 31337;
+        make_history(h, seed, 4, 150);
+        struct crdt *a = random_state(h, &s, 80), *b = random_state(h, &s, 40);
+        struct crdt_digest db, da;
+        struct collect got = {xcalloc(HIST_MAX, sizeof(struct hrec)), 0};
+        struct collect want = {(struct hrec *)&db, 0};
+
+        crdt_digest(b, &db);
+        crdt_delta(a, &db, collect_cb, &got);
+        /* every record of a above b's coverage, nothing else, in order */
+        for (uint8_t k = 1; k <= CRDT_KIND_MAX; k++)
+            crdt_scan(a, k, NULL, 1, cover_cb, &want);
+        assert_int_equal(got.n, want.n);
+        for (size_t i = 0; i < got.n; i++) {
+            assert_true(got.r[i].r.version > crdt_digest_get(&db, got.r[i].origin));
+            if (i) {
+                int d = strcmp(got.r[i - 1].origin, got.r[i].origin);
+                assert_true(d < 0 || (d == 0 && got.r[i - 1].r.version < got.r[i].r.version));
+            }
+        }
+        /* b merges it and takes a's coverage: b now has all of a */
+        for (size_t i = 0; i < got.n; i++)
+            crdt_merge(b, &got.r[i].r, NULL, NULL);
+        crdt_digest(a, &da);
+        for (size_t i = 0; i < da.n; i++)
+            crdt_cover(b, da.e[i].origin, da.e[i].version);
+        struct crdt *ab = clone(a);
+        join(ab, b);
+        assert_same(ab, b);
+        for (size_t i = 0; i < da.n; i++)
+            assert_true(crdt_covered(b, da.e[i].origin) >= da.e[i].version);
+
+        crdt_free(ab);
+        crdt_digest_release(&da);
+        crdt_digest_release(&db);
+        free(got.r);
+        crdt_free(a);
+        crdt_free(b);
+        free(h);
+    }
+}
+
+static void test_digest_is_sorted_and_counts_coverage(void **state)
+{
+    struct crdt *c = crdt_new("m");
+    struct crdt_rec r1 = rec("z", CRDT_INSTANCE, "k", 1, 0, 1, "v");
+    struct crdt_rec r2 = rec("b", CRDT_INSTANCE, "k", 1, 0, 1, "v");
+    struct crdt_digest d;
+
+    crdt_put(c, CRDT_INSTANCE, "k", "v", 1, 1, NULL, NULL);
+    crdt_merge(c, &r1, NULL, NULL);
+    crdt_merge(c, &r2, NULL, NULL);
+    /* our own origin is left out until a few syncs asked for it */
+    crdt_digest(c, &d);
+    assert_int_equal(d.n, 2);
+    crdt_digest_release(&d);
+    for (int i = 0; i < CRDT_SELF_ASKS; i++)
+        crdt_cover(c, "m", 0);
+    crdt_digest(c, &d);
+    assert_int_equal(d.n, 3);
+    assert_string_equal(d.e[0].origin, "b");
+    assert_string_equal(d.e[1].origin, "m");
+    assert_string_equal(d.e[2].origin, "z");
+    assert_int_equal(crdt_digest_get(&d, "m"), 1);
+    assert_int_equal(crdt_digest_get(&d, "q"), 0);
+    crdt_digest_release(&d);
+    crdt_free(c);
+}
+
+/* ---- tombstone collection ---- */
+
+static void digest_of(struct crdt_digest *d, const char *origin, uint64_t v)
+{
+    d->n = 1;
+    d->e = xcalloc(1, sizeof(*d->e));
+    snprintf(d->e[0].origin, sizeof(d->e[0].origin), "%s", origin);
+    d->e[0].version = v;
+}
+
+static void test_tombstone_collected_only_when_every_digest_covers_it(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    struct crdt_digest d1, d2, d3;
+    const struct crdt_digest *peers[2];
+
+    crdt_put(c, CRDT_INSTANCE, "k", "v", 1, 1, NULL, NULL);
+    crdt_del(c, CRDT_INSTANCE, "k", 2, NULL, NULL);
+    digest_of(&d1, "a", 2);
+    digest_of(&d2, "a", 1);
+    digest_of(&d3, "other", 9);
+    peers[0] = &d1;
+    peers[1] = &d2;
+    assert_int_equal(crdt_gc(c, peers, 2), 0);
+    peers[1] = &d3; /* a live member that has nothing of a */
+    assert_int_equal(crdt_gc(c, peers, 2), 0);
+    d2.e[0].version = 2;
+    peers[1] = &d2;
+    assert_int_equal(crdt_gc(c, peers, 2), 1);
+    assert_null(crdt_get(c, "a", CRDT_INSTANCE, "k"));
+    assert_int_equal(crdt_count(c), 0);
+    crdt_digest_release(&d1);
+    crdt_digest_release(&d2);
+    crdt_digest_release(&d3);
+    crdt_free(c);
+}
+
+static void test_collected_tombstone_is_not_resurrected_by_a_late_copy(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec live = rec("a", CRDT_INSTANCE, "k", 1, 0, 1, "v");
+    struct crdt_rec dead = rec("a", CRDT_INSTANCE, "k", 2, 1, 2, NULL);
+    struct crdt_digest d;
+    const struct crdt_digest *peers[1] = {&d};
+
+    digest_of(&d, "a", 2);
+    crdt_merge(c, &dead, NULL, NULL);
+    /* not covered by ourselves yet (version 1 never arrived): kept */
+    assert_int_equal(crdt_gc(c, peers, 1), 0);
+    crdt_cover(c, "a", 2);
+    assert_int_equal(crdt_gc(c, peers, 1), 1);
+    assert_int_equal(crdt_merge(c, &live, NULL, NULL), 0);
+    assert_null(crdt_get(c, "a", CRDT_INSTANCE, "k"));
+    crdt_digest_release(&d);
+    crdt_free(c);
+}
+
+/* ---- multi-writer registers ---- */
+
+static void test_lww_takes_highest_stamp_then_origin(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec a = rec("a", CRDT_KV, "cfg", 1, 0, 100, "A");
+    struct crdt_rec b = rec("b", CRDT_KV, "cfg", 1, 0, 90, "B");
+    struct crdt_rec z = rec("z", CRDT_KV, "cfg", 1, 0, 100, "Z");
+
+    assert_null(crdt_lww(c, CRDT_KV, "cfg"));
+    crdt_merge(c, &b, NULL, NULL);
+    crdt_merge(c, &a, NULL, NULL);
+    assert_string_equal(crdt_lww(c, CRDT_KV, "cfg")->origin, "a");
+    crdt_merge(c, &z, NULL, NULL);
+    assert_string_equal(crdt_lww(c, CRDT_KV, "cfg")->origin, "z");
+    crdt_free(c);
+}
+
+static void test_lww_delete_hides_older_writes_and_is_kept_while_they_live(void **state)
+{
+    struct crdt *a = crdt_new("a"), *b = crdt_new("b"), *x = crdt_new("x");
+    const struct crdt_rec *out;
+    struct crdt_digest d;
+    const struct crdt_digest *peers[1] = {&d};
+
+    crdt_put(a, CRDT_KV, "cfg", "A", 1, 100, NULL, NULL);
+    join(b, a);
+    assert_int_equal(crdt_del(b, CRDT_KV, "cfg", 200, &out, NULL), 1);
+    join(x, a);
+    join(x, b);
+    assert_true(crdt_lww(x, CRDT_KV, "cfg")->deleted);
+    /* everyone covers everything, but a's write still lives: keep b's tombstone */
+    crdt_digest(x, &d);
+    assert_int_equal(crdt_gc(x, peers, 1), 0);
+    /* a learns it lost: its own write turns into a tombstone */
+    join(a, b);
+    assert_true(crdt_get(a, "a", CRDT_KV, "cfg")->deleted);
+    assert_int_equal(crdt_get(a, "a", CRDT_KV, "cfg")->hlc, 100);
+    join(x, a);
+    crdt_digest_release(&d);
+    crdt_digest(x, &d);
+    assert_int_equal(crdt_gc(x, peers, 1), 2);
+    assert_null(crdt_lww(x, CRDT_KV, "cfg"));
+    crdt_digest_release(&d);
+    crdt_free(a), crdt_free(b), crdt_free(x);
+}
+
+static int count_cb(void *ud, const struct crdt_rec *r)
+{
+    (*(int *)ud)++;
+    return 0;
+}
+
+static void test_scan_by_prefix_in_key_order(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    struct hrec got[8];
+    struct collect col = {got, 0};
+    int n = 0;
+
+    crdt_put(c, CRDT_KV, "app/b", "1", 1, 1, NULL, NULL);
+    crdt_put(c, CRDT_KV, "app/a", "1", 1, 2, NULL, NULL);
+    crdt_put(c, CRDT_KV, "other", "1", 1, 3, NULL, NULL);
+    crdt_put(c, CRDT_KV, "app/c", "1", 1, 4, NULL, NULL);
+    crdt_del(c, CRDT_KV, "app/c", 5, NULL, NULL);
+    crdt_scan(c, CRDT_KV, "app/", 0, collect_cb, &col);
+    assert_int_equal(col.n, 2);
+    assert_string_equal(got[0].key, "app/a");
+    assert_string_equal(got[1].key, "app/b");
+    crdt_scan(c, CRDT_KV, "app/", 1, count_cb, &n);
+    assert_int_equal(n, 3);
+    n = 0;
+    crdt_scan(c, CRDT_INSTANCE, NULL, 1, count_cb, &n);
+    assert_int_equal(n, 0);
+    crdt_free(c);
+}
+
+/* ---- restarts ---- */
+
+static void test_restarted_origin_that_lost_its_state_reasserts(void **state)
+{
+    struct crdt *old = crdt_new("a"), *x = crdt_new("x"), *a = crdt_new("a");
+    struct crdt_digest d;
+
+    crdt_put(old, CRDT_INSTANCE, "k1", "1", 1, 1, NULL, NULL);
+    crdt_put(old, CRDT_INSTANCE, "k2", "2", 1, 2, NULL, NULL);
+    crdt_del(old, CRDT_INSTANCE, "k2", 3, NULL, NULL);
+    join(x, old);
+    /* a restarts with nothing and registers k3 at version 1 */
+    crdt_put(a, CRDT_INSTANCE, "k3", "3", 1, 4, NULL, NULL);
+    /* x ignores it: it covers a up to 3 already */
+    join(x, a);
+    assert_null(crdt_get(x, "a", CRDT_INSTANCE, "k3"));
+    /* a hears of its old records through a sync */
+    crdt_digest(a, &d);
+    crdt_delta(x, &d, merge_cb, a);
+    crdt_digest_release(&d);
+    assert_true(crdt_self_version(a) > 3);
+    assert_true(crdt_get(a, "a", CRDT_INSTANCE, "k1")->deleted);
+    assert_true(crdt_get(a, "a", CRDT_INSTANCE, "k2")->deleted);
+    assert_false(crdt_get(a, "a", CRDT_INSTANCE, "k3")->deleted);
+    /* and x, synced from a, now sees exactly what a holds */
+    crdt_digest(x, &d);
+    crdt_delta(a, &d, merge_cb, x);
+    crdt_digest_release(&d);
+    assert_true(crdt_get(x, "a", CRDT_INSTANCE, "k1")->deleted);
+    assert_false(crdt_get(x, "a", CRDT_INSTANCE, "k3")->deleted);
+    assert_int_equal(crdt_get(x, "a", CRDT_INSTANCE, "k3")->version,
+                     crdt_get(a, "a", CRDT_INSTANCE, "k3")->version);
+    crdt_free(old), crdt_free(x), crdt_free(a);
+}
+
+static void test_load_restores_own_records_and_counter(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    struct crdt_rec mine = rec("a", CRDT_INSTANCE, "k", 7, 0, 1, "v");
+    struct crdt_rec theirs = rec("b", CRDT_INSTANCE, "k", 3, 0, 1, "v");
+    const struct crdt_rec *r;
+
+    assert_int_equal(crdt_load(c, &mine, NULL), 1);
+    assert_int_equal(crdt_load(c, &theirs, NULL), 1);
+    assert_int_equal(crdt_self_version(c), 7);
+    crdt_put(c, CRDT_INSTANCE, "k2", "v", 1, 2, &r, NULL);
+    assert_int_equal(r->version, 8);
+    assert_int_equal(crdt_count(c), 3);
+    crdt_free(c);
+}
+
+static void test_drop_origin_removes_its_records(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec r1 = rec("a", CRDT_INSTANCE, "k1", 1, 0, 1, "v");
+    struct crdt_rec r2 = rec("a", CRDT_CHECK, "c1", 2, 0, 1, "v");
+    struct crdt_rec r3 = rec("b", CRDT_INSTANCE, "k1", 1, 0, 1, "v");
+
+    crdt_merge(c, &r1, NULL, NULL);
+    crdt_merge(c, &r2, NULL, NULL);
+    crdt_merge(c, &r3, NULL, NULL);
+    assert_int_equal(crdt_drop_origin(c, "a"), 2);
+    assert_int_equal(crdt_count(c), 1);
+    assert_null(crdt_get(c, "a", CRDT_INSTANCE, "k1"));
+    assert_non_null(crdt_get(c, "b", CRDT_INSTANCE, "k1"));
+    assert_int_equal(crdt_covered(c, "a"), 0);
+    crdt_free(c);
+}
+
+static void test_many_records_survive_table_growth_and_removal(void **state)
+{
+    struct crdt *c = crdt_new("a");
+    char key[32];
+
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        crdt_put(c, CRDT_INSTANCE, key, &i, sizeof(i), (uint64_t)i, NULL, NULL);
+    }
+    for (int i = 0; i < 5000; i += 2) {
+        snprintf(key, sizeof(key), "k%d", i);
+        crdt_del(c, CRDT_INSTANCE, key, 9000, NULL, NULL);
+    }
+    assert_int_equal(crdt_gc(c, NULL, 0), 2500);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        const struct crdt_rec *r = crdt_get(c, "a", CRDT_INSTANCE, key);
+        if (i % 2)
+            assert_memory_equal(r->val, &i, sizeof(i));
+        else
+            assert_null(r);
+    }
+    crdt_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_put_gives_new_versions_and_same_value_is_no_change),
+        cmocka_unit_test(test_del_writes_a_tombstone_once),
+        cmocka_unit_test(test_bad_kind_key_or_size_is_refused_with_a_message),
+        cmocka_unit_test(test_merge_keeps_the_higher_version),
+        cmocka_unit_test(test_coverage_waits_for_the_gap_to_fill),
+        cmocka_unit_test(test_merge_is_associative_commutative_idempotent),
+        cmocka_unit_test(test_any_delivery_order_of_deltas_gives_the_same_state),
+        cmocka_unit_test(test_delta_is_exactly_what_the_peer_lacks),
+        cmocka_unit_test(test_digest_is_sorted_and_counts_coverage),
+        cmocka_unit_test(test_tombstone_collected_only_when_every_digest_covers_it),
+        cmocka_unit_test(test_collected_tombstone_is_not_resurrected_by_a_late_copy),
+        cmocka_unit_test(test_lww_takes_highest_stamp_then_origin),
+        cmocka_unit_test(test_lww_delete_hides_older_writes_and_is_kept_while_they_live),
+        cmocka_unit_test(test_scan_by_prefix_in_key_order),
+        cmocka_unit_test(test_restarted_origin_that_lost_its_state_reasserts),
+        cmocka_unit_test(test_load_restores_own_records_and_counter),
+        cmocka_unit_test(test_drop_origin_removes_its_records),
+        cmocka_unit_test(test_many_records_survive_table_growth_and_removal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
