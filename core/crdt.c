@@ -429,6 +429,24 @@ int crdt_del(struct crdt *c, uint8_t kind, const char *key, uint64_t hlc,
     return 1;
 }
 
+/* Our counter moves to `floor` (peers know versions of ours up to there
+ * from before a restart) and every record we hold is stamped again above
+ * it, so that peers covering the old versions take the new ones. */
+static void restamp_all(struct crdt *c, uint64_t floor)
+{
+    struct origin *me = c->me;
+    struct rnode **v = xmalloc((me->n ? me->n : 1) * sizeof(*v));
+    size_t n = me->n;
+
+    memcpy(v, me->recs, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), cmp_version);
+    me->covered = floor;
+    for (size_t i = 0; i < n; i++)
+        write_own(c, v[i]->r.kind, v[i]->r.key, v[i]->r.val, v[i]->r.len, v[i]->r.deleted,
+                  v[i]->r.hlc);
+    free(v);
+}
+
 /* A copy of one of our own records that we do not hold at that version or
  * newer: it comes from before a restart that lost our state. When it is
  * beyond our counter, versions we gave out since the restart were already
@@ -442,15 +460,7 @@ static const struct crdt_rec *reassert(struct crdt *c, const struct crdt_rec *r,
     const struct rnode *now;
 
     if (r->version > me->covered) {
-        struct rnode **v = xmalloc((me->n ? me->n : 1) * sizeof(*v));
-        size_t n = me->n;
-        memcpy(v, me->recs, n * sizeof(*v));
-        qsort(v, n, sizeof(*v), cmp_version);
-        me->covered = r->version;
-        for (size_t i = 0; i < n; i++)
-            write_own(c, v[i]->r.kind, v[i]->r.key, v[i]->r.val, v[i]->r.len, v[i]->r.deleted,
-                      v[i]->r.hlc);
-        free(v);
+        restamp_all(c, r->version);
         if (r->deleted && !tab_get(c, me->name, r->kind, r->key))
             return &store(c, me, r)->r;
     } else if (held) {
@@ -677,6 +687,8 @@ void crdt_cover(struct crdt *c, const char *origin, uint64_t version)
     if (strcmp(origin, c->me->name) == 0) {
         if (c->self_asks < CRDT_SELF_ASKS)
             c->self_asks++;
+        if (version > c->me->covered)
+            restamp_all(c, version); /* a peer covers more of ours than we wrote */
         return;
     }
     if (!version)

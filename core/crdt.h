@@ -132,7 +132,10 @@ int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
 
 /* After merging everything a peer sent for our digest, we hold what the
  * peer covered: coverage of origin moves up to version (never down). For
- * our own origin it only counts a completed sync (see crdt_digest). */
+ * our own origin it counts a completed sync (see crdt_digest), and a peer
+ * covering more of ours than our counter means we restarted without our
+ * state: the counter moves past it and our records are stamped again. Call
+ * it for our own origin before merging the sync's records. */
 void crdt_cover(struct crdt *c, const char *origin, uint64_t version);
 /* Our coverage of origin (0 when unknown). */
 uint64_t crdt_covered(const struct crdt *c, const char *origin);

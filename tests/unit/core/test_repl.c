@@ -1,0 +1,444 @@
+/* Tests of core/repl: a small in-test network of repl + crdt nodes.
+ * Broadcasts reach every node that is not cut off (gossip is modelled as
+ * reliable flooding; loss is the simulator's business), streams run at
+ * once with their reply. Time is explicit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/crdt_codec.h"
+#include "core/mem.h"
+#include "core/repl.h"
+
+#define N 5
+
+struct net {
+    struct crdt *c[N];
+    struct repl *r[N];
+    int cut[N][N];
+    int down[N];
+    uint64_t now;
+    uint64_t bcasts, streams;
+};
+
+static void name_of(int i, char *buf)
+{
+    snprintf(buf, 8, "n%d", i);
+}
+
+static int index_of(const char *name)
+{
+    return atoi(name + 1);
+}
+
+static void node_start(struct net *n, int i)
+{
+    char name[8];
+    name_of(i, name);
+    n->c[i] = crdt_new(name);
+    n->r[i] = repl_new(n->c[i], NULL);
+}
+
+static void node_stop(struct net *n, int i)
+{
+    repl_free(n->r[i]);
+    crdt_free(n->c[i]);
+}
+
+static void net_init(struct net *n)
+{
+    memset(n, 0, sizeof(*n));
+    n->now = 1000000;
+    for (int i = 0; i < N; i++)
+        node_start(n, i);
+}
+
+static void net_free(struct net *n)
+{
+    for (int i = 0; i < N; i++)
+        node_stop(n, i);
+}
+
+static int blocked(const struct net *n, int a, int b)
+{
+    return a == b || n->down[a] || n->down[b] || n->cut[a][b];
+}
+
+/* Delivers outputs until every node is quiet. */
+static void pump(struct net *n)
+{
+    int busy = 1;
+
+    while (busy) {
+        busy = 0;
+        for (int i = 0; i < N; i++) {
+            struct repl_out o;
+            char me[8];
+            name_of(i, me);
+            while (repl_poll_out(n->r[i], &o)) {
+                busy = 1;
+                if (o.kind == REPL_OUT_BROADCAST) {
+                    n->bcasts++;
+                    for (int j = 0; j < N; j++) {
+                        if (!blocked(n, i, j))
+                            assert_int_equal(repl_recv_broadcast(n->r[j], n->now, NULL, o.data,
+                                                                 o.len, NULL),
+                                             0);
+                    }
+                } else {
+                    int to = index_of(o.to);
+                    uint8_t *reply = NULL;
+                    size_t rl = 0;
+                    n->streams++;
+                    assert_true(repl_is_stream(o.data, o.len));
+                    if (!blocked(n, i, to)) {
+                        assert_int_equal(repl_recv_stream(n->r[to], n->now, me, o.data, o.len,
+                                                          &reply, &rl, NULL),
+                                         0);
+                        if (reply) {
+                            assert_int_equal(repl_recv_stream(n->r[i], n->now, o.to, reply, rl,
+                                                              NULL, NULL, NULL),
+                                             0);
+                            free(reply);
+                        }
+                    }
+                }
+                free(o.data);
+            }
+        }
+        n->now += 10;
+    }
+}
+
+/* Every node syncs with every other it can reach, `rounds` times. */
+static void sync_all(struct net *n, int rounds)
+{
+    for (int k = 0; k < rounds; k++) {
+        for (int i = 0; i < N; i++) {
+            for (int j = 0; j < N; j++) {
+                char peer[8];
+                if (blocked(n, i, j))
+                    continue;
+                name_of(j, peer);
+                repl_sync(n->r[i], peer);
+                pump(n);
+            }
+        }
+    }
+}
+
+static int dump_cb(void *ud, const struct crdt_rec *r)
+{
+    char **s = ud;
+    char line[256];
+    snprintf(line, sizeof(line), "%s|%u|%s|%llu|%u|%u\n", r->origin, r->kind, r->key,
+             (unsigned long long)r->version, r->deleted, r->len);
+    size_t a = strlen(*s), b = strlen(line);
+    *s = xrealloc(*s, a + b + 1);
+    memcpy(*s + a, line, b + 1);
+    return 0;
+}
+
+static char *dump(const struct crdt *c)
+{
+    char *s = xstrdup("");
+    for (uint8_t k = 1; k <= CRDT_KIND_MAX; k++)
+        crdt_scan(c, k, NULL, 1, dump_cb, &s);
+    return s;
+}
+
+static void assert_converged(struct net *n)
+{
+    char *ref = dump(n->c[0]);
+    for (int i = 1; i < N; i++) {
+        char *s = dump(n->c[i]);
+        assert_string_equal(s, ref);
+        free(s);
+    }
+    free(ref);
+}
+
+static void put(struct net *n, int i, uint8_t kind, const char *key, const char *val)
+{
+    assert_int_equal(repl_put(n->r[i], n->now, kind, key, val, (uint32_t)strlen(val), NULL), 1);
+}
+
+static void test_broadcasts_converge_and_each_record_is_relayed_once(void **state)
+{
+    struct net n;
+    char key[16];
+
+    net_init(&n);
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < 3; k++) {
+            snprintf(key, sizeof(key), "svc-%d-%d", i, k);
+            put(&n, i, CRDT_INSTANCE, key, "value");
+        }
+    }
+    pump(&n);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(crdt_count(n.c[i]), N * 3);
+    assert_converged(&n);
+    /* the writer and each node it was new to: N broadcasts per record */
+    assert_int_equal(n.bcasts, (uint64_t)N * 3 * N);
+    assert_int_equal(n.streams, 0);
+    assert_int_equal(repl_stats(n.r[1])->records_merged, (N - 1) * 3);
+    net_free(&n);
+}
+
+static void test_partition_heals_through_sync(void **state)
+{
+    struct net n;
+
+    net_init(&n);
+    put(&n, 0, CRDT_INSTANCE, "before", "x");
+    pump(&n);
+    for (int a = 0; a < N; a++) {
+        for (int b = 0; b < N; b++)
+            n.cut[a][b] = (a < 2) != (b < 2);
+    }
+    put(&n, 0, CRDT_INSTANCE, "left", "x");
+    put(&n, 3, CRDT_INSTANCE, "right", "x");
+    assert_int_equal(repl_del(n.r[4], n.now, CRDT_INSTANCE, "nothing", NULL), 0);
+    put(&n, 4, CRDT_KV, "cfg", "R");
+    pump(&n);
+    assert_null(crdt_get(n.c[1], "n3", CRDT_INSTANCE, "right"));
+    assert_null(crdt_get(n.c[3], "n0", CRDT_INSTANCE, "left"));
+    /* heal: one sync across is enough to carry each side's changes over */
+    memset(n.cut, 0, sizeof(n.cut));
+    repl_sync(n.r[1], "n2");
+    pump(&n);
+    assert_converged(&n);
+    assert_non_null(crdt_get(n.c[0], "n3", CRDT_INSTANCE, "right"));
+    assert_non_null(crdt_get(n.c[4], "n0", CRDT_INSTANCE, "left"));
+    assert_true(repl_stats(n.r[1])->sync_records_in >= 2);
+    net_free(&n);
+}
+
+static void test_lost_broadcast_is_repaired_by_sync_and_only_missing_records_move(void **state)
+{
+    struct net n;
+    char key[16];
+
+    net_init(&n);
+    for (int k = 0; k < 20; k++) {
+        snprintf(key, sizeof(key), "k%d", k);
+        put(&n, 0, CRDT_INSTANCE, key, "v");
+    }
+    pump(&n);
+    n.down[4] = 1;
+    put(&n, 0, CRDT_INSTANCE, "missed", "v");
+    pump(&n);
+    n.down[4] = 0;
+    uint64_t out_before = repl_stats(n.r[0])->sync_records_out;
+    repl_sync(n.r[4], "n0");
+    pump(&n);
+    assert_non_null(crdt_get(n.c[4], "n0", CRDT_INSTANCE, "missed"));
+    assert_int_equal(repl_stats(n.r[0])->sync_records_out - out_before, 1);
+    assert_converged(&n);
+    net_free(&n);
+}
+
+static void test_big_record_goes_by_notice_and_sync(void **state)
+{
+    struct net n;
+    uint32_t len = 100 * 1024;
+    uint8_t *big = xmalloc(len);
+
+    memset(big, 'b', len);
+    net_init(&n);
+    assert_int_equal(repl_put(n.r[2], n.now, CRDT_KV, "blob", big, len, NULL), 1);
+    pump(&n);
+    for (int i = 0; i < N; i++) {
+        const struct crdt_rec *r = crdt_lww(n.c[i], CRDT_KV, "blob");
+        assert_non_null(r);
+        assert_int_equal(r->len, len);
+    }
+    assert_true(repl_stats(n.r[2])->notices >= 1);
+    assert_true(n.streams >= N - 1);
+    assert_converged(&n);
+    free(big);
+    net_free(&n);
+}
+
+static int all_live(void *ud, const char *node)
+{
+    const struct net *n = ud;
+    return !n->down[index_of(node)];
+}
+
+static void test_tombstone_collected_once_every_live_member_has_it(void **state)
+{
+    struct net n;
+
+    net_init(&n);
+    put(&n, 0, CRDT_INSTANCE, "gone", "v");
+    for (int i = 1; i < N; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        put(&n, i, CRDT_INSTANCE, key, "v"); /* every node is an origin */
+    }
+    pump(&n);
+    assert_int_equal(repl_del(n.r[0], n.now, CRDT_INSTANCE, "gone", NULL), 1);
+    pump(&n);
+    /* no digests yet: nothing may go */
+    assert_int_equal(repl_gc(n.r[0], all_live, &n), 0);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(repl_gc(n.r[i], all_live, &n), 1);
+        assert_null(crdt_get(n.c[i], "n0", CRDT_INSTANCE, "gone"));
+        assert_int_equal(repl_stats(n.r[i])->gc_collected, 1);
+    }
+    /* a late copy of the old live record does not come back */
+    assert_int_equal(repl_put(n.r[0], n.now, CRDT_INSTANCE, "after", "v", 1, NULL), 1);
+    pump(&n);
+    assert_converged(&n);
+    net_free(&n);
+}
+
+static void test_member_without_digest_blocks_collection(void **state)
+{
+    struct net n;
+
+    net_init(&n);
+    for (int i = 0; i < N; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        put(&n, i, CRDT_INSTANCE, key, "v");
+    }
+    pump(&n);
+    repl_del(n.r[0], n.now, CRDT_INSTANCE, "k0", NULL);
+    pump(&n);
+    /* n0 hears digests from n1..n3 only */
+    for (int j = 1; j < 4; j++) {
+        char peer[8];
+        name_of(j, peer);
+        for (int k = 0; k < CRDT_SELF_ASKS + 1; k++) {
+            repl_sync(n.r[j], "n0");
+            pump(&n);
+        }
+    }
+    assert_int_equal(repl_gc(n.r[0], all_live, &n), 0);
+    /* n4 is dead: it no longer counts */
+    n.down[4] = 1;
+    assert_int_equal(repl_gc(n.r[0], all_live, &n), 1);
+    net_free(&n);
+}
+
+static void test_restarted_node_reasserts_through_sync(void **state)
+{
+    struct net n;
+
+    net_init(&n);
+    put(&n, 0, CRDT_INSTANCE, "old-1", "v");
+    put(&n, 0, CRDT_INSTANCE, "old-2", "v");
+    pump(&n);
+    /* kill -9 with the data dir lost: n0 comes back empty */
+    node_stop(&n, 0);
+    node_start(&n, 0);
+    put(&n, 0, CRDT_INSTANCE, "new", "v");
+    pump(&n);
+    repl_sync(n.r[0], "n1");
+    pump(&n);
+    sync_all(&n, 1);
+    for (int i = 0; i < N; i++) {
+        assert_true(crdt_get(n.c[i], "n0", CRDT_INSTANCE, "old-1")->deleted);
+        assert_true(crdt_get(n.c[i], "n0", CRDT_INSTANCE, "old-2")->deleted);
+        assert_false(crdt_get(n.c[i], "n0", CRDT_INSTANCE, "new")->deleted);
+    }
+    assert_converged(&n);
+    net_free(&n);
+}
+
+static void test_kv_last_writer_wins_everywhere(void **state)
+{
+    struct net n;
+
+    net_init(&n);
+    put(&n, 1, CRDT_KV, "cfg", "first");
+    pump(&n);
+    n.now += 5;
+    put(&n, 3, CRDT_KV, "cfg", "second");
+    pump(&n);
+    for (int i = 0; i < N; i++) {
+        const struct crdt_rec *r = crdt_lww(n.c[i], CRDT_KV, "cfg");
+        assert_string_equal(r->origin, "n3");
+        assert_memory_equal(r->val, "second", 6);
+        assert_true(crdt_get(n.c[i], "n1", CRDT_KV, "cfg")->deleted);
+    }
+    assert_int_equal(repl_del(n.r[2], n.now, CRDT_KV, "cfg", NULL), 1);
+    pump(&n);
+    for (int i = 0; i < N; i++)
+        assert_true(crdt_lww(n.c[i], CRDT_KV, "cfg")->deleted);
+    net_free(&n);
+}
+
+static void test_malformed_input_is_counted_and_refused(void **state)
+{
+    struct net n;
+    struct err e;
+    uint8_t junk[] = {1, 3, 'a', 'b', 'c', 9};
+    uint8_t frame[] = {CODEC_VERSION, MSG_REPL, 7};
+    uint8_t *reply = (uint8_t *)&n;
+    size_t rl = 9;
+
+    net_init(&n);
+    assert_true(repl_recv_broadcast(n.r[0], n.now, NULL, junk, sizeof(junk), &e) < 0);
+    assert_true(repl_recv_broadcast(n.r[0], n.now, NULL, junk, 0, &e) < 0);
+    assert_int_equal(repl_recv_stream(n.r[0], n.now, "n1", frame, sizeof(frame), &reply, &rl, &e),
+                     -EPROTO);
+    assert_null(reply);
+    assert_non_null(strstr(e.msg, "type"));
+    assert_int_equal(repl_stats(n.r[0])->decode_errors, 3);
+    assert_int_equal(crdt_count(n.c[0]), 0);
+    assert_false(repl_is_stream(junk, sizeof(junk)));
+    net_free(&n);
+}
+
+static void test_outputs_are_bounded(void **state)
+{
+    struct crdt *c = crdt_new("solo");
+    struct repl_config cfg;
+    struct repl *r;
+    struct repl_out o;
+    char key[16];
+    int got = 0;
+
+    repl_config_default(&cfg);
+    cfg.out_max = 10;
+    r = repl_new(c, &cfg);
+    for (int k = 0; k < 25; k++) {
+        snprintf(key, sizeof(key), "k%d", k);
+        repl_put(r, 1000, CRDT_INSTANCE, key, "v", 1, NULL);
+    }
+    assert_int_equal(repl_stats(r)->dropped, 15);
+    while (repl_poll_out(r, &o)) {
+        free(o.data);
+        got++;
+    }
+    assert_int_equal(got, 10);
+    repl_free(r);
+    crdt_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_broadcasts_converge_and_each_record_is_relayed_once),
+        cmocka_unit_test(test_partition_heals_through_sync),
+        cmocka_unit_test(test_lost_broadcast_is_repaired_by_sync_and_only_missing_records_move),
+        cmocka_unit_test(test_big_record_goes_by_notice_and_sync),
+        cmocka_unit_test(test_tombstone_collected_once_every_live_member_has_it),
+        cmocka_unit_test(test_member_without_digest_blocks_collection),
+        cmocka_unit_test(test_restarted_node_reasserts_through_sync),
+        cmocka_unit_test(test_kv_last_writer_wins_everywhere),
+        cmocka_unit_test(test_malformed_input_is_counted_and_refused),
+        cmocka_unit_test(test_outputs_are_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
