@@ -116,8 +116,7 @@ int http1_pct_decode(const char *src, size_t len, char *out, size_t cap)
     return (int)o;
 }
 
-int http1_query_get(const char *query, size_t query_len, const char *name, char *out,
-                    size_t cap)
+int http1_query_get(const char *query, size_t query_len, const char *name, char *out, size_t cap)
 {
     size_t nlen = strlen(name), i = 0;
 
@@ -324,8 +323,7 @@ static long chunked(uint8_t *buf, size_t len, size_t pos, size_t body_max, size_
         size_t ll;
         long end = line_end(buf, pos, len, &ll);
         if (end < 0)
-            return len - start > trailer_max ? (*status = 431, *why = "trailers too large", -1)
-                                             : 0;
+            return len - start > trailer_max ? (*status = 431, *why = "trailers too large", -1) : 0;
         pos = (size_t)end + 1;
         if (ll == 0)
             break;
@@ -350,11 +348,11 @@ long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
     r->body_len = 0;
     r->status = 0;
     r->error = NULL;
-#define FAIL(st, msg)                                                                           \
-    do {                                                                                       \
-        r->status = (st);                                                                      \
-        r->error = (msg);                                                                      \
-        return -1;                                                                             \
+#define FAIL(st, msg)                                                                              \
+    do {                                                                                           \
+        r->status = (st);                                                                          \
+        r->error = (msg);                                                                          \
+        return -1;                                                                                 \
     } while (0)
     end = line_end(buf, 0, len, &ll);
     if (end < 0) {
@@ -449,17 +447,18 @@ long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
 #undef FAIL
 }
 
-long http1_parse_response(struct http1_resp *r, uint8_t *buf, size_t len, int eof,
-                          const struct http1_limits *lim)
+long http1_parse_response_head(struct http1_resp *r, const uint8_t *buf, size_t len, int eof,
+                               const struct http1_limits *lim, struct http1_framing *f)
 {
-    size_t ll, clen;
+    size_t ll;
     long end, hend;
     const char *line = (const char *)buf;
-    int chunk, has_clen, status;
+    int status;
 
     if (!lim)
         lim = &default_limits;
     memset(r, 0, sizeof(*r));
+    memset(f, 0, sizeof(*f));
     end = line_end(buf, 0, len, &ll);
     if (end < 0) {
         if (len > 1024 || eof) {
@@ -476,23 +475,41 @@ long http1_parse_response(struct http1_resp *r, uint8_t *buf, size_t len, int eo
     }
     r->minor = line[7] - '0';
     r->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-    hend = parse_headers(buf, len, (size_t)end + 1, lim->header_bytes, r->h, &r->n_headers,
-                         &status, &r->error);
+    hend = parse_headers(buf, len, (size_t)end + 1, lim->header_bytes, r->h, &r->n_headers, &status,
+                         &r->error);
     if (hend == 0 && eof) {
         r->error = "response headers truncated";
         return -1;
     }
     if (hend <= 0)
         return hend;
-    if (body_framing(r->h, r->n_headers, lim->body_bytes, &chunk, &clen, &has_clen, &status,
-                     &r->error) < 0)
+    if (body_framing(r->h, r->n_headers, lim->body_bytes, &f->chunked, &f->content_length,
+                     &f->has_length, &status, &r->error) < 0)
         return -1;
-    if (r->status == 204 || r->status == 304 || r->status < 200)
+    f->no_body = r->status == 204 || r->status == 304 || r->status < 200;
+    return hend;
+}
+
+long http1_parse_response(struct http1_resp *r, uint8_t *buf, size_t len, int eof,
+                          const struct http1_limits *lim)
+{
+    struct http1_framing f;
+    size_t clen;
+    long hend;
+    int status;
+
+    if (!lim)
+        lim = &default_limits;
+    hend = http1_parse_response_head(r, buf, len, eof, lim, &f);
+    if (hend <= 0)
         return hend;
-    if (chunk) {
+    clen = f.content_length;
+    if (f.no_body)
+        return hend;
+    if (f.chunked) {
         size_t blen = 0;
-        long total = chunked(buf, len, (size_t)hend, lim->body_bytes, lim->header_bytes, 0,
-                             &blen, &status, &r->error);
+        long total = chunked(buf, len, (size_t)hend, lim->body_bytes, lim->header_bytes, 0, &blen,
+                             &status, &r->error);
         if (total == 0 && eof) {
             r->error = "response body truncated";
             return -1;
@@ -505,7 +522,7 @@ long http1_parse_response(struct http1_resp *r, uint8_t *buf, size_t len, int eo
         r->body_len = blen;
         return total;
     }
-    if (!has_clen) {
+    if (!f.has_length) {
         if (len - (size_t)hend > lim->body_bytes) {
             r->error = "response body too large";
             return -1;

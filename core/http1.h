@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP1_HEADERS_MAX   100
-#define HTTP1_HEADER_BYTES  (16u << 10)
-#define HTTP1_BODY_MAX      (1u << 20)
-#define HTTP1_PATH_MAX      2048
+#define HTTP1_HEADERS_MAX  100
+#define HTTP1_HEADER_BYTES (16u << 10)
+#define HTTP1_BODY_MAX     (1u << 20)
+#define HTTP1_PATH_MAX     2048
 
 struct http1_header {
     const char *name;
@@ -58,8 +58,7 @@ const char *http1_header(const struct http1_header *h, size_t n, const char *nam
 /* Copies the percent-decoded value of query parameter `name` into out (NUL
  * terminated). Returns its length, -1 when absent, -2 when it does not fit
  * or is malformed. A parameter without '=' has the empty value. */
-int http1_query_get(const char *query, size_t query_len, const char *name, char *out,
-                    size_t cap);
+int http1_query_get(const char *query, size_t query_len, const char *name, char *out, size_t cap);
 
 /* Percent-decodes src into out (cap bytes, NUL-terminated); -1 when
  * malformed, holds a NUL, or does not fit. */
@@ -74,6 +73,20 @@ struct http1_resp {
     size_t body_len;
     const char *error;
 };
+
+/* How a response's body is framed, from its headers. */
+struct http1_framing {
+    int chunked;
+    int has_length;
+    size_t content_length;
+    int no_body; /* 1xx, 204, 304 */
+};
+
+/* Parses a response's status line and headers only (for a client that
+ * streams the body): returns the bytes of the head (> 0), 0 for more, -1
+ * with resp->error. A Content-Length over lim->body_bytes is an error. */
+long http1_parse_response_head(struct http1_resp *resp, const uint8_t *buf, size_t len, int eof,
+                               const struct http1_limits *lim, struct http1_framing *f);
 
 /* Parses a response; eof says the peer closed (ends a body without length).
  * Returns bytes used (> 0), 0 for more, -1 with resp->error. */
