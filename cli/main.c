@@ -12,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/net_keyring.h"
 #include "cli/client.h"
+#include "cli/trust_cmd.h"
 #include "core/codec.h"
 
 #define EXIT_API   1
@@ -37,6 +38,10 @@ static const char usage[] =
     "  leave                   leave the cluster gracefully and stop the local agent\n"
     "  info [--json]           what the local agent knows of itself\n"
     "  keygen                  print a new gossip encryption key (base64 of 32 bytes)\n"
+    "  trust init|add|publish|rotate|verify ...\n"
+    "                          sign bundles and check them (troupe trust --help)\n"
+    "  bundle build|fetch ...  pack a directory into a bundle; have the agent fetch,\n"
+    "                          verify and unpack one (troupe bundle --help)\n"
     "  version                 print the version\n"
     "\n"
     "Options for every command:\n"
@@ -316,13 +321,26 @@ int main(int argc, char **argv)
     c.args = calloc((size_t)argc, sizeof(char *));
     if (!c.args)
         return 1;
-    /* `troupe agent ...` hands every remaining flag to the agent */
+    /* `troupe agent ...` hands every remaining flag to the agent, `troupe
+     * trust|bundle ...` to their own parser */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "agent") == 0) {
             free(c.args);
             return agent_main(argc - i, argv + i);
         }
-        if (argv[i][0] != '-' || strcmp(argv[i], "--http") == 0)
+        if (strcmp(argv[i], "trust") == 0 || strcmp(argv[i], "bundle") == 0) {
+            free(c.args);
+            return trust_cmd_main(argc - i, argv + i, http);
+        }
+        if (strcmp(argv[i], "--http") == 0 && i + 1 < argc) {
+            http = argv[++i];
+            continue;
+        }
+        if (strncmp(argv[i], "--http=", 7) == 0) {
+            http = argv[i] + 7;
+            continue;
+        }
+        if (argv[i][0] != '-')
             break;
     }
     for (int i = 1; i < argc; i++) {
