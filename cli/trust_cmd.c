@@ -45,7 +45,8 @@ static const char usage[] =
 struct args {
     const char *pos[4];
     int npos;
-    const char *flag[16][2];
+    char names[16][48];
+    const char *values[16];
     int nflag;
     int timestamp_only, json;
 };
@@ -66,8 +67,8 @@ static int usage_error(const char *fmt, ...)
 static const char *flag(const struct args *a, const char *name)
 {
     for (int i = 0; i < a->nflag; i++)
-        if (strcmp(a->flag[i][0], name) == 0)
-            return a->flag[i][1];
+        if (strcmp(a->names[i], name) == 0)
+            return a->values[i];
     return NULL;
 }
 
@@ -104,8 +105,9 @@ static int parse(int argc, char **argv, const char *allowed, int max_pos, struct
             return usage_error("too many options");
         if (!eq && i + 1 >= argc)
             return usage_error("--%.*s: missing value", (int)nl, s);
-        a->flag[a->nflag][0] = xstrndup(s, nl); /* freed with the process */
-        a->flag[a->nflag][1] = eq ? eq + 1 : argv[++i];
+        memcpy(a->names[a->nflag], s, nl);
+        a->names[a->nflag][nl] = '\0';
+        a->values[a->nflag] = eq ? eq + 1 : argv[++i];
         a->nflag++;
     }
     return 0;
