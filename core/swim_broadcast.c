@@ -46,15 +46,31 @@ static void push_b(struct swim *s, struct bcast *b)
     s->bucket[k] = b;
 }
 
-static void drop_b(struct swim *s, struct bcast *b)
+/* Frees a broadcast that is in no bucket, and counts it out of the queue. */
+static void free_b(struct swim *s, struct bcast *b)
 {
-    unlink_b(s, b);
     if (b->member == UINT32_MAX)
         s->n_user_bcast--;
     else
         s->members[b->member].bcast = NULL;
     s->n_bcast--;
+    s->bcast_len_count[b->len]--;
     free(b);
+}
+
+static void drop_b(struct swim *s, struct bcast *b)
+{
+    unlink_b(s, b);
+    free_b(s, b);
+}
+
+/* The length of the shortest queued broadcast; 0 when none is queued. */
+static size_t min_len(const struct swim *s)
+{
+    for (size_t l = 0; l <= CODEC_PACKET_MAX; l++)
+        if (s->bcast_len_count[l])
+            return l;
+    return 0;
 }
 
 /* Queue full: drop the most-sent, oldest broadcast. */
@@ -75,9 +91,10 @@ static void make_room(struct swim *s)
     }
 }
 
-static struct bcast *new_b(const uint8_t *data, size_t len, uint32_t member)
+static struct bcast *new_b(struct swim *s, const uint8_t *data, size_t len, uint32_t member)
 {
     struct bcast *b = xcalloc(1, sizeof(*b) + len);
+    s->bcast_len_count[len]++;
     b->member = member;
     b->len = (uint16_t)len;
     memcpy(b->data, data, len);
@@ -94,7 +111,7 @@ void bcast_member(struct swim *s, uint32_t member, const struct msg *m)
         return;
     bcast_forget_member(s, member);
     make_room(s);
-    b = new_b(buf, (size_t)len, member);
+    b = new_b(s, buf, (size_t)len, member);
     s->members[member].bcast = b;
     push_b(s, b);
     s->n_bcast++;
@@ -113,7 +130,7 @@ int bcast_user(struct swim *s, const uint8_t *data, size_t len)
     if (n < 0)
         return n;
     make_room(s);
-    b = new_b(buf, (size_t)n, UINT32_MAX);
+    b = new_b(s, buf, (size_t)n, UINT32_MAX);
     push_b(s, b);
     s->n_bcast++;
     s->n_user_bcast++;
@@ -139,12 +156,16 @@ static void fill_kind(struct swim *s, struct compound_wr *c, int user, size_t bu
 {
     uint32_t limit = bcast_limit(s);
     struct bcast *moved = NULL; /* collected, re-bucketed after the scan */
-    size_t start = c->len;
+    size_t start = c->len, least = codec_compound_cost(min_len(s));
 
     for (uint32_t k = 0; k < SWIM_BCAST_BUCKETS; k++) {
         struct bcast *b = s->bucket[k], *next;
         for (; b; b = next) {
+            size_t room = c->cap - c->len, left = budget - (c->len - start);
             next = b->next;
+            /* full: no queued broadcast could be added any more */
+            if (c->n >= CODEC_COMPOUND_MAX || (room < left ? room : left) < least)
+                goto full;
             if ((b->member == UINT32_MAX) != user || b->sent_in == s->packet_id)
                 continue;
             if (c->len - start + codec_compound_cost(b->len) > budget)
@@ -158,21 +179,15 @@ static void fill_kind(struct swim *s, struct compound_wr *c, int user, size_t bu
             moved = b;
         }
     }
+full:
     while (moved) {
         struct bcast *b = moved;
         moved = b->next;
         b->next = NULL;
-        if (b->transmits >= limit) {
-            /* not in any bucket now: fix counts and free */
-            if (b->member == UINT32_MAX)
-                s->n_user_bcast--;
-            else
-                s->members[b->member].bcast = NULL;
-            s->n_bcast--;
-            free(b);
-        } else {
+        if (b->transmits >= limit)
+            free_b(s, b); /* not in any bucket now */
+        else
             push_b(s, b);
-        }
     }
 }
 
@@ -194,6 +209,7 @@ void bcast_free_all(struct swim *s)
         while (s->bucket[k]) {
             struct bcast *b = s->bucket[k];
             s->bucket[k] = b->next;
+            s->bcast_len_count[b->len]--;
             free(b);
         }
     }

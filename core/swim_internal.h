@@ -90,6 +90,9 @@ struct swim {
     struct bcast *bucket[SWIM_BCAST_BUCKETS];
     size_t n_bcast, n_user_bcast;
     uint32_t packet_id;
+    /* queued broadcasts per encoded length: packing stops once the smallest
+     * cannot fit, instead of walking the whole queue for every packet */
+    uint32_t bcast_len_count[CODEC_PACKET_MAX + 1];
 
     struct swim_out *out;
     size_t out_n, out_cap, out_pos;
