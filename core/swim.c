@@ -43,6 +43,14 @@ static uint32_t hash_name(const char *name)
     return h;
 }
 
+/* Copies a member's name into a message field of SWIM_NAME_MAX + 1 bytes. */
+static void name_cpy(char *dst, const char *name)
+{
+    size_t len = strnlen(name, SWIM_NAME_MAX);
+    memcpy(dst, name, len);
+    dst[len] = '\0';
+}
+
 size_t swim_live_count(const struct swim *s)
 {
     return s->count[SWIM_ALIVE] + s->count[SWIM_SUSPECT];
@@ -87,7 +95,7 @@ static struct swim_event *event(struct swim *s, uint8_t kind, const struct swim_
     memset(ev, 0, sizeof(*ev));
     ev->kind = kind;
     if (m) {
-        memcpy(ev->name, m->name, sizeof(ev->name));
+        name_cpy(ev->name, m->name);
         ev->addr = m->addr;
         ev->incarnation = m->incarnation;
     }
@@ -212,21 +220,62 @@ static int tags_differ(const struct member *m, const uint8_t *tags, uint16_t len
     return m->m.tags_len != len || (len && memcmp(m->m.tags, tags, len) != 0);
 }
 
+/* Moves the names into a buffer of cap bytes, dropping those of reaped
+ * members, and points every member at its name there. */
+static void names_repack(struct swim *s, size_t cap)
+{
+    char *buf = xmalloc(cap);
+    size_t len = 0;
+
+    for (size_t i = 0; i < s->n; i++) {
+        size_t l = strlen(s->members[i].m.name) + 1;
+        memcpy(buf + len, s->members[i].m.name, l);
+        s->members[i].m.name = buf + len;
+        len += l;
+    }
+    free(s->names);
+    s->names = buf;
+    s->names_len = len;
+    s->names_cap = cap;
+    s->names_unused = 0;
+}
+
+/* Stores a copy of name for a member about to be added (s->n not counting it). */
+static const char *names_add(struct swim *s, const char *name)
+{
+    size_t l = strnlen(name, SWIM_NAME_MAX);
+    char *p;
+
+    if (s->names_len + l + 1 > s->names_cap) {
+        size_t cap = s->names_cap ? s->names_cap : 256;
+        while (cap < (s->names_len - s->names_unused + l + 1) * 2)
+            cap *= 2;
+        names_repack(s, cap);
+    }
+    p = s->names + s->names_len;
+    memcpy(p, name, l);
+    p[l] = '\0';
+    s->names_len += l + 1;
+    return p;
+}
+
 static uint32_t add_member(struct swim *s, const char *name, const struct node_addr *addr,
                            uint32_t inc, uint64_t now)
 {
     struct member *m;
+    const char *stored = names_add(s, name);
     uint32_t idx;
 
     if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
+        /* grow by half: at thousands of members, doubling wastes too much */
+        s->cap = s->cap ? s->cap + s->cap / 2 : 16;
         s->members = xrealloc(s->members, s->cap * sizeof(*s->members));
         s->order = xrealloc(s->order, s->cap * sizeof(*s->order));
     }
     idx = (uint32_t)s->n++;
     m = &s->members[idx];
     memset(m, 0, sizeof(*m));
-    memcpy(m->m.name, name, strnlen(name, SWIM_NAME_MAX));
+    m->m.name = stored;
     m->m.addr = *addr;
     m->m.incarnation = inc;
     m->m.state = SWIM_ALIVE;
@@ -271,6 +320,7 @@ static void remove_member(struct swim *s, uint32_t idx)
 
     bcast_forget_member(s, idx);
     s->count[m->m.state]--;
+    s->names_unused += strlen(m->m.name) + 1;
     free(m->m.tags);
     free(m->susp);
     if (idx != last) {
@@ -282,6 +332,8 @@ static void remove_member(struct swim *s, uint32_t idx)
         s->probe.target = idx;
     else if (s->probe.active && s->probe.target == idx)
         s->probe.active = 0;
+    if (s->names_unused > s->names_len / 2)
+        names_repack(s, s->names_cap);
     hash_rebuild(s);
     shuffle_order(s);
 }
@@ -298,7 +350,7 @@ static void fill_alive(const struct member *m, struct msg *out)
     memset(out, 0, sizeof(*out));
     out->type = MSG_ALIVE;
     out->u.alive.incarnation = m->m.incarnation;
-    memcpy(out->u.alive.node, m->m.name, sizeof(m->m.name));
+    name_cpy(out->u.alive.node, m->m.name);
     out->u.alive.addr = m->m.addr;
     out->u.alive.proto_min = PROTO_VERSION;
     out->u.alive.proto_max = PROTO_VERSION;
@@ -321,7 +373,7 @@ static void broadcast_suspect(struct swim *s, uint8_t type, uint32_t idx, uint32
     memset(&m, 0, sizeof(m));
     m.type = type;
     m.u.suspect.incarnation = inc;
-    memcpy(m.u.suspect.node, s->members[idx].m.name, SWIM_NAME_MAX + 1);
+    name_cpy(m.u.suspect.node, s->members[idx].m.name);
     memcpy(m.u.suspect.from, from, strnlen(from, SWIM_NAME_MAX));
     bcast_member(s, idx, &m);
 }
@@ -482,7 +534,7 @@ static void declare(struct swim *s, uint64_t now, uint32_t idx, uint8_t type, ui
         memset(&lm, 0, sizeof(lm));
         lm.type = MSG_LEAVE;
         lm.u.leave.incarnation = inc;
-        memcpy(lm.u.leave.node, m->m.name, sizeof(lm.u.leave.node));
+        name_cpy(lm.u.leave.node, m->m.name);
         bcast_member(s, idx, &lm);
         event(s, SWIM_EV_LEFT, &m->m);
     } else {
@@ -529,7 +581,7 @@ static void fill_ping(struct swim *s, struct msg *m, uint32_t seq, const char *t
     m->type = MSG_PING;
     m->u.ping.seq = seq;
     memcpy(m->u.ping.target, target, strnlen(target, SWIM_NAME_MAX));
-    memcpy(m->u.ping.source, self_m(s)->m.name, SWIM_NAME_MAX + 1);
+    name_cpy(m->u.ping.source, self_m(s)->m.name);
     m->u.ping.source_addr = self_m(s)->m.addr;
 }
 
@@ -575,7 +627,7 @@ static void probe_start(struct swim *s, uint64_t now)
     p->active = 1;
     p->seq = ++s->seq;
     p->target = idx;
-    memcpy(p->target_name, t->m.name, sizeof(p->target_name));
+    name_cpy(p->target_name, t->m.name);
     p->timeout_ms = now + scale(s, s->cfg.probe_timeout_ms);
     p->end_ms = s->next_probe_ms;
     s->stats.probes++;
@@ -591,8 +643,8 @@ static void probe_start(struct swim *s, uint64_t now)
         memset(&sm, 0, sizeof(sm));
         sm.type = MSG_SUSPECT;
         sm.u.suspect.incarnation = t->m.incarnation;
-        memcpy(sm.u.suspect.node, t->m.name, sizeof(sm.u.suspect.node));
-        memcpy(sm.u.suspect.from, self_m(s)->m.name, sizeof(sm.u.suspect.from));
+        name_cpy(sm.u.suspect.node, t->m.name);
+        name_cpy(sm.u.suspect.from, self_m(s)->m.name);
         if ((len = codec_encode(&sm, part, sizeof(part), NULL)) > 0)
             codec_compound_add(&c, part, (size_t)len);
     }
@@ -637,9 +689,9 @@ static void probe_indirect(struct swim *s)
     memset(&m, 0, sizeof(m));
     m.type = MSG_PING_REQ;
     m.u.ping_req.seq = p->seq;
-    memcpy(m.u.ping_req.target, t->m.name, sizeof(m.u.ping_req.target));
+    name_cpy(m.u.ping_req.target, t->m.name);
     m.u.ping_req.target_addr = t->m.addr;
-    memcpy(m.u.ping_req.source, self_m(s)->m.name, sizeof(m.u.ping_req.source));
+    name_cpy(m.u.ping_req.source, self_m(s)->m.name);
     m.u.ping_req.source_addr = self_m(s)->m.addr;
     m.u.ping_req.want_nack = 1;
     for (size_t i = 0; i < k; i++)
@@ -674,8 +726,8 @@ static void probe_end(struct swim *s, uint64_t now)
         struct msg_suspect sp;
         memset(&sp, 0, sizeof(sp));
         sp.incarnation = t->m.incarnation;
-        memcpy(sp.node, t->m.name, sizeof(sp.node));
-        memcpy(sp.from, self_m(s)->m.name, sizeof(sp.from));
+        name_cpy(sp.node, t->m.name);
+        name_cpy(sp.from, self_m(s)->m.name);
         on_suspect(s, now, &sp);
     }
 }
@@ -736,7 +788,7 @@ static uint8_t *encode_state(struct swim *s, int join, size_t *len)
     m.u.pushpull.members = pm;
     for (size_t i = 0; i < s->n; i++) {
         const struct swim_member *sm = &s->members[i].m;
-        memcpy(pm[i].name, sm->name, sizeof(pm[i].name));
+        name_cpy(pm[i].name, sm->name);
         pm[i].addr = sm->addr;
         pm[i].incarnation = sm->incarnation;
         pm[i].state = sm->state;
@@ -992,7 +1044,7 @@ void swim_leave(struct swim *s, uint64_t now_ms)
     memset(&m, 0, sizeof(m));
     m.type = MSG_LEAVE;
     m.u.leave.incarnation = me->m.incarnation;
-    memcpy(m.u.leave.node, me->m.name, sizeof(m.u.leave.node));
+    name_cpy(m.u.leave.node, me->m.name);
     bcast_member(s, 0, &m);
     /* gossip it now rather than at the next gossip tick */
     s->next_gossip_ms = now_ms;
@@ -1239,6 +1291,7 @@ void swim_free(struct swim *s)
     for (size_t i = s->ev_pos; i < s->ev_n; i++)
         free(s->ev[i].data);
     free(s->members);
+    free(s->names);
     free(s->order);
     free(s->hash);
     free(s->out);

@@ -51,14 +51,15 @@ struct swim_config {
 /* Fills c with the defaults of profile; name, addr and seed stay zero. */
 void swim_config_default(struct swim_config *c, enum swim_profile profile);
 
+/* Kept small: a node holds one per member, and a simulator holds N x N. */
 struct swim_member {
-    char name[SWIM_NAME_MAX + 1];
+    const char *name;         /* 1..SWIM_NAME_MAX bytes, NUL-terminated, owned by swim */
+    uint8_t *tags;            /* heap, owned by swim; NULL when empty */
+    uint64_t state_change_ms; /* when it entered state */
     struct node_addr addr;
     uint32_t incarnation;
-    uint8_t state;            /* enum swim_state */
-    uint64_t state_change_ms; /* when it entered state */
     uint16_t tags_len;
-    uint8_t *tags;            /* heap, owned by swim; NULL when empty */
+    uint8_t state;            /* enum swim_state */
 };
 
 enum swim_out_kind { SWIM_OUT_UDP = 1, SWIM_OUT_TCP = 2 };

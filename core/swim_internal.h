@@ -64,6 +64,10 @@ struct swim {
 
     struct member *members; /* members[0] is ourselves */
     size_t n, cap;
+    /* the members' names, NUL-terminated one after the other; compacted when
+     * reaped members leave more than half of it unused */
+    char *names;
+    size_t names_len, names_cap, names_unused;
     uint32_t *hash; /* open addressing: member index + 1, 0 = empty */
     size_t hash_cap;
     size_t count[4]; /* members per state */
