@@ -1,0 +1,483 @@
+/* dns: one request in, one decision out (see dns.h). This file owns the
+ * request side: parsing with libknot, what is refused or not implemented,
+ * EDNS (we advertise DNS_UDP_PAYLOAD), the answer cache, the shuffle of
+ * answer records, truncation to what fits in UDP, and the counters. What a
+ * name answers is core/dns_zone.c.
+ *
+ * Why a cache of whole responses: a popular name is asked far more often
+ * than the catalog changes, and building 50 records through libknot costs
+ * more than the syscalls around it. A cached response is valid while the
+ * view's index is the one it was built at; serving it is a copy, the ID
+ * and flags of this request, the question bytes of this request (so the
+ * case of the name is echoed, which 0x20-randomizing resolvers check), and
+ * a shuffle of the answer records. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/dns_internal.h"
+#include "core/mem.h"
+
+struct dns_cache_ent {
+    uint64_t index; /* the view's index it was built at; 0: empty */
+    uint16_t qtype;
+    uint8_t qname[KNOT_DNAME_MAXLEN]; /* lower case */
+    struct dns_built b;               /* b.wire: heap, owned by the entry */
+};
+
+void dns_config_default(struct dns_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->domain, sizeof(c->domain), "troupe.");
+    snprintf(c->self, sizeof(c->self), "troupe");
+    c->service_ttl_s = 5;
+    c->node_ttl_s = 30;
+    c->negative_ttl_s = 5;
+    c->cache_slots = 4096;
+}
+
+/* ---- scratch ---- */
+
+static void *arena_alloc(void *ctx, size_t n)
+{
+    return dns_alloc(ctx, n);
+}
+
+static void arena_free(void *p)
+{
+    (void)p; /* the arena is dropped whole when the request ends */
+}
+
+void *dns_alloc(struct dns *d, size_t n)
+{
+    size_t at = (d->arena_used + 15) & ~(size_t)15;
+
+    if (n > DNS_ARENA_SIZE || at > DNS_ARENA_SIZE - n)
+        return NULL;
+    d->arena_used = at + n;
+    return d->arena + at;
+}
+
+uint64_t dns_rand(struct dns *d)
+{
+    /* xorshift64*: fast, and good enough to spread load across instances */
+    d->rng ^= d->rng >> 12;
+    d->rng ^= d->rng << 25;
+    d->rng ^= d->rng >> 27;
+    return d->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- life ---- */
+
+struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
+{
+    struct dns *d;
+    char domain[DNS_DOMAIN_MAX + 2];
+    size_t n = strlen(c->domain);
+
+    if (n == 0 || n > DNS_DOMAIN_MAX) {
+        err_set(e, -EINVAL, "DNS domain \"%s\": 1-%d characters", c->domain, DNS_DOMAIN_MAX);
+        return NULL;
+    }
+    if (c->self[0] == '\0') {
+        err_set(e, -EINVAL, "DNS: our node name is empty");
+        return NULL;
+    }
+    d = xcalloc(1, sizeof(*d));
+    d->cfg = *c;
+    /* the domain in text always ends with a dot, so names append to it */
+    snprintf(domain, sizeof(domain), "%s%s", c->domain, c->domain[n - 1] == '.' ? "" : ".");
+    if (strcmp(domain, ".") == 0 || strlen(domain) > DNS_DOMAIN_MAX ||
+        !knot_dname_from_str(d->zone, domain, sizeof(d->zone))) {
+        err_set(e, -EINVAL, "DNS domain \"%s\" is not a valid domain name", c->domain);
+        free(d);
+        return NULL;
+    }
+    knot_dname_to_lower(d->zone);
+    knot_dname_to_str(d->cfg.domain, d->zone, sizeof(d->cfg.domain));
+    if (d->cfg.cache_slots == 0)
+        d->cfg.cache_slots = 1;
+    d->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
+    d->arena = xmalloc(DNS_ARENA_SIZE);
+    d->mm.ctx = d;
+    d->mm.alloc = arena_alloc;
+    d->mm.free = arena_free;
+    d->insts = xcalloc(DNS_INSTANCES_MAX, sizeof(*d->insts));
+    d->build = xmalloc(DNS_MSG_MAX);
+    d->cache = xcalloc(d->cfg.cache_slots, sizeof(*d->cache));
+    return d;
+}
+
+void dns_free(struct dns *d)
+{
+    if (!d)
+        return;
+    for (uint32_t i = 0; i < d->cfg.cache_slots; i++)
+        free(d->cache[i].b.wire);
+    free(d->cache);
+    free(d->build);
+    free(d->insts);
+    free(d->arena);
+    free(d);
+}
+
+const struct dns_config *dns_config(const struct dns *d)
+{
+    return &d->cfg;
+}
+
+void dns_set_upstreams(struct dns *d, int upstreams)
+{
+    d->cfg.upstreams = upstreams;
+}
+
+/* ---- counters ---- */
+
+static const struct {
+    uint16_t type;
+    const char *name;
+} qtype_slots[DNS_QTYPE_SLOTS] = {
+    {KNOT_RRTYPE_A, "A"},       {KNOT_RRTYPE_AAAA, "AAAA"}, {KNOT_RRTYPE_SRV, "SRV"},
+    {KNOT_RRTYPE_SOA, "SOA"},   {KNOT_RRTYPE_NS, "NS"},     {KNOT_RRTYPE_ANY, "ANY"},
+    {KNOT_RRTYPE_PTR, "PTR"},   {KNOT_RRTYPE_TXT, "TXT"},   {KNOT_RRTYPE_MX, "MX"},
+    {KNOT_RRTYPE_CNAME, "CNAME"}, {KNOT_RRTYPE_HTTPS, "HTTPS"}, {0, "other"},
+};
+
+static const char *const rcode_slots[DNS_RCODE_SLOTS] = {
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "other"};
+
+const char *dns_qtype_slot_name(int slot)
+{
+    return slot >= 0 && slot < DNS_QTYPE_SLOTS ? qtype_slots[slot].name : "other";
+}
+
+const char *dns_rcode_slot_name(int slot)
+{
+    return slot >= 0 && slot < DNS_RCODE_SLOTS ? rcode_slots[slot] : "other";
+}
+
+static void count_qtype(struct dns *d, uint16_t qtype)
+{
+    int i = 0;
+    while (i < DNS_QTYPE_SLOTS - 1 && qtype_slots[i].type != qtype)
+        i++;
+    d->st.by_qtype[i]++;
+}
+
+static void count_rcode(struct dns *d, unsigned rcode)
+{
+    d->st.by_rcode[rcode <= KNOT_RCODE_REFUSED     ? rcode
+                   : rcode == KNOT_RCODE_BADVERS ? 6
+                                                 : 7]++;
+}
+
+const struct dns_stats *dns_stats(const struct dns *d)
+{
+    return &d->st;
+}
+
+void dns_count_forwarded(struct dns *d, const uint8_t *resp, size_t len)
+{
+    if (len >= KNOT_WIRE_HEADER_SIZE)
+        count_rcode(d, knot_wire_get_rcode(resp));
+}
+
+/* ---- responses ---- */
+
+/* The UDP size limit of a request: 512 without EDNS, else what the client
+ * takes, between 512 and what we advertise. */
+static size_t udp_limit(const knot_pkt_t *q)
+{
+    uint16_t pl;
+
+    if (!q || !q->opt_rr)
+        return DNS_UDP_MIN;
+    pl = knot_edns_get_payload(q->opt_rr);
+    return pl < DNS_UDP_MIN ? DNS_UDP_MIN : pl > DNS_UDP_PAYLOAD ? DNS_UDP_PAYLOAD : pl;
+}
+
+/* Appends our OPT RR (payload, extended rcode bits, version 0, no options). */
+static size_t put_opt(uint8_t *out, size_t len, unsigned rcode)
+{
+    struct wr w;
+
+    wr_init(&w, out + len, DNS_OPT_SIZE);
+    wr_u8(&w, 0); /* root */
+    wr_u16(&w, KNOT_RRTYPE_OPT);
+    wr_u16(&w, DNS_UDP_PAYLOAD);
+    wr_u8(&w, (uint8_t)(rcode >> 4));
+    wr_u8(&w, 0); /* version */
+    wr_u16(&w, 0); /* flags: DO clear, we do not sign */
+    wr_u16(&w, 0); /* no options */
+    knot_wire_set_arcount(out, knot_wire_get_arcount(out) + 1);
+    return len + DNS_OPT_SIZE;
+}
+
+static void set_flags(struct dns *d, uint8_t *out, const uint8_t *req, unsigned rcode, int aa)
+{
+    knot_wire_set_id(out, knot_wire_get_id(req));
+    knot_wire_set_flags1(out, (uint8_t)(knot_wire_get_flags1(req) & 0x79)); /* opcode, RD */
+    knot_wire_set_qr(out);
+    if (aa)
+        knot_wire_set_aa(out);
+    knot_wire_set_flags2(out, 0);
+    if (d->cfg.upstreams)
+        knot_wire_set_ra(out);
+    knot_wire_set_rcode(out, (short)(rcode & 0xf));
+}
+
+/* A response without records: header, the question when q has one (and
+ * keep_question), OPT when q had one. */
+static size_t error_reply(struct dns *d, const uint8_t *req, const knot_pkt_t *q, int keep_question,
+                          unsigned rcode, uint8_t *out)
+{
+    size_t qend = KNOT_WIRE_HEADER_SIZE + (keep_question ? knot_pkt_question_size(q) : 0);
+    size_t len = qend;
+
+    memset(out, 0, KNOT_WIRE_HEADER_SIZE);
+    if (qend > KNOT_WIRE_HEADER_SIZE) {
+        memcpy(out + KNOT_WIRE_HEADER_SIZE, req + KNOT_WIRE_HEADER_SIZE,
+               qend - KNOT_WIRE_HEADER_SIZE);
+        knot_wire_set_qdcount(out, 1);
+    }
+    set_flags(d, out, req, rcode, 0);
+    if (q && q->opt_rr)
+        len = put_opt(out, len, rcode);
+    count_rcode(d, rcode);
+    return len;
+}
+
+/* Permutes the answer records (Fisher-Yates). Only when every record's
+ * owner is the 2-byte pointer to the question name: then no record points
+ * into another, and moving them keeps the message valid. Records of one
+ * size (A, AAAA) trade their rdata in place. */
+static void shuffle(struct dns *d, uint8_t *w, size_t an_off, size_t an_end, uint16_t n)
+{
+    uint16_t *off = dns_alloc(d, (size_t)(n + 1) * sizeof(*off));
+    size_t p = an_off, sz;
+    int same = 1;
+
+    if (!off || n < 2)
+        return;
+    for (uint16_t i = 0; i < n; i++) {
+        uint16_t rdlen;
+        if (p + 12 > an_end || w[p] != 0xc0 || w[p + 1] != KNOT_WIRE_HEADER_SIZE)
+            return;
+        rdlen = (uint16_t)(w[p + 10] << 8 | w[p + 11]);
+        off[i] = (uint16_t)p;
+        p += 12 + (size_t)rdlen;
+        if (p > an_end)
+            return;
+    }
+    off[n] = (uint16_t)p;
+    if (p != an_end)
+        return;
+    sz = (size_t)(off[1] - off[0]);
+    for (uint16_t i = 1; i < n && same; i++)
+        same = (size_t)(off[i + 1] - off[i]) == sz;
+    if (same) {
+        size_t rd = sz - 12;
+        uint8_t tmp[16];
+        if (rd > sizeof(tmp))
+            same = 0;
+        for (uint16_t i = n - 1; same && i > 0; i--) {
+            uint16_t j = (uint16_t)(dns_rand(d) % (uint64_t)(i + 1));
+            if (j == i)
+                continue;
+            memcpy(tmp, w + off[i] + 12, rd);
+            memcpy(w + off[i] + 12, w + off[j] + 12, rd);
+            memcpy(w + off[j] + 12, tmp, rd);
+        }
+        if (same)
+            return;
+    }
+    {
+        uint16_t *perm = dns_alloc(d, n * sizeof(*perm));
+        uint8_t *copy = dns_alloc(d, an_end - an_off);
+        size_t at = an_off;
+        if (!perm || !copy)
+            return;
+        memcpy(copy, w + an_off, an_end - an_off);
+        for (uint16_t i = 0; i < n; i++)
+            perm[i] = i;
+        for (uint16_t i = n - 1; i > 0; i--) {
+            uint16_t j = (uint16_t)(dns_rand(d) % (uint64_t)(i + 1)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (uint16_t i = 0; i < n; i++) {
+            size_t len = (size_t)(off[perm[i] + 1] - off[perm[i]]);
+            memcpy(w + at, copy + (off[perm[i]] - an_off), len);
+            at += len;
+        }
+    }
+}
+
+/* Serves a built response to this request: ID, flags, the request's
+ * question bytes, shuffled answers, cut to the size limit, OPT. */
+static size_t finish(struct dns *d, const uint8_t *req, const knot_pkt_t *q,
+                     const struct dns_built *b, int tcp, uint8_t *out)
+{
+    size_t qsize = knot_pkt_question_size(q); /* without the header */
+    size_t limit = tcp ? DNS_MSG_MAX : udp_limit(q);
+    size_t opt = q->opt_rr ? DNS_OPT_SIZE : 0, len = b->len;
+
+    memcpy(out, b->wire, b->len);
+    set_flags(d, out, req, b->rcode, 1);
+    memcpy(out + KNOT_WIRE_HEADER_SIZE, req + KNOT_WIRE_HEADER_SIZE, qsize);
+    if (b->shuffle && b->an_count > 1)
+        shuffle(d, out, b->an_off, b->an_end, b->an_count);
+    if (len + opt > limit) {
+        if (b->an_end + opt <= limit) {
+            /* the answer fits: leave out the additionals (and authority) */
+            len = b->an_end;
+        } else {
+            /* it does not: say so, the client asks again over TCP */
+            len = KNOT_WIRE_HEADER_SIZE + qsize;
+            knot_wire_set_ancount(out, 0);
+            knot_wire_set_tc(out);
+            d->st.truncated++;
+        }
+        knot_wire_set_nscount(out, 0);
+        knot_wire_set_arcount(out, 0);
+    }
+    if (opt)
+        len = put_opt(out, len, b->rcode);
+    count_rcode(d, b->rcode);
+    return len;
+}
+
+static uint32_t name_hash(const uint8_t *name, size_t len, uint16_t qtype)
+{
+    uint32_t h = 2166136261u ^ qtype; /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= name[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The response for an in-zone question, from the cache or built (and
+ * cached when the view allows it). Returns 0 or <0 (out of scratch). */
+static int zone_response(struct dns *d, const struct dns_view *v, const knot_pkt_t *q, int depth,
+                         const struct dns_built **out)
+{
+    const knot_dname_t *qname = knot_pkt_qname(q);
+    size_t nlen = knot_dname_size(qname);
+    uint16_t qtype = knot_pkt_qtype(q);
+    struct dns_cache_ent *ce =
+        &d->cache[name_hash(qname, nlen, qtype) % d->cfg.cache_slots];
+    int rc;
+
+    if (v->index && ce->index == v->index && ce->qtype == qtype &&
+        memcmp(ce->qname, qname, nlen) == 0) {
+        d->st.cache_hits++;
+        *out = &ce->b;
+        return 0;
+    }
+    d->st.cache_misses++;
+    {
+        struct dns_built *b = dns_alloc(d, sizeof(*b));
+        if (!b)
+            return -ENOMEM;
+        if ((rc = dns_zone_answer(d, v, q, depth, b)) < 0)
+            return rc;
+        if (v->index) {
+            free(ce->b.wire);
+            ce->b = *b;
+            ce->b.wire = xmemdup(b->wire, b->len);
+            ce->index = v->index;
+            ce->qtype = qtype;
+            memcpy(ce->qname, qname, nlen);
+            *out = &ce->b;
+        } else {
+            *out = b;
+        }
+    }
+    return 0;
+}
+
+enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_t *req,
+                           size_t len, int tcp, uint8_t *out, size_t cap, size_t *out_len)
+{
+    knot_pkt_t *q;
+    uint8_t *copy;
+    const struct dns_built *b;
+    uint16_t qtype, qclass;
+    int depth, rc;
+
+    d->arena_used = 0;
+    d->st.requests++;
+    *out_len = 0;
+    if (cap < DNS_MSG_MAX || len < KNOT_WIRE_HEADER_SIZE || len > DNS_MSG_MAX ||
+        knot_wire_get_qr(req)) {
+        d->st.dropped++; /* not a request: answering could start a loop */
+        return DNS_DROP;
+    }
+    if (knot_wire_get_opcode(req) != KNOT_OPCODE_QUERY) {
+        *out_len = error_reply(d, req, NULL, 0, KNOT_RCODE_NOTIMPL, out);
+        return DNS_REPLY;
+    }
+    /* libknot may rewrite what it parses (TSIG): work on a copy */
+    copy = dns_alloc(d, len);
+    q = copy ? knot_pkt_new(copy, (uint16_t)len, &d->mm) : NULL;
+    if (!q) {
+        *out_len = error_reply(d, req, NULL, 0, KNOT_RCODE_SERVFAIL, out);
+        return DNS_REPLY;
+    }
+    memcpy(copy, req, len);
+    rc = knot_pkt_parse(q, 0);
+    if (rc != KNOT_EOK || knot_wire_get_qdcount(req) != 1) {
+        *out_len = error_reply(d, req, NULL, 0, KNOT_RCODE_FORMERR, out);
+        return DNS_REPLY;
+    }
+    qtype = knot_pkt_qtype(q);
+    qclass = knot_pkt_qclass(q);
+    count_qtype(d, qtype);
+    if (q->opt_rr && knot_edns_get_version(q->opt_rr) != 0) {
+        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_BADVERS, out);
+        return DNS_REPLY;
+    }
+    depth = knot_dname_in_bailiwick(knot_pkt_qname(q), d->zone);
+    if (depth < 0) {
+        if (d->cfg.upstreams) {
+            d->st.forwarded++;
+            return DNS_FORWARD;
+        }
+        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_REFUSED, out);
+        return DNS_REPLY;
+    }
+    if (qclass != KNOT_CLASS_IN || qtype == KNOT_RRTYPE_AXFR || qtype == KNOT_RRTYPE_IXFR ||
+        qtype == KNOT_RRTYPE_OPT || (qtype >= 128 && qtype < KNOT_RRTYPE_ANY)) {
+        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_NOTIMPL, out);
+        return DNS_REPLY;
+    }
+    if (zone_response(d, v, q, depth, &b) < 0) {
+        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_SERVFAIL, out);
+        return DNS_REPLY;
+    }
+    *out_len = finish(d, req, q, b, tcp, out);
+    return DNS_REPLY;
+}
+
+size_t dns_error_reply(struct dns *d, const uint8_t *req, size_t len, int tcp, uint8_t rcode,
+                       uint8_t *out, size_t cap)
+{
+    knot_pkt_t *q;
+    uint8_t *copy;
+
+    (void)tcp;
+    d->arena_used = 0;
+    if (cap < DNS_MSG_MAX || len < KNOT_WIRE_HEADER_SIZE || len > DNS_MSG_MAX ||
+        knot_wire_get_qr(req))
+        return 0;
+    copy = dns_alloc(d, len);
+    q = copy ? knot_pkt_new(copy, (uint16_t)len, &d->mm) : NULL;
+    if (copy)
+        memcpy(copy, req, len);
+    if (!q || knot_pkt_parse(q, 0) != KNOT_EOK)
+        return error_reply(d, req, NULL, 0, rcode, out);
+    return error_reply(d, req, q, 1, rcode, out);
+}
