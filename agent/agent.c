@@ -14,6 +14,7 @@
 
 #include "agent/agent_impl.h"
 #include "agent/api.h"
+#include "agent/dns.h"
 #include "agent/log.h"
 #include "core/mem.h"
 #include "core/tags.h"
@@ -64,6 +65,7 @@ static void handle_events(struct agent *a)
     char addr[64];
 
     while (swim_poll_event(a->swim, &ev)) {
+        a->member_gen++;
         node_addr_str(&ev.addr, addr, sizeof(addr));
         switch (ev.kind) {
         case SWIM_EV_JOIN:
@@ -370,6 +372,7 @@ static void stop_now(struct agent *a)
         return;
     a->closed = 1;
     api_close(a);
+    agent_dns_stop(a);
     if (a->net)
         net_close(a->net, net_closed, a);
     close_handle((uv_handle_t *)&a->swim_timer);
@@ -467,6 +470,8 @@ static int agent_start(struct agent *a, struct err *e)
     if ((rc = net_open(&a->net, &a->loop, &a->cfg.bind, a->kr, &cb, a, e)) < 0)
         return rc;
     if ((rc = api_open(a, e)) < 0)
+        return rc;
+    if ((rc = agent_dns_start(a, e)) < 0)
         return rc;
 
     init_timer(a, &a->swim_timer);

@@ -17,6 +17,7 @@
 #define AGENT_JOIN_MAX 64
 
 struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
+struct dnsd;     /* the DNS server (dns.c) */
 
 struct agent {
     uv_loop_t loop;
@@ -29,6 +30,8 @@ struct agent {
     struct net *net;
     struct httpd *httpd;
     struct store *store;
+    struct dnsd *dnsd;   /* NULL when DNS is off */
+    uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* join retries with backoff */

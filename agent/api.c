@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/dns.h"
 #include "agent/log.h"
 #include "core/mem.h"
 #include "core/tags.h"
@@ -289,6 +290,17 @@ static void get_metrics(struct agent *a, struct httpd_req *req)
     free(buf);
 }
 
+/* ---- GET /v1/dns/stats ---- */
+
+static void get_dns_stats(struct agent *a, struct httpd_req *req)
+{
+    if (!a->dnsd) {
+        reply_error(req, 404, "DNS is off on this agent (see --dns)");
+        return;
+    }
+    reply_json(req, 200, dnsd_stats_json(a->dnsd));
+}
+
 /* ---- routing ---- */
 
 struct route {
@@ -304,6 +316,7 @@ static const struct route routes[] = {
     {"PUT", "/v1/join", put_join},
     {"PUT", "/v1/leave", put_leave},
     {"GET", "/metrics", get_metrics},
+    {"GET", "/v1/dns/stats", get_dns_stats},
 };
 
 static void handle(void *ud, struct httpd_req *req)

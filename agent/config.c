@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 enum opt_type { T_NODE, T_ADDR, T_ADDR_LIST, T_KEY_LIST, T_PATH, T_PROFILE, T_TAG_LIST, T_FLAG,
-                T_LEVEL, T_U32, T_U64 };
+                T_LEVEL, T_U32, T_U64, T_DOMAIN, T_UPSTREAM_LIST, T_TTL };
 
 enum opt_id { O_NODE, O_BIND, O_ADVERTISE, O_JOIN, O_ENCRYPT, O_HTTP, O_DATA_DIR, O_PROFILE,
               O_TAG, O_DEV, O_LOG_LEVEL, O_CONFIG, O_PROBE_INTERVAL, O_PROBE_TIMEOUT,
-              O_PUSHPULL, O_SUSPICION_MULT, O_RETRANSMIT_MULT, O_REAP_AFTER, O_COUNT };
+              O_PUSHPULL, O_SUSPICION_MULT, O_RETRANSMIT_MULT, O_REAP_AFTER,
+              O_DNS, O_DNS_DOMAIN, O_DNS_UPSTREAM, O_DNS_SERVICE_TTL, O_DNS_NODE_TTL,
+              O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_COUNT };
 
 struct opt {
     enum opt_id id;
@@ -60,9 +62,28 @@ static const struct opt opts[] = {
      "each broadcast is sent N x log10(N+1) times"},
     {O_REAP_AFTER, "reap-after-s", T_U64, "259200", "S",
      "forget dead and left members after this many seconds"},
+    {O_DNS, "dns", T_ADDR, "127.0.0.1:7453", "IP:PORT|off",
+     "DNS server address, UDP and TCP (port 53 needs root); when the default port is taken "
+     "the agent runs without DNS and says so"},
+    {O_DNS_DOMAIN, "dns-domain", T_DOMAIN, "troupe.", "DOMAIN",
+     "zone the DNS server answers: NAME.service.DOMAIN, NODE.node.DOMAIN"},
+    {O_DNS_UPSTREAM, "dns-upstream", T_UPSTREAM_LIST, "resolv.conf", "IP[:PORT]",
+     "resolver that names outside the zone are forwarded to; repeatable (default: the "
+     "nameservers of /etc/resolv.conf other than this agent; none: REFUSED)"},
+    {O_DNS_SERVICE_TTL, "dns-service-ttl-s", T_TTL, "5", "S", "TTL of service records"},
+    {O_DNS_NODE_TTL, "dns-node-ttl-s", T_TTL, "30", "S", "TTL of node, SOA and NS records"},
+    {O_DNS_NEGATIVE_TTL, "dns-negative-ttl-s", T_TTL, "5", "S",
+     "TTL of NXDOMAIN and NODATA answers (the SOA minimum)"},
+    {O_DNS_ONLY_PASSING, "dns-only-passing", T_FLAG, "off", NULL,
+     "DNS answers only passing instances (default: warning ones too)"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+static int is_number(enum opt_type t)
+{
+    return t == T_U32 || t == T_U64 || t == T_TTL;
+}
 
 static void json_key(const struct opt *o, char *out, size_t cap)
 {
@@ -127,7 +148,15 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
     case T_ADDR: {
         struct node_addr *a = o->id == O_BIND ? &c->bind
                               : o->id == O_HTTP ? &c->http
+                              : o->id == O_DNS  ? &c->dns
                                                 : &c->advertise;
+        if (o->id == O_DNS) {
+            c->dns_explicit = 1;
+            if (strcmp(v, "off") == 0) {
+                memset(&c->dns, 0, sizeof(c->dns));
+                return 0;
+            }
+        }
         if (node_addr_parse(a, v, 0, &sub) < 0)
             return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
         return 0;
@@ -180,13 +209,50 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
         if (tags_set_kv(&c->tags, v, &sub) < 0)
             return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
         return tags_fit(c, where, e);
-    case T_FLAG:
+    case T_FLAG: {
+        int *flag = o->id == O_DEV ? &c->dev : &c->dns_only_passing;
         if (strcmp(v, "true") == 0)
-            c->dev = 1;
+            *flag = 1;
         else if (strcmp(v, "false") == 0)
-            c->dev = 0;
+            *flag = 0;
         else
             return err_set(e, -EINVAL, "%s: expected true or false, not \"%s\"", where, v);
+        return 0;
+    }
+    case T_DOMAIN: {
+        struct dns_config dc;
+        struct dns *d;
+        dns_config_default(&dc);
+        if (strlen(v) > DNS_DOMAIN_MAX)
+            return err_set(e, -EINVAL, "%s: domain longer than %d characters", where,
+                           DNS_DOMAIN_MAX);
+        snprintf(dc.domain, sizeof(dc.domain), "%s", v);
+        dc.cache_slots = 1;
+        if (!(d = dns_new(&dc, 1, &sub)))
+            return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+        dns_free(d);
+        snprintf(c->dns_domain, sizeof(c->dns_domain), "%s", v);
+        return 0;
+    }
+    case T_UPSTREAM_LIST: {
+        struct node_addr a;
+        if (c->n_dns_upstreams == CONFIG_DNS_UPSTREAMS_MAX)
+            return err_set(e, -EINVAL, "%s: more than %d upstream resolvers", where,
+                           CONFIG_DNS_UPSTREAMS_MAX);
+        if (strlen(v) >= sizeof(c->dns_upstreams[0]) || node_addr_parse(&a, v, 53, &sub) < 0)
+            return err_set(e, -EINVAL, "%s: %s", where,
+                           strlen(v) >= sizeof(c->dns_upstreams[0]) ? "address too long"
+                                                                    : sub.msg);
+        snprintf(c->dns_upstreams[c->n_dns_upstreams++], sizeof(c->dns_upstreams[0]), "%s", v);
+        return 0;
+    }
+    case T_TTL:
+        if (parse_uint(v, 7 * 86400, &u) < 0)
+            return err_set(e, -EINVAL, "%s: \"%s\" is not a number of seconds from 0 to 604800",
+                           where, v);
+        *(o->id == O_DNS_SERVICE_TTL ? &c->dns_service_ttl_s
+          : o->id == O_DNS_NODE_TTL  ? &c->dns_node_ttl_s
+                                     : &c->dns_negative_ttl_s) = (uint32_t)u;
         return 0;
     case T_LEVEL:
         if (log_level_parse(v, &c->log_level) < 0)
@@ -221,6 +287,15 @@ void config_init(struct config *c)
         snprintf(c->node, sizeof(c->node), "troupe");
     node_addr_parse(&c->bind, "0.0.0.0:7420", 0, NULL);
     node_addr_parse(&c->http, "127.0.0.1:7421", 0, NULL);
+    node_addr_parse(&c->dns, "127.0.0.1:7453", 0, NULL);
+    {
+        struct dns_config dc;
+        dns_config_default(&dc);
+        snprintf(c->dns_domain, sizeof(c->dns_domain), "%s", dc.domain);
+        c->dns_service_ttl_s = dc.service_ttl_s;
+        c->dns_node_ttl_s = dc.node_ttl_s;
+        c->dns_negative_ttl_s = dc.negative_ttl_s;
+    }
     snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/troupe");
     c->profile = SWIM_PROFILE_LAN;
     c->log_level = LOG_INFO;
@@ -296,7 +371,8 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
             rc = err_set(e, -EINVAL, "config file: unknown key \"%s\"", key);
             goto out;
         }
-        if (o->type == T_ADDR_LIST || o->type == T_KEY_LIST || o->type == T_TAG_LIST) {
+        if (o->type == T_ADDR_LIST || o->type == T_KEY_LIST || o->type == T_TAG_LIST ||
+            o->type == T_UPSTREAM_LIST) {
             size_t i;
             json_t *item;
             if (!json_is_array(v)) {
@@ -314,12 +390,12 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
             continue;
         }
         if ((o->type == T_FLAG && !json_is_boolean(v)) ||
-            ((o->type == T_U32 || o->type == T_U64) && !json_is_integer(v)) ||
-            (o->type != T_FLAG && o->type != T_U32 && o->type != T_U64 && !json_is_string(v)) ||
+            (is_number(o->type) && !json_is_integer(v)) ||
+            (o->type != T_FLAG && !is_number(o->type) && !json_is_string(v)) ||
             !(val = json_value_text(v, num, sizeof(num)))) {
             rc = err_set(e, -EINVAL, "%s: wrong type (expected %s)", where,
                          o->type == T_FLAG                        ? "true or false"
-                         : o->type == T_U32 || o->type == T_U64 ? "a number"
+                         : is_number(o->type)                     ? "a number"
                                                                   : "a string");
             goto out;
         }
@@ -423,6 +499,8 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
                 c->n_join = 0;
             else if (o->type == T_KEY_LIST)
                 c->n_keys = 0;
+            else if (o->type == T_UPSTREAM_LIST)
+                c->n_dns_upstreams = 0;
         }
         explicit_[o->id] = 1;
         if ((rc = set_opt(c, o, v, where, e)) < 0)

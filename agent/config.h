@@ -12,12 +12,14 @@
 
 #include "agent/log.h"
 #include "core/codec.h"
+#include "core/dns.h"
 #include "core/err.h"
 #include "core/swim.h"
 #include "core/tags.h"
 
 #define CONFIG_JOIN_MAX 64
 #define CONFIG_KEYS_MAX 8
+#define CONFIG_DNS_UPSTREAMS_MAX 8
 #define CONFIG_HELP     1 /* config_parse printed --help */
 
 struct config {
@@ -42,6 +44,14 @@ struct config {
     uint32_t suspicion_mult;
     uint32_t retransmit_mult;
     uint64_t reap_after_s;
+    /* DNS */
+    struct node_addr dns;  /* family 0: off */
+    int dns_explicit;      /* --dns given: failing to listen is fatal */
+    char dns_domain[DNS_DOMAIN_MAX + 1];
+    size_t n_dns_upstreams; /* 0: the nameservers of /etc/resolv.conf */
+    char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][64];
+    uint32_t dns_service_ttl_s, dns_node_ttl_s, dns_negative_ttl_s;
+    int dns_only_passing;
 };
 
 void config_init(struct config *c);

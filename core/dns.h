@@ -33,6 +33,8 @@
 #define DNS_MSG_MAX       65535 /* one message over TCP */
 #define DNS_DOMAIN_MAX    200   /* bytes of the zone name in text */
 #define DNS_INSTANCES_MAX 4096  /* instances of one service considered per answer */
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_REFUSED  5
 
 struct dns_config {
     char domain[DNS_DOMAIN_MAX + 1]; /* "troupe." */
