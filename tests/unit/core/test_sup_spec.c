@@ -1,0 +1,134 @@
+/* Tests of core/sup_spec: a full spec parses into its fields, defaults
+ * fill the rest, and every kind of bad spec is refused with an error that
+ * names the field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/sup_spec.h"
+
+static void refused(const char *text, const char *field)
+{
+    struct sup_spec s;
+    struct err e;
+
+    err_clear(&e);
+    assert_true(sup_spec_parse(&s, text, strlen(text), &e) < 0);
+    if (!strstr(e.msg, field))
+        fail_msg("error \"%s\" does not name \"%s\"", e.msg, field);
+}
+
+static void test_full_spec(void **state)
+{
+    const char *t =
+        "{\"name\":\"web\",\"command\":\"/bin/sh\",\"args\":[\"-c\",\"exec sleep 9\"],"
+        "\"dir\":\"/tmp\",\"env\":{\"A\":\"1\",\"EMPTY\":\"\"},\"user\":\"nobody\","
+        "\"instances\":3,\"ports\":{\"http\":\"auto\"},\"restart\":\"on-failure\","
+        "\"backoff\":{\"first_ms\":50,\"max_ms\":1000},\"start_limit\":{\"burst\":3},"
+        "\"stop_signal\":\"SIGINT\",\"stop_grace_ms\":500,"
+        "\"checks\":[{\"role\":\"liveness\",\"http\":\"http://127.0.0.1:${PORT}/\","
+        "\"interval_ms\":200,\"timeout_ms\":100}],\"secrets\":[\"db-pass\"],"
+        "\"limits\":{\"memory_mb\":64,\"nofile\":256},\"tags\":[\"v1\"]}";
+    struct sup_spec s;
+    struct err e;
+
+    assert_int_equal(sup_spec_parse(&s, t, strlen(t), &e), 0);
+    assert_string_equal(s.name, "web");
+    assert_int_equal(s.n_args, 2);
+    assert_string_equal(s.args[1], "exec sleep 9");
+    assert_int_equal(s.n_env, 2);
+    assert_string_equal(s.env[0], "A=1");
+    assert_string_equal(s.env[1], "EMPTY=");
+    assert_int_equal(s.instances, 3);
+    assert_int_equal(s.n_ports, 1);
+    assert_int_equal(s.ports[0].port, 0);
+    assert_int_equal(s.sup.restart, SUP_RESTART_ON_FAILURE);
+    assert_int_equal(s.sup.backoff_first_ms, 50);
+    assert_int_equal(s.sup.start_burst, 3);
+    assert_int_equal(s.sup.start_interval_ms, 10000);
+    assert_int_equal(s.stop_signal, 2);
+    assert_int_equal(s.sup.stop_grace_ms, 500);
+    assert_int_equal(s.n_checks, 1);
+    assert_int_equal(s.checks[0].role, SUP_CHECK_LIVENESS);
+    assert_int_equal(s.checks[0].type, SUP_CHECK_HTTP);
+    assert_string_equal(s.secrets[0], "db-pass");
+    assert_int_equal(s.limits.memory_bytes, 64u << 20);
+    assert_non_null(strstr(s.json, "\"name\":\"web\""));
+    sup_spec_release(&s);
+}
+
+static void test_defaults(void **state)
+{
+    const char *t = "{\"name\":\"a\",\"command\":\"/bin/true\"}";
+    struct sup_spec s;
+    struct err e;
+
+    assert_int_equal(sup_spec_parse(&s, t, strlen(t), &e), 0);
+    assert_int_equal(s.instances, 1);
+    assert_int_equal(s.sup.restart, SUP_RESTART_ALWAYS);
+    assert_int_equal(s.sup.backoff_first_ms, 100);
+    assert_int_equal(s.sup.backoff_max_ms, 300000);
+    assert_int_equal(s.sup.start_burst, 5);
+    assert_int_equal(s.sup.stop_grace_ms, 10000);
+    assert_int_equal(s.stop_signal, 15);
+    assert_int_equal(s.runtime, SUP_RUNTIME_PROCESS);
+    sup_spec_release(&s);
+}
+
+static void test_bad_specs_name_the_field(void **state)
+{
+    refused("nope", "not JSON");
+    refused("[]", "object");
+    refused("{\"command\":\"/bin/true\"}", "name");
+    refused("{\"name\":\"Web!\",\"command\":\"/bin/true\"}", "name");
+    refused("{\"name\":\"a\"}", "command");
+    refused("{\"name\":\"a\",\"command\":\"\"}", "command");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"colour\":1}", "colour");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"instances\":-1}", "instances");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"instances\":65}", "instances");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"restart\":\"sometimes\"}", "restart");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"ports\":{\"http\":70000}}", "ports.http");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"ports\":{\"http\":\"any\"}}", "ports.http");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"instances\":2,\"ports\":{\"p\":80}}",
+            "ports.p");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"env\":{\"PORT\":\"1\"}}", "env.PORT");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"env\":{\"1X\":\"1\"}}", "env.1X");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"env\":{\"X\":1}}", "env.X");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"args\":[1]}", "args[0]");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"dir\":\"rel\"}", "dir");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"stop_signal\":\"SIGNOPE\"}", "stop_signal");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"backoff\":{\"first\":1}}", "backoff.first");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"backoff\":{\"first_ms\":10,\"max_ms\":5}}",
+            "backoff.max_ms");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"checks\":[{}]}", "checks[0]");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"checks\":[{\"http\":\"ftp://x\"}]}",
+            "checks[0].http");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"checks\":[{\"tcp\":\"h:1\",\"ttl_ms\":500}]}",
+            "checks[0].ttl_ms");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"checks\":[{\"tcp\":\"h:1\",\"role\":\"x\"}]}",
+            "checks[0].role");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"secrets\":[\"A B\"]}", "secrets[0]");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"secrets\":[\"a\",\"a\"]}", "secrets[1]");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"runtime\":\"docker\"}", "runtime");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"runtime\":\"crun\"}", "rootfs");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"capabilities\":[\"CAP_NET_RAW\"]}",
+            "capabilities");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"runtime\":\"crun\",\"rootfs\":\"/r\","
+            "\"capabilities\":[\"NET_RAW\"]}", "capabilities[0]");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"limits\":{\"memory_mb\":1}}",
+            "limits.memory_mb");
+    refused("{\"name\":\"a\",\"name\":\"b\",\"command\":\"/x\"}", "duplicate");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_spec),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_bad_specs_name_the_field),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
