@@ -16,6 +16,7 @@
 #include "agent/api.h"
 #include "agent/dns.h"
 #include "agent/log.h"
+#include "agent/super.h"
 #include "core/mem.h"
 #include "core/tags.h"
 
@@ -373,6 +374,8 @@ static void stop_now(struct agent *a)
     a->closed = 1;
     api_close(a);
     agent_dns_stop(a);
+    super_close(a->super); /* the instances keep running */
+    a->super = NULL;
     if (a->net)
         net_close(a->net, net_closed, a);
     close_handle((uv_handle_t *)&a->swim_timer);
@@ -487,6 +490,8 @@ static int agent_start(struct agent *a, struct err *e)
              node_addr_str(&sc.addr, addr + 32, 32),
              a->cfg.profile == SWIM_PROFILE_FAST ? "fast" : "lan");
 
+    if ((rc = super_open(&a->super, a, e)) < 0)
+        return rc;
     if ((rc = join_targets(a, e)) < 0)
         return rc;
     a->join_backoff_ms = JOIN_BACKOFF_MIN_MS;

@@ -18,6 +18,7 @@
 
 struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
 struct dnsd;     /* the DNS server (dns.c) */
+struct super;    /* the supervisor (super.c) */
 
 struct agent {
     uv_loop_t loop;
@@ -32,6 +33,7 @@ struct agent {
     struct store *store;
     struct dnsd *dnsd;   /* NULL when DNS is off */
     uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
+    struct super *super;
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* join retries with backoff */

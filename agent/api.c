@@ -325,6 +325,9 @@ static void handle(void *ud, struct httpd_req *req)
     const char *method = httpd_req_method(req), *path = httpd_req_path(req);
     int path_known = 0;
 
+    if (api_super_handle(a, req))
+        return;
+
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(routes[i].path, path) != 0)
             continue;

@@ -10,6 +10,9 @@ struct agent;
 
 int api_open(struct agent *a, struct err *e);
 void api_close(struct agent *a);
+/* The supervisor's endpoints (api_super.c): 1 when it handled req. */
+struct httpd_req;
+int api_super_handle(struct agent *a, struct httpd_req *req);
 /* A join started by the API got its outcome (called for every outcome). */
 void api_join_outcome(struct agent *a, const struct node_addr *addr, int ok);
 

@@ -11,21 +11,14 @@
 
 #include "agent/agent.h"
 #include "agent/net_keyring.h"
+#include "agent/super.h"
+#include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/trust_cmd.h"
+#include "cli/cmd_super.h"
 #include "core/codec.h"
 
-#define EXIT_API   1
-#define EXIT_USAGE 2
-#define EXIT_CONN  3
 
-struct cli {
-    struct node_addr http;
-    int json;
-    const char *status; /* members --status */
-    int nargs;
-    char **args; /* positional arguments after the command */
-};
 
 static const char usage[] =
     "Usage: troupe [--http ADDR] COMMAND [OPTIONS]\n"
@@ -42,6 +35,15 @@ static const char usage[] =
     "                          sign bundles and check them (troupe trust --help)\n"
     "  bundle build|fetch ...  pack a directory into a bundle; have the agent fetch,\n"
     "                          verify and unpack one (troupe bundle --help)\n"
+    "  run FILE|-              run the service a spec describes (JSON), or a new version\n"
+    "  ps [NAME] [--json]      the supervised instances: state, pid, uptime, restarts\n"
+    "  stop|start|restart NAME stop, start or restart the instances of a service\n"
+    "  scale NAME N            run N instances of a service\n"
+    "  rm NAME                 stop a service and forget its spec\n"
+    "  logs NAME [-f] [--instance N] [--since 10m] [--tail N]\n"
+    "                          the output of a service's instances\n"
+    "  secret put NAME [FILE|-] | secret ls | secret rm NAME\n"
+    "                          secrets that services get as files\n"
     "  version                 print the version\n"
     "\n"
     "Options for every command:\n"
@@ -52,8 +54,7 @@ static const char usage[] =
     "Exit codes: 0 done, 1 the agent answered an error, 2 usage error,\n"
     "3 the agent cannot be reached.\n";
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
     va_list ap;
 
@@ -66,8 +67,14 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* Calls the API and parses its JSON answer into *out. Returns an exit code. */
-static int call(const struct cli *c, const char *method, const char *path, const char *body,
-                json_t **out)
+int call(const struct cli *c, const char *method, const char *path, const char *body,
+         json_t **out)
+{
+    return call_raw(c, method, path, body, body ? strlen(body) : 0, out);
+}
+
+int call_raw(const struct cli *c, const char *method, const char *path, const char *body,
+             size_t len, json_t **out)
 {
     struct client_resp r;
     struct err e;
@@ -75,8 +82,7 @@ static int call(const struct cli *c, const char *method, const char *path, const
     json_t *j;
 
     *out = NULL;
-    if (client_call(&c->http, method, path, body, body ? strlen(body) : 0, CLIENT_TIMEOUT_MS,
-                    &r, &e) < 0) {
+    if (client_call(&c->http, method, path, body, len, CLIENT_TIMEOUT_MS, &r, &e) < 0) {
         fprintf(stderr, "troupe: %s\n", e.msg);
         return e.code == -EPROTO ? EXIT_API : EXIT_CONN;
     }
@@ -97,7 +103,7 @@ static int call(const struct cli *c, const char *method, const char *path, const
     return 0;
 }
 
-static void print_json(json_t *j)
+void print_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
     puts(s);
@@ -308,6 +314,7 @@ static const struct {
      "Usage: troupe info [--json] [--http ADDR]\nPrints what the local agent knows of itself.\n"},
     {"keygen", cmd_keygen, 0,
      "Usage: troupe keygen\nPrints a new random gossip encryption key for --encrypt.\n"},
+    CMD_SUPER_TABLE
 };
 
 int main(int argc, char **argv)
@@ -318,12 +325,18 @@ int main(int argc, char **argv)
     struct err e;
 
     memset(&c, 0, sizeof(c));
+    c.instance = -1;
+    c.tail = -1;
     c.args = calloc((size_t)argc, sizeof(char *));
     if (!c.args)
         return 1;
     /* `troupe agent ...` hands every remaining flag to the agent, `troupe
      * trust|bundle ...` to their own parser */
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "_logger") == 0) {
+            free(c.args);
+            return super_logger_main(argc - i, argv + i);
+        }
         if (strcmp(argv[i], "agent") == 0) {
             free(c.args);
             return agent_main(argc - i, argv + i);
@@ -371,6 +384,25 @@ int main(int argc, char **argv)
                 c.status = argv[++i];
             else
                 return usage_error("--status: missing STATUS");
+        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
+            c.follow = 1;
+        } else if (strcmp(a, "--instance") == 0 || strcmp(a, "--since") == 0 ||
+                   strcmp(a, "--tail") == 0) {
+            char *end;
+            if (i + 1 >= argc)
+                return usage_error("%s: missing a value", a);
+            if (strcmp(a, "--since") == 0) {
+                c.since = argv[++i];
+            } else {
+                long v = strtol(argv[++i], &end, 10);
+                if (*end || end == argv[i] || v < 0 || v > 100000)
+                    return usage_error("%s: \"%s\" is not a number from 0 to 100000", a,
+                                       argv[i]);
+                if (a[2] == 'i')
+                    c.instance = (int)v;
+                else
+                    c.tail = v;
+            }
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option %s", a);
         } else if (!cmd) {

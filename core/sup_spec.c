@@ -260,7 +260,7 @@ static int parse_backoff(struct sup_spec *s, json_t *v, struct err *e)
         get_u32(f, "backoff.reset_after_ms", 1, 86400000, &s->sup.backoff_reset_ms, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "min_run_ms")) &&
-        get_u32(f, "backoff.min_run_ms", 0, 86400000, &s->sup.min_run_ms, e) < 0)
+        get_u32(f, "backoff.min_run_ms", 1, 86400000, &s->sup.min_run_ms, e) < 0)
         return e->code;
     if (s->sup.backoff_max_ms < s->sup.backoff_first_ms)
         return err_set(e, -EINVAL, "backoff.max_ms: below backoff.first_ms");

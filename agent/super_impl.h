@@ -1,0 +1,160 @@
+/* super_impl: what the files of the supervisor share (super.c, super_spawn.c,
+ * super_store.c, super_logs.c, secrets.c, crun.c). Not for the rest of
+ * agent/, which uses super.h. */
+#ifndef TROUPE_SUPER_IMPL_H
+#define TROUPE_SUPER_IMPL_H
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "agent/super.h"
+#include "core/sup.h"
+#include "core/sup_spec.h"
+
+#define SUPER_SERVICES_MAX 256
+#define SUPER_LOG_FILE_MAX (8u << 20) /* bytes of one log file before it rotates */
+#define SUPER_LOG_KEEP     3          /* rotated files kept: NAME.log.1 .. .3 */
+#define SUPER_LINE_MAX     (64u << 10) /* longer lines are split into records */
+#define SUPER_SECRET_MAX   (64u << 10)
+
+struct svc;
+struct inst;
+
+/* A process being watched through its pidfd; on the heap because its
+ * handle may still be closing when the next process of the instance starts. */
+struct watch {
+    uv_poll_t poll;
+    int pidfd;
+    pid_t pid;
+    struct inst *in; /* NULL once the instance is gone */
+    int logger;      /* the instance's logger, not the service */
+};
+
+struct inst {
+    struct svc *svc;
+    struct super *super;
+    uint32_t idx;      /* 0.. */
+    struct sup sm;
+    pid_t pid;         /* 0: none */
+    uint64_t pid_start; /* the process's start time in /proc (clock ticks), against pid reuse */
+    struct watch *w;    /* of the running process, NULL: none */
+    pid_t logger;       /* the logger process of this instance, 0: none */
+    struct watch *logw;
+    int log_out, log_err; /* write ends of the logger's pipes, -1: none */
+    uv_timer_t timer;   /* the state machine's deadline */
+    uint64_t started_wall_ms;
+    uint16_t ports[SUP_PORTS_MAX];
+    int registered;     /* in the catalog */
+    int adopted;        /* not our child: its exit code is unknown */
+    int retired;        /* scaled down: freed once stopped */
+    char secrets_dir[PATH_MAX + 96];
+};
+
+struct svc {
+    struct sup_spec spec;
+    struct inst *inst[SUP_INSTANCES_MAX];
+    uint32_t n_inst;    /* slots in use */
+    uint32_t want;      /* instances wanted (spec, then troupe scale) */
+    int stopped;        /* troupe stop: wanted down */
+    int removing;       /* forget the spec once every instance is down */
+};
+
+struct super {
+    struct agent *a;
+    uv_loop_t *loop;
+    sqlite3 *db;
+    char data_dir[2048];   /* absolute; longer paths are refused */
+    char self_exe[PATH_MAX];
+    char secrets_root[2100]; /* a tmpfs */
+    unsigned char key[32];       /* secretbox key of the secrets */
+    struct svc *svc[SUPER_SERVICES_MAX];
+    size_t n_svc;
+    int root;                    /* the agent runs as root */
+    int closed;
+};
+
+/* ---- super.c ---- */
+uint64_t super_mono_ms(void);
+struct svc *super_find(struct super *s, const char *name);
+/* Watches pid (our child or not) and calls super_exited when it ends. */
+struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
+                          struct err *e);
+
+/* ---- super_spawn.c: fork and exec with the sandbox of a plain process ---- */
+struct spawn_req {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *dir;        /* NULL: / */
+    int set_user;           /* drop to uid/gid (root only) */
+    uid_t uid;
+    gid_t gid;
+    int fds[4];             /* what the child gets as fd 0..3; -1: /dev/null (0-2) or closed (3) */
+    int no_new_privs;
+    uint32_t nofile;        /* RLIMIT_NOFILE, 0: inherit */
+    const char *cgroups[4]; /* cgroup.procs files to join, NULL-terminated */
+};
+/* Forks, applies req in the child and execs. Returns once the exec
+ * happened (0, *pid set) or failed (-errno, e says why). */
+int spawn_process(const struct spawn_req *req, pid_t *pid, struct err *e);
+/* A pidfd for pid (-errno when it is gone or unsupported). */
+int spawn_pidfd(pid_t pid);
+/* The start time of pid from /proc/PID/stat, 0 when it does not exist. */
+uint64_t spawn_proc_start(pid_t pid);
+/* Resolves user (and group, may be "") to ids. */
+int spawn_user(const char *user, const char *group, uid_t *uid, gid_t *gid, struct err *e);
+/* cgroup (v2 or v1) directories with the spec's limits for one instance;
+ * fills cgroups with cgroup.procs paths. */
+int spawn_cgroup(const char *name, const struct sup_limits *l, const char *cgroups[4],
+                 char paths[4][PATH_MAX], struct err *e);
+void spawn_cgroup_remove(const char *name);
+
+/* ---- super_store.c: the supervisor's tables (specs, instances, secrets) ---- */
+int super_store_open(struct super *s, struct err *e);
+void super_store_close(struct super *s);
+int super_store_spec_put(struct super *s, const struct svc *v, struct err *e);
+int super_store_spec_del(struct super *s, const char *name, struct err *e);
+int super_store_inst_put(struct super *s, const struct inst *in, struct err *e);
+int super_store_inst_del(struct super *s, const char *name, uint32_t idx, struct err *e);
+/* Calls fn for every stored spec (json, want, stopped). */
+int super_store_specs(struct super *s,
+                      int (*fn)(struct super *s, const char *json, uint32_t want, int stopped),
+                      struct err *e);
+struct inst_row {
+    pid_t pid;
+    uint64_t pid_start, started_mono_ms, started_wall_ms;
+    uint32_t restarts, level;
+    uint16_t ports[SUP_PORTS_MAX];
+    char state[16];
+};
+/* The stored row of an instance; -ENOENT when none. */
+int super_store_inst_get(struct super *s, const char *name, uint32_t idx, struct inst_row *r,
+                         struct err *e);
+
+/* ---- super_logs.c ---- */
+/* The logger: `troupe _logger DIR BASENAME`, reads fd 0 (stdout) and fd 3
+ * (stderr) of an instance into DIR/BASENAME.log, rotated. */
+int super_logger_spawn(struct super *s, struct inst *in, struct err *e);
+
+/* ---- secrets.c ---- */
+int secrets_open(struct super *s, struct err *e);
+/* Writes the secrets of a spec as files into dir (created, a tmpfs),
+ * owned by uid/gid, mode 0400. */
+int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir,
+                        uid_t uid, gid_t gid, struct err *e);
+void secrets_clear(const char *dir);
+
+/* ---- crun.c ---- */
+/* Writes the OCI bundle of an instance and fills argv (crun run ...).
+ * argv strings live in bufs. */
+int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *const *envp,
+                 char *argv[16], char bufs[8][PATH_MAX], struct err *e);
+/* Sends sig to the container of an instance (crun kill). */
+int crun_signal(struct super *s, struct inst *in, int sig, struct err *e);
+void crun_cleanup(struct super *s, struct inst *in);
+int crun_container_id(const struct inst *in, char *out, size_t cap);
+
+#endif

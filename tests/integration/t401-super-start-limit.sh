@@ -1,0 +1,18 @@
+#!/bin/bash
+# A crash-looping service hits the start limit (5 starts in 10 s) and goes
+# to failed, reported, and stays there; troupe restart brings it back.
+. "$(dirname "$0")/sup_lib.sh"
+sup_agent
+cat >"$TMP/loop.json" <<JSON
+{"name": "loop", "command": "/bin/false", "user": "$SUP_USER"}
+JSON
+T run "$TMP/loop.json" || fail "troupe run refused the spec"
+wait_until 10 "loop is failed" state_is loop 0 failed
+[ "$(field loop 0 restarts)" = 4 ] || fail "expected 5 starts (4 restarts), got $(field loop 0 restarts) restarts"
+grep -q 'loop/0 give-up: 5 starts within 10000 ms' "$TMP/solo.log" || fail "the give-up is not reported"
+n=$(grep -c 'loop/0 exit' "$TMP/solo.log")
+sleep 1.5
+state_is loop 0 failed || fail "failed did not stay failed"
+[ "$(grep -c 'loop/0 exit' "$TMP/solo.log")" = "$n" ] || fail "a failed instance was started again"
+T restart loop >/dev/null || fail "troupe restart loop"
+wait_until 5 "loop started again after troupe restart" grep -q 'loop/0 restart: pid .* (restart 5)' "$TMP/solo.log"
