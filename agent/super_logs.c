@@ -318,6 +318,43 @@ static int rec_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Joins the pieces of a long line (records 'O'/'E' then the last 'o'/'e'
+ * of the same instance and stream) into one record at its last piece; seq
+ * then counts the pieces. A line still being written (no last piece yet)
+ * is shown as it is so far. */
+static void join_pieces(struct recs *rs)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rec *r = &rs->r[i];
+        r->seq = 1;
+        if (r->kind == 'O' || r->kind == 'E') {
+            char last = (char)(r->kind + 32);
+            for (size_t j = i + 1; j < rs->n; j++) {
+                struct rec *n = &rs->r[j];
+                char k = n->kind;
+                if (n->inst != r->inst || (k != r->kind && k != last))
+                    continue;
+                r->text = xrealloc(r->text, r->len + n->len + 1);
+                memcpy(r->text + r->len, n->text, n->len);
+                r->len += n->len;
+                r->seq++;
+                r->t = n->t;
+                free(n->text);
+                n->text = NULL;
+                n->kind = 0; /* consumed */
+                if (k == last)
+                    break;
+            }
+            r->kind = last;
+        }
+        if (r->kind)
+            rs->r[out++] = *r;
+    }
+    rs->n = out;
+}
+
 static json_t *text_json(const char *p, size_t n)
 {
     json_t *j = json_stringn(p, n);
@@ -422,18 +459,17 @@ json_t *super_logs(struct super *s, const char *name, int instance, uint64_t sin
     closedir(d);
     fclose(cf);
     qsort(rs.r, rs.n, sizeof(*rs.r), rec_cmp);
+    join_pieces(&rs);
     first = rs.n > max_lines ? rs.n - max_lines : 0;
     lines = json_array();
     for (size_t i = 0; i < rs.n; i++) {
-        if (i >= first) {
-            char st[2] = {rs.r[i].kind == 'o' || rs.r[i].kind == 'O' ? 'o' : 'e', 0};
+        if (i >= first)
             json_array_append_new(
-                lines, json_pack("{s:I, s:i, s:s, s:o, s:b}", "t", (json_int_t)rs.r[i].t,
+                lines, json_pack("{s:I, s:i, s:s, s:o, s:i}", "t", (json_int_t)rs.r[i].t,
                                  "instance", (int)rs.r[i].inst, "stream",
-                                 st[0] == 'o' ? "out" : "err", "text",
-                                 text_json(rs.r[i].text, rs.r[i].len), "partial",
-                                 rs.r[i].kind == 'O' || rs.r[i].kind == 'E'));
-        }
+                                 rs.r[i].kind == 'o' ? "out" : "err", "text",
+                                 text_json(rs.r[i].text, rs.r[i].len), "pieces",
+                                 (int)rs.r[i].seq));
         free(rs.r[i].text);
     }
     free(rs.r);

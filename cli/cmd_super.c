@@ -124,6 +124,17 @@ static void print_ps(json_t *arr)
     }
 }
 
+/* Prints instances (a table, or JSON with --json) and frees them. */
+static int show_ps(struct cli *c, json_t *res)
+{
+    if (c->json)
+        print_json(res);
+    else
+        print_ps(res);
+    json_decref(res);
+    return 0;
+}
+
 int cmd_ps(struct cli *c)
 {
     char path[128];
@@ -136,12 +147,7 @@ int cmd_ps(struct cli *c)
              c->nargs ? c->args[0] : "");
     if ((rc = call(c, "GET", path, NULL, &res)) != 0)
         return rc;
-    if (c->json)
-        print_json(res);
-    else
-        print_ps(res);
-    json_decref(res);
-    return 0;
+    return show_ps(c, res);
 }
 
 static int verb(struct cli *c, const char *v)
@@ -155,12 +161,7 @@ static int verb(struct cli *c, const char *v)
     snprintf(path, sizeof(path), "/v1/agent/%s/%s", v, c->args[0]);
     if ((rc = call(c, "PUT", path, "", &res)) != 0)
         return rc;
-    if (c->json)
-        print_json(res);
-    else
-        print_ps(res);
-    json_decref(res);
-    return 0;
+    return show_ps(c, res);
 }
 
 int cmd_stop(struct cli *c)
@@ -196,12 +197,7 @@ int cmd_scale(struct cli *c)
     snprintf(path, sizeof(path), "/v1/agent/scale/%s?instances=%ld", c->args[0], n);
     if ((rc = call(c, "PUT", path, "", &res)) != 0)
         return rc;
-    if (c->json)
-        print_json(res);
-    else
-        print_ps(res);
-    json_decref(res);
-    return 0;
+    return show_ps(c, res);
 }
 
 int cmd_rm(struct cli *c)
@@ -264,8 +260,7 @@ static void print_lines(struct cli *c, json_t *lines)
             continue;
         }
         fputs(json_string_value(json_object_get(l, "text")) ?: "", stdout);
-        if (!json_is_true(json_object_get(l, "partial")))
-            fputc('\n', stdout);
+        fputc('\n', stdout);
     }
     fflush(stdout);
 }
