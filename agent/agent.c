@@ -14,6 +14,7 @@
 
 #include "agent/agent_impl.h"
 #include "agent/api.h"
+#include "agent/bundle.h"
 #include "agent/dns.h"
 #include "agent/log.h"
 #include "agent/super.h"
@@ -454,7 +455,7 @@ static int agent_start(struct agent *a, struct err *e)
     char addr[64];
     int rc;
 
-    if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0)
+    if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0 || (rc = bundle_open(a, e)) < 0)
         return rc;
     if ((rc = build_keyring(&a->cfg, &a->kr, e)) < 0)
         return rc;
@@ -543,6 +544,7 @@ int agent_main(int argc, char **argv)
     swim_free(a->swim);
     keyring_free(a->kr);
     store_close(a->store);
+    bundle_release(a);
     free(a);
     return code;
 }

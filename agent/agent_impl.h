@@ -17,6 +17,7 @@
 #define AGENT_JOIN_MAX 64
 
 struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
+struct bundles;  /* bundle jobs and their counters (bundle.c) */
 struct dnsd;     /* the DNS server (dns.c) */
 struct super;    /* the supervisor (super.c) */
 
@@ -48,6 +49,7 @@ struct agent {
     int joined;
 
     struct api_join *api_joins; /* pending PUT /v1/join calls */
+    struct bundles *bundles;     /* fetch, verify, unpack jobs */
     uint64_t started_wall_ms;
     int stopping; /* leaving: lingering until leave_timer fires */
     int closed;   /* handles are closing */

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/bundle.h"
 #include "agent/dns.h"
 #include "agent/log.h"
 #include "core/mem.h"
 #include "core/tags.h"
+#include "core/trust.h"
 
 #define API_JOIN_TIMEOUT_MS 10000
 #define API_BODY_MAX        (64u << 10)
@@ -247,6 +249,52 @@ static void put_leave(struct agent *a, struct httpd_req *req)
     agent_leave(a);
 }
 
+/* ---- PUT /v1/bundle/fetch ---- */
+
+static void bundle_done(void *ud, const struct bundle_result *r)
+{
+    struct httpd_req *req = ud;
+
+    if (!r->path) {
+        const char *refusal = bundle_refusal(r->e->code);
+        json_t *o = json_pack("{s:s, s:s}", "bundle", r->name, "error", r->e->msg);
+        if (refusal)
+            json_object_set_new(o, "refused", json_string(refusal));
+        reply_json(req, bundle_http_status(r->e->code), o);
+        return;
+    }
+    reply_json(req, 200,
+               json_pack("{s:s, s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "bundle", r->name, "path",
+                         r->path, "reused", r->reused, "manifest", "name", r->manifest->name,
+                         "version", r->manifest->version, "entrypoint", r->manifest->entrypoint,
+                         "runtime", r->manifest->runtime));
+}
+
+static void put_bundle_fetch(struct agent *a, struct httpd_req *req)
+{
+    json_error_t jerr;
+    json_t *body;
+    const char *name;
+    char buf[TRUST_NAME_MAX + 1];
+    size_t len;
+    const char *data = httpd_req_body(req, &len);
+
+    body = json_loadb(data, len, 0, &jerr);
+    if (!body) {
+        reply_error(req, 400, "body is not JSON: %s", jerr.text);
+        return;
+    }
+    name = json_string_value(json_object_get(body, "bundle"));
+    if (!name || !trust_target_name_valid(name)) {
+        json_decref(body);
+        reply_error(req, 400, "field \"bundle\": expected \"NAME@VERSION\"");
+        return;
+    }
+    snprintf(buf, sizeof(buf), "%s", name);
+    json_decref(body);
+    bundle_prepare(a, buf, bundle_done, req);
+}
+
 /* ---- GET /metrics ---- */
 
 static void get_metrics(struct agent *a, struct httpd_req *req)
@@ -285,6 +333,7 @@ static void get_metrics(struct agent *a, struct httpd_req *req)
     COUNTER("pushpulls_total", pushpulls, "Push-pull state exchanges.");
 #undef COUNTER
     net_write_metrics(a->net, f);
+    bundle_write_metrics(a, f);
     fclose(f);
     httpd_respond(req, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);
@@ -315,6 +364,7 @@ static const struct route routes[] = {
     {"GET", "/v1/health", get_health},
     {"PUT", "/v1/join", put_join},
     {"PUT", "/v1/leave", put_leave},
+    {"PUT", "/v1/bundle/fetch", put_bundle_fetch},
     {"GET", "/metrics", get_metrics},
     {"GET", "/v1/dns/stats", get_dns_stats},
 };

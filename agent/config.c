@@ -16,7 +16,7 @@ enum opt_id { O_NODE, O_BIND, O_ADVERTISE, O_JOIN, O_ENCRYPT, O_HTTP, O_DATA_DIR
               O_TAG, O_DEV, O_LOG_LEVEL, O_CONFIG, O_PROBE_INTERVAL, O_PROBE_TIMEOUT,
               O_PUSHPULL, O_SUSPICION_MULT, O_RETRANSMIT_MULT, O_REAP_AFTER,
               O_DNS, O_DNS_DOMAIN, O_DNS_UPSTREAM, O_DNS_SERVICE_TTL, O_DNS_NODE_TTL,
-              O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_COUNT };
+              O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_TRUST_REPO, O_TRUST_ROOT, O_COUNT };
 
 struct opt {
     enum opt_id id;
@@ -76,6 +76,12 @@ static const struct opt opts[] = {
      "TTL of NXDOMAIN and NODATA answers (the SOA minimum)"},
     {O_DNS_ONLY_PASSING, "dns-only-passing", T_FLAG, "off", NULL,
      "DNS answers only passing instances (default: warning ones too)"},
+    {O_TRUST_REPO, "trust-repo", T_PATH, "none", "URL|DIR",
+     "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "
+     "(see troupe trust init); needs --trust-root"},
+    {O_TRUST_ROOT, "trust-root", T_PATH, "none", "FILE",
+     "the pinned root.json of the trust repository; bundles verify against it, never "
+     "against a root fetched on first use"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -191,7 +197,10 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
         return 0;
     }
     case T_PATH: {
-        char *dst = o->id == O_DATA_DIR ? c->data_dir : c->config_file;
+        char *dst = o->id == O_DATA_DIR     ? c->data_dir
+                    : o->id == O_TRUST_REPO ? c->trust_repo
+                    : o->id == O_TRUST_ROOT ? c->trust_root
+                                            : c->config_file;
         if (!*v || strlen(v) >= PATH_MAX)
             return err_set(e, -EINVAL, "%s: empty or too long path", where);
         snprintf(dst, PATH_MAX, "%s", v);
@@ -517,6 +526,14 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
         if (!explicit_[O_LOG_LEVEL] && c->log_level == def.log_level)
             c->log_level = LOG_DEBUG;
     }
+    if (!c->trust_repo[0] != !c->trust_root[0])
+        return err_set(e, -EINVAL, "%s",
+                       c->trust_repo[0] ? "--trust-repo needs --trust-root FILE (the pinned "
+                                          "root.json; troupe never trusts a root on first use)"
+                                        : "--trust-root needs --trust-repo URL|DIR");
+    if (c->trust_repo[0] && strchr(c->trust_repo, ':') && strncmp(c->trust_repo, "http://", 7))
+        return err_set(e, -EINVAL, "--trust-repo \"%s\": only http:// URLs or directories",
+                       c->trust_repo);
     if (c->probe_interval_ms || c->probe_timeout_ms) {
         struct swim_config sc;
         config_swim(c, &sc);

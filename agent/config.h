@@ -44,6 +44,9 @@ struct config {
     uint32_t suspicion_mult;
     uint32_t retransmit_mult;
     uint64_t reap_after_s;
+    /* signed bundles: where they come from and the root they verify against */
+    char trust_repo[PATH_MAX]; /* "" when none; a directory or http:// URL */
+    char trust_root[PATH_MAX];
     /* DNS */
     struct node_addr dns;  /* family 0: off */
     int dns_explicit;      /* --dns given: failing to listen is fatal */

@@ -24,6 +24,13 @@ static const char *const schema[] = {
     "  name TEXT PRIMARY KEY,"
     "  addr TEXT NOT NULL,"
     "  last_seen_ms INTEGER NOT NULL);",
+    /* version 2: the trust metadata versions this agent accepted last, per
+     * pinned root (pin: a hash of the pinned root.json), and the newest root */
+    "CREATE TABLE trust_state ("
+    "  pin TEXT PRIMARY KEY,"
+    "  root INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
+    "  snapshot INTEGER NOT NULL, targets INTEGER NOT NULL,"
+    "  root_json BLOB);",
 };
 
 static int db_err(struct err *e, sqlite3 *db, const char *what)
@@ -196,4 +203,62 @@ int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_err(e, st->db, "load peers");
     return 0;
+}
+
+int store_trust_load(struct store *st, const char *pin, struct trust_saved *out, struct err *e)
+{
+    static const char sql[] = "SELECT root, timestamp, snapshot, targets, root_json "
+                              "FROM trust_state WHERE pin = ?1";
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return db_err(e, st->db, "load trust state");
+    sqlite3_bind_text(q, 1, pin, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(q, 4);
+        int n = sqlite3_column_bytes(q, 4);
+        out->st.root = (uint64_t)sqlite3_column_int64(q, 0);
+        out->st.timestamp = (uint64_t)sqlite3_column_int64(q, 1);
+        out->st.snapshot = (uint64_t)sqlite3_column_int64(q, 2);
+        out->st.targets = (uint64_t)sqlite3_column_int64(q, 3);
+        if (blob && n > 0) {
+            out->root = xmalloc((size_t)n + 1);
+            memcpy(out->root, blob, (size_t)n);
+            out->root[n] = '\0';
+            out->root_len = (size_t)n;
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(e, st->db, "load trust state");
+    return 0;
+}
+
+int store_trust_save(struct store *st, const char *pin, const struct trust_saved *s, struct err *e)
+{
+    static const char sql[] =
+        "INSERT INTO trust_state(pin, root, timestamp, snapshot, targets, root_json) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(pin) DO UPDATE SET root = ?2, "
+        "timestamp = ?3, snapshot = ?4, targets = ?5, root_json = ?6";
+    sqlite3_stmt *q = NULL;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return db_err(e, st->db, "save trust state");
+    sqlite3_bind_text(q, 1, pin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)s->st.root);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)s->st.timestamp);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)s->st.snapshot);
+    sqlite3_bind_int64(q, 5, (sqlite3_int64)s->st.targets);
+    if (s->root)
+        sqlite3_bind_blob(q, 6, s->root, (int)s->root_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 6);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_err(e, st->db, "save trust state");
+    sqlite3_finalize(q);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/codec.h"
+#include "agent/trust_client.h"
 #include "core/err.h"
 
 #define STORE_PEERS_MAX 64
@@ -32,6 +33,14 @@ int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n,
 int store_peer_forget(struct store *st, const char *name, struct err *e);
 /* Fills out with up to cap addresses of peers, most recently seen first. */
 int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n,
+                     struct err *e);
+
+/* The trust versions accepted last for the pinned root `pin`, and the
+ * newest root (out->root is heap; trust_saved_release frees). All zero when
+ * none yet. Saving is durable on return: a restarted agent still refuses a
+ * rollback. */
+int store_trust_load(struct store *st, const char *pin, struct trust_saved *out, struct err *e);
+int store_trust_save(struct store *st, const char *pin, const struct trust_saved *s,
                      struct err *e);
 
 #endif

@@ -7,7 +7,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/httpc.h"
@@ -23,6 +25,26 @@ void trust_saved_release(struct trust_saved *s)
 static int is_url(const char *repo)
 {
     return strncmp(repo, "http://", 7) == 0;
+}
+
+void trust_client_resolve(const char *given, char *out, size_t cap)
+{
+    struct stat st;
+
+    if (!is_url(given) && (size_t)snprintf(out, cap, "%s/repository/root.json", given) < cap &&
+        stat(out, &st) == 0) {
+        snprintf(out, cap, "%s/repository", given);
+        return;
+    }
+    snprintf(out, cap, "%s", given);
+}
+
+void trust_client_pin_id(const void *pinned, size_t len, char out[17])
+{
+    uint8_t h[32];
+
+    trust_sha256(pinned, len, h);
+    sodium_bin2hex(out, 17, h, 8);
 }
 
 /* Streams repo/name to sink, refusing past max bytes. -ENOENT when absent. */

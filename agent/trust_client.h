@@ -28,6 +28,13 @@ struct trust_saved {
 };
 void trust_saved_release(struct trust_saved *s);
 
+/* The repository a user named: DIR/repository when DIR is a trust
+ * repository made by `troupe trust init`, else what was given. */
+void trust_client_resolve(const char *given, char *out, size_t cap);
+/* A short id of a pinned root.json (16 hex digits of its sha256): the key
+ * under which a client keeps the versions it accepted. */
+void trust_client_pin_id(const void *pinned, size_t len, char out[17]);
+
 /* Reads the file at path (at most max bytes) into *out (heap, NUL-terminated). */
 int trust_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e);
 

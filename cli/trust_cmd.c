@@ -338,12 +338,10 @@ static int mkdirs(char *path)
 static int state_dir(const char *given, const char *pinned, size_t len, char *out, struct err *e)
 {
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    uint8_t h[32];
-    char id[65];
+    char id[17];
     int rc;
 
-    trust_sha256(pinned, len, h);
-    sodium_bin2hex(id, sizeof(id), h, 8);
+    trust_client_pin_id(pinned, len, id);
     if (given)
         snprintf(out, PATH_MAX, "%s/%s", given, id);
     else if (xdg && *xdg)
@@ -415,17 +413,13 @@ static int cmd_verify(int argc, char **argv)
     char state[PATH_MAX], name[2 * BUNDLE_FIELD_MAX + 2], repo[PATH_MAX], *pinned = NULL;
     char hex[65], when[32];
     size_t plen;
-    struct stat st;
     int rc;
 
     if ((rc = parse(argc, argv, ",repo,root,state,", 1, &a)))
         return rc;
     if (a.npos != 1 || !flag(&a, "repo") || !flag(&a, "root"))
         return usage_error("trust verify: expected BUNDLE --repo DIR|URL --root FILE");
-    /* a trust repository made by init: use its repository/ directory */
-    snprintf(repo, sizeof(repo), "%s/repository", flag(&a, "repo"));
-    if (strncmp(flag(&a, "repo"), "http://", 7) == 0 || stat(repo, &st) < 0)
-        snprintf(repo, sizeof(repo), "%s", flag(&a, "repo"));
+    trust_client_resolve(flag(&a, "repo"), repo, sizeof(repo));
     if (trust_read_file(flag(&a, "root"), TRUST_ROOT_MAX, &pinned, &plen, &e) < 0) {
         fprintf(stderr, "troupe: --root: %s\n", e.msg);
         return TRUST_EXIT_USAGE;

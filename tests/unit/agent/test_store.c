@@ -131,6 +131,36 @@ static void test_unwritable_dir_names_the_dir(void **state)
     assert_non_null(strstr(e.msg, "/proc/troupe-nope"));
 }
 
+static void test_trust_versions_survive_reopen_per_pin(void **state)
+{
+    struct store *st;
+    struct err e;
+    struct trust_saved in = {.st = {1, 7, 6, 5}}, out;
+
+    in.root = strdup("{\"root\": 2}");
+    in.root_len = strlen(in.root);
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_trust_load(st, "aaaa", &out, &e), 0);
+    assert_int_equal(out.st.timestamp, 0); /* nothing accepted yet */
+    assert_null(out.root);
+    assert_int_equal(store_trust_save(st, "aaaa", &in, &e), 0);
+    in.st.timestamp = 8;
+    assert_int_equal(store_trust_save(st, "aaaa", &in, &e), 0);
+    store_close(st);
+
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_trust_load(st, "aaaa", &out, &e), 0);
+    assert_int_equal(out.st.timestamp, 8);
+    assert_int_equal(out.st.snapshot, 6);
+    assert_int_equal(out.st.targets, 5);
+    assert_string_equal(out.root, "{\"root\": 2}");
+    trust_saved_release(&out);
+    assert_int_equal(store_trust_load(st, "bbbb", &out, &e), 0);
+    assert_int_equal(out.st.targets, 0); /* another pinned root starts afresh */
+    store_close(st);
+    trust_saved_release(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +172,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_open_of_same_dir_is_refused, make_dir,
                                         remove_dir),
         cmocka_unit_test_setup_teardown(test_load_is_capped, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_trust_versions_survive_reopen_per_pin, make_dir,
+                                        remove_dir),
         cmocka_unit_test_setup_teardown(test_unwritable_dir_names_the_dir, make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
