@@ -32,6 +32,8 @@ static const char usage[] =
     "  --seeds K              nodes join through one of the first K (default 3)\n"
     "  --ramp-ms MS           initial joins are spread over MS (default: 1 per node)\n"
     "  --stream-timeout-ms MS a TCP exchange gives up after MS (default 5000)\n"
+    "  --services N           each node registers N service instances once joined;\n"
+    "                         reports when every node holds them all (default 0)\n"
     "  --json                 one JSON object instead of text\n"
     "  --help                 this text\n"
     "NODES is a list of numbers and ranges: 3 or 0-39 or 1,5,9-12.\n"
@@ -49,6 +51,7 @@ enum opt {
     O_PARTITION,
     O_JOIN_LATE,
     O_SEEDS,
+    O_SERVICES,
     O_RAMP,
     O_STREAM_TIMEOUT,
     O_JSON,
@@ -67,6 +70,7 @@ static const struct option opts[] = {
     {"partition", required_argument, NULL, O_PARTITION},
     {"join-late", required_argument, NULL, O_JOIN_LATE},
     {"seeds", required_argument, NULL, O_SEEDS},
+    {"services", required_argument, NULL, O_SERVICES},
     {"ramp-ms", required_argument, NULL, O_RAMP},
     {"stream-timeout-ms", required_argument, NULL, O_STREAM_TIMEOUT},
     {"json", no_argument, NULL, O_JSON},
@@ -382,6 +386,9 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
         }
         case O_JOIN_LATE:
             rc = add_join_late(sc, optarg, e);
+            break;
+        case O_SERVICES:
+            rc = parse_u32(optarg, 100, &sc->services, "--services", e);
             break;
         case O_SEEDS:
             rc = parse_u32(optarg, 1000, &sc->seeds, "--seeds", e);

@@ -63,6 +63,46 @@ static const char *profile_name(enum swim_profile p)
     return p == SWIM_PROFILE_FAST ? "fast" : "lan";
 }
 
+static void json_repl(FILE *f, const struct sim_repl_result *c)
+{
+    fprintf(f, "\"services\":{\"per_node\":%u,\"instances\":%" PRIu64 ",\"held_by_all\":{\"n\":%zu,"
+               "\"never\":%zu",
+            c->services, c->instances, c->held_n + c->never, c->never);
+    if (c->held_n)
+        fprintf(f,
+                ",\"p50_ms\":%" PRIu64 ",\"p90_ms\":%" PRIu64 ",\"p99_ms\":%" PRIu64
+                ",\"max_ms\":%" PRIu64,
+                c->p50, c->p90, c->p99, c->max);
+    fprintf(f, "},\"all_held_ms\":");
+    json_ms(f, c->all_held_ms);
+    fprintf(f,
+            ",\"bytes_per_node_s\":%.1f,\"steady_bytes_per_node_s\":%.1f,"
+            "\"sync_bytes_per_node_s\":%.1f,\"syncs\":%" PRIu64 ",\"sync_records\":%" PRIu64
+            ",\"broadcasts_out\":%" PRIu64 ",\"notices\":%" PRIu64 ",\"dropped\":%" PRIu64
+            ",\"stale\":%" PRIu64 "},",
+            c->bytes_per_node_s, c->steady_bytes_per_node_s, c->sync_bytes_per_node_s, c->syncs,
+            c->sync_records, c->broadcasts_out, c->notices, c->dropped, c->stale);
+}
+
+static void text_repl(FILE *f, const struct sim_repl_result *c)
+{
+    struct sim_dist d = {c->held_n + c->never, c->never, c->p50, c->p90, c->p99, c->max};
+
+    fprintf(f, "services              %u per node, %" PRIu64 " instances\n", c->services,
+            c->instances);
+    text_dist(f, "instance held by all", &d);
+    fprintf(f, "all held by all       ");
+    text_ms(f, c->all_held_ms);
+    fprintf(f,
+            "\ncatalog traffic       %.0f bytes/s per node in all (%.0f after all held), "
+            "%.0f bytes/s of syncs\n",
+            c->bytes_per_node_s, c->steady_bytes_per_node_s, c->sync_bytes_per_node_s);
+    fprintf(f,
+            "catalog counters      %" PRIu64 " syncs, %" PRIu64 " records by sync, %" PRIu64
+            " broadcasts, %" PRIu64 " stale copies, %" PRIu64 " dropped\n",
+            c->syncs, c->sync_records, c->broadcasts_out, c->stale, c->dropped);
+}
+
 static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_result *r)
 {
     fprintf(f,
@@ -72,6 +112,8 @@ static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_
             sc->nodes, sim_scenario_total(sc) - sc->nodes, r->death.n, sc->n_part,
             (double)sc->duration_ms / 1000.0, profile_name(sc->profile), sc->seed,
             sc->net.latency_min_ms, sc->net.latency_max_ms, sc->net.jitter_ms, sc->net.loss);
+    if (sc->services)
+        json_repl(f, &r->repl);
     fprintf(f, "\"formed_ms\":");
     json_ms(f, r->formed_ms);
     fprintf(f, ",\"whole_since_ms\":");
@@ -98,6 +140,7 @@ static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_
             "\"}\n",
             r->dgrams_lost, r->dgrams_unreachable, r->streams_failed, r->events, r->trace);
 }
+
 
 void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_result *r, int json)
 {
@@ -147,5 +190,7 @@ void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_res
             r->dgrams_lost, r->dgrams_unreachable, r->streams_failed);
     fprintf(f, "broadcasts dropped    %" PRIu64 "\n", r->broadcasts_dropped);
     fprintf(f, "events                %" PRIu64 "\n", r->events);
+    if (sc->services)
+        text_repl(f, &r->repl);
     fprintf(f, "trace                 %016" PRIx64 "\n", r->trace);
 }

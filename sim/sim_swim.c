@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/repl.h"
 #include "sim/sim_swim.h"
 
 #define JOIN_RETRY_MS 1000
@@ -46,6 +47,7 @@ struct drv {
     uint64_t grace_ms; /* a partition's effects may last this long after it heals */
     uint64_t trace;
     struct sim_result *r;
+    struct sim_repl *rp; /* the catalog, when the scenario has services */
 };
 
 /* ---- names and addresses ---- */
@@ -250,6 +252,8 @@ static void events(struct drv *d, uint32_t i)
             /* fall through */
         case SWIM_EV_LEFT:
         case SWIM_EV_REAP:
+            if (d->rp && ev.kind == SWIM_EV_REAP)
+                sim_repl_forget(d->rp, i, ev.name);
             if (x != UINT32_MAX) {
                 live_put(d, i, x, 0);
                 check_seen(d, x);
@@ -257,6 +261,14 @@ static void events(struct drv *d, uint32_t i)
             break;
         case SWIM_EV_JOIN_FAILED:
             n->join_retry_ms = sim_net_now(d->net) + JOIN_RETRY_MS;
+            break;
+        case SWIM_EV_JOINED:
+            if (d->rp)
+                sim_repl_joined(d->rp, i, sim_net_now(d->net), n->swim);
+            break;
+        case SWIM_EV_USER:
+            if (d->rp)
+                sim_repl_user(d->rp, i, sim_net_now(d->net), ev.data, ev.len);
             break;
         default:
             break;
@@ -277,6 +289,10 @@ static void drive(struct drv *d, uint32_t i)
     next = swim_tick(n->swim, now);
     flush(d, i);
     events(d, i);
+    if (d->rp) {
+        uint64_t rnext = sim_repl_drive(d->rp, i, now, n->swim, d->net);
+        next = rnext < next ? rnext : next;
+    }
     flush(d, i);
     sim_net_timer(d->net, i, next < n->join_retry_ms ? next : n->join_retry_ms);
 }
@@ -298,14 +314,23 @@ static void deliver(struct drv *d, const struct sim_ev *ev)
         swim_recv_packet(n->swim, ev->at_ms, &from, ev->data, ev->len, NULL);
         break;
     case SIM_EV_STREAM:
-        swim_recv_stream(n->swim, ev->at_ms, &from, ev->data, ev->len, &reply, &reply_len, NULL);
+        if (d->rp && repl_is_stream(ev->data, ev->len))
+            sim_repl_stream(d->rp, ev->to, ev->from, ev->at_ms, ev->data, ev->len, &reply,
+                            &reply_len);
+        else
+            swim_recv_stream(n->swim, ev->at_ms, &from, ev->data, ev->len, &reply, &reply_len,
+                             NULL);
         sim_net_reply(d->net, ev, reply, reply_len);
         break;
     case SIM_EV_REPLY:
-        swim_recv_stream(n->swim, ev->at_ms, &from, ev->data, ev->len, NULL, NULL, NULL);
+        if (d->rp && repl_is_stream(ev->data, ev->len))
+            sim_repl_stream(d->rp, ev->to, ev->from, ev->at_ms, ev->data, ev->len, NULL, NULL);
+        else
+            swim_recv_stream(n->swim, ev->at_ms, &from, ev->data, ev->len, NULL, NULL, NULL);
         break;
     case SIM_EV_STREAM_FAILED:
-        swim_stream_failed(n->swim, ev->at_ms, &from);
+        if (!d->rp || !sim_repl_failed(d->rp, ev->to, ev->from))
+            swim_stream_failed(n->swim, ev->at_ms, &from);
         break;
     default:
         break;
@@ -329,6 +354,8 @@ static int start(struct drv *d, uint32_t i, struct err *e)
     if (!n->swim)
         return e ? e->code : -EINVAL;
     n->start_ms = now;
+    if (d->rp)
+        sim_repl_start(d->rp, i, now);
     d->running++;
     d->started++;
     if (!n->late)
@@ -338,6 +365,8 @@ static int start(struct drv *d, uint32_t i, struct err *e)
         join(d, i);
     } else {
         n->join_ms = now; /* the first seed: its own start is its join */
+        if (d->rp)
+            sim_repl_joined(d->rp, i, now, n->swim);
     }
     drive(d, i);
     check_seen(d, i);
@@ -355,6 +384,8 @@ static void kill_node(struct drv *d, uint32_t i)
         live_put(d, i, x, 0);
     swim_free(n->swim);
     n->swim = NULL;
+    if (d->rp)
+        sim_repl_kill(d->rp, i);
     n->killed = 1;
     n->kill_ms = sim_net_now(d->net);
     d->running--;
@@ -503,6 +534,16 @@ static void collect(struct drv *d)
     r->streams_failed = ns->streams_failed;
     r->events = ns->events;
     r->trace = d->trace;
+    if (d->rp) {
+        uint64_t *from = xcalloc(d->total, sizeof(*from)), *until = xcalloc(d->total, sizeof(*until));
+        for (uint32_t i = 0; i < d->total; i++) {
+            from[i] = d->nodes[i].join_ms == NEVER ? NEVER : d->nodes[i].start_ms;
+            until[i] = d->nodes[i].killed ? d->nodes[i].kill_ms : end;
+        }
+        sim_repl_collect(d->rp, d->net, from, until, &r->repl);
+        free(from);
+        free(until);
+    }
     free(v);
 }
 
@@ -553,6 +594,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     d.formed_ms = d.whole_ms = NEVER;
     d.grace_ms = partition_grace(sc, d.total);
     d.trace = mix64(sc->seed);
+    if (sc->services)
+        d.rp = sim_repl_new(d.total, sc->services, sc->seed);
     acts = plan(sc, d.total, &n_acts);
 
     for (;;) {
@@ -575,6 +618,7 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
 out:
     for (uint32_t i = 0; i < d.total; i++)
         swim_free(d.nodes[i].swim);
+    sim_repl_free(d.rp);
     free(d.nodes);
     free(d.live);
     free(acts);

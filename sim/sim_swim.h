@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/swim.h"
 #include "sim/sim_net.h"
+#include "sim/sim_repl.h"
 
 #define SIM_ACTIONS_MAX 64
 
@@ -39,6 +40,7 @@ struct sim_scenario {
     uint32_t seeds;            /* join targets: the first `seeds` nodes */
     uint64_t ramp_ms;          /* initial joins are spread over this */
     struct sim_net_config net; /* nodes and seed are filled by sim_swim_run */
+    uint32_t services;         /* catalog: instances each node registers (0: none) */
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;
@@ -78,6 +80,7 @@ struct sim_result {
     double streams_per_node_s;
     uint64_t dgrams_lost, dgrams_unreachable, streams_failed, events;
     uint64_t trace; /* hash of every byte sent, with its time and ends */
+    struct sim_repl_result repl; /* with services > 0 */
 };
 
 /* Runs the scenario to its end. Returns 0, or a negative code with a

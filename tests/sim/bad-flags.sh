@@ -23,6 +23,8 @@ expect 2 "--partition" --nodes 10 --partition '0-4|3-9@5s'
 expect 2 "--partition" --partition '0-4|5-9@9s-5s'
 expect 2 "--join-late" --join-late 5
 expect 2 "--profile" --profile turbo
+expect 2 "--services" --services lots
+expect 2 "--services" --services 101
 expect 2 "unknown option" --frobnicate
 expect 2 "unexpected argument" extra
 expect 0 "Usage: troupe-sim" --help

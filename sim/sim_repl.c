@@ -1,0 +1,410 @@
+/* sim_repl: the catalog's replication on every simulated node (see
+ * sim_repl.h). Per instance, a bit per node says who holds it; an instance
+ * is held by all when its holders reach the running node count. */
+#include "sim/sim_repl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cat.h"
+#include "core/crdt_codec.h"
+#include "core/mem.h"
+#include "core/repl.h"
+
+#define NEVER       UINT64_MAX
+#define PENDING_MAX 16
+
+struct rnode {
+    struct crdt *c;
+    struct repl *r;
+    uint64_t next_sync_ms;
+    uint64_t rng;
+    uint32_t pending[PENDING_MAX]; /* peers of our open streams */
+    size_t n_pending;
+    uint8_t running;
+};
+
+struct sim_repl {
+    uint32_t total, services, running;
+    struct rnode *n;
+    uint64_t *reg_ms, *all_ms; /* per instance */
+    uint32_t *holders;
+    uint64_t *held;            /* bit (instance * total + node) */
+    uint64_t complete, registered, all_held_ms;
+    uint64_t bytes_at_all_held;
+    struct sim_net *net_seen;
+    uint64_t sync_bytes;
+};
+
+static uint64_t mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+struct sim_repl *sim_repl_new(uint32_t total, uint32_t services, uint64_t seed)
+{
+    struct sim_repl *s = xcalloc(1, sizeof(*s));
+    uint64_t inst = (uint64_t)total * services;
+
+    s->total = total;
+    s->services = services;
+    s->n = xcalloc(total, sizeof(*s->n));
+    for (uint32_t i = 0; i < total; i++)
+        s->n[i].rng = mix(seed ^ (0x5eedull << 32) ^ i);
+    s->reg_ms = xcalloc(inst + 1, sizeof(*s->reg_ms));
+    s->all_ms = xcalloc(inst + 1, sizeof(*s->all_ms));
+    s->holders = xcalloc(inst + 1, sizeof(*s->holders));
+    s->held = xcalloc((inst * total + 63) / 64 + 1, sizeof(*s->held));
+    for (uint64_t k = 0; k < inst; k++)
+        s->reg_ms[k] = s->all_ms[k] = NEVER;
+    s->all_held_ms = NEVER;
+    return s;
+}
+
+void sim_repl_free(struct sim_repl *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->total; i++) {
+        repl_free(s->n[i].r);
+        crdt_free(s->n[i].c);
+    }
+    free(s->n);
+    free(s->reg_ms);
+    free(s->all_ms);
+    free(s->holders);
+    free(s->held);
+    free(s);
+}
+
+/* ---- who holds what ---- */
+
+/* The instance number of a record key "n<node>-<k>", or -1. */
+static int64_t instance_of(const struct sim_repl *s, const char *key)
+{
+    unsigned long node, k;
+    char tail;
+    if (sscanf(key, "n%lu-%lu%c", &node, &k, &tail) != 2 || node >= s->total ||
+        k >= s->services)
+        return -1;
+    return (int64_t)(node * s->services + k);
+}
+
+static int bit(const struct sim_repl *s, uint64_t inst, uint32_t i)
+{
+    uint64_t b = inst * s->total + i;
+    return (s->held[b >> 6] >> (b & 63)) & 1;
+}
+
+static void check_all(struct sim_repl *s, uint64_t inst, uint64_t now)
+{
+    if (s->all_ms[inst] == NEVER && s->reg_ms[inst] != NEVER && s->holders[inst] >= s->running) {
+        s->all_ms[inst] = now;
+        s->complete++;
+        if (s->complete == (uint64_t)s->total * s->services && s->all_held_ms == NEVER) {
+            s->all_held_ms = now;
+            s->bytes_at_all_held = 0;
+            if (s->net_seen) {
+                for (uint32_t j = 0; j < s->total; j++) {
+                    const struct sim_net_node_stats *st = sim_net_node_stats(s->net_seen, j);
+                    s->bytes_at_all_held += st->dgram_bytes + st->stream_bytes;
+                }
+            }
+        }
+    }
+}
+
+/* After node i merged something: does it hold the instance of `key` now? */
+static void note(struct sim_repl *s, uint32_t i, const char *origin, const char *key,
+                 uint64_t now)
+{
+    int64_t inst = instance_of(s, key);
+    const struct crdt_rec *r;
+    uint64_t b;
+
+    if (inst < 0 || bit(s, (uint64_t)inst, i))
+        return;
+    r = crdt_get(s->n[i].c, origin, CRDT_INSTANCE, key);
+    if (!r || r->deleted)
+        return;
+    b = (uint64_t)inst * s->total + i;
+    s->held[b >> 6] |= 1ull << (b & 63);
+    s->holders[inst]++;
+    check_all(s, (uint64_t)inst, now);
+}
+
+/* ---- driving ---- */
+
+void sim_repl_start(struct sim_repl *s, uint32_t i, uint64_t now)
+{
+    struct rnode *n = &s->n[i];
+    char name[16];
+
+    snprintf(name, sizeof(name), "n%u", i);
+    n->c = crdt_new(name);
+    n->r = repl_new(n->c, NULL);
+    n->next_sync_ms = NEVER;
+    n->running = 1;
+    s->running++;
+}
+
+void sim_repl_kill(struct sim_repl *s, uint32_t i)
+{
+    struct rnode *n = &s->n[i];
+    uint64_t inst = (uint64_t)s->total * s->services;
+
+    if (!n->running)
+        return;
+    for (uint64_t k = 0; k < inst; k++) {
+        if (bit(s, k, i)) {
+            uint64_t b = k * s->total + i;
+            s->held[b >> 6] &= ~(1ull << (b & 63));
+            s->holders[k]--;
+        }
+    }
+    repl_free(n->r);
+    crdt_free(n->c);
+    n->r = NULL;
+    n->c = NULL;
+    n->running = 0;
+    n->n_pending = 0;
+    s->running--;
+}
+
+static void sync_with(struct sim_repl *s, uint32_t i, struct swim *sw)
+{
+    struct rnode *n = &s->n[i];
+    size_t count = swim_member_count(sw), alive = 0, pick;
+    const struct swim_member *self = swim_self(sw);
+
+    for (size_t k = 0; k < count; k++) {
+        const struct swim_member *m = swim_member_at(sw, k);
+        alive += m != self && m->state == SWIM_ALIVE;
+    }
+    if (!alive)
+        return;
+    n->rng = mix(n->rng);
+    pick = n->rng % alive;
+    for (size_t k = 0; k < count; k++) {
+        const struct swim_member *m = swim_member_at(sw, k);
+        if (m == self || m->state != SWIM_ALIVE)
+            continue;
+        if (pick-- == 0) {
+            repl_sync(n->r, m->name);
+            return;
+        }
+    }
+}
+
+void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *sw)
+{
+    struct rnode *n = &s->n[i];
+    struct cat_instance in;
+    uint8_t buf[1024];
+
+    if (!n->running || !s->services || n->next_sync_ms != NEVER)
+        return;
+    for (uint32_t k = 0; k < s->services; k++) {
+        uint64_t inst = (uint64_t)i * s->services + k;
+        int len;
+        memset(&in, 0, sizeof(in));
+        snprintf(in.id, sizeof(in.id), "n%u-%u", i, k);
+        snprintf(in.service, sizeof(in.service), "svc%u", k);
+        snprintf(in.address, sizeof(in.address), "10.%u.%u.%u", (i + 1) >> 16 & 255,
+                 (i + 1) >> 8 & 255, (i + 1) & 255);
+        in.port = (uint16_t)(8000 + k);
+        in.weight = 1;
+        len = cat_instance_encode(&in, buf, sizeof(buf), NULL);
+        if (len < 0 || repl_put(n->r, now, CRDT_INSTANCE, in.id, buf, (uint32_t)len, NULL) < 0)
+            continue;
+        if (s->reg_ms[inst] == NEVER) {
+            s->reg_ms[inst] = now;
+            s->registered++;
+        }
+        note(s, i, crdt_self(n->c), in.id, now);
+    }
+    n->next_sync_ms = now; /* sim_repl_drive syncs now and arms the next, jittered */
+}
+
+void sim_repl_user(struct sim_repl *s, uint32_t i, uint64_t now, const uint8_t *data, size_t len)
+{
+    struct rnode *n = &s->n[i];
+    struct repl_msg m;
+
+    if (!n->running)
+        return;
+    repl_recv_broadcast(n->r, now, NULL, data, len, NULL);
+    if (repl_msg_decode_bcast(&m, data, len, NULL) == 0) {
+        if (m.type == REPL_B_REC && m.rec.r.kind == CRDT_INSTANCE)
+            note(s, i, m.rec.origin, m.rec.key, now);
+        repl_msg_release(&m);
+    }
+}
+
+static void note_delta(struct sim_repl *s, uint32_t i, const uint8_t *data, size_t len,
+                       uint64_t now)
+{
+    struct repl_msg m;
+    struct crdt_wire_rec w;
+    struct rd rd;
+
+    if (repl_msg_decode_stream(&m, data, len, NULL) < 0)
+        return;
+    if (m.type == REPL_S_DELTA) {
+        rd_init(&rd, m.recs, m.recs_len);
+        for (uint32_t k = 0; k < m.n_recs; k++) {
+            if (crdt_codec_get_rec(&rd, &w, NULL) < 0)
+                break;
+            if (w.r.kind == CRDT_INSTANCE)
+                note(s, i, w.origin, w.key, now);
+        }
+    }
+    repl_msg_release(&m);
+}
+
+static void unpend(struct rnode *n, uint32_t peer, int *found)
+{
+    *found = 0;
+    for (size_t k = 0; k < n->n_pending; k++) {
+        if (n->pending[k] == peer) {
+            n->pending[k] = n->pending[--n->n_pending];
+            *found = 1;
+            return;
+        }
+    }
+}
+
+void sim_repl_stream(struct sim_repl *s, uint32_t i, uint32_t from, uint64_t now,
+                     const uint8_t *data, size_t len, uint8_t **reply, size_t *reply_len)
+{
+    struct rnode *n = &s->n[i];
+    char name[16];
+    int found;
+
+    if (reply)
+        *reply = NULL;
+    if (!n->running)
+        return;
+    if (!reply)
+        unpend(n, from, &found);
+    snprintf(name, sizeof(name), "n%u", from);
+    repl_recv_stream(n->r, now, name, data, len, reply, reply_len, NULL);
+    note_delta(s, i, data, len, now);
+    if (reply && *reply)
+        s->sync_bytes += *reply_len;
+}
+
+int sim_repl_failed(struct sim_repl *s, uint32_t i, uint32_t peer)
+{
+    int found;
+    unpend(&s->n[i], peer, &found);
+    return found;
+}
+
+uint64_t sim_repl_drive(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *sw,
+                        struct sim_net *net)
+{
+    struct rnode *n = &s->n[i];
+    struct repl_out o;
+
+    s->net_seen = net;
+    if (!n->running)
+        return NEVER;
+    if (n->next_sync_ms <= now) {
+        struct repl_config cfg;
+        repl_config_default(&cfg); /* as the agent: sync_interval_ms */
+        sync_with(s, i, sw);
+        n->rng = mix(n->rng);
+        /* jittered around the interval so nodes do not sync in lockstep */
+        n->next_sync_ms = now + cfg.sync_interval_ms / 2 + n->rng % cfg.sync_interval_ms;
+    }
+    while (repl_poll_out(n->r, &o)) {
+        if (o.kind == REPL_OUT_BROADCAST) {
+            swim_broadcast_user(sw, o.data, o.len, NULL);
+            free(o.data);
+        } else {
+            unsigned long to;
+            if (sscanf(o.to, "n%lu", &to) != 1 || to >= s->total) {
+                free(o.data);
+                continue;
+            }
+            if (n->n_pending < PENDING_MAX)
+                n->pending[n->n_pending++] = (uint32_t)to;
+            s->sync_bytes += o.len;
+            sim_net_stream(net, i, (uint32_t)to, o.data, o.len);
+        }
+    }
+    return n->next_sync_ms;
+}
+
+void sim_repl_forget(struct sim_repl *s, uint32_t i, const char *name)
+{
+    if (s->n[i].running)
+        repl_forget(s->n[i].r, name);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *start_ms,
+                      const uint64_t *until_ms, struct sim_repl_result *r)
+{
+    uint64_t inst = (uint64_t)s->total * s->services, n = 0, bytes = 0, end = 0;
+    uint64_t *v = xcalloc(inst + 1, sizeof(*v));
+    double node_s = 0, steady_s = 0;
+
+    memset(r, 0, sizeof(*r));
+    r->services = s->services;
+    r->instances = s->registered;
+    for (uint64_t k = 0; k < inst; k++) {
+        if (s->reg_ms[k] == NEVER)
+            continue;
+        if (s->all_ms[k] == NEVER)
+            r->never++;
+        else
+            v[n++] = s->all_ms[k] - s->reg_ms[k];
+    }
+    qsort(v, n, sizeof(*v), cmp_u64);
+    r->held_n = n;
+    if (n) {
+        r->p50 = v[(n - 1) * 50 / 100];
+        r->p90 = v[(n - 1) * 90 / 100];
+        r->p99 = v[(n - 1) * 99 / 100];
+        r->max = v[n - 1];
+    }
+    r->all_held_ms = s->all_held_ms;
+    for (uint32_t i = 0; i < s->total; i++) {
+        const struct sim_net_node_stats *st = sim_net_node_stats(net, i);
+        if (start_ms[i] == NEVER || until_ms[i] <= start_ms[i])
+            continue;
+        bytes += st->dgram_bytes + st->stream_bytes;
+        node_s += (double)(until_ms[i] - start_ms[i]) / 1000.0;
+        if (until_ms[i] > end)
+            end = until_ms[i];
+        if (s->all_held_ms != NEVER && until_ms[i] > s->all_held_ms)
+            steady_s += (double)(until_ms[i] - s->all_held_ms) / 1000.0;
+        if (s->n[i].running) {
+            const struct repl_stats *rs = repl_stats(s->n[i].r);
+            r->syncs += rs->syncs;
+            r->sync_records += rs->sync_records_in;
+            r->broadcasts_out += rs->broadcasts_out;
+            r->notices += rs->notices;
+            r->dropped += rs->dropped;
+            r->stale += rs->records_stale;
+        }
+    }
+    if (node_s > 0) {
+        r->bytes_per_node_s = (double)bytes / node_s;
+        r->sync_bytes_per_node_s = (double)s->sync_bytes / node_s;
+    }
+    if (steady_s > 0)
+        r->steady_bytes_per_node_s = (double)(bytes - s->bytes_at_all_held) / steady_s;
+    free(v);
+}
