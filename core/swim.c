@@ -395,10 +395,13 @@ static void refute(struct swim *s, uint32_t inc)
 
 /* ---- suspicion (Lifeguard) ---- */
 
-static uint64_t suspicion_min_ms(const struct swim *s)
+/* The longest a suspicion runs, with no confirmation: suspicion_mult x
+ * log10(N+1) x probe interval (N live members, the factor at least 1). The
+ * shortest, once k members confirmed it on their own, is that divided by
+ * suspicion_max_mult. */
+static uint64_t suspicion_max_ms(const struct swim *s)
 {
-    double n = (double)swim_live_count(s);
-    double f = n > 1 ? log10(n) : 1.0;
+    double f = log10((double)swim_live_count(s) + 1.0);
     if (f < 1)
         f = 1;
     return (uint64_t)(s->cfg.suspicion_mult * f * s->cfg.probe_interval_ms);
@@ -406,7 +409,7 @@ static uint64_t suspicion_min_ms(const struct swim *s)
 
 static void suspicion_update_deadline(const struct swim *s, struct suspicion *su)
 {
-    uint64_t min = suspicion_min_ms(s), max = min * s->cfg.suspicion_max_mult;
+    uint64_t max = suspicion_max_ms(s), min = max / s->cfg.suspicion_max_mult;
     size_t live = swim_live_count(s);
     uint32_t k = s->cfg.indirect_checks;
     double t;
@@ -414,9 +417,11 @@ static void suspicion_update_deadline(const struct swim *s, struct suspicion *su
     if (live < 2 + (size_t)k)
         k = live > 2 ? (uint32_t)(live - 2) : 0;
     if (k < 1) {
-        su->deadline_ms = su->start_ms + min;
+        su->deadline_ms = su->start_ms + max;
         return;
     }
+    /* each independent confirmation takes the timeout down on a log scale,
+     * reaching the minimum at k */
     t = (double)max - (double)(max - min) * log((double)su->n_confirm + 1.0) / log(k + 1.0);
     if (t < (double)min)
         t = (double)min;
@@ -428,21 +433,24 @@ static void suspicion_arm(struct swim *s, const struct suspicion *su)
     s->next_suspicion_ms = min64(s->next_suspicion_ms, su->deadline_ms);
 }
 
-static void confirm(struct swim *s, struct member *m, const char *from)
+/* Counts `from` as one more member that suspects m on its own. Returns 1 when
+ * it is new: the caller passes the confirmation on. */
+static int confirm(struct swim *s, struct member *m, const char *from)
 {
     struct suspicion *su = m->susp;
 
-    if (!su || strcmp(from, m->m.name) == 0)
-        return;
-    for (uint32_t i = 0; i < su->n_confirm && i < SWIM_CONFIRM_MAX; i++) {
+    if (!su || strcmp(from, m->m.name) == 0 || strcmp(from, su->origin) == 0 ||
+        su->n_confirm >= SWIM_CONFIRM_MAX)
+        return 0;
+    for (uint32_t i = 0; i < su->n_confirm; i++) {
         if (strcmp(su->confirm[i], from) == 0)
-            return;
+            return 0;
     }
-    if (su->n_confirm < SWIM_CONFIRM_MAX)
-        memcpy(su->confirm[su->n_confirm], from, strnlen(from, SWIM_NAME_MAX) + 1);
+    memcpy(su->confirm[su->n_confirm], from, strnlen(from, SWIM_NAME_MAX) + 1);
     su->n_confirm++;
     suspicion_update_deadline(s, su);
     suspicion_arm(s, su);
+    return 1;
 }
 
 /* ---- applying what others say ---- */
@@ -489,13 +497,33 @@ static void on_alive(struct swim *s, uint64_t now, const struct msg_alive *a)
     }
 }
 
+/* A suspicion or death at an incarnation older than the one we know alive
+ * (ourselves included) means the sender missed the refutation; it would
+ * otherwise keep its stale view until its suspicion timer runs out. Tell
+ * it, in a datagram of its own. Only the member's latest news is ever
+ * gossiped, so a sender relaying a stale message still believes it. */
+static void correct_stale(struct swim *s, const struct member *m)
+{
+    struct msg a;
+
+    if (!s->packet_from || m->m.state != SWIM_ALIVE || s->leaving)
+        return;
+    fill_alive(m, &a);
+    send_udp(s, s->packet_from, &a);
+    s->stats.stale_corrected++;
+}
+
 static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p)
 {
     uint32_t idx;
     struct member *m = find(s, p->node, &idx);
 
-    if (!m || p->incarnation < m->m.incarnation)
+    if (!m)
         return;
+    if (p->incarnation < m->m.incarnation) {
+        correct_stale(s, m);
+        return;
+    }
     if (idx == 0) {
         refute(s, p->incarnation);
         return;
@@ -503,17 +531,19 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     if (m->m.state == SWIM_DEAD || m->m.state == SWIM_LEFT)
         return;
     if (m->m.state == SWIM_SUSPECT) {
-        confirm(s, m, p->from);
+        /* a new confirmation is gossiped too, so that every member's timer
+         * shrinks with it, not only ours */
+        if (confirm(s, m, p->from))
+            broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
         return;
     }
     m->m.incarnation = p->incarnation;
     set_state(s, m, SWIM_SUSPECT, now);
     m->susp = xcalloc(1, sizeof(*m->susp));
     m->susp->start_ms = now;
+    memcpy(m->susp->origin, p->from, strnlen(p->from, SWIM_NAME_MAX));
     suspicion_update_deadline(s, m->susp);
     suspicion_arm(s, m->susp);
-    if (strcmp(p->from, s->members[0].m.name) != 0)
-        confirm(s, m, p->from);
     s->stats.suspicions++;
     broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
     event(s, SWIM_EV_SUSPECT, &m->m);
@@ -549,8 +579,12 @@ static void on_dead(struct swim *s, uint64_t now, const struct msg_suspect *p)
     uint32_t idx;
     struct member *m = find(s, p->node, &idx);
 
-    if (!m || p->incarnation < m->m.incarnation)
+    if (!m)
         return;
+    if (p->incarnation < m->m.incarnation) {
+        correct_stale(s, m);
+        return;
+    }
     if (idx == 0) {
         refute(s, p->incarnation);
         return;
@@ -722,7 +756,9 @@ static void probe_end(struct swim *s, uint64_t now)
         s->awareness++;
     if (s->awareness > s->cfg.awareness_max)
         s->awareness = s->cfg.awareness_max;
-    if (t->m.state == SWIM_ALIVE) {
+    /* Alive: we suspect it. Already suspect: our failed probe is one more
+     * independent confirmation (Lifeguard), which shortens the timeout. */
+    if (t->m.state == SWIM_ALIVE || t->m.state == SWIM_SUSPECT) {
         struct msg_suspect sp;
         memset(&sp, 0, sizeof(sp));
         sp.incarnation = t->m.incarnation;
@@ -818,6 +854,25 @@ static void send_pushpull(struct swim *s, const struct node_addr *to, int join)
     out_push(s, SWIM_OUT_TCP, to, buf, len);
     free(buf);
     s->stats.pushpulls++;
+}
+
+/* Just joined: tell every member we now know that we are here, one
+ * datagram each, rather than leave it to gossip alone, whose bounded
+ * retransmissions may miss a member until the next push-pull. Members that
+ * joined at the same moment through another seed know neither us nor we
+ * them: the next push-pull, brought forward to two probe intervals from
+ * now, reconciles those. One packet per member and one exchange per join. */
+static void announce(struct swim *s, uint64_t now)
+{
+    struct msg m;
+
+    s->next_pushpull_ms = min64(s->next_pushpull_ms, now + 2ull * s->cfg.probe_interval_ms);
+    fill_alive(self_m(s), &m);
+    for (size_t i = 1; i < s->n; i++) {
+        uint8_t st = s->members[i].m.state;
+        if (st == SWIM_ALIVE || st == SWIM_SUSPECT)
+            send_udp(s, &s->members[i].m.addr, &m);
+    }
 }
 
 static void merge_state(struct swim *s, uint64_t now, const struct msg_pushpull *pp)
@@ -945,7 +1000,9 @@ int swim_recv_packet(struct swim *s, uint64_t now_ms, const struct node_addr *fr
         s->stats.decode_errors++;
         return rc;
     }
+    s->packet_from = from;
     rc = handle(s, now_ms, &m, 0);
+    s->packet_from = NULL;
     msg_release(&m);
     if (rc < 0) {
         s->stats.decode_errors++;
@@ -991,6 +1048,7 @@ int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *fr
                 if (node_addr_eq(&s->joins[i], from)) {
                     event_addr(s, SWIM_EV_JOINED, from);
                     s->joins[i] = s->joins[--s->n_joins];
+                    announce(s, now_ms);
                     break;
                 }
             }
@@ -1214,7 +1272,7 @@ void swim_config_default(struct swim_config *c, enum swim_profile profile)
     c->gossip_fanout = 3;
     c->gossip_to_dead_ms = 30000;
     c->suspicion_mult = 4;
-    c->suspicion_max_mult = 6;
+    c->suspicion_max_mult = 2;
     c->retransmit_mult = 4;
     c->pushpull_interval_ms = 30000;
     c->awareness_max = 8;

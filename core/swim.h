@@ -36,8 +36,8 @@ struct swim_config {
     uint32_t gossip_interval_ms;     /* 200 (fast: 50) */
     uint32_t gossip_fanout;          /* 3 */
     uint32_t gossip_to_dead_ms;      /* keep gossiping to dead members: 30000 */
-    uint32_t suspicion_mult;         /* 4 */
-    uint32_t suspicion_max_mult;     /* max timeout = min timeout x this: 6 */
+    uint32_t suspicion_mult;         /* max timeout = this x log10(N+1) x probe interval: 4 */
+    uint32_t suspicion_max_mult;     /* max timeout = min timeout x this: 2 */
     uint32_t retransmit_mult;        /* 4 */
     uint32_t pushpull_interval_ms;   /* 30000, scaled up with cluster size */
     uint32_t awareness_max;          /* 8 */
@@ -100,6 +100,7 @@ struct swim_stats {
     uint64_t decode_errors;      /* malformed input dropped */
     uint64_t broadcasts_dropped; /* queue over broadcast_queue_max */
     uint64_t pushpulls;
+    uint64_t stale_corrected;    /* stale suspicions answered with the newer alive */
 };
 
 struct swim;

@@ -27,7 +27,8 @@ struct bcast {
 struct suspicion {
     uint64_t start_ms;
     uint64_t deadline_ms;
-    uint32_t n_confirm;
+    char origin[SWIM_NAME_MAX + 1]; /* who suspected first: not a confirmation */
+    uint32_t n_confirm;             /* others who suspected it on their own since */
     char confirm[SWIM_CONFIRM_MAX][SWIM_NAME_MAX + 1];
 };
 
@@ -85,6 +86,8 @@ struct swim {
     uint32_t seq;
     uint32_t awareness;
     int leaving;
+
+    const struct node_addr *packet_from; /* source of the datagram being handled, else NULL */
 
     struct relay relays[SWIM_RELAYS_MAX];
     struct node_addr joins[SWIM_JOINS_MAX];

@@ -269,27 +269,37 @@ static void test_lossy_link_alone_does_not_kill_thanks_to_indirect_probes(void *
     net_free(&n);
 }
 
+/* Encodes "FROM suspects NODE at incarnation INC" into buf; returns its length. */
+static size_t suspect_msg(uint8_t *buf, size_t cap, const char *node, const char *from,
+                          uint32_t inc)
+{
+    struct msg m;
+    int len;
+
+    memset(&m, 0, sizeof(m));
+    m.type = MSG_SUSPECT;
+    m.u.suspect.incarnation = inc;
+    strcpy(m.u.suspect.node, node);
+    strcpy(m.u.suspect.from, from);
+    len = codec_encode(&m, buf, cap, NULL);
+    assert_true(len > 0);
+    return (size_t)len;
+}
+
 static void test_suspected_node_refutes_with_higher_incarnation(void **st)
 {
     struct net n;
     uint8_t buf[256];
-    struct msg m;
     struct node_addr a1 = addr_of(1);
     uint32_t before;
-    int len;
+    size_t len;
 
     net_init(&n, 3, 5);
     join_all(&n);
     run_for(&n, 2000);
     before = swim_self(n.node[2])->incarnation;
-    memset(&m, 0, sizeof(m));
-    m.type = MSG_SUSPECT;
-    m.u.suspect.incarnation = before;
-    strcpy(m.u.suspect.node, "n2");
-    strcpy(m.u.suspect.from, "n1");
-    len = codec_encode(&m, buf, sizeof(buf), NULL);
-    assert_true(len > 0);
-    assert_int_equal(swim_recv_packet(n.node[2], n.now, &a1, buf, (size_t)len, NULL), 0);
+    len = suspect_msg(buf, sizeof(buf), "n2", "n1", before);
+    assert_int_equal(swim_recv_packet(n.node[2], n.now, &a1, buf, len, NULL), 0);
     assert_true(swim_self(n.node[2])->incarnation > before);
     assert_int_equal(swim_stats(n.node[2])->refutes, 1);
     run_for(&n, 2000);
@@ -582,6 +592,92 @@ static void test_invalid_config_is_refused_with_a_message(void **st)
     assert_non_null(strstr(e.msg, "name"));
 }
 
+/* Lifeguard: members that suspect a dead node on their own confirm one
+ * another's suspicion, which brings the timeout down from its maximum,
+ * suspicion_mult x log10(N+1) x probe interval (800 ms here), toward the
+ * minimum, half of that, and never below. */
+static void test_confirmed_suspicion_runs_out_sooner_but_not_below_the_minimum(void **st)
+{
+    struct net n;
+    uint64_t suspected = 0, dead = 0;
+
+    net_init(&n, 8, 12);
+    join_all(&n);
+    run_for(&n, 3000);
+    n.down[7] = 1;
+    while (!dead && n.now < 20000) {
+        run_for(&n, 0);
+        for (int i = 0; i < 7; i++) {
+            int now_st = state_of(&n, i, 7);
+            if (!suspected && now_st == SWIM_SUSPECT)
+                suspected = n.now;
+            if (!dead && now_st == SWIM_DEAD)
+                dead = n.now;
+        }
+    }
+    assert_true(suspected && dead);
+    assert_true(dead - suspected >= 400);
+    assert_true(dead - suspected < 800);
+    net_free(&n);
+}
+
+/* A member that gossips a suspicion older than a refutation it missed is
+ * answered at once with the newer alive, instead of keeping its stale view
+ * until its suspicion timer declares a live member dead. */
+static void test_stale_suspicion_is_answered_with_the_newer_alive(void **st)
+{
+    struct net n;
+    uint8_t buf[256];
+    struct node_addr a0 = addr_of(0), a1 = addr_of(1);
+    uint32_t inc;
+    size_t len;
+
+    net_init(&n, 3, 13);
+    join_all(&n);
+    run_for(&n, 2000);
+    inc = swim_self(n.node[2])->incarnation;
+    /* n0, cut off, hears that n2 is suspect; n2 refutes, and only n1 hears it */
+    n.cut[0][1] = n.cut[1][0] = n.cut[0][2] = n.cut[2][0] = 1;
+    len = suspect_msg(buf, sizeof(buf), "n2", "n1", inc);
+    assert_int_equal(swim_recv_packet(n.node[0], n.now, &a1, buf, len, NULL), 0);
+    assert_int_equal(swim_recv_packet(n.node[2], n.now, &a1, buf, len, NULL), 0);
+    drain(&n, 0);
+    drain(&n, 2);
+    run_for(&n, 50);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_SUSPECT);
+    assert_int_equal(swim_member_find(n.node[1], "n2")->incarnation, inc + 1);
+    memset(n.cut, 0, sizeof(n.cut));
+    /* n0 passes its stale suspicion on to n1, which sets it right */
+    assert_int_equal(swim_recv_packet(n.node[1], n.now, &a0, buf, len, NULL), 0);
+    assert_int_equal(swim_stats(n.node[1])->stale_corrected, 1);
+    drain(&n, 1);
+    run_for(&n, 2);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_ALIVE);
+    assert_int_equal(swim_member_find(n.node[0], "n2")->incarnation, inc + 1);
+    net_free(&n);
+}
+
+/* A new member tells every member its join brought it, one datagram each:
+ * all know it one network hop later, not after rounds of gossip. */
+static void test_joiner_announces_itself_to_every_member_at_once(void **st)
+{
+    struct net n;
+    struct node_addr a0 = addr_of(0);
+
+    net_init(&n, 6, 14);
+    n.down[5] = 1;
+    join_all(&n);
+    run_for(&n, 3000);
+    n.down[5] = 0;
+    swim_join(n.node[5], n.now, &a0);
+    drain(&n, 5);
+    assert_int_equal(n.udp_sent[5], 5); /* before any timer ran */
+    run_for(&n, 1);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(state_of(&n, i, 5), SWIM_ALIVE);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +700,9 @@ int main(void)
         cmocka_unit_test(test_ping_for_another_name_gets_no_ack),
         cmocka_unit_test(test_same_seed_gives_same_outputs),
         cmocka_unit_test(test_invalid_config_is_refused_with_a_message),
+        cmocka_unit_test(test_confirmed_suspicion_runs_out_sooner_but_not_below_the_minimum),
+        cmocka_unit_test(test_stale_suspicion_is_answered_with_the_newer_alive),
+        cmocka_unit_test(test_joiner_announces_itself_to_every_member_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
