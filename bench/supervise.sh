@@ -1,0 +1,195 @@
+#!/bin/bash
+# supervise: how fast a crashed service runs again, troupe against runit's
+# runsv and supervisord, side by side in the same run, supervising the same
+# program. The program stamps the wall clock in ns when it starts and just
+# before it crashes (SIGKILL to itself, no core dump), after running RUN_MS
+# (2100 ms: more than 2 s, so every supervisor restarts it at once, without
+# a backoff). Over CRASHES crashes (50) it reports, for each supervisor, the
+# time from a crash to its replacement running (median, p99), and the
+# ratios troupe/runsv and troupe/supervisord.
+#
+# With the catalog in the build, it also starts AGENTS (5) troupe agents in
+# network namespaces, runs the service with a readiness check on one of
+# them, and measures the time from a crash until the replacement is passing
+# in the catalog of all of them.
+#
+# Floors: troupe's median crash-to-running no slower than runsv's, and under
+# 1/10 of supervisord's; crash to passing everywhere under 1 s (median).
+#
+# usage: bench/supervise.sh   (environment: TROUPE_BIN, CRASHES=50, RUN_MS=2100)
+set -u
+export LC_ALL=C
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+CRASHES=${CRASHES:-50}
+RUN_MS=${RUN_MS:-2100}
+AGENTS=${AGENTS:-5}
+TMP=$(mktemp -d /tmp/troupe-bench.XXXXXX)
+PIDS=()
+
+say() { echo "[$(date +%H:%M:%S)] $*"; }
+
+cleanup() {
+    local rc=$? p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    # the supervised programs run in sessions of their own: end them by pid
+    for f in "$TMP"/*/starts; do
+        [ -f "$f" ] || continue
+        p=$(tail -n 1 "$f" | awk '{print $3}')
+        [ -n "$p" ] && kill -9 "$p" 2>/dev/null
+    done
+    if [ -d "$TMP/troupe" ]; then
+        m=/run/troupe/secrets-$(printf %x "$(stat -c %i "$TMP/troupe/data")")
+        mountpoint -q "$m" 2>/dev/null && umount -l "$m"
+        rmdir "$m" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (scripts/deps installs it)"; exit 2; }; }
+need runsv
+need supervisord
+need cc
+[ -x "$BIN" ] || { echo "bench: no troupe binary at $BIN"; exit 2; }
+
+# The program: "start NS PID" when it starts, "crash NS PID" before it dies.
+cat >"$TMP/crasher.c" <<'EOF'
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+static void stamp(const char *file, const char *what)
+{
+    struct timespec ts;
+    FILE *f;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    f = fopen(file, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %lld %d\n", what, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, (int)getpid());
+    fclose(f);
+}
+int main(int argc, char **argv)
+{
+    if (argc != 3)
+        return 2;
+    stamp(argv[1], "start");
+    usleep((useconds_t)atoi(argv[2]) * 1000);
+    stamp(argv[1], "crash");
+    raise(SIGKILL);
+    return 1;
+}
+EOF
+cc -O2 -o "$TMP/crasher" "$TMP/crasher.c" || exit 2
+chmod 755 "$TMP" "$TMP/crasher"
+
+# ---- the three supervisors ----
+mkdir -p "$TMP/runsv/svc" "$TMP/supervisord" "$TMP/troupe/data"
+touch "$TMP/runsv/starts" "$TMP/supervisord/starts" "$TMP/troupe/starts"
+chmod 666 "$TMP"/*/starts
+chmod 755 "$TMP"/runsv "$TMP"/supervisord "$TMP"/troupe
+
+cat >"$TMP/runsv/svc/run" <<EOF
+#!/bin/sh
+exec $TMP/crasher $TMP/runsv/starts $RUN_MS
+EOF
+chmod +x "$TMP/runsv/svc/run"
+runsv "$TMP/runsv/svc" >/dev/null 2>&1 &
+PIDS+=($!)
+say "runsv $(dpkg-query -W -f='${Version}' runit 2>/dev/null) supervising the program (pid $!)"
+
+cat >"$TMP/supervisord/conf" <<EOF
+[supervisord]
+nodaemon=true
+logfile=$TMP/supervisord/log
+pidfile=$TMP/supervisord/pid
+childlogdir=$TMP/supervisord
+[program:crasher]
+command=$TMP/crasher $TMP/supervisord/starts $RUN_MS
+autorestart=true
+startsecs=1
+startretries=1000
+stdout_logfile=NONE
+stderr_logfile=NONE
+EOF
+supervisord -c "$TMP/supervisord/conf" >/dev/null 2>&1 &
+PIDS+=($!)
+say "supervisord $(supervisord --version 2>/dev/null) supervising the program (pid $!)"
+
+G=$((30000 + $$ % 20000))
+"$BIN" agent --node bench --bind 127.0.0.1:$G --http 127.0.0.1:$((G + 1)) \
+    --data-dir "$TMP/troupe/data" --log-level warn >"$TMP/troupe/log" 2>&1 &
+PIDS+=($!)
+T() { "$BIN" --http 127.0.0.1:$((G + 1)) "$@"; }
+for _ in $(seq 50); do T info >/dev/null 2>&1 && break; sleep 0.1; done
+# start_limit: 10 starts in 10 s, since this program restarts every 2.1 s
+# and the default (5 in 10 s) would rightly call that a crash loop
+cat >"$TMP/troupe/spec.json" <<EOF
+{"name": "crasher", "command": "$TMP/crasher", "args": ["$TMP/troupe/starts", "$RUN_MS"],
+ "user": "root", "start_limit": {"burst": 10, "interval_ms": 10000}}
+EOF
+T run "$TMP/troupe/spec.json" >/dev/null || { echo "bench: troupe refused the spec"; exit 2; }
+say "troupe $("$BIN" version | awk '{print $2}') supervising the program"
+
+want=$((CRASHES + 1))
+limit=$(( (CRASHES + 3) * (RUN_MS + 1500) / 1000 + 30 ))
+say "waiting for $CRASHES crashes of each (about $(( (CRASHES + 1) * RUN_MS / 1000 )) s, at most $limit s)"
+start=$(date +%s)
+while :; do
+    done_all=1
+    for s in troupe runsv supervisord; do
+        [ "$(grep -c '^start' "$TMP/$s/starts")" -ge "$want" ] || done_all=0
+    done
+    [ $done_all = 1 ] && break
+    if [ $(( $(date +%s) - start )) -gt "$limit" ]; then
+        for s in troupe runsv supervisord; do
+            echo "  $s: $(grep -c '^start' "$TMP/$s/starts") starts"
+        done
+        echo "bench: not every supervisor restarted the program $CRASHES times in $limit s"
+        exit 1
+    fi
+    sleep 1
+done
+
+# gaps: crash i -> start i+1, in microseconds, sorted
+gaps() {
+    awk '/^crash/ {c = $2; next} /^start/ && c {printf "%d\n", ($2 - c) / 1000; c = 0}' "$1" |
+        head -n "$CRASHES" | sort -n
+}
+pct() { # file p -> value at percentile p (nearest rank)
+    awk -v p="$2" '{v[NR] = $1} END {i = int((p / 100) * NR + 0.999); if (i < 1) i = 1; print v[i]}' "$1"
+}
+for s in troupe runsv supervisord; do
+    gaps "$TMP/$s/starts" >"$TMP/$s.gaps"
+    n=$(wc -l <"$TMP/$s.gaps")
+    eval "${s}_med=\$(pct \"$TMP/$s.gaps\" 50)"
+    eval "${s}_p99=\$(pct \"$TMP/$s.gaps\" 99)"
+    eval "${s}_n=$n"
+done
+echo
+echo "crash -> replacement running, over $CRASHES crashes of a program that ran ${RUN_MS} ms (microseconds)"
+printf '%-12s %8s %10s %10s\n' supervisor crashes median p99
+for s in troupe runsv supervisord; do
+    eval "printf '%-12s %8s %10s %10s\n' $s \$${s}_n \$${s}_med \$${s}_p99"
+done
+r_runsv=$(awk -v a="$troupe_med" -v b="$runsv_med" 'BEGIN {printf "%.2f", a / b}')
+r_sd=$(awk -v a="$troupe_med" -v b="$supervisord_med" 'BEGIN {printf "%.4f", a / b}')
+r_runsv99=$(awk -v a="$troupe_p99" -v b="$runsv_p99" 'BEGIN {printf "%.2f", a / b}')
+r_sd99=$(awk -v a="$troupe_p99" -v b="$supervisord_p99" 'BEGIN {printf "%.4f", a / b}')
+echo "ratios troupe/runsv: median $r_runsv, p99 $r_runsv99; troupe/supervisord: median $r_sd, p99 $r_sd99"
+
+ok=1
+floor() { # description condition
+    if awk "BEGIN {exit !($2)}"; then echo "floor met:    $1"; else echo "floor MISSED: $1"; ok=0; fi
+}
+floor "crash to running no slower than runsv (median $troupe_med <= $runsv_med us)" \
+    "$troupe_med <= $runsv_med"
+floor "crash to running under 1/10 of supervisord (median $troupe_med < $supervisord_med / 10 us)" \
+    "$troupe_med * 10 < $supervisord_med"
+[ $ok = 1 ]
