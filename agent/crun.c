@@ -51,10 +51,11 @@ static int run_crun(struct super *s, char *const *argv, struct err *e)
     r.argv = argv;
     r.envp = envp;
     r.fds[0] = r.fds[1] = r.fds[2] = r.fds[3] = -1;
+    r.hide_unified = spawn_cgroup_hybrid();
     if (spawn_process(&r, &pid, e) < 0)
         return e->code;
     if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        return err_set(e, -EIO, "%s %s failed (status %d)", argv[0], argv[3], st);
+        return err_set(e, -EIO, "%s %s failed (status %d)", argv[0], argv[4], st);
     return 0;
 }
 
@@ -239,6 +240,8 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
     for (size_t i = 0; ro[i]; i++)
         json_array_append_new(rop, json_string(ro[i]));
     snprintf(cg, sizeof(cg), "/troupe/%s-%u", sp->name, in->idx);
+    /* the limits are also those of the cgroup the agent puts crun in (crun
+     * runs with --cgroup-manager=disabled, as it refuses hybrid v1/v2 hosts) */
     linux_ = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}", "namespaces", ns, "resources", res,
                        "cgroupsPath", cg, "seccomp", seccomp_json(), "maskedPaths", masked,
                        "readonlyPaths", rop);
@@ -279,7 +282,8 @@ int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *c
     /* a container of the same id left by a crash: delete it first */
     snprintf(path, sizeof(path), "%s/%s", bufs[0], id);
     if (stat(path, &st) == 0) {
-        char *del[] = {bufs[3], "--root", bufs[0], "delete", "-f", bufs[2], NULL};
+        char *del[] = {bufs[3], "--root", bufs[0], "--cgroup-manager=disabled", "delete", "-f",
+                       bufs[2], NULL};
         struct err de;
         if (run_crun(s, del, &de) < 0)
             log_warn("crun", "%s: %s", id, de.msg);
@@ -287,18 +291,19 @@ int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *c
     argv[0] = bufs[3];
     argv[1] = "--root";
     argv[2] = bufs[0];
-    argv[3] = "run";
-    argv[4] = "--bundle";
-    argv[5] = bufs[1];
-    argv[6] = bufs[2];
-    argv[7] = NULL;
+    argv[3] = "--cgroup-manager=disabled";
+    argv[4] = "run";
+    argv[5] = "--bundle";
+    argv[6] = bufs[1];
+    argv[7] = bufs[2];
+    argv[8] = NULL;
     return 0;
 }
 
 int crun_signal(struct super *s, struct inst *in, int sig, struct err *e)
 {
     char root[PATH_MAX], id[96], signum[16], crun[64];
-    char *argv[] = {crun, "--root", root, "kill", id, signum, NULL};
+    char *argv[] = {crun, "--root", root, "--cgroup-manager=disabled", "kill", id, signum, NULL};
 
     snprintf(crun, sizeof(crun), "%s", crun_path());
     snprintf(root, sizeof(root), "%s/crun", s->data_dir);
@@ -310,7 +315,7 @@ int crun_signal(struct super *s, struct inst *in, int sig, struct err *e)
 void crun_cleanup(struct super *s, struct inst *in)
 {
     char root[PATH_MAX], id[96], crun[64];
-    char *argv[] = {crun, "--root", root, "delete", "-f", id, NULL};
+    char *argv[] = {crun, "--root", root, "--cgroup-manager=disabled", "delete", "-f", id, NULL};
     struct err e;
 
     snprintf(crun, sizeof(crun), "%s", crun_path());

@@ -67,36 +67,43 @@ static int is_tmpfs(const char *path)
 int secrets_open(struct super *s, struct err *e)
 {
     int rc;
-
     struct stat st;
 
     if ((rc = load_key(s, e)) < 0)
         return rc;
     /* Outside the data dir, which only the agent may enter; one per data
-     * dir, so that several agents on one machine keep theirs apart. */
+     * dir, so that several agents on one machine keep theirs apart. Made
+     * when an instance first needs it (secrets_root_ready). */
     if (stat(s->data_dir, &st) < 0)
         return err_set(e, -errno, "%s: %s", s->data_dir, strerror(errno));
-    if (s->root) {
-        if (mkdir("/run/troupe", 0711) < 0 && errno != EEXIST)
-            return err_set(e, -errno, "/run/troupe: %s", strerror(errno));
+    if (s->root)
         snprintf(s->secrets_root, sizeof(s->secrets_root), "/run/troupe/secrets-%llx",
                  (unsigned long long)st.st_ino);
-        if (mkdir(s->secrets_root, 0711) < 0 && errno != EEXIST)
-            return err_set(e, -errno, "%s: %s", s->secrets_root, strerror(errno));
-        if (!is_tmpfs(s->secrets_root) &&
-            mount("troupe-secrets", s->secrets_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  "mode=0711,size=16m") < 0)
-            return err_set(e, -errno, "mounting a tmpfs on %s: %s", s->secrets_root,
-                           strerror(errno));
-    } else {
+    else
         snprintf(s->secrets_root, sizeof(s->secrets_root), "/dev/shm/troupe-%u-%llx",
                  (unsigned)getuid(), (unsigned long long)st.st_ino);
-        if (mkdir(s->secrets_root, 0700) < 0 && errno != EEXIST)
-            return err_set(e, -errno, "%s: %s", s->secrets_root, strerror(errno));
-        if (!is_tmpfs(s->secrets_root))
-            log_warn("secrets", "%s is not a tmpfs: secrets given to services touch the disk",
-                     s->secrets_root);
+    return 0;
+}
+
+/* Makes the secrets root: a directory on a tmpfs (mounted there as root
+ * when /run is not one). */
+static int secrets_root_ready(struct super *s, struct err *e)
+{
+    if (s->root && mkdir("/run/troupe", 0711) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "/run/troupe: %s", strerror(errno));
+    if (mkdir(s->secrets_root, s->root ? 0711 : 0700) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "%s: %s", s->secrets_root, strerror(errno));
+    if (is_tmpfs(s->secrets_root))
+        return 0;
+    if (!s->root) {
+        log_warn("secrets", "%s is not a tmpfs: secrets given to services touch the disk",
+                 s->secrets_root);
+        return 0;
     }
+    if (mount("troupe-secrets", s->secrets_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=0711,size=16m") < 0)
+        return err_set(e, -errno, "mounting a tmpfs on %s: %s", s->secrets_root,
+                       strerror(errno));
     return 0;
 }
 
@@ -231,8 +238,10 @@ int secrets_materialize(struct super *s, const struct sup_spec *spec, const char
                         uid_t uid, gid_t gid, struct err *e)
 {
     char path[PATH_MAX + 80];
-    int rc = 0;
+    int rc;
 
+    if ((rc = secrets_root_ready(s, e)) < 0)
+        return rc;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return err_set(e, -errno, "secrets dir %s: %s", dir, strerror(errno));
     for (size_t i = 0; i < spec->n_secrets && rc == 0; i++) {

@@ -33,6 +33,7 @@
 #define SUPER_DEFAULT_USER "troupe"
 
 static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit *x);
+static void svc_maybe_free(struct super *s, struct svc *v);
 
 uint64_t super_mono_ms(void)
 {
@@ -84,6 +85,12 @@ static void watch_stop(struct watch *w)
 {
     if (!w)
         return;
+    for (struct watch **p = &w->super->watches; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
     w->in = NULL;
     uv_poll_stop(&w->poll);
     uv_close((uv_handle_t *)&w->poll, watch_closed);
@@ -120,7 +127,12 @@ static void watch_cb(uv_poll_t *p, int status, int events)
     in->pid = 0;
     in->pid_start = 0;
     watch_stop(w);
-    inst_drive(in, SUP_EV_EXIT, &x);
+    {
+        struct svc *v = in->svc;
+        struct super *s = in->super;
+        inst_drive(in, SUP_EV_EXIT, &x);
+        svc_maybe_free(s, v);
+    }
 }
 
 struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
@@ -138,6 +150,9 @@ struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logge
     w->pid = pid;
     w->in = in;
     w->logger = logger;
+    w->super = s;
+    w->next = s->watches;
+    s->watches = w;
     uv_poll_init(s->loop, &w->poll, fd);
     w->poll.data = w;
     uv_poll_start(&w->poll, UV_READABLE, watch_cb);
@@ -301,6 +316,10 @@ static int inst_spawn(struct inst *in, struct err *e)
         r.path = crun_argv[0];
         r.argv = crun_argv;
         r.envp = (char *const[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        r.hide_unified = spawn_cgroup_hybrid();
+        snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
+        if (s->root && (rc = spawn_cgroup(cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
+            goto out;
     } else {
         argv = xcalloc(sp->n_args + 2, sizeof(char *));
         argv[0] = sp->command;
@@ -362,7 +381,11 @@ static void send_signal(struct inst *in, int sig)
 
 static void timer_cb(uv_timer_t *t)
 {
-    inst_drive(t->data, SUP_EV_TIMER, NULL);
+    struct inst *in = t->data;
+    struct svc *v = in->svc;
+
+    inst_drive(in, SUP_EV_TIMER, NULL);
+    svc_maybe_free(in->super, v);
 }
 
 static void arm(struct inst *in)
@@ -388,12 +411,16 @@ static void inst_release(struct inst *in)
     char cg[SUP_NAME_MAX + 16];
 
     watch_stop(in->w);
-    watch_stop(in->logw);
+    /* the logger ends once it read everything: keep watching it, to reap it */
+    if (in->logw)
+        in->logw->in = NULL;
     if (in->log_out >= 0)
         close(in->log_out);
     if (in->log_err >= 0)
         close(in->log_err);
     if (in->retired) {
+        if (in->svc->spec.runtime == SUP_RUNTIME_CRUN)
+            crun_cleanup(in->super, in);
         super_store_inst_del(in->super, in->svc->spec.name, in->idx, &e);
         secrets_clear(in->secrets_dir);
         snprintf(cg, sizeof(cg), "%s-%u", in->svc->spec.name, in->idx);
@@ -407,8 +434,6 @@ static void svc_free(struct super *s, struct svc *v);
 /* After an instance went down: free what was scaled away or removed. */
 static void reap_retired(struct svc *v)
 {
-    struct super *s;
-
     for (uint32_t i = 0; i < v->n_inst; i++) {
         struct inst *in = v->inst[i];
         if (!in || !in->retired || in->pid)
@@ -416,25 +441,23 @@ static void reap_retired(struct svc *v)
         if (in->sm.state != SUP_DOWN && in->sm.state != SUP_EXITED &&
             in->sm.state != SUP_FAILED)
             continue;
-        s = in->super;
-        (void)s;
         v->inst[i] = NULL;
         inst_release(in);
     }
     while (v->n_inst && !v->inst[v->n_inst - 1])
         v->n_inst--;
-    if (v->removing && v->n_inst == 0) {
-        struct super *sup = NULL;
-        for (uint32_t i = 0; i < SUP_INSTANCES_MAX && !sup; i++)
-            (void)i;
-        /* the service is found by name in its super */
-        (void)sup;
-    }
+}
+
+/* A removed service is freed once its last instance is down; called from
+ * the loop's entry points, after the instance's work is done. */
+static void svc_maybe_free(struct super *s, struct svc *v)
+{
+    if (v->removing && v->n_inst == 0)
+        svc_free(s, v);
 }
 
 static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit *x)
 {
-    struct super *s = in->super;
     struct svc *v = in->svc;
     struct sup_out o;
     struct err e;
@@ -486,7 +509,6 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     if (!in->pid && (in->sm.state == SUP_DOWN || in->sm.state == SUP_EXITED ||
                      in->sm.state == SUP_FAILED))
         reap_retired(v);
-    (void)s;
 }
 
 /* ---- services ---- */
@@ -718,7 +740,11 @@ int super_remove(struct super *s, const char *name, struct err *e)
         v->inst[i]->retired = 1;
         inst_drive(v->inst[i], SUP_EV_STOP, NULL);
     }
-    return super_store_spec_del(s, name, e);
+    v->removing = 1;
+    if (super_store_spec_del(s, name, e) < 0)
+        return e->code;
+    svc_maybe_free(s, v);
+    return 0;
 }
 
 /* ---- JSON ---- */
@@ -896,6 +922,8 @@ void super_close(struct super *s)
         return;
     while (s->n_svc)
         svc_free(s, s->svc[s->n_svc - 1]);
+    while (s->watches)
+        watch_stop(s->watches);
     sodium_memzero(s->key, sizeof(s->key));
     super_store_close(s);
     free(s);

@@ -31,6 +31,8 @@ struct watch {
     pid_t pid;
     struct inst *in; /* NULL once the instance is gone */
     int logger;      /* the instance's logger, not the service */
+    struct watch *next; /* in super's list of every watch */
+    struct super *super;
 };
 
 struct inst {
@@ -72,6 +74,7 @@ struct super {
     unsigned char key[32];       /* secretbox key of the secrets */
     struct svc *svc[SUPER_SERVICES_MAX];
     size_t n_svc;
+    struct watch *watches;       /* every watch still open */
     int root;                    /* the agent runs as root */
     int closed;
 };
@@ -96,7 +99,11 @@ struct spawn_req {
     int no_new_privs;
     uint32_t nofile;        /* RLIMIT_NOFILE, 0: inherit */
     const char *cgroups[4]; /* cgroup.procs files to join, NULL-terminated */
+    int hide_unified;       /* a mount namespace without /sys/fs/cgroup/unified (crun on
+                             * hybrid hosts: it refuses them, and takes v1 alone) */
 };
+/* 1 on a hybrid cgroup host: v1 hierarchies, and cgroup2 on /sys/fs/cgroup/unified. */
+int spawn_cgroup_hybrid(void);
 /* Forks, applies req in the child and execs. Returns once the exec
  * happened (0, *pid set) or failed (-errno, e says why). */
 int spawn_process(const struct spawn_req *req, pid_t *pid, struct err *e);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,6 +59,10 @@ static void child(const struct spawn_req *r, int errfd)
     }
     close_from(4, errfd - 1);
     close_from(errfd + 1, INT_MAX);
+    if (r->hide_unified &&
+        (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+         umount2("/sys/fs/cgroup/unified", MNT_DETACH) < 0))
+        goto fail;
     for (int i = 0; r->cgroups[i]; i++) {
         int fd = open(r->cgroups[i], O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, "0", 1) != 1)
@@ -184,6 +191,13 @@ static int write_file(const char *path, const char *val)
     n = write(fd, val, strlen(val));
     close(fd);
     return n < 0 ? -errno : 0;
+}
+
+int spawn_cgroup_hybrid(void)
+{
+    struct statfs f;
+    return statfs("/sys/fs/cgroup/unified", &f) == 0 && f.f_type == 0x63677270 /* cgroup2 */ &&
+           statfs("/sys/fs/cgroup", &f) == 0 && f.f_type != 0x63677270;
 }
 
 static int is_v2(void)

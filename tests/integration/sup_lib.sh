@@ -16,6 +16,12 @@ sup_cleanup() {
             kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
         done
     fi
+    # containers left by a killed crun: delete them (crun wants v1 alone on hybrid hosts)
+    for c in "$TMP"/solo/crun/troupe-*; do
+        [ -d "$c" ] || continue
+        unshare -m --propagation private sh -c "umount -l /sys/fs/cgroup/unified 2>/dev/null;
+            crun --root '$TMP/solo/crun' --cgroup-manager=disabled delete -f '$(basename "$c")'" 2>/dev/null
+    done
     for p in "${EXTRA_PIDS[@]}"; do kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
     for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
     if [ -d "$TMP/solo" ]; then
