@@ -165,31 +165,53 @@ static void send_tcp(struct swim *s, const struct node_addr *to, const struct ms
 
 /* ---- the member table ---- */
 
+/* The member index is open addressing over uint32 slots: the low 24 bits
+ * hold index + 1 (0: empty), the high 8 bits a tag from the name's hash, so
+ * that probing past other names rarely has to read them. Load stays at most
+ * 3/4. */
+#define HASH_IDX_MASK 0xffffffu
+
+static uint32_t hash_slot(uint32_t h, uint32_t idx)
+{
+    return (h & ~HASH_IDX_MASK) | (idx + 1);
+}
+
+static void hash_put(struct swim *s, uint32_t idx)
+{
+    uint32_t h = hash_name(s->members[idx].m.name);
+    size_t i = h & (s->hash_cap - 1);
+
+    while (s->hash[i])
+        i = (i + 1) & (s->hash_cap - 1);
+    s->hash[i] = hash_slot(h, idx);
+}
+
 static void hash_rebuild(struct swim *s)
 {
     size_t cap = 64;
-    while (cap < s->n * 2)
+    while (cap * 3 < s->n * 4)
         cap *= 2;
     free(s->hash);
     s->hash = xcalloc(cap, sizeof(*s->hash));
     s->hash_cap = cap;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t h = hash_name(s->members[i].m.name) & (cap - 1);
-        while (s->hash[h])
-            h = (h + 1) & (cap - 1);
-        s->hash[h] = (uint32_t)i + 1;
-    }
+    for (size_t i = 0; i < s->n; i++)
+        hash_put(s, (uint32_t)i);
 }
 
 static struct member *find(const struct swim *s, const char *name, uint32_t *idx)
 {
-    size_t h = hash_name(name) & (s->hash_cap - 1);
+    uint32_t h = hash_name(name), tag = h & ~HASH_IDX_MASK;
+    size_t i = h & (s->hash_cap - 1);
 
-    for (; s->hash[h]; h = (h + 1) & (s->hash_cap - 1)) {
-        struct member *m = &s->members[s->hash[h] - 1];
+    for (; s->hash[i]; i = (i + 1) & (s->hash_cap - 1)) {
+        uint32_t slot = s->hash[i];
+        struct member *m;
+        if ((slot & ~HASH_IDX_MASK) != tag)
+            continue;
+        m = &s->members[(slot & HASH_IDX_MASK) - 1];
         if (strcmp(m->m.name, name) == 0) {
             if (idx)
-                *idx = s->hash[h] - 1;
+                *idx = (slot & HASH_IDX_MASK) - 1;
             return m;
         }
     }
@@ -281,18 +303,16 @@ static uint32_t add_member(struct swim *s, const char *name, const struct node_a
     m->m.state = SWIM_ALIVE;
     m->m.state_change_ms = now;
     s->count[SWIM_ALIVE]++;
-    if (s->n * 2 > s->hash_cap) {
+    if (s->n * 4 > s->hash_cap * 3)
         hash_rebuild(s);
-    } else {
-        size_t h = hash_name(name) & (s->hash_cap - 1);
-        while (s->hash[h])
-            h = (h + 1) & (s->hash_cap - 1);
-        s->hash[h] = idx + 1;
-    }
-    /* a new member goes to a random place among those not yet probed this round */
+    else
+        hash_put(s, idx);
+    /* A new member goes to a random place among those not yet probed this
+     * round; the member that was there moves to the end of the round (a
+     * swap, not a shift: joins stay O(1) at thousands of members). */
     if (idx > 0) {
         size_t pos = s->order_pos + rng_below(s, s->order_n - s->order_pos + 1);
-        memmove(&s->order[pos + 1], &s->order[pos], (s->order_n - pos) * sizeof(*s->order));
+        s->order[s->order_n] = pos < s->order_n ? s->order[pos] : idx;
         s->order[pos] = idx;
         s->order_n++;
     }
@@ -461,7 +481,7 @@ static void on_alive(struct swim *s, uint64_t now, const struct msg_alive *a)
     struct member *m = find(s, a->node, &idx);
 
     if (!m) {
-        if (s->leaving)
+        if (s->leaving || s->n >= SWIM_MEMBERS_MAX)
             return;
         idx = add_member(s, a->node, &a->addr, a->incarnation, now);
         m = &s->members[idx];

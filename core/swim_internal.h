@@ -14,6 +14,7 @@
 #define SWIM_CONFIRM_MAX      8   /* distinct confirmations of one suspicion kept */
 #define SWIM_EVENTS_MAX       65536
 #define SWIM_BCAST_BUCKETS    64  /* broadcasts are bucketed by times sent */
+#define SWIM_MEMBERS_MAX      0xfffffe /* the member index keeps 24 bits per entry */
 
 struct bcast {
     struct bcast *prev, *next; /* in the bucket of its transmit count */
@@ -69,7 +70,7 @@ struct swim {
      * reaped members leave more than half of it unused */
     char *names;
     size_t names_len, names_cap, names_unused;
-    uint32_t *hash; /* open addressing: member index + 1, 0 = empty */
+    uint32_t *hash; /* open addressing: tag << 24 | member index + 1, 0 = empty */
     size_t hash_cap;
     size_t count[4]; /* members per state */
 
