@@ -13,11 +13,15 @@
 # floors; it exits 1 when troupe misses a floor.
 #
 # How it observes: troupe through its HTTP API (GET /v1/members on every
-# agent, one curl for all, in a tight loop whose period is printed), and
-# its logs for false deaths; Serf through an event handler that stamps each
-# member-join / member-failed event with the time it runs. Each agent has a
-# loopback address of its own (troupe 127.0.1.I, Serf 127.0.2.I) with the
-# default ports.
+# agent, one curl for all, in a tight loop whose period is printed) until
+# every agent shows the change, then the time each agent logged it (its log
+# lines carry milliseconds), so the figure does not depend on the poll
+# period; its logs also show false deaths. Serf through an event handler
+# that stamps each member-join / member-failed event with the time it runs.
+# Each agent has a loopback address of its own (troupe 127.0.1.I, Serf
+# 127.0.2.I) with the default ports. Memory is VmRSS from /proc/PID/status,
+# the anonymous part (RssAnon) beside it, and where one troupe agent's
+# resident memory lies, mapping by mapping.
 #
 # usage: bench/membership.sh   (environment: TROUPE_BIN, SERF_BIN, N=20,
 #        ROUNDS=5, FREEZE_S=3, LIMIT_S=60: one measurement gives up after it)
@@ -154,10 +158,27 @@ s_wait() { # EVENT NAME T0 I...
     done
 }
 
-mean_rss_kib() { # PID...
-    local p sum=0 n=0 kb
+# When troupe agents I... logged "NAME WHAT": ms from T0 to the last of
+# their latest such lines (the log stamps are UTC to the millisecond), or
+# nothing when an agent has no such line after T0.
+t_logged_ms() { # NAME WHAT T0 I...
+    local name=$1 what=$2 t0=$3 i line last=$3 e
+    shift 3
+    for i in "$@"; do
+        line=$(grep -h "\] $name $what" "$TMP/t$i.log" | tail -n 1)
+        [ -n "$line" ] || return 0
+        e=$(date -d "${line%% *}" +%s.%N) || return 0
+        awk -v e="$e" -v t0="$t0" 'BEGIN { exit !(e >= t0) }' || return 0
+        last=$(awk -v a="$last" -v b="$e" 'BEGIN { print (b > a) ? b : a }')
+    done
+    awk -v a="$t0" -v b="$last" 'BEGIN { printf "%d\n", (b - a) * 1000 }'
+}
+
+mean_rss_kib() { # FIELD PID...: the mean of /proc/PID/status FIELD (VmRSS, RssAnon)
+    local f=$1 p sum=0 n=0 kb
+    shift
     for p in "$@"; do
-        kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+        kb=$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
         [ -n "$kb" ] || continue
         sum=$((sum + kb)) n=$((n + 1))
     done
@@ -211,7 +232,7 @@ done
 say "serf: all $N agents see all $N alive ($(ms_since "$t0") ms)"
 sleep 2
 
-T_FAIL=() S_FAIL=() T_JOIN=() S_JOIN=() T_RSS=() S_RSS=()
+T_FAIL=() S_FAIL=() T_JOIN=() S_JOIN=() T_RSS=() S_RSS=() T_ANON=() S_ANON=()
 T_FALSE=0 S_FALSE=0 T_SUSP=0 TIMEOUTS=0
 for r in $(seq 1 "$ROUNDS"); do
     # -- a frozen agent must not be declared dead, nor declare others dead --
@@ -240,6 +261,7 @@ for r in $(seq 1 "$ROUNDS"); do
     kill -9 "${PID[t$vt]}"
     wait "${PID[t$vt]}" 2>/dev/null
     tfail=$(t_wait "t$vt" dead "$t0" "${T_LIVE[@]}")
+    [ "$tfail" = timeout ] || tfail=$(t_logged_ms "t$vt" "is dead" "$t0" "${T_LIVE[@]}" | grep . || echo "$tfail")
     sleep 1
     t0=$(now)
     kill -9 "${PID[s$vs]}"
@@ -253,6 +275,7 @@ for r in $(seq 1 "$ROUNDS"); do
     t0=$(now)
     start_troupe "$j" 1
     tjoin=$(t_wait "t$j" alive "$t0" "${T_LIVE[@]}")
+    [ "$tjoin" = timeout ] || tjoin=$(t_logged_ms "t$j" "joined at" "$t0" "${T_LIVE[@]}" | grep . || echo "$tjoin")
     T_LIVE+=("$j")
     sleep 1
     t0=$(now)
@@ -262,8 +285,10 @@ for r in $(seq 1 "$ROUNDS"); do
     sleep 2
 
     # -- memory --
-    trss=$(mean_rss_kib $(for i in "${T_LIVE[@]}"; do echo "${PID[t$i]}"; done))
-    srss=$(mean_rss_kib $(for i in "${S_LIVE[@]}"; do echo "${PID[s$i]}"; done))
+    tpids=$(for i in "${T_LIVE[@]}"; do echo "${PID[t$i]}"; done)
+    spids=$(for i in "${S_LIVE[@]}"; do echo "${PID[s$i]}"; done)
+    trss=$(mean_rss_kib VmRSS $tpids) srss=$(mean_rss_kib VmRSS $spids)
+    T_ANON+=("$(mean_rss_kib RssAnon $tpids)") S_ANON+=("$(mean_rss_kib RssAnon $spids)")
 
     for v in "$tfail" "$sfail" "$tjoin" "$sjoin"; do [ "$v" != timeout ] || TIMEOUTS=$((TIMEOUTS + 1)); done
     [ "$tfail" = timeout ] && tfail=$((LIMIT_S * 1000))
@@ -297,9 +322,17 @@ printf '%-30s %10s %10s %12s   %s\n' "" troupe serf troupe/serf "floor"
 printf '%-30s %10s %10s %12s   %s\n' "failure seen by all (ms)" "$tf" "$sf" "$rf" "<= 0.80: $ff"
 printf '%-30s %10s %10s %12s   %s\n' "join seen by all (ms)" "$tj" "$sj" "$rj" "<= 1.00: $fj"
 printf '%-30s %10s %10s %12s   %s\n' "RSS per agent (KiB)" "$tr" "$sr" "$rr" "<= 0.25: $fr"
+ta=$(med "${T_ANON[@]}") sa=$(med "${S_ANON[@]}")
+printf '%-30s %10s %10s %12s   %s\n' "  of which anonymous (KiB)" "$ta" "$sa" "$(ratio "$ta" "$sa")" "(not a floor)"
 printf '%-30s %10s %10s %12s   %s\n' "false deaths, ${FREEZE_S}s freeze x$ROUNDS" "$T_FALSE" "$S_FALSE" "" "troupe 0: $fd"
 echo "per round: troupe failure ${T_FAIL[*]}; serf failure ${S_FAIL[*]}; troupe join ${T_JOIN[*]}; serf join ${S_JOIN[*]} (ms)"
-awk -v s="$T_SUSP" '{ n++; t += $1 } END { printf "troupe polling: %d polls of every agent'"'"'s /v1/members, %d ms each on average, 10 ms apart; frozen troupe agents suspected %d times in all\n", n, n ? t / n : 0, s }' "$TMP/polls"
+awk -v s="$T_SUSP" '{ n++; t += $1 } END { printf "troupe: times from each agent'"'"'s log stamp of the event; %d polls of every agent'"'"'s /v1/members (%d ms each, 10 ms apart) said when all had it; frozen agents were suspected %d times in all\n", n, n ? t / n : 0, s }' "$TMP/polls"
+# where a troupe agent's resident memory is: its largest mappings
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anonymous]"; sub(".*/", "", name) }
+     /^Rss:/ { rss[name] += $2 }
+     END { for (n in rss) if (rss[n] >= 100) printf "%d %s\n", rss[n], n }' \
+    "/proc/${PID[t${T_LIVE[0]}]}/smaps" 2>/dev/null | sort -rn | head -n 12 |
+    awk '{ s = s sep $2 " " $1; sep = ", " } END { if (s) print "troupe agent RSS by mapping (KiB): " s }'
 [ "$TIMEOUTS" -eq 0 ] || echo "$TIMEOUTS measurements gave up after ${LIMIT_S}s (counted as ${LIMIT_S}s)"
 if [ $ok -eq 1 ]; then echo "membership: troupe meets every floor"; else echo "membership: troupe misses a floor"; fi
 [ $ok -eq 1 ]
