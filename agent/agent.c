@@ -16,6 +16,7 @@
 #include "agent/api.h"
 #include "agent/bundle.h"
 #include "agent/dns.h"
+#include "agent/catalog_impl.h"
 #include "agent/log.h"
 #include "agent/super.h"
 #include "core/mem.h"
@@ -69,6 +70,7 @@ static void handle_events(struct agent *a)
     while (swim_poll_event(a->swim, &ev)) {
         a->member_gen++;
         node_addr_str(&ev.addr, addr, sizeof(addr));
+        repl_drive_event(a, &ev); /* deltas, history, reaped members' records */
         switch (ev.kind) {
         case SWIM_EV_JOIN:
             log_info("member", "%s joined at %s (incarnation %u)", ev.name, addr,
@@ -128,7 +130,9 @@ void agent_drive(struct agent *a)
 
     flush_outputs(a);
     handle_events(a);
+    repl_drive_flush(a);
     flush_outputs(a);
+    catalog_changed(a);
     if (a->closed)
         return;
     uv_timer_start(&a->swim_timer, swim_timer_cb, next > now ? next - now : 1, 0);
@@ -151,8 +155,13 @@ static int on_stream(void *ud, const struct node_addr *from, const uint8_t *buf,
     struct agent *a = ud;
     struct err e;
     char addr[64];
-    int rc = swim_recv_stream(a->swim, agent_now(a), from, buf, len, reply, reply_len, &e);
+    int rc;
 
+    if (repl_drive_stream(a, from, buf, len, reply, reply_len, &rc)) {
+        agent_drive(a);
+        return rc;
+    }
+    rc = swim_recv_stream(a->swim, agent_now(a), from, buf, len, reply, reply_len, &e);
     if (rc < 0)
         log_debug("gossip", "dropped stream from %s: %s", node_addr_str(from, addr, 64), e.msg);
     agent_drive(a);
@@ -165,6 +174,10 @@ static void on_stream_reply(void *ud, const struct node_addr *to, const uint8_t 
     struct err e;
     char addr[64];
 
+    if (repl_drive_stream_reply(a, to, buf, len)) {
+        agent_drive(a);
+        return;
+    }
     if (swim_recv_stream(a->swim, agent_now(a), to, buf, len, NULL, NULL, &e) < 0)
         log_debug("gossip", "dropped stream reply from %s: %s", node_addr_str(to, addr, 64),
                   e.msg);
@@ -350,7 +363,11 @@ static void reload(struct agent *a)
     a->cfg.tags = c.tags;
     memcpy(a->cfg.keys, c.keys, sizeof(c.keys));
     a->cfg.n_keys = c.n_keys;
+    memcpy(a->cfg.config_dir, c.config_dir, sizeof(c.config_dir));
+    a->cfg.exec_checks = c.exec_checks;
     log_info("config", "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
+    history_add(a, "config", a->cfg.node, "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
+    services_dir_load(a);
     agent_drive(a);
 }
 
@@ -377,6 +394,7 @@ static void stop_now(struct agent *a)
     agent_dns_stop(a);
     super_close(a->super); /* the instances keep running */
     a->super = NULL;
+    catalog_close(a);
     if (a->net)
         net_close(a->net, net_closed, a);
     close_handle((uv_handle_t *)&a->swim_timer);
@@ -414,7 +432,7 @@ static void signal_cb(uv_signal_t *s, int signum)
     struct agent *a = s->data;
 
     if (signum == SIGHUP) {
-        log_info("agent", "SIGHUP: reloading tags and keys");
+        log_info("agent", "SIGHUP: reloading tags, keys and service files");
         reload(a);
         return;
     }
@@ -457,6 +475,8 @@ static int agent_start(struct agent *a, struct err *e)
 
     if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0 || (rc = bundle_open(a, e)) < 0)
         return rc;
+    if ((rc = catalog_open(a, e)) < 0)
+        return rc;
     if ((rc = build_keyring(&a->cfg, &a->kr, e)) < 0)
         return rc;
     if (a->cfg.n_keys == 0)
@@ -477,6 +497,7 @@ static int agent_start(struct agent *a, struct err *e)
         return rc;
     if ((rc = agent_dns_start(a, e)) < 0)
         return rc;
+    repl_drive_start(a);
 
     init_timer(a, &a->swim_timer);
     init_timer(a, &a->join_timer);
@@ -541,6 +562,7 @@ int agent_main(int argc, char **argv)
         log_warn("agent", "event loop closed with handles still open");
     if (code == 0)
         log_info("agent", "stopped");
+    catalog_free(a);
     swim_free(a->swim);
     keyring_free(a->kr);
     store_close(a->store);

@@ -35,6 +35,7 @@ struct agent {
     struct dnsd *dnsd;   /* NULL when DNS is off */
     uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
     struct super *super;
+    struct catalog *catalog; /* the service catalog (agent/catalog_impl.h) */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* join retries with backoff */

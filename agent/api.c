@@ -11,6 +11,7 @@
 #include "agent/agent_impl.h"
 #include "agent/bundle.h"
 #include "agent/dns.h"
+#include "agent/api_impl.h"
 #include "agent/log.h"
 #include "core/mem.h"
 #include "core/tags.h"
@@ -55,6 +56,97 @@ static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     reply_json(req, status, json_pack("{s:s}", "error", msg));
+}
+
+void api_reply_json(struct httpd_req *req, int status, json_t *j)
+{
+    if (!j) { /* json_pack refused a value (not UTF-8): say so rather than crash */
+        j = json_pack("{s:s}", "error", "the answer could not be encoded as JSON");
+        status = 500;
+    }
+    reply_json(req, status, j);
+}
+
+void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    reply_json(req, status, json_pack("{s:s}", "error", msg));
+}
+
+/* Length of the UTF-8 sequence at p (n bytes left), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    uint32_t cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if ((p[0] & 0xe0) == 0xc0)
+        len = 2, cp = p[0] & 0x1f;
+    else if ((p[0] & 0xf0) == 0xe0)
+        len = 3, cp = p[0] & 0x0f;
+    else if ((p[0] & 0xf8) == 0xf0)
+        len = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+json_t *api_json_text(const char *s, size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    const unsigned char *p = (const unsigned char *)s;
+    json_t *j;
+
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(p + i, len - i);
+        if (n == 0) {
+            copy[i++] = '?';
+            continue;
+        }
+        memcpy(copy + i, p + i, n);
+        i += n;
+    }
+    j = json_stringn(copy, len);
+    free(copy);
+    return j ? j : json_string("");
+}
+
+int api_query_has(struct httpd_req *req, const char *name)
+{
+    char v[8];
+    return httpd_req_query(req, name, v, sizeof(v)) != -1;
+}
+
+int api_prefix(const char *path, const char *prefix, const char **rest)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(path, prefix, n) != 0)
+        return 0;
+    *rest = path + n;
+    return 1;
+}
+
+int api_method_is(const char *method, const char *want)
+{
+    return strcmp(method, want) == 0 ||
+           (strcmp(want, "PUT") == 0 && strcmp(method, "POST") == 0);
 }
 
 static json_t *tags_json(const uint8_t *enc, size_t len)
@@ -388,6 +480,10 @@ static void handle(void *ud, struct httpd_req *req)
             return;
         }
     }
+    if (!path_known && (api_catalog_route(a, req, method, path) ||
+                        api_kv_route(a, req, method, path) ||
+                        api_events_route(a, req, method, path)))
+        return;
     if (path_known)
         reply_error(req, 405, "method %s not allowed on %s", method, path);
     else

@@ -16,7 +16,8 @@ enum opt_id { O_NODE, O_BIND, O_ADVERTISE, O_JOIN, O_ENCRYPT, O_HTTP, O_DATA_DIR
               O_TAG, O_DEV, O_LOG_LEVEL, O_CONFIG, O_PROBE_INTERVAL, O_PROBE_TIMEOUT,
               O_PUSHPULL, O_SUSPICION_MULT, O_RETRANSMIT_MULT, O_REAP_AFTER,
               O_DNS, O_DNS_DOMAIN, O_DNS_UPSTREAM, O_DNS_SERVICE_TTL, O_DNS_NODE_TTL,
-              O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_TRUST_REPO, O_TRUST_ROOT, O_COUNT };
+              O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_TRUST_REPO, O_TRUST_ROOT,
+              O_CONFIG_DIR, O_EXEC_CHECKS, O_COUNT };
 
 struct opt {
     enum opt_id id;
@@ -82,6 +83,10 @@ static const struct opt opts[] = {
     {O_TRUST_ROOT, "trust-root", T_PATH, "none", "FILE",
      "the pinned root.json of the trust repository; bundles verify against it, never "
      "against a root fetched on first use"},
+    {O_CONFIG_DIR, "config-dir", T_PATH, "none", "DIR",
+     "directory of service files (*.json), read at start and on SIGHUP"},
+    {O_EXEC_CHECKS, "enable-exec-checks", T_FLAG, "off", NULL,
+     "allow health checks that run a command (exec checks); refused otherwise"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -200,6 +205,7 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
         char *dst = o->id == O_DATA_DIR     ? c->data_dir
                     : o->id == O_TRUST_REPO ? c->trust_repo
                     : o->id == O_TRUST_ROOT ? c->trust_root
+                    : o->id == O_CONFIG_DIR ? c->config_dir
                                             : c->config_file;
         if (!*v || strlen(v) >= PATH_MAX)
             return err_set(e, -EINVAL, "%s: empty or too long path", where);
@@ -219,7 +225,9 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
             return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
         return tags_fit(c, where, e);
     case T_FLAG: {
-        int *flag = o->id == O_DEV ? &c->dev : &c->dns_only_passing;
+        int *flag = o->id == O_DEV           ? &c->dev
+                    : o->id == O_EXEC_CHECKS ? &c->exec_checks
+                                             : &c->dns_only_passing;
         if (strcmp(v, "true") == 0)
             *flag = 1;
         else if (strcmp(v, "false") == 0)
@@ -578,7 +586,7 @@ void config_print_help(FILE *f)
         fprintf(f, "  %-34s %s (default: %s)\n", left, opts[i].help, opts[i].def);
     }
     fprintf(f, "  %-34s %s\n", "--help", "print this help");
-    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags and keys.\n");
+    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags, keys and the service files of --config-dir.\n");
 }
 
 static void md(FILE *f, const char *s)

@@ -37,6 +37,8 @@ struct config {
     int dev;
     enum log_level log_level;
     char config_file[PATH_MAX];
+    char config_dir[PATH_MAX]; /* service files; empty: none */
+    int exec_checks;           /* exec health checks allowed */
     /* tuning; 0 = the profile's default */
     uint32_t probe_interval_ms;
     uint32_t probe_timeout_ms;

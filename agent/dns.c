@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "agent/agent_impl.h"
+#include "agent/catalog_impl.h"
+#include "core/dns_cat.h"
 #include "agent/dns_forward.h"
 #include "agent/log.h"
 #include "agent/net.h"
@@ -576,14 +578,27 @@ static int view_node(void *ud, const char *node, struct node_addr *out)
     return 0;
 }
 
+/* Service instances from the local replica of the catalog. */
+static int view_instances(void *ud, const char *service, const char *tag, struct dns_inst *out,
+                          size_t cap)
+{
+    struct agent *a = ud;
+    struct cat_view cv;
+
+    catalog_view(a, &cv);
+    return dns_cat_instances(&cv, service, tag, out, cap);
+}
+
 static void agent_view(void *ud, struct dns_view *v)
 {
     struct agent *a = ud;
 
     memset(v, 0, sizeof(*v));
     v->node = view_node;
+    v->instances = a->catalog ? view_instances : NULL;
     v->ud = a;
-    v->index = a->member_gen + 1;
+    /* both only go up: their sum changes whenever either does */
+    v->index = a->member_gen + (a->catalog ? catalog_index(a) : 0) + 1;
 }
 
 int agent_dns_start(struct agent *a, struct err *e)

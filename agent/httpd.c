@@ -208,8 +208,9 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->in_len += (size_t)nread;
     if (!c->pending)
         process(c);
-    if (!c->closing && c->in_len == c->in_cap) {
-        /* full while a request is answered: wait for the answer */
+    if (!c->closing && c->pending && c->in_len == c->in_cap) {
+        /* full while a request is answered: wait for the answer (a request
+         * still arriving keeps reading: alloc_cb grows the buffer) */
         uv_read_stop(s);
         c->reading = 0;
     }

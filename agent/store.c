@@ -11,12 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/store_impl.h"
 #include "core/mem.h"
-
-struct store {
-    sqlite3 *db;
-    int lock_fd;
-};
 
 static const char *const schema[] = {
     /* version 1 */
@@ -31,14 +27,16 @@ static const char *const schema[] = {
     "  root INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
     "  snapshot INTEGER NOT NULL, targets INTEGER NOT NULL,"
     "  root_json BLOB);",
+    /* version 3: the catalog (agent/store_catalog.c) */
+    STORE_SCHEMA_CATALOG,
 };
 
-static int db_err(struct err *e, sqlite3 *db, const char *what)
+int store_db_err(struct err *e, sqlite3 *db, const char *what)
 {
     return err_set(e, -EIO, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
-static int exec(struct store *st, const char *sql, struct err *e)
+int store_exec(struct store *st, const char *sql, struct err *e)
 {
     char *msg = NULL;
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -56,7 +54,7 @@ static int migrate(struct store *st, struct err *e)
     const int latest = (int)(sizeof(schema) / sizeof(schema[0]));
 
     if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
-        return db_err(e, st->db, "read schema version");
+        return store_db_err(e, st->db, "read schema version");
     if (sqlite3_step(q) == SQLITE_ROW)
         version = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
@@ -66,14 +64,14 @@ static int migrate(struct store *st, struct err *e)
                        version, latest);
     for (; version < latest; version++) {
         char bump[64];
-        if ((rc = exec(st, "BEGIN", e)) < 0)
+        if ((rc = store_exec(st, "BEGIN", e)) < 0)
             return rc;
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
-        if ((rc = exec(st, schema[version], e)) < 0 || (rc = exec(st, bump, e)) < 0) {
-            exec(st, "ROLLBACK", NULL);
+        if ((rc = store_exec(st, schema[version], e)) < 0 || (rc = store_exec(st, bump, e)) < 0) {
+            store_exec(st, "ROLLBACK", NULL);
             return rc;
         }
-        if ((rc = exec(st, "COMMIT", e)) < 0)
+        if ((rc = store_exec(st, "COMMIT", e)) < 0)
             return rc;
     }
     return 0;
@@ -106,13 +104,13 @@ int store_open(struct store **out, const char *dir, struct err *e)
     snprintf(path, sizeof(path), "%s/troupe.db", dir);
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
-        rc = db_err(e, st->db, path);
+        rc = store_db_err(e, st->db, path);
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 2000);
     /* WAL + synchronous=FULL: a write that returned is on disk, even after kill -9
      * or a power cut; the agent writes rarely enough for this to be cheap. */
-    if ((rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) < 0 ||
+    if ((rc = store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) < 0 ||
         (rc = migrate(st, e)) < 0)
         goto fail;
     *out = st;
@@ -126,6 +124,7 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    store_catalog_close(st);
     if (st->db)
         sqlite3_close(st->db);
     if (st->lock_fd >= 0)
@@ -142,10 +141,10 @@ int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n,
     char a[64];
     int rc;
 
-    if ((rc = exec(st, "BEGIN", e)) < 0)
+    if ((rc = store_exec(st, "BEGIN", e)) < 0)
         return rc;
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        rc = db_err(e, st->db, "save peers");
+        rc = store_db_err(e, st->db, "save peers");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -154,16 +153,16 @@ int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n,
         sqlite3_bind_text(q, 2, a, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 3, (sqlite3_int64)now_ms);
         if (sqlite3_step(q) != SQLITE_DONE) {
-            rc = db_err(e, st->db, "save peers");
+            rc = store_db_err(e, st->db, "save peers");
             goto out;
         }
         sqlite3_reset(q);
     }
-    rc = exec(st, "COMMIT", e);
+    rc = store_exec(st, "COMMIT", e);
 out:
     sqlite3_finalize(q);
     if (rc < 0)
-        exec(st, "ROLLBACK", NULL);
+        store_exec(st, "ROLLBACK", NULL);
     return rc;
 }
 
@@ -174,10 +173,10 @@ int store_peer_forget(struct store *st, const char *name, struct err *e)
 
     if (sqlite3_prepare_v2(st->db, "DELETE FROM peers WHERE name = ?1", -1, &q, NULL) !=
         SQLITE_OK)
-        return db_err(e, st->db, "forget peer");
+        return store_db_err(e, st->db, "forget peer");
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE)
-        rc = db_err(e, st->db, "forget peer");
+        rc = store_db_err(e, st->db, "forget peer");
     sqlite3_finalize(q);
     return rc;
 }
@@ -191,7 +190,7 @@ int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t
     *n = 0;
     if (sqlite3_prepare_v2(st->db, "SELECT addr FROM peers ORDER BY last_seen_ms DESC LIMIT ?1",
                            -1, &q, NULL) != SQLITE_OK)
-        return db_err(e, st->db, "load peers");
+        return store_db_err(e, st->db, "load peers");
     sqlite3_bind_int64(q, 1, (sqlite3_int64)cap);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < cap) {
         const char *a = (const char *)sqlite3_column_text(q, 0);
@@ -201,7 +200,7 @@ int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_err(e, st->db, "load peers");
+        return store_db_err(e, st->db, "load peers");
     return 0;
 }
 
@@ -214,7 +213,7 @@ int store_trust_load(struct store *st, const char *pin, struct trust_saved *out,
 
     memset(out, 0, sizeof(*out));
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return db_err(e, st->db, "load trust state");
+        return store_db_err(e, st->db, "load trust state");
     sqlite3_bind_text(q, 1, pin, -1, SQLITE_STATIC);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
@@ -233,7 +232,7 @@ int store_trust_load(struct store *st, const char *pin, struct trust_saved *out,
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_err(e, st->db, "load trust state");
+        return store_db_err(e, st->db, "load trust state");
     return 0;
 }
 
@@ -247,7 +246,7 @@ int store_trust_save(struct store *st, const char *pin, const struct trust_saved
     int rc = 0;
 
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return db_err(e, st->db, "save trust state");
+        return store_db_err(e, st->db, "save trust state");
     sqlite3_bind_text(q, 1, pin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)s->st.root);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)s->st.timestamp);
@@ -258,7 +257,7 @@ int store_trust_save(struct store *st, const char *pin, const struct trust_saved
     else
         sqlite3_bind_null(q, 6);
     if (sqlite3_step(q) != SQLITE_DONE)
-        rc = db_err(e, st->db, "save trust state");
+        rc = store_db_err(e, st->db, "save trust state");
     sqlite3_finalize(q);
     return rc;
 }

@@ -4,6 +4,8 @@
 #define TROUPE_CLI_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/codec.h"
 
@@ -19,6 +21,10 @@ struct cli {
     int instance;       /* logs --instance, -1: all */
     const char *since;  /* logs --since */
     long tail;          /* logs --tail, -1: default */
+    int passing;        /* health --passing */
+    int recurse;        /* kv delete --recurse */
+    const char *kind;   /* events --kind */
+    long limit;         /* events --limit */
     int nargs;
     char **args; /* positional arguments after the command */
 };
@@ -33,5 +39,24 @@ int call(const struct cli *c, const char *method, const char *path, const char *
 int call_raw(const struct cli *c, const char *method, const char *path, const char *body,
              size_t len, json_t **out);
 void print_json(json_t *j);
+/* Like call_raw, with a timeout and the X-Troupe-Index of the answer
+ * (index may be NULL): for blocking queries. */
+int cli_request(const struct cli *c, const char *method, const char *path, const char *body,
+                size_t body_len, int timeout_ms, json_t **out, uint64_t *index);
+/* Percent-encodes s into out for a URL path (keeps '/' when keep_slash). */
+void cli_url_encode(const char *s, int keep_slash, char *out, size_t cap);
+
+/* The catalog's commands (cmd_catalog.c, cmd_kv.c, cmd_events.c, cmd_watch.c)
+ * and the tables they share with troupe watch. */
+void cli_print_services(json_t *arr);
+void cli_print_health(json_t *arr);
+void cli_print_kv(json_t *arr);
+int cmd_services(struct cli *c);
+int cmd_service(struct cli *c);
+int cmd_health(struct cli *c);
+int cmd_kv(struct cli *c);
+int cmd_event(struct cli *c);
+int cmd_events(struct cli *c);
+int cmd_watch(struct cli *c);
 
 #endif

@@ -133,7 +133,12 @@ int client_call(const struct node_addr *addr, const char *method, const char *pa
             goto out;
         }
         if (used > 0) {
+            const char *ix;
+            size_t ix_len;
             resp->status = r.status;
+            ix = http1_header(r.h, r.n_headers, "X-Troupe-Index", &ix_len);
+            for (size_t k = 0; ix && k < ix_len && ix[k] >= '0' && ix[k] <= '9'; k++)
+                resp->index = resp->index * 10 + (uint64_t)(ix[k] - '0');
             resp->body = xmalloc(r.body_len + 1);
             memcpy(resp->body, r.body, r.body_len);
             resp->body[r.body_len] = '\0';

@@ -5,6 +5,7 @@
 #define TROUPE_CLI_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/codec.h"
 #include "core/err.h"
@@ -15,6 +16,7 @@ struct client_resp {
     int status;
     char *body; /* heap, NUL-terminated; free with free() */
     size_t len;
+    uint64_t index; /* X-Troupe-Index, 0 when absent */
 };
 
 /* Sends METHOD path with an optional body to the agent at addr. Returns 0

@@ -31,6 +31,19 @@ static const char usage[] =
     "  leave                   leave the cluster gracefully and stop the local agent\n"
     "  info [--json]           what the local agent knows of itself\n"
     "  keygen                  print a new gossip encryption key (base64 of 32 bytes)\n"
+    "  services [--json]       list the services of the catalog with their health\n"
+    "  service register FILE   register the service definitions of a JSON file\n"
+    "  service deregister ID   remove an instance registered on this agent\n"
+    "  health NAME [--passing] [--json]\n"
+    "                          the instances of a service with their checks\n"
+    "  kv get KEY | put KEY [VALUE|-] | delete KEY [--recurse] | list [PREFIX]\n"
+    "                          the replicated key/value store\n"
+    "  event fire NAME [PAYLOAD]\n"
+    "                          send a user event to every agent's history\n"
+    "  events [-f] [--kind KIND] [--limit N] [--json]\n"
+    "                          this agent's event history (-f: follow)\n"
+    "  watch services | service NAME | kv PREFIX\n"
+    "                          print each change as it happens\n"
     "  trust init|add|publish|rotate|verify ...\n"
     "                          sign bundles and check them (troupe trust --help)\n"
     "  bundle build|fetch ...  pack a directory into a bundle; have the agent fetch,\n"
@@ -76,16 +89,24 @@ int call(const struct cli *c, const char *method, const char *path, const char *
 int call_raw(const struct cli *c, const char *method, const char *path, const char *body,
              size_t len, json_t **out)
 {
+    return cli_request(c, method, path, body, len, CLIENT_TIMEOUT_MS, out, NULL);
+}
+
+int cli_request(const struct cli *c, const char *method, const char *path, const char *body,
+                size_t len, int timeout_ms, json_t **out, uint64_t *index)
+{
     struct client_resp r;
     struct err e;
     json_error_t jerr;
     json_t *j;
 
     *out = NULL;
-    if (client_call(&c->http, method, path, body, len, CLIENT_TIMEOUT_MS, &r, &e) < 0) {
+    if (client_call(&c->http, method, path, body, len, timeout_ms, &r, &e) < 0) {
         fprintf(stderr, "troupe: %s\n", e.msg);
         return e.code == -EPROTO ? EXIT_API : EXIT_CONN;
     }
+    if (index)
+        *index = r.index;
     j = json_loadb(r.body, r.len, 0, &jerr);
     if (r.status >= 400) {
         const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
@@ -105,9 +126,29 @@ int call_raw(const struct cli *c, const char *method, const char *path, const ch
 
 void print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     puts(s);
     free(s);
+}
+
+void cli_url_encode(const char *s, int keep_slash, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; *s && o + 4 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == ':' ||
+            (keep_slash && ch == '/')) {
+            out[o++] = (char)ch;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        }
+    }
+    out[o] = '\0';
 }
 
 static void tags_text(json_t *tags, char *buf, size_t cap)
@@ -315,6 +356,35 @@ static const struct {
     {"keygen", cmd_keygen, 0,
      "Usage: troupe keygen\nPrints a new random gossip encryption key for --encrypt.\n"},
     CMD_SUPER_TABLE
+    {"services", cmd_services, 0,
+     "Usage: troupe services [--json] [--http ADDR]\n"
+     "Lists every service of the catalog: instances on live nodes, how many pass,\n"
+     "warn or fail, and their tags.\n"},
+    {"service", cmd_service, 2,
+     "Usage: troupe service register FILE [--http ADDR]\n"
+     "       troupe service deregister ID [--http ADDR]\n"
+     "Registers the service definitions of a JSON file (same shape as the files of\n"
+     "--config-dir) on the local agent, or removes one of its instances.\n"},
+    {"health", cmd_health, 1,
+     "Usage: troupe health NAME [--passing] [--json] [--http ADDR]\n"
+     "Lists the instances of service NAME with their status and checks;\n"
+     "--passing: only those passing on live nodes.\n"},
+    {"kv", cmd_kv, 3,
+     "Usage: troupe kv get KEY\n"
+     "       troupe kv put KEY [VALUE|-]   (no VALUE or -: read it from stdin)\n"
+     "       troupe kv delete KEY [--recurse]\n"
+     "       troupe kv list [PREFIX] [--json]\n"
+     "The replicated key/value store: the last write wins (hybrid logical clock).\n"},
+    {"event", cmd_event, 3,
+     "Usage: troupe event fire NAME [PAYLOAD] [--http ADDR]\n"
+     "Sends a user event (payload up to 512 bytes) that lands in every agent's history.\n"},
+    {"events", cmd_events, 0,
+     "Usage: troupe events [-f] [--kind KIND] [--limit N] [--json] [--http ADDR]\n"
+     "Prints the local agent's event history (member, service, check, config, user,\n"
+     "agent); -f keeps printing new events as they happen.\n"},
+    {"watch", cmd_watch, 2,
+     "Usage: troupe watch services | service NAME | kv PREFIX [--json] [--http ADDR]\n"
+     "Prints the current state, then again at every change (blocking queries).\n"},
 };
 
 int main(int argc, char **argv)
@@ -402,6 +472,22 @@ int main(int argc, char **argv)
                     c.instance = (int)v;
                 else
                     c.tail = v;
+            }
+        } else if (strcmp(a, "--passing") == 0) {
+            c.passing = 1;
+        } else if (strcmp(a, "--recurse") == 0) {
+            c.recurse = 1;
+        } else if (strcmp(a, "--kind") == 0 || strcmp(a, "--limit") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s: missing a value", a);
+            if (a[2] == 'k') {
+                c.kind = argv[++i];
+            } else {
+                char *end;
+                c.limit = strtol(argv[++i], &end, 10);
+                if (*end || end == argv[i] || c.limit <= 0 || c.limit > 10000)
+                    return usage_error("--limit: \"%s\" is not a number from 1 to 10000",
+                                       argv[i]);
             }
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option %s", a);

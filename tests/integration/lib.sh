@@ -120,3 +120,40 @@ heal_link() {
     ip -n "$(ns "$1")" route del blackhole "10.77.0.$2/32"
     ip -n "$(ns "$2")" route del blackhole "10.77.0.$1/32"
 }
+
+# ---- catalog helpers ----
+
+# api I METHOD PATH [curl args...]: hI's HTTP API from inside its namespace; prints the body,
+# fails on an HTTP error
+api() {
+    local i=$1 m=$2 p=$3
+    shift 3
+    ip netns exec "$(ns "$i")" curl -sf --max-time 20 -X "$m" "http://127.0.0.1:7421$p" "$@"
+}
+
+# cluster N [agent flags...]: h1..hN started and joined through h1, everyone alive everywhere
+cluster() {
+    local n=$1 i
+    shift
+    start 1 "$@"
+    for i in $(seq 2 "$n"); do start "$i" --join 10.77.0.1 "$@"; done
+    for i in $(seq 1 "$n"); do wait_until 20 "h$i sees $n alive" sees_count "$i" alive "$n"; done
+}
+
+# passing_count I NAME: how many instances of NAME hI serves as passing
+passing_count() { api "$1" GET "/v1/health/service/$2?passing" | jq length; }
+has_passing() { [ "$(passing_count "$1" "$2")" = "$3" ]; }
+# all_passing NAME N HOSTS...: every host serves N passing instances of NAME
+all_passing() {
+    local name=$1 want=$2 i
+    shift 2
+    for i in "$@"; do has_passing "$i" "$name" "$want" || return 1; done
+}
+digest_of() { api "$1" GET /v1/catalog/digest | jq -r .digest; }
+# same_digest HOSTS...: every host has the same catalog digest
+same_digest() {
+    local d i
+    d=$(digest_of "$1") || return 1
+    [ -n "$d" ] || return 1
+    for i in "${@:2}"; do [ "$(digest_of "$i")" = "$d" ] || return 1; done
+}
