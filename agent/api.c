@@ -45,17 +45,30 @@ static void reply_json(struct httpd_req *req, int status, json_t *j)
     json_decref(j);
 }
 
+static void reply_verror(struct httpd_req *req, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void reply_verror(struct httpd_req *req, int status, const char *fmt, va_list ap)
+{
+    char msg[512];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+    if (n < 0)
+        n = 0;
+    /* the message may quote what the client sent: keep it valid JSON text */
+    reply_json(req, status,
+               json_pack("{s:o}", "error",
+                         api_json_text(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1)));
+}
+
 static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    reply_verror(req, status, fmt, ap);
     va_end(ap);
-    reply_json(req, status, json_pack("{s:s}", "error", msg));
 }
 
 void api_reply_json(struct httpd_req *req, int status, json_t *j)
@@ -69,13 +82,11 @@ void api_reply_json(struct httpd_req *req, int status, json_t *j)
 
 void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    reply_verror(req, status, fmt, ap);
     va_end(ap);
-    reply_json(req, status, json_pack("{s:s}", "error", msg));
 }
 
 /* Length of the UTF-8 sequence at p (n bytes left), 0 when invalid. */
