@@ -33,6 +33,7 @@ struct bundle_job {
     char *pinned;
     size_t pinned_len;
     int64_t now;
+    struct httpc_opts http;
     struct trust_saved saved;
     struct bundle_manifest m;
     int reused;
@@ -95,7 +96,8 @@ static void work_cb(uv_work_t *w)
     const struct trust_target *t;
     struct stat st;
 
-    j->rc = trust_client_refresh(j->repo, j->pinned, j->pinned_len, j->now, &j->saved, &tg, &j->e);
+    j->rc = trust_client_refresh(j->repo, &j->http, j->pinned, j->pinned_len, j->now, &j->saved,
+                                 &tg, &j->e);
     if (j->rc < 0)
         goto out;
     if (!(t = trust_targets_find(&tg, j->name, &j->e))) {
@@ -110,7 +112,7 @@ static void work_cb(uv_work_t *w)
     }
     bundle_rmtree(j->dest);
     unlink(j->tarball);
-    if ((j->rc = trust_client_download(j->repo, t, j->tarball, &j->e)) < 0)
+    if ((j->rc = trust_client_download(j->repo, &j->http, t, j->tarball, &j->e)) < 0)
         goto out;
     if ((j->rc = bundle_unpack(j->tarball, j->dest, &j->m, &j->e)) < 0) {
         /* signed, yet unsafe or broken inside: refused like an attack */
@@ -167,7 +169,7 @@ static void after_work_cb(uv_work_t *w, int status)
     struct agent *a = j->a;
     struct bundles *b = state(a);
 
-    if (status < 0 && j->rc == 0)
+    if (status < 0)
         j->rc = err_set(&j->e, -ECANCELED, "%s: cancelled", j->name);
     b->head = j->next;
     if (!b->head)
@@ -198,6 +200,7 @@ static int load(struct bundle_job *j, struct err *e)
         return err_set(e, -ENAMETOOLONG, "%s: path too long", dir);
     gettimeofday(&tv, NULL);
     j->now = tv.tv_sec;
+    j->http.idle_ms = a->cfg.trust_fetch_idle_ms;
     return 0;
 }
 
@@ -209,12 +212,16 @@ static void start_next(struct agent *a)
     while ((j = b->head) && !b->running) {
         /* the store is read on the loop, right before the job runs */
         if ((j->rc = load(j, &j->e)) == 0) {
+            int rc;
             j->work.data = j;
-            if ((j->rc = uv_queue_work(&a->loop, &j->work, work_cb, after_work_cb)) == 0) {
+            /* the worker owns j->rc from here: it may run, and set it, before
+             * uv_queue_work returns; a job that never ran is not a success */
+            j->rc = err_set(&j->e, -EINPROGRESS, "%s: not fetched", j->name);
+            if ((rc = uv_queue_work(&a->loop, &j->work, work_cb, after_work_cb)) == 0) {
                 b->running = 1;
                 return;
             }
-            err_set(&j->e, j->rc, "%s: cannot queue the work: %s", j->name, uv_strerror(j->rc));
+            j->rc = err_set(&j->e, rc, "%s: cannot queue the work: %s", j->name, uv_strerror(rc));
         }
         b->head = j->next;
         if (!b->head)

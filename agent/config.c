@@ -17,7 +17,7 @@ enum opt_id { O_NODE, O_BIND, O_ADVERTISE, O_JOIN, O_ENCRYPT, O_HTTP, O_DATA_DIR
               O_PUSHPULL, O_SUSPICION_MULT, O_RETRANSMIT_MULT, O_REAP_AFTER,
               O_DNS, O_DNS_DOMAIN, O_DNS_UPSTREAM, O_DNS_SERVICE_TTL, O_DNS_NODE_TTL,
               O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_TRUST_REPO, O_TRUST_ROOT,
-              O_CONFIG_DIR, O_EXEC_CHECKS, O_COUNT };
+              O_CONFIG_DIR, O_EXEC_CHECKS, O_TRUST_FETCH_IDLE, O_COUNT };
 
 struct opt {
     enum opt_id id;
@@ -87,6 +87,9 @@ static const struct opt opts[] = {
      "directory of service files (*.json), read at start and on SIGHUP"},
     {O_EXEC_CHECKS, "enable-exec-checks", T_FLAG, "off", NULL,
      "allow health checks that run a command (exec checks); refused otherwise"},
+    {O_TRUST_FETCH_IDLE, "trust-fetch-idle-ms", T_U32, "10000", "MS",
+     "a mirror silent this long while sending metadata or a bundle is given up (a whole "
+     "transfer also gets one second per 64 KiB it may carry)"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -286,6 +289,7 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
         case O_PUSHPULL: c->pushpull_interval_ms = (uint32_t)u; break;
         case O_SUSPICION_MULT: c->suspicion_mult = (uint32_t)u; break;
         case O_RETRANSMIT_MULT: c->retransmit_mult = (uint32_t)u; break;
+        case O_TRUST_FETCH_IDLE: c->trust_fetch_idle_ms = (uint32_t)u; break;
         default: c->reap_after_s = u; break;
         }
         return 0;

@@ -49,6 +49,7 @@ struct config {
     /* signed bundles: where they come from and the root they verify against */
     char trust_repo[PATH_MAX]; /* "" when none; a directory or http:// URL */
     char trust_root[PATH_MAX];
+    uint32_t trust_fetch_idle_ms; /* 0: the HTTP client's default */
     /* DNS */
     struct node_addr dns;  /* family 0: off */
     int dns_explicit;      /* --dns given: failing to listen is fatal */

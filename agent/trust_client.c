@@ -48,8 +48,8 @@ void trust_client_pin_id(const void *pinned, size_t len, char out[17])
 }
 
 /* Streams repo/name to sink, refusing past max bytes. -ENOENT when absent. */
-static int src_get(const char *repo, const char *name, uint64_t max, httpc_sink sink, void *ud,
-                   struct err *e)
+static int src_get(const char *repo, const char *name, uint64_t max, const struct httpc_opts *o,
+                   httpc_sink sink, void *ud, struct err *e)
 {
     char where[PATH_MAX + 64];
     size_t rl = strlen(repo);
@@ -62,7 +62,7 @@ static int src_get(const char *repo, const char *name, uint64_t max, httpc_sink 
     if ((size_t)snprintf(where, sizeof(where), "%s%s%s", repo, sep, name) >= sizeof(where))
         return err_set(e, -ENAMETOOLONG, "%s/%s: too long", repo, name);
     if (is_url(repo))
-        return httpc_get(where, max, NULL, sink, ud, e);
+        return httpc_get(where, max, o, sink, ud, e);
     fd = open(where, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, -errno, "%s: %s", where, strerror(errno));
@@ -103,12 +103,12 @@ static int mem_sink(void *ud, const uint8_t *p, size_t n, struct err *e)
     return 0;
 }
 
-static int get_meta(const char *repo, const char *name, uint64_t max, struct membuf *m,
-                    struct err *e)
+static int get_meta(const char *repo, const char *name, uint64_t max, const struct httpc_opts *o,
+                    struct membuf *m, struct err *e)
 {
     m->len = 0;
     mem_sink(m, (const uint8_t *)"", 0, NULL);
-    return src_get(repo, name, max, mem_sink, m, e);
+    return src_get(repo, name, max, o, mem_sink, m, e);
 }
 
 int trust_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e)
@@ -120,7 +120,7 @@ int trust_read_file(const char *path, size_t max, char **out, size_t *len, struc
 
     /* a file is a source of its own: its directory, its name */
     snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    rc = get_meta(slash == path ? "/" : dir, slash ? slash + 1 : path, max, &m, e);
+    rc = get_meta(slash == path ? "/" : dir, slash ? slash + 1 : path, max, NULL, &m, e);
     if (rc < 0) {
         free(m.p);
         return rc;
@@ -130,8 +130,9 @@ int trust_read_file(const char *path, size_t max, char **out, size_t *len, struc
     return 0;
 }
 
-int trust_client_refresh(const char *repo, const void *pinned, size_t pinned_len, int64_t now,
-                         struct trust_saved *saved, struct trust_targets *out, struct err *e)
+int trust_client_refresh(const char *repo, const struct httpc_opts *o, const void *pinned,
+                         size_t pinned_len, int64_t now, struct trust_saved *saved,
+                         struct trust_targets *out, struct err *e)
 {
     struct trust_root root, newer;
     struct trust_timestamp ts;
@@ -152,7 +153,7 @@ int trust_client_refresh(const char *repo, const void *pinned, size_t pinned_len
     for (int i = 0; i < TRUST_ROOT_ROTATIONS_MAX; i++) {
         char name[48];
         snprintf(name, sizeof(name), "%llu.root.json", (unsigned long long)root.version + 1);
-        rc = get_meta(repo, name, TRUST_ROOT_MAX, &m, e);
+        rc = get_meta(repo, name, TRUST_ROOT_MAX, o, &m, e);
         if (rc == -ENOENT)
             break;
         if (rc < 0 || (rc = trust_root_update(&root, &saved->st, m.p, m.len, e)) < 0)
@@ -163,15 +164,15 @@ int trust_client_refresh(const char *repo, const void *pinned, size_t pinned_len
     }
     if ((rc = trust_root_fresh(&root, now, e)) < 0)
         goto out;
-    if ((rc = get_meta(repo, "timestamp.json", TRUST_TIMESTAMP_MAX, &m, e)) < 0 ||
+    if ((rc = get_meta(repo, "timestamp.json", TRUST_TIMESTAMP_MAX, o, &m, e)) < 0 ||
         (rc = trust_timestamp_verify(&root, &saved->st, now, m.p, m.len, &ts, e)) < 0)
         goto out;
     saved->st.timestamp = ts.version;
-    if ((rc = get_meta(repo, "snapshot.json", ts.snapshot.length, &m, e)) < 0 ||
+    if ((rc = get_meta(repo, "snapshot.json", ts.snapshot.length, o, &m, e)) < 0 ||
         (rc = trust_snapshot_verify(&root, &saved->st, now, &ts, m.p, m.len, &sn, e)) < 0)
         goto out;
     saved->st.snapshot = sn.version;
-    if ((rc = get_meta(repo, "targets.json", sn.targets.length, &m, e)) < 0 ||
+    if ((rc = get_meta(repo, "targets.json", sn.targets.length, o, &m, e)) < 0 ||
         (rc = trust_targets_verify(&root, &saved->st, now, &sn, m.p, m.len, out, e)) < 0)
         goto out;
     saved->st.targets = out->version;
@@ -202,21 +203,21 @@ static int file_sink(void *ud, const uint8_t *p, size_t n, struct err *e)
 }
 
 static int check_from(const char *repo, const char *name, const struct trust_target *t, int fd,
-                      const char *path, struct err *e)
+                      const char *path, const struct httpc_opts *o, struct err *e)
 {
     struct file_sink f = {.fd = fd, .path = path};
     int rc;
 
     trust_check_init(&f.c, t);
-    rc = src_get(repo, name, t->length, file_sink, &f, e);
+    rc = src_get(repo, name, t->length, o, file_sink, &f, e);
     if (rc == 0)
         rc = trust_check_final(&f.c, e);
     trust_check_release(&f.c);
     return rc;
 }
 
-int trust_client_download(const char *repo, const struct trust_target *t, const char *path,
-                          struct err *e)
+int trust_client_download(const char *repo, const struct httpc_opts *o,
+                          const struct trust_target *t, const char *path, struct err *e)
 {
     char part[PATH_MAX], name[TRUST_NAME_MAX + 32];
     int fd, rc;
@@ -227,7 +228,7 @@ int trust_client_download(const char *repo, const struct trust_target *t, const 
     fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return err_set(e, -errno, "%s: %s", part, strerror(errno));
-    rc = check_from(repo, name, t, fd, part, e);
+    rc = check_from(repo, name, t, fd, part, o, e);
     if (rc == 0 && fsync(fd) < 0)
         rc = err_set(e, -errno, "%s: %s", part, strerror(errno));
     close(fd);
@@ -244,5 +245,5 @@ int trust_client_check_file(const struct trust_target *t, const char *path, stru
     const char *slash = strrchr(path, '/');
 
     snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    return check_from(slash == path ? "/" : dir, slash ? slash + 1 : path, t, -1, path, e);
+    return check_from(slash == path ? "/" : dir, slash ? slash + 1 : path, t, -1, path, NULL, e);
 }

@@ -5,7 +5,8 @@
  * what the metadata before it records. The versions accepted last and the
  * newest root are the caller's to keep (agent/store for the agent, files
  * under --state for the CLI): they come in and go out in struct
- * trust_saved. Blocking: the agent calls it from its thread pool.
+ * trust_saved. HTTP options (o, may be NULL) set the silence timeout.
+ * Blocking: the agent calls it from its thread pool.
  *
  * Repository layout (made by `troupe trust init`):
  *   root.json, N.root.json (every root version), timestamp.json,
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/httpc.h"
 #include "core/err.h"
 #include "core/trust.h"
 
@@ -43,12 +45,13 @@ int trust_read_file(const char *path, size_t max, char **out, size_t *len, struc
  * now. saved is updated after each step that verified, even when a later
  * one fails; persist it either way. On success out holds the targets
  * (trust_targets_release). */
-int trust_client_refresh(const char *repo, const void *pinned, size_t pinned_len, int64_t now,
-                         struct trust_saved *saved, struct trust_targets *out, struct err *e);
+int trust_client_refresh(const char *repo, const struct httpc_opts *o, const void *pinned,
+                         size_t pinned_len, int64_t now, struct trust_saved *saved,
+                         struct trust_targets *out, struct err *e);
 /* Downloads bundle t into path (written to path.part, renamed when every
  * byte checked out). */
-int trust_client_download(const char *repo, const struct trust_target *t, const char *path,
-                          struct err *e);
+int trust_client_download(const char *repo, const struct httpc_opts *o,
+                          const struct trust_target *t, const char *path, struct err *e);
 /* Checks a local bundle file against t. */
 int trust_client_check_file(const struct trust_target *t, const char *path, struct err *e);
 

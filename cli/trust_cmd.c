@@ -429,7 +429,7 @@ static int cmd_verify(int argc, char **argv)
         return failed(&e);
     }
     state_load(state, &saved);
-    rc = trust_client_refresh(repo, pinned, plen, time(NULL), &saved, &tg, &e);
+    rc = trust_client_refresh(repo, NULL, pinned, plen, time(NULL), &saved, &tg, &e);
     {
         struct err se;
         if (state_save(state, &saved, &se) < 0)
