@@ -87,6 +87,13 @@ uint8_t checks_type(const struct check_run *r)
     return r->def.cfg.type;
 }
 
+/* The checks' clock: the loop's, shifted by the output period, so that a
+ * check's first output can be due at once (see checks_start). */
+static uint64_t check_now(struct agent *a)
+{
+    return agent_now(a) + HEALTH_OUTPUT_EVERY_MS;
+}
+
 /* ---- the check record ---- */
 
 static void write_record(struct check_run *r)
@@ -159,7 +166,7 @@ static void apply(struct check_run *r, int verdict, uint8_t from)
 
 static void result(struct check_run *r, uint8_t status, const char *out, size_t len)
 {
-    uint64_t now = agent_now(r->a);
+    uint64_t now = check_now(r->a);
     uint8_t from = r->h.status;
     int v = health_result(&r->h, &r->def.cfg, now, status, out, len);
 
@@ -509,7 +516,7 @@ static void probe_start(struct check_run *r)
 static void timer_cb(uv_timer_t *t)
 {
     struct check_run *r = t->data;
-    uint64_t now = agent_now(r->a);
+    uint64_t now = check_now(r->a);
     uint8_t from = r->h.status;
     int v;
 
@@ -528,7 +535,7 @@ struct check_run *checks_start(struct agent *a, const char *instance,
                                const struct catalog_check_def *def, const struct cat_check *prev)
 {
     struct check_run *r = xcalloc(1, sizeof(*r));
-    uint64_t now = agent_now(a);
+    uint64_t now = check_now(a);
 
     r->a = a;
     snprintf(r->instance, sizeof(r->instance), "%s", instance);
@@ -536,6 +543,8 @@ struct check_run *checks_start(struct agent *a, const char *instance,
     for (size_t i = 0; i < def->argc && i < CATALOG_ARGS_MAX; i++)
         r->def.argv[i] = xstrdup(def->argv[i]);
     health_init(&r->h, &r->def.cfg, now);
+    /* the first output is news: gossip it with the first result, not a minute later */
+    r->h.output_sent_ms = now - HEALTH_OUTPUT_EVERY_MS;
     if (prev) {
         /* a restart or a new definition does not flap a known status */
         r->h.status = prev->status;
