@@ -12,6 +12,7 @@
 #include "agent/bundle.h"
 #include "agent/dns.h"
 #include "agent/api_impl.h"
+#include "agent/catalog_impl.h"
 #include "agent/log.h"
 #include "core/mem.h"
 #include "core/tags.h"
@@ -436,6 +437,7 @@ static void get_metrics(struct agent *a, struct httpd_req *req)
     COUNTER("pushpulls_total", pushpulls, "Push-pull state exchanges.");
 #undef COUNTER
     net_write_metrics(a->net, f);
+    catalog_write_metrics(a, f);
     bundle_write_metrics(a, f);
     fclose(f);
     httpd_respond(req, 200, "text/plain; version=0.0.4", buf, len);

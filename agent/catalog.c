@@ -563,3 +563,39 @@ void catalog_free(struct agent *a)
     free(c);
     a->catalog = NULL;
 }
+
+/* ---- /metrics ---- */
+
+void catalog_write_metrics(struct agent *a, FILE *f)
+{
+    struct catalog *c = a->catalog;
+    const struct repl_stats *s;
+
+    if (!c)
+        return;
+    s = repl_stats(c->repl);
+    fprintf(f,
+            "# HELP troupe_catalog_records Records in the local replica, tombstones included.\n"
+            "# TYPE troupe_catalog_records gauge\ntroupe_catalog_records %zu\n"
+            "# HELP troupe_catalog_own_instances Instances registered on this agent.\n"
+            "# TYPE troupe_catalog_own_instances gauge\ntroupe_catalog_own_instances %zu\n"
+            "# HELP troupe_catalog_index The index of blocking queries.\n"
+            "# TYPE troupe_catalog_index gauge\ntroupe_catalog_index %llu\n"
+            "# HELP troupe_catalog_blocking_queries Blocking queries waiting.\n"
+            "# TYPE troupe_catalog_blocking_queries gauge\ntroupe_catalog_blocking_queries %zu\n",
+            crdt_count(c->crdt), c->n_svcs, (unsigned long long)catalog_index(a), c->n_waiters);
+#define COUNTER(name, value, help)                                                             \
+    fprintf(f, "# HELP troupe_" name " " help "\n# TYPE troupe_" name " counter\ntroupe_" name   \
+               " %llu\n",                                                                      \
+            (unsigned long long)(value))
+    COUNTER("repl_broadcasts_out_total", s->broadcasts_out, "Deltas handed to gossip.");
+    COUNTER("repl_broadcasts_in_total", s->broadcasts_in, "Deltas received from gossip.");
+    COUNTER("repl_records_merged_total", s->records_merged, "Remote records that changed the replica.");
+    COUNTER("repl_syncs_total", s->syncs, "Anti-entropy exchanges.");
+    COUNTER("repl_decode_errors_total", s->decode_errors, "Malformed replication input dropped.");
+    COUNTER("repl_dropped_total", s->dropped, "Replication outputs dropped, queue full.");
+    COUNTER("repl_tombstones_collected_total", s->gc_collected, "Tombstones collected.");
+    COUNTER("history_dropped_total", c->hist_dropped, "History events dropped, queue full.");
+    COUNTER("catalog_save_errors_total", c->save_errors, "Failed writes of the replica to disk.");
+#undef COUNTER
+}

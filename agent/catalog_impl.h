@@ -7,6 +7,7 @@
 #define TROUPE_CATALOG_IMPL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "agent/catalog.h"
@@ -90,6 +91,9 @@ void catalog_deregister_later(struct agent *a, const char *id);
 /* Every registration of source `src` whose id is not in keep (n ids) goes. */
 void catalog_drop_others(struct agent *a, uint8_t src, const char (*keep)[CAT_ID_MAX + 1],
                          size_t n);
+
+/* Prometheus lines of the catalog and replication counters. */
+void catalog_write_metrics(struct agent *a, FILE *f);
 
 /* repl_drive.c */
 void repl_drive_start(struct agent *a);
