@@ -62,6 +62,11 @@ static void note(struct inst *in, const char *kind, const char *fmt, ...)
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     log_info("super", "%s/%u %s: %s", in->svc->spec.name, in->idx, kind, detail);
+    {
+        char subject[SUP_NAME_MAX + 16];
+        snprintf(subject, sizeof(subject), "%s/%u", in->svc->spec.name, in->idx);
+        super_history(in->super, kind, subject, detail);
+    }
 }
 
 static void save(struct inst *in)
@@ -466,6 +471,11 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     uint8_t before = in->sm.state;
 
     sup_event(&in->sm, &v->spec.sup, now, ev, x, &o);
+    /* an instance that is not restarted at once leaves the catalog now; one
+     * that is gets its registration replaced right after the spawn, so that
+     * the durable write of the catalog does not delay the replacement */
+    if ((o.notes & SUP_NOTE_EXITED) && o.act != SUP_ACT_SPAWN)
+        super_catalog_deregister(in);
     if (o.notes & SUP_NOTE_EXITED)
         note(in, "exit", "%s after %llu ms", sup_exit_str(&in->sm.last, how, sizeof(how)),
              (unsigned long long)o.ran_ms);
@@ -485,12 +495,13 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     case SUP_ACT_SPAWN:
         if (inst_spawn(in, &e) < 0) {
             struct sup_exit fx = {.code = 127, .signal = 0};
-            note(in, "spawn-failed", "%s", e.msg);
+            note(in, "spawn-fail", "%s", e.msg);
             inst_drive(in, SUP_EV_EXIT, &fx);
             return;
         }
         note(in, in->sm.restarts ? "restart" : "start", "pid %d (restart %u)", (int)in->pid,
              in->sm.restarts);
+        super_catalog_register(in);
         break;
     case SUP_ACT_SIGNAL:
         note(in, "stop", "%s to pid %d, SIGKILL in %u ms", sup_signal_name(v->spec.stop_signal),
@@ -509,6 +520,17 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     if (!in->pid && (in->sm.state == SUP_DOWN || in->sm.state == SUP_EXITED ||
                      in->sm.state == SUP_FAILED))
         reap_retired(v);
+}
+
+void super_unhealthy(struct inst *in, const char *check_id)
+{
+    struct svc *v = in->svc;
+
+    if (in->sm.state != SUP_RUNNING)
+        return;
+    log_info("super", "%s/%u: liveness check %s is critical", v->spec.name, in->idx, check_id);
+    inst_drive(in, SUP_EV_UNHEALTHY, NULL);
+    svc_maybe_free(in->super, v);
 }
 
 /* ---- services ---- */
@@ -828,6 +850,7 @@ static void adopt(struct super *s, struct svc *v, uint32_t idx)
             log_info("super", "%s/%u: re-adopted pid %d, running for %llu ms", v->spec.name,
                      idx, (int)row.pid,
                      (unsigned long long)(super_mono_ms() - row.started_mono_ms));
+            super_catalog_register(in);
             if (strcmp(row.state, "stopping") == 0 || v->stopped)
                 inst_drive(in, SUP_EV_STOP, NULL);
             return;
@@ -901,7 +924,8 @@ int super_open(struct super **out, struct agent *a, struct err *e)
         return err_set(e, -errno, "cannot find the troupe binary: %s", strerror(errno));
     }
     s->self_exe[n] = '\0';
-    if ((rc = super_store_open(s, e)) < 0 || (rc = secrets_open(s, e)) < 0) {
+    if ((rc = super_store_open(s, e)) < 0 || (rc = secrets_open(s, e)) < 0 ||
+        (rc = super_catalog_open(s, e)) < 0) {
         super_store_close(s);
         free(s);
         return err_wrap(e, "supervisor");

@@ -86,6 +86,15 @@ struct svc *super_find(struct super *s, const char *name);
 struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
                           struct err *e);
 
+/* An instance whose liveness check went critical: restart it. */
+void super_unhealthy(struct inst *in, const char *check_id);
+
+/* ---- super_catalog.c: registration, liveness, the event history ---- */
+int super_catalog_open(struct super *s, struct err *e);
+void super_catalog_register(struct inst *in);
+void super_catalog_deregister(struct inst *in);
+void super_history(struct super *s, const char *kind, const char *subject, const char *detail);
+
 /* ---- super_spawn.c: fork and exec with the sandbox of a plain process ---- */
 struct spawn_req {
     const char *path;

@@ -24,3 +24,7 @@ echo "$gaps" | awk '{for (i = 2; i <= NF; i++) if ($i <= $(i-1)) exit 1; if ($1 
 grep -q 'crash/0 exit: exit 3' "$TMP/solo.log" || fail "exits are not logged"
 T ps | grep -q '^crash .*exit 3' || fail "troupe ps does not show the crash"
 T logs crash | grep -q '^started$' || fail "logs lack the output"
+# every start, exit and restart is in the event history
+curl -sf "127.0.0.1:$H/v1/events?kind=sup-exit" | jq -e '[.[] | select(.subject == "crash/0")] | length >= 4' >/dev/null ||
+    fail "exits are not in the event history: $(curl -s "127.0.0.1:$H/v1/events?kind=sup-exit" | head -c 300)"
+curl -sf "127.0.0.1:$H/v1/events?kind=sup-restart" | jq -e 'length >= 4' >/dev/null || fail "restarts are not in the history"

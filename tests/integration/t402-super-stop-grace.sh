@@ -24,3 +24,5 @@ kill -0 "$pid" 2>/dev/null && fail "pid $pid still runs"
 grep -q 'stubborn/0 kill: still running 1000 ms after SIGTERM: SIGKILL' "$TMP/solo.log" ||
     fail "the kill after grace is not reported"
 grep -q 'stubborn/0 exit: signal 9 (SIGKILL)' "$TMP/solo.log" || fail "the exit by SIGKILL is not reported"
+curl -sf "127.0.0.1:$H/v1/events?kind=sup-kill" | jq -e '[.[] | select(.subject == "stubborn/0")] | length == 1' >/dev/null ||
+    fail "the kill after grace is not in the event history"
