@@ -368,6 +368,8 @@ static void reload(struct agent *a)
     log_info("config", "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
     history_add(a, "config", a->cfg.node, "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
     services_dir_load(a);
+    if (a->super)
+        super_dir_load(a->super);
     agent_drive(a);
 }
 

@@ -8,6 +8,7 @@
  * or losing it. Times given to core/sup are CLOCK_MONOTONIC in ms, which
  * is the same clock before and after an agent restart. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -67,6 +68,12 @@ static void note(struct inst *in, const char *kind, const char *fmt, ...)
         snprintf(subject, sizeof(subject), "%s/%u", in->svc->spec.name, in->idx);
         super_history(in->super, kind, subject, detail);
     }
+}
+
+static void history_note(struct super *s, const char *kind, const char *subject,
+                         const char *detail)
+{
+    super_history(s, kind, subject, detail);
 }
 
 static void save(struct inst *in)
@@ -769,6 +776,91 @@ int super_remove(struct super *s, const char *name, struct err *e)
     return 0;
 }
 
+/* ---- specs in the config dir ---- */
+
+static int spec_file(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
+}
+
+/* Applies one file; returns 0, or -1 when it was refused and names no
+ * service we know (then nothing may be forgotten in this load). */
+static int dir_apply(struct super *s, const char *path)
+{
+    char name[64], *text = NULL;
+    size_t len = 0;
+    struct err e;
+    FILE *f = fopen(path, "re");
+    struct svc *v;
+
+    if (!f) {
+        log_error("super", "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    text = xmalloc(SUP_SPEC_TEXT_MAX + 1);
+    len = fread(text, 1, SUP_SPEC_TEXT_MAX + 1, f);
+    fclose(f);
+    if (super_apply(s, text, len, name, &e) < 0) {
+        json_t *j = json_loadb(text, len, 0, NULL);
+        const char *n = json_string_value(json_object_get(j, "name"));
+        log_error("super", "%s refused, the running version (if any) stays: %s", path, e.msg);
+        history_note(s, "spec-refused", path, e.msg);
+        /* the version that runs stays, and so does its service */
+        v = n ? super_find(s, n) : NULL;
+        if (v)
+            v->seen = 1;
+        json_decref(j);
+        free(text);
+        return v ? 0 : -1;
+    }
+    if ((v = super_find(s, name))) {
+        v->from_dir = 1;
+        v->seen = 1;
+    }
+    free(text);
+    return 0;
+}
+
+void super_dir_load(struct super *s)
+{
+    const char *cfg = s->a->cfg.config_dir;
+    char dir[PATH_MAX];
+    struct dirent **names = NULL;
+    int n, unknown = 0;
+
+    if (!cfg[0])
+        return;
+    snprintf(dir, sizeof(dir), "%.*s/run", PATH_MAX - 8, cfg);
+    for (size_t i = 0; i < s->n_svc; i++)
+        s->svc[i]->seen = 0;
+    n = scandir(dir, &names, spec_file, alphasort);
+    if (n < 0) {
+        if (errno != ENOENT)
+            log_error("super", "%s: %s; the services stay as they are", dir, strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, names[i]->d_name) >= 0 && dir_apply(s, path) < 0)
+            unknown++;
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    for (size_t i = 0; i < s->n_svc && !unknown; i++) {
+        struct svc *v = s->svc[i];
+        struct err e;
+        if (!v->from_dir || v->seen || v->removing)
+            continue;
+        log_info("super", "%s: its file left %s: stopping and forgetting it", v->spec.name, dir);
+        if (super_remove(s, v->spec.name, &e) < 0)
+            log_warn("super", "%s: %s", v->spec.name, e.msg);
+        i = (size_t)-1; /* the list may have changed */
+    }
+    log_info("super", "%d spec files in %s", n, dir);
+}
+
 /* ---- JSON ---- */
 
 static json_t *inst_json(struct inst *in)
@@ -937,6 +1029,7 @@ int super_open(struct super **out, struct agent *a, struct err *e)
     if (s->n_svc)
         log_info("super", "%zu services from the data dir", s->n_svc);
     *out = s;
+    super_dir_load(s);
     return 0;
 }
 

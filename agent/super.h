@@ -27,6 +27,11 @@ void super_close(struct super *s);
  * (its instances are restarted with it). A bad spec changes nothing; e
  * names the field. The name of the service goes to name (64 bytes). */
 int super_apply(struct super *s, const char *text, size_t len, char *name, struct err *e);
+/* Applies the specs in CONFIG_DIR/run, every NAME.json (at start and on SIGHUP): new
+ * and changed ones are applied, a refused one is logged with its file and
+ * field and changes nothing, and a service whose file went away since the
+ * last load is stopped and forgotten. */
+void super_dir_load(struct super *s);
 /* By hand: -ENOENT when there is no such service. */
 int super_stop(struct super *s, const char *name, struct err *e);
 int super_start(struct super *s, const char *name, struct err *e);

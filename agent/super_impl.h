@@ -62,6 +62,8 @@ struct svc {
     uint32_t want;      /* instances wanted (spec, then troupe scale) */
     int stopped;        /* troupe stop: wanted down */
     int removing;       /* forget the spec once every instance is down */
+    int from_dir;       /* applied from CONFIG_DIR/run (super_dir_load) */
+    int seen;           /* found in this load of the directory */
 };
 
 struct super {
