@@ -19,7 +19,7 @@
 # period; its logs also show false deaths. Serf through an event handler
 # that stamps each member-join / member-failed event with the time it runs.
 # Each agent has a loopback address of its own (troupe 127.0.1.I, Serf
-# 127.0.2.I) with the default ports. Memory is VmRSS from /proc/PID/status,
+# 127.0.2.I) with the default ports (its HTTP API and DNS server on it too). Memory is VmRSS from /proc/PID/status,
 # the anonymous part (RssAnon) beside it, and where one troupe agent's
 # resident memory lies, mapping by mapping.
 #
@@ -42,8 +42,10 @@ say() { echo "[$(date +%H:%M:%S)] $*"; }
 
 cleanup() {
     local rc=$? p
-    for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
+    {
+        for p in "${PID[@]}"; do kill -9 "$p"; done
+        wait
+    } 2>/dev/null
     rm -rf "$TMP"
     exit $rc
 }
@@ -74,7 +76,7 @@ start_troupe() { # I [JOIN_I]
     local i=$1 join=()
     [ $# -gt 1 ] && join=(--join "$(tip "$2"):7420")
     "$BIN" agent --node "t$i" --bind "$(tip "$i"):7420" --http "$(tip "$i"):7421" \
-        --data-dir "$TMP/t$i" "${join[@]}" >>"$TMP/t$i.log" 2>&1 &
+        --dns "$(tip "$i"):7453" --data-dir "$TMP/t$i" "${join[@]}" >>"$TMP/t$i.log" 2>&1 &
     PID[t$i]=$!
 }
 
@@ -200,7 +202,7 @@ except() { # X I...: the list without X
 # ---- the run ----
 
 for i in $(seq 1 $((N + ROUNDS))); do
-    port_free "$(tip "$i")" 7420 && port_free "$(tip "$i")" 7421 &&
+    port_free "$(tip "$i")" 7420 && port_free "$(tip "$i")" 7421 && port_free "$(tip "$i")" 7453 &&
         port_free "$(sip "$i")" 7946 && port_free "$(sip "$i")" 7373 ||
         die "a port on $(tip "$i") or $(sip "$i") is taken: is another benchmark running?"
 done
