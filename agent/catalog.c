@@ -560,6 +560,7 @@ void catalog_free(struct agent *a)
     repl_free(c->repl);
     crdt_free(c->crdt);
     free(c->dereg_later);
+    free(c->forgotten);
     free(c);
     a->catalog = NULL;
 }

@@ -64,6 +64,14 @@ struct catalog {
 
     uint64_t event_seq; /* our last user event */
 
+    /* reaped members: records of theirs that peers still send are dropped
+     * again, until they come back or the entry expires */
+    struct catalog_forgotten {
+        char name[SWIM_NAME_MAX + 1];
+        uint64_t until_ms;
+    } *forgotten;
+    size_t n_forgotten;
+
     struct hist_item *hist_head, *hist_tail; /* history not yet on disk */
     size_t hist_n;
     uint64_t hist_dropped;

@@ -15,9 +15,11 @@
 #include "agent/catalog_impl.h"
 #include "agent/log.h"
 #include "agent/store_catalog.h"
+#include "core/mem.h"
 
 #define GC_INTERVAL_MS   30000
 #define EVENTS_KEEP_MS   (3600u * 1000u) /* our user events are deleted after an hour */
+#define FORGOTTEN_MAX    1024
 
 int repl_drive_serving(void *ud, const char *node)
 {
@@ -55,6 +57,72 @@ static const char *name_by_addr(struct agent *a, const struct node_addr *addr, i
     return found;
 }
 
+/* Drops every record of origin, from memory and disk. */
+static void drop_origin(struct agent *a, const char *origin)
+{
+    struct catalog *c = a->catalog;
+    struct err e;
+
+    if (catalog_save(a, &e) < 0) /* what is pending goes first: saved is reset below */
+        log_warn("store", "saving the catalog: %s", e.msg);
+    repl_forget(c->repl, origin);
+    if (store_begin(a->store, &e) < 0 || store_records_drop_origin(a->store, origin, &e) < 0 ||
+        store_commit(a->store, &e) < 0) {
+        store_rollback(a->store);
+        log_warn("store", "forgetting the records of %s: %s", origin, e.msg);
+    }
+    crdt_digest_release(&c->saved);
+    crdt_digest(c->crdt, &c->saved);
+}
+
+static int any_rec(void *ud, const struct crdt_rec *r)
+{
+    (void)ud;
+    (void)r;
+    return 1;
+}
+
+static void forgotten_del(struct catalog *c, size_t i)
+{
+    c->forgotten[i] = c->forgotten[--c->n_forgotten];
+}
+
+static void forgotten_add(struct agent *a, const char *name)
+{
+    struct catalog *c = a->catalog;
+    uint64_t keep = a->cfg.reap_after_s ? a->cfg.reap_after_s * 1000 : 72ull * 3600 * 1000;
+
+    for (size_t i = 0; i < c->n_forgotten; i++)
+        if (strcmp(c->forgotten[i].name, name) == 0)
+            forgotten_del(c, i);
+    if (c->n_forgotten == FORGOTTEN_MAX)
+        forgotten_del(c, 0);
+    c->forgotten = xrealloc(c->forgotten, (c->n_forgotten + 1) * sizeof(*c->forgotten));
+    snprintf(c->forgotten[c->n_forgotten].name, SWIM_NAME_MAX + 1, "%s", name);
+    c->forgotten[c->n_forgotten++].until_ms = agent_wall_ms() + keep;
+}
+
+/* Records of a reaped member that a peer which has not reaped it yet sent
+ * again are dropped again: the member is gone, so are its records. */
+static void prune_forgotten(struct agent *a)
+{
+    struct catalog *c = a->catalog;
+    uint64_t now = agent_wall_ms();
+
+    for (size_t i = 0; i < c->n_forgotten;) {
+        const char *name = c->forgotten[i].name;
+        if (now > c->forgotten[i].until_ms || swim_member_find(a->swim, name)) {
+            forgotten_del(c, i);
+            continue;
+        }
+        if (crdt_scan_origin(c->crdt, name, any_rec, NULL)) {
+            log_debug("repl", "dropping records of %s again: it was reaped", name);
+            drop_origin(a, name);
+        }
+        i++;
+    }
+}
+
 void repl_drive_flush(struct agent *a)
 {
     struct repl_out o;
@@ -62,6 +130,8 @@ void repl_drive_flush(struct agent *a)
 
     if (!a->catalog)
         return;
+    if (a->catalog->n_forgotten)
+        prune_forgotten(a);
     while (repl_poll_out(a->catalog->repl, &o)) {
         if (o.kind == REPL_OUT_BROADCAST) {
             if (swim_broadcast_user(a->swim, o.data, o.len, &e) < 0)
@@ -79,6 +149,68 @@ static void sync_with(struct agent *a, const char *name)
 {
     if (strcmp(name, a->cfg.node) != 0)
         repl_sync(a->catalog->repl, name);
+}
+
+struct adopt {
+    struct agent *a;
+    const char *origin;
+    size_t n;
+    char **keys;
+};
+
+static int find_kv(void *ud, const struct crdt_rec *r)
+{
+    struct adopt *ad = ud;
+    const struct crdt_rec *w;
+
+    if (r->kind != CRDT_KV || r->deleted)
+        return 0;
+    w = crdt_lww(ad->a->catalog->crdt, CRDT_KV, r->key);
+    if (w != r && !(w && strcmp(w->origin, ad->origin) == 0 && strcmp(w->key, r->key) == 0))
+        return 0; /* another write of the key wins anyway */
+    ad->keys = xrealloc(ad->keys, (ad->n + 1) * sizeof(*ad->keys));
+    ad->keys[ad->n++] = xstrdup(r->key);
+    return 0;
+}
+
+/* The lowest-named live member, so that one agent adopts a reaped one's keys. */
+static int adopter(struct agent *a)
+{
+    size_t n = swim_member_count(a->swim);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(a->swim, i);
+        if (m->state == SWIM_ALIVE && strcmp(m->name, a->cfg.node) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* KV values are multi-writer data: a reaped member's winning writes are
+ * written again by one live agent before its records are forgotten, so a
+ * key does not vanish with the agent that last wrote it. */
+static void adopt_kv(struct agent *a, const char *origin)
+{
+    struct adopt ad = {.a = a, .origin = origin};
+    struct catalog *c = a->catalog;
+    struct err e;
+
+    if (!adopter(a))
+        return;
+    crdt_scan_origin(c->crdt, origin, find_kv, &ad);
+    for (size_t i = 0; i < ad.n; i++) {
+        const struct crdt_rec *r = crdt_get(c->crdt, origin, CRDT_KV, ad.keys[i]);
+        if (r && !r->deleted) {
+            uint8_t *val = xmemdup(r->len ? r->val : (const uint8_t *)"", r->len ? r->len : 1);
+            if (repl_put(c->repl, agent_wall_ms(), CRDT_KV, ad.keys[i], val, r->len, &e) < 0)
+                log_warn("repl", "adopting key %s of %s: %s", ad.keys[i], origin, e.msg);
+            free(val);
+        }
+        free(ad.keys[i]);
+    }
+    if (ad.n)
+        log_info("repl", "adopted %zu keys last written by %s", ad.n, origin);
+    free(ad.keys);
 }
 
 void repl_drive_event(struct agent *a, const struct swim_event *ev)
@@ -117,17 +249,9 @@ void repl_drive_event(struct agent *a, const struct swim_event *ev)
         break;
     case SWIM_EV_REAP:
         c->members_index++;
-        if (catalog_save(a, &e) < 0) /* what is pending goes first: saved is reset below */
-            log_warn("store", "saving the catalog: %s", e.msg);
-        repl_forget(c->repl, ev->name);
-        if (store_begin(a->store, &e) < 0 ||
-            store_records_drop_origin(a->store, ev->name, &e) < 0 ||
-            store_commit(a->store, &e) < 0) {
-            store_rollback(a->store);
-            log_warn("store", "forgetting the records of %s: %s", ev->name, e.msg);
-        }
-        crdt_digest_release(&c->saved);
-        crdt_digest(c->crdt, &c->saved);
+        adopt_kv(a, ev->name);
+        drop_origin(a, ev->name);
+        forgotten_add(a, ev->name);
         history_add(a, "member", ev->name, "reaped: its instances and records are forgotten");
         break;
     case SWIM_EV_JOINED:
