@@ -247,7 +247,7 @@ static int do_register(struct agent *a, const struct catalog_def *d, enum catalo
         if (!kept)
             repl_del(c->repl, now, CRDT_CHECK, old_checks[k], NULL);
     }
-    if ((rc = catalog_save(a, e)) < 0)
+    if (!c->opening && (rc = catalog_save(a, e)) < 0)
         goto out;
     history_add(a, "service", in->id, "%s %s (service %s, port %u, %zu checks, by %s)",
                 fresh ? "registered" : "updated", in->id, in->service, in->port, d->n_checks,
@@ -509,9 +509,13 @@ int catalog_open(struct agent *a, struct err *e)
     c->saved_index = crdt_index(c->crdt);
     if (crdt_count(c->crdt))
         log_info("catalog", "restored %zu records from the data dir", crdt_count(c->crdt));
-    if ((r = store_services_load(a->store, restore_cb, a, e)) < 0)
+    c->opening = 1;
+    r = store_services_load(a->store, restore_cb, a, e);
+    if (r == 0)
+        services_dir_load(a);
+    c->opening = 0;
+    if (r < 0)
         return r;
-    services_dir_load(a);
     drop_stale(a);
     history_add(a, "agent", a->cfg.node, "started (version %s, %zu own instances)",
                 TROUPE_VERSION, c->n_svcs);

@@ -63,6 +63,7 @@ struct catalog {
     size_t n_dereg_later;
 
     uint64_t event_seq; /* our last user event */
+    int opening;        /* restoring at start: one save at the end, not one per instance */
 
     /* reaped members: records of theirs that peers still send are dropped
      * again, until they come back or the entry expires */
