@@ -538,6 +538,11 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
         if (!explicit_[O_LOG_LEVEL] && c->log_level == def.log_level)
             c->log_level = LOG_DEBUG;
     }
+    return config_check(c, e);
+}
+
+int config_check(const struct config *c, struct err *e)
+{
     if (!c->trust_repo[0] != !c->trust_root[0])
         return err_set(e, -EINVAL, "%s",
                        c->trust_repo[0] ? "--trust-repo needs --trust-root FILE (the pinned "

@@ -64,8 +64,12 @@ void config_init(struct config *c);
 /* argv[0] is "agent". Returns 0, CONFIG_HELP after printing help to stdout,
  * or a negative code with a message naming the flag or key and the value. */
 int config_parse(struct config *c, int argc, char **argv, struct err *e);
-/* Applies a JSON config text (what --config FILE holds). */
+/* Applies a JSON config text (what --config FILE holds); the checks across
+ * options are config_check's. */
 int config_parse_json(struct config *c, const char *text, size_t len, struct err *e);
+/* The checks across options, once every source is applied (config_parse
+ * ends with it): -EINVAL with a message naming the flags. */
+int config_check(const struct config *c, struct err *e);
 void config_print_help(FILE *f);
 void config_print_markdown(FILE *f);
 /* Fills sc from the profile and the overrides (name, address, tags too;
