@@ -29,16 +29,17 @@ build: $(BUILD)/build.ninja
 run: deps build
 	./scripts/run-dev $(BUILD) $(RUN_ARGS)
 
-test: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja
+test: deps $(BUILD)/build.ninja $(SANBUILD)/build.ninja $(FUZZBUILD)/build.ninja
 	ninja -C $(BUILD)
 	ninja -C $(SANBUILD)
-	./tests/run $(BUILD) $(SANBUILD)
+	ninja -C $(FUZZBUILD) fuzz-targets
+	./tests/run $(BUILD) $(SANBUILD) $(FUZZBUILD)
 
 bench: deps build
 	./bench/run $(BUILD)
 
 fuzz: deps $(FUZZBUILD)/build.ninja
-	ninja -C $(FUZZBUILD)
+	ninja -C $(FUZZBUILD) fuzz-targets
 	./tests/fuzz/run $(FUZZBUILD) $(FUZZ_SECONDS)
 
 install: build

@@ -1,0 +1,74 @@
+/* fuzz_http1: bytes from an HTTP client (and, for the CLI, from a server).
+ * Parsing must not crash or read past the input; a complete request must
+ * lie within the bytes received and its slices within the buffer; parsing
+ * goes on over pipelined requests the way the server does. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/http1.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define INSIDE(p, n, buf, len)                                                                 \
+    ((n) == 0 || ((const uint8_t *)(p) >= (buf) && (const uint8_t *)(p) + (n) <= (buf) + (len)))
+
+static void check_requests(uint8_t *buf, size_t len)
+{
+    static struct http1_req r;
+    struct http1_limits lim = {1024, 4096}; /* small limits, so the fuzzer reaches them */
+    size_t off = 0;
+
+    while (off < len) {
+        uint8_t *b = buf + off;
+        size_t left = len - off;
+        long n = http1_parse_request(&r, b, left, off ? &lim : NULL);
+        char out[64];
+
+        if (n < 0) {
+            if (!r.error || r.status < 400 || r.status > 505)
+                abort();
+            return;
+        }
+        if (n == 0)
+            return;
+        if ((size_t)n > left || !INSIDE(r.method, r.method_len, b, left) ||
+            !INSIDE(r.target, r.target_len, b, left) || !INSIDE(r.body, r.body_len, b, left) ||
+            strlen(r.path) > HTTP1_PATH_MAX || r.n_headers > HTTP1_HEADERS_MAX)
+            abort();
+        for (size_t i = 0; i < r.n_headers; i++)
+            if (!INSIDE(r.h[i].name, r.h[i].name_len, b, left) ||
+                !INSIDE(r.h[i].value, r.h[i].value_len, b, left))
+                abort();
+        if (r.query)
+            http1_query_get(r.query, r.query_len, "wait", out, sizeof(out));
+        http1_header(r.h, r.n_headers, "content-type", NULL);
+        off += (size_t)n;
+    }
+}
+
+static void check_response(uint8_t *buf, size_t len, int eof)
+{
+    static struct http1_resp r;
+    long n = http1_parse_response(&r, buf, len, eof, NULL);
+
+    if (n < 0 && !r.error)
+        abort();
+    if (n > 0 && ((size_t)n > len || !INSIDE(r.body, r.body_len, buf, len)))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* exact-size copies: the parser decodes chunked bodies in place */
+    uint8_t *copy = malloc(size ? size : 1);
+
+    memcpy(copy, data, size);
+    check_requests(copy, size);
+    memcpy(copy, data, size);
+    check_response(copy, size, 0);
+    memcpy(copy, data, size);
+    check_response(copy, size, 1);
+    free(copy);
+    return 0;
+}
