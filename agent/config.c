@@ -52,10 +52,10 @@ static const struct opt opts[] = {
     {O_CONFIG, "config", T_PATH, "none", "FILE",
      "JSON file with the same keys (join, encrypt and tag as arrays, or tags as an object); "
      "command-line flags win"},
-    {O_PROBE_INTERVAL, "probe-interval-ms", T_U32, "profile", "MS", "time between probes"},
-    {O_PROBE_TIMEOUT, "probe-timeout-ms", T_U32, "profile", "MS",
+    {O_PROBE_INTERVAL, "probe-interval-ms", T_U32, "1000, fast 200", "MS", "time between probes"},
+    {O_PROBE_TIMEOUT, "probe-timeout-ms", T_U32, "500, fast 100", "MS",
      "time to wait for an ack before indirect probes"},
-    {O_PUSHPULL, "pushpull-interval-ms", T_U32, "profile", "MS",
+    {O_PUSHPULL, "pushpull-interval-ms", T_U32, "30000, fast 15000", "MS",
      "time between full state exchanges (scaled up with the cluster size)"},
     {O_SUSPICION_MULT, "suspicion-mult", T_U32, "4", "N",
      "suspicion timeout multiplier (x log10(N) x probe interval)"},
@@ -473,6 +473,10 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
             config_print_markdown(stdout);
             return CONFIG_HELP;
         }
+        if (strcmp(argv[i], "--help-man") == 0) {
+            config_print_man(stdout);
+            return CONFIG_HELP;
+        }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_print_help(stdout);
             return CONFIG_HELP;
@@ -619,8 +623,52 @@ void config_print_markdown(FILE *f)
         json_key(&opts[i], k, sizeof(k));
         fprintf(f, "| `--%s%s", opts[i].flag, opts[i].arg ? " " : "");
         md(f, opts[i].arg ? opts[i].arg : "");
-        fprintf(f, "` | `%s` | %s | ", k, opts[i].def);
+        if (opts[i].id == O_CONFIG) /* the file cannot name another file */
+            fprintf(f, "` | (flag only) | %s | ", opts[i].def);
+        else
+            fprintf(f, "` | `%s` | %s | ", k, opts[i].def);
         md(f, opts[i].help);
         fprintf(f, " |\n");
+    }
+}
+
+/* Text for a roff man page: '-' as \- (a minus sign, so flags can be
+ * searched and copied), a backslash as \e, a leading '.' or '\'' made safe. */
+static void roff(FILE *f, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", f);
+    for (; *s; s++) {
+        if (*s == '-')
+            fputs("\\-", f);
+        else if (*s == '\\')
+            fputs("\\e", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+void config_print_man(FILE *f)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        char k[64];
+        json_key(&opts[i], k, sizeof(k));
+        fprintf(f, ".TP\n%s \"\\-\\-", opts[i].arg ? ".BI" : ".B");
+        roff(f, opts[i].flag);
+        if (opts[i].arg) {
+            fprintf(f, " \" \"");
+            roff(f, opts[i].arg);
+        }
+        fprintf(f, "\"\n");
+        roff(f, opts[i].help);
+        fprintf(f, ".\nDefault: ");
+        roff(f, opts[i].def);
+        if (opts[i].id == O_CONFIG) {
+            fprintf(f, "; a flag only.\n");
+            continue;
+        }
+        fprintf(f, "; JSON key \\fB");
+        roff(f, k);
+        fprintf(f, "\\fR.\n");
     }
 }

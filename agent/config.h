@@ -71,7 +71,10 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
  * ends with it): -EINVAL with a message naming the flags. */
 int config_check(const struct config *c, struct err *e);
 void config_print_help(FILE *f);
+/* The option table as docs/options.md (--help-markdown) and as the options
+ * section of the man page (--help-man); scripts/gen-docs writes both. */
 void config_print_markdown(FILE *f);
+void config_print_man(FILE *f);
 /* Fills sc from the profile and the overrides (name, address, tags too;
  * the advertised address and the seed are the agent's to set). */
 void config_swim(const struct config *c, struct swim_config *sc);
