@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#define CHUNK_LINE_MAX 64 /* bytes of a chunk size line with its extensions */
+
 static const struct http1_limits default_limits = {HTTP1_HEADER_BYTES, HTTP1_BODY_MAX};
 
 static int is_tchar(unsigned char c)
@@ -273,8 +275,15 @@ static long chunked(uint8_t *buf, size_t len, size_t pos, size_t body_max, size_
     for (;;) {
         size_t ll, size = 0, digits = 0;
         long end = line_end(buf, pos, len, &ll);
+        /* refused the same whether the line came whole or is still arriving
+         * (then one more byte may be its CR) */
+        if (end < 0 ? len - pos > CHUNK_LINE_MAX + 1 : ll > CHUNK_LINE_MAX) {
+            *status = 400;
+            *why = "bad chunk size line";
+            return -1;
+        }
         if (end < 0)
-            return len - pos > 64 ? (*status = 400, *why = "bad chunk size line", -1) : 0;
+            return 0;
         for (; digits < ll; digits++) {
             int v = hexval(buf[pos + digits]);
             if (v < 0)
@@ -322,8 +331,13 @@ static long chunked(uint8_t *buf, size_t len, size_t pos, size_t body_max, size_
     for (size_t start = pos;;) {
         size_t ll;
         long end = line_end(buf, pos, len, &ll);
+        if ((end < 0 ? len : (size_t)end + 1) - start > trailer_max) {
+            *status = 431;
+            *why = "trailers too large";
+            return -1;
+        }
         if (end < 0)
-            return len - start > trailer_max ? (*status = 431, *why = "trailers too large", -1) : 0;
+            return 0;
         pos = (size_t)end + 1;
         if (ll == 0)
             break;
