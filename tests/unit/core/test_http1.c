@@ -225,6 +225,49 @@ static void test_chunk_size_line_without_end_is_refused(void **state)
     expect_error(req, 400, "chunk size line");
 }
 
+/* Whether a request is refused must not depend on how TCP cut it. */
+static void test_long_chunk_extension_is_refused_whole_or_cut(void **state)
+{
+    char req[512];
+    size_t len, head;
+    struct parsed *p;
+
+    head = (size_t)snprintf(req, sizeof(req),
+                            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    len = head + (size_t)snprintf(req + head, sizeof(req) - head,
+                                  "1;ext=%0100d\r\na\r\n0\r\n\r\n", 0);
+    p = parse_n(req, len, NULL);
+    assert_int_equal(p->rc, -1);
+    assert_int_equal(p->r.status, 400);
+    done(p);
+    for (size_t cut = head; cut < len; cut++) {
+        p = parse_n(req, cut, NULL);
+        if (p->rc != 0 && !(p->rc == -1 && p->r.status == 400))
+            fail_msg("cut at %zu: rc %ld status %d", cut, p->rc, p->r.status);
+        done(p);
+    }
+}
+
+static void test_trailers_over_the_limit_are_refused_whole_or_cut(void **state)
+{
+    struct http1_limits lim = {256, HTTP1_BODY_MAX};
+    char req[1024];
+    size_t len, head;
+    struct parsed *p;
+
+    head = (size_t)snprintf(req, sizeof(req),
+                            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+    len = head + (size_t)snprintf(req + head, sizeof(req) - head, "X-T: %0300d\r\n\r\n", 0);
+    p = parse_n(req, len, &lim);
+    assert_int_equal(p->rc, -1);
+    assert_int_equal(p->r.status, 431);
+    done(p);
+    p = parse_n(req, len - 10, &lim);
+    assert_int_equal(p->rc, -1);
+    assert_int_equal(p->r.status, 431);
+    done(p);
+}
+
 static void test_chunked_body_over_the_limit_is_refused(void **state)
 {
     const char *req = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -512,6 +555,8 @@ int main(void)
         cmocka_unit_test(test_empty_chunked_body_is_complete),
         cmocka_unit_test(test_malformed_chunks_are_refused),
         cmocka_unit_test(test_chunk_size_line_without_end_is_refused),
+        cmocka_unit_test(test_long_chunk_extension_is_refused_whole_or_cut),
+        cmocka_unit_test(test_trailers_over_the_limit_are_refused_whole_or_cut),
         cmocka_unit_test(test_chunked_body_over_the_limit_is_refused),
         cmocka_unit_test(test_content_length_over_the_limit_is_refused_before_the_body),
         cmocka_unit_test(test_bad_content_length_is_refused),
