@@ -33,6 +33,8 @@ static void unlink_b(struct swim *s, struct bcast *b)
         s->bucket[k] = b->next;
     if (b->next)
         b->next->prev = b->prev;
+    else
+        s->bucket_tail[k] = b->prev;
     b->prev = b->next = NULL;
 }
 
@@ -43,6 +45,8 @@ static void push_b(struct swim *s, struct bcast *b)
     b->next = s->bucket[k];
     if (b->next)
         b->next->prev = b;
+    else
+        s->bucket_tail[k] = b;
     s->bucket[k] = b;
 }
 
@@ -78,12 +82,8 @@ static void make_room(struct swim *s)
 {
     while (s->n_bcast >= s->cfg.broadcast_queue_max) {
         struct bcast *victim = NULL;
-        for (int k = SWIM_BCAST_BUCKETS - 1; k >= 0 && !victim; k--) {
-            struct bcast *b = s->bucket[k];
-            while (b && b->next)
-                b = b->next;
-            victim = b;
-        }
+        for (int k = SWIM_BCAST_BUCKETS - 1; k >= 0 && !victim; k--)
+            victim = s->bucket_tail[k];
         if (!victim)
             return;
         drop_b(s, victim);
@@ -212,6 +212,7 @@ void bcast_free_all(struct swim *s)
             s->bcast_len_count[b->len]--;
             free(b);
         }
+        s->bucket_tail[k] = NULL;
     }
     s->n_bcast = s->n_user_bcast = 0;
 }

@@ -96,6 +96,7 @@ struct swim {
 
     /* broadcast queue, bucketed by transmit count; newest first per bucket */
     struct bcast *bucket[SWIM_BCAST_BUCKETS];
+    struct bcast *bucket_tail[SWIM_BCAST_BUCKETS]; /* oldest of each bucket: dropped first */
     size_t n_bcast, n_user_bcast;
     uint32_t packet_id;
     /* queued broadcasts per encoded length: packing stops once the smallest
