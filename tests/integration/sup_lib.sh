@@ -24,6 +24,15 @@ sup_cleanup() {
     done
     for p in "${EXTRA_PIDS[@]}"; do kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
     for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+    # the instances' cgroups (they are empty once the processes are gone)
+    if [ -f "$TMP/solo/troupe.db" ]; then
+        sleep 0.2
+        for c in $(sqlite3 "$TMP/solo/troupe.db" "SELECT service || '-' || idx FROM sup_instances" 2>/dev/null); do
+            for h in /sys/fs/cgroup /sys/fs/cgroup/memory /sys/fs/cgroup/cpu /sys/fs/cgroup/pids; do
+                rmdir "$h/troupe/$c" 2>/dev/null
+            done
+        done
+    fi
     if [ -d "$TMP/solo" ]; then
         m=/run/troupe/secrets-$(printf %x "$(stat -c %i "$TMP/solo")")
         mountpoint -q "$m" 2>/dev/null && umount -l "$m"

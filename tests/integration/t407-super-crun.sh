@@ -49,3 +49,4 @@ say "out-of-memory kills in the hog's cgroup: ${oom:-?}"
 T rm hog >/dev/null
 T stop box >/dev/null
 wait_until 10 "box stopped" state_is box 0 down
+T rm box >/dev/null || fail "troupe rm box"
