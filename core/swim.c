@@ -450,7 +450,8 @@ static void suspicion_update_deadline(const struct swim *s, struct suspicion *su
 
 static void suspicion_arm(struct swim *s, const struct suspicion *su)
 {
-    s->next_suspicion_ms = min64(s->next_suspicion_ms, su->deadline_ms);
+    uint64_t due = su->recheck_ms ? min64(su->recheck_ms, su->deadline_ms) : su->deadline_ms;
+    s->next_suspicion_ms = min64(s->next_suspicion_ms, due);
 }
 
 /* Counts `from` as one more member that suspects m on its own. Returns 1 when
@@ -563,6 +564,7 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     m->susp->start_ms = now;
     memcpy(m->susp->origin, p->from, strnlen(p->from, SWIM_NAME_MAX));
     suspicion_update_deadline(s, m->susp);
+    m->susp->recheck_ms = now + (m->susp->deadline_ms - now) / 2;
     suspicion_arm(s, m->susp);
     s->stats.suspicions++;
     broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
@@ -1229,17 +1231,29 @@ uint64_t swim_tick(struct swim *s, uint64_t now)
         }
     }
 
-    /* suspicions that ran out; the scan runs only when one is due */
+    /* Suspicions that ran out, or are halfway: one still standing then is
+     * gossiped again, so that if the member refuted it and the refutation
+     * missed us, whoever hears our stale suspicion sets us right (see
+     * correct_stale) before we declare a live member dead. The scan runs
+     * only when one is due. */
     if (now >= s->next_suspicion_ms) {
         s->next_suspicion_ms = UINT64_MAX;
         for (size_t i = 1; i < s->n && s->count[SWIM_SUSPECT]; i++) {
             struct member *m = &s->members[i];
             if (m->m.state != SWIM_SUSPECT || !m->susp)
                 continue;
-            if (now >= m->susp->deadline_ms)
+            if (now >= m->susp->deadline_ms) {
                 declare(s, now, (uint32_t)i, MSG_DEAD, m->m.incarnation, self_m(s)->m.name);
-            else
-                s->next_suspicion_ms = min64(s->next_suspicion_ms, m->susp->deadline_ms);
+                continue;
+            }
+            if (m->susp->recheck_ms && now >= m->susp->recheck_ms) {
+                m->susp->recheck_ms = 0;
+                /* news about it still queued (a confirmation) goes out anyway */
+                if (!m->bcast)
+                    broadcast_suspect(s, MSG_SUSPECT, (uint32_t)i, m->m.incarnation,
+                                      m->susp->origin);
+            }
+            suspicion_arm(s, m->susp);
         }
     }
 
