@@ -40,13 +40,17 @@ static int save_rec(void *ud, const struct crdt_rec *r)
 {
     struct agent *a = ud;
     struct err e;
-    int rc = store_record_put(a->store, r, &e);
+    int own = strcmp(r->origin, crdt_self(a->catalog->crdt)) == 0, rc;
 
-    if (rc < 0) {
+    /* the digest leaves us out for a while after a start (crdt_digest): our
+     * own records already on disk are not written again */
+    if (own && r->version <= a->catalog->saved_self)
+        return 0;
+    if ((rc = store_record_put(a->store, r, &e)) < 0) {
         log_warn("store", "%s", e.msg);
         return rc;
     }
-    if (r->kind == CRDT_EVENT && !r->deleted && strcmp(r->origin, crdt_self(a->catalog->crdt))) {
+    if (r->kind == CRDT_EVENT && !r->deleted && !own) {
         struct cat_event ev;
         if (cat_event_decode(&ev, r->val, r->len, NULL) == 0)
             history_add(a, "user", ev.name, "from %s: %.*s", r->origin, (int)ev.payload_len,
@@ -75,6 +79,7 @@ int catalog_save(struct agent *a, struct err *e)
     crdt_digest_release(&c->saved);
     crdt_digest(c->crdt, &c->saved);
     c->saved_index = crdt_index(c->crdt);
+    c->saved_self = crdt_self_version(c->crdt);
     return 0;
 fail:
     store_rollback(a->store);
@@ -507,6 +512,7 @@ int catalog_open(struct agent *a, struct err *e)
         return r;
     crdt_digest(c->crdt, &c->saved);
     c->saved_index = crdt_index(c->crdt);
+    c->saved_self = crdt_self_version(c->crdt);
     if (crdt_count(c->crdt))
         log_info("catalog", "restored %zu records from the data dir", crdt_count(c->crdt));
     c->opening = 1;

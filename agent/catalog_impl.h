@@ -47,6 +47,7 @@ struct catalog {
 
     struct crdt_digest saved; /* origin -> highest version the records table holds */
     uint64_t saved_index;     /* crdt_index when last saved */
+    uint64_t saved_self;      /* our own version when last saved (saved may lack us) */
     uint64_t members_index;   /* membership changes that change what queries return */
     uint64_t notified_index;  /* the index blocking queries last saw */
 
