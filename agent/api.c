@@ -439,6 +439,8 @@ static void get_metrics(struct agent *a, struct httpd_req *req)
     net_write_metrics(a->net, f);
     catalog_write_metrics(a, f);
     bundle_write_metrics(a, f);
+    if (a->dnsd)
+        dnsd_write_metrics(a->dnsd, f);
     fclose(f);
     httpd_respond(req, 200, "text/plain; version=0.0.4", buf, len);
     free(buf);

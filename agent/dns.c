@@ -557,6 +557,35 @@ json_t *dnsd_stats_json(const struct dnsd *d)
     }
 }
 
+void dnsd_write_metrics(const struct dnsd *d, FILE *f)
+{
+    const struct dns_stats *st = dns_stats(d->dns);
+    const struct dnsfw_stats *fs = d->fw ? dnsfw_stats(d->fw) : NULL;
+
+    fprintf(f, "# HELP troupe_dns_queries_total DNS requests by query type.\n"
+               "# TYPE troupe_dns_queries_total counter\n");
+    for (int i = 0; i < DNS_QTYPE_SLOTS; i++)
+        fprintf(f, "troupe_dns_queries_total{qtype=\"%s\"} %llu\n", dns_qtype_slot_name(i),
+                (unsigned long long)st->by_qtype[i]);
+    fprintf(f, "# HELP troupe_dns_responses_total DNS responses by response code.\n"
+               "# TYPE troupe_dns_responses_total counter\n");
+    for (int i = 0; i < DNS_RCODE_SLOTS; i++)
+        fprintf(f, "troupe_dns_responses_total{rcode=\"%s\"} %llu\n", dns_rcode_slot_name(i),
+                (unsigned long long)st->by_rcode[i]);
+#define DNS_COUNTER(name, value, help)                                                         \
+    fprintf(f, "# HELP troupe_dns_" name " " help "\n# TYPE troupe_dns_" name                  \
+               " counter\ntroupe_dns_" name " %llu\n",                                        \
+            (unsigned long long)(value))
+    DNS_COUNTER("truncated_total", st->truncated, "UDP answers sent truncated (TC).");
+    DNS_COUNTER("forwarded_total", st->forwarded, "Requests forwarded upstream.");
+    DNS_COUNTER("upstream_failures_total", fs ? fs->failed : 0,
+                "Forwarded requests no upstream answered in time.");
+    DNS_COUNTER("cache_hits_total", st->cache_hits, "Answers served from the answer cache.");
+    DNS_COUNTER("cache_misses_total", st->cache_misses, "Answers built from the replica.");
+    DNS_COUNTER("dropped_total", st->dropped, "Datagrams that were no request, not answered.");
+#undef DNS_COUNTER
+}
+
 /* ---- the agent's view ---- */
 
 /* A member by name, without case; its records are served while it is

@@ -9,6 +9,7 @@
 #define TROUPE_AGENT_DNS_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "agent/config.h"
@@ -35,6 +36,8 @@ int dnsd_open(struct dnsd **out, uv_loop_t *loop, const struct config *cfg, cons
 void dnsd_close(struct dnsd *d);
 /* Counters and settings as JSON (GET /v1/dns/stats). Caller decrefs. */
 json_t *dnsd_stats_json(const struct dnsd *d);
+/* The same counters in Prometheus text (GET /metrics). */
+void dnsd_write_metrics(const struct dnsd *d, FILE *f);
 
 struct agent;
 /* The agent's DNS server on --dns, answering from its member table and

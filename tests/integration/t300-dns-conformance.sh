@@ -94,3 +94,6 @@ echo "$stats" | jq -e '.upstream.answered >= 3 and .upstream.failed >= 1 and .by
     .by_rcode.NXDOMAIN >= 2 and .tcp.connections >= 2 and .domain == "troupe."' >/dev/null ||
     fail "stats: $stats"
 say "ok: /v1/dns/stats"
+ip netns exec "$(ns 1)" curl -sf 127.0.0.1:7421/metrics | grep -q '^troupe_dns_responses_total{rcode="NXDOMAIN"} [1-9]' ||
+    fail "/metrics lacks the DNS counters"
+say "ok: /metrics"
