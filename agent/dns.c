@@ -15,10 +15,12 @@
 
 #include "agent/agent_impl.h"
 #include "agent/catalog_impl.h"
+#include "agent/catalog_impl.h"
 #include "core/dns_cat.h"
 #include "agent/dns_forward.h"
 #include "agent/log.h"
 #include "agent/net.h"
+#include "core/dns_cat.h"
 #include "core/mem.h"
 
 #define RBUF        4096  /* one UDP request; longer ones are dropped */
