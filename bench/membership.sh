@@ -19,7 +19,7 @@
 # period; its logs also show false deaths. Serf through an event handler
 # that stamps each member-join / member-failed event with the time it runs.
 # Each agent has a loopback address of its own (troupe 127.0.1.I, Serf
-# 127.0.2.I) with the default ports (its HTTP API and DNS server on it too). Memory is VmRSS from /proc/PID/status,
+# 127.0.2.I), with its HTTP API and DNS server (troupe) or RPC (Serf) on it. Memory is VmRSS from /proc/PID/status,
 # the anonymous part (RssAnon) beside it, and where one troupe agent's
 # resident memory lies, mapping by mapping.
 #
@@ -67,6 +67,10 @@ now() { echo "$EPOCHREALTIME"; }
 ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%d\n", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# Ports: not the daemons' defaults (7420/7421/7453, 7946/7373), which an
+# agent running on this machine may hold on every address; ports change
+# nothing in how either protocol behaves.
+T_GOSSIP=27420 T_HTTP=27421 T_DNS=27453 S_GOSSIP=27946 S_RPC=27373
 tip() { echo "127.0.1.$1"; } # troupe agent I's address
 sip() { echo "127.0.2.$1"; } # Serf agent I's address
 
@@ -74,9 +78,9 @@ sip() { echo "127.0.2.$1"; } # Serf agent I's address
 
 start_troupe() { # I [JOIN_I]
     local i=$1 join=()
-    [ $# -gt 1 ] && join=(--join "$(tip "$2"):7420")
-    "$BIN" agent --node "t$i" --bind "$(tip "$i"):7420" --http "$(tip "$i"):7421" \
-        --dns "$(tip "$i"):7453" --data-dir "$TMP/t$i" "${join[@]}" >>"$TMP/t$i.log" 2>&1 &
+    [ $# -gt 1 ] && join=(--join "$(tip "$2"):$T_GOSSIP")
+    "$BIN" agent --node "t$i" --bind "$(tip "$i"):$T_GOSSIP" --http "$(tip "$i"):$T_HTTP" \
+        --dns "$(tip "$i"):$T_DNS" --data-dir "$TMP/t$i" "${join[@]}" >>"$TMP/t$i.log" 2>&1 &
     PID[t$i]=$!
 }
 
@@ -90,8 +94,8 @@ chmod +x "$TMP/serf-handler"
 
 start_serf() { # I [JOIN_I]
     local i=$1 join=()
-    [ $# -gt 1 ] && join=(-join "$(sip "$2"):7946")
-    "$SERF" agent -node "s$i" -bind "$(sip "$i"):7946" -rpc-addr "$(sip "$i"):7373" \
+    [ $# -gt 1 ] && join=(-join "$(sip "$2"):$S_GOSSIP")
+    "$SERF" agent -node "s$i" -bind "$(sip "$i"):$S_GOSSIP" -rpc-addr "$(sip "$i"):$S_RPC" \
         -event-handler "member-join,member-failed=$TMP/serf-handler" \
         "${join[@]}" >>"$TMP/s$i.log" 2>&1 &
     PID[s$i]=$!
@@ -108,7 +112,7 @@ port_free() { # ADDR PORT
 t_seen() { # NAME STATUS I...
     local name=$1 st=$2 i urls=()
     shift 2
-    for i in "$@"; do urls+=("http://$(tip "$i"):7421/v1/members"); done
+    for i in "$@"; do urls+=("http://$(tip "$i"):$T_HTTP/v1/members"); done
     curl -s --max-time 2 "${urls[@]}" | grep -c "\"name\":\"$name\"[^}]*\"status\":\"$st\""
 }
 
@@ -202,8 +206,8 @@ except() { # X I...: the list without X
 # ---- the run ----
 
 for i in $(seq 1 $((N + ROUNDS))); do
-    port_free "$(tip "$i")" 7420 && port_free "$(tip "$i")" 7421 && port_free "$(tip "$i")" 7453 &&
-        port_free "$(sip "$i")" 7946 && port_free "$(sip "$i")" 7373 ||
+    port_free "$(tip "$i")" "$T_GOSSIP" && port_free "$(tip "$i")" "$T_HTTP" && port_free "$(tip "$i")" "$T_DNS" &&
+        port_free "$(sip "$i")" "$S_GOSSIP" && port_free "$(sip "$i")" "$S_RPC" ||
         die "a port on $(tip "$i") or $(sip "$i") is taken: is another benchmark running?"
 done
 
@@ -226,7 +230,7 @@ for i in "${T_LIVE[@]}"; do
 done
 say "troupe: all $N agents see all $N alive ($(ms_since "$t0") ms)"
 for i in "${S_LIVE[@]}"; do
-    while [ "$("$SERF" members -rpc-addr "$(sip "$i"):7373" -status alive 2>/dev/null | wc -l)" -lt "$N" ]; do
+    while [ "$("$SERF" members -rpc-addr "$(sip "$i"):$S_RPC" -status alive 2>/dev/null | wc -l)" -lt "$N" ]; do
         [ "$(ms_since "$t0")" -lt $((LIMIT_S * 1000)) ] || die "the Serf cluster did not form: s$i sees fewer than $N alive"
         sleep 0.2
     done
