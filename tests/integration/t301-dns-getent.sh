@@ -18,8 +18,11 @@ in_mnt() {
         "$TMP/resolv.conf" "$@"
 }
 
-in_mnt 1 "$BIN" agent --node h1 --bind 10.77.0.1:7420 --data-dir "$TMP/h1" --profile fast \
-    --log-level debug --dns 127.0.0.1:53 >>"$TMP/h1.log" 2>&1 &
+# started as one simple command (not through in_mnt), so that $! is the
+# agent itself (ip, unshare and sh each exec the next) and cleanup kills it
+ip netns exec "$(ns 1)" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
+    "$TMP/resolv.conf" "$BIN" agent --node h1 --bind 10.77.0.1:7420 --data-dir "$TMP/h1" \
+    --profile fast --log-level debug --dns 127.0.0.1:53 >>"$TMP/h1.log" 2>&1 &
 PID[1]=$!
 say "started h1 (pid ${PID[1]}) with DNS on 127.0.0.1:53 and resolv.conf pointing at it"
 wait_until 10 "h1 answers its API" cli 1 info
@@ -39,3 +42,5 @@ out=$(ip netns exec "$(ns 1)" dig -p 53 @127.0.0.1 +time=2 +tries=1 example.com 
 echo "$out" | grep -q 'status: REFUSED' || fail "no upstream: want REFUSED, got: $out"
 echo "$out" | grep -q 'flags: qr rd;' || fail "REFUSED should not claim recursion: $out"
 say "ok: REFUSED without an upstream"
+[ "$(readlink "/proc/${PID[1]}/exe")" = "$(readlink -f "$BIN")" ] ||
+    fail "PID[1] is not the agent: cleanup would leave it running"
