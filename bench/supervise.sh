@@ -182,12 +182,16 @@ r_sd99=$(awk -v a="$troupe_p99" -v b="$supervisord_p99" 'BEGIN {printf "%.4f", a
 echo "ratios troupe/runsv: median $r_runsv, p99 $r_runsv99; troupe/supervisord: median $r_sd, p99 $r_sd99"
 
 # ---- crash to passing in the catalog of every agent ----
-# AGENTS agents on loopback addresses 127.0.3.1..N (default settings), the
+# AGENTS agents on loopback addresses $net.1..N (default settings), the
 # service on the first with a TCP readiness check every 100 ms; after each
 # crash, the time until every agent lists the replacement (its pid, in the
 # instance's meta) as passing. One curl asks all agents at once.
 catalog_bench() {
     local i n=$AGENTS crashes=${CATALOG_CRASHES:-10} urls=() dir="$TMP/catalog"
+    # addresses of their own for each run: ports of a previous run may linger in TIME-WAIT
+    local net=127.$((10 + $$ % 200)).$((RANDOM % 250)) cg=$((G + 2))
+    # ports no one holds on any address (an agent on 0.0.0.0:7420 would take them all)
+    while ss -Htuln | awk '{print $5}' | grep -Eq ":($cg|$((cg + 1)))\$"; do cg=$((cg + 2)); done
     mkdir -p "$dir"
     cat >"$TMP/listener.c" <<'EOF2'
 #include <netinet/in.h>
@@ -225,22 +229,22 @@ EOF2
     cc -O2 -o "$TMP/listener" "$TMP/listener.c" || return 2
     touch "$dir/starts" && chmod 666 "$dir/starts" && chmod 755 "$dir" "$TMP/listener"
     for i in $(seq 1 "$n"); do
-        "$BIN" agent --node "c$i" --bind "127.0.3.$i:7420" --http "127.0.3.$i:7421" --dns off \
-            --data-dir "$dir/h$i" --log-level warn $( [ "$i" -gt 1 ] && echo --join 127.0.3.1:7420 ) \
+        "$BIN" agent --node "c$i" --bind "$net.$i:$cg" --http "$net.$i:$((cg + 1))" --dns off \
+            --data-dir "$dir/h$i" --log-level warn $( [ "$i" -gt 1 ] && echo --join "$net.1:$cg" ) \
             >"$dir/h$i.log" 2>&1 &
         PIDS+=($!)
-        urls+=("http://127.0.3.$i:7421/v1/health/service/crasher?passing=1")
+        urls+=("http://$net.$i:$((cg + 1))/v1/health/service/crasher?passing=1")
     done
     for i in $(seq 1 "$n"); do
-        for _ in $(seq 100); do curl -sf "127.0.3.$i:7421/v1/self" >/dev/null && break; sleep 0.1; done
+        for _ in $(seq 100); do curl -sf "$net.$i:$((cg + 1))/v1/self" >/dev/null && break; sleep 0.1; done
     done
     cat >"$dir/spec.json" <<EOF2
 {"name": "crasher", "command": "$TMP/listener", "args": ["$dir/starts", "$RUN_MS"],
  "user": "root", "ports": {"tcp": "auto"}, "start_limit": {"burst": 10, "interval_ms": 10000},
  "checks": [{"role": "readiness", "tcp": "127.0.0.1:\${PORT}", "interval_ms": 100, "timeout_ms": 90}]}
 EOF2
-    "$BIN" --http 127.0.3.1:7421 run "$dir/spec.json" >/dev/null || { echo "bench: the catalog spec was refused"; return 2; }
-    say "$n agents on 127.0.3.1-$n; the service runs on the first; $crashes crashes"
+    "$BIN" --http "$net.1:$((cg + 1))" run "$dir/spec.json" >/dev/null || { echo "bench: the catalog spec was refused"; return 2; }
+    say "$n agents on $net.1-$n; the service runs on the first; $crashes crashes"
     : >"$dir/passing.ms"
     local seen=0
     while [ "$seen" -lt "$crashes" ]; do
@@ -267,7 +271,7 @@ EOF2
     pass_med=$(pct "$dir/passing.sorted" 50)
     pass_p99=$(pct "$dir/passing.sorted" 99)
     echo "crash -> replacement passing in the catalog of all $n agents, over $crashes crashes (ms): median $pass_med, p99 $pass_p99"
-    "$BIN" --http 127.0.3.1:7421 rm crasher >/dev/null 2>&1
+    "$BIN" --http "$net.1:$((cg + 1))" rm crasher >/dev/null 2>&1
     return 0
 }
 
