@@ -268,36 +268,82 @@ struct bad_case {
     const char *flag; /* as given */
     const char *value;
     const char *says; /* the message must hold this too */
+    int eq_only;      /* a true/false flag: its value only after '=' */
 };
 
 static const struct bad_case bad_flags[] = {
-    {"--node", "bad name", "node name"},
-    {"--node", "", "node name"},
-    {"--node", "a-name-that-is-far-too-long-to-be-a-node-name-in-troupe-65-bytes-x", "1-64"},
-    {"--bind", "1.2.3.4:99999", "bad port"},
-    {"--bind", "nowhere:1", "not an IP address"},
-    {"--bind", "10.0.0.1", "missing :PORT"},
-    {"--advertise", "10.0.0.1:x", "bad port"},
-    {"--join", "not-an-ip", "not an IP address"},
-    {"--join", "10.0.0.1:0x1", "bad port"},
-    {"--encrypt", "c2hvcnQ=", "not base64 of 32 bytes"},
-    {"--encrypt", "!!!", "troupe keygen"},
-    {"--http", "localhost:7421", "not an IP address"},
-    {"--data-dir", "", "empty"},
-    {"--profile", "turbo", "not lan or fast"},
-    {"--tag", "novalue", "key=value"},
-    {"--tag", "=v", "key"},
-    {"--dev", "maybe", "true or false"},
-    {"--log-level", "loud", "not error, warn, info or debug"},
-    {"--probe-interval-ms", "0", "positive whole number"},
-    {"--probe-interval-ms", "-5", "positive whole number"},
-    {"--probe-interval-ms", "1.5", "positive whole number"},
-    {"--probe-timeout-ms", "4294967296", "positive whole number"},
-    {"--pushpull-interval-ms", "x", "positive whole number"},
-    {"--suspicion-mult", "+3", "positive whole number"},
-    {"--retransmit-mult", "", "positive whole number"},
-    {"--reap-after-s", "99999999999999999999", "positive whole number"},
+    {"--node", "bad name", "node name", 0},
+    {"--node", "", "node name", 0},
+    {"--node", "a-name-that-is-far-too-long-to-be-a-node-name-in-troupe-65-bytes-x", "1-64", 0},
+    {"--bind", "1.2.3.4:99999", "bad port", 0},
+    {"--bind", "nowhere:1", "not an IP address", 0},
+    {"--bind", "10.0.0.1", "missing :PORT", 0},
+    {"--advertise", "10.0.0.1:x", "bad port", 0},
+    {"--join", "not-an-ip", "not an IP address", 0},
+    {"--join", "10.0.0.1:0x1", "bad port", 0},
+    {"--encrypt", "c2hvcnQ=", "not base64 of 32 bytes", 0},
+    {"--encrypt", "!!!", "troupe keygen", 0},
+    {"--http", "localhost:7421", "not an IP address", 0},
+    {"--data-dir", "", "empty", 0},
+    {"--profile", "turbo", "not lan or fast", 0},
+    {"--tag", "novalue", "key=value", 0},
+    {"--tag", "=v", "key", 0},
+    {"--dev", "maybe", "true or false", 1},
+    {"--log-level", "loud", "not error, warn, info or debug", 0},
+    {"--probe-interval-ms", "0", "positive whole number", 0},
+    {"--probe-interval-ms", "-5", "positive whole number", 0},
+    {"--probe-interval-ms", "1.5", "positive whole number", 0},
+    {"--probe-timeout-ms", "4294967296", "positive whole number", 0},
+    {"--pushpull-interval-ms", "x", "positive whole number", 0},
+    {"--suspicion-mult", "+3", "positive whole number", 0},
+    {"--retransmit-mult", "", "positive whole number", 0},
+    {"--reap-after-s", "99999999999999999999", "positive whole number", 0},
+    {"--dns", "nowhere:53", "not an IP address", 0},
+    {"--dns-domain", "a..b", "not a valid domain name", 0},
+    {"--dns-upstream", "resolver", "not an IP address", 0},
+    {"--dns-service-ttl-s", "604801", "number of seconds", 0},
+    {"--dns-node-ttl-s", "x", "number of seconds", 0},
+    {"--dns-negative-ttl-s", "-1", "number of seconds", 0},
+    {"--dns-only-passing", "yes", "true or false", 1},
+    {"--trust-repo", "", "empty", 0},
+    {"--trust-root", "", "empty", 0},
+    {"--config-dir", "", "empty", 0},
+    {"--enable-exec-checks", "1", "true or false", 1},
+    {"--trust-fetch-idle-ms", "0", "positive whole number", 0},
 };
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Every option of the table (as --help-markdown prints it) has a bad value
+ * above, so a new option cannot arrive without its refusals tested. */
+static void test_every_option_of_the_table_has_a_bad_value_case(void **state)
+{
+    char *text = NULL, *line, *save = NULL;
+    size_t len = 0, n = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    config_print_markdown(f);
+    fclose(f);
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char flag[64];
+        int found = 0;
+        if (sscanf(line, "| `%63[^ `]", flag) != 1 || strncmp(flag, "--", 2) != 0)
+            continue;
+        n++;
+        if (strcmp(flag, "--config") == 0)
+            continue; /* its own tests below */
+        for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++)
+            found |= strcmp(bad_flags[i].flag, flag) == 0;
+        if (!found)
+            fail_msg("option %s has no case in bad_flags of tests/unit/agent/test_config.c", flag);
+    }
+    assert_true(n >= 18);
+    free(text);
+}
 
 static void test_every_bad_flag_value_is_refused_naming_the_flag(void **state)
 {
@@ -308,7 +354,7 @@ static void test_every_bad_flag_value_is_refused_naming_the_flag(void **state)
     for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
         const struct bad_case *b = &bad_flags[i];
         int rc;
-        if (strcmp(b->flag, "--dev") != 0) { /* --dev takes its value only after '=' */
+        if (!b->eq_only) {
             rc = parse(c, &e, b->flag, b->value, NULL);
             if (rc != -EINVAL || !strstr(e.msg, b->flag) || !strstr(e.msg, b->says))
                 fail_msg("%s '%s': rc %d, message \"%s\"", b->flag, b->value, rc, e.msg);
@@ -333,20 +379,21 @@ static void test_every_bad_json_value_is_refused_naming_the_key(void **state)
         const char *v = b->value;
         int list = strcmp(b->flag, "--join") == 0 || strcmp(b->flag, "--encrypt") == 0 ||
                    strcmp(b->flag, "--tag") == 0;
-        int number = strstr(b->flag, "-ms") || strstr(b->flag, "-mult") || strstr(b->flag, "-s");
+        int number = ends_with(b->flag, "-ms") || ends_with(b->flag, "-mult") ||
+                     ends_with(b->flag, "-s");
         int rc;
 
         snprintf(key, sizeof(key), "%s", b->flag + 2);
         for (char *p = key; *p; p++)
             if (*p == '-')
                 *p = '_';
-        if (strcmp(b->flag, "--dev") == 0)
-            snprintf(json, sizeof(json), "{\"dev\": \"%s\"}", v); /* a string, not a bool */
+        if (b->eq_only)
+            snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v); /* a string, not a bool */
         else if (number && strspn(v, "-0123456789") == strlen(v) && *v)
             snprintf(json, sizeof(json), "{\"%s\": %s}", key, v);
         else if (number)
             snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v); /* a string */
-        else if (list)
+        else if (list || strcmp(b->flag, "--dns-upstream") == 0)
             snprintf(json, sizeof(json), "{\"%s\": [\"%s\"]}", key, v);
         else
             snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v);
@@ -568,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_json_file_sets_values),
         cmocka_unit_test(test_flags_win_over_the_file),
         cmocka_unit_test(test_help_is_reported_and_printed_from_the_table),
+        cmocka_unit_test(test_every_option_of_the_table_has_a_bad_value_case),
         cmocka_unit_test(test_every_bad_flag_value_is_refused_naming_the_flag),
         cmocka_unit_test(test_every_bad_json_value_is_refused_naming_the_key),
         cmocka_unit_test(test_wrong_json_types_are_refused_naming_the_key),
