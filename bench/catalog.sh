@@ -1,7 +1,8 @@
 #!/bin/bash
 # catalog: N troupe agents on loopback at their default settings (the `lan`
-# profile), each with a loopback address of its own (127.0.3.I, gossip on
-# :7420, API on :7421). It measures:
+# profile), each with a loopback address of its own (127.0.4.I; gossip on
+# :27420, API on :27421, DNS on :27453, ports that an agent already running
+# on the machine at 0.0.0.0:7420 does not block). It measures:
 #   - visibility: ROUNDS times, a new instance is registered on one agent
 #     (a different one each round) and the time until every agent's catalog
 #     lists it is taken. Every agent is watched with a blocking query
@@ -9,7 +10,9 @@
 #     Median and p99 (the largest of up to 100 rounds) are printed.
 #   - memory: INSTANCES instances are registered, spread over the agents,
 #     and once every agent lists them all, the resident memory (VmRSS) of
-#     every agent is read: mean and max are printed.
+#     every agent is read: mean and max are printed, and how much of it is
+#     anonymous (the agent's own heap and stacks) and file-backed (the pages
+#     of the shared libraries it links, shared with other processes).
 # Floors: p99 under 1 s; max RSS under 8 MiB. Exits 1 when one is missed.
 #
 # usage: bench/catalog.sh   (environment: TROUPE_BIN, N=20, ROUNDS=30,
@@ -35,19 +38,23 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-die() { echo "catalog: $*" >&2; exit 2; }
+die() {
+    echo "catalog: $*" >&2
+    [ -f "$TMP/b1.log" ] && { echo "--- last lines of b1's log" >&2; tail -n 5 "$TMP/b1.log" >&2; }
+    exit 2
+}
 [ -x "$BIN" ] || die "no troupe binary at $BIN (build first, or set TROUPE_BIN)"
 command -v curl >/dev/null && command -v jq >/dev/null || die "curl and jq are needed (scripts/deps)"
 
-addr() { echo "127.0.3.$1"; }
-url() { echo "http://$(addr "$1"):7421$2"; }
+addr() { echo "127.0.4.$1"; }
+url() { echo "http://$(addr "$1"):27421$2"; }
 
-say "starting $N agents (lan profile) on 127.0.3.1-$N"
+say "starting $N agents (lan profile) on 127.0.4.1-$N"
 for i in $(seq 1 "$N"); do
     join=()
-    [ "$i" -gt 1 ] && join=(--join "$(addr 1):7420")
-    "$BIN" agent --node "b$i" --bind "$(addr "$i"):7420" --http "$(addr "$i"):7421" \
-        --data-dir "$TMP/b$i" --log-level warn "${join[@]}" >"$TMP/b$i.log" 2>&1 &
+    [ "$i" -gt 1 ] && join=(--join "$(addr 1):27420")
+    "$BIN" agent --node "b$i" --bind "$(addr "$i"):27420" --http "$(addr "$i"):27421" \
+        --dns "$(addr "$i"):27453" --data-dir "$TMP/b$i" --log-level warn "${join[@]}" >"$TMP/b$i.log" 2>&1 &
     PID[$i]=$!
 done
 deadline=$((SECONDS + 60))
@@ -117,15 +124,23 @@ for i in $(seq 1 "$N"); do
 done
 say "every agent lists $INSTANCES instances of load"
 sleep 2
-rss=()
-for i in $(seq 1 "$N"); do rss+=("$(awk '/^VmRSS/ { print $2 }' "/proc/${PID[$i]}/status")"); done
-rss_mean=$(printf '%s\n' "${rss[@]}" | awk '{ s += $1 } END { printf "%.0f", s / NR }')
+rss=() anon=() file=()
+for i in $(seq 1 "$N"); do
+    rss+=("$(awk '/^VmRSS/ { print $2 }' "/proc/${PID[$i]}/status")")
+    anon+=("$(awk '/^RssAnon/ { print $2 }' "/proc/${PID[$i]}/status")")
+    file+=("$(awk '/^RssFile/ { print $2 }' "/proc/${PID[$i]}/status")")
+done
+mean() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
+rss_mean=$(mean "${rss[@]}")
 rss_max=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+anon_max=$(printf '%s\n' "${anon[@]}" | sort -n | tail -1)
 
 echo
 echo "catalog: $N agents, lan profile, $ROUNDS rounds"
 echo "  registration visible on all $N agents: median $median ms, p99 $p99 ms (floor: p99 < 1000 ms)"
 echo "  agent RSS with $INSTANCES instances: mean $rss_mean KiB, max $rss_max KiB (floor: max < 8192 KiB)"
+echo "    of which anonymous (the agent's own memory): mean $(mean "${anon[@]}") KiB, max $anon_max KiB;"
+echo "    file-backed (shared libraries' pages): mean $(mean "${file[@]}") KiB"
 ok=0
 [ "$p99" -lt 1000 ] || { echo "  MISSED: p99 visibility $p99 ms"; ok=1; }
 [ "$rss_max" -lt 8192 ] || { echo "  MISSED: max RSS $rss_max KiB"; ok=1; }
