@@ -4,12 +4,12 @@
  * file is the one the step before recorded (length, hash, version); the
  * version does not go back; the file has not expired. The first failure
  * wins and its message names the attack. */
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/trust.h"
 #include "core/trust_internal.h"
 
@@ -334,10 +334,8 @@ void trust_check_init(struct trust_check *c, const struct trust_target *t)
 {
     c->want = *t;
     c->got = 0;
-    c->md = EVP_MD_CTX_new();
-    if (!c->md)
-        abort(); /* out of memory: the policy of core/mem.h */
-    EVP_DigestInit_ex(c->md, EVP_sha256(), NULL);
+    c->md = xmalloc(sizeof(crypto_hash_sha256_state));
+    crypto_hash_sha256_init(c->md);
 }
 
 int trust_check_update(struct trust_check *c, const void *p, size_t n, struct err *e)
@@ -347,19 +345,18 @@ int trust_check_update(struct trust_check *c, const void *p, size_t n, struct er
                        "endless data attack: %s goes on past the %llu bytes targets.json records",
                        c->want.name, (unsigned long long)c->want.length);
     c->got += n;
-    EVP_DigestUpdate(c->md, p, n);
+    crypto_hash_sha256_update(c->md, p, n);
     return 0;
 }
 
 int trust_check_final(struct trust_check *c, struct err *e)
 {
     uint8_t h[32];
-    unsigned int hl = 32;
     int rc = 0;
 
     if (!c->md)
         return err_set(e, -EINVAL, "bundle check already finished");
-    EVP_DigestFinal_ex(c->md, h, &hl);
+    crypto_hash_sha256_final(c->md, h);
     trust_check_release(c);
     if (c->got != c->want.length)
         rc = err_set(e, TRUST_ARBITRARY,
@@ -374,15 +371,13 @@ int trust_check_final(struct trust_check *c, struct err *e)
 
 void trust_check_digest(struct trust_check *c, uint8_t out[32])
 {
-    unsigned int hl = 32;
-
     if (c->md)
-        EVP_DigestFinal_ex(c->md, out, &hl);
+        crypto_hash_sha256_final(c->md, out);
     trust_check_release(c);
 }
 
 void trust_check_release(struct trust_check *c)
 {
-    EVP_MD_CTX_free(c->md);
+    free(c->md);
     c->md = NULL;
 }

@@ -1,7 +1,6 @@
 /* trust_json: the JSON side of trust metadata (see trust.h): canonical form,
  * signing, hashes, key ids, times, and each role's "signed" object to and
  * from its struct. Verification lives in trust.c. */
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +45,7 @@ const char *trust_attack_name(int code)
 
 void trust_sha256(const void *p, size_t n, uint8_t out[32])
 {
-    unsigned int len = 32;
-    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+    crypto_hash_sha256(out, p, n);
 }
 
 void trust_keyid(const uint8_t pub[32], char out[TRUST_KEYID_LEN + 1])
