@@ -34,6 +34,7 @@ static const char usage[] =
     "  --stream-timeout-ms MS a TCP exchange gives up after MS (default 5000)\n"
     "  --services N           each node registers N service instances once joined;\n"
     "                         reports when every node holds them all (default 0)\n"
+    "  --progress T           say on stderr how far the run got every T simulated\n"
     "  --json                 one JSON object instead of text\n"
     "  --help                 this text\n"
     "NODES is a list of numbers and ranges: 3 or 0-39 or 1,5,9-12.\n"
@@ -54,6 +55,7 @@ enum opt {
     O_SERVICES,
     O_RAMP,
     O_STREAM_TIMEOUT,
+    O_PROGRESS,
     O_JSON,
     O_HELP,
 };
@@ -73,6 +75,7 @@ static const struct option opts[] = {
     {"services", required_argument, NULL, O_SERVICES},
     {"ramp-ms", required_argument, NULL, O_RAMP},
     {"stream-timeout-ms", required_argument, NULL, O_STREAM_TIMEOUT},
+    {"progress", required_argument, NULL, O_PROGRESS},
     {"json", no_argument, NULL, O_JSON},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
@@ -403,6 +406,12 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
             rc = parse_u32(optarg, 600000, &sc->net.stream_timeout_ms, "--stream-timeout-ms", e);
             if (rc == 0 && sc->net.stream_timeout_ms == 0)
                 rc = err_set(e, -EINVAL, "--stream-timeout-ms: must be positive");
+            break;
+        case O_PROGRESS:
+            rc = parse_time(optarg, &sc->progress_ms, "--progress", e);
+            if (rc == 0 && sc->progress_ms == 0)
+                rc = err_set(e, -EINVAL, "--progress: must be positive");
+            sc->progress = stderr;
             break;
         case O_JSON:
             *json = 1;

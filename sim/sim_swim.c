@@ -4,6 +4,7 @@
  * member (a bit per pair), when a join is seen by all and a death by all,
  * and the suspicions and deaths of nodes that were running. Printing is in
  * sim_report.c. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,21 @@ static void deliver(struct drv *d, const struct sim_ev *ev)
     drive(d, ev->to);
 }
 
+/* One line on how far the run got, for long runs (not part of the report). */
+static void progress(const struct drv *d, FILE *f)
+{
+    uint64_t pairs = (uint64_t)d->running * (d->running ? d->running - 1 : 0);
+    uint64_t now = sim_net_now(d->net);
+
+    fprintf(f,
+            "troupe-sim: at %" PRIu64 ".%03" PRIu64
+            " s: %u running, %.2f%% of pairs see each other, %" PRIu64 " events\n",
+            now / 1000, now % 1000, d->running,
+            pairs ? 100.0 * (double)d->live_pairs / (double)pairs : 100.0,
+            sim_net_stats(d->net)->events);
+    fflush(f);
+}
+
 /* ---- the scenario ---- */
 
 static int start(struct drv *d, uint32_t i, struct err *e)
@@ -535,7 +551,8 @@ static void collect(struct drv *d)
     r->events = ns->events;
     r->trace = d->trace;
     if (d->rp) {
-        uint64_t *from = xcalloc(d->total, sizeof(*from)), *until = xcalloc(d->total, sizeof(*until));
+        uint64_t *from = xcalloc(d->total, sizeof(*from)),
+                 *until = xcalloc(d->total, sizeof(*until));
         for (uint32_t i = 0; i < d->total; i++) {
             from[i] = d->nodes[i].join_ms == NEVER ? NEVER : d->nodes[i].start_ms;
             until[i] = d->nodes[i].killed ? d->nodes[i].kill_ms : end;
@@ -569,6 +586,7 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     struct sim_net_config nc = sc->net;
     struct act *acts;
     size_t n_acts, next = 0;
+    uint64_t progress_at = sc->progress_ms;
     int rc = 0;
 
     memset(r, 0, sizeof(*r));
@@ -602,8 +620,14 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
         uint64_t until = next < n_acts && acts[next].at_ms < sc->duration_ms ? acts[next].at_ms
                                                                              : sc->duration_ms;
         struct sim_ev ev;
+        if (sc->progress_ms && progress_at < until)
+            until = progress_at;
         while (sim_net_next(d.net, until, &ev))
             deliver(&d, &ev);
+        if (sc->progress_ms && until == progress_at) {
+            progress(&d, sc->progress);
+            progress_at += sc->progress_ms;
+        }
         if (until >= sc->duration_ms)
             break;
         for (; next < n_acts && acts[next].at_ms == until; next++) {

@@ -40,7 +40,9 @@ struct sim_scenario {
     uint32_t seeds;            /* join targets: the first `seeds` nodes */
     uint64_t ramp_ms;          /* initial joins are spread over this */
     struct sim_net_config net; /* nodes and seed are filled by sim_swim_run */
-    uint32_t services;         /* catalog: instances each node registers (0: none) */
+    uint64_t progress_ms;      /* when not 0: a line on `progress` every that much simulated time */
+    FILE *progress;
+    uint32_t services; /* catalog: instances each node registers (0: none) */
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;
@@ -79,7 +81,7 @@ struct sim_result {
     double bytes_per_node_s, bytes_per_node_s_max;
     double streams_per_node_s;
     uint64_t dgrams_lost, dgrams_unreachable, streams_failed, events;
-    uint64_t trace; /* hash of every byte sent, with its time and ends */
+    uint64_t trace;              /* hash of every byte sent, with its time and ends */
     struct sim_repl_result repl; /* with services > 0 */
 };
 
