@@ -109,10 +109,19 @@ static void event_addr(struct swim *s, uint8_t kind, const struct node_addr *add
         ev->addr = *addr;
 }
 
+/* Queues drained: a queue that a burst grew (a join that tells thousands of
+ * members at once) gives its memory back instead of keeping it for good. */
+#define QUEUE_KEEP 64
+
 int swim_poll_out(struct swim *s, struct swim_out *o)
 {
     if (s->out_pos == s->out_n) {
         s->out_pos = s->out_n = 0;
+        if (s->out_cap > QUEUE_KEEP) {
+            free(s->out);
+            s->out = NULL;
+            s->out_cap = 0;
+        }
         return 0;
     }
     *o = s->out[s->out_pos++];
@@ -123,6 +132,11 @@ int swim_poll_event(struct swim *s, struct swim_event *ev)
 {
     if (s->ev_pos == s->ev_n) {
         s->ev_pos = s->ev_n = 0;
+        if (s->ev_cap > QUEUE_KEEP) {
+            free(s->ev);
+            s->ev = NULL;
+            s->ev_cap = 0;
+        }
         return 0;
     }
     *ev = s->ev[s->ev_pos++];
