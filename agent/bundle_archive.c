@@ -3,8 +3,6 @@
  * rules live in core/bundle_path. */
 #include "agent/bundle_archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/arc.h"
 #include "core/bundle_path.h"
 #include "core/mem.h"
 #include "core/trust.h"
@@ -81,7 +80,7 @@ static int manifest_parse(struct bundle_manifest *m, const char *buf, size_t len
 
 static int ar_err(struct err *e, struct archive *a, const char *what)
 {
-    return err_set(e, -EIO, "%s: %s", what, archive_error_string(a) ?: "libarchive error");
+    return err_set(e, -EIO, "%s: %s", what, arc_error_string(a) ?: "libarchive error");
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -96,13 +95,13 @@ static int skip_dots(const struct dirent *d)
 
 static struct archive_entry *fixed_entry(const char *path, mode_t type, mode_t perm)
 {
-    struct archive_entry *en = archive_entry_new();
-    archive_entry_set_pathname(en, path);
-    archive_entry_set_filetype(en, type);
-    archive_entry_set_perm(en, perm & 0777);
-    archive_entry_set_mtime(en, 0, 0);
-    archive_entry_set_uid(en, 0);
-    archive_entry_set_gid(en, 0);
+    struct archive_entry *en = arc_entry_new();
+    arc_entry_set_pathname(en, path);
+    arc_entry_set_filetype(en, type);
+    arc_entry_set_perm(en, perm & 0777);
+    arc_entry_set_mtime(en, 0, 0);
+    arc_entry_set_uid(en, 0);
+    arc_entry_set_gid(en, 0);
     return en;
 }
 
@@ -114,12 +113,12 @@ static int pack_file(struct archive *a, struct archive_entry *en, const char *fu
 
     if (fd < 0)
         return err_set(e, -errno, "%s: %s", full, strerror(errno));
-    if (archive_write_header(a, en) != ARCHIVE_OK) {
+    if (arc_write_header(a, en) != ARCHIVE_OK) {
         close(fd);
         return ar_err(e, a, full);
     }
     while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        if (archive_write_data(a, buf, (size_t)n) != n) {
+        if (arc_write_data(a, buf, (size_t)n) != n) {
             rc = ar_err(e, a, full);
             break;
         }
@@ -164,13 +163,13 @@ static int pack_dir(struct archive *a, const char *dir, const char *rel, struct 
         }
         if (S_ISDIR(st.st_mode)) {
             en = fixed_entry(sub, AE_IFDIR, st.st_mode);
-            if (archive_write_header(a, en) != ARCHIVE_OK)
+            if (arc_write_header(a, en) != ARCHIVE_OK)
                 rc = ar_err(e, a, full);
             else
                 rc = pack_dir(a, dir, sub, e);
         } else if (S_ISREG(st.st_mode)) {
             en = fixed_entry(sub, AE_IFREG, st.st_mode);
-            archive_entry_set_size(en, st.st_size);
+            arc_entry_set_size(en, st.st_size);
             rc = pack_file(a, en, full, e);
         } else if (S_ISLNK(st.st_mode)) {
             tl = readlink(full, target, sizeof(target) - 1);
@@ -179,8 +178,8 @@ static int pack_dir(struct archive *a, const char *dir, const char *rel, struct 
             } else {
                 target[tl] = '\0';
                 en = fixed_entry(sub, AE_IFLNK, 0777);
-                archive_entry_set_symlink(en, target);
-                if (archive_write_header(a, en) != ARCHIVE_OK)
+                arc_entry_set_symlink(en, target);
+                if (arc_write_header(a, en) != ARCHIVE_OK)
                     rc = ar_err(e, a, full);
             }
         } else {
@@ -189,7 +188,7 @@ static int pack_dir(struct archive *a, const char *dir, const char *rel, struct 
                          "and symlinks only",
                          full);
         }
-        archive_entry_free(en);
+        arc_entry_free(en);
     }
     for (i = 0; i < n; i++)
         free(names[i]);
@@ -199,16 +198,22 @@ static int pack_dir(struct archive *a, const char *dir, const char *rel, struct 
 
 int bundle_pack(const char *dir, const struct bundle_manifest *m, const char *out, struct err *e)
 {
-    struct archive *a = archive_write_new();
+    struct archive *a;
     struct archive_entry *en;
     char tmp[PATH_MAX];
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "name", m->name, "version", m->version,
-                          "entrypoint", m->entrypoint, "runtime", m->runtime);
-    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2));
-    size_t len = strlen(text);
+    json_t *j;
+    char *text;
+    size_t len;
     struct stat st;
-    int rc = 0;
+    int rc;
 
+    if ((rc = arc_load(e)) < 0)
+        return rc;
+    a = arc_write_new();
+    j = json_pack("{s:s, s:s, s:s, s:s}", "name", m->name, "version", m->version,
+                  "entrypoint", m->entrypoint, "runtime", m->runtime);
+    text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2));
+    len = strlen(text);
     json_decref(j);
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         rc = err_set(e, -ENOTDIR, "%s is not a directory", dir);
@@ -218,28 +223,28 @@ int bundle_pack(const char *dir, const struct bundle_manifest *m, const char *ou
         rc = err_set(e, -ENAMETOOLONG, "%s: path too long", out);
         goto out;
     }
-    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-        archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
-        archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+    if (arc_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        arc_write_add_filter_zstd(a) != ARCHIVE_OK ||
+        arc_write_open_filename(a, tmp) != ARCHIVE_OK) {
         rc = ar_err(e, a, tmp);
         goto out;
     }
     en = fixed_entry(BUNDLE_MANIFEST, AE_IFREG, 0644);
-    archive_entry_set_size(en, (la_int64_t)len);
-    if (archive_write_header(a, en) != ARCHIVE_OK ||
-        archive_write_data(a, text, len) != (la_ssize_t)len)
+    arc_entry_set_size(en, (la_int64_t)len);
+    if (arc_write_header(a, en) != ARCHIVE_OK ||
+        arc_write_data(a, text, len) != (la_ssize_t)len)
         rc = ar_err(e, a, tmp);
-    archive_entry_free(en);
+    arc_entry_free(en);
     if (rc == 0)
         rc = pack_dir(a, dir, "", e);
-    if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
+    if (arc_write_close(a) != ARCHIVE_OK && rc == 0)
         rc = ar_err(e, a, tmp);
     if (rc == 0 && rename(tmp, out) < 0)
         rc = err_set(e, -errno, "%s: %s", out, strerror(errno));
     if (rc < 0)
         unlink(tmp);
 out:
-    archive_write_free(a);
+    arc_write_free(a);
     free(text);
     return rc;
 }
@@ -248,27 +253,27 @@ out:
 
 static struct archive *reader(void)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_zstd(a);
-    archive_read_support_format_tar(a);
+    struct archive *a = arc_read_new();
+    arc_read_support_filter_zstd(a);
+    arc_read_support_format_tar(a);
     return a;
 }
 
 static int read_manifest_entry(struct archive *a, struct archive_entry *en,
                                struct bundle_manifest *m, char **text, size_t *len, struct err *e)
 {
-    la_int64_t size = archive_entry_size(en);
+    la_int64_t size = arc_entry_size(en);
     char *buf;
 
-    if (strcmp(archive_entry_pathname(en), BUNDLE_MANIFEST) != 0 ||
-        archive_entry_filetype(en) != AE_IFREG)
+    if (strcmp(arc_entry_pathname(en), BUNDLE_MANIFEST) != 0 ||
+        arc_entry_filetype(en) != AE_IFREG)
         return err_set(e, -EBADMSG, "not a troupe bundle: the first entry is \"%.100s\", not %s",
-                       archive_entry_pathname(en), BUNDLE_MANIFEST);
+                       arc_entry_pathname(en), BUNDLE_MANIFEST);
     if (size < 0 || size > BUNDLE_MANIFEST_MAX)
         return err_set(e, -EBADMSG, "%s larger than %u bytes", BUNDLE_MANIFEST,
                        BUNDLE_MANIFEST_MAX);
     buf = xmalloc((size_t)size + 1);
-    if (archive_read_data(a, buf, (size_t)size) != size) {
+    if (arc_read_data(a, buf, (size_t)size) != size) {
         free(buf);
         return ar_err(e, a, BUNDLE_MANIFEST);
     }
@@ -284,21 +289,25 @@ static int read_manifest_entry(struct archive *a, struct archive_entry *en,
 
 int bundle_read_manifest(const char *file, struct bundle_manifest *m, struct err *e)
 {
-    struct archive *a = reader();
+    struct archive *a;
     struct archive_entry *en;
     char *text = NULL;
     size_t len;
     int rc;
 
-    if (archive_read_open_filename(a, file, 65536) != ARCHIVE_OK)
+    if ((rc = arc_load(e)) < 0)
+        return rc;
+    a = reader();
+
+    if (arc_read_open_filename(a, file, 65536) != ARCHIVE_OK)
         rc = ar_err(e, a, file);
-    else if (archive_read_next_header(a, &en) != ARCHIVE_OK)
+    else if (arc_read_next_header(a, &en) != ARCHIVE_OK)
         rc = err_set(e, -EBADMSG, "%s: not a troupe bundle: %s", file,
-                     archive_error_string(a) ?: "no entries");
+                     arc_error_string(a) ?: "no entries");
     else if ((rc = read_manifest_entry(a, en, m, &text, &len, e)) < 0)
         err_wrap(e, "%s", file);
     free(text);
-    archive_read_free(a);
+    arc_read_free(a);
     return rc;
 }
 
@@ -306,9 +315,9 @@ int bundle_read_manifest(const char *file, struct bundle_manifest *m, struct err
 
 static enum bundle_entry entry_type(struct archive_entry *en)
 {
-    if (archive_entry_hardlink(en))
+    if (arc_entry_hardlink(en))
         return BUNDLE_ENT_HARDLINK;
-    switch (archive_entry_filetype(en)) {
+    switch (arc_entry_filetype(en)) {
     case AE_IFREG:
         return BUNDLE_ENT_FILE;
     case AE_IFDIR:
@@ -331,12 +340,12 @@ static int copy_data(struct archive *in, struct archive *out, uint64_t *total, c
     la_int64_t off;
     int r;
 
-    while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
+    while ((r = arc_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
         *total += size;
         if (*total > BUNDLE_UNPACK_MAX)
             return err_set(e, -EFBIG, "bundle unpacks to more than %llu bytes",
                            (unsigned long long)BUNDLE_UNPACK_MAX);
-        if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
+        if (arc_write_data_block(out, buf, size, off) != ARCHIVE_OK)
             return ar_err(e, out, path);
     }
     return r == ARCHIVE_EOF ? 0 : ar_err(e, in, path);
@@ -344,7 +353,7 @@ static int copy_data(struct archive *in, struct archive *out, uint64_t *total, c
 
 static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m, struct err *e)
 {
-    struct archive *disk = archive_write_disk_new();
+    struct archive *disk = arc_write_disk_new();
     struct archive_entry *en;
     struct bundle_manifest mf;
     char parent[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], base[NAME_MAX + 1], *slash;
@@ -381,13 +390,13 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
         goto out;
     }
     made = 1;
-    archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+    arc_write_disk_set_options(disk, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                              ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                              ARCHIVE_EXTRACT_NO_OVERWRITE);
-    while ((r = archive_read_next_header(a, &en)) == ARCHIVE_OK) {
+    while ((r = arc_read_next_header(a, &en)) == ARCHIVE_OK) {
         char path[PATH_MAX], link[PATH_MAX];
-        const char *name = archive_entry_pathname(en);
-        const char *hl = archive_entry_hardlink(en);
+        const char *name = arc_entry_pathname(en);
+        const char *hl = arc_entry_hardlink(en);
         enum bundle_entry type = entry_type(en);
 
         if (entries++ == 0) {
@@ -395,7 +404,7 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
                 goto out;
         } else if (!name ||
                    (rc = bundle_path_check(
-                        name, type, type == BUNDLE_ENT_SYMLINK ? archive_entry_symlink(en) : hl,
+                        name, type, type == BUNDLE_ENT_SYMLINK ? arc_entry_symlink(en) : hl,
                         e)) < 0) {
             if (!name)
                 rc = err_set(e, -EBADMSG, "bundle entry without a name");
@@ -409,11 +418,11 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
             /* the manifest, already read: written from memory */
             if ((size_t)snprintf(path, sizeof(path), "%s/%s", tmp, BUNDLE_MANIFEST) >= sizeof(path))
                 continue; /* cannot happen: tmp is short (checked above) */
-            archive_entry_set_pathname(en, path);
-            archive_entry_set_perm(en, 0644);
-            if (archive_write_header(disk, en) != ARCHIVE_OK ||
-                archive_write_data(disk, mtext, mlen) != (la_ssize_t)mlen ||
-                archive_write_finish_entry(disk) != ARCHIVE_OK) {
+            arc_entry_set_pathname(en, path);
+            arc_entry_set_perm(en, 0644);
+            if (arc_write_header(disk, en) != ARCHIVE_OK ||
+                arc_write_data(disk, mtext, mlen) != (la_ssize_t)mlen ||
+                arc_write_finish_entry(disk) != ARCHIVE_OK) {
                 rc = ar_err(e, disk, BUNDLE_MANIFEST);
                 goto out;
             }
@@ -424,33 +433,33 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
             rc = err_set(e, -ENAMETOOLONG, "bundle entry \"%.100s\": path too long", name);
             goto out;
         }
-        archive_entry_set_pathname(en, path);
+        arc_entry_set_pathname(en, path);
         if (hl)
-            archive_entry_set_hardlink(en, link);
+            arc_entry_set_hardlink(en, link);
         /* no setuid, setgid or sticky bit; directories stay ours to clean up */
-        archive_entry_set_perm(en, (archive_entry_perm(en) & 0777) |
+        arc_entry_set_perm(en, (arc_entry_perm(en) & 0777) |
                                        (type == BUNDLE_ENT_DIR ? 0700 : 0));
-        if (archive_write_header(disk, en) != ARCHIVE_OK) {
+        if (arc_write_header(disk, en) != ARCHIVE_OK) {
             rc = ar_err(e, disk, name);
             goto out;
         }
         if (type == BUNDLE_ENT_FILE && (rc = copy_data(a, disk, &total, name, e)) < 0)
             goto out;
-        if (archive_write_finish_entry(disk) != ARCHIVE_OK) {
+        if (arc_write_finish_entry(disk) != ARCHIVE_OK) {
             rc = ar_err(e, disk, name);
             goto out;
         }
     }
     if (r != ARCHIVE_EOF) {
         rc = err_set(e, -EBADMSG, "bundle is not a valid tar.zst: %s",
-                     archive_error_string(a) ?: "read error");
+                     arc_error_string(a) ?: "read error");
         goto out;
     }
     if (entries == 0) {
         rc = err_set(e, -EBADMSG, "not a troupe bundle: no entries");
         goto out;
     }
-    if (archive_write_close(disk) != ARCHIVE_OK) {
+    if (arc_write_close(disk) != ARCHIVE_OK) {
         rc = ar_err(e, disk, final);
         goto out;
     }
@@ -462,7 +471,7 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
     if (m)
         *m = mf;
 out:
-    archive_write_free(disk);
+    arc_write_free(disk);
     free(mtext);
     if (made)
         bundle_rmtree(tmp);
@@ -471,28 +480,36 @@ out:
 
 int bundle_unpack(const char *file, const char *dest, struct bundle_manifest *m, struct err *e)
 {
-    struct archive *a = reader();
+    struct archive *a;
     int rc;
 
-    if (archive_read_open_filename(a, file, 65536) != ARCHIVE_OK)
+    if ((rc = arc_load(e)) < 0)
+        return rc;
+    a = reader();
+
+    if (arc_read_open_filename(a, file, 65536) != ARCHIVE_OK)
         rc = ar_err(e, a, file);
     else
         rc = unpack(a, dest, m, e);
-    archive_read_free(a);
+    arc_read_free(a);
     return rc;
 }
 
 int bundle_unpack_mem(const void *buf, size_t len, const char *dest, struct bundle_manifest *m,
                       struct err *e)
 {
-    struct archive *a = reader();
+    struct archive *a;
     int rc;
 
-    if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
+    if ((rc = arc_load(e)) < 0)
+        return rc;
+    a = reader();
+
+    if (arc_read_open_memory(a, buf, len) != ARCHIVE_OK)
         rc = ar_err(e, a, "bundle");
     else
         rc = unpack(a, dest, m, e);
-    archive_read_free(a);
+    arc_read_free(a);
     return rc;
 }
 

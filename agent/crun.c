@@ -11,8 +11,6 @@
  * namespaces, the host network unless the spec asks for its own, and
  * tmpfs /tmp and /run/secrets (the secrets, read-only). State lives in
  * DATA/crun (crun --root). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/arc.h"
 #include "agent/log.h"
 #include "agent/super_impl.h"
 #include "core/mem.h"
@@ -88,35 +87,37 @@ static int rootfs_dir(struct super *s, const struct sup_spec *sp, char *out, siz
     snprintf(stamp, sizeof(stamp), "%s/.troupe-unpacked", out);
     if (stat(stamp, &done) == 0 && done.st_mtime >= st.st_mtime)
         return 0;
+    if ((rc = arc_load(e)) < 0)
+        return err_wrap(e, "rootfs %s", sp->rootfs);
     mkdir(out, 0755);
     if (!getcwd(cwd, sizeof(cwd)) || chdir(out) < 0)
         return err_set(e, -errno, "rootfs: %s: %s", out, strerror(errno));
-    ar = archive_read_new();
-    archive_read_support_filter_all(ar);
-    archive_read_support_format_all(ar);
-    wr = archive_write_disk_new();
-    archive_write_disk_set_options(wr, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+    ar = arc_read_new();
+    arc_read_support_filter_all(ar);
+    arc_read_support_format_all(ar);
+    wr = arc_write_disk_new();
+    arc_write_disk_set_options(wr, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                            ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-    if (archive_read_open_filename(ar, sp->rootfs, 65536) != ARCHIVE_OK) {
-        rc = err_set(e, -EINVAL, "rootfs: %s: %s", sp->rootfs, archive_error_string(ar));
+    if (arc_read_open_filename(ar, sp->rootfs, 65536) != ARCHIVE_OK) {
+        rc = err_set(e, -EINVAL, "rootfs: %s: %s", sp->rootfs, arc_error_string(ar));
         goto out;
     }
-    while ((rc = archive_read_next_header(ar, &ent)) == ARCHIVE_OK) {
-        if (archive_write_header(wr, ent) == ARCHIVE_OK)
-            archive_write_data_block(wr, NULL, 0, 0); /* size only */
+    while ((rc = arc_read_next_header(ar, &ent)) == ARCHIVE_OK) {
+        if (arc_write_header(wr, ent) == ARCHIVE_OK)
+            arc_write_data_block(wr, NULL, 0, 0); /* size only */
         {
             const void *buf;
             size_t len;
             la_int64_t off;
-            while (archive_read_data_block(ar, &buf, &len, &off) == ARCHIVE_OK)
-                archive_write_data_block(wr, buf, len, off);
+            while (arc_read_data_block(ar, &buf, &len, &off) == ARCHIVE_OK)
+                arc_write_data_block(wr, buf, len, off);
         }
-        archive_write_finish_entry(wr);
+        arc_write_finish_entry(wr);
     }
     if (rc != ARCHIVE_EOF) {
-        rc = err_set(e, -EINVAL, "rootfs: %s: %s", sp->rootfs, archive_error_string(ar));
+        rc = err_set(e, -EINVAL, "rootfs: %s: %s", sp->rootfs, arc_error_string(ar));
         goto out;
     }
     rc = 0;
@@ -125,8 +126,8 @@ static int rootfs_dir(struct super *s, const struct sup_spec *sp, char *out, siz
         close(fd);
     log_info("crun", "%s: unpacked %s into %s", sp->name, sp->rootfs, out);
 out:
-    archive_read_free(ar);
-    archive_write_free(wr);
+    arc_read_free(ar);
+    arc_write_free(wr);
     if (chdir(cwd) < 0)
         log_warn("crun", "cannot return to %s", cwd);
     return rc;
