@@ -434,6 +434,7 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
             goto out;
         }
         arc_entry_set_pathname(en, path);
+        name = path + strlen(tmp) + 1; /* the entry's own copy of the name is gone */
         if (hl)
             arc_entry_set_hardlink(en, link);
         /* no setuid, setgid or sticky bit; directories stay ours to clean up */
