@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/agent_impl.h"
+#include "agent/catalog_impl.h"
 #include "agent/log.h"
 #include "agent/trust_client.h"
 #include "core/mem.h"
@@ -153,9 +154,15 @@ static void finish(struct bundle_job *j)
         log_info("bundle", "%s %s at %s (targets.json version %llu)", j->name,
                  j->reused ? "still trusted, unpacked" : "verified and unpacked", j->dest,
                  (unsigned long long)j->saved.st.targets);
+        if (!j->reused)
+            history_add(a, "bundle", j->name, "verified and unpacked (targets.json version %llu)",
+                        (unsigned long long)j->saved.st.targets);
     } else {
         b->refused[j->rc == BUNDLE_UNSAFE ? ATTACKS : attack_index(j->rc)]++;
         log_warn("bundle", "refused %s: %s", j->name, j->e.msg);
+        /* what was refused, whoever asked (the API, a service), stays in the history */
+        if (bundle_refusal(j->rc))
+            history_add(a, "bundle", j->name, "refused: %s", j->e.msg);
     }
     j->cb(j->ud, &r);
     trust_saved_release(&j->saved);

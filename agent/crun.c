@@ -9,7 +9,8 @@
  * mounts, reboot, ptrace, kexec, bpf, keyrings, namespaces, clock), the
  * spec's pids/memory/cpu limits, its own pid, mount, ipc and uts
  * namespaces, the host network unless the spec asks for its own, and
- * tmpfs /tmp and /run/secrets (the secrets, read-only). State lives in
+ * tmpfs /tmp and /run/secrets (the secrets, read-only). A service that
+ * runs a signed bundle has the unpacked bundle as its root. State lives in
  * DATA/crun (crun --root). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -171,7 +172,7 @@ static json_t *seccomp_json(void)
 }
 
 static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t gid,
-                           char *const *envp)
+                           char *const *envp, char *const *cmd)
 {
     const struct sup_spec *sp = &in->svc->spec;
     static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k",
@@ -192,9 +193,14 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
     char host[96], cg[128];
     json_t *args = json_array(), *mounts, *ns, *res, *linux_, *proc, *masked, *rop;
 
-    json_array_append_new(args, json_string(sp->command));
-    for (size_t i = 0; i < sp->n_args; i++)
-        json_array_append_new(args, json_string(sp->args[i]));
+    if (cmd) {
+        for (size_t i = 0; cmd[i]; i++)
+            json_array_append_new(args, json_string(cmd[i]));
+    } else {
+        json_array_append_new(args, json_string(sp->command));
+        for (size_t i = 0; i < sp->n_args; i++)
+            json_array_append_new(args, json_string(sp->args[i]));
+    }
     proc = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b, s:{s:o, s:o, s:o, s:o, s:o}}",
                      "terminal", 0, "user", "uid", (int)uid, "gid", (int)gid, "args", args,
                      "env", strv_json(envp), "cwd", sp->dir ? sp->dir : "/", "noNewPrivileges",
@@ -253,7 +259,7 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
 }
 
 int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *const *envp,
-                 char *argv[16], char bufs[8][PATH_MAX], struct err *e)
+                 char *const *args, char *argv[16], char bufs[8][PATH_MAX], struct err *e)
 {
     const struct sup_spec *sp = &in->svc->spec;
     char rootfs[PATH_MAX], path[PATH_MAX + 32], id[96];
@@ -263,7 +269,10 @@ int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *c
 
     if (uid == 0 && strcmp(sp->user, "root") != 0)
         return err_set(e, -EPERM, "user: a container runs as root only when the spec says so");
-    if ((rc = rootfs_dir(s, sp, rootfs, sizeof(rootfs), e)) < 0)
+    /* a verified bundle is the root as it was unpacked */
+    if (sp->bundle)
+        snprintf(rootfs, sizeof(rootfs), "%s", in->svc->b.dir);
+    else if ((rc = rootfs_dir(s, sp, rootfs, sizeof(rootfs), e)) < 0)
         return rc;
     crun_container_id(in, id, sizeof(id));
     snprintf(bufs[0], PATH_MAX, "%s/crun", s->data_dir);
@@ -272,7 +281,7 @@ int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *c
     mkdir(bufs[1], 0700);
     snprintf(bufs[1], PATH_MAX, "%s/bundles/%s", s->data_dir, id);
     mkdir(bufs[1], 0700);
-    cfg = config_json(in, rootfs, uid, gid, envp);
+    cfg = config_json(in, rootfs, uid, gid, envp, args);
     snprintf(path, sizeof(path), "%s/config.json", bufs[1]);
     rc = json_dump_file(cfg, path, JSON_INDENT(2));
     json_decref(cfg);

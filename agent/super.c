@@ -294,9 +294,9 @@ static int inst_spawn(struct inst *in, struct err *e)
 {
     struct super *s = in->super;
     const struct sup_spec *sp = &in->svc->spec;
-    char home[PATH_MAX], cg_paths[4][PATH_MAX], cg_name[SUP_NAME_MAX + 16];
+    char home[PATH_MAX], cg_paths[4][PATH_MAX], cg_name[SUP_NAME_MAX + 16], bdir[PATH_MAX];
     char *crun_argv[16], crun_bufs[8][PATH_MAX];
-    char **argv = NULL, **env = NULL;
+    char **argv = NULL, **env = NULL, **bargv = NULL;
     const char *secrets_dir = NULL;
     struct spawn_req r;
     uid_t uid;
@@ -315,15 +315,22 @@ static int inst_spawn(struct inst *in, struct err *e)
         secrets_clear(in->secrets_dir);
         if ((rc = secrets_materialize(s, sp, in->secrets_dir, uid, gid, e)) < 0)
             return rc;
-        secrets_dir = sp->runtime == SUP_RUNTIME_CRUN ? "/run/secrets" : in->secrets_dir;
+        secrets_dir = super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "/run/secrets"
+                                                                 : in->secrets_dir;
     }
     if ((rc = super_logger_spawn(s, in, e)) < 0)
         return rc;
     if (!in->logw && in->logger)
         in->logw = super_watch(s, in, in->logger, 1, NULL);
     env = build_env(in, home, secrets_dir);
-    if (sp->runtime == SUP_RUNTIME_CRUN) {
-        if ((rc = crun_prepare(s, in, uid, gid, env, crun_argv, crun_bufs, e)) < 0)
+    if (sp->bundle && !in->svc->b.ready) {
+        rc = err_set(e, -EAGAIN, "bundle %s: not verified yet", sp->bundle);
+        goto out;
+    }
+    if (sp->bundle)
+        bargv = super_bundle_argv(in->svc, super_runtime(in->svc) == SUP_RUNTIME_CRUN);
+    if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
+        if ((rc = crun_prepare(s, in, uid, gid, env, bargv, crun_argv, crun_bufs, e)) < 0)
             goto out;
         r.path = crun_argv[0];
         r.argv = crun_argv;
@@ -333,14 +340,27 @@ static int inst_spawn(struct inst *in, struct err *e)
         if (s->root && (rc = spawn_cgroup(cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
             goto out;
     } else {
-        argv = xcalloc(sp->n_args + 2, sizeof(char *));
-        argv[0] = sp->command;
-        for (size_t i = 0; i < sp->n_args; i++)
-            argv[i + 1] = sp->args[i];
-        r.path = sp->command;
-        r.argv = argv;
+        if (bargv) {
+            /* the entrypoint, from the bundle's directory */
+            if ((rc = super_bundle_where(s, in->svc, bdir, sizeof(bdir), e)) < 0)
+                goto out;
+            if (rc == 1) {
+                r.bind_src = in->svc->b.dir;
+                r.bind_dst = bdir;
+            }
+            r.path = bargv[0];
+            r.argv = bargv;
+            r.dir = bdir;
+        } else {
+            argv = xcalloc(sp->n_args + 2, sizeof(char *));
+            argv[0] = sp->command;
+            for (size_t i = 0; i < sp->n_args; i++)
+                argv[i + 1] = sp->args[i];
+            r.path = sp->command;
+            r.argv = argv;
+            r.dir = sp->dir;
+        }
         r.envp = env;
-        r.dir = sp->dir;
         r.set_user = s->root;
         r.uid = uid;
         r.gid = gid;
@@ -368,6 +388,7 @@ static int inst_spawn(struct inst *in, struct err *e)
     rc = 0;
 out:
     free(argv);
+    free_strv(bargv);
     free_strv(env);
     return rc;
 }
@@ -378,7 +399,7 @@ static void send_signal(struct inst *in, int sig)
 
     if (!in->pid)
         return;
-    if (in->svc->spec.runtime == SUP_RUNTIME_CRUN) {
+    if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
         if (crun_signal(in->super, in, sig, &e) < 0)
             log_warn("super", "%s/%u: %s", in->svc->spec.name, in->idx, e.msg);
         if (sig != SIGKILL)
@@ -431,7 +452,7 @@ static void inst_release(struct inst *in)
     if (in->log_err >= 0)
         close(in->log_err);
     if (in->retired) {
-        if (in->svc->spec.runtime == SUP_RUNTIME_CRUN)
+        if (super_runtime(in->svc) == SUP_RUNTIME_CRUN)
             crun_cleanup(in->super, in);
         super_store_inst_del(in->super, in->svc->spec.name, in->idx, &e);
         secrets_clear(in->secrets_dir);
@@ -478,6 +499,13 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     uint8_t before = in->sm.state;
 
     sup_event(&in->sm, &v->spec.sup, now, ev, x, &o);
+    if (in->sm.state == SUP_FETCHING && before != SUP_FETCHING) {
+        note(in, "fetching", "waiting for bundle %s to be verified", v->spec.bundle);
+        super_bundle_need(in->super, v);
+    }
+    if (ev == SUP_EV_REFUSED && in->sm.state == SUP_FAILED)
+        note(in, "refused", "%s; nothing runs until troupe restart %s",
+             v->b.error + (strncmp(v->b.error, "refused ", 8) == 0 ? 8 : 0), v->spec.name);
     /* an instance that is not restarted at once leaves the catalog now; one
      * that is gets its registration replaced right after the spawn, so that
      * the durable write of the catalog does not delay the replacement */
@@ -529,6 +557,16 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
         reap_retired(v);
 }
 
+void super_drive(struct inst *in, enum sup_event ev)
+{
+    inst_drive(in, ev, NULL);
+}
+
+uint8_t super_runtime(const struct svc *v)
+{
+    return v->spec.bundle ? v->b.runtime : v->spec.runtime;
+}
+
 void super_unhealthy(struct inst *in, const char *check_id)
 {
     struct svc *v = in->svc;
@@ -551,6 +589,7 @@ static struct inst *inst_new(struct super *s, struct svc *v, uint32_t idx)
     in->idx = idx;
     in->log_out = in->log_err = -1;
     sup_init(&in->sm);
+    sup_hold(&in->sm, super_bundle_held(v));
     uv_timer_init(s->loop, &in->timer);
     in->timer.data = in;
     v->inst[idx] = in;
@@ -604,10 +643,12 @@ static int spec_usable(struct super *s, const struct sup_spec *sp, struct err *e
     char home[PATH_MAX];
     struct stat st;
 
-    if (sp->runtime == SUP_RUNTIME_PROCESS && access(sp->command, X_OK) < 0 &&
+    if (sp->bundle && super_bundle_usable(s, sp, e) < 0)
+        return e->code;
+    if (sp->command && sp->runtime == SUP_RUNTIME_PROCESS && access(sp->command, X_OK) < 0 &&
         sp->command[0] == '/')
         return err_set(e, -ENOENT, "command: %s: %s", sp->command, strerror(errno));
-    if (sp->command[0] != '/')
+    if (sp->command && sp->command[0] != '/')
         return err_set(e, -EINVAL, "command: \"%s\" is not an absolute path", sp->command);
     if (sp->dir && (stat(sp->dir, &st) < 0 || !S_ISDIR(st.st_mode)))
         return err_set(e, -ENOENT, "dir: %s is not a directory", sp->dir);
@@ -666,6 +707,7 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
         log_info("super", "%s: new service, %u instances", sp.name, sp.instances);
         if ((rc = super_store_spec_put(s, v, e)) < 0)
             return rc;
+        super_bundle_changed(s, v);
         svc_converge(s, v);
         return 0;
     }
@@ -678,11 +720,15 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
     v->removing = 0;
     if ((rc = super_store_spec_put(s, v, e)) < 0)
         return rc;
-    for (uint32_t i = 0; i < v->n_inst && i < v->want; i++) {
-        struct inst *in = v->inst[i];
-        if (in && (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
-            inst_drive(in, SUP_EV_RESTART, NULL);
-    }
+    /* a new bundle: what runs keeps running until it is verified */
+    if (!super_bundle_changed(s, v))
+        v->b.restart_pending = 1;
+    else
+        for (uint32_t i = 0; i < v->n_inst && i < v->want; i++) {
+            struct inst *in = v->inst[i];
+            if (in && (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
+                inst_drive(in, SUP_EV_RESTART, NULL);
+        }
     svc_converge(s, v);
     return 0;
 }
@@ -876,7 +922,13 @@ static json_t *inst_json(struct inst *in)
                   "instance", (int)in->idx, "state", sup_state_name(in->sm.state), "pid",
                   (json_int_t)in->pid, "restarts", (json_int_t)in->sm.restarts, "last_exit",
                   sup_exit_str(&in->sm.last, how, sizeof(how)), "ports", ports, "runtime",
-                  sp->runtime == SUP_RUNTIME_CRUN ? "crun" : "process", "adopted", in->adopted);
+                  super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "crun" : "process", "adopted",
+                  in->adopted);
+    if (sp->bundle)
+        json_object_set_new(o, "bundle", json_string(sp->bundle));
+    /* why it waits, failed, or still runs the version before */
+    if (sp->bundle && in->svc->b.error[0] && !in->svc->b.ready)
+        json_object_set_new(o, "error", json_string(in->svc->b.error));
     if (in->pid) {
         json_object_set_new(o, "uptime_ms", json_integer((json_int_t)(now - in->sm.started_ms)));
         json_object_set_new(o, "started_ms", json_integer((json_int_t)in->started_wall_ms));
@@ -987,6 +1039,7 @@ static int load_spec(struct super *s, const char *json, uint32_t want, int stopp
     v->want = want;
     v->stopped = stopped;
     s->svc[s->n_svc++] = v;
+    super_bundle_changed(s, v); /* verified again before its next start */
     for (uint32_t i = 0; i < want; i++)
         adopt(s, v, i);
     return 0;
@@ -1041,6 +1094,7 @@ void super_close(struct super *s)
         svc_free(s, s->svc[s->n_svc - 1]);
     while (s->watches)
         watch_stop(s->watches);
+    super_bundle_close(s);
     sodium_memzero(s->key, sizeof(s->key));
     super_store_close(s);
     free(s);

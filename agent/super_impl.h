@@ -10,9 +10,11 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "agent/bundle_archive.h"
 #include "agent/super.h"
 #include "core/sup.h"
 #include "core/sup_spec.h"
+#include "core/trust.h"
 
 #define SUPER_SERVICES_MAX 256
 #define SUPER_LOG_FILE_MAX (8u << 20) /* bytes of one log file before it rotates */
@@ -55,8 +57,25 @@ struct inst {
     char secrets_dir[PATH_MAX + 96];
 };
 
+/* What a service that names a bundle runs (super_bundle.c). Its instances
+ * are held (core/sup: a spawn waits in "fetching") until ready is set. */
+struct svc_bundle {
+    uint64_t gen;        /* of the fetch wanted now; a later answer for another is dropped */
+    int fetching;        /* a bundle_prepare is under way */
+    int ready;           /* dir, entry and runtime are the spec's bundle's, verified */
+    int restart_pending; /* a new version: restart what runs once it is ready */
+    char name[TRUST_NAME_MAX + 1];          /* the bundle dir holds */
+    char dir[PATH_MAX];                     /* the unpacked bundle */
+    char entry[BUNDLE_FIELD_MAX + 1];       /* the manifest's entrypoint */
+    uint8_t runtime;                        /* enum sup_runtime: the spec's, else the manifest's */
+    char error[512];                        /* the latest refusal or failure; "" none */
+    uint32_t failures;                      /* fetches failed in a row (not refusals) */
+    uint64_t retry_at_ms;                   /* mono: fetch again then; 0 none */
+};
+
 struct svc {
     struct sup_spec spec;
+    struct svc_bundle b;
     struct inst *inst[SUP_INSTANCES_MAX];
     uint32_t n_inst;    /* slots in use */
     uint32_t want;      /* instances wanted (spec, then troupe scale) */
@@ -79,6 +98,8 @@ struct super {
     struct watch *watches;       /* every watch still open */
     int root;                    /* the agent runs as root */
     int closed;
+    uint64_t bundle_gen;         /* the last svc_bundle.gen given */
+    uv_timer_t *bundle_retry;    /* heap (freed in its close callback); NULL until needed */
 };
 
 /* ---- super.c ---- */
@@ -90,6 +111,33 @@ struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logge
 
 /* An instance whose liveness check went critical: restart it. */
 void super_unhealthy(struct inst *in, const char *check_id);
+/* Feeds ev to an instance's machine and does what it answers. */
+void super_drive(struct inst *in, enum sup_event ev);
+/* The runtime instances of v run with (a bundle's manifest may decide it). */
+uint8_t super_runtime(const struct svc *v);
+
+/* ---- super_bundle.c: services that run a signed bundle ---- */
+/* A spec naming a bundle needs --trust-repo and --trust-root. */
+int super_bundle_usable(struct super *s, const struct sup_spec *sp, struct err *e);
+/* v's spec was set or replaced: when it names a bundle not ready yet, its
+ * instances are held and a fetch starts. 1 when nothing is to wait for. */
+int super_bundle_changed(struct super *s, struct svc *v);
+/* 1 while the instances of v must wait for their bundle. */
+int super_bundle_held(const struct svc *v);
+/* An instance of v went to "fetching": make sure a fetch is under way. */
+void super_bundle_need(struct super *s, struct svc *v);
+/* The command line of a bundle instance: the entrypoint's words then the
+ * spec's args (heap array, NULL-terminated, free with free and its
+ * strings); inside is 1 for a container (paths from its root), 0 for a
+ * process (paths relative to the bundle dir, its working directory). */
+char **super_bundle_argv(const struct svc *v, int inside);
+/* Where a process instance of v sees its bundle: as root, a mount point
+ * under /run/troupe/bundles (created here) that the bundle is bind-mounted
+ * on read-only, as the data dir is private; else the unpacked dir itself.
+ * 1 when the bind mount is needed, 0 when not, negative on error. */
+int super_bundle_where(struct super *s, const struct svc *v, char *out, size_t cap,
+                       struct err *e);
+void super_bundle_close(struct super *s);
 
 /* ---- super_catalog.c: registration, liveness, the event history ---- */
 int super_catalog_open(struct super *s, struct err *e);
@@ -110,6 +158,9 @@ struct spawn_req {
     int no_new_privs;
     uint32_t nofile;        /* RLIMIT_NOFILE, 0: inherit */
     const char *cgroups[4]; /* cgroup.procs files to join, NULL-terminated */
+    const char *bind_src;   /* non-NULL: in a mount namespace of its own, bind_src is
+                             * mounted read-only on bind_dst (an existing directory) */
+    const char *bind_dst;
     int hide_unified;       /* a mount namespace without /sys/fs/cgroup/unified (crun on
                              * hybrid hosts: it refuses them, and takes v1 alone) */
 };
@@ -166,10 +217,11 @@ int secrets_materialize(struct super *s, const struct sup_spec *spec, const char
 void secrets_clear(const char *dir);
 
 /* ---- crun.c ---- */
-/* Writes the OCI bundle of an instance and fills argv (crun run ...).
- * argv strings live in bufs. */
+/* Writes the OCI bundle of an instance and fills argv (crun run ...);
+ * args is the container's command line (NULL: the spec's command and
+ * args). argv strings live in bufs. */
 int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *const *envp,
-                 char *argv[16], char bufs[8][PATH_MAX], struct err *e);
+                 char *const *args, char *argv[16], char bufs[8][PATH_MAX], struct err *e);
 /* Sends sig to the container of an instance (crun kill). */
 int crun_signal(struct super *s, struct inst *in, int sig, struct err *e);
 void crun_cleanup(struct super *s, struct inst *in);

@@ -2,7 +2,8 @@
  * sandboxed: its own session, fds 0-3 as given and nothing else, a cgroup
  * with the spec's limits, RLIMIT_NOFILE, the service user and group (no
  * supplementary groups), no_new_privs, and a clean signal state. The exec
- * is confirmed through a close-on-exec pipe, so a missing binary is an
+ * A signed bundle is bind-mounted read-only where its user can reach it.
+ * The exec is confirmed through a close-on-exec pipe, so a missing binary is an
  * error here rather than an exit code 127 later. Also: pidfds, /proc
  * start times (against pid reuse after a restart of the agent), users. */
 #include <fcntl.h>
@@ -35,6 +36,20 @@ static void close_from(int lo, int hi)
     if (lo <= hi && syscall(SYS_close_range, lo, hi, 0) < 0)
         for (int fd = lo; fd <= hi && fd < 4096; fd++)
             close(fd);
+}
+
+/* A mount namespace of the child's own where src is seen read-only at dst
+ * (a signed bundle under the agent's private data dir, which the service
+ * user cannot reach, at a path it can). */
+static int bind_readonly(const char *src, const char *dst, int have_ns)
+{
+    if (!have_ns &&
+        (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+        return -1;
+    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        return -1;
+    return 0;
 }
 
 static void child(const struct spawn_req *r, int errfd)
@@ -74,6 +89,8 @@ static void child(const struct spawn_req *r, int errfd)
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
             goto fail;
     }
+    if (r->bind_src && bind_readonly(r->bind_src, r->bind_dst, r->hide_unified) < 0)
+        goto fail;
     if (r->set_user && (setgroups(0, NULL) < 0 || setgid(r->gid) < 0 || setuid(r->uid) < 0))
         goto fail;
     if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -121,6 +121,11 @@ static void print_ps(json_t *arr)
                json_string_value(json_object_get(o, "state")), pid, up,
                (long long)json_integer_value(json_object_get(o, "restarts")),
                json_string_value(json_object_get(o, "last_exit")), ports);
+        /* why it waits or failed: the refusal of its bundle, naming the attack */
+        if (json_string_value(json_object_get(o, "error")))
+            printf("  %s/%lld: %s\n", json_string_value(json_object_get(o, "service")),
+                   (long long)json_integer_value(json_object_get(o, "instance")),
+                   json_string_value(json_object_get(o, "error")));
     }
 }
 

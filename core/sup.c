@@ -7,7 +7,8 @@
  * level. The start limit counts spawns in a sliding window: a restart that
  * would make more than start_burst spawns within start_interval_ms puts the
  * instance in FAILED, where only a start or restart by hand brings it
- * back. */
+ * back. A held machine (sup_hold) turns every spawn into a wait in
+ * FETCHING that counts no start. */
 #include "core/sup.h"
 
 #include <signal.h>
@@ -49,6 +50,11 @@ uint64_t sup_backoff_ms(const struct sup *s, const struct sup_cfg *c)
     return d > c->backoff_max_ms ? c->backoff_max_ms : d;
 }
 
+void sup_hold(struct sup *s, int on)
+{
+    s->hold = on ? 1 : 0;
+}
+
 void sup_adopt(struct sup *s, uint64_t started_ms, uint32_t restarts, uint32_t level)
 {
     sup_init(s);
@@ -72,6 +78,14 @@ static void spawn(struct sup *s, const struct sup_cfg *c, uint64_t now, struct s
 {
     uint32_t b = burst(c);
 
+    if (s->hold) {
+        /* nothing to run yet: wait, without counting a start */
+        s->state = SUP_FETCHING;
+        s->restart_after = 0;
+        s->unhealthy = 0;
+        s->deadline_ms = SUP_NEVER;
+        return;
+    }
     if (b)
         s->starts[s->n_window % b] = now;
     s->n_window++;
@@ -282,15 +296,23 @@ static void timer_backoff(struct sup *s, const struct sup_cfg *c, uint64_t now,
     restart_now(s, c, now, out);
 }
 
+static void refused(struct sup *s, const struct sup_cfg *c, uint64_t now,
+                    const struct sup_exit *x, struct sup_out *out)
+{
+    s->state = SUP_FAILED;
+    s->deadline_ms = SUP_NEVER;
+}
+
 /* actions[state][event], as s6-supervise reads. NULL: nothing happens. */
 static const cell_fn table[SUP_N_STATES][SUP_N_EVENTS] = {
-    /*               START           STOP           RESTART          UNHEALTHY          EXIT           TIMER */
-    [SUP_DOWN] =     {start_fresh,   NULL,          start_fresh,     NULL,              NULL,          NULL},
-    [SUP_RUNNING] =  {NULL,          stop_running,  restart_running, unhealthy_running, exit_running,  NULL},
-    [SUP_STOPPING] = {start_stopping, stop_stopping, start_stopping, NULL,              exit_stopping, timer_stopping},
-    [SUP_BACKOFF] =  {start_now,     stop_waiting,  start_fresh,     NULL,              NULL,          timer_backoff},
-    [SUP_EXITED] =   {start_fresh,   stop_waiting,  start_fresh,     NULL,              NULL,          NULL},
-    [SUP_FAILED] =   {start_fresh,   stop_waiting,  start_fresh,     NULL,              NULL,          NULL},
+    /*               START           STOP           RESTART          UNHEALTHY          EXIT           TIMER           REFUSED */
+    [SUP_DOWN] =     {start_fresh,   NULL,          start_fresh,     NULL,              NULL,          NULL,           NULL},
+    [SUP_RUNNING] =  {NULL,          stop_running,  restart_running, unhealthy_running, exit_running,  NULL,           NULL},
+    [SUP_STOPPING] = {start_stopping, stop_stopping, start_stopping, NULL,              exit_stopping, timer_stopping, NULL},
+    [SUP_BACKOFF] =  {start_now,     stop_waiting,  start_fresh,     NULL,              NULL,          timer_backoff,  NULL},
+    [SUP_EXITED] =   {start_fresh,   stop_waiting,  start_fresh,     NULL,              NULL,          NULL,           NULL},
+    [SUP_FAILED] =   {start_fresh,   stop_waiting,  start_fresh,     NULL,              NULL,          NULL,           NULL},
+    [SUP_FETCHING] = {start_now,     stop_waiting,  start_now,       NULL,              NULL,          NULL,           refused},
 };
 
 void sup_event(struct sup *s, const struct sup_cfg *c, uint64_t now_ms, enum sup_event ev,
@@ -310,14 +332,15 @@ void sup_event(struct sup *s, const struct sup_cfg *c, uint64_t now_ms, enum sup
 
 const char *sup_state_name(uint8_t state)
 {
-    static const char *const names[] = {"down", "running", "stopping",
-                                        "backoff", "exited", "failed"};
+    static const char *const names[] = {"down",   "running", "stopping", "backoff",
+                                        "exited", "failed",  "fetching"};
     return state < SUP_N_STATES ? names[state] : "?";
 }
 
 const char *sup_event_name(uint8_t ev)
 {
-    static const char *const names[] = {"start", "stop", "restart", "unhealthy", "exit", "timer"};
+    static const char *const names[] = {"start", "stop",  "restart", "unhealthy",
+                                        "exit",  "timer", "refused"};
     return ev < SUP_N_EVENTS ? names[ev] : "?";
 }
 

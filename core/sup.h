@@ -35,7 +35,10 @@ enum sup_state {
     SUP_STOPPING,  /* stop signal sent, waiting for the exit (grace deadline) */
     SUP_BACKOFF,   /* exited; waiting for the backoff delay to restart */
     SUP_EXITED,    /* exited, and the restart policy says it stays down */
-    SUP_FAILED,    /* the start limit was hit; down until restarted by hand */
+    SUP_FAILED,    /* the start limit was hit, or what it runs was refused; down until
+                    * restarted by hand */
+    SUP_FETCHING,  /* wants to run, but what it runs is not there yet (a bundle being
+                    * fetched and verified): sup_hold is set */
     SUP_N_STATES
 };
 
@@ -46,6 +49,7 @@ enum sup_event {
     SUP_EV_UNHEALTHY, /* a liveness check went critical: restart */
     SUP_EV_EXIT,      /* the process ended (or could not be spawned) */
     SUP_EV_TIMER,     /* the deadline (sup_deadline) passed */
+    SUP_EV_REFUSED,   /* what it would run was refused (an unverified bundle): failed */
     SUP_N_EVENTS
 };
 
@@ -77,6 +81,7 @@ struct sup {
     uint8_t state;         /* enum sup_state */
     uint8_t restart_after; /* STOPPING: start again once it exited */
     uint8_t unhealthy;     /* STOPPING because of a liveness failure */
+    uint8_t hold;          /* a spawn now waits in FETCHING (sup_hold) */
     uint32_t level;        /* consecutive short runs: the backoff exponent */
     uint64_t deadline_ms;  /* SUP_NEVER: none */
     uint64_t started_ms;   /* when the running process was spawned */
@@ -104,6 +109,12 @@ uint64_t sup_deadline(const struct sup *s);
 /* A process found running after the agent restarted (started at
  * started_ms on the same monotonic clock): it is RUNNING again. */
 void sup_adopt(struct sup *s, uint64_t started_ms, uint32_t restarts, uint32_t level);
+/* While held, a spawn the rules ask for does not happen: the instance
+ * waits in FETCHING (no start is counted) until the driver releases the
+ * hold and feeds SUP_EV_START; SUP_EV_STOP takes it down, SUP_EV_REFUSED
+ * to FAILED. The driver holds the instances of a bundle that is not
+ * verified and unpacked yet. */
+void sup_hold(struct sup *s, int on);
 /* The backoff delay for the current level. */
 uint64_t sup_backoff_ms(const struct sup *s, const struct sup_cfg *c);
 

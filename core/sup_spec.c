@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/trust.h"
 
 static int check_keys(json_t *obj, const char *where, const char *const *allowed, struct err *e)
 {
@@ -492,7 +493,7 @@ static int parse_network(struct sup_spec *s, json_t *v, struct err *e)
 static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
 {
     static const char *const keys[] = {
-        "name", "command", "args", "dir", "env", "user", "group", "instances", "ports",
+        "name", "command", "bundle", "args", "dir", "env", "user", "group", "instances", "ports",
         "restart", "backoff", "start_limit", "stop_signal", "stop_grace_ms", "checks",
         "secrets", "runtime", "rootfs", "capabilities", "network", "limits", "tags", NULL};
     const char *str;
@@ -509,14 +510,28 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
     if (!sup_name_ok(s->name))
         return err_set(e, -EINVAL,
                        "name: \"%s\" is not a DNS label (a-z, 0-9, '-', at most 63)", s->name);
-    if (!(f = json_object_get(root, "command")))
-        return err_set(e, -EINVAL, "command: missing");
-    if (get_str(f, "command", SUP_STR_MAX, &str, e) < 0)
-        return e->code;
-    s->command = xstrdup(str);
+    if ((f = json_object_get(root, "bundle"))) {
+        if (json_object_get(root, "command"))
+            return err_set(e, -EINVAL, "bundle: a spec names a command or a bundle, not both");
+        if (get_str(f, "bundle", TRUST_NAME_MAX, &str, e) < 0)
+            return e->code;
+        if (!trust_target_name_valid(str))
+            return err_set(e, -EINVAL,
+                           "bundle: \"%.64s\" is not NAME@VERSION ([A-Za-z0-9._+-], one '@')",
+                           str);
+        s->bundle = xstrdup(str);
+    } else {
+        if (!(f = json_object_get(root, "command")))
+            return err_set(e, -EINVAL, "command: missing (or name a signed \"bundle\")");
+        if (get_str(f, "command", SUP_STR_MAX, &str, e) < 0)
+            return e->code;
+        s->command = xstrdup(str);
+    }
     if ((f = json_object_get(root, "args")) && parse_args(s, f, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "dir"))) {
+        if (s->bundle)
+            return err_set(e, -EINVAL, "dir: a bundle runs from its own directory");
         if (get_str(f, "dir", SUP_STR_MAX, &str, e) < 0)
             return e->code;
         if (str[0] != '/')
@@ -560,9 +575,14 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         parse_name_list(f, "secrets", SUP_SECRETS_MAX, SUP_SECRET_NAME_MAX + 1,
                         sup_secret_name_ok, &s->secrets[0][0], &s->n_secrets, e) < 0)
         return e->code;
-    if ((f = json_object_get(root, "runtime")) && parse_runtime(s, f, e) < 0)
-        return e->code;
+    if ((f = json_object_get(root, "runtime"))) {
+        if (parse_runtime(s, f, e) < 0)
+            return e->code;
+        s->runtime_set = 1;
+    }
     if ((f = json_object_get(root, "rootfs"))) {
+        if (s->bundle)
+            return err_set(e, -EINVAL, "rootfs: a bundle is its own root file system");
         if (get_str(f, "rootfs", SUP_STR_MAX, &str, e) < 0)
             return e->code;
         if (str[0] != '/')
@@ -581,9 +601,10 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         parse_name_list(f, "tags", SUP_TAGS_MAX, SUP_TAG_MAX + 1, tag_ok, &s->tags[0][0],
                         &s->n_tags, e) < 0)
         return e->code;
-    if (s->runtime == SUP_RUNTIME_CRUN && !s->rootfs)
+    if (s->runtime == SUP_RUNTIME_CRUN && !s->rootfs && !s->bundle)
         return err_set(e, -EINVAL, "rootfs: missing; runtime crun needs a rootfs");
-    if (s->runtime != SUP_RUNTIME_CRUN) {
+    /* a bundle without a runtime of the spec's: its manifest decides, at start */
+    if (s->runtime != SUP_RUNTIME_CRUN && (!s->bundle || s->runtime_set)) {
         if (s->rootfs)
             return err_set(e, -EINVAL, "rootfs: only for runtime crun");
         if (s->n_caps)
@@ -632,6 +653,7 @@ void sup_spec_release(struct sup_spec *s)
     if (!s)
         return;
     free(s->command);
+    free(s->bundle);
     free_strv(s->args, s->n_args);
     free(s->dir);
     free_strv(s->env, s->n_env);

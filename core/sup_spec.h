@@ -56,7 +56,9 @@ struct sup_limits {
 
 struct sup_spec {
     char name[SUP_NAME_MAX + 1];
-    char *command;         /* heap */
+    char *command;         /* heap; NULL when the spec names a bundle */
+    char *bundle;          /* heap "NAME@VERSION", or NULL: what runs is a signed bundle's
+                            * entrypoint (agent/super_bundle.c) */
     char **args;           /* heap array of heap strings, n_args */
     size_t n_args;
     char *dir;             /* heap or NULL */
@@ -74,6 +76,7 @@ struct sup_spec {
     char secrets[SUP_SECRETS_MAX][SUP_SECRET_NAME_MAX + 1];
     size_t n_secrets;
     uint8_t runtime;       /* enum sup_runtime */
+    uint8_t runtime_set;   /* the spec names it (else a bundle's manifest decides) */
     char *rootfs;          /* heap; crun: a directory or a tarball */
     char caps[SUP_CAPS_MAX][32];
     size_t n_caps;

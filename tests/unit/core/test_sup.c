@@ -226,11 +226,65 @@ static void test_adopted_instance_is_watched(void **state)
     assert_int_equal(s.restarts, 3);
 }
 
+static void test_held_start_waits_fetching_then_spawns(void **state)
+{
+    sup_hold(&s, 1);
+    ev(1000, SUP_EV_START);
+    assert_int_equal(o.act, SUP_ACT_NONE);
+    assert_int_equal(s.state, SUP_FETCHING);
+    assert_int_equal(s.n_starts, 0);
+    assert_int_equal(sup_deadline(&s), SUP_NEVER);
+    /* exits and timers mean nothing while it waits */
+    crash(1100, 1);
+    ev(1200, SUP_EV_TIMER);
+    assert_int_equal(s.state, SUP_FETCHING);
+    sup_hold(&s, 0);
+    ev(1300, SUP_EV_START);
+    assert_int_equal(o.act, SUP_ACT_SPAWN);
+    assert_int_equal(s.state, SUP_RUNNING);
+    assert_int_equal(s.restarts, 0);
+    assert_int_equal(s.n_starts, 1);
+}
+
+static void test_held_crash_waits_instead_of_restarting(void **state)
+{
+    ev(1000, SUP_EV_START);
+    sup_hold(&s, 1);
+    crash(5000, 1); /* a long run: restarted at once, were it not held */
+    assert_true(o.notes & SUP_NOTE_EXITED);
+    assert_int_equal(o.act, SUP_ACT_NONE);
+    assert_int_equal(s.state, SUP_FETCHING);
+    assert_int_equal(s.n_starts, 1);
+}
+
+static void test_refused_while_fetching_fails(void **state)
+{
+    sup_hold(&s, 1);
+    ev(1000, SUP_EV_START);
+    ev(1100, SUP_EV_REFUSED);
+    assert_int_equal(s.state, SUP_FAILED);
+    assert_int_equal(o.act, SUP_ACT_NONE);
+    /* a refusal does not touch a running instance (the version before) */
+    sup_init(&s);
+    ev(2000, SUP_EV_START);
+    ev(2100, SUP_EV_REFUSED);
+    assert_int_equal(s.state, SUP_RUNNING);
+    /* stop while fetching: down */
+    sup_init(&s);
+    sup_hold(&s, 1);
+    ev(3000, SUP_EV_START);
+    ev(3100, SUP_EV_STOP);
+    assert_int_equal(s.state, SUP_DOWN);
+    assert_true(o.notes & SUP_NOTE_STOPPED);
+}
+
 static void test_names(void **state)
 {
     char buf[64];
     struct sup_exit x = {.code = 3, .signal = 0};
     assert_string_equal(sup_state_name(SUP_FAILED), "failed");
+    assert_string_equal(sup_state_name(SUP_FETCHING), "fetching");
+    assert_string_equal(sup_event_name(SUP_EV_REFUSED), "refused");
     assert_string_equal(sup_exit_str(&x, buf, sizeof(buf)), "exit 3");
     x.signal = 9;
     assert_string_equal(sup_exit_str(&x, buf, sizeof(buf)), "signal 9 (SIGKILL)");
@@ -256,6 +310,9 @@ int main(void)
         cmocka_unit_test_setup(test_restart_stops_then_starts, setup),
         cmocka_unit_test_setup(test_unhealthy_restarts_instance, setup),
         cmocka_unit_test_setup(test_adopted_instance_is_watched, setup),
+        cmocka_unit_test_setup(test_held_start_waits_fetching_then_spawns, setup),
+        cmocka_unit_test_setup(test_held_crash_waits_instead_of_restarting, setup),
+        cmocka_unit_test_setup(test_refused_while_fetching_fails, setup),
         cmocka_unit_test_setup(test_names, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,12 +123,50 @@ static void test_bad_specs_name_the_field(void **state)
     refused("{\"name\":\"a\",\"name\":\"b\",\"command\":\"/x\"}", "duplicate");
 }
 
+static void test_bundle_instead_of_command(void **state)
+{
+    const char *t = "{\"name\":\"web\",\"bundle\":\"web@1.4\",\"args\":[\"--v\"],"
+                    "\"capabilities\":[\"CAP_NET_BIND_SERVICE\"]}";
+    struct sup_spec s;
+    struct err e;
+
+    assert_int_equal(sup_spec_parse(&s, t, strlen(t), &e), 0);
+    assert_string_equal(s.bundle, "web@1.4");
+    assert_null(s.command);
+    assert_int_equal(s.runtime_set, 0); /* the manifest decides */
+    assert_int_equal(s.n_caps, 1);
+    sup_spec_release(&s);
+    t = "{\"name\":\"web\",\"bundle\":\"web@1.4\",\"runtime\":\"crun\"}";
+    assert_int_equal(sup_spec_parse(&s, t, strlen(t), &e), 0);
+    assert_int_equal(s.runtime, SUP_RUNTIME_CRUN);
+    assert_int_equal(s.runtime_set, 1);
+    assert_null(s.rootfs);
+    sup_spec_release(&s);
+}
+
+static void test_bad_bundle_specs_name_the_field(void **state)
+{
+    refused("{\"name\":\"a\"}", "command: missing (or name a signed \"bundle\")");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"bundle\":\"a@1\"}", "not both");
+    refused("{\"name\":\"a\",\"bundle\":\"a\"}", "bundle: \"a\" is not NAME@VERSION");
+    refused("{\"name\":\"a\",\"bundle\":\"../x@1\"}", "bundle");
+    refused("{\"name\":\"a\",\"bundle\":\"\"}", "bundle: must not be empty");
+    refused("{\"name\":\"a\",\"bundle\":7}", "bundle: expected a string");
+    refused("{\"name\":\"a\",\"bundle\":\"a@1\",\"dir\":\"/tmp\"}", "dir");
+    refused("{\"name\":\"a\",\"bundle\":\"a@1\",\"rootfs\":\"/r\"}", "rootfs");
+    refused("{\"name\":\"a\",\"bundle\":\"a@1\",\"runtime\":\"process\","
+            "\"capabilities\":[\"CAP_NET_RAW\"]}",
+            "capabilities");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_spec),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bad_specs_name_the_field),
+        cmocka_unit_test(test_bundle_instead_of_command),
+        cmocka_unit_test(test_bad_bundle_specs_name_the_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
