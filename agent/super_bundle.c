@@ -333,11 +333,15 @@ int super_bundle_changed(struct super *s, struct svc *v)
      * signalled as the runtime the spec or the unpacked manifest says */
     v->b.runtime = v->spec.runtime;
     if (!v->spec.runtime_set) {
-        char dir[PATH_MAX + TRUST_NAME_MAX + 16];
-        struct bundle_manifest m;
-        snprintf(dir, sizeof(dir), "%s/bundles/%s.tar.zst", s->data_dir, want);
-        if (bundle_read_manifest(dir, &m, NULL) == 0 && strcmp(m.runtime, "oci") == 0)
+        /* the manifest the bundle was unpacked with (plain JSON: no libarchive) */
+        char file[PATH_MAX + TRUST_NAME_MAX + 32];
+        json_t *m;
+        snprintf(file, sizeof(file), "%s/bundles/%s/%s", s->data_dir, want, BUNDLE_MANIFEST);
+        m = json_load_file(file, 0, NULL);
+        if (m && json_string_value(json_object_get(m, "runtime")) &&
+            strcmp(json_string_value(json_object_get(m, "runtime")), "oci") == 0)
             v->b.runtime = SUP_RUNTIME_CRUN;
+        json_decref(m);
     }
     hold_all(v, 1);
     /* one in flight is for the old bundle: its end starts the new fetch */

@@ -7,6 +7,8 @@
 # failed with the attack named in `troupe ps` and `troupe events`, and its
 # process never starts. A refused new version leaves the version before
 # running; the honest bytes back, `troupe restart` runs the new version.
+# The bundle is verified again before a restart after the agent restarted,
+# and an "oci" bundle runs as a crun container with the bundle as its root.
 . "$(dirname "$0")/sup_lib.sh"
 # the mount points the agent made for the bundles go too
 t610_cleanup() {
@@ -17,6 +19,8 @@ t610_cleanup() {
 }
 trap t610_cleanup EXIT
 command -v python3 >/dev/null || fail "python3 is needed (the bundled program serves HTTP)"
+command -v crun >/dev/null || fail "crun is not installed (scripts/deps)"
+[ -x /bin/busybox ] || fail "busybox-static is not installed (scripts/deps)"
 cd "$TMP" || exit 1
 echo "a passphrase for tests" >pass
 
@@ -117,12 +121,32 @@ T ps hello | grep -q "refused" && fail "ps still shows the refusal: $(T ps hello
 
 say "the agent restarts: hello/0 is re-adopted, and its bundle verified again before a restart"
 kill -9 "${PID[1]}"
+wait "${PID[1]}" 2>/dev/null # gone, with its lock on the data dir
 sup_agent --trust-repo "$TMP/repo/repository" --trust-root "$TMP/pinned-root.json"
 wait_until 10 "hello/0 (pid $newpid) is re-adopted" sh -c "[ \"\$(\"$BIN\" --http 127.0.0.1:$H ps hello --json | jq -r '.[0].pid')\" = $newpid ]"
 kill "$newpid"
 wait_until 15 "hello/0 runs again" sh -c "p=\$(\"$BIN\" --http 127.0.0.1:$H ps hello --json | jq -r '.[0] | select(.state == \"running\") | .pid'); [ -n \"\$p\" ] && [ \"\$p\" != $newpid ]"
 wait_until 10 "and serves version 2" sh -c "[ \"\$(curl -sf 127.0.0.1:\$(\"$BIN\" --http 127.0.0.1:$H ps hello --json | jq -r '.[0].ports.http')/version.txt)\" = 'version 2' ]"
 
-T rm tampered >/dev/null && T rm hello >/dev/null || fail "troupe rm"
+say "an oci bundle (busybox and a script) runs as a crun container, the bundle its root"
+mkdir -p box/bin box/dev box/proc box/sys box/tmp box/run
+cp /bin/busybox box/bin/ && ln -s busybox box/bin/sh
+printf '#!/bin/sh\necho "box $1: $(cat /version.txt)"\nexec httpd -f -p "127.0.0.1:$PORT" -h /\n' >box/start
+chmod 755 box/start
+echo "box 1" >box/version.txt
+T bundle build box --name box --version 1 --entrypoint ./start --runtime oci -o box.tar.zst >/dev/null &&
+    T trust add repo box.tar.zst >/dev/null && T trust publish repo >/dev/null || fail "publish box@1"
+# httpd is the container's pid 1, which SIGTERM does not end: a short grace
+printf '{"name": "box", "bundle": "box@1", "args": ["up"], "user": "%s", "ports": {"http": "auto"},
+ "stop_grace_ms": 300,
+ "checks": [{"http": "http://127.0.0.1:${PORT}/version.txt", "interval_ms": 200, "timeout_ms": 150}]}' \
+    "$SUP_USER" >box.json
+T run box.json >/dev/null || fail "troupe run box"
+wait_until 20 "box/0 runs" state_is box 0 running
+[ "$(field box 0 runtime)" = crun ] || fail "box/0 is not a container: $(T ps box --json)"
+wait_until 15 "box/0 is passing" passing box "$(field box 0 pid)"
+wait_until 5 "box/0 says what it runs" sh -c "\"$BIN\" --http 127.0.0.1:$H logs box | grep -q 'box up: box 1'"
+
+T rm box >/dev/null && T rm tampered >/dev/null && T rm hello >/dev/null || fail "troupe rm"
 wait_until 10 "hello/0 is gone" sh -c "[ \"\$(\"$BIN\" --http 127.0.0.1:$H ps --json | jq length)\" = 0 ]"
 say "bundles run when verified, and only then"
