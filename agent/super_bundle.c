@@ -9,8 +9,8 @@
  * is private to the agent); a container has it as its root. Refused (an attack, unsafe
  * contents, a manifest that cannot run): the instances waiting go to
  * "failed" with the error, nothing runs, and only troupe restart (or a new
- * spec) fetches again. A mirror that cannot be reached is retried with a
- * growing delay while they wait. Fetches start from a timer, never from
+ * spec) fetches again. A mirror that cannot be reached, or a bundle it
+ * does not list (yet), is retried with a growing delay while they wait. Fetches start from a timer, never from
  * inside a machine's transition. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +203,10 @@ static void fetch_done(void *ud, const struct bundle_result *r)
         free(q);
         return;
     }
-    if (bundle_refusal(rc) || r->path || rc == -ENOSYS || rc == -EINVAL) {
+    /* an unknown bundle (or a file the mirror lacks: the same code) may be
+     * published yet: it is waited for like a mirror that is down */
+    if ((bundle_refusal(rc) && rc != TRUST_UNKNOWN) || r->path || rc == -ENOSYS ||
+        rc == -EINVAL) {
         /* not trusted, or cannot run: the waiting instances fail; what runs
          * (the version before) keeps running */
         int failed = 0;

@@ -8,12 +8,13 @@
 # process never starts. A refused new version leaves the version before
 # running; the honest bytes back, `troupe restart` runs the new version.
 # The bundle is verified again before a restart after the agent restarted,
-# and an "oci" bundle runs as a crun container with the bundle as its root.
+# a bundle not published yet is waited for, and an "oci" bundle runs as a
+# crun container with the bundle as its root.
 . "$(dirname "$0")/sup_lib.sh"
 # the mount points the agent made for the bundles go too
 t610_cleanup() {
     local rc=$?
-    rmdir /run/troupe/bundles/hello@1.0 /run/troupe/bundles/hello@2.0 2>/dev/null
+    rmdir /run/troupe/bundles/{hello@1.0,hello@2.0,late@1} 2>/dev/null
     (exit $rc)
     sup_cleanup
 }
@@ -119,6 +120,16 @@ newpid=$(field hello 0 pid)
 wait_until 15 "hello/0 (pid $newpid) is passing" passing hello "$newpid"
 T ps hello | grep -q "refused" && fail "ps still shows the refusal: $(T ps hello)"
 
+say "a spec applied before its bundle is published waits in fetching, then runs"
+printf '{"name": "late", "bundle": "late@1", "user": "%s"}' "$SUP_USER" >late.json
+T run late.json >/dev/null || fail "troupe run late"
+wait_until 10 "late/0 waits, saying why" sh -c "\"$BIN\" --http 127.0.0.1:$H ps late | grep -q 'late/0: late@1: .*(trying again in'"
+state_is late 0 fetching || fail "late/0 is not fetching: $(T ps late)"
+mkdir -p late && printf '#!/bin/sh\nexec sleep 300\n' >late/run && chmod 755 late/run
+T bundle build late --name late --version 1 -o late.tar.zst >/dev/null &&
+    T trust add repo late.tar.zst >/dev/null && T trust publish repo >/dev/null || fail "publish late@1"
+wait_until 15 "late/0 runs once late@1 is published" state_is late 0 running
+
 say "the agent restarts: hello/0 is re-adopted, and its bundle verified again before a restart"
 kill -9 "${PID[1]}"
 wait "${PID[1]}" 2>/dev/null # gone, with its lock on the data dir
@@ -147,6 +158,6 @@ wait_until 20 "box/0 runs" state_is box 0 running
 wait_until 15 "box/0 is passing" passing box "$(field box 0 pid)"
 wait_until 5 "box/0 says what it runs" sh -c "\"$BIN\" --http 127.0.0.1:$H logs box | grep -q 'box up: box 1'"
 
-T rm box >/dev/null && T rm tampered >/dev/null && T rm hello >/dev/null || fail "troupe rm"
+T rm late >/dev/null && T rm box >/dev/null && T rm tampered >/dev/null && T rm hello >/dev/null || fail "troupe rm"
 wait_until 10 "hello/0 is gone" sh -c "[ \"\$(\"$BIN\" --http 127.0.0.1:$H ps --json | jq length)\" = 0 ]"
 say "bundles run when verified, and only then"
