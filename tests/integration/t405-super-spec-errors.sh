@@ -23,6 +23,8 @@ refused "{\"name\": \"app\", \"command\": \"/no/such/binary\", \"user\": \"$SUP_
 refused '{"name": "app", "command": "/bin/sh", "user": "no-such-user-x"}' 'user'
 refused '{"name": "app", "command": "/bin/sh", "checks": [{"http": "ftp://x"}]}' 'checks\[0\].http'
 refused '{"name": "app", "command": "/bin/sh"' 'not JSON'
+refused '{"name": "app", "bundle": "app@1"}' 'bundle: this agent verifies no bundles; start it with --trust-repo'
+refused '{"name": "app", "command": "/bin/sh", "bundle": "app@1"}' 'not both'
 code=$(curl -s -o "$TMP/out" -w '%{http_code}' -X PUT --data '{"name": 5}' "127.0.0.1:$H/v1/agent/run")
 [ "$code" = 400 ] && grep -q '"name' "$TMP/out" || fail "API: $code $(cat "$TMP/out")"
 [ "$(field app 0 pid)" = "$pid" ] && state_is app 0 running || fail "the running version was touched: $(T ps)"

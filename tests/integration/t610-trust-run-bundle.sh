@@ -130,6 +130,15 @@ T bundle build late --name late --version 1 -o late.tar.zst >/dev/null &&
     T trust add repo late.tar.zst >/dev/null && T trust publish repo >/dev/null || fail "publish late@1"
 wait_until 15 "late/0 runs once late@1 is published" state_is late 0 running
 
+say "a signed manifest whose entrypoint climbs out of the bundle: refused"
+T bundle build late --name climb --version 1 --entrypoint ../../../bin/sh -o climb.tar.zst >/dev/null &&
+    T trust add repo climb.tar.zst >/dev/null && T trust publish repo >/dev/null || fail "publish climb@1"
+printf '{"name": "climb", "bundle": "climb@1", "user": "%s"}' "$SUP_USER" >climb.json
+T run climb.json >/dev/null || fail "troupe run climb"
+wait_until 10 "climb/0 is failed" state_is climb 0 failed
+T ps climb | grep -q 'climb/0: refused climb@1: climb@1: entrypoint: "../../../bin/sh" climbs out of the bundle' ||
+    fail "ps climb: $(T ps climb)"
+
 say "the agent restarts: hello/0 is re-adopted, and its bundle verified again before a restart"
 kill -9 "${PID[1]}"
 wait "${PID[1]}" 2>/dev/null # gone, with its lock on the data dir
@@ -158,6 +167,6 @@ wait_until 20 "box/0 runs" state_is box 0 running
 wait_until 15 "box/0 is passing" passing box "$(field box 0 pid)"
 wait_until 5 "box/0 says what it runs" sh -c "\"$BIN\" --http 127.0.0.1:$H logs box | grep -q 'box up: box 1'"
 
-T rm late >/dev/null && T rm box >/dev/null && T rm tampered >/dev/null && T rm hello >/dev/null || fail "troupe rm"
+T rm climb >/dev/null && T rm late >/dev/null && T rm box >/dev/null && T rm tampered >/dev/null && T rm hello >/dev/null || fail "troupe rm"
 wait_until 10 "hello/0 is gone" sh -c "[ \"\$(\"$BIN\" --http 127.0.0.1:$H ps --json | jq length)\" = 0 ]"
 say "bundles run when verified, and only then"
