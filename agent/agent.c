@@ -6,6 +6,7 @@
 #include "agent/agent.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define PEERS_SAVE_DELAY_MS 2000
 #define LEAVE_LINGER_MS     600 /* time for the leave broadcast to go out */
 #define STOP_DEADLINE_MS    1500
+#define TRIM_INTERVAL_MS    10000
 
 uint64_t agent_wall_ms(void)
 {
@@ -373,6 +375,29 @@ static void reload(struct agent *a)
     agent_drive(a);
 }
 
+/* ---- memory ----
+ * glibc keeps what the agent frees for later mallocs; after a burst (a
+ * thousand registrations, a push-pull with a large peer, a bundle) that is
+ * hundreds of KB that stay resident while the agent idles for hours, in
+ * holes of the heap that M_TRIM_THRESHOLD, which only cuts its top, never
+ * reaches. malloc_trim(0) gives the free pages of every hole back; at this
+ * interval it costs a walk over the free lists now and then. One arena:
+ * the loop thread allocates nearly everything, the thread pool rarely
+ * (file work, name lookups), and a second arena would keep its own free
+ * memory out of the loop thread's reach. */
+static void trim_timer_cb(uv_timer_t *t)
+{
+    (void)t;
+    malloc_trim(0);
+}
+
+static void memory_policy(struct agent *a)
+{
+    mallopt(M_ARENA_MAX, 1);
+    uv_timer_start(&a->trim_timer, trim_timer_cb, TRIM_INTERVAL_MS, TRIM_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&a->trim_timer); /* never keeps the agent running */
+}
+
 /* ---- stopping ---- */
 
 static void close_handle(uv_handle_t *h)
@@ -403,6 +428,7 @@ static void stop_now(struct agent *a)
     close_handle((uv_handle_t *)&a->join_timer);
     close_handle((uv_handle_t *)&a->peers_timer);
     close_handle((uv_handle_t *)&a->leave_timer);
+    close_handle((uv_handle_t *)&a->trim_timer);
     close_handle((uv_handle_t *)&a->sig_term);
     close_handle((uv_handle_t *)&a->sig_int);
     close_handle((uv_handle_t *)&a->sig_hup);
@@ -475,6 +501,8 @@ static int agent_start(struct agent *a, struct err *e)
     char addr[64];
     int rc;
 
+    init_timer(a, &a->trim_timer);
+    memory_policy(a);
     if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0 || (rc = bundle_open(a, e)) < 0)
         return rc;
     if ((rc = catalog_open(a, e)) < 0)

@@ -41,6 +41,7 @@ struct agent {
     uv_timer_t join_timer;  /* join retries with backoff */
     uv_timer_t peers_timer; /* known peers are saved shortly after a change */
     uv_timer_t leave_timer; /* lingering after a leave so it is gossiped */
+    uv_timer_t trim_timer;  /* gives freed heap memory back to the system */
     uv_signal_t sig_term, sig_int, sig_hup;
 
     struct node_addr join[AGENT_JOIN_MAX > STORE_PEERS_MAX ? AGENT_JOIN_MAX : STORE_PEERS_MAX];

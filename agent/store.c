@@ -108,9 +108,7 @@ int store_open(struct store **out, const char *dir, struct err *e)
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 2000);
-    /* WAL + synchronous=FULL: a write that returned is on disk, even after kill -9
-     * or a power cut; the agent writes rarely enough for this to be cheap. */
-    if ((rc = store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", e)) < 0 ||
+    if ((rc = store_exec(st, STORE_PRAGMAS, e)) < 0 ||
         (rc = migrate(st, e)) < 0)
         goto fail;
     *out = st;

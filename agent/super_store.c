@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/store.h"
 #include "agent/super_impl.h"
 
 static const char schema[] =
@@ -37,8 +38,7 @@ int super_store_open(struct super *s, struct err *e)
         SQLITE_OK)
         return db_err(s, e, path);
     sqlite3_busy_timeout(s->db, 2000);
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-                     &msg) != SQLITE_OK ||
+    if (sqlite3_exec(s->db, STORE_PRAGMAS, NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         err_set(e, -EIO, "supervisor tables: %s", msg ? msg : "error");
         sqlite3_free(msg);
