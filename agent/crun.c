@@ -193,14 +193,8 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
     char host[96], cg[128];
     json_t *args = json_array(), *mounts, *ns, *res, *linux_, *proc, *masked, *rop;
 
-    if (cmd) {
-        for (size_t i = 0; cmd[i]; i++)
-            json_array_append_new(args, json_string(cmd[i]));
-    } else {
-        json_array_append_new(args, json_string(sp->command));
-        for (size_t i = 0; i < sp->n_args; i++)
-            json_array_append_new(args, json_string(sp->args[i]));
-    }
+    for (size_t i = 0; cmd[i]; i++)
+        json_array_append_new(args, json_string(cmd[i]));
     proc = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b, s:{s:o, s:o, s:o, s:o, s:o}}",
                      "terminal", 0, "user", "uid", (int)uid, "gid", (int)gid, "args", args,
                      "env", strv_json(envp), "cwd", sp->dir ? sp->dir : "/", "noNewPrivileges",

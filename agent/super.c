@@ -290,6 +290,23 @@ static int service_user(struct super *s, const struct sup_spec *sp, uid_t *uid, 
     return 0;
 }
 
+/* The spec's args with ${PORT} and ${PORT_name} replaced by the instance's
+ * ports, after argv0 when it is not NULL (heap, NULL-terminated; free_strv). */
+static char **expanded_args(const struct inst *in, const char *argv0)
+{
+    const struct sup_spec *sp = &in->svc->spec;
+    char **v = xcalloc(sp->n_args + 2, sizeof(char *)), buf[8192];
+    size_t k = 0;
+
+    if (argv0)
+        v[k++] = xstrdup(argv0);
+    for (size_t i = 0; i < sp->n_args; i++) {
+        super_expand_ports(in, sp->args[i], buf, sizeof(buf));
+        v[k++] = xstrdup(buf);
+    }
+    return v;
+}
+
 static int inst_spawn(struct inst *in, struct err *e)
 {
     struct super *s = in->super;
@@ -327,10 +344,16 @@ static int inst_spawn(struct inst *in, struct err *e)
         rc = err_set(e, -EAGAIN, "bundle %s: not verified yet", sp->bundle);
         goto out;
     }
-    if (sp->bundle)
-        bargv = super_bundle_argv(in->svc, super_runtime(in->svc) == SUP_RUNTIME_CRUN);
+    if (sp->bundle) {
+        char **args = expanded_args(in, NULL);
+        bargv = super_bundle_argv(in->svc, args, super_runtime(in->svc) == SUP_RUNTIME_CRUN);
+        free_strv(args);
+    } else {
+        argv = expanded_args(in, sp->command);
+    }
     if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
-        if ((rc = crun_prepare(s, in, uid, gid, env, bargv, crun_argv, crun_bufs, e)) < 0)
+        if ((rc = crun_prepare(s, in, uid, gid, env, bargv ? bargv : argv, crun_argv, crun_bufs,
+                               e)) < 0)
             goto out;
         r.path = crun_argv[0];
         r.argv = crun_argv;
@@ -352,10 +375,6 @@ static int inst_spawn(struct inst *in, struct err *e)
             r.argv = bargv;
             r.dir = bdir;
         } else {
-            argv = xcalloc(sp->n_args + 2, sizeof(char *));
-            argv[0] = sp->command;
-            for (size_t i = 0; i < sp->n_args; i++)
-                argv[i + 1] = sp->args[i];
             r.path = sp->command;
             r.argv = argv;
             r.dir = sp->dir;
@@ -387,7 +406,7 @@ static int inst_spawn(struct inst *in, struct err *e)
     }
     rc = 0;
 out:
-    free(argv);
+    free_strv(argv);
     free_strv(bargv);
     free_strv(env);
     return rc;

@@ -95,11 +95,14 @@ static int entry_ok(const char *entry, struct err *e)
     return 0;
 }
 
-char **super_bundle_argv(const struct svc *v, int inside)
+char **super_bundle_argv(const struct svc *v, char *const *args, int inside)
 {
     char words[ENTRY_WORDS][BUNDLE_FIELD_MAX + 1];
-    size_t n = entry_words(v->b.entry, words), k = 0;
-    char **argv = xcalloc(n + v->spec.n_args + 1, sizeof(char *));
+    size_t n = entry_words(v->b.entry, words), k = 0, n_args = 0;
+
+    while (args && args[n_args])
+        n_args++;
+    char **argv = xcalloc(n + n_args + 1, sizeof(char *));
 
     for (size_t i = 0; i < n; i++) {
         const char *w = words[i];
@@ -114,8 +117,8 @@ char **super_bundle_argv(const struct svc *v, int inside)
         }
         argv[k++] = xstrdup(w);
     }
-    for (size_t i = 0; i < v->spec.n_args; i++)
-        argv[k++] = xstrdup(v->spec.args[i]);
+    for (size_t i = 0; i < n_args; i++)
+        argv[k++] = xstrdup(args[i]);
     return argv;
 }
 

@@ -25,7 +25,7 @@ static void inst_id(const struct inst *in, char *out, size_t cap)
 }
 
 /* Replaces ${PORT} and ${PORT_name} in text with the instance's ports. */
-static void expand(const struct inst *in, const char *text, char *out, size_t cap)
+void super_expand_ports(const struct inst *in, const char *text, char *out, size_t cap)
 {
     const struct sup_spec *sp = &in->svc->spec;
     size_t o = 0;
@@ -102,13 +102,13 @@ void super_catalog_register(struct inst *in)
         k->cfg.failures_before_critical = c->failures_before_critical;
         if (c->type == SUP_CHECK_EXEC) {
             char cmd[CATALOG_TARGET_MAX];
-            expand(in, c->target, cmd, sizeof(cmd));
+            super_expand_ports(in, c->target, cmd, sizeof(cmd));
             k->argc = 3;
             k->argv[0] = xstrdup("/bin/sh");
             k->argv[1] = xstrdup("-c");
             k->argv[2] = xstrdup(cmd);
         } else if (c->target) {
-            expand(in, c->target, k->target, sizeof(k->target));
+            super_expand_ports(in, c->target, k->target, sizeof(k->target));
         }
     }
     if (catalog_register(in->super->a, &d, CATALOG_SRC_SUPERVISOR, &e) < 0)

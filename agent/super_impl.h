@@ -126,11 +126,14 @@ int super_bundle_changed(struct super *s, struct svc *v);
 int super_bundle_held(const struct svc *v);
 /* An instance of v went to "fetching": make sure a fetch is under way. */
 void super_bundle_need(struct super *s, struct svc *v);
-/* The command line of a bundle instance: the entrypoint's words then the
- * spec's args (heap array, NULL-terminated, free with free and its
- * strings); inside is 1 for a container (paths from its root), 0 for a
- * process (paths relative to the bundle dir, its working directory). */
-char **super_bundle_argv(const struct svc *v, int inside);
+/* The command line of a bundle instance: the entrypoint's words then args
+ * (the spec's, already expanded; heap array, NULL-terminated, free with
+ * free and its strings); inside is 1 for a container (paths from its
+ * root), 0 for a process (paths relative to the bundle dir, its working
+ * directory). */
+char **super_bundle_argv(const struct svc *v, char *const *args, int inside);
+/* Replaces ${PORT} and ${PORT_name} in text with in's ports, into out. */
+void super_expand_ports(const struct inst *in, const char *text, char *out, size_t cap);
 /* Where a process instance of v sees its bundle: as root, a mount point
  * under /run/troupe/bundles (created here) that the bundle is bind-mounted
  * on read-only, as the data dir is private; else the unpacked dir itself.
@@ -218,8 +221,8 @@ void secrets_clear(const char *dir);
 
 /* ---- crun.c ---- */
 /* Writes the OCI bundle of an instance and fills argv (crun run ...);
- * args is the container's command line (NULL: the spec's command and
- * args). argv strings live in bufs. */
+ * args is the container's command line (NULL-terminated, ${PORT}
+ * already replaced). argv strings live in bufs. */
 int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *const *envp,
                  char *const *args, char *argv[16], char bufs[8][PATH_MAX], struct err *e);
 /* Sends sig to the container of an instance (crun kill). */
