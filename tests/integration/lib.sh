@@ -2,6 +2,12 @@
 # hosts in network namespaces. A test sources this file, calls net_up N, and
 # everything it made (agents, namespaces, files) is removed on exit, however
 # the test ends.
+#
+# Memory checks: a troupe built with the sanitizers (make test's build-san)
+# writes its AddressSanitizer/UBSan reports to $TMP/memcheck/, and so does
+# tests/integration/valgrind-troupe (TROUPE_BIN for a run under valgrind).
+# At the end every agent is stopped with SIGTERM, so that leaks are checked
+# too, and the test fails when any report is there, however it went.
 set -u
 SRC=${TROUPE_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
@@ -9,13 +15,52 @@ ID=tr$$
 TMP=$(mktemp -d /tmp/troupe-it.XXXXXX)
 NS_LIST=()
 declare -A PID
+MEMCHECK=$TMP/memcheck
+mkdir -p "$MEMCHECK"
+# errors stop the process (UBSan's default is to go on); reports go to a file per process
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$MEMCHECK/asan:halt_on_error=1:detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$MEMCHECK/ubsan:halt_on_error=1:print_stacktrace=1"
+export TROUPE_MEMCHECK_DIR=$MEMCHECK
 
 say() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*"; }
 
+# stop_all: SIGTERM to every process the test started, SIGKILL to those still
+# running after TROUPE_STOP_S seconds (5; a leak check under valgrind is slow)
+stop_all() {
+    local p left end=$(( $(date +%s%N) + ${TROUPE_STOP_S:-5} * 1000000000 ))
+    for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    while :; do
+        left=()
+        for p in "${PID[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+        [ ${#left[@]} -gt 0 ] && [ "$(date +%s%N)" -lt $end ] || break
+        sleep 0.1
+    done
+    [ ${#left[@]} -gt 0 ] && say "still running after SIGTERM, killed: ${left[*]}"
+    for p in "${left[@]}"; do kill -9 "$p" 2>/dev/null; done
+    PID=()
+}
+
+# memcheck_reports: prints every sanitizer or valgrind report of the test;
+# fails when there is one
+memcheck_reports() {
+    local f found=0
+    for f in "$MEMCHECK"/*; do
+        [ -s "$f" ] || continue
+        found=1
+        echo "--- memory error report $(basename "$f"):"
+        head -n 80 "$f"
+    done
+    [ $found -eq 0 ]
+}
+
 cleanup() {
     local rc=$?
-    for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
+    stop_all
     wait 2>/dev/null
+    if ! memcheck_reports; then
+        echo "FAIL: a troupe process reported memory errors, leaks or undefined behaviour (above)"
+        [ $rc -eq 0 ] && rc=1
+    fi
     for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
     rm -rf "$TMP"
     exit $rc

@@ -10,6 +10,7 @@ T() { "$BIN" --http 127.0.0.1:$H "$@"; }
 
 sup_cleanup() {
     local rc=$? p
+    stop_all # the agent first, so that it restarts nothing killed below
     # stop what still runs: every instance pid the data dir knows, and its group
     if [ -f "$TMP/solo/troupe.db" ] && command -v sqlite3 >/dev/null; then
         for p in $(sqlite3 "$TMP/solo/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
