@@ -17,6 +17,7 @@
 #include "cli/trust_cmd.h"
 #include "cli/cmd_super.h"
 #include "core/codec.h"
+#include "core/mem.h"
 
 
 
@@ -387,34 +388,123 @@ static const struct {
      "Prints the current state, then again at every change (blocking queries).\n"},
 };
 
-int main(int argc, char **argv)
+/* Parses the CLI's flags into c (c->args has room for argc entries) and runs
+ * the command; returns the exit code. Every return goes through main, which
+ * frees c->args. */
+static int cli_run(struct cli *c, int argc, char **argv, const char *http)
 {
-    struct cli c;
-    const char *cmd = NULL, *http = getenv("TROUPE_HTTP_ADDR");
+    const char *cmd = NULL;
     int ci = -1;
     struct err e;
 
-    memset(&c, 0, sizeof(c));
-    c.instance = -1;
-    c.tail = -1;
-    c.args = calloc((size_t)argc, sizeof(char *));
-    if (!c.args)
-        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            for (size_t k = 0; cmd && k < sizeof(commands) / sizeof(commands[0]); k++)
+                if (strcmp(commands[k].name, cmd) == 0) {
+                    fputs(commands[k].help, stdout);
+                    return 0;
+                }
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--http") == 0 || strncmp(a, "--http=", 7) == 0) {
+            if (a[6] == '=')
+                http = a + 7;
+            else if (i + 1 < argc)
+                http = argv[++i];
+            else
+                return usage_error("--http: missing ADDR");
+        } else if (strcmp(a, "--json") == 0) {
+            c->json = 1;
+        } else if (strcmp(a, "--status") == 0 || strncmp(a, "--status=", 9) == 0) {
+            if (a[8] == '=')
+                c->status = a + 9;
+            else if (i + 1 < argc)
+                c->status = argv[++i];
+            else
+                return usage_error("--status: missing STATUS");
+        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
+            c->follow = 1;
+        } else if (strcmp(a, "--instance") == 0 || strcmp(a, "--since") == 0 ||
+                   strcmp(a, "--tail") == 0) {
+            char *end;
+            if (i + 1 >= argc)
+                return usage_error("%s: missing a value", a);
+            if (strcmp(a, "--since") == 0) {
+                c->since = argv[++i];
+            } else {
+                long v = strtol(argv[++i], &end, 10);
+                if (*end || end == argv[i] || v < 0 || v > 100000)
+                    return usage_error("%s: \"%s\" is not a number from 0 to 100000", a,
+                                       argv[i]);
+                if (a[2] == 'i')
+                    c->instance = (int)v;
+                else
+                    c->tail = v;
+            }
+        } else if (strcmp(a, "--passing") == 0) {
+            c->passing = 1;
+        } else if (strcmp(a, "--recurse") == 0) {
+            c->recurse = 1;
+        } else if (strcmp(a, "--kind") == 0 || strcmp(a, "--limit") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s: missing a value", a);
+            if (a[2] == 'k') {
+                c->kind = argv[++i];
+            } else {
+                char *end;
+                c->limit = strtol(argv[++i], &end, 10);
+                if (*end || end == argv[i] || c->limit <= 0 || c->limit > 10000)
+                    return usage_error("--limit: \"%s\" is not a number from 1 to 10000",
+                                       argv[i]);
+            }
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option %s", a);
+        } else if (!cmd) {
+            cmd = a;
+        } else {
+            c->args[c->nargs++] = argv[i];
+        }
+    }
+    if (!cmd) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(cmd, "version") == 0) {
+        printf("troupe %s\n", TROUPE_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+        if (strcmp(commands[k].name, cmd) == 0)
+            ci = (int)k;
+    if (ci < 0)
+        return usage_error("unknown command \"%s\"", cmd);
+    if (c->nargs > commands[ci].max_args)
+        return usage_error("unexpected argument \"%s\"", c->args[commands[ci].max_args]);
+    if (node_addr_parse(&c->http, http ? http : "127.0.0.1:7421", 7421, &e) < 0)
+        return usage_error("--http: %s", e.msg);
+    return commands[ci].fn(c);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    const char *http = getenv("TROUPE_HTTP_ADDR");
+    int rc;
+
     /* `troupe agent ...` hands every remaining flag to the agent, `troupe
      * trust|bundle ...` to their own parser */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "_logger") == 0) {
-            free(c.args);
+        if (strcmp(argv[i], "_logger") == 0)
             return super_logger_main(argc - i, argv + i);
-        }
-        if (strcmp(argv[i], "agent") == 0) {
-            free(c.args);
+        if (strcmp(argv[i], "agent") == 0)
             return agent_main(argc - i, argv + i);
-        }
-        if (strcmp(argv[i], "trust") == 0 || strcmp(argv[i], "bundle") == 0) {
-            free(c.args);
+        if (strcmp(argv[i], "trust") == 0 || strcmp(argv[i], "bundle") == 0)
             return trust_cmd_main(argc - i, argv + i, http);
-        }
         if (strcmp(argv[i], "--http") == 0 && i + 1 < argc) {
             http = argv[++i];
             continue;
@@ -426,104 +516,11 @@ int main(int argc, char **argv)
         if (argv[i][0] != '-')
             break;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            for (size_t k = 0; cmd && k < sizeof(commands) / sizeof(commands[0]); k++)
-                if (strcmp(commands[k].name, cmd) == 0) {
-                    fputs(commands[k].help, stdout);
-                    free(c.args);
-                    return 0;
-                }
-            fputs(usage, stdout);
-            free(c.args);
-            return 0;
-        } else if (strcmp(a, "--http") == 0 || strncmp(a, "--http=", 7) == 0) {
-            if (a[6] == '=')
-                http = a + 7;
-            else if (i + 1 < argc)
-                http = argv[++i];
-            else
-                return usage_error("--http: missing ADDR");
-        } else if (strcmp(a, "--json") == 0) {
-            c.json = 1;
-        } else if (strcmp(a, "--status") == 0 || strncmp(a, "--status=", 9) == 0) {
-            if (a[8] == '=')
-                c.status = a + 9;
-            else if (i + 1 < argc)
-                c.status = argv[++i];
-            else
-                return usage_error("--status: missing STATUS");
-        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
-            c.follow = 1;
-        } else if (strcmp(a, "--instance") == 0 || strcmp(a, "--since") == 0 ||
-                   strcmp(a, "--tail") == 0) {
-            char *end;
-            if (i + 1 >= argc)
-                return usage_error("%s: missing a value", a);
-            if (strcmp(a, "--since") == 0) {
-                c.since = argv[++i];
-            } else {
-                long v = strtol(argv[++i], &end, 10);
-                if (*end || end == argv[i] || v < 0 || v > 100000)
-                    return usage_error("%s: \"%s\" is not a number from 0 to 100000", a,
-                                       argv[i]);
-                if (a[2] == 'i')
-                    c.instance = (int)v;
-                else
-                    c.tail = v;
-            }
-        } else if (strcmp(a, "--passing") == 0) {
-            c.passing = 1;
-        } else if (strcmp(a, "--recurse") == 0) {
-            c.recurse = 1;
-        } else if (strcmp(a, "--kind") == 0 || strcmp(a, "--limit") == 0) {
-            if (i + 1 >= argc)
-                return usage_error("%s: missing a value", a);
-            if (a[2] == 'k') {
-                c.kind = argv[++i];
-            } else {
-                char *end;
-                c.limit = strtol(argv[++i], &end, 10);
-                if (*end || end == argv[i] || c.limit <= 0 || c.limit > 10000)
-                    return usage_error("--limit: \"%s\" is not a number from 1 to 10000",
-                                       argv[i]);
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("unknown option %s", a);
-        } else if (!cmd) {
-            cmd = a;
-        } else {
-            c.args[c.nargs++] = argv[i];
-        }
-    }
-    if (!cmd) {
-        fputs(usage, stderr);
-        free(c.args);
-        return EXIT_USAGE;
-    }
-    if (strcmp(cmd, "version") == 0) {
-        printf("troupe %s\n", TROUPE_VERSION);
-        free(c.args);
-        return 0;
-    }
-    if (strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
-        free(c.args);
-        return 0;
-    }
-    for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-        if (strcmp(commands[k].name, cmd) == 0)
-            ci = (int)k;
-    if (ci < 0)
-        return usage_error("unknown command \"%s\"", cmd);
-    if (c.nargs > commands[ci].max_args)
-        return usage_error("unexpected argument \"%s\"", c.args[commands[ci].max_args]);
-    if (node_addr_parse(&c.http, http ? http : "127.0.0.1:7421", 7421, &e) < 0)
-        return usage_error("--http: %s", e.msg);
-    {
-        int rc = commands[ci].fn(&c);
-        free(c.args);
-        return rc;
-    }
+    memset(&c, 0, sizeof(c));
+    c.instance = -1;
+    c.tail = -1;
+    c.args = xcalloc((size_t)argc, sizeof(char *));
+    rc = cli_run(&c, argc, argv, http);
+    free(c.args);
+    return rc;
 }
