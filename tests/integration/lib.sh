@@ -41,7 +41,8 @@ stop_all() {
 }
 
 # memcheck_reports: prints every sanitizer or valgrind report of the test;
-# fails when there is one
+# fails when there is one. UBSan linked with ASan ignores log_path and
+# writes to stderr, so the logs of the test ($TMP/*.log) are searched too.
 memcheck_reports() {
     local f found=0
     for f in "$MEMCHECK"/*; do
@@ -49,6 +50,12 @@ memcheck_reports() {
         found=1
         echo "--- memory error report $(basename "$f"):"
         head -n 80 "$f"
+    done
+    for f in "$TMP"/*.log; do
+        [ -f "$f" ] && grep -Eq '^[^ ]+:[0-9]+:[0-9]+: runtime error: ' "$f" || continue
+        found=1
+        echo "--- undefined behaviour in $(basename "$f"):"
+        grep -E -A 20 '^[^ ]+:[0-9]+:[0-9]+: runtime error: ' "$f" | head -n 80
     done
     [ $found -eq 0 ]
 }

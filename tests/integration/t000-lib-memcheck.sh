@@ -1,9 +1,10 @@
 #!/bin/bash
 # lib.sh itself: a test whose troupe process leaves a sanitizer or valgrind
 # report in $TROUPE_MEMCHECK_DIR fails, also when the report is written at
-# exit (a leak check), which needs the SIGTERM of lib.sh's cleanup; a test
-# without a report passes. The "agent" here is a shell that writes such a
-# report when it gets SIGTERM, so no troupe binary is needed.
+# exit (a leak check), which needs the SIGTERM of lib.sh's cleanup; so does
+# a UBSan report in an agent's log; a test without a report passes. The
+# "agent" here is a shell that writes such a report when it gets SIGTERM,
+# so no troupe binary is needed.
 . "$(dirname "$0")/lib.sh"
 inner=$TMP/inner.sh
 cat >"$inner" <<INNER
@@ -14,11 +15,16 @@ bash -c 'trap "echo \"==1==ERROR: LeakSanitizer: detected memory leaks\" >\\\$TR
 PID[1]=\$!
 sleep 0.3
 [ -n "\${QUIET:-}" ] && kill -9 "\${PID[1]}"
+[ -n "\${UB:-}" ] && kill -9 "\${PID[1]}" &&
+    echo "agent/x.c:12:5: runtime error: signed integer overflow" >>"\$TMP/h1.log"
 exit 0
 INNER
 out=$(bash "$inner" 2>&1) && fail "a leak reported at exit did not fail the test: $out"
 echo "$out" | grep -q "LeakSanitizer: detected memory leaks" || fail "the report is not shown: $out"
 echo "$out" | grep -q "reported memory errors" || fail "no failure message: $out"
 say "ok: a report written at SIGTERM fails the test and is shown"
+out=$(UB=1 bash "$inner" 2>&1) && fail "undefined behaviour in a log did not fail the test: $out"
+echo "$out" | grep -q "x.c:12:5: runtime error" || fail "the UBSan report is not shown: $out"
+say "ok: a UBSan report in an agent's log fails the test and is shown"
 out=$(QUIET=1 bash "$inner" 2>&1) || fail "a test without a report failed: $out"
 say "ok: no report, no failure"
