@@ -458,7 +458,8 @@ json_t *super_logs(struct super *s, const char *name, int instance, uint64_t sin
     }
     closedir(d);
     fclose(cf);
-    qsort(rs.r, rs.n, sizeof(*rs.r), rec_cmp);
+    if (rs.n) /* rs.r is NULL when no file had a line: qsort must not see it */
+        qsort(rs.r, rs.n, sizeof(*rs.r), rec_cmp);
     join_pieces(&rs);
     first = rs.n > max_lines ? rs.n - max_lines : 0;
     lines = json_array();

@@ -15,6 +15,8 @@ grep -q '^out-1$' "$TMP/l1" && grep -q '^err-1$' "$TMP/l1" || fail "instance 1 l
 grep -q 'out-0' "$TMP/l1" && fail "--instance 1 shows instance 0"
 len=$(grep '^xxx' "$TMP/l1" | awk '{print length($0)}')
 [ "$len" = 200000 ] || fail "the long line came back with $len bytes"
+out=$(T logs talk --instance 7) || fail "logs of an instance with no lines failed: $out"
+[ -z "$out" ] || fail "an instance with no lines has logs: $out"
 T logs talk --json --instance 0 | jq -se '[.[] | select(.pieces >= 4)] | length == 1' >/dev/null || fail "the long line was not stored in pieces"
 grep -c '^[0-9]* O ' "$TMP/solo/logs/talk/0.log" | grep -qx 3 || fail "expected 3 continued records of 64 KiB in the file"
 T logs talk --json --instance 0 | jq -se '[.[] | select(.stream == "err")] | length == 1' >/dev/null || fail "stderr is not marked"
