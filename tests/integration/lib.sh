@@ -47,9 +47,11 @@ memcheck_reports() {
     local f found=0
     for f in "$MEMCHECK"/*; do
         [ -s "$f" ] || continue
+        # valgrind's notes about itself ("--PID-- WARNING: unhandled syscall") are no report
+        [[ $(basename "$f") == valgrind.* ]] && ! grep -q '^==[0-9]*==' "$f" && continue
         found=1
         echo "--- memory error report $(basename "$f"):"
-        head -n 80 "$f"
+        grep -v '^--[0-9]*--' "$f" | head -n 80
     done
     for f in "$TMP"/*.log; do
         [ -f "$f" ] && grep -Eq '^[^ ]+:[0-9]+:[0-9]+: runtime error: ' "$f" || continue
