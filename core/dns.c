@@ -11,6 +11,7 @@
  * and flags of this request, the question bytes of this request (so the
  * case of the name is echoed, which 0x20-randomizing resolvers check), and
  * a shuffle of the answer records. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,28 @@ uint64_t dns_rand(struct dns *d)
 
 /* ---- life ---- */
 
+/* A zone name as an operator writes it: dot-separated labels of 1-63
+ * letters, digits, '-' or '_', no label starting or ending with '-'. (The
+ * wire library takes any bytes in a label, which a resolver will not send.) */
+static int domain_ok(const char *s)
+{
+    size_t len = 0;
+
+    for (const char *p = s;; p++) {
+        if (*p == '.' || *p == '\0') {
+            if (len == 0 || len > 63 || p[-1] == '-' || p[-(long)len] == '-')
+                return *p == '\0' && len == 0 && p > s && p[-1] == '.';
+            if (*p == '\0')
+                return 1;
+            len = 0;
+            continue;
+        }
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return 0;
+        len++;
+    }
+}
+
 struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
 {
     struct dns *d;
@@ -78,6 +101,13 @@ struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
 
     if (n == 0 || n > DNS_DOMAIN_MAX) {
         err_set(e, -EINVAL, "DNS domain \"%s\": 1-%d characters", c->domain, DNS_DOMAIN_MAX);
+        return NULL;
+    }
+    if (!domain_ok(c->domain)) {
+        err_set(e, -EINVAL,
+                "DNS domain \"%s\": labels of letters, digits, '-' and '_', 1-63 each, "
+                "separated by dots",
+                c->domain);
         return NULL;
     }
     if (c->self[0] == '\0') {

@@ -658,6 +658,16 @@ static void test_bad_domain_is_refused(void **state)
     snprintf(c.domain, sizeof(c.domain), "a..b");
     assert_null(dns_new(&c, 1, &e));
     assert_non_null(strstr(e.msg, "a..b"));
+    static const char *const bad[] = {"a b", "-x", "x-.troupe", ".", "a.-b", "tr\\oupe", "a/b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(c.domain, sizeof(c.domain), "%s", bad[i]);
+        assert_null(dns_new(&c, 1, &e));
+        assert_non_null(strstr(e.msg, "labels of letters"));
+    }
+    snprintf(c.domain, sizeof(c.domain), "service_zone.example-1.");
+    struct dns *ok = dns_new(&c, 1, &e);
+    assert_non_null(ok);
+    dns_free(ok);
     snprintf(c.domain, sizeof(c.domain), "Consul");
     struct dns *d = dns_new(&c, 1, &e);
     assert_non_null(d);
