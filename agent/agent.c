@@ -191,6 +191,7 @@ static void on_stream_failed(void *ud, const struct node_addr *to)
     struct agent *a = ud;
 
     swim_stream_failed(a->swim, agent_now(a), to);
+    repl_drive_failed(a, to);
     agent_drive(a);
 }
 

@@ -4,6 +4,7 @@
  * is repl_drive.c's, probes are checks.c's, JSON is services.c's. */
 #include "agent/catalog.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,8 +502,11 @@ int catalog_open(struct agent *a, struct err *e)
     c->a = a;
     c->crdt = crdt_new(a->cfg.node);
     repl_config_default(&rc);
-    if (a->cfg.profile == SWIM_PROFILE_FAST)
+    if (a->cfg.profile == SWIM_PROFILE_FAST) {
         rc.sync_interval_ms = 2000;
+        rc.sync_fast_ms = 250;
+    }
+    randombytes_buf(&rc.seed, sizeof(rc.seed));
     c->repl = repl_new(c->crdt, &rc);
     init_timer(a, &c->sync_timer);
     init_timer(a, &c->gc_timer);
@@ -599,10 +603,19 @@ void catalog_write_metrics(struct agent *a, FILE *f)
     fprintf(f, "# HELP troupe_" name " " help "\n# TYPE troupe_" name " counter\ntroupe_" name   \
                " %llu\n",                                                                      \
             (unsigned long long)(value))
-    COUNTER("repl_broadcasts_out_total", s->broadcasts_out, "Deltas handed to gossip.");
+    COUNTER("repl_broadcasts_out_total", s->broadcasts_out, "Records handed to gossip.");
+    COUNTER("repl_payloads_out_total", s->payloads_out, "Gossip payloads the records were packed into.");
     COUNTER("repl_broadcasts_in_total", s->broadcasts_in, "Deltas received from gossip.");
     COUNTER("repl_records_merged_total", s->records_merged, "Remote records that changed the replica.");
+    COUNTER("repl_records_stale_total", s->records_stale, "Remote records already held.");
+    COUNTER("repl_gaps_total", s->gaps, "Gossip records that showed a gap in their origin's versions.");
     COUNTER("repl_syncs_total", s->syncs, "Anti-entropy exchanges.");
+    COUNTER("repl_syncs_equal_total", s->syncs_equal, "Anti-entropy exchanges that found both digests equal.");
+    COUNTER("repl_syncs_fast_total", s->syncs_fast, "Anti-entropy exchanges started early: behind.");
+    COUNTER("repl_syncs_busy_total", s->syncs_busy, "Sync requests postponed: one in flight already.");
+    COUNTER("repl_sync_timeouts_total", s->sync_timeouts, "Anti-entropy exchanges given up.");
+    COUNTER("repl_sync_records_in_total", s->sync_records_in, "Records received by anti-entropy.");
+    COUNTER("repl_sync_records_out_total", s->sync_records_out, "Records sent by anti-entropy.");
     COUNTER("repl_decode_errors_total", s->decode_errors, "Malformed replication input dropped.");
     COUNTER("repl_dropped_total", s->dropped, "Replication outputs dropped, queue full.");
     COUNTER("repl_tombstones_collected_total", s->gc_collected, "Tombstones collected.");

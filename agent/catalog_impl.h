@@ -115,6 +115,8 @@ int repl_drive_stream(struct agent *a, const struct node_addr *from, const uint8
 int repl_drive_stream_reply(struct agent *a, const struct node_addr *to, const uint8_t *buf,
                             size_t len);
 int repl_drive_serving(void *ud, const char *node); /* cat_serving_fn over swim */
+/* Our stream to `to` failed: a sync with it is given up. */
+void repl_drive_failed(struct agent *a, const struct node_addr *to);
 
 /* checks.c */
 struct check_run *checks_start(struct agent *a, const char *instance,

@@ -1,11 +1,12 @@
 /* repl_drive: wires core/repl to the agent. Deltas ride on gossip as user
  * broadcasts (swim_broadcast_user out, SWIM_EV_USER in); anti-entropy runs
  * over the gossip transport's streams, told apart from membership streams
- * by repl_is_stream; a sync timer picks a random live peer, a GC timer
- * collects tombstones that every live member holds. Membership events
- * become history, wake blocking queries (a dead node's instances stop being
- * served), start a sync with a member that (re)appears, and a reaped
- * member's records are forgotten. */
+ * by repl_is_stream; a sync timer runs repl_tick over the live members
+ * (repl decides when and with whom), a GC timer collects tombstones that
+ * every live member holds. Membership events become history, wake
+ * blocking queries (a dead node's instances stop being served), ask for a
+ * sync with a member that (re)appears, and a reaped member's records are
+ * forgotten. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,8 @@ static void prune_forgotten(struct agent *a)
     }
 }
 
+static void rearm(struct agent *a);
+
 void repl_drive_flush(struct agent *a)
 {
     struct repl_out o;
@@ -143,12 +146,13 @@ void repl_drive_flush(struct agent *a)
         }
         free(o.data);
     }
+    rearm(a);
 }
 
 static void sync_with(struct agent *a, const char *name)
 {
     if (strcmp(name, a->cfg.node) != 0)
-        repl_sync(a->catalog->repl, name);
+        repl_sync_soon(a->catalog->repl, name);
 }
 
 struct adopt {
@@ -298,30 +302,57 @@ int repl_drive_stream_reply(struct agent *a, const struct node_addr *to, const u
     return 1;
 }
 
-/* ---- timers ---- */
-
-static uint32_t sync_interval(struct agent *a)
+void repl_drive_failed(struct agent *a, const struct node_addr *to)
 {
-    uint32_t base = a->cfg.profile == SWIM_PROFILE_FAST ? 2000 : 10000;
-    return base - base / 4 + randombytes_uniform(base / 2); /* +-25%: peers do not align */
+    const char *name;
+
+    if (!a->catalog)
+        return;
+    name = name_by_addr(a, to, 0);
+    if (name)
+        repl_stream_failed(a->catalog->repl, name);
 }
 
+/* ---- timers ---- */
+
+static const char *live_at(void *ud, size_t i)
+{
+    return ((const char **)ud)[i];
+}
+
+/* Runs repl's sync schedule over the live members and re-arms the timer
+ * at its next deadline. */
 static void sync_cb(uv_timer_t *t)
 {
     struct agent *a = t->data;
     size_t n = swim_member_count(a->swim), k = 0;
-    const char **live_names = calloc(n ? n : 1, sizeof(*live_names));
+    const char **live_names = xcalloc(n ? n : 1, sizeof(*live_names));
+    struct repl_peers p = {0, live_at, live_names};
+    uint64_t now = agent_wall_ms(), next;
 
-    for (size_t i = 0; live_names && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct swim_member *m = swim_member_at(a->swim, i);
         if (m->state == SWIM_ALIVE && strcmp(m->name, a->cfg.node) != 0)
             live_names[k++] = m->name;
     }
-    if (k)
-        repl_sync(a->catalog->repl, live_names[randombytes_uniform((uint32_t)k)]);
+    p.n = k;
+    next = repl_tick(a->catalog->repl, now, &p);
     free(live_names);
-    uv_timer_start(t, sync_cb, sync_interval(a), 0);
+    uv_timer_start(t, sync_cb, next > now ? next - now : 1, 0);
     agent_drive(a);
+}
+
+/* A sync asked for soon (a member joined, a gap, a notice) may be due
+ * before the timer: it is brought forward. */
+static void rearm(struct agent *a)
+{
+    struct catalog *c = a->catalog;
+    uint64_t now = agent_wall_ms(), due = repl_next_due(c->repl);
+    uint64_t in = due > now ? due - now : 0;
+
+    if (!a->closed && uv_is_active((uv_handle_t *)&c->sync_timer) &&
+        in < uv_timer_get_due_in(&c->sync_timer))
+        uv_timer_start(&c->sync_timer, sync_cb, in, 0);
 }
 
 static int held(void *ud, const char *origin, uint8_t kind, const char *key)
@@ -371,6 +402,6 @@ void repl_drive_start(struct agent *a)
 {
     struct catalog *c = a->catalog;
 
-    uv_timer_start(&c->sync_timer, sync_cb, sync_interval(a), 0);
+    uv_timer_start(&c->sync_timer, sync_cb, 0, 0);
     uv_timer_start(&c->gc_timer, gc_cb, GC_INTERVAL_MS, GC_INTERVAL_MS);
 }

@@ -624,18 +624,28 @@ int crdt_scan_origin(const struct crdt *c, const char *origin,
     return o ? scan_above(o, 0, cb, ud) : 0;
 }
 
-void crdt_digest(const struct crdt *c, struct crdt_digest *d)
+static void digest(const struct crdt *c, struct crdt_digest *d, int with_self)
 {
     d->n = 0;
     d->e = xmalloc((c->n_origins ? c->n_origins : 1) * sizeof(*d->e));
     for (size_t i = 0; i < c->n_origins; i++) {
         const struct origin *o = c->origins[i];
-        if (!o->covered || (o == c->me && c->self_asks < CRDT_SELF_ASKS))
+        if (!o->covered || (o == c->me && !with_self && c->self_asks < CRDT_SELF_ASKS))
             continue;
         strcpy(d->e[d->n].origin, o->name);
         d->e[d->n].version = o->covered;
         d->n++;
     }
+}
+
+void crdt_digest(const struct crdt *c, struct crdt_digest *d)
+{
+    digest(c, d, 0);
+}
+
+void crdt_digest_all(const struct crdt *c, struct crdt_digest *d)
+{
+    digest(c, d, 1);
 }
 
 void crdt_digest_release(struct crdt_digest *d)

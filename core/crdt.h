@@ -120,6 +120,9 @@ int crdt_scan_origin(const struct crdt *c, const char *origin,
  * peers for every record of ours they hold, so we can re-assert. */
 #define CRDT_SELF_ASKS 3
 void crdt_digest(const struct crdt *c, struct crdt_digest *d);
+/* The same with our own origin in from the start: what we hold, to compare
+ * with a peer's digest (as opposed to what we ask for). */
+void crdt_digest_all(const struct crdt *c, struct crdt_digest *d);
 void crdt_digest_release(struct crdt_digest *d);
 /* The version held for origin in d (0 when absent). */
 uint64_t crdt_digest_get(const struct crdt_digest *d, const char *origin);

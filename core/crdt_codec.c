@@ -40,6 +40,91 @@ static int get_name(struct rd *r, char out[SWIM_NAME_MAX + 1], const char *what,
     return 0;
 }
 
+/* FNV-1a over the name, then a 64-bit finalizer (splitmix64): the same
+ * on every node and every platform. */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return mix64(h);
+}
+
+uint32_t crdt_digest_bucket(const char *origin, uint32_t n)
+{
+    return (uint32_t)(name_hash(origin) >> 32) & (n - 1);
+}
+
+void crdt_digest_summary(const struct crdt_digest *d, uint32_t n, uint64_t *out)
+{
+    memset(out, 0, n * sizeof(*out));
+    for (size_t i = 0; i < d->n; i++) {
+        uint64_t h = name_hash(d->e[i].origin);
+        out[(uint32_t)(h >> 32) & (n - 1)] ^= mix64(h ^ mix64(d->e[i].version));
+    }
+}
+
+int repl_buckets_has(const struct repl_buckets *b, uint32_t bucket)
+{
+    return bucket < b->n && (b->bits[bucket / 8] >> (bucket % 8) & 1);
+}
+
+int repl_buckets_covers(const struct repl_buckets *b, const char *origin)
+{
+    return repl_buckets_has(b, crdt_digest_bucket(origin, b->n));
+}
+
+static int pow2_buckets(uint32_t n)
+{
+    return n >= 1 && n <= REPL_BUCKETS_MAX && (n & (n - 1)) == 0;
+}
+
+static void put_set(struct wr *w, const struct repl_buckets *b)
+{
+    wr_u16(w, b->n);
+    wr_bytes(w, b->bits, (b->n + 7u) / 8);
+}
+
+static size_t set_size(const struct repl_buckets *b)
+{
+    return 2 + (b->n + 7u) / 8;
+}
+
+static int get_set(struct rd *r, struct repl_buckets *b, struct err *e)
+{
+    memset(b, 0, sizeof(*b));
+    if (rd_u16(r, &b->n) < 0)
+        return err_set(e, -EBADMSG, "bucket set: truncated");
+    if (!pow2_buckets(b->n))
+        return err_set(e, -EBADMSG, "bucket set of %u buckets, must be a power of two 1..%d",
+                       b->n, REPL_BUCKETS_MAX);
+    if (rd_bytes(r, b->bits, (b->n + 7u) / 8) < 0)
+        return err_set(e, -EBADMSG, "bucket set: truncated");
+    if (b->n < 8 && (b->bits[0] >> b->n))
+        return err_set(e, -EBADMSG, "bucket set: bits past bucket %u", b->n - 1);
+    return 0;
+}
+
+/* Every origin of a partial digest lies in a bucket of its set. */
+static int check_partial(const struct crdt_digest *d, const struct repl_buckets *b,
+                         struct err *e)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (!repl_buckets_covers(b, d->e[i].origin))
+            return err_set(e, -EBADMSG, "partial digest: origin %s outside its buckets",
+                           d->e[i].origin);
+    }
+    return 0;
+}
+
 size_t crdt_codec_rec_size(const struct crdt_rec *r)
 {
     return 1 + name_len(r->origin) + 1 + 1 + 8 + 8 + 2 + strnlen(r->key, CRDT_KEY_MAX + 1) + 4 +
@@ -109,21 +194,45 @@ int crdt_codec_get_rec(struct rd *r, struct crdt_wire_rec *out, struct err *e)
     return 0;
 }
 
-size_t crdt_codec_digest_size(const struct crdt_digest *d)
+/* The entries of d in set (all when set is NULL): their count and size. */
+static size_t digest_part_size(const struct crdt_digest *d, const struct repl_buckets *set,
+                               uint32_t *count)
 {
     size_t n = 4;
-    for (size_t i = 0; i < d->n; i++)
+    *count = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (set && !repl_buckets_covers(set, d->e[i].origin))
+            continue;
         n += 1 + name_len(d->e[i].origin) + 8;
+        (*count)++;
+    }
     return n;
+}
+
+static void put_digest_part(struct wr *w, const struct crdt_digest *d,
+                            const struct repl_buckets *set)
+{
+    uint32_t count;
+
+    digest_part_size(d, set, &count);
+    wr_u32(w, count);
+    for (size_t i = 0; i < d->n; i++) {
+        if (set && !repl_buckets_covers(set, d->e[i].origin))
+            continue;
+        put_name(w, d->e[i].origin);
+        wr_u64(w, d->e[i].version);
+    }
+}
+
+size_t crdt_codec_digest_size(const struct crdt_digest *d)
+{
+    uint32_t count;
+    return digest_part_size(d, NULL, &count);
 }
 
 void crdt_codec_put_digest(struct wr *w, const struct crdt_digest *d)
 {
-    wr_u32(w, (uint32_t)d->n);
-    for (size_t i = 0; i < d->n; i++) {
-        put_name(w, d->e[i].origin);
-        wr_u64(w, d->e[i].version);
-    }
+    put_digest_part(w, d, NULL);
 }
 
 int crdt_codec_get_digest(struct rd *r, struct crdt_digest *d, struct err *e)
@@ -155,6 +264,28 @@ int crdt_codec_get_digest(struct rd *r, struct crdt_digest *d, struct err *e)
 void repl_msg_release(struct repl_msg *m)
 {
     crdt_digest_release(&m->digest);
+    free(m->hashes);
+    m->hashes = NULL;
+}
+
+/* n_recs records, each checked; m->recs points at them. */
+static int get_recs(struct repl_msg *m, struct rd *r, const char *what, struct err *e)
+{
+    struct crdt_wire_rec rec;
+    size_t start;
+    int rc;
+
+    if ((size_t)m->n_recs * REC_MIN > rd_left(r))
+        return err_set(e, -EBADMSG, "%s of %u records in %zu bytes", what, m->n_recs,
+                       rd_left(r));
+    start = r->off;
+    for (uint32_t i = 0; i < m->n_recs; i++) {
+        if ((rc = crdt_codec_get_rec(r, &rec, e)) < 0)
+            return err_wrap(e, "%s record %u", what, i);
+    }
+    m->recs = r->p + start;
+    m->recs_len = r->off - start;
+    return 0;
 }
 
 int repl_msg_decode_bcast(struct repl_msg *m, const uint8_t *buf, size_t len, struct err *e)
@@ -179,6 +310,18 @@ int repl_msg_decode_bcast(struct repl_msg *m, const uint8_t *buf, size_t len, st
         if ((rc = get_name(&r, m->holder, "notice holder", e)) < 0)
             return rc;
         break;
+    case REPL_B_RECS:
+        {
+            uint8_t n;
+            if (rd_u8(&r, &n) < 0)
+                return err_set(e, -EBADMSG, "repl batch: truncated");
+            if (n == 0)
+                return err_set(e, -EBADMSG, "repl batch: no record");
+            m->n_recs = n;
+            if ((rc = get_recs(m, &r, "batch", e)) < 0)
+                return rc;
+        }
+        break;
     default:
         return err_set(e, -EPROTO, "repl broadcast: unknown type %u", m->type);
     }
@@ -189,15 +332,20 @@ int repl_msg_decode_bcast(struct repl_msg *m, const uint8_t *buf, size_t len, st
 
 static int decode_delta(struct repl_msg *m, struct rd *r, struct err *e)
 {
-    struct crdt_wire_rec rec;
-    size_t start;
+    uint8_t flags;
     int rc;
 
-    if (rd_u8(r, &m->reply) < 0)
+    if (rd_u8(r, &flags) < 0)
         return err_set(e, -EBADMSG, "delta: truncated");
-    if (m->reply > 1)
-        return err_set(e, -EBADMSG, "delta: unknown flags 0x%x", m->reply);
+    if (flags > 3)
+        return err_set(e, -EBADMSG, "delta: unknown flags 0x%x", flags);
+    m->reply = flags & 1;
+    m->partial = flags >> 1 & 1;
+    if (m->partial && (rc = get_set(r, &m->set, e)) < 0)
+        return rc;
     if ((rc = crdt_codec_get_digest(r, &m->digest, e)) < 0)
+        return rc;
+    if (m->partial && (rc = check_partial(&m->digest, &m->set, e)) < 0)
         return rc;
     if (rd_u8(r, &m->has_cut) < 0)
         return err_set(e, -EBADMSG, "delta: truncated");
@@ -214,16 +362,31 @@ static int decode_delta(struct repl_msg *m, struct rd *r, struct err *e)
     if (m->n_recs > CRDT_RECS_MAX)
         return err_set(e, -EMSGSIZE, "delta of %u records, at most %d", m->n_recs,
                        CRDT_RECS_MAX);
-    if ((size_t)m->n_recs * REC_MIN > rd_left(r))
-        return err_set(e, -EBADMSG, "delta of %u records in %zu bytes", m->n_recs, rd_left(r));
-    start = r->off;
-    for (uint32_t i = 0; i < m->n_recs; i++) {
-        if ((rc = crdt_codec_get_rec(r, &rec, e)) < 0)
-            return err_wrap(e, "delta record %u", i);
-    }
-    m->recs = r->p + start;
-    m->recs_len = r->off - start;
+    return get_recs(m, r, "delta", e);
+}
+
+static int decode_summary(struct repl_msg *m, struct rd *r, struct err *e)
+{
+    if (rd_u16(r, &m->n_hashes) < 0)
+        return err_set(e, -EBADMSG, "summary: truncated");
+    if (!pow2_buckets(m->n_hashes))
+        return err_set(e, -EBADMSG, "summary of %u buckets, must be a power of two 1..%d",
+                       m->n_hashes, REPL_BUCKETS_MAX);
+    if ((size_t)m->n_hashes * 8 > rd_left(r))
+        return err_set(e, -EBADMSG, "summary: truncated");
+    m->hashes = xmalloc(m->n_hashes * sizeof(*m->hashes));
+    for (uint32_t i = 0; i < m->n_hashes; i++)
+        rd_u64(r, &m->hashes[i]); /* length checked above */
     return 0;
+}
+
+static int decode_partial(struct repl_msg *m, struct rd *r, struct err *e)
+{
+    int rc;
+
+    if ((rc = get_set(r, &m->set, e)) < 0 || (rc = crdt_codec_get_digest(r, &m->digest, e)) < 0)
+        return rc;
+    return check_partial(&m->digest, &m->set, e);
 }
 
 int repl_msg_decode_stream(struct repl_msg *m, const uint8_t *buf, size_t len, struct err *e)
@@ -247,6 +410,12 @@ int repl_msg_decode_stream(struct repl_msg *m, const uint8_t *buf, size_t len, s
         break;
     case REPL_S_DELTA:
         rc = decode_delta(m, &r, e);
+        break;
+    case REPL_S_SUMMARY:
+        rc = decode_summary(m, &r, e);
+        break;
+    case REPL_S_PARTIAL:
+        rc = decode_partial(m, &r, e);
         break;
     default:
         return err_set(e, -EPROTO, "repl message: unknown type %u", m->type);
@@ -295,6 +464,13 @@ uint8_t *repl_msg_encode_notice(const char *origin, uint64_t version, const char
     return buf;
 }
 
+static void put_stream_head(struct wr *w, uint8_t type)
+{
+    wr_u8(w, CODEC_VERSION);
+    wr_u8(w, MSG_REPL);
+    wr_u8(w, type);
+}
+
 uint8_t *repl_msg_encode_sync(const struct crdt_digest *d, size_t *len)
 {
     size_t n = 3 + crdt_codec_digest_size(d);
@@ -302,12 +478,67 @@ uint8_t *repl_msg_encode_sync(const struct crdt_digest *d, size_t *len)
     struct wr w;
 
     wr_init(&w, buf, n);
-    wr_u8(&w, CODEC_VERSION);
-    wr_u8(&w, MSG_REPL);
-    wr_u8(&w, REPL_S_SYNC);
+    put_stream_head(&w, REPL_S_SYNC);
     crdt_codec_put_digest(&w, d);
     *len = w.len;
     return buf;
+}
+
+uint8_t *repl_msg_encode_summary(const struct crdt_digest *d, uint32_t n, size_t *len)
+{
+    size_t size = 3 + 2 + (size_t)n * 8;
+    uint64_t *h = xmalloc(n * sizeof(*h));
+    uint8_t *buf = xmalloc(size);
+    struct wr w;
+
+    crdt_digest_summary(d, n, h);
+    wr_init(&w, buf, size);
+    put_stream_head(&w, REPL_S_SUMMARY);
+    wr_u16(&w, (uint16_t)n);
+    for (uint32_t i = 0; i < n; i++)
+        wr_u64(&w, h[i]);
+    free(h);
+    *len = w.len;
+    return buf;
+}
+
+uint8_t *repl_msg_encode_partial(const struct crdt_digest *d, const struct repl_buckets *set,
+                                 size_t *len)
+{
+    uint32_t count;
+    size_t size = 3 + set_size(set) + digest_part_size(d, set, &count);
+    uint8_t *buf = xmalloc(size);
+    struct wr w;
+
+    wr_init(&w, buf, size);
+    put_stream_head(&w, REPL_S_PARTIAL);
+    put_set(&w, set);
+    put_digest_part(&w, d, set);
+    *len = w.len;
+    return buf;
+}
+
+size_t repl_batch_init(uint8_t *buf)
+{
+    buf[0] = REPL_B_RECS;
+    buf[1] = 0;
+    return 2;
+}
+
+int repl_batch_add(uint8_t *buf, size_t *len, size_t cap, const struct crdt_rec *r)
+{
+    struct wr w;
+
+    if (cap > CODEC_USER_MAX)
+        cap = CODEC_USER_MAX;
+    if (buf[1] == REPL_BATCH_MAX || *len + crdt_codec_rec_size(r) > cap)
+        return -EMSGSIZE;
+    wr_init(&w, buf + *len, cap - *len);
+    if (crdt_codec_put_rec(&w, r, NULL) < 0 || w.overflow)
+        return -EMSGSIZE;
+    *len += w.len;
+    buf[1]++;
+    return 0;
 }
 
 struct delta_acc {
@@ -347,26 +578,29 @@ static int delta_write(void *ud, const struct crdt_rec *r)
 }
 
 uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *peer, int reply,
-                               size_t max, size_t *len, uint32_t *n_recs)
+                               const struct repl_buckets *set, size_t max, size_t *len,
+                               uint32_t *n_recs)
 {
     struct crdt_digest mine;
     struct delta_acc a = {0};
     size_t head, total;
+    uint32_t count;
     uint8_t *buf;
     struct wr w;
 
     crdt_digest(c, &mine);
-    head = 3 + 1 + crdt_codec_digest_size(&mine) + 1 + 1 + SWIM_NAME_MAX + 8 + 4;
+    head = 3 + 1 + (set ? set_size(set) : 0) + digest_part_size(&mine, set, &count) + 1 + 1 +
+           SWIM_NAME_MAX + 8 + 4;
     a.budget = max > head ? max - head : 0;
     crdt_delta(c, peer, delta_count, &a);
     total = head + a.used;
     buf = xmalloc(total);
     wr_init(&w, buf, total);
-    wr_u8(&w, CODEC_VERSION);
-    wr_u8(&w, MSG_REPL);
-    wr_u8(&w, REPL_S_DELTA);
-    wr_u8(&w, reply ? 1 : 0);
-    crdt_codec_put_digest(&w, &mine);
+    put_stream_head(&w, REPL_S_DELTA);
+    wr_u8(&w, (uint8_t)((reply ? 1 : 0) | (set ? 2 : 0)));
+    if (set)
+        put_set(&w, set);
+    put_digest_part(&w, &mine, set);
     wr_u8(&w, (uint8_t)a.cut);
     if (a.cut) {
         put_name(&w, a.cut_origin);

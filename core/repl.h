@@ -1,16 +1,22 @@
 /* repl: how the CRDT store travels between agents, sans-I/O.
  * - Deltas piggyback on gossip: every change (local, or merged and new to
- *   us) is queued as a small payload that the driver hands to
- *   swim_broadcast_user, which retransmits it retransmit_mult x log(N+1)
- *   times. A node relays each record that is new to it once, so a change
- *   reaches everyone in a few gossip rounds.
+ *   us) is packed with the others of the moment into small payloads that
+ *   the driver hands to swim_broadcast_user, which retransmits each
+ *   retransmit_mult x log(N+1) times. A node relays each record that is
+ *   new to it once, so a change reaches everyone in a few gossip rounds.
  * - A record too big for a packet is not broadcast; a notice (origin,
  *   version) is, and a node that learns it is behind asks the notice's
  *   sender for a sync at once.
- * - Anti-entropy: every sync_interval_ms the driver asks for a sync with one
- *   random live peer over TCP: we send our digest, the peer answers with
- *   what we lack and its own digest, and we push what it lacks. No full
- *   state in steady state: only missing records move.
+ * - Anti-entropy over TCP, scheduled by repl_tick: we send a summary of our
+ *   digest (a hash per bucket of origins); the peer answers with its digest
+ *   entries of the buckets that differ (nothing when all agree); we send
+ *   what it lacks with our entries of those buckets, and it answers with
+ *   what we lack. In steady state a sync is two small messages.
+ * - A node that learns it is behind (a gap in an origin's versions, a sync
+ *   that brought new records, a notice, a cut-short delta) syncs again
+ *   every sync_fast_ms until syncs find nothing new; otherwise every
+ *   repl_sync_interval. At most one sync per peer and syncs_max in all are
+ *   in flight; an unanswered one is given up after sync_timeout_ms.
  * - The digests peers send are kept to collect tombstones that every live
  *   member already has.
  *
@@ -30,11 +36,21 @@
 #include "core/hlc.h"
 
 struct repl_config {
-    uint32_t sync_interval_ms;  /* anti-entropy period: 10000 */
-    uint32_t out_max;           /* queued broadcasts and stream outputs: 4096 */
+    uint32_t sync_interval_ms; /* anti-entropy period below 100 members: 10000 */
+    uint32_t sync_fast_ms;     /* spacing of our syncs while we are behind: 1000 */
+    uint32_t sync_timeout_ms;  /* an unanswered sync of ours is given up: 15000 */
+    uint32_t syncs_max;        /* our syncs in flight at once: 4 (at most 16) */
+    uint32_t out_max;          /* queued broadcasts and stream outputs: 4096 */
+    uint64_t seed;             /* of the peer and jitter choices */
 };
 
 void repl_config_default(struct repl_config *c);
+
+/* The period of anti-entropy with nothing to catch up among n live peers:
+ * sync_interval_ms x max(2, ceil(log10(n+1))) / 2, so 1x below 100
+ * members, 1.5x below 1,000, 2x below 10,000: a summary grows with the
+ * cluster, and differences found start fast syncs anyway. */
+uint32_t repl_sync_interval(const struct repl_config *c, size_t n);
 
 /* What the driver must send. */
 enum repl_out_kind {
@@ -50,8 +66,15 @@ struct repl_out {
 };
 
 struct repl_stats {
-    uint64_t broadcasts_out, broadcasts_in, records_merged, records_stale;
+    uint64_t broadcasts_out;  /* records queued for gossip (ours and relayed) */
+    uint64_t payloads_out;    /* gossip payloads they were packed into */
+    uint64_t broadcasts_in, records_merged, records_stale;
     uint64_t syncs, sync_records_out, sync_records_in, notices;
+    uint64_t syncs_equal;     /* syncs of ours that found both digests equal */
+    uint64_t syncs_fast;      /* syncs of ours started early: we were behind */
+    uint64_t syncs_busy;      /* sync requests left for later: one in flight already */
+    uint64_t sync_timeouts;   /* syncs of ours given up: no answer, or the stream failed */
+    uint64_t gaps;            /* gossip records that showed a gap in their origin's versions */
     uint64_t decode_errors, dropped; /* malformed input; outputs over out_max */
     uint64_t gc_collected;
 };
@@ -74,9 +97,30 @@ int repl_del(struct repl *r, uint64_t wall_ms, uint8_t kind, const char *key, st
 int repl_recv_broadcast(struct repl *r, uint64_t wall_ms, const char *from, const uint8_t *buf,
                         size_t len, struct err *e);
 
-/* Starts an anti-entropy exchange with node `peer` (chosen by the driver,
- * a random live member): queues a REPL_OUT_STREAM to it. */
+/* The live members other than us, as the driver sees them. */
+struct repl_peers {
+    size_t n;
+    const char *(*at)(void *ud, size_t i); /* the i-th, i < n */
+    void *ud;
+};
+
+/* Runs the sync schedule at now_ms: gives up syncs unanswered for too
+ * long, starts the next one when due (with a peer asked for, else a
+ * random one of p). Returns the next deadline (absolute ms). */
+uint64_t repl_tick(struct repl *r, uint64_t now_ms, const struct repl_peers *p);
+/* When repl_tick wants to run next (absolute ms; 0 before the first tick):
+ * an input may bring it forward (a gap, a notice, repl_sync_soon). */
+uint64_t repl_next_due(const struct repl *r);
+
+/* Starts an anti-entropy exchange with node `peer` now: queues a
+ * REPL_OUT_STREAM to it. When a sync with peer is already in flight, or
+ * syncs_max are, it is left to repl_tick (counted in syncs_busy). */
 void repl_sync(struct repl *r, const char *peer);
+/* Asks for a sync with peer (NULL: any) at the next fast slot: a member
+ * that (re)appeared, or our own join. */
+void repl_sync_soon(struct repl *r, const char *peer);
+/* Our stream to peer failed: its sync is given up. */
+void repl_stream_failed(struct repl *r, const char *peer);
 
 /* A repl stream message (whole frame, starting with CODEC_VERSION, MSG_REPL)
  * from node `from`, inbound or the reply to one of our streams. When it

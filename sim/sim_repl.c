@@ -18,11 +18,10 @@
 struct rnode {
     struct crdt *c;
     struct repl *r;
-    uint64_t next_sync_ms;
     uint64_t rng;
     uint32_t pending[PENDING_MAX]; /* peers of our open streams */
     size_t n_pending;
-    uint8_t running;
+    uint8_t running, joined;
 };
 
 struct sim_repl {
@@ -144,10 +143,15 @@ void sim_repl_start(struct sim_repl *s, uint32_t i, uint64_t now)
     struct rnode *n = &s->n[i];
     char name[16];
 
+    struct repl_config cfg;
+
     snprintf(name, sizeof(name), "n%u", i);
+    repl_config_default(&cfg); /* as the agent */
+    n->rng = mix(n->rng);
+    cfg.seed = n->rng;
     n->c = crdt_new(name);
-    n->r = repl_new(n->c, NULL);
-    n->next_sync_ms = NEVER;
+    n->r = repl_new(n->c, &cfg);
+    n->joined = 0;
     n->running = 1;
     s->running++;
 }
@@ -175,29 +179,16 @@ void sim_repl_kill(struct sim_repl *s, uint32_t i)
     s->running--;
 }
 
-static void sync_with(struct sim_repl *s, uint32_t i, struct swim *sw)
-{
-    struct rnode *n = &s->n[i];
-    size_t count = swim_member_count(sw), alive = 0, pick;
-    const struct swim_member *self = swim_self(sw);
+/* The live members of a node's swim other than itself, for repl_tick. */
+struct live_view {
+    struct swim *sw;
+    const struct swim_member **m;
+};
 
-    for (size_t k = 0; k < count; k++) {
-        const struct swim_member *m = swim_member_at(sw, k);
-        alive += m != self && m->state == SWIM_ALIVE;
-    }
-    if (!alive)
-        return;
-    n->rng = mix(n->rng);
-    pick = n->rng % alive;
-    for (size_t k = 0; k < count; k++) {
-        const struct swim_member *m = swim_member_at(sw, k);
-        if (m == self || m->state != SWIM_ALIVE)
-            continue;
-        if (pick-- == 0) {
-            repl_sync(n->r, m->name);
-            return;
-        }
-    }
+static const char *live_at(void *ud, size_t i)
+{
+    const struct live_view *v = ud;
+    return v->m[i]->name;
 }
 
 void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *sw)
@@ -206,8 +197,9 @@ void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *
     struct cat_instance in;
     uint8_t buf[1024];
 
-    if (!n->running || !s->services || n->next_sync_ms != NEVER)
+    if (!n->running || !s->services || n->joined)
         return;
+    n->joined = 1;
     for (uint32_t k = 0; k < s->services; k++) {
         uint64_t inst = (uint64_t)i * s->services + k;
         int len;
@@ -227,7 +219,24 @@ void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *
         }
         note(s, i, crdt_self(n->c), in.id, now);
     }
-    n->next_sync_ms = now; /* sim_repl_drive syncs now and arms the next, jittered */
+    repl_sync_soon(n->r, NULL); /* reconcile with a member now */
+}
+
+/* The records of a delta or a packed broadcast. */
+static void note_recs(struct sim_repl *s, uint32_t i, const struct repl_msg *m, uint64_t now)
+{
+    struct crdt_wire_rec w;
+    struct rd rd;
+
+    if (m->type != REPL_S_DELTA && m->type != REPL_B_RECS)
+        return;
+    rd_init(&rd, m->recs, m->recs_len);
+    for (uint32_t k = 0; k < m->n_recs; k++) {
+        if (crdt_codec_get_rec(&rd, &w, NULL) < 0)
+            break;
+        if (w.r.kind == CRDT_INSTANCE)
+            note(s, i, w.origin, w.key, now);
+    }
 }
 
 void sim_repl_user(struct sim_repl *s, uint32_t i, uint64_t now, const uint8_t *data, size_t len)
@@ -241,6 +250,7 @@ void sim_repl_user(struct sim_repl *s, uint32_t i, uint64_t now, const uint8_t *
     if (repl_msg_decode_bcast(&m, data, len, NULL) == 0) {
         if (m.type == REPL_B_REC && m.rec.r.kind == CRDT_INSTANCE)
             note(s, i, m.rec.origin, m.rec.key, now);
+        note_recs(s, i, &m, now);
         repl_msg_release(&m);
     }
 }
@@ -249,20 +259,10 @@ static void note_delta(struct sim_repl *s, uint32_t i, const uint8_t *data, size
                        uint64_t now)
 {
     struct repl_msg m;
-    struct crdt_wire_rec w;
-    struct rd rd;
 
     if (repl_msg_decode_stream(&m, data, len, NULL) < 0)
         return;
-    if (m.type == REPL_S_DELTA) {
-        rd_init(&rd, m.recs, m.recs_len);
-        for (uint32_t k = 0; k < m.n_recs; k++) {
-            if (crdt_codec_get_rec(&rd, &w, NULL) < 0)
-                break;
-            if (w.r.kind == CRDT_INSTANCE)
-                note(s, i, w.origin, w.key, now);
-        }
-    }
+    note_recs(s, i, &m, now);
     repl_msg_release(&m);
 }
 
@@ -301,7 +301,13 @@ void sim_repl_stream(struct sim_repl *s, uint32_t i, uint32_t from, uint64_t now
 int sim_repl_failed(struct sim_repl *s, uint32_t i, uint32_t peer)
 {
     int found;
+    char name[16];
+
     unpend(&s->n[i], peer, &found);
+    if (found && s->n[i].running) {
+        snprintf(name, sizeof(name), "n%u", peer);
+        repl_stream_failed(s->n[i].r, name);
+    }
     return found;
 }
 
@@ -309,18 +315,26 @@ uint64_t sim_repl_drive(struct sim_repl *s, uint32_t i, uint64_t now, struct swi
                         struct sim_net *net)
 {
     struct rnode *n = &s->n[i];
+    size_t count = swim_member_count(sw), k = 0;
+    const struct swim_member *self = swim_self(sw);
+    struct live_view v = {sw, NULL};
+    struct repl_peers p = {0, live_at, &v};
     struct repl_out o;
+    uint64_t next = NEVER;
 
     s->net_seen = net;
     if (!n->running)
         return NEVER;
-    if (n->next_sync_ms <= now) {
-        struct repl_config cfg;
-        repl_config_default(&cfg); /* as the agent: sync_interval_ms */
-        sync_with(s, i, sw);
-        n->rng = mix(n->rng);
-        /* jittered around the interval so nodes do not sync in lockstep */
-        n->next_sync_ms = now + cfg.sync_interval_ms / 2 + n->rng % cfg.sync_interval_ms;
+    if (n->joined && s->services) {
+        v.m = xmalloc((count ? count : 1) * sizeof(*v.m));
+        for (size_t j = 0; j < count; j++) {
+            const struct swim_member *m = swim_member_at(sw, j);
+            if (m != self && m->state == SWIM_ALIVE)
+                v.m[k++] = m;
+        }
+        p.n = k;
+        next = repl_tick(n->r, now, &p);
+        free(v.m);
     }
     while (repl_poll_out(n->r, &o)) {
         if (o.kind == REPL_OUT_BROADCAST) {
@@ -338,7 +352,7 @@ uint64_t sim_repl_drive(struct sim_repl *s, uint32_t i, uint64_t now, struct swi
             sim_net_stream(net, i, (uint32_t)to, o.data, o.len);
         }
     }
-    return n->next_sync_ms;
+    return next;
 }
 
 void sim_repl_forget(struct sim_repl *s, uint32_t i, const char *name)
