@@ -504,7 +504,7 @@ int catalog_open(struct agent *a, struct err *e)
     repl_config_default(&rc);
     if (a->cfg.profile == SWIM_PROFILE_FAST) {
         rc.sync_interval_ms = 2000;
-        rc.sync_fast_ms = 250;
+        rc.sync_fast_ms = 200;
     }
     randombytes_buf(&rc.seed, sizeof(rc.seed));
     c->repl = repl_new(c->crdt, &rc);

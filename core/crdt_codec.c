@@ -42,7 +42,7 @@ static int get_name(struct rd *r, char out[SWIM_NAME_MAX + 1], const char *what,
 
 /* FNV-1a over the name, then a 64-bit finalizer (splitmix64): the same
  * on every node and every platform. */
-static uint64_t mix64(uint64_t z)
+uint64_t repl_mix64(uint64_t z)
 {
     z += 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -55,7 +55,7 @@ static uint64_t name_hash(const char *s)
     uint64_t h = 0xcbf29ce484222325ull;
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return mix64(h);
+    return repl_mix64(h);
 }
 
 uint32_t crdt_digest_bucket(const char *origin, uint32_t n)
@@ -68,7 +68,7 @@ void crdt_digest_summary(const struct crdt_digest *d, uint32_t n, uint64_t *out)
     memset(out, 0, n * sizeof(*out));
     for (size_t i = 0; i < d->n; i++) {
         uint64_t h = name_hash(d->e[i].origin);
-        out[(uint32_t)(h >> 32) & (n - 1)] ^= mix64(h ^ mix64(d->e[i].version));
+        out[(uint32_t)(h >> 32) & (n - 1)] ^= repl_mix64(h ^ repl_mix64(d->e[i].version));
     }
 }
 

@@ -64,6 +64,9 @@ struct repl_buckets {
     uint8_t bits[REPL_BUCKETS_MAX / 8];      /* the buckets in the set */
 };
 
+/* One splitmix64 step from z: the hashes of summaries, and repl's random
+ * numbers. */
+uint64_t repl_mix64(uint64_t z);
 /* The bucket of an origin among n (a power of two). */
 uint32_t crdt_digest_bucket(const char *origin, uint32_t n);
 /* Hashes of the n buckets of d (n a power of two, at most REPL_BUCKETS_MAX):

@@ -61,7 +61,7 @@ struct repl {
 void repl_config_default(struct repl_config *c)
 {
     c->sync_interval_ms = 10000;
-    c->sync_fast_ms = 1000;
+    c->sync_fast_ms = 500;
     c->sync_timeout_ms = 15000;
     c->syncs_max = 4;
     c->out_max = 4096;
@@ -78,10 +78,7 @@ uint32_t repl_sync_interval(const struct repl_config *c, size_t n)
 
 static uint64_t next_rand(struct repl *r)
 {
-    uint64_t z = (r->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return repl_mix64(r->rng += 0x9e3779b97f4a7c15ull);
 }
 
 /* ms +-25%, so that peers do not sync in lockstep. */
@@ -105,12 +102,13 @@ struct repl *repl_new(struct crdt *c, const struct repl_config *cfg)
     if (!r->cfg.syncs_max || r->cfg.syncs_max > PEND_MAX)
         r->cfg.syncs_max = r->cfg.syncs_max ? PEND_MAX : 4;
     if (!r->cfg.sync_fast_ms)
-        r->cfg.sync_fast_ms = 1000;
+        r->cfg.sync_fast_ms = 500;
     if (!r->cfg.sync_interval_ms)
         r->cfg.sync_interval_ms = 10000;
     if (!r->cfg.sync_timeout_ms)
         r->cfg.sync_timeout_ms = 15000;
     r->rng = r->cfg.seed;
+    r->next_sync_ms = UINT64_MAX; /* the first tick schedules */
     for (; *self; self++)
         r->rng = (r->rng ^ (uint8_t)*self) * 0x100000001b3ull;
     return r;
@@ -375,7 +373,7 @@ uint64_t repl_tick(struct repl *r, uint64_t now_ms, const struct repl_peers *p)
         if (r->pend[i].used && now_ms >= r->pend[i].sent_ms + r->cfg.sync_timeout_ms)
             repl_stream_failed(r, r->pend[i].peer);
     }
-    if (!r->next_sync_ms) /* first tick: a new node has all to learn */
+    if (r->next_sync_ms == UINT64_MAX) /* first tick: a new node has all to learn */
         r->next_sync_ms = now_ms + jitter(r, r->cfg.sync_fast_ms);
     if (now_ms >= r->next_sync_ms) {
         const char *peer = r->soon[0] && !pend_find(r, r->soon) ? r->soon : pick_peer(r, p);

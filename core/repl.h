@@ -37,7 +37,7 @@
 
 struct repl_config {
     uint32_t sync_interval_ms; /* anti-entropy period below 100 members: 10000 */
-    uint32_t sync_fast_ms;     /* spacing of our syncs while we are behind: 1000 */
+    uint32_t sync_fast_ms;     /* spacing of our syncs while we are behind: 500 */
     uint32_t sync_timeout_ms;  /* an unanswered sync of ours is given up: 15000 */
     uint32_t syncs_max;        /* our syncs in flight at once: 4 (at most 16) */
     uint32_t out_max;          /* queued broadcasts and stream outputs: 4096 */
@@ -108,8 +108,9 @@ struct repl_peers {
  * long, starts the next one when due (with a peer asked for, else a
  * random one of p). Returns the next deadline (absolute ms). */
 uint64_t repl_tick(struct repl *r, uint64_t now_ms, const struct repl_peers *p);
-/* When repl_tick wants to run next (absolute ms; 0 before the first tick):
- * an input may bring it forward (a gap, a notice, repl_sync_soon). */
+/* When repl_tick wants to run next (absolute ms; UINT64_MAX before the
+ * first tick, unless a sync was asked for): an input may bring it forward
+ * (a gap, a notice, repl_sync_soon). */
 uint64_t repl_next_due(const struct repl *r);
 
 /* Starts an anti-entropy exchange with node `peer` now: queues a

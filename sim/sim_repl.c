@@ -28,6 +28,8 @@ struct sim_repl {
     uint32_t total, services, running;
     struct rnode *n;
     uint64_t *reg_ms, *all_ms; /* per instance */
+    uint64_t *join_lag;        /* per instance: the longest wait of a node past its join */
+    uint64_t *joined_ms;       /* per node */
     uint32_t *holders;
     uint64_t *held;            /* bit (instance * total + node) */
     uint64_t complete, registered, all_held_ms;
@@ -57,6 +59,10 @@ struct sim_repl *sim_repl_new(uint32_t total, uint32_t services, uint64_t seed)
     s->reg_ms = xcalloc(inst + 1, sizeof(*s->reg_ms));
     s->all_ms = xcalloc(inst + 1, sizeof(*s->all_ms));
     s->holders = xcalloc(inst + 1, sizeof(*s->holders));
+    s->join_lag = xcalloc(inst + 1, sizeof(*s->join_lag));
+    s->joined_ms = xcalloc(total + 1, sizeof(*s->joined_ms));
+    for (uint32_t i = 0; i < total; i++)
+        s->joined_ms[i] = NEVER;
     s->held = xcalloc((inst * total + 63) / 64 + 1, sizeof(*s->held));
     for (uint64_t k = 0; k < inst; k++)
         s->reg_ms[k] = s->all_ms[k] = NEVER;
@@ -76,6 +82,8 @@ void sim_repl_free(struct sim_repl *s)
     free(s->reg_ms);
     free(s->all_ms);
     free(s->holders);
+    free(s->join_lag);
+    free(s->joined_ms);
     free(s->held);
     free(s);
 }
@@ -133,6 +141,13 @@ static void note(struct sim_repl *s, uint32_t i, const char *origin, const char 
     b = (uint64_t)inst * s->total + i;
     s->held[b >> 6] |= 1ull << (b & 63);
     s->holders[inst]++;
+    {
+        uint64_t from = s->reg_ms[inst];
+        if (s->joined_ms[i] != NEVER && s->joined_ms[i] > from)
+            from = s->joined_ms[i];
+        if (from != NEVER && now > from && now - from > s->join_lag[inst])
+            s->join_lag[inst] = now - from;
+    }
     check_all(s, (uint64_t)inst, now);
 }
 
@@ -176,6 +191,7 @@ void sim_repl_kill(struct sim_repl *s, uint32_t i)
     n->c = NULL;
     n->running = 0;
     n->n_pending = 0;
+    s->joined_ms[i] = NEVER;
     s->running--;
 }
 
@@ -200,6 +216,7 @@ void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *
     if (!n->running || !s->services || n->joined)
         return;
     n->joined = 1;
+    s->joined_ms[i] = now;
     for (uint32_t k = 0; k < s->services; k++) {
         uint64_t inst = (uint64_t)i * s->services + k;
         int len;
@@ -371,7 +388,7 @@ void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *s
                       const uint64_t *until_ms, struct sim_repl_result *r)
 {
     uint64_t inst = (uint64_t)s->total * s->services, n = 0, bytes = 0, end = 0;
-    uint64_t *v = xcalloc(inst + 1, sizeof(*v));
+    uint64_t *v = xcalloc(inst + 1, sizeof(*v)), *j = xcalloc(inst + 1, sizeof(*j));
     double node_s = 0, steady_s = 0;
 
     memset(r, 0, sizeof(*r));
@@ -382,16 +399,23 @@ void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *s
             continue;
         if (s->all_ms[k] == NEVER)
             r->never++;
-        else
+        else {
+            j[n] = s->join_lag[k];
             v[n++] = s->all_ms[k] - s->reg_ms[k];
+        }
     }
     qsort(v, n, sizeof(*v), cmp_u64);
+    qsort(j, n, sizeof(*j), cmp_u64);
     r->held_n = n;
     if (n) {
         r->p50 = v[(n - 1) * 50 / 100];
         r->p90 = v[(n - 1) * 90 / 100];
         r->p99 = v[(n - 1) * 99 / 100];
         r->max = v[n - 1];
+        r->j50 = j[(n - 1) * 50 / 100];
+        r->j90 = j[(n - 1) * 90 / 100];
+        r->j99 = j[(n - 1) * 99 / 100];
+        r->jmax = j[n - 1];
     }
     r->all_held_ms = s->all_held_ms;
     for (uint32_t i = 0; i < s->total; i++) {
@@ -412,6 +436,10 @@ void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *s
             r->notices += rs->notices;
             r->dropped += rs->dropped;
             r->stale += rs->records_stale;
+            r->payloads_out += rs->payloads_out;
+            r->syncs_equal += rs->syncs_equal;
+            r->syncs_fast += rs->syncs_fast;
+            r->sync_timeouts += rs->sync_timeouts;
         }
     }
     if (node_s > 0) {
@@ -421,4 +449,5 @@ void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *s
     if (steady_s > 0)
         r->steady_bytes_per_node_s = (double)(bytes - s->bytes_at_all_held) / steady_s;
     free(v);
+    free(j);
 }

@@ -73,15 +73,23 @@ static void json_repl(FILE *f, const struct sim_repl_result *c)
                 ",\"p50_ms\":%" PRIu64 ",\"p90_ms\":%" PRIu64 ",\"p99_ms\":%" PRIu64
                 ",\"max_ms\":%" PRIu64,
                 c->p50, c->p90, c->p99, c->max);
-    fprintf(f, "},\"all_held_ms\":");
+    fprintf(f, "}");
+    if (c->held_n)
+        fprintf(f,
+                ",\"held_by_all_since_join\":{\"p50_ms\":%" PRIu64 ",\"p90_ms\":%" PRIu64
+                ",\"p99_ms\":%" PRIu64 ",\"max_ms\":%" PRIu64 "}",
+                c->j50, c->j90, c->j99, c->jmax);
+    fprintf(f, ",\"all_held_ms\":");
     json_ms(f, c->all_held_ms);
     fprintf(f,
             ",\"bytes_per_node_s\":%.1f,\"steady_bytes_per_node_s\":%.1f,"
             "\"sync_bytes_per_node_s\":%.1f,\"syncs\":%" PRIu64 ",\"sync_records\":%" PRIu64
             ",\"broadcasts_out\":%" PRIu64 ",\"notices\":%" PRIu64 ",\"dropped\":%" PRIu64
-            ",\"stale\":%" PRIu64 "},",
+            ",\"stale\":%" PRIu64 ",\"payloads_out\":%" PRIu64 ",\"syncs_equal\":%" PRIu64
+            ",\"syncs_fast\":%" PRIu64 ",\"sync_timeouts\":%" PRIu64 "},",
             c->bytes_per_node_s, c->steady_bytes_per_node_s, c->sync_bytes_per_node_s, c->syncs,
-            c->sync_records, c->broadcasts_out, c->notices, c->dropped, c->stale);
+            c->sync_records, c->broadcasts_out, c->notices, c->dropped, c->stale,
+            c->payloads_out, c->syncs_equal, c->syncs_fast, c->sync_timeouts);
 }
 
 static void text_repl(FILE *f, const struct sim_repl_result *c)
@@ -91,6 +99,10 @@ static void text_repl(FILE *f, const struct sim_repl_result *c)
     fprintf(f, "services              %u per node, %" PRIu64 " instances\n", c->services,
             c->instances);
     text_dist(f, "instance held by all", &d);
+    if (c->held_n) {
+        struct sim_dist jd = {c->held_n, 0, c->j50, c->j90, c->j99, c->jmax};
+        text_dist(f, "held after its join", &jd);
+    }
     fprintf(f, "all held by all       ");
     text_ms(f, c->all_held_ms);
     fprintf(f,
@@ -98,9 +110,11 @@ static void text_repl(FILE *f, const struct sim_repl_result *c)
             "%.0f bytes/s of syncs\n",
             c->bytes_per_node_s, c->steady_bytes_per_node_s, c->sync_bytes_per_node_s);
     fprintf(f,
-            "catalog counters      %" PRIu64 " syncs, %" PRIu64 " records by sync, %" PRIu64
-            " broadcasts, %" PRIu64 " stale copies, %" PRIu64 " dropped\n",
-            c->syncs, c->sync_records, c->broadcasts_out, c->stale, c->dropped);
+            "catalog counters      %" PRIu64 " syncs (%" PRIu64 " fast, %" PRIu64 " equal, %" PRIu64
+            " given up), %" PRIu64 " records by sync, %" PRIu64 " broadcasts in %" PRIu64
+            " payloads, %" PRIu64 " stale copies, %" PRIu64 " dropped\n",
+            c->syncs, c->syncs_fast, c->syncs_equal, c->sync_timeouts, c->sync_records,
+            c->broadcasts_out, c->payloads_out, c->stale, c->dropped);
 }
 
 static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_result *r)

@@ -447,6 +447,165 @@ static void test_outputs_are_bounded(void **state)
     crdt_free(c);
 }
 
+/* Every node holds one record of each of n_origins other origins. */
+static void many_origins(struct net *n, int n_origins)
+{
+    for (int k = 0; k < n_origins; k++) {
+        char origin[16];
+        struct crdt_rec rec = {.kind = CRDT_INSTANCE, .key = "x", .version = 1, .hlc = 1,
+                               .val = (const uint8_t *)"v", .len = 1};
+        snprintf(origin, sizeof(origin), "o%03d", k);
+        rec.origin = origin;
+        for (int i = 0; i < N; i++)
+            assert_int_equal(crdt_merge(n->c[i], &rec, NULL, NULL), 1);
+    }
+}
+
+static void test_sync_of_equal_digests_is_two_small_messages(void **state)
+{
+    struct net n;
+
+    net_init(&n);
+    many_origins(&n, 200);
+    put(&n, 0, CRDT_INSTANCE, "a", "v");
+    pump(&n);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    uint64_t equal = repl_stats(n.r[1])->syncs_equal;
+    n.streams = n.stream_bytes = 0;
+    repl_sync(n.r[1], "n2");
+    pump(&n);
+    /* a summary of 16 buckets and an empty answer: no digest, no record */
+    assert_int_equal(n.streams, 1);
+    assert_true(n.stream_bytes < 200);
+    assert_int_equal(repl_stats(n.r[1])->syncs_equal, equal + 1);
+    net_free(&n);
+}
+
+static void test_sync_sends_only_the_buckets_that_differ(void **state)
+{
+    struct net n;
+    struct crdt_digest d;
+    size_t full;
+
+    net_init(&n);
+    many_origins(&n, 200);
+    pump(&n);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    n.down[4] = 1;
+    put(&n, 0, CRDT_INSTANCE, "missed", "v");
+    pump(&n);
+    n.down[4] = 0;
+    crdt_digest(n.c[4], &d);
+    full = crdt_codec_digest_size(&d);
+    crdt_digest_release(&d);
+    n.streams = n.stream_bytes = 0;
+    repl_sync(n.r[4], "n1");
+    pump(&n);
+    assert_non_null(crdt_get(n.c[4], "n0", CRDT_INSTANCE, "missed"));
+    /* summary, the differing bucket, the record: well under one full digest */
+    assert_int_equal(n.streams, 2);
+    assert_true(n.stream_bytes < full / 2);
+    assert_converged(&n);
+    net_free(&n);
+}
+
+static const char *name_at(void *ud, size_t i)
+{
+    return ((const char **)ud)[i];
+}
+
+static void test_one_sync_in_flight_per_peer_and_unanswered_ones_are_given_up(void **state)
+{
+    struct net n;
+    struct repl_out o;
+    const char *names[] = {"n1"};
+    struct repl_peers p = {1, name_at, names};
+    int streams = 0;
+
+    net_init(&n);
+    repl_sync(n.r[0], "n1");
+    repl_sync(n.r[0], "n1"); /* the first is unanswered: this one waits */
+    while (repl_poll_out(n.r[0], &o)) {
+        streams += o.kind == REPL_OUT_STREAM;
+        free(o.data); /* lost */
+    }
+    assert_int_equal(streams, 1);
+    assert_int_equal(repl_stats(n.r[0])->syncs_busy, 1);
+    /* past the timeout the sync is given up and the waiting one goes */
+    repl_tick(n.r[0], n.now + 15000, &p);
+    assert_int_equal(repl_stats(n.r[0])->sync_timeouts, 1);
+    assert_int_equal(repl_stats(n.r[0])->syncs, 2);
+    while (repl_poll_out(n.r[0], &o)) {
+        assert_string_equal(o.to, "n1");
+        free(o.data);
+    }
+    net_free(&n);
+}
+
+/* Runs node i's schedule at its deadline and the exchanges it starts;
+ * returns how far ahead it scheduled the next run. */
+static uint64_t tick_and_pump(struct net *n, int i, const struct repl_peers *p)
+{
+    uint64_t t = n->now, next = repl_tick(n->r[i], t, p);
+
+    pump(n);
+    if (next > n->now)
+        n->now = next;
+    return next - t;
+}
+
+static void test_syncs_that_find_nothing_return_to_the_slow_period(void **state)
+{
+    struct net n;
+    const char *names[] = {"n1"};
+    struct repl_peers p = {1, name_at, names};
+    struct repl_config cfg;
+    uint64_t ahead[8];
+
+    repl_config_default(&cfg);
+    net_init(&n);
+    put(&n, 1, CRDT_INSTANCE, "a", "v");
+    pump(&n);
+    /* a new node syncs fast, until syncs bring nothing */
+    for (int k = 0; k < 8; k++)
+        ahead[k] = tick_and_pump(&n, 0, &p);
+    assert_true(ahead[1] <= cfg.sync_fast_ms * 5 / 4);
+    assert_non_null(crdt_get(n.c[0], "n1", CRDT_INSTANCE, "a"));
+    assert_true(ahead[7] >= cfg.sync_interval_ms * 3 / 4);
+    assert_true(repl_stats(n.r[0])->syncs_equal >= 2);
+    assert_int_equal(repl_sync_interval(&cfg, 10), 10000);
+    assert_int_equal(repl_sync_interval(&cfg, 500), 15000);
+    assert_int_equal(repl_sync_interval(&cfg, 5000), 20000);
+    net_free(&n);
+}
+
+static void test_gap_in_versions_brings_the_next_sync_forward(void **state)
+{
+    struct net n;
+    const char *names[] = {"n1"};
+    struct repl_peers p = {1, name_at, names};
+    struct repl_out o;
+    size_t len;
+    uint8_t *second;
+    uint64_t ahead = 0;
+
+    net_init(&n);
+    for (int k = 0; k < 8; k++) /* n0 settles into the slow period */
+        ahead = tick_and_pump(&n, 0, &p);
+    assert_true(ahead > 5000);
+    /* n2 writes twice; n0 hears only of the second */
+    put(&n, 2, CRDT_INSTANCE, "first", "v");
+    put(&n, 2, CRDT_INSTANCE, "second", "v");
+    while (repl_poll_out(n.r[2], &o))
+        free(o.data);
+    second = repl_msg_encode_rec(crdt_get(n.c[2], "n2", CRDT_INSTANCE, "second"), &len, NULL);
+    assert_int_equal(repl_recv_broadcast(n.r[0], n.now, NULL, second, len, NULL), 0);
+    free(second);
+    assert_int_equal(repl_stats(n.r[0])->gaps, 1);
+    assert_true(repl_next_due(n.r[0]) <= n.now + 500);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +619,11 @@ int main(void)
         cmocka_unit_test(test_kv_last_writer_wins_everywhere),
         cmocka_unit_test(test_malformed_input_is_counted_and_refused),
         cmocka_unit_test(test_outputs_are_bounded),
+        cmocka_unit_test(test_sync_of_equal_digests_is_two_small_messages),
+        cmocka_unit_test(test_sync_sends_only_the_buckets_that_differ),
+        cmocka_unit_test(test_one_sync_in_flight_per_peer_and_unanswered_ones_are_given_up),
+        cmocka_unit_test(test_syncs_that_find_nothing_return_to_the_slow_period),
+        cmocka_unit_test(test_gap_in_versions_brings_the_next_sync_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
