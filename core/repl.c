@@ -383,9 +383,11 @@ uint64_t repl_tick(struct repl *r, uint64_t now_ms, const struct repl_peers *p)
             if (peer == r->soon)
                 r->soon[0] = '\0';
         }
+        /* alone, nothing to catch up with: a member that joins asks for a
+         * sync itself (repl_sync_soon) */
         r->next_sync_ms =
-            now_ms + jitter(r, fast ? r->cfg.sync_fast_ms
-                                    : repl_sync_interval(&r->cfg, p ? p->n : 0));
+            now_ms + jitter(r, fast && p && p->n ? r->cfg.sync_fast_ms
+                                            : repl_sync_interval(&r->cfg, p ? p->n : 0));
     }
     next = repl_next_due(r);
     return next > now_ms ? next : now_ms + 1;
@@ -561,8 +563,10 @@ static void keep_digest(struct repl *r, const char *from, struct crdt_digest *d,
 {
     struct peer_dg *p;
 
-    if (!valid_peer(r, from))
+    if (!valid_peer(r, from)) {
+        crdt_digest_release(d);
         return;
+    }
     p = peer_find(r, from, 1);
     if (set) {
         struct crdt_digest x;

@@ -606,6 +606,28 @@ static void test_gap_in_versions_brings_the_next_sync_forward(void **state)
     net_free(&n);
 }
 
+static void test_summary_from_an_unknown_sender_is_answered(void **state)
+{
+    struct net n;
+    struct crdt_digest d;
+    uint8_t *msg, *reply = NULL;
+    size_t len, rl = 0;
+
+    net_init(&n);
+    put(&n, 0, CRDT_INSTANCE, "a", "v");
+    pump(&n);
+    crdt_digest(n.c[1], &d);
+    msg = repl_msg_encode_summary(&d, 1, &len);
+    crdt_digest_release(&d);
+    /* the agent could not name the sender: "" */
+    assert_int_equal(repl_recv_stream(n.r[0], n.now, "", msg, len, &reply, &rl, NULL), 0);
+    assert_non_null(reply);
+    assert_true(repl_is_stream(reply, rl));
+    free(reply);
+    free(msg);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_one_sync_in_flight_per_peer_and_unanswered_ones_are_given_up),
         cmocka_unit_test(test_syncs_that_find_nothing_return_to_the_slow_period),
         cmocka_unit_test(test_gap_in_versions_brings_the_next_sync_forward),
+        cmocka_unit_test(test_summary_from_an_unknown_sender_is_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
