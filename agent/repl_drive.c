@@ -235,7 +235,10 @@ void repl_drive_event(struct agent *a, const struct swim_event *ev)
         c->members_index++;
         history_add(a, "member", ev->name, "joined at %s (incarnation %u)", addr,
                     ev->incarnation);
-        sync_with(a, ev->name); /* a new or returning member: reconcile now */
+        /* a new or returning member: reconcile soon, with any member (all
+         * nodes hear of a join at once: syncing with the joiner itself
+         * would pile them onto it) */
+        repl_sync_soon(c->repl, NULL);
         break;
     case SWIM_EV_UPDATE:
         history_add(a, "member", ev->name, "updated: %s, incarnation %u", addr, ev->incarnation);

@@ -256,6 +256,13 @@ static void note_recs(struct sim_repl *s, uint32_t i, const struct repl_msg *m, 
     }
 }
 
+void sim_repl_member_joined(struct sim_repl *s, uint32_t i, const char *name)
+{
+    (void)name;
+    if (s->n[i].running && s->n[i].joined)
+        repl_sync_soon(s->n[i].r, NULL);
+}
+
 void sim_repl_user(struct sim_repl *s, uint32_t i, uint64_t now, const uint8_t *data, size_t len)
 {
     struct rnode *n = &s->n[i];

@@ -41,6 +41,9 @@ void sim_repl_kill(struct sim_repl *s, uint32_t i);
 /* Node i has joined (or is the first seed): it registers its instances and
  * syncs with a member at once. */
 void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *sw);
+/* Node i saw `name` join (or come back): as the agent, it asks for a sync
+ * soon (with any member). */
+void sim_repl_member_joined(struct sim_repl *s, uint32_t i, const char *name);
 /* A user broadcast arrived at node i. */
 void sim_repl_user(struct sim_repl *s, uint32_t i, uint64_t now, const uint8_t *data, size_t len);
 /* A repl stream message for node i from node `from` (a request, or the

@@ -240,6 +240,8 @@ static void events(struct drv *d, uint32_t i)
         uint32_t x = node_named(d, ev.name);
         switch (ev.kind) {
         case SWIM_EV_JOIN:
+            if (d->rp)
+                sim_repl_member_joined(d->rp, i, ev.name);
             if (x != UINT32_MAX && d->nodes[x].swim) {
                 live_put(d, i, x, 1);
                 check_seen(d, x);
