@@ -86,10 +86,15 @@ static void save(struct inst *in)
 
 /* ---- watching processes through pidfds ---- */
 
+/* Without pidfd_open (kernels before 5.3, and valgrind up to 3.19 at least),
+ * a timer asks every WATCH_POLL_MS whether the process is still there. */
+#define WATCH_POLL_MS 100
+
 static void watch_closed(uv_handle_t *h)
 {
     struct watch *w = h->data;
-    close(w->pidfd);
+    if (w->pidfd >= 0)
+        close(w->pidfd);
     free(w);
 }
 
@@ -104,27 +109,20 @@ static void watch_stop(struct watch *w)
         }
     }
     w->in = NULL;
-    uv_poll_stop(&w->poll);
-    uv_close((uv_handle_t *)&w->poll, watch_closed);
+    if (w->pidfd >= 0) {
+        uv_poll_stop(&w->poll);
+        uv_close((uv_handle_t *)&w->poll, watch_closed);
+    } else {
+        uv_timer_stop(&w->timer);
+        uv_close((uv_handle_t *)&w->timer, watch_closed);
+    }
 }
 
-static void watch_cb(uv_poll_t *p, int status, int events)
+/* The process of w ended (x says how, when it was our child). */
+static void watch_ended(struct watch *w, const struct sup_exit *x)
 {
-    struct watch *w = p->data;
     struct inst *in = w->in;
-    struct sup_exit x = {.code = -1, .signal = 0};
-    siginfo_t si;
 
-    memset(&si, 0, sizeof(si));
-    /* our child: reap it and learn how it ended; adopted: not ours to reap */
-    if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
-        if (si.si_code == CLD_EXITED)
-            x.code = si.si_status;
-        else
-            x.signal = si.si_status;
-    } else if (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid)) {
-        return; /* spurious wake-up: still running */
-    }
     if (!in) {
         watch_stop(w);
         return;
@@ -142,9 +140,48 @@ static void watch_cb(uv_poll_t *p, int status, int events)
     {
         struct svc *v = in->svc;
         struct super *s = in->super;
-        inst_drive(in, SUP_EV_EXIT, &x);
+        inst_drive(in, SUP_EV_EXIT, x);
         svc_maybe_free(s, v);
     }
+}
+
+static void watch_cb(uv_poll_t *p, int status, int events)
+{
+    struct watch *w = p->data;
+    struct sup_exit x = {.code = -1, .signal = 0};
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    /* our child: reap it and learn how it ended; adopted: not ours to reap */
+    if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+        if (si.si_code == CLD_EXITED)
+            x.code = si.si_status;
+        else
+            x.signal = si.si_status;
+    } else if (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid)) {
+        return; /* spurious wake-up: still running */
+    }
+    watch_ended(w, &x);
+}
+
+static void watch_timer_cb(uv_timer_t *t)
+{
+    struct watch *w = t->data;
+    struct sup_exit x = {.code = -1, .signal = 0};
+    int st;
+    pid_t r = waitpid(w->pid, &st, WNOHANG);
+
+    if (r == w->pid) {
+        if (WIFEXITED(st))
+            x.code = WEXITSTATUS(st);
+        else if (WIFSIGNALED(st))
+            x.signal = WTERMSIG(st);
+        else
+            return; /* stopped or continued: still there */
+    } else if (r == 0 || (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid))) {
+        return; /* our child, or an adopted process, still running */
+    }
+    watch_ended(w, &x);
 }
 
 struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
@@ -153,21 +190,32 @@ struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logge
     struct watch *w;
     int fd = spawn_pidfd(pid);
 
-    if (fd < 0) {
+    if (fd < 0 && fd != -ENOSYS) {
         err_set(e, fd, "pidfd of %d: %s", (int)pid, strerror(-fd));
         return NULL;
     }
+    if (fd == -ENOSYS && !s->no_pidfd) {
+        s->no_pidfd = 1;
+        log_info("super", "no pidfd_open here: processes are checked every %d ms",
+                 WATCH_POLL_MS);
+    }
     w = xcalloc(1, sizeof(*w));
-    w->pidfd = fd;
+    w->pidfd = fd < 0 ? -1 : fd;
     w->pid = pid;
     w->in = in;
     w->logger = logger;
     w->super = s;
     w->next = s->watches;
     s->watches = w;
-    uv_poll_init(s->loop, &w->poll, fd);
-    w->poll.data = w;
-    uv_poll_start(&w->poll, UV_READABLE, watch_cb);
+    if (fd >= 0) {
+        uv_poll_init(s->loop, &w->poll, fd);
+        w->poll.data = w;
+        uv_poll_start(&w->poll, UV_READABLE, watch_cb);
+    } else {
+        uv_timer_init(s->loop, &w->timer);
+        w->timer.data = w;
+        uv_timer_start(&w->timer, watch_timer_cb, WATCH_POLL_MS, WATCH_POLL_MS);
+    }
     return w;
 }
 

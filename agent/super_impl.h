@@ -28,8 +28,9 @@ struct inst;
 /* A process being watched through its pidfd; on the heap because its
  * handle may still be closing when the next process of the instance starts. */
 struct watch {
-    uv_poll_t poll;
-    int pidfd;
+    uv_poll_t poll;   /* on pidfd, when the kernel has pidfd_open */
+    uv_timer_t timer; /* else a check every WATCH_POLL_MS; only one of both is used */
+    int pidfd;        /* -1 when polled by the timer */
     pid_t pid;
     struct inst *in; /* NULL once the instance is gone */
     int logger;      /* the instance's logger, not the service */
@@ -100,6 +101,7 @@ struct super {
     int closed;
     uint64_t bundle_gen;         /* the last svc_bundle.gen given */
     uv_timer_t *bundle_retry;    /* heap (freed in its close callback); NULL until needed */
+    int no_pidfd;                /* pidfd_open is missing: the note about it was logged */
 };
 
 /* ---- super.c ---- */
