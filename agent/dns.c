@@ -23,20 +23,6 @@
 #include "core/dns_cat.h"
 #include "core/mem.h"
 
-/* libknot brings GnuTLS (through libdnssec), whose library constructor
- * initialises it at load time: crypto backends, PKCS#11 through p11-kit,
- * ASN.1 trees, about 0.8 MB of resident memory. troupe uses no TLS, no
- * DNSSEC and no TSIG signing from libknot, so it skips that: GnuTLS calls
- * this function (exported by the troupe binary, see cli/meson.build) from
- * its constructor and does not initialise when it returns non-zero, the
- * same as GNUTLS_NO_IMPLICIT_INIT=1 in the environment. A GnuTLS function
- * called anyway fails with an error instead of running half-initialised. */
-int _gnutls_global_init_skip(void);
-int _gnutls_global_init_skip(void)
-{
-    return 1;
-}
-
 #define RBUF        4096  /* one UDP request; longer ones are dropped */
 #define SBUF        1500  /* one UDP response: at most DNS_UDP_PAYLOAD */
 #define CMSG_BUF    64    /* room for IP_PKTINFO / IPV6_PKTINFO */

@@ -1,12 +1,12 @@
 /* dns: one request in, one decision out (see dns.h). This file owns the
- * request side: parsing with libknot, what is refused or not implemented,
+ * request side: parsing (core/dns_wire), what is refused or not implemented,
  * EDNS (we advertise DNS_UDP_PAYLOAD), the answer cache, the shuffle of
  * answer records, truncation to what fits in UDP, and the counters. What a
  * name answers is core/dns_zone.c.
  *
  * Why a cache of whole responses: a popular name is asked far more often
- * than the catalog changes, and building 50 records through libknot costs
- * more than the syscalls around it. A cached response is valid while the
+ * than the catalog changes, and building 50 records costs more than the
+ * syscalls around it. A cached response is valid while the
  * view's index is the one it was built at; serving it is a copy, the ID
  * and flags of this request, the question bytes of this request (so the
  * case of the name is echoed, which 0x20-randomizing resolvers check), and
@@ -23,8 +23,8 @@
 struct dns_cache_ent {
     uint64_t index; /* the view's index it was built at; 0: empty */
     uint16_t qtype;
-    uint8_t qname[KNOT_DNAME_MAXLEN]; /* lower case */
-    struct dns_built b;               /* b.wire: heap, owned by the entry */
+    uint8_t qname[DNSW_NAME_MAX]; /* lower case */
+    struct dns_built b;           /* b.wire: heap, owned by the entry */
 };
 
 void dns_config_default(struct dns_config *c)
@@ -39,16 +39,6 @@ void dns_config_default(struct dns_config *c)
 }
 
 /* ---- scratch ---- */
-
-static void *arena_alloc(void *ctx, size_t n)
-{
-    return dns_alloc(ctx, n);
-}
-
-static void arena_free(void *p)
-{
-    (void)p; /* the arena is dropped whole when the request ends */
-}
 
 void *dns_alloc(struct dns *d, size_t n)
 {
@@ -96,7 +86,7 @@ static int domain_ok(const char *s)
 struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
 {
     struct dns *d;
-    char domain[DNS_DOMAIN_MAX + 2];
+    char domain[DNS_DOMAIN_MAX + 2], text[DNSW_TEXT_MAX + 1];
     size_t n = strlen(c->domain);
 
     if (n == 0 || n > DNS_DOMAIN_MAX) {
@@ -118,21 +108,22 @@ struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
     d->cfg = *c;
     /* the domain in text always ends with a dot, so names append to it */
     snprintf(domain, sizeof(domain), "%s%s", c->domain, c->domain[n - 1] == '.' ? "" : ".");
-    if (strcmp(domain, ".") == 0 || strlen(domain) > DNS_DOMAIN_MAX ||
-        !knot_dname_from_str(d->zone, domain, sizeof(d->zone))) {
+    text[0] = '\0';
+    if (strcmp(domain, ".") != 0 && strlen(domain) <= DNS_DOMAIN_MAX &&
+        dnsw_name_from_text(d->zone, domain)) {
+        dnsw_name_lower(d->zone);
+        dnsw_name_to_text(d->zone, text); /* lower case, odd bytes as \DDD */
+    }
+    if (!text[0] || strlen(text) > DNS_DOMAIN_MAX) {
         err_set(e, -EINVAL, "DNS domain \"%s\" is not a valid domain name", c->domain);
         free(d);
         return NULL;
     }
-    knot_dname_to_lower(d->zone);
-    knot_dname_to_str(d->cfg.domain, d->zone, sizeof(d->cfg.domain));
+    snprintf(d->cfg.domain, sizeof(d->cfg.domain), "%s", text);
     if (d->cfg.cache_slots == 0)
         d->cfg.cache_slots = 1;
     d->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
     d->arena = xmalloc(DNS_ARENA_SIZE);
-    d->mm.ctx = d;
-    d->mm.alloc = arena_alloc;
-    d->mm.free = arena_free;
     d->insts = xcalloc(DNS_INSTANCES_MAX, sizeof(*d->insts));
     d->build = xmalloc(DNS_MSG_MAX);
     d->cache = xcalloc(d->cfg.cache_slots, sizeof(*d->cache));
@@ -168,10 +159,9 @@ static const struct {
     uint16_t type;
     const char *name;
 } qtype_slots[DNS_QTYPE_SLOTS] = {
-    {KNOT_RRTYPE_A, "A"},       {KNOT_RRTYPE_AAAA, "AAAA"}, {KNOT_RRTYPE_SRV, "SRV"},
-    {KNOT_RRTYPE_SOA, "SOA"},   {KNOT_RRTYPE_NS, "NS"},     {KNOT_RRTYPE_ANY, "ANY"},
-    {KNOT_RRTYPE_PTR, "PTR"},   {KNOT_RRTYPE_TXT, "TXT"},   {KNOT_RRTYPE_MX, "MX"},
-    {KNOT_RRTYPE_CNAME, "CNAME"}, {KNOT_RRTYPE_HTTPS, "HTTPS"}, {0, "other"},
+    {DNSW_A, "A"},   {DNSW_AAAA, "AAAA"},   {DNSW_SRV, "SRV"},     {DNSW_SOA, "SOA"},
+    {DNSW_NS, "NS"}, {DNSW_ANY, "ANY"},     {DNSW_PTR, "PTR"},     {DNSW_TXT, "TXT"},
+    {DNSW_MX, "MX"}, {DNSW_CNAME, "CNAME"}, {DNSW_HTTPS, "HTTPS"}, {0, "other"},
 };
 
 static const char *const rcode_slots[DNS_RCODE_SLOTS] = {
@@ -197,9 +187,7 @@ static void count_qtype(struct dns *d, uint16_t qtype)
 
 static void count_rcode(struct dns *d, unsigned rcode)
 {
-    d->st.by_rcode[rcode <= KNOT_RCODE_REFUSED     ? rcode
-                   : rcode == KNOT_RCODE_BADVERS ? 6
-                                                 : 7]++;
+    d->st.by_rcode[rcode <= DNSW_REFUSED ? rcode : rcode == DNSW_BADVERS ? 6 : 7]++;
 }
 
 const struct dns_stats *dns_stats(const struct dns *d)
@@ -209,21 +197,21 @@ const struct dns_stats *dns_stats(const struct dns *d)
 
 void dns_count_forwarded(struct dns *d, const uint8_t *resp, size_t len)
 {
-    if (len >= KNOT_WIRE_HEADER_SIZE)
-        count_rcode(d, knot_wire_get_rcode(resp));
+    if (len >= DNSW_HEADER)
+        count_rcode(d, dnsw_rcode(resp));
 }
 
 /* ---- responses ---- */
 
 /* The UDP size limit of a request: 512 without EDNS, else what the client
  * takes, between 512 and what we advertise. */
-static size_t udp_limit(const knot_pkt_t *q)
+static size_t udp_limit(const struct dnsw_query *q)
 {
     uint16_t pl;
 
-    if (!q || !q->opt_rr)
+    if (!q || !q->has_opt)
         return DNS_UDP_MIN;
-    pl = knot_edns_get_payload(q->opt_rr);
+    pl = q->opt_payload;
     return pl < DNS_UDP_MIN ? DNS_UDP_MIN : pl > DNS_UDP_PAYLOAD ? DNS_UDP_PAYLOAD : pl;
 }
 
@@ -234,45 +222,38 @@ static size_t put_opt(uint8_t *out, size_t len, unsigned rcode)
 
     wr_init(&w, out + len, DNS_OPT_SIZE);
     wr_u8(&w, 0); /* root */
-    wr_u16(&w, KNOT_RRTYPE_OPT);
+    wr_u16(&w, DNSW_OPT);
     wr_u16(&w, DNS_UDP_PAYLOAD);
     wr_u8(&w, (uint8_t)(rcode >> 4));
-    wr_u8(&w, 0); /* version */
+    wr_u8(&w, 0);  /* version */
     wr_u16(&w, 0); /* flags: DO clear, we do not sign */
     wr_u16(&w, 0); /* no options */
-    knot_wire_set_arcount(out, knot_wire_get_arcount(out) + 1);
+    dnsw_put16(out + DNSW_ARCOUNT, (uint16_t)(dnsw_get16(out + DNSW_ARCOUNT) + 1));
     return len + DNS_OPT_SIZE;
 }
 
 static void set_flags(struct dns *d, uint8_t *out, const uint8_t *req, unsigned rcode, int aa)
 {
-    knot_wire_set_id(out, knot_wire_get_id(req));
-    knot_wire_set_flags1(out, (uint8_t)(knot_wire_get_flags1(req) & 0x79)); /* opcode, RD */
-    knot_wire_set_qr(out);
-    if (aa)
-        knot_wire_set_aa(out);
-    knot_wire_set_flags2(out, 0);
-    if (d->cfg.upstreams)
-        knot_wire_set_ra(out);
-    knot_wire_set_rcode(out, (short)(rcode & 0xf));
+    memcpy(out + DNSW_ID, req + DNSW_ID, 2);
+    out[2] = (uint8_t)((req[2] & 0x79) | DNSW_QR | (aa ? DNSW_AA : 0)); /* opcode, RD */
+    out[3] = (uint8_t)((d->cfg.upstreams ? DNSW_RA : 0) | (rcode & 0xf));
 }
 
 /* A response without records: header, the question when q has one (and
  * keep_question), OPT when q had one. */
-static size_t error_reply(struct dns *d, const uint8_t *req, const knot_pkt_t *q, int keep_question,
-                          unsigned rcode, uint8_t *out)
+static size_t error_reply(struct dns *d, const uint8_t *req, const struct dnsw_query *q,
+                          int keep_question, unsigned rcode, uint8_t *out)
 {
-    size_t qend = KNOT_WIRE_HEADER_SIZE + (keep_question ? knot_pkt_question_size(q) : 0);
+    size_t qend = DNSW_HEADER + (keep_question ? q->qsize : 0);
     size_t len = qend;
 
-    memset(out, 0, KNOT_WIRE_HEADER_SIZE);
-    if (qend > KNOT_WIRE_HEADER_SIZE) {
-        memcpy(out + KNOT_WIRE_HEADER_SIZE, req + KNOT_WIRE_HEADER_SIZE,
-               qend - KNOT_WIRE_HEADER_SIZE);
-        knot_wire_set_qdcount(out, 1);
+    memset(out, 0, DNSW_HEADER);
+    if (qend > DNSW_HEADER) {
+        memcpy(out + DNSW_HEADER, req + DNSW_HEADER, qend - DNSW_HEADER);
+        dnsw_put16(out + DNSW_QDCOUNT, 1);
     }
     set_flags(d, out, req, rcode, 0);
-    if (q && q->opt_rr)
+    if (q && q->has_opt)
         len = put_opt(out, len, rcode);
     count_rcode(d, rcode);
     return len;
@@ -292,7 +273,7 @@ static void shuffle(struct dns *d, uint8_t *w, size_t an_off, size_t an_end, uin
         return;
     for (uint16_t i = 0; i < n; i++) {
         uint16_t rdlen;
-        if (p + 12 > an_end || w[p] != 0xc0 || w[p + 1] != KNOT_WIRE_HEADER_SIZE)
+        if (p + 12 > an_end || w[p] != 0xc0 || w[p + 1] != DNSW_HEADER)
             return;
         rdlen = (uint16_t)(w[p + 10] << 8 | w[p + 11]);
         off[i] = (uint16_t)p;
@@ -346,16 +327,16 @@ static void shuffle(struct dns *d, uint8_t *w, size_t an_off, size_t an_end, uin
 
 /* Serves a built response to this request: ID, flags, the request's
  * question bytes, shuffled answers, cut to the size limit, OPT. */
-static size_t finish(struct dns *d, const uint8_t *req, const knot_pkt_t *q,
+static size_t finish(struct dns *d, const uint8_t *req, const struct dnsw_query *q,
                      const struct dns_built *b, int tcp, uint8_t *out)
 {
-    size_t qsize = knot_pkt_question_size(q); /* without the header */
+    size_t qsize = q->qsize; /* without the header */
     size_t limit = tcp ? DNS_MSG_MAX : udp_limit(q);
-    size_t opt = q->opt_rr ? DNS_OPT_SIZE : 0, len = b->len;
+    size_t opt = q->has_opt ? DNS_OPT_SIZE : 0, len = b->len;
 
     memcpy(out, b->wire, b->len);
     set_flags(d, out, req, b->rcode, 1);
-    memcpy(out + KNOT_WIRE_HEADER_SIZE, req + KNOT_WIRE_HEADER_SIZE, qsize);
+    memcpy(out + DNSW_HEADER, req + DNSW_HEADER, qsize);
     if (b->shuffle && b->an_count > 1)
         shuffle(d, out, b->an_off, b->an_end, b->an_count);
     if (len + opt > limit) {
@@ -364,13 +345,13 @@ static size_t finish(struct dns *d, const uint8_t *req, const knot_pkt_t *q,
             len = b->an_end;
         } else {
             /* it does not: say so, the client asks again over TCP */
-            len = KNOT_WIRE_HEADER_SIZE + qsize;
-            knot_wire_set_ancount(out, 0);
-            knot_wire_set_tc(out);
+            len = DNSW_HEADER + qsize;
+            dnsw_put16(out + DNSW_ANCOUNT, 0);
+            out[2] |= DNSW_TC;
             d->st.truncated++;
         }
-        knot_wire_set_nscount(out, 0);
-        knot_wire_set_arcount(out, 0);
+        dnsw_put16(out + DNSW_NSCOUNT, 0);
+        dnsw_put16(out + DNSW_ARCOUNT, 0);
     }
     if (opt)
         len = put_opt(out, len, b->rcode);
@@ -391,14 +372,13 @@ static uint32_t name_hash(const uint8_t *name, size_t len, uint16_t qtype)
 
 /* The response for an in-zone question, from the cache or built (and
  * cached when the view allows it). Returns 0 or <0 (out of scratch). */
-static int zone_response(struct dns *d, const struct dns_view *v, const knot_pkt_t *q, int depth,
-                         const struct dns_built **out)
+static int zone_response(struct dns *d, const struct dns_view *v, const struct dnsw_query *q,
+                         int depth, const struct dns_built **out)
 {
-    const knot_dname_t *qname = knot_pkt_qname(q);
-    size_t nlen = knot_dname_size(qname);
-    uint16_t qtype = knot_pkt_qtype(q);
-    struct dns_cache_ent *ce =
-        &d->cache[name_hash(qname, nlen, qtype) % d->cfg.cache_slots];
+    const uint8_t *qname = q->qname;
+    size_t nlen = dnsw_name_size(qname);
+    uint16_t qtype = q->qtype;
+    struct dns_cache_ent *ce = &d->cache[name_hash(qname, nlen, qtype) % d->cfg.cache_slots];
     int rc;
 
     if (v->index && ce->index == v->index && ce->qtype == qtype &&
@@ -429,63 +409,54 @@ static int zone_response(struct dns *d, const struct dns_view *v, const knot_pkt
     return 0;
 }
 
-enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_t *req,
-                           size_t len, int tcp, uint8_t *out, size_t cap, size_t *out_len)
+enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_t *req, size_t len,
+                           int tcp, uint8_t *out, size_t cap, size_t *out_len)
 {
-    knot_pkt_t *q;
-    uint8_t *copy;
+    struct dnsw_query *q;
     const struct dns_built *b;
-    uint16_t qtype, qclass;
-    int depth, rc;
+    int depth;
 
     d->arena_used = 0;
     d->st.requests++;
     *out_len = 0;
-    if (cap < DNS_MSG_MAX || len < KNOT_WIRE_HEADER_SIZE || len > DNS_MSG_MAX ||
-        knot_wire_get_qr(req)) {
+    if (cap < DNS_MSG_MAX || len < DNSW_HEADER || len > DNS_MSG_MAX || dnsw_qr(req)) {
         d->st.dropped++; /* not a request: answering could start a loop */
         return DNS_DROP;
     }
-    if (knot_wire_get_opcode(req) != KNOT_OPCODE_QUERY) {
-        *out_len = error_reply(d, req, NULL, 0, KNOT_RCODE_NOTIMPL, out);
+    if (dnsw_opcode(req) != DNSW_OPCODE_QUERY) {
+        *out_len = error_reply(d, req, NULL, 0, DNSW_NOTIMP, out);
         return DNS_REPLY;
     }
-    /* libknot may rewrite what it parses (TSIG): work on a copy */
-    copy = dns_alloc(d, len);
-    q = copy ? knot_pkt_new(copy, (uint16_t)len, &d->mm) : NULL;
+    q = dns_alloc(d, sizeof(*q));
     if (!q) {
-        *out_len = error_reply(d, req, NULL, 0, KNOT_RCODE_SERVFAIL, out);
+        *out_len = error_reply(d, req, NULL, 0, DNSW_SERVFAIL, out);
         return DNS_REPLY;
     }
-    memcpy(copy, req, len);
-    rc = knot_pkt_parse(q, 0);
-    if (rc != KNOT_EOK || knot_wire_get_qdcount(req) != 1) {
-        *out_len = error_reply(d, req, NULL, 0, KNOT_RCODE_FORMERR, out);
+    if (dnsw_parse_query(req, len, q) < 0) {
+        *out_len = error_reply(d, req, NULL, 0, DNSW_FORMERR, out);
         return DNS_REPLY;
     }
-    qtype = knot_pkt_qtype(q);
-    qclass = knot_pkt_qclass(q);
-    count_qtype(d, qtype);
-    if (q->opt_rr && knot_edns_get_version(q->opt_rr) != 0) {
-        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_BADVERS, out);
+    count_qtype(d, q->qtype);
+    if (q->has_opt && q->opt_version != 0) {
+        *out_len = error_reply(d, req, q, 1, DNSW_BADVERS, out);
         return DNS_REPLY;
     }
-    depth = knot_dname_in_bailiwick(knot_pkt_qname(q), d->zone);
+    depth = dnsw_name_depth(q->qname, d->zone);
     if (depth < 0) {
         if (d->cfg.upstreams) {
             d->st.forwarded++;
             return DNS_FORWARD;
         }
-        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_REFUSED, out);
+        *out_len = error_reply(d, req, q, 1, DNSW_REFUSED, out);
         return DNS_REPLY;
     }
-    if (qclass != KNOT_CLASS_IN || qtype == KNOT_RRTYPE_AXFR || qtype == KNOT_RRTYPE_IXFR ||
-        qtype == KNOT_RRTYPE_OPT || (qtype >= 128 && qtype < KNOT_RRTYPE_ANY)) {
-        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_NOTIMPL, out);
+    if (q->qclass != DNSW_CLASS_IN || q->qtype == DNSW_AXFR || q->qtype == DNSW_IXFR ||
+        q->qtype == DNSW_OPT || (q->qtype >= 128 && q->qtype < DNSW_ANY)) {
+        *out_len = error_reply(d, req, q, 1, DNSW_NOTIMP, out);
         return DNS_REPLY;
     }
     if (zone_response(d, v, q, depth, &b) < 0) {
-        *out_len = error_reply(d, req, q, 1, KNOT_RCODE_SERVFAIL, out);
+        *out_len = error_reply(d, req, q, 1, DNSW_SERVFAIL, out);
         return DNS_REPLY;
     }
     *out_len = finish(d, req, q, b, tcp, out);
@@ -495,19 +466,14 @@ enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_
 size_t dns_error_reply(struct dns *d, const uint8_t *req, size_t len, int tcp, uint8_t rcode,
                        uint8_t *out, size_t cap)
 {
-    knot_pkt_t *q;
-    uint8_t *copy;
+    struct dnsw_query *q;
 
     (void)tcp;
     d->arena_used = 0;
-    if (cap < DNS_MSG_MAX || len < KNOT_WIRE_HEADER_SIZE || len > DNS_MSG_MAX ||
-        knot_wire_get_qr(req))
+    if (cap < DNS_MSG_MAX || len < DNSW_HEADER || len > DNS_MSG_MAX || dnsw_qr(req))
         return 0;
-    copy = dns_alloc(d, len);
-    q = copy ? knot_pkt_new(copy, (uint16_t)len, &d->mm) : NULL;
-    if (copy)
-        memcpy(copy, req, len);
-    if (!q || knot_pkt_parse(q, 0) != KNOT_EOK)
+    q = dns_alloc(d, sizeof(*q));
+    if (!q || dnsw_parse_query(req, len, q) < 0)
         return error_reply(d, req, NULL, 0, rcode, out);
     return error_reply(d, req, q, 1, rcode, out);
 }

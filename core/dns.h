@@ -12,7 +12,7 @@
  *   HEX.addr.Z            A/AAAA of an address written in hex (SRV targets of
  *                         instances with their own address)
  *   Z                     SOA, NS
- * Wire format through libknot. Answers are cached per (name, type) and
+ * Wire format: core/dns_wire. Answers are cached per (name, type) and
  * valid while view->index is unchanged, so the hot path is a lookup, a copy
  * and a shuffle of the A/AAAA records.
  *

@@ -4,9 +4,8 @@
 #ifndef TROUPE_DNS_INTERNAL_H
 #define TROUPE_DNS_INTERNAL_H
 
-#include <libknot/libknot.h>
-
 #include "core/dns.h"
+#include "core/dns_wire.h"
 
 #define DNS_ARENA_SIZE (4u << 20) /* scratch memory of one request */
 #define DNS_OPT_SIZE   11         /* an OPT RR without options */
@@ -25,13 +24,12 @@ struct dns_built {
 
 struct dns {
     struct dns_config cfg;
-    knot_dname_storage_t zone; /* the domain, lower case, wire form */
+    uint8_t zone[DNSW_NAME_MAX]; /* the domain, lower case, wire form */
     uint64_t rng;              /* xorshift64* state */
 
-    /* one request's scratch: a bump arena handed to libknot */
+    /* one request's scratch: a bump arena, dropped whole when it ends */
     uint8_t *arena;
     size_t arena_used;
-    knot_mm_t mm;
 
     struct dns_inst *insts; /* DNS_INSTANCES_MAX, reused per answer */
     uint8_t *build;         /* DNS_MSG_MAX: where responses are built */
@@ -43,7 +41,7 @@ struct dns {
 /* Decides and builds the answer to query (parsed, qdcount 1, class IN,
  * name inside the zone nested `depth` labels) into out (DNS_MSG_MAX in
  * d->build). Returns 0, or a negative code when the arena ran out. */
-int dns_zone_answer(struct dns *d, const struct dns_view *v, const knot_pkt_t *query, int depth,
+int dns_zone_answer(struct dns *d, const struct dns_view *v, const struct dnsw_query *q, int depth,
                     struct dns_built *out);
 
 uint64_t dns_rand(struct dns *d);

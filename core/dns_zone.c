@@ -1,6 +1,6 @@
 /* dns_zone: what a name inside the zone answers (see dns.h for the names),
  * decided from the view (instances and members through its callbacks) and
- * written with libknot into one response: the answer records, the SOA in
+ * written (core/dns_wire) into one response: the answer records, the SOA in
  * the authority section of a negative answer, the addresses of SRV targets
  * as additionals. Does not deal with requests, EDNS, truncation, caching or
  * counters (core/dns.c). Everything lives in the request's arena. */
@@ -22,18 +22,29 @@ struct label {
     uint8_t len;
 };
 
+/* Records of one owner and type, their rdata one after the other, each
+ * behind its length (2 bytes, host order). */
+struct rrset {
+    const uint8_t *owner;
+    uint16_t type;
+    uint32_t ttl;
+    uint16_t count;
+    uint8_t *data;
+    size_t used;
+};
+
 /* One answer being decided. */
 struct ans {
     struct dns *d;
     const struct dns_view *v;
-    knot_pkt_t *resp;
-    const knot_dname_t *qname; /* lower case */
+    struct dnsw_msg msg;
+    const uint8_t *qname; /* lower case */
     uint16_t qtype;
     uint8_t rcode;
     int negative; /* NXDOMAIN or NODATA: the SOA goes to the authority section */
-    knot_rrset_t *an[4];
+    struct rrset *an[4];
     size_t n_an;
-    knot_rrset_t **ar; /* additionals, n_ar of them */
+    struct rrset **ar; /* additionals, n_ar of them */
     size_t n_ar, cap_ar;
 };
 
@@ -59,58 +70,79 @@ static size_t addr_len(uint8_t family)
 /* ---- records in the arena ---- */
 
 /* An empty rrset with room for n rdata of at most max_len bytes each. */
-static knot_rrset_t *rrset_new(struct dns *d, const knot_dname_t *owner, uint16_t type,
-                               uint32_t ttl, size_t n, size_t max_len)
+static struct rrset *rrset_new(struct dns *d, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                               size_t n, size_t max_len)
 {
-    knot_rrset_t *rr = dns_alloc(d, sizeof(*rr));
-    void *mem = dns_alloc(d, (n ? n : 1) * knot_rdata_size((uint16_t)max_len));
+    struct rrset *rr = dns_alloc(d, sizeof(*rr));
+    uint8_t *mem = dns_alloc(d, (n ? n : 1) * (2 + max_len));
 
     if (!rr || !mem)
         return NULL;
-    knot_rrset_init(rr, (knot_dname_t *)owner, type, KNOT_CLASS_IN, ttl);
-    rr->rrs.rdata = mem;
+    memset(rr, 0, sizeof(*rr));
+    rr->owner = owner;
+    rr->type = type;
+    rr->ttl = ttl;
+    rr->data = mem;
     return rr;
 }
 
-static void rrset_add(knot_rrset_t *rr, const uint8_t *data, uint16_t len)
+static void rrset_add(struct rrset *rr, const uint8_t *data, uint16_t len)
 {
-    knot_rdata_t *rd = (knot_rdata_t *)((uint8_t *)rr->rrs.rdata + rr->rrs.size);
-
-    knot_rdata_init(rd, len, data);
-    rr->rrs.size += (uint32_t)knot_rdata_size(len);
-    rr->rrs.count++;
+    memcpy(rr->data + rr->used, &len, 2);
+    memcpy(rr->data + rr->used + 2, data, len);
+    rr->used += 2 + (size_t)len;
+    rr->count++;
 }
 
-static knot_dname_t *dname_from(struct dns *d, const char *text)
+/* Writes all records of rr into section, or none of them (-EMSGSIZE). */
+static int rrset_put(struct dnsw_msg *m, enum dnsw_section section, const struct rrset *rr)
 {
-    uint8_t *buf = dns_alloc(d, KNOT_DNAME_MAXLEN);
+    size_t len = m->len;
+    uint16_t count = dnsw_get16(m->wire + section);
 
-    if (!buf)
+    for (size_t at = 0; at < rr->used;) {
+        uint16_t n;
+        memcpy(&n, rr->data + at, 2);
+        if (dnsw_put_rr(m, section, rr->owner, rr->type, rr->ttl, rr->data + at + 2, n) < 0) {
+            m->len = len;
+            dnsw_put16(m->wire + section, count);
+            return -EMSGSIZE;
+        }
+        at += 2 + (size_t)n;
+    }
+    return 0;
+}
+
+static uint8_t *dname_from(struct dns *d, const char *text)
+{
+    uint8_t *buf = dns_alloc(d, DNSW_NAME_MAX);
+
+    if (!buf || !dnsw_name_from_text(buf, text))
         return NULL;
-    return knot_dname_from_str(buf, text, KNOT_DNAME_MAXLEN);
+    return buf;
 }
 
-static int put_answer(struct ans *a, knot_rrset_t *rr)
+static int put_answer(struct ans *a, struct rrset *rr)
 {
     if (!rr)
         return -ENOMEM;
-    if (rr->rrs.count && a->n_an < sizeof(a->an) / sizeof(a->an[0]))
+    if (rr->count && a->n_an < sizeof(a->an) / sizeof(a->an[0]))
         a->an[a->n_an++] = rr;
     return 0;
 }
 
-static int put_additional(struct ans *a, knot_rrset_t *rr)
+static int put_additional(struct ans *a, struct rrset *rr)
 {
     if (!rr)
         return -ENOMEM;
-    if (rr->rrs.count && a->n_ar < a->cap_ar)
+    if (rr->count && a->n_ar < a->cap_ar)
         a->ar[a->n_ar++] = rr;
     return 0;
 }
 
 static void nxdomain(struct ans *a)
 {
-    a->rcode = KNOT_RCODE_NXDOMAIN;
+    a->rcode = DNSW_NXDOMAIN;
     a->negative = 1;
 }
 
@@ -120,29 +152,29 @@ static void nodata(struct ans *a)
 }
 
 /* The zone's name server: SELF.node.Z. */
-static knot_dname_t *ns_name(struct dns *d)
+static uint8_t *ns_name(struct dns *d)
 {
-    char text[KNOT_DNAME_TXT_MAXLEN + 1];
+    char text[DNSW_TEXT_MAX + 1];
 
     snprintf(text, sizeof(text), "%s.node.%s", d->cfg.self, d->cfg.domain);
     return dname_from(d, text);
 }
 
-static knot_rrset_t *soa_rrset(struct dns *d, const struct dns_view *v, uint32_t ttl)
+static struct rrset *soa_rrset(struct dns *d, const struct dns_view *v, uint32_t ttl)
 {
-    knot_dname_t *mname = ns_name(d), *rname;
-    char text[KNOT_DNAME_TXT_MAXLEN + 1];
-    uint8_t rdata[2 * KNOT_DNAME_MAXLEN + 20];
+    uint8_t *mname = ns_name(d), *rname;
+    char text[DNSW_TEXT_MAX + 1];
+    uint8_t rdata[2 * DNSW_NAME_MAX + 20];
     size_t n1, n2, off;
     uint32_t serial = (uint32_t)(v->index ? v->index : 1), nums[5];
-    knot_rrset_t *rr;
+    struct rrset *rr;
 
     snprintf(text, sizeof(text), "hostmaster.%s", d->cfg.domain);
     rname = dname_from(d, text);
     if (!mname || !rname)
         return NULL;
-    n1 = knot_dname_size(mname);
-    n2 = knot_dname_size(rname);
+    n1 = dnsw_name_size(mname);
+    n2 = dnsw_name_size(rname);
     memcpy(rdata, mname, n1);
     memcpy(rdata + n1, rname, n2);
     off = n1 + n2;
@@ -156,25 +188,25 @@ static knot_rrset_t *soa_rrset(struct dns *d, const struct dns_view *v, uint32_t
         memcpy(rdata + off, &be, 4);
         off += 4;
     }
-    rr = rrset_new(d, d->zone, KNOT_RRTYPE_SOA, ttl, 1, off);
+    rr = rrset_new(d, d->zone, DNSW_SOA, ttl, 1, off);
     if (rr)
         rrset_add(rr, rdata, (uint16_t)off);
     return rr;
 }
 
 /* A and/or AAAA (by qtype) of the addresses, owned by owner. */
-static int answer_addrs(struct ans *a, const knot_dname_t *owner, const struct addr *ad, size_t n,
+static int answer_addrs(struct ans *a, const uint8_t *owner, const struct addr *ad, size_t n,
                         uint32_t ttl, int additional)
 {
-    static const uint16_t types[2] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
+    static const uint16_t types[2] = {DNSW_A, DNSW_AAAA};
     int any = 0;
 
     for (int t = 0; t < 2; t++) {
         uint8_t fam = t == 0 ? 4 : 6;
-        knot_rrset_t *rr;
+        struct rrset *rr;
         size_t k = 0;
 
-        if (!additional && a->qtype != types[t] && a->qtype != KNOT_RRTYPE_ANY)
+        if (!additional && a->qtype != types[t] && a->qtype != DNSW_ANY)
             continue;
         for (size_t i = 0; i < n; i++)
             k += ad[i].family == fam;
@@ -269,7 +301,7 @@ static int served(struct ans *a, const char *service, const char *tag)
 /* Most records of one type that fit in a message beside the question. */
 static size_t records_fit(size_t rr_size)
 {
-    return (DNS_MSG_MAX - 12 - KNOT_DNAME_MAXLEN - 4 - 512) / rr_size;
+    return (DNS_MSG_MAX - DNSW_HEADER - DNSW_NAME_MAX - 4 - 512) / rr_size;
 }
 
 static int answer_service(struct ans *a, const char *service, const char *tag)
@@ -300,7 +332,7 @@ static int answer_service(struct ans *a, const char *service, const char *tag)
 
 /* One SRV record being built. */
 struct srv {
-    char target[KNOT_DNAME_TXT_MAXLEN + 1];
+    char target[DNSW_TEXT_MAX + 1];
     uint16_t port, weight;
     struct addr addr;
 };
@@ -330,7 +362,7 @@ static int answer_srv(struct ans *a, const char *service, const char *tag)
     int n = served(a, service, tag);
     struct srv *s;
     size_t k = 0, u = 0, bytes = 0;
-    knot_rrset_t *rr;
+    struct rrset *rr;
 
     if (n == -2)
         return -EIO;
@@ -338,7 +370,7 @@ static int answer_srv(struct ans *a, const char *service, const char *tag)
         nxdomain(a);
         return 0;
     }
-    if (a->qtype != KNOT_RRTYPE_SRV && a->qtype != KNOT_RRTYPE_ANY) {
+    if (a->qtype != DNSW_SRV && a->qtype != DNSW_ANY) {
         nodata(a);
         return 0;
     }
@@ -366,20 +398,20 @@ static int answer_srv(struct ans *a, const char *service, const char *tag)
     for (size_t i = 0; i < k; i++)
         if (u == 0 || srv_cmp(&s[u - 1], &s[i]) != 0)
             s[u++] = s[i];
-    rr = rrset_new(d, a->qname, KNOT_RRTYPE_SRV, d->cfg.service_ttl_s, u, 6 + KNOT_DNAME_MAXLEN);
+    rr = rrset_new(d, a->qname, DNSW_SRV, d->cfg.service_ttl_s, u, 6 + DNSW_NAME_MAX);
     a->ar = dns_alloc(d, (u ? u : 1) * sizeof(*a->ar));
     if (!rr || !a->ar)
         return -ENOMEM;
     a->cap_ar = u;
     for (size_t i = 0; i < u; i++) {
-        uint8_t rdata[6 + KNOT_DNAME_MAXLEN];
+        uint8_t rdata[6 + DNSW_NAME_MAX];
         uint16_t be;
-        knot_dname_t *target = dname_from(d, s[i].target);
+        uint8_t *target = dname_from(d, s[i].target);
         size_t tl;
 
         if (!target)
             continue; /* a node name that is no valid DNS name */
-        tl = knot_dname_size(target);
+        tl = dnsw_name_size(target);
         if (bytes + 12 + 6 + tl > records_fit(1))
             break; /* no more fits in one message */
         bytes += 12 + 6 + tl;
@@ -461,8 +493,8 @@ static int answer_hex(struct ans *a, const struct label *l)
 static int answer_apex(struct ans *a)
 {
     struct dns *d = a->d;
-    int soa = a->qtype == KNOT_RRTYPE_SOA || a->qtype == KNOT_RRTYPE_ANY;
-    int ns = a->qtype == KNOT_RRTYPE_NS || a->qtype == KNOT_RRTYPE_ANY;
+    int soa = a->qtype == DNSW_SOA || a->qtype == DNSW_ANY;
+    int ns = a->qtype == DNSW_NS || a->qtype == DNSW_ANY;
 
     if (!soa && !ns) {
         nodata(a);
@@ -471,15 +503,15 @@ static int answer_apex(struct ans *a)
     if (soa && put_answer(a, soa_rrset(d, a->v, d->cfg.node_ttl_s)) < 0)
         return -ENOMEM;
     if (ns) {
-        knot_dname_t *target = ns_name(d);
-        knot_rrset_t *rr = target ? rrset_new(d, a->qname, KNOT_RRTYPE_NS, d->cfg.node_ttl_s, 1,
-                                              knot_dname_size(target))
-                                  : NULL;
+        uint8_t *target = ns_name(d);
+        struct rrset *rr =
+            target ? rrset_new(d, a->qname, DNSW_NS, d->cfg.node_ttl_s, 1, dnsw_name_size(target))
+                   : NULL;
         struct node_addr na;
 
         if (!rr)
             return -ENOMEM;
-        rrset_add(rr, target, (uint16_t)knot_dname_size(target));
+        rrset_add(rr, target, (uint16_t)dnsw_name_size(target));
         if (put_answer(a, rr) < 0)
             return -ENOMEM;
         a->ar = dns_alloc(d, 2 * sizeof(*a->ar));
@@ -551,32 +583,28 @@ static int decide(struct ans *a, const struct label *l, int n)
 /* Writes the decided records after the question. */
 static int write_sections(struct ans *a, struct dns_built *out)
 {
-    knot_pkt_t *p = a->resp;
-    int rc;
+    struct dnsw_msg *m = &a->msg;
 
-    out->an_off = p->size;
-    knot_pkt_begin(p, KNOT_ANSWER);
+    out->an_off = m->len;
     for (size_t i = 0; i < a->n_an; i++)
-        if ((rc = knot_pkt_put(p, KNOT_COMPR_HINT_QNAME, a->an[i], KNOT_PF_NOTRUNC)) != KNOT_EOK)
+        if (rrset_put(m, DNSW_ANSWER, a->an[i]) < 0)
             return -EMSGSIZE;
-    out->an_end = p->size;
-    out->an_count = knot_wire_get_ancount(p->wire);
+    out->an_end = m->len;
+    out->an_count = dnsw_get16(m->wire + DNSW_ANCOUNT);
     if (a->negative) {
-        knot_rrset_t *soa = soa_rrset(a->d, a->v, a->d->cfg.negative_ttl_s);
+        struct rrset *soa = soa_rrset(a->d, a->v, a->d->cfg.negative_ttl_s);
         if (!soa)
             return -ENOMEM;
-        knot_pkt_begin(p, KNOT_AUTHORITY);
-        if (knot_pkt_put(p, KNOT_COMPR_HINT_NONE, soa, KNOT_PF_NOTRUNC) != KNOT_EOK)
+        if (rrset_put(m, DNSW_AUTHORITY, soa) < 0)
             return -EMSGSIZE;
     }
-    knot_pkt_begin(p, KNOT_ADDITIONAL);
     for (size_t i = 0; i < a->n_ar; i++)
-        if (knot_pkt_put(p, KNOT_COMPR_HINT_NONE, a->ar[i], KNOT_PF_NOTRUNC) != KNOT_EOK)
+        if (rrset_put(m, DNSW_ADDITIONAL, a->ar[i]) < 0)
             break; /* additionals are optional: what does not fit stays out */
     return 0;
 }
 
-int dns_zone_answer(struct dns *d, const struct dns_view *v, const knot_pkt_t *query, int depth,
+int dns_zone_answer(struct dns *d, const struct dns_view *v, const struct dnsw_query *q, int depth,
                     struct dns_built *out)
 {
     struct ans a;
@@ -588,11 +616,9 @@ int dns_zone_answer(struct dns *d, const struct dns_view *v, const knot_pkt_t *q
     memset(out, 0, sizeof(*out));
     a.d = d;
     a.v = v;
-    a.qname = knot_pkt_qname(query);
-    a.qtype = knot_pkt_qtype(query);
-    a.resp = knot_pkt_new(d->build, DNS_MSG_MAX, &d->mm);
-    if (!a.resp || knot_pkt_init_response(a.resp, query) != KNOT_EOK)
-        return -ENOMEM;
+    a.qname = q->qname;
+    a.qtype = q->qtype;
+    dnsw_msg_init(&a.msg, d->build, DNS_MSG_MAX, q);
     p = a.qname;
     for (int i = 0; i < depth && i < LABELS_MAX; i++) {
         l[i].len = p[0];
@@ -603,10 +629,9 @@ int dns_zone_answer(struct dns *d, const struct dns_view *v, const knot_pkt_t *q
         return rc;
     if ((rc = write_sections(&a, out)) < 0)
         return rc;
-    out->wire = a.resp->wire;
-    out->len = a.resp->size;
+    out->wire = a.msg.wire;
+    out->len = a.msg.len;
     out->rcode = a.rcode;
-    out->shuffle = a.qtype == KNOT_RRTYPE_A || a.qtype == KNOT_RRTYPE_AAAA ||
-                   a.qtype == KNOT_RRTYPE_SRV;
+    out->shuffle = a.qtype == DNSW_A || a.qtype == DNSW_AAAA || a.qtype == DNSW_SRV;
     return 0;
 }
