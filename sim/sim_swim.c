@@ -126,7 +126,8 @@ static void live_put(struct drv *d, uint32_t v, uint32_t x, int on)
         d->live_pairs++;
     } else {
         d->nodes[x].live_viewers--;
-        d->live_pairs--;
+        if (d->nodes[x].swim) /* pairs about a killed node left the count at its kill */
+            d->live_pairs--;
     }
 }
 
@@ -402,6 +403,8 @@ static void kill_node(struct drv *d, uint32_t i)
         live_put(d, i, x, 0);
     swim_free(n->swim);
     n->swim = NULL;
+    /* live_pairs counts pairs about running nodes only */
+    d->live_pairs -= n->live_viewers;
     if (d->rp)
         sim_repl_kill(d->rp, i);
     n->killed = 1;
