@@ -150,6 +150,41 @@ void bcast_renumber(struct swim *s, uint32_t to)
         b->member = to;
 }
 
+/* While a packet is packed from a long queue: how many queued broadcasts
+ * not looked at yet would still fit. Packing stops when none would, which
+ * gives the same packet as walking the rest of the queue. */
+#define FIT_TRACK_MIN 128 /* shorter queues are simply walked */
+
+struct fit {
+    size_t avail;     /* bytes left for parts, each with its 2-byte length */
+    size_t remaining; /* broadcasts not looked at yet that fit in avail */
+    uint32_t seen[CODEC_PACKET_MAX + 1]; /* looked at, per length */
+};
+
+static void fit_init(const struct swim *s, struct fit *f, size_t avail)
+{
+    f->avail = avail;
+    f->remaining = 0;
+    for (size_t l = 0; l + 2 <= avail && l <= CODEC_PACKET_MAX; l++)
+        f->remaining += s->bcast_len_count[l];
+    memset(f->seen, 0, sizeof(f->seen));
+}
+
+static void fit_seen(struct fit *f, size_t len)
+{
+    f->seen[len]++;
+    if (len + 2 <= f->avail)
+        f->remaining--;
+}
+
+/* avail fell: broadcasts not looked at yet that no longer fit drop out. */
+static void fit_shrink(const struct swim *s, struct fit *f, size_t avail)
+{
+    for (size_t l = avail >= 1 ? avail - 1 : 0; l + 2 <= f->avail && l <= CODEC_PACKET_MAX; l++)
+        f->remaining -= s->bcast_len_count[l] - f->seen[l];
+    f->avail = avail;
+}
+
 /* Takes broadcasts of one kind (user or not) while they fit and space used
  * stays under budget. Sent ones move to the next bucket, or go at the limit. */
 static void fill_kind(struct swim *s, struct compound_wr *c, int user, size_t budget)
@@ -157,21 +192,35 @@ static void fill_kind(struct swim *s, struct compound_wr *c, int user, size_t bu
     uint32_t limit = bcast_limit(s);
     struct bcast *moved = NULL; /* collected, re-bucketed after the scan */
     size_t start = c->len, least = codec_compound_cost(min_len(s));
+    struct fit *f = NULL, fit;
 
+    if (s->n_bcast >= FIT_TRACK_MIN) {
+        size_t room = c->cap - c->len;
+        f = &fit;
+        fit_init(s, f, room < budget ? room : budget);
+    }
     for (uint32_t k = 0; k < SWIM_BCAST_BUCKETS; k++) {
         struct bcast *b = s->bucket[k], *next;
         for (; b; b = next) {
             size_t room = c->cap - c->len, left = budget - (c->len - start);
             next = b->next;
             /* full: no queued broadcast could be added any more */
-            if (c->n >= CODEC_COMPOUND_MAX || (room < left ? room : left) < least)
+            if (c->n >= CODEC_COMPOUND_MAX || (room < left ? room : left) < least ||
+                (f && f->remaining == 0))
                 goto full;
+            if (f)
+                fit_seen(f, b->len);
             if ((b->member == UINT32_MAX) != user || b->sent_in == s->packet_id)
                 continue;
             if (c->len - start + codec_compound_cost(b->len) > budget)
                 continue;
             if (codec_compound_add(c, b->data, b->len) < 0)
                 continue;
+            if (f) {
+                room = c->cap - c->len;
+                left = budget - (c->len - start);
+                fit_shrink(s, f, room < left ? room : left);
+            }
             unlink_b(s, b);
             b->sent_in = s->packet_id;
             b->transmits++;
