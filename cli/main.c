@@ -233,13 +233,14 @@ static int cmd_members(struct cli *c)
 
 static int cmd_join(struct cli *c)
 {
-    json_t *body, *addrs = json_array(), *res, *errs, *v;
+    json_t *body, *addrs, *res, *errs, *v;
     char *text;
     size_t i;
     int rc;
 
     if (c->nargs == 0)
         return usage_error("join: missing ADDR");
+    addrs = json_array();
     for (int k = 0; k < c->nargs; k++) {
         struct node_addr a;
         struct err e;

@@ -30,6 +30,10 @@ expect 2 "config file: line" "$BIN" agent --config "$TMP/bad3.json"
 expect 0 "Usage: troupe agent" "$BIN" agent --help
 expect 2 "unknown command" "$BIN" frobnicate
 expect 2 "--status" "$BIN" members --status sleeping
+expect 2 "join: missing ADDR" "$BIN" join
+expect 2 '"nowhere" is not an IP address' "$BIN" join nowhere
+expect 2 "kv: expected get KEY" "$BIN" kv get
+expect 2 "watch: expected services" "$BIN" watch service
 expect 3 "cannot reach the agent at 127.0.0.1:1" "$BIN" --http 127.0.0.1:1 members
 expect 3 "cannot reach" "$BIN" members --http 127.0.0.1:1 --json
 expect 0 "troupe" "$BIN" version
