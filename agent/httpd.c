@@ -29,6 +29,7 @@ struct conn {
 
 struct httpd_req {
     struct conn *c; /* NULL once the connection is gone */
+    uint8_t *in;    /* then the connection's input, which r points into: freed here */
     struct http1_req r;
     size_t consumed; /* bytes of c->in the request takes */
     char method[17];
@@ -92,8 +93,14 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = 1;
-    if (c->pending)
-        c->pending->c = NULL; /* the handler still answers; the answer is dropped */
+    if (c->pending) {
+        /* the handler still answers, reading the request until then; the
+         * answer is dropped, and the input goes with the request */
+        c->pending->c = NULL;
+        c->pending->in = c->in;
+        c->in = NULL;
+        c->in_len = c->in_cap = 0;
+    }
     c->pending = NULL;
     if (c->prev)
         c->prev->next = c->next;
@@ -186,7 +193,9 @@ static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {
     struct conn *c = hd->data;
 
-    if (c->in_cap - c->in_len < 16384 && c->in_cap < IN_MAX) {
+    /* never while a request is answered: it points into c->in (read_cb
+     * stops reading when c->in is full then) */
+    if (!c->pending && c->in_cap - c->in_len < 16384 && c->in_cap < IN_MAX) {
         size_t cap = c->in_cap ? c->in_cap * 2 : 16384;
         if (cap > IN_MAX)
             cap = IN_MAX;
@@ -195,6 +204,17 @@ static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
     }
     buf->base = (char *)c->in + c->in_len;
     buf->len = c->in_cap - c->in_len;
+}
+
+/* Full while a request is answered: wait for the answer, since c->in
+ * cannot grow then (a request still arriving keeps reading: alloc_cb grows
+ * the buffer). */
+static void pause_if_full(struct conn *c)
+{
+    if (!c->closing && c->pending && c->reading && c->in_len == c->in_cap) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -208,12 +228,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->in_len += (size_t)nread;
     if (!c->pending)
         process(c);
-    if (!c->closing && c->pending && c->in_len == c->in_cap) {
-        /* full while a request is answered: wait for the answer (a request
-         * still arriving keeps reading: alloc_cb grows the buffer) */
-        uv_read_stop(s);
-        c->reading = 0;
-    }
+    pause_if_full(c);
 }
 
 static void arm_timer(struct conn *c)
@@ -260,6 +275,7 @@ static void process(struct conn *c)
     memcpy(req->method, req->r.method, req->r.method_len < 16 ? req->r.method_len : 16);
     c->pending = req;
     h->handler(h->ud, req);
+    pause_if_full(c); /* answered later, with pipelined requests behind it */
 }
 
 void httpd_respond(struct httpd_req *req, int status, const char *content_type, const void *body,
@@ -269,6 +285,7 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
     int close_after;
 
     if (!c) {
+        free(req->in);
         free(req);
         return;
     }
@@ -279,6 +296,7 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
         memmove(c->in, c->in + req->consumed, c->in_len - req->consumed);
         c->in_len -= req->consumed;
     }
+    free(req->in); /* a failed send closed the connection */
     free(req);
     if (!close_after && !c->closing) {
         if (!c->reading) {

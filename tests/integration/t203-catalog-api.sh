@@ -74,6 +74,16 @@ wait_until 5 "watch printed app/colour=green" grep -q "app/colour=green" "$TMP/w
 T kv delete app/colour || fail "kv delete"
 [ "$(T kv list app/ | wc -l)" = 0 ] || fail "a deleted key is still listed"
 
+say "blocking queries whose client went away, then a change"
+idx=$(curl -s -D - -o /dev/null "$U/v1/health/service/web" | tr -d '\r' | awk 'tolower($1) == "x-troupe-index:" {print $2}')
+for q in "health/service/web?passing&index=$idx" "catalog/services?index=$idx" "kv/app/?recurse&index=$idx"; do
+    curl -s --max-time 0.3 "$U/v1/$q" >/dev/null
+done
+T kv put app/after gone-watchers || fail "kv put after the watchers left"
+T kv get app/after | grep -q gone-watchers || fail "the agent does not answer after the watchers left"
+kill -0 "${PID[1]}" || fail "the agent died answering watchers that had gone"
+T kv delete app/after >/dev/null
+
 say "service files: SIGHUP reloads them"
 cat >"$TMP/conf/db.json" <<'JSON'
 {"services": [{"name": "db", "id": "db-1", "port": 5432,
