@@ -28,7 +28,8 @@ static size_t opt(uint8_t *m, size_t len, uint8_t owner, uint16_t payload, uint8
     uint8_t rr[11] = {owner,   0, 41, (uint8_t)(payload >> 8), (uint8_t)payload, 0,
                       version, 0, 0,  (uint8_t)(rdlen >> 8),   (uint8_t)rdlen};
     memcpy(m + len, rr, sizeof(rr));
-    memcpy(m + len + sizeof(rr), rdata, rdlen);
+    if (rdlen) /* rdata may be NULL then, which memcpy must not see */
+        memcpy(m + len + sizeof(rr), rdata, rdlen);
     return len + sizeof(rr) + rdlen;
 }
 
