@@ -225,6 +225,37 @@ static void test_endless_data_refused_at_first_extra_byte(void **state)
     REFUSED(client(r, &st, NOW, big, sizeof(big), &e), TRUST_ENDLESS, "endless data attack");
 }
 
+static void test_endless_snapshot_recorded_by_timestamp_refused(void **state)
+{
+    struct repo *r = *state;
+    struct trust_state st = {0};
+    struct err e;
+
+    /* a signed timestamp that promises a snapshot.json of 4 GiB */
+    publish(r);
+    r->ts.snapshot.length = 4ull << 30;
+    blob_set(&r->ts_b, trust_envelope(trust_timestamp_to_json(&r->ts), &r->k[K_TIMESTAMP], 1));
+    REFUSED(client(r, &st, NOW, r->bundle, sizeof(r->bundle), &e), TRUST_ENDLESS,
+            "endless data attack: timestamp.json records a 4294967296 byte snapshot.json");
+}
+
+static void test_endless_targets_recorded_by_snapshot_refused(void **state)
+{
+    struct repo *r = *state;
+    struct trust_state st = {0};
+    struct err e;
+
+    /* a signed snapshot that promises a targets.json of 4 GiB */
+    publish(r);
+    r->sn.targets.length = 4ull << 30;
+    blob_set(&r->sn_b, trust_envelope(trust_snapshot_to_json(&r->sn), &r->k[K_SNAPSHOT], 1));
+    r->ts.snapshot.length = r->sn_b.len;
+    trust_sha256(r->sn_b.p, r->sn_b.len, r->ts.snapshot.sha256);
+    blob_set(&r->ts_b, trust_envelope(trust_timestamp_to_json(&r->ts), &r->k[K_TIMESTAMP], 1));
+    REFUSED(client(r, &st, NOW, r->bundle, sizeof(r->bundle), &e), TRUST_ENDLESS,
+            "endless data attack: snapshot.json records a 4294967296 byte targets.json");
+}
+
 static void test_forged_targets_signature(void **state)
 {
     struct repo *r = *state;
@@ -621,6 +652,8 @@ int main(void)
         T(test_arbitrary_bundle_hash_mismatch),
         T(test_arbitrary_bundle_short),
         T(test_endless_data_refused_at_first_extra_byte),
+        T(test_endless_snapshot_recorded_by_timestamp_refused),
+        T(test_endless_targets_recorded_by_snapshot_refused),
         T(test_forged_targets_signature),
         T(test_forged_content_under_valid_signature),
         T(test_root_threshold_not_met),
