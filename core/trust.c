@@ -106,6 +106,18 @@ static int check_threshold(const struct trust_root *keys, enum trust_role role,
                    rk->threshold);
 }
 
+/* A metadata file that a parent records as longer than any metadata may be
+ * is refused before it is fetched (an endless-data attack). */
+static int check_meta_length(const char *parent, const char *child, uint64_t length,
+                             struct err *e)
+{
+    if (length > TRUST_META_MAX)
+        return err_set(e, TRUST_ENDLESS,
+                       "endless data attack: %s records a %llu byte %s, more than %u", parent,
+                       (unsigned long long)length, child, TRUST_META_MAX);
+    return 0;
+}
+
 static int check_fresh(const char *file, int64_t expires, int64_t now, struct err *e)
 {
     char when[32];
@@ -231,15 +243,9 @@ int trust_timestamp_verify(const struct trust_root *root, const struct trust_sta
         (rc = check_not_older("timestamp.json", t.version, last->timestamp, e)) < 0 ||
         (rc = check_not_older("snapshot.json (as timestamp.json records it)", t.snapshot.version,
                               last->snapshot, e)) < 0 ||
-        (rc = check_fresh("timestamp.json", t.expires, now, e)) < 0)
+        (rc = check_fresh("timestamp.json", t.expires, now, e)) < 0 ||
+        (rc = check_meta_length("timestamp.json", "snapshot.json", t.snapshot.length, e)) < 0)
         goto out;
-    if (t.snapshot.length > TRUST_META_MAX) {
-        rc = err_set(e, TRUST_ENDLESS,
-                     "endless data attack: timestamp.json records a %llu byte "
-                     "snapshot.json, more than %u",
-                     (unsigned long long)t.snapshot.length, TRUST_META_MAX);
-        goto out;
-    }
     *out = t;
 out:
     json_decref(doc);
@@ -271,15 +277,9 @@ int trust_snapshot_verify(const struct trust_root *root, const struct trust_stat
     if ((rc = check_not_older("snapshot.json", sn.version, last->snapshot, e)) < 0 ||
         (rc = check_not_older("targets.json (as snapshot.json records it)", sn.targets.version,
                               last->targets, e)) < 0 ||
-        (rc = check_fresh("snapshot.json", sn.expires, now, e)) < 0)
+        (rc = check_fresh("snapshot.json", sn.expires, now, e)) < 0 ||
+        (rc = check_meta_length("snapshot.json", "targets.json", sn.targets.length, e)) < 0)
         goto out;
-    if (sn.targets.length > TRUST_META_MAX) {
-        rc = err_set(e, TRUST_ENDLESS,
-                     "endless data attack: snapshot.json records a %llu byte "
-                     "targets.json, more than %u",
-                     (unsigned long long)sn.targets.length, TRUST_META_MAX);
-        goto out;
-    }
     *out = sn;
 out:
     json_decref(doc);
