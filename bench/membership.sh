@@ -333,12 +333,16 @@ printf '%-30s %10s %10s %12s   %s\n' "  of which anonymous (KiB)" "$ta" "$sa" "$
 printf '%-30s %10s %10s %12s   %s\n' "false deaths, ${FREEZE_S}s freeze x$ROUNDS" "$T_FALSE" "$S_FALSE" "" "troupe 0: $fd"
 echo "per round: troupe failure ${T_FAIL[*]}; serf failure ${S_FAIL[*]}; troupe join ${T_JOIN[*]}; serf join ${S_JOIN[*]} (ms)"
 awk -v s="$T_SUSP" '{ n++; t += $1 } END { printf "troupe: times from each agent'"'"'s log stamp of the event; %d polls of every agent'"'"'s /v1/members (%d ms each, 10 ms apart) said when all had it; frozen agents were suspected %d times in all\n", n, n ? t / n : 0, s }' "$TMP/polls"
-# where a troupe agent's resident memory is: its largest mappings
-awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anonymous]"; sub(".*/", "", name) }
-     /^Rss:/ { rss[name] += $2 }
-     END { for (n in rss) if (rss[n] >= 100) printf "%d %s\n", rss[n], n }' \
-    "/proc/${PID[t${T_LIVE[0]}]}/smaps" 2>/dev/null | sort -rn | head -n 12 |
-    awk '{ s = s sep $2 " " $1; sep = ", " } END { if (s) print "troupe agent RSS by mapping (KiB): " s }'
+# where one agent's resident memory is: its largest mappings (see docs/memory.md)
+by_mapping() { # WHO PID
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anonymous]"; sub(".*/", "", name) }
+         /^Rss:/ { rss[name] += $2 }
+         END { for (n in rss) if (rss[n] >= 100) printf "%d %s\n", rss[n], n }' \
+        "/proc/$2/smaps" 2>/dev/null | sort -rn | head -n 12 |
+        awk -v who="$1" '{ s = s sep $2 " " $1; sep = ", " } END { if (s) print who " agent RSS by mapping (KiB): " s }'
+}
+by_mapping troupe "${PID[t${T_LIVE[0]}]}"
+by_mapping serf "${PID[s${S_LIVE[0]}]}"
 [ "$TIMEOUTS" -eq 0 ] || echo "$TIMEOUTS measurements gave up after ${LIMIT_S}s (counted as ${LIMIT_S}s)"
 if [ $ok -eq 1 ]; then echo "membership: troupe meets every floor"; else echo "membership: troupe misses a floor"; fi
 [ $ok -eq 1 ]
