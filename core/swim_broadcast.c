@@ -1,9 +1,12 @@
 /* swim_broadcast: the bounded queue of messages that piggyback on every
  * packet (membership changes and user payloads). Each broadcast is kept
  * encoded once, in a bucket of its transmit count; packing takes the least
- * sent first and, within a count, the newest first. A newer broadcast about a
- * member replaces the older one. User payloads keep a share of every packet
- * so membership chatter cannot starve them. */
+ * sent first and, within a count, the newest first, up to a retransmit
+ * limit. A newer broadcast about a member replaces the older one. User
+ * payloads keep a share of every packet so membership chatter cannot starve
+ * them. A bucket is kept as one list per encoded length, so that packing
+ * skips at once what no longer fits: thousands of queued broadcasts cost a
+ * packet no more than the few it carries. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +27,105 @@ uint32_t bcast_limit(const struct swim *s)
     return lim;
 }
 
-static void unlink_b(struct swim *s, struct bcast *b)
+/* Lists are keyed and sorted by (kind, transmit bucket, length). */
+#define KEY(user, bucket, len) ((uint32_t)(user) << 24 | (uint32_t)(bucket) << 16 | (uint32_t)(len))
+#define KEY_USER(k)   ((k) >> 24)
+#define KEY_BUCKET(k) (((k) >> 16) & 0xff)
+#define KEY_LEN(k)    ((size_t)((k) & 0xffff))
+
+struct bpick {
+    uint64_t stamp;  /* b's, kept here so that the heap stays in cache */
+    struct bcast *b; /* the newest broadcast of its list not looked at yet */
+    size_t list;     /* index of that list */
+};
+
+static uint32_t key_of(const struct bcast *b)
 {
     uint32_t k = b->transmits < SWIM_BCAST_BUCKETS ? b->transmits : SWIM_BCAST_BUCKETS - 1;
+    return KEY(b->member == UINT32_MAX, k, b->len);
+}
+
+/* Index of the first list whose key is key or above. */
+static size_t lower_bound(const struct swim *s, uint32_t key)
+{
+    size_t lo = 0, hi = s->n_blists;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->blists[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the list of key, created empty when there is none. */
+static size_t list_get(struct swim *s, uint32_t key)
+{
+    size_t i = lower_bound(s, key);
+
+    if (i < s->n_blists && s->blists[i].key == key)
+        return i;
+    if (s->n_blists == s->blists_cap) {
+        s->blists_cap = s->blists_cap ? s->blists_cap * 2 : 16;
+        s->blists = xrealloc(s->blists, s->blists_cap * sizeof(*s->blists));
+    }
+    memmove(&s->blists[i + 1], &s->blists[i], (s->n_blists - i) * sizeof(*s->blists));
+    s->blists[i] = (struct blist){.key = key};
+    s->n_blists++;
+    s->n_blists_empty++;
+    return i;
+}
+
+/* Drops the emptied lists. Not while packing: it moves lists. */
+static void lists_sweep(struct swim *s)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < s->n_blists; i++)
+        if (s->blists[i].head)
+            s->blists[w++] = s->blists[i];
+    s->n_blists = w;
+    s->n_blists_empty = 0;
+}
+
+/* Puts b at the head of its list, as the newest of its bucket. */
+static void push_b(struct swim *s, struct bcast *b)
+{
+    size_t i = list_get(s, key_of(b)); /* may move the lists */
+    struct blist *l = &s->blists[i];
+
+    b->stamp = ++s->bcast_stamp;
+    b->prev = NULL;
+    b->next = l->head;
+    if (l->head) {
+        l->head->prev = b;
+    } else {
+        l->tail = b;
+        s->n_blists_empty--;
+    }
+    l->head = b;
+}
+
+static void unlink_at(struct swim *s, size_t list, struct bcast *b)
+{
+    struct blist *l = &s->blists[list];
+
     if (b->prev)
         b->prev->next = b->next;
     else
-        s->bucket[k] = b->next;
+        l->head = b->next;
     if (b->next)
         b->next->prev = b->prev;
     else
-        s->bucket_tail[k] = b->prev;
+        l->tail = b->prev;
     b->prev = b->next = NULL;
+    if (!l->head)
+        s->n_blists_empty++;
 }
 
-static void push_b(struct swim *s, struct bcast *b)
-{
-    uint32_t k = b->transmits < SWIM_BCAST_BUCKETS ? b->transmits : SWIM_BCAST_BUCKETS - 1;
-    b->prev = NULL;
-    b->next = s->bucket[k];
-    if (b->next)
-        b->next->prev = b;
-    else
-        s->bucket_tail[k] = b;
-    s->bucket[k] = b;
-}
-
-/* Frees a broadcast that is in no bucket, and counts it out of the queue. */
+/* Frees a broadcast that is in no list, and counts it out of the queue. */
 static void free_b(struct swim *s, struct bcast *b)
 {
     if (b->member == UINT32_MAX)
@@ -58,32 +133,60 @@ static void free_b(struct swim *s, struct bcast *b)
     else
         s->members[b->member].bcast = NULL;
     s->n_bcast--;
-    s->bcast_len_count[b->len]--;
     free(b);
 }
 
 static void drop_b(struct swim *s, struct bcast *b)
 {
-    unlink_b(s, b);
+    unlink_at(s, lower_bound(s, key_of(b)), b);
     free_b(s, b);
+    if (s->n_blists_empty * 2 > s->n_blists)
+        lists_sweep(s);
 }
 
 /* The length of the shortest queued broadcast; 0 when none is queued. */
 static size_t min_len(const struct swim *s)
 {
-    for (size_t l = 0; l <= CODEC_PACKET_MAX; l++)
-        if (s->bcast_len_count[l])
-            return l;
-    return 0;
+    size_t least = 0;
+
+    for (size_t i = 0; i < s->n_blists; i++)
+        if (s->blists[i].head && (!least || KEY_LEN(s->blists[i].key) < least))
+            least = KEY_LEN(s->blists[i].key);
+    return least;
+}
+
+/* The oldest broadcast of the highest bucket among lists [from, to) (one
+ * kind); *bucket gets its bucket. NULL when they are all empty. */
+static struct bcast *oldest_most_sent(const struct swim *s, size_t from, size_t to,
+                                      uint32_t *bucket)
+{
+    struct bcast *oldest = NULL;
+
+    for (size_t i = to; i-- > from;) {
+        const struct blist *l = &s->blists[i];
+        if (!l->head)
+            continue;
+        if (oldest && KEY_BUCKET(l->key) != *bucket)
+            break;
+        *bucket = KEY_BUCKET(l->key);
+        if (!oldest || l->tail->stamp < oldest->stamp)
+            oldest = l->tail;
+    }
+    return oldest;
 }
 
 /* Queue full: drop the most-sent, oldest broadcast. */
 static void make_room(struct swim *s)
 {
     while (s->n_bcast >= s->cfg.broadcast_queue_max) {
-        struct bcast *victim = NULL;
-        for (int k = SWIM_BCAST_BUCKETS - 1; k >= 0 && !victim; k--)
-            victim = s->bucket_tail[k];
+        size_t users = lower_bound(s, KEY(1, 0, 0));
+        uint32_t bm = 0, bu = 0;
+        struct bcast *m = oldest_most_sent(s, 0, users, &bm);
+        struct bcast *u = oldest_most_sent(s, users, s->n_blists, &bu);
+        struct bcast *victim = m;
+
+        if (u && (!m || bu > bm || (bu == bm && u->stamp < m->stamp)))
+            victim = u;
         if (!victim)
             return;
         drop_b(s, victim);
@@ -91,10 +194,9 @@ static void make_room(struct swim *s)
     }
 }
 
-static struct bcast *new_b(struct swim *s, const uint8_t *data, size_t len, uint32_t member)
+static struct bcast *new_b(const uint8_t *data, size_t len, uint32_t member)
 {
     struct bcast *b = xcalloc(1, sizeof(*b) + len);
-    s->bcast_len_count[len]++;
     b->member = member;
     b->len = (uint16_t)len;
     memcpy(b->data, data, len);
@@ -111,7 +213,7 @@ void bcast_member(struct swim *s, uint32_t member, const struct msg *m)
         return;
     bcast_forget_member(s, member);
     make_room(s);
-    b = new_b(s, buf, (size_t)len, member);
+    b = new_b(buf, (size_t)len, member);
     s->members[member].bcast = b;
     push_b(s, b);
     s->n_bcast++;
@@ -130,7 +232,7 @@ int bcast_user(struct swim *s, const uint8_t *data, size_t len)
     if (n < 0)
         return n;
     make_room(s);
-    b = new_b(s, buf, (size_t)n, UINT32_MAX);
+    b = new_b(buf, (size_t)n, UINT32_MAX);
     push_b(s, b);
     s->n_bcast++;
     s->n_user_bcast++;
@@ -150,82 +252,87 @@ void bcast_renumber(struct swim *s, uint32_t to)
         b->member = to;
 }
 
-/* While a packet is packed from a long queue: how many queued broadcasts
- * not looked at yet would still fit. Packing stops when none would, which
- * gives the same packet as walking the rest of the queue. */
-#define FIT_TRACK_MIN 128 /* shorter queues are simply walked */
-
-struct fit {
-    size_t avail;     /* bytes left for parts, each with its 2-byte length */
-    size_t remaining; /* broadcasts not looked at yet that fit in avail */
-    uint32_t seen[CODEC_PACKET_MAX + 1]; /* looked at, per length */
-};
-
-static void fit_init(const struct swim *s, struct fit *f, size_t avail)
+/* Packing's max-heap of list heads, newest (highest stamp) on top. */
+static void pick_down(struct bpick *h, size_t n, size_t i)
 {
-    f->avail = avail;
-    f->remaining = 0;
-    for (size_t l = 0; l + 2 <= avail && l <= CODEC_PACKET_MAX; l++)
-        f->remaining += s->bcast_len_count[l];
-    memset(f->seen, 0, sizeof(f->seen));
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        struct bpick t;
+
+        if (l < n && h[l].stamp > h[m].stamp)
+            m = l;
+        if (r < n && h[r].stamp > h[m].stamp)
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
 }
 
-static void fit_seen(struct fit *f, size_t len)
+/* Room for parts: what is left of the packet and of the budget. */
+static size_t room_left(const struct compound_wr *c, size_t start, size_t budget)
 {
-    f->seen[len]++;
-    if (len + 2 <= f->avail)
-        f->remaining--;
-}
-
-/* avail fell: broadcasts not looked at yet that no longer fit drop out. */
-static void fit_shrink(const struct swim *s, struct fit *f, size_t avail)
-{
-    for (size_t l = avail >= 1 ? avail - 1 : 0; l + 2 <= f->avail && l <= CODEC_PACKET_MAX; l++)
-        f->remaining -= s->bcast_len_count[l] - f->seen[l];
-    f->avail = avail;
+    size_t room = c->cap - c->len, left = budget - (c->len - start);
+    return room < left ? room : left;
 }
 
 /* Takes broadcasts of one kind (user or not) while they fit and space used
- * stays under budget. Sent ones move to the next bucket, or go at the limit. */
+ * stays under budget: bucket by bucket, fewest transmits first, and within
+ * a bucket the newest that fits, merging the bucket's lists (one per
+ * length) by stamp. A list whose length no longer fits is left out whole,
+ * and the room only shrinks, so no broadcast is looked at twice: the cost
+ * is that of what is sent, not the length of the queue. Sent ones move to
+ * the next bucket, or go at the limit. */
 static void fill_kind(struct swim *s, struct compound_wr *c, int user, size_t budget)
 {
     uint32_t limit = bcast_limit(s);
     struct bcast *moved = NULL; /* collected, re-bucketed after the scan */
     size_t start = c->len, least = codec_compound_cost(min_len(s));
-    struct fit *f = NULL, fit;
+    size_t i = lower_bound(s, KEY(user, 0, 0));
 
-    if (s->n_bcast >= FIT_TRACK_MIN) {
-        size_t room = c->cap - c->len;
-        f = &fit;
-        fit_init(s, f, room < budget ? room : budget);
+    if (s->pick_cap < s->n_blists) {
+        s->pick_cap = s->n_blists;
+        s->pick = xrealloc(s->pick, s->pick_cap * sizeof(*s->pick));
     }
-    for (uint32_t k = 0; k < SWIM_BCAST_BUCKETS; k++) {
-        struct bcast *b = s->bucket[k], *next;
-        for (; b; b = next) {
-            size_t room = c->cap - c->len, left = budget - (c->len - start);
-            next = b->next;
-            /* full: no queued broadcast could be added any more */
-            if (c->n >= CODEC_COMPOUND_MAX || (room < left ? room : left) < least ||
-                (f && f->remaining == 0))
+    while (i < s->n_blists && KEY_USER(s->blists[i].key) == (uint32_t)user) {
+        uint32_t seg = s->blists[i].key >> 16; /* kind and bucket */
+        size_t n = 0, room = room_left(c, start, budget);
+
+        if (c->n >= CODEC_COMPOUND_MAX || room < least)
+            break;
+        for (; i < s->n_blists && s->blists[i].key >> 16 == seg; i++)
+            if (s->blists[i].head && codec_compound_cost(KEY_LEN(s->blists[i].key)) <= room)
+                s->pick[n++] = (struct bpick){s->blists[i].head->stamp, s->blists[i].head, i};
+        for (size_t h = n / 2; h-- > 0;)
+            pick_down(s->pick, n, h);
+        while (n) {
+            struct bpick *top = &s->pick[0];
+            struct bcast *b = top->b;
+
+            room = room_left(c, start, budget);
+            if (c->n >= CODEC_COMPOUND_MAX || room < least)
                 goto full;
-            if (f)
-                fit_seen(f, b->len);
-            if ((b->member == UINT32_MAX) != user || b->sent_in == s->packet_id)
+            if (codec_compound_cost(b->len) > room) {
+                s->pick[0] = s->pick[--n]; /* its whole list is too long now */
+                pick_down(s->pick, n, 0);
                 continue;
-            if (c->len - start + codec_compound_cost(b->len) > budget)
-                continue;
-            if (codec_compound_add(c, b->data, b->len) < 0)
-                continue;
-            if (f) {
-                room = c->cap - c->len;
-                left = budget - (c->len - start);
-                fit_shrink(s, f, room < left ? room : left);
             }
-            unlink_b(s, b);
-            b->sent_in = s->packet_id;
-            b->transmits++;
-            b->next = moved;
-            moved = b;
+            top->b = b->next;
+            if (b->sent_in != s->packet_id && codec_compound_add(c, b->data, b->len) == 0) {
+                unlink_at(s, top->list, b);
+                b->sent_in = s->packet_id;
+                b->transmits++;
+                b->next = moved;
+                moved = b;
+            }
+            if (top->b)
+                top->stamp = top->b->stamp;
+            else
+                s->pick[0] = s->pick[--n];
+            pick_down(s->pick, n, 0);
         }
     }
 full:
@@ -234,7 +341,7 @@ full:
         moved = b->next;
         b->next = NULL;
         if (b->transmits >= limit)
-            free_b(s, b); /* not in any bucket now */
+            free_b(s, b); /* not in any list now */
         else
             push_b(s, b);
     }
@@ -250,18 +357,23 @@ void bcast_fill(struct swim *s, struct compound_wr *c)
     fill_kind(s, c, 0, SIZE_MAX);
     if (s->n_user_bcast)
         fill_kind(s, c, 1, SIZE_MAX);
+    if (s->n_blists_empty)
+        lists_sweep(s);
 }
 
 void bcast_free_all(struct swim *s)
 {
-    for (int k = 0; k < SWIM_BCAST_BUCKETS; k++) {
-        while (s->bucket[k]) {
-            struct bcast *b = s->bucket[k];
-            s->bucket[k] = b->next;
-            s->bcast_len_count[b->len]--;
+    for (size_t i = 0; i < s->n_blists; i++) {
+        while (s->blists[i].head) {
+            struct bcast *b = s->blists[i].head;
+            s->blists[i].head = b->next;
             free(b);
         }
-        s->bucket_tail[k] = NULL;
     }
+    free(s->blists);
+    free(s->pick);
+    s->blists = NULL;
+    s->pick = NULL;
+    s->n_blists = s->blists_cap = s->n_blists_empty = s->pick_cap = 0;
     s->n_bcast = s->n_user_bcast = 0;
 }

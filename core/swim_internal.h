@@ -17,13 +17,25 @@
 #define SWIM_MEMBERS_MAX      0xfffffe /* the member index keeps 24 bits per entry */
 
 struct bcast {
-    struct bcast *prev, *next; /* in the bucket of its transmit count */
+    struct bcast *prev, *next; /* in its list (kind, bucket, length), newest first */
+    uint64_t stamp;            /* when it entered its bucket: higher is newer */
     uint32_t member;           /* index of the member it is about, UINT32_MAX: user */
     uint32_t transmits;
     uint32_t sent_in; /* packet id it last went out in */
     uint16_t len;
     uint8_t data[]; /* one encoded message */
 };
+
+/* The queued broadcasts of one kind (user or membership), one transmit
+ * bucket and one encoded length, newest first. Packing merges the lists of
+ * a bucket by stamp and leaves out whole lists too long for the room left,
+ * so it never walks broadcasts it cannot send. */
+struct blist {
+    struct bcast *head, *tail; /* newest, oldest; both NULL once emptied */
+    uint32_t key;              /* user << 24 | bucket << 16 | length: the sort order */
+};
+
+struct bpick; /* swim_broadcast.c */
 
 struct suspicion {
     uint64_t start_ms;
@@ -95,14 +107,14 @@ struct swim {
     struct node_addr joins[SWIM_JOINS_MAX];
     size_t n_joins;
 
-    /* broadcast queue, bucketed by transmit count; newest first per bucket */
-    struct bcast *bucket[SWIM_BCAST_BUCKETS];
-    struct bcast *bucket_tail[SWIM_BCAST_BUCKETS]; /* oldest of each bucket: dropped first */
+    /* broadcast queue: lists sorted by key (kind, transmit bucket, length) */
+    struct blist *blists;
+    size_t n_blists, blists_cap, n_blists_empty;
+    struct bpick *pick; /* packing's scratch: one entry per list of a bucket */
+    size_t pick_cap;
     size_t n_bcast, n_user_bcast;
+    uint64_t bcast_stamp;
     uint32_t packet_id;
-    /* queued broadcasts per encoded length: packing stops once the smallest
-     * cannot fit, instead of walking the whole queue for every packet */
-    uint32_t bcast_len_count[CODEC_PACKET_MAX + 1];
 
     struct swim_out *out;
     size_t out_n, out_cap, out_pos;
