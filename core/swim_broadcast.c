@@ -206,9 +206,12 @@ static struct bcast *new_b(const uint8_t *data, size_t len, uint32_t member)
 void bcast_member(struct swim *s, uint32_t member, const struct msg *m)
 {
     uint8_t buf[CODEC_PACKET_MAX];
-    int len = codec_encode(m, buf, sizeof(buf), NULL);
     struct bcast *b;
+    int len;
 
+    if (s->join_merge && member != 0)
+        return;
+    len = codec_encode(m, buf, sizeof(buf), NULL);
     if (len < 0)
         return;
     bcast_forget_member(s, member);

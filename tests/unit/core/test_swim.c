@@ -678,6 +678,97 @@ static void test_joiner_announces_itself_to_every_member_at_once(void **st)
     net_free(&n);
 }
 
+/* Sends the answer to n's join through `seed`: a cluster of `count`
+ * members, the seed first. */
+static void answer_join(struct swim *s, uint64_t now, const struct node_addr *seed, int count)
+{
+    struct pp_member *pm = xcalloc((size_t)count, sizeof(*pm));
+    struct msg m;
+    uint8_t *buf;
+    int len;
+
+    for (int i = 0; i < count; i++) {
+        snprintf(pm[i].name, sizeof(pm[i].name), "m%d", i);
+        pm[i].addr = *seed;
+        pm[i].addr.ip[2] = (uint8_t)(i >> 8);
+        pm[i].addr.ip[3] = (uint8_t)i;
+        pm[i].incarnation = 1;
+        pm[i].state = SWIM_ALIVE;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = MSG_PUSHPULL;
+    m.u.pushpull.n_members = (uint32_t)count;
+    m.u.pushpull.members = pm;
+    len = codec_size(&m, NULL);
+    assert_true(len > 0);
+    buf = xmalloc((size_t)len);
+    assert_int_equal(codec_encode(&m, buf, (size_t)len, NULL), len);
+    assert_int_equal(swim_recv_stream(s, now, seed, buf, (size_t)len, NULL, NULL, NULL), 0);
+    free(buf);
+    free(pm);
+}
+
+/* Datagrams that carry our alive and nothing else; fails on any other
+ * member's news (none of what the join taught us is gossiped again). */
+static int count_announces(struct swim *s)
+{
+    struct swim_out o;
+    int got = 0;
+
+    while (swim_poll_out(s, &o)) {
+        struct msg m;
+        if (o.kind == SWIM_OUT_UDP) {
+            assert_int_equal(codec_decode(&m, o.data, o.len, NULL), 0);
+            assert_int_not_equal(m.type, MSG_COMPOUND);
+            if (m.type == MSG_ALIVE) {
+                assert_string_equal(m.u.alive.node, "n0");
+                got++;
+            }
+            msg_release(&m);
+        }
+        free(o.data);
+    }
+    return got;
+}
+
+/* In a cluster of 300, a new member tells 64 members at once and the rest
+ * over the following gossip intervals, oldest members first, instead of
+ * 300 datagrams in one burst; and it gossips none of the 300 members it
+ * learned, which all the others know already. */
+static void test_joiner_of_a_large_cluster_tells_it_in_batches(void **st)
+{
+    struct swim_config c;
+    struct swim *s;
+    struct node_addr seed = addr_of(1);
+    uint64_t now = 1000;
+    struct swim_out o;
+    int told;
+
+    swim_config_default(&c, SWIM_PROFILE_LAN);
+    snprintf(c.name, sizeof(c.name), "n0");
+    c.addr = addr_of(0);
+    c.seed = 15;
+    s = swim_new(&c, now, NULL);
+    assert_non_null(s);
+    swim_join(s, now, &seed);
+    while (swim_poll_out(s, &o))
+        free(o.data);
+    answer_join(s, now, &seed, 300);
+    assert_int_equal(swim_member_count(s), 301);
+    told = count_announces(s);
+    assert_int_equal(told, 64);
+    for (int i = 0; i < 4; i++) {
+        now += c.gossip_interval_ms;
+        swim_tick(s, now);
+        told += count_announces(s);
+        assert_int_equal(told, i < 3 ? 64 * (i + 2) : 300);
+    }
+    now += c.gossip_interval_ms;
+    swim_tick(s, now);
+    assert_int_equal(count_announces(s), 0);
+    swim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_confirmed_suspicion_runs_out_sooner_but_not_below_the_minimum),
         cmocka_unit_test(test_stale_suspicion_is_answered_with_the_newer_alive),
         cmocka_unit_test(test_joiner_announces_itself_to_every_member_at_once),
+        cmocka_unit_test(test_joiner_of_a_large_cluster_tells_it_in_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
