@@ -11,7 +11,7 @@
 
 #define SWIM_RELAYS_MAX       64  /* indirect probes we run for others at once */
 #define SWIM_JOINS_MAX        64  /* joins in flight */
-#define SWIM_ANNOUNCE_BATCH   64  /* a new member tells this many of itself at once, */
+#define SWIM_ANNOUNCE_BATCH   128  /* a new member tells this many of itself at once, */
 #define SWIM_ANNOUNCE_ROUNDS  10  /* or more, to tell all in this many gossip intervals */
 #define SWIM_CONFIRM_MAX      8   /* distinct confirmations of one suspicion kept */
 #define SWIM_EVENTS_MAX       65536

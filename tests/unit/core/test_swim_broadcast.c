@@ -63,24 +63,36 @@ static size_t learn(struct swim *s, const char *name, uint8_t host)
     return (size_t)len;
 }
 
+/* Reads back the n parts of a packed compound: the type of each, and the
+ * member it is about (empty for a user payload). */
+static void read_parts(const uint8_t *pkt, int n, char names[][SWIM_NAME_MAX + 1], uint8_t *types)
+{
+    size_t off = 3;
+
+    for (int i = 0; i < n; i++) {
+        size_t len = (size_t)pkt[off] << 8 | pkt[off + 1];
+        struct msg m;
+        assert_int_equal(codec_decode(&m, pkt + off + 2, len, NULL), 0);
+        types[i] = m.type;
+        strcpy(names[i], m.type == MSG_ALIVE ? m.u.alive.node
+                         : m.type == MSG_USER ? ""
+                                               : m.u.suspect.node);
+        msg_release(&m);
+        off += 2 + len;
+    }
+}
+
 /* Packs one packet with room for `room` bytes of parts; names[] gets the
  * member each part is about, in order. Returns the number of parts. */
 static int pack(struct swim *s, size_t room, char names[][SWIM_NAME_MAX + 1])
 {
     static uint8_t pkt[70000];
+    uint8_t types[PACKED_MAX];
     struct compound_wr c;
-    size_t off = 3;
 
     codec_compound_begin(&c, pkt, 3 + room);
     bcast_fill(s, &c);
-    for (int i = 0; i < c.n; i++) {
-        size_t len = (size_t)pkt[off] << 8 | pkt[off + 1];
-        struct msg m;
-        assert_int_equal(codec_decode(&m, pkt + off + 2, len, NULL), 0);
-        strcpy(names[i], m.type == MSG_ALIVE ? m.u.alive.node : m.u.suspect.node);
-        msg_release(&m);
-        off += 2 + len;
-    }
+    read_parts(pkt, c.n, names, types);
     return c.n;
 }
 
@@ -194,10 +206,11 @@ static void test_user_payloads_keep_a_share_of_the_packet(void **st)
 {
     struct swim *s = node_new(0);
     static uint8_t pkt[2000];
+    char names[PACKED_MAX][SWIM_NAME_MAX + 1];
+    uint8_t types[PACKED_MAX];
     struct compound_wr c;
     uint8_t payload[40] = {0};
     int users = 0;
-    size_t off = 3;
 
     for (int i = 0; i < 200; i++) {
         char name[32];
@@ -207,14 +220,9 @@ static void test_user_payloads_keep_a_share_of_the_packet(void **st)
     assert_int_equal(swim_broadcast_user(s, payload, sizeof(payload), NULL), 0);
     codec_compound_begin(&c, pkt, 1400);
     bcast_fill(s, &c);
-    for (int i = 0; i < c.n; i++) {
-        size_t len = (size_t)pkt[off] << 8 | pkt[off + 1];
-        struct msg m;
-        assert_int_equal(codec_decode(&m, pkt + off + 2, len, NULL), 0);
-        users += m.type == MSG_USER;
-        msg_release(&m);
-        off += 2 + len;
-    }
+    read_parts(pkt, c.n, names, types);
+    for (int i = 0; i < c.n; i++)
+        users += types[i] == MSG_USER;
     assert_int_equal(users, 1);
     assert_true(c.n > 20);
     swim_free(s);
