@@ -894,52 +894,24 @@ static void send_pushpull(struct swim *s, const struct node_addr *to, int join)
 
 /* Just joined: tell every member we now know that we are here, one
  * datagram each, rather than leave it to gossip alone, whose bounded
- * retransmissions fall behind when many join at once. A small cluster hears
- * it at once, one network hop later; a large one over SWIM_ANNOUNCE_ROUNDS
- * gossip intervals, SWIM_ANNOUNCE_BATCH members or more at a time, while
- * those told first gossip it on: telling thousands in one go would flood
- * the network and the sockets. The table lists members in the order the
- * member we joined through learned them: the oldest, those others likely
- * join through, hear of us first, so that they pass us on in their answers
- * to joins happening meanwhile. Members
- * that joined at the same moment through another seed know neither us nor
- * we them: the next push-pull, brought forward to two probe intervals from
- * now, reconciles those. */
-static void announce_more(struct swim *s)
-{
-    size_t sent = 0;
-    struct msg m;
-
-    if (!s->announce_left || s->leaving) {
-        s->announce_left = 0;
-        return;
-    }
-    fill_alive(self_m(s), &m);
-    while (s->announce_left && sent < s->announce_batch) {
-        size_t i = s->announce_next;
-        s->announce_next = i + 1 < s->n ? i + 1 : 1;
-        s->announce_left--;
-        if (i < s->n && (s->members[i].m.state == SWIM_ALIVE ||
-                         s->members[i].m.state == SWIM_SUSPECT)) {
-            send_udp(s, &s->members[i].m.addr, &m);
-            sent++;
-        }
-    }
-}
-
+ * retransmissions fall behind when many join at once. The datagrams carry
+ * our alive and little else: what the join taught us is not gossiped (see
+ * join_merge). Telling a large cluster over several gossip intervals
+ * instead was tried and left joins unseen: a member told late could answer
+ * a join meanwhile without us. Members that joined at the same moment
+ * through another seed know neither us nor we them: the next push-pull,
+ * brought forward to two probe intervals from now, reconciles those. */
 static void announce(struct swim *s, uint64_t now)
 {
-    size_t others = s->n - 1;
+    struct msg m;
 
     s->next_pushpull_ms = min64(s->next_pushpull_ms, now + 2ull * s->cfg.probe_interval_ms);
-    if (!others)
-        return;
-    s->announce_left = others;
-    s->announce_next = 1;
-    s->announce_batch = (others + SWIM_ANNOUNCE_ROUNDS - 1) / SWIM_ANNOUNCE_ROUNDS;
-    if (s->announce_batch < SWIM_ANNOUNCE_BATCH)
-        s->announce_batch = SWIM_ANNOUNCE_BATCH;
-    announce_more(s);
+    fill_alive(self_m(s), &m);
+    for (size_t i = 1; i < s->n; i++) {
+        uint8_t st = s->members[i].m.state;
+        if (st == SWIM_ALIVE || st == SWIM_SUSPECT)
+            send_udp(s, &s->members[i].m.addr, &m);
+    }
 }
 
 static void merge_state(struct swim *s, uint64_t now, const struct msg_pushpull *pp)
@@ -1317,7 +1289,6 @@ uint64_t swim_tick(struct swim *s, uint64_t now)
 
     if (now >= s->next_gossip_ms) {
         gossip(s, now);
-        announce_more(s);
         s->next_gossip_ms = now + s->cfg.gossip_interval_ms;
     }
     if (now >= s->next_pushpull_ms) {

@@ -11,8 +11,6 @@
 
 #define SWIM_RELAYS_MAX       64  /* indirect probes we run for others at once */
 #define SWIM_JOINS_MAX        64  /* joins in flight */
-#define SWIM_ANNOUNCE_BATCH   128  /* a new member tells this many of itself at once, */
-#define SWIM_ANNOUNCE_ROUNDS  10  /* or more, to tell all in this many gossip intervals */
 #define SWIM_CONFIRM_MAX      8   /* distinct confirmations of one suspicion kept */
 #define SWIM_EVENTS_MAX       65536
 #define SWIM_BCAST_BUCKETS    64  /* broadcasts are bucketed by times sent */
@@ -109,7 +107,6 @@ struct swim {
     struct relay relays[SWIM_RELAYS_MAX];
     struct node_addr joins[SWIM_JOINS_MAX];
     size_t n_joins;
-    size_t announce_left, announce_next, announce_batch; /* telling members we joined */
 
     /* broadcast queue: lists sorted by key (kind, transmit bucket, length) */
     struct blist *blists;
