@@ -462,6 +462,13 @@ static void suspicion_update_deadline(const struct swim *s, struct suspicion *su
     su->deadline_ms = su->start_ms + (uint64_t)t;
 }
 
+/* Halfway between now and the suspicion's deadline: when a suspicion still
+ * standing is gossiped again (see swim_tick). */
+static uint64_t suspicion_halfway(const struct suspicion *su, uint64_t now)
+{
+    return su->deadline_ms > now ? now + (su->deadline_ms - now) / 2 : now;
+}
+
 static void suspicion_arm(struct swim *s, const struct suspicion *su)
 {
     uint64_t due = su->recheck_ms ? min64(su->recheck_ms, su->deadline_ms) : su->deadline_ms;
@@ -469,8 +476,11 @@ static void suspicion_arm(struct swim *s, const struct suspicion *su)
 }
 
 /* Counts `from` as one more member that suspects m on its own. Returns 1 when
- * it is new: the caller passes the confirmation on. */
-static int confirm(struct swim *s, struct member *m, const char *from)
+ * it is new: the caller passes the confirmation on. A shorter timeout brings
+ * the next gossip of the suspicion forward too: three confirmations take the
+ * deadline down to where that gossip was due, and a member that missed the
+ * refutation would have declared a live member dead without asking again. */
+static int confirm(struct swim *s, uint64_t now, struct member *m, const char *from)
 {
     struct suspicion *su = m->susp;
 
@@ -484,6 +494,8 @@ static int confirm(struct swim *s, struct member *m, const char *from)
     memcpy(su->confirm[su->n_confirm], from, strnlen(from, SWIM_NAME_MAX) + 1);
     su->n_confirm++;
     suspicion_update_deadline(s, su);
+    if (su->recheck_ms)
+        su->recheck_ms = min64(su->recheck_ms, suspicion_halfway(su, now));
     suspicion_arm(s, su);
     return 1;
 }
@@ -568,7 +580,7 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     if (m->m.state == SWIM_SUSPECT) {
         /* a new confirmation is gossiped too, so that every member's timer
          * shrinks with it, not only ours */
-        if (confirm(s, m, p->from))
+        if (confirm(s, now, m, p->from))
             broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
         return;
     }
@@ -578,7 +590,7 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     m->susp->start_ms = now;
     memcpy(m->susp->origin, p->from, strnlen(p->from, SWIM_NAME_MAX));
     suspicion_update_deadline(s, m->susp);
-    m->susp->recheck_ms = now + (m->susp->deadline_ms - now) / 2;
+    m->susp->recheck_ms = suspicion_halfway(m->susp, now);
     suspicion_arm(s, m->susp);
     s->stats.suspicions++;
     broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
@@ -1264,8 +1276,11 @@ uint64_t swim_tick(struct swim *s, uint64_t now)
     /* Suspicions that ran out, or are halfway: one still standing then is
      * gossiped again, so that if the member refuted it and the refutation
      * missed us, whoever hears our stale suspicion sets us right (see
-     * correct_stale) before we declare a live member dead. The scan runs
-     * only when one is due. */
+     * correct_stale) before we declare a live member dead. Every copy of
+     * that gossip, and every answer, may be lost too, so it is gossiped again
+     * halfway through what is left, while that leaves a probe interval or
+     * more: each time a fresh chance (3 times in all at 100 members, 4 at
+     * 10,000). The scan runs only when one is due. */
     if (now >= s->next_suspicion_ms) {
         s->next_suspicion_ms = UINT64_MAX;
         for (size_t i = 1; i < s->n && s->count[SWIM_SUSPECT]; i++) {
@@ -1282,6 +1297,8 @@ uint64_t swim_tick(struct swim *s, uint64_t now)
                 if (!m->bcast)
                     broadcast_suspect(s, MSG_SUSPECT, (uint32_t)i, m->m.incarnation,
                                       m->susp->origin);
+                if (m->susp->deadline_ms - now >= 2ull * s->cfg.probe_interval_ms)
+                    m->susp->recheck_ms = suspicion_halfway(m->susp, now);
             }
             suspicion_arm(s, m->susp);
         }

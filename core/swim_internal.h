@@ -40,7 +40,7 @@ struct bpick; /* swim_broadcast.c */
 struct suspicion {
     uint64_t start_ms;
     uint64_t deadline_ms;
-    uint64_t recheck_ms; /* halfway to the first deadline: gossip it again; 0 once done */
+    uint64_t recheck_ms;            /* halfway to the deadline: gossip it again; 0: no more */
     char origin[SWIM_NAME_MAX + 1]; /* who suspected first: not a confirmation */
     uint32_t n_confirm;             /* others who suspected it on their own since */
     char confirm[SWIM_CONFIRM_MAX][SWIM_NAME_MAX + 1];

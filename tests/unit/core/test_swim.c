@@ -34,6 +34,11 @@ struct net {
     uint64_t now;
     uint64_t udp_sent[NMAX];
     int record; /* keep a copy of every output for the determinism test */
+    /* until miss_until, datagrams to miss_to that tell miss_name is alive
+     * are lost: a member that misses a refutation */
+    int miss_to;
+    const char *miss_name;
+    uint64_t miss_until;
     uint8_t *trace;
     size_t trace_len;
 };
@@ -126,6 +131,32 @@ static void drain(struct net *n, int i)
     }
 }
 
+/* Does the datagram tell that `name` is alive, alone or in a compound? */
+static int tells_alive(const uint8_t *data, size_t len, const char *name)
+{
+    struct msg m, part;
+    int found = 0;
+
+    if (codec_decode(&m, data, len, NULL) < 0)
+        return 0;
+    if (m.type == MSG_ALIVE)
+        found = strcmp(m.u.alive.node, name) == 0;
+    for (unsigned i = 0; m.type == MSG_COMPOUND && i < m.u.compound.n && !found; i++) {
+        if (codec_decode(&part, m.u.compound.part[i], m.u.compound.part_len[i], NULL) < 0)
+            continue;
+        found = part.type == MSG_ALIVE && strcmp(part.u.alive.node, name) == 0;
+        msg_release(&part);
+    }
+    msg_release(&m);
+    return found;
+}
+
+static int missed(struct net *n, const struct pkt *p)
+{
+    return n->miss_name && p->to == n->miss_to && n->now < n->miss_until &&
+           tells_alive(p->data, p->len, n->miss_name);
+}
+
 /* Runs the network until `until` (absolute ms), 1 ms at a time. */
 static void run_until(struct net *n, uint64_t until)
 {
@@ -137,7 +168,7 @@ static void run_until(struct net *n, uint64_t until)
                 continue;
             }
             n->q[k] = n->q[--n->qn];
-            if (!blocked(n, p.from, p.to)) {
+            if (!blocked(n, p.from, p.to) && !missed(n, &p)) {
                 struct node_addr from = addr_of(p.from);
                 swim_recv_packet(n->node[p.to], n->now, &from, p.data, p.len, NULL);
                 drain(n, p.to);
@@ -657,6 +688,78 @@ static void test_stale_suspicion_is_answered_with_the_newer_alive(void **st)
     net_free(&n);
 }
 
+/* n0 hears that n2 is suspect (n1 suspects it, and `confirmers` more on
+ * their own); n2 refutes at once, but n0 misses every alive about n2 for
+ * miss_ms. Returns the incarnation n2 refuted. */
+static uint32_t n0_misses_refutation(struct net *n, int confirmers, uint64_t miss_ms)
+{
+    uint8_t buf[256];
+    struct node_addr a1 = addr_of(1);
+    uint32_t inc = swim_self(n->node[2])->incarnation;
+    size_t len = suspect_msg(buf, sizeof(buf), "n2", "n1", inc);
+
+    n->miss_to = 0;
+    n->miss_name = "n2";
+    n->miss_until = n->now + miss_ms;
+    assert_int_equal(swim_recv_packet(n->node[0], n->now, &a1, buf, len, NULL), 0);
+    assert_int_equal(swim_recv_packet(n->node[2], n->now, &a1, buf, len, NULL), 0);
+    for (int i = 0; i < confirmers; i++) {
+        char from[16];
+        snprintf(from, sizeof(from), "n%d", 3 + i);
+        len = suspect_msg(buf, sizeof(buf), "n2", from, inc);
+        assert_int_equal(swim_recv_packet(n->node[0], n->now, &a1, buf, len, NULL), 0);
+    }
+    drain(n, 0);
+    drain(n, 2);
+    return inc + 1;
+}
+
+/* The answers to n0's stale suspicion, gossiped again halfway through its
+ * 800 ms, are all lost: n0 gossips it again halfway through what is left
+ * (at 600 ms), and this time it is set right before the suspicion runs out. */
+static void test_suspicion_is_gossiped_again_while_time_is_left(void **st)
+{
+    struct net n;
+    uint32_t inc;
+
+    net_init(&n, 8, 15);
+    join_all(&n);
+    run_for(&n, 3000);
+    inc = n0_misses_refutation(&n, 0, 500);
+    run_for(&n, 500);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_SUSPECT);
+    assert_int_equal(swim_member_find(n.node[1], "n2")->incarnation, inc);
+    run_for(&n, 250);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_ALIVE);
+    assert_int_equal(swim_member_find(n.node[0], "n2")->incarnation, inc);
+    run_for(&n, 2000);
+    assert_int_equal(swim_stats(n.node[0])->deaths, 0);
+    net_free(&n);
+}
+
+/* Three members confirm n0's suspicion on their own, which takes its
+ * timeout down to the minimum (400 ms), where the suspicion was first due
+ * to be gossiped again: that gossip comes sooner, halfway through the
+ * shorter time, and n0 is set right instead of declaring n2 dead. */
+static void test_confirmed_suspicion_is_gossiped_again_before_it_runs_out(void **st)
+{
+    struct net n;
+    uint32_t inc;
+
+    net_init(&n, 8, 16);
+    join_all(&n);
+    run_for(&n, 3000);
+    inc = n0_misses_refutation(&n, 3, 190);
+    run_for(&n, 190);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_SUSPECT);
+    run_for(&n, 150);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_ALIVE);
+    assert_int_equal(swim_member_find(n.node[0], "n2")->incarnation, inc);
+    run_for(&n, 2000);
+    assert_int_equal(swim_stats(n.node[0])->deaths, 0);
+    net_free(&n);
+}
+
 /* A new member tells every member its join brought it, one datagram each:
  * all know it one network hop later, not after rounds of gossip. */
 static void test_joiner_announces_itself_to_every_member_at_once(void **st)
@@ -786,6 +889,8 @@ int main(void)
         cmocka_unit_test(test_invalid_config_is_refused_with_a_message),
         cmocka_unit_test(test_confirmed_suspicion_runs_out_sooner_but_not_below_the_minimum),
         cmocka_unit_test(test_stale_suspicion_is_answered_with_the_newer_alive),
+        cmocka_unit_test(test_suspicion_is_gossiped_again_while_time_is_left),
+        cmocka_unit_test(test_confirmed_suspicion_is_gossiped_again_before_it_runs_out),
         cmocka_unit_test(test_joiner_announces_itself_to_every_member_at_once),
         cmocka_unit_test(test_joiner_gossips_none_of_the_members_its_join_taught_it),
     };
