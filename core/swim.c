@@ -564,6 +564,7 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
 {
     uint32_t idx;
     struct member *m = find(s, p->node, &idx);
+    int was_suspect;
 
     if (!m)
         return;
@@ -577,13 +578,21 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     }
     if (m->m.state == SWIM_DEAD || m->m.state == SWIM_LEFT)
         return;
-    if (m->m.state == SWIM_SUSPECT) {
+    if (m->m.state == SWIM_SUSPECT && p->incarnation == m->m.incarnation) {
         /* a new confirmation is gossiped too, so that every member's timer
          * shrinks with it, not only ours */
         if (confirm(s, now, m, p->from))
             broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
         return;
     }
+    /* Alive, or suspect at an older incarnation: then the member refuted our
+     * suspicion (the refutation missed us) and was suspected again since.
+     * Ours is stale; the new one replaces it, with a timer of its own. As a
+     * confirmation it would have shortened the stale timer instead, and the
+     * members we would ask again hold the newer suspicion, not an alive to
+     * set us right with. */
+    was_suspect = m->m.state == SWIM_SUSPECT;
+    free(m->susp);
     m->m.incarnation = p->incarnation;
     set_state(s, m, SWIM_SUSPECT, now);
     m->susp = xcalloc(1, sizeof(*m->susp));
@@ -594,7 +603,8 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     suspicion_arm(s, m->susp);
     s->stats.suspicions++;
     broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
-    event(s, SWIM_EV_SUSPECT, &m->m);
+    if (!was_suspect)
+        event(s, SWIM_EV_SUSPECT, &m->m);
 }
 
 static void declare(struct swim *s, uint64_t now, uint32_t idx, uint8_t type, uint32_t inc,

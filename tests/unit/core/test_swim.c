@@ -760,6 +760,43 @@ static void test_confirmed_suspicion_is_gossiped_again_before_it_runs_out(void *
     net_free(&n);
 }
 
+/* A suspicion at a newer incarnation than the one n0 suspects means that n2
+ * refuted n0's suspicion (n0 missed it) and was suspected again since: it
+ * replaces n0's stale suspicion with a full timeout of its own (800 ms from
+ * when it came), rather than confirming it and cutting it short (600 ms from
+ * the first). Left alone, the new suspicion runs out too. */
+static void test_suspicion_at_a_newer_incarnation_replaces_ours(void **st)
+{
+    struct net n;
+    uint8_t buf[256];
+    struct node_addr a1 = addr_of(1);
+    const struct swim_member *m;
+    uint32_t inc;
+    size_t len;
+
+    net_init(&n, 8, 17);
+    join_all(&n);
+    run_for(&n, 3000);
+    inc = swim_self(n.node[2])->incarnation;
+    for (int i = 1; i < 8; i++)
+        n.cut[0][i] = n.cut[i][0] = 1;
+    len = suspect_msg(buf, sizeof(buf), "n2", "n1", inc);
+    assert_int_equal(swim_recv_packet(n.node[0], n.now, &a1, buf, len, NULL), 0);
+    drain(&n, 0);
+    run_for(&n, 100);
+    len = suspect_msg(buf, sizeof(buf), "n2", "n3", inc + 1);
+    assert_int_equal(swim_recv_packet(n.node[0], n.now, &a1, buf, len, NULL), 0);
+    drain(&n, 0);
+    m = swim_member_find(n.node[0], "n2");
+    assert_int_equal(m->state, SWIM_SUSPECT);
+    assert_int_equal(m->incarnation, inc + 1);
+    run_for(&n, 550);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_SUSPECT);
+    run_for(&n, 400);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_DEAD);
+    net_free(&n);
+}
+
 /* A new member tells every member its join brought it, one datagram each:
  * all know it one network hop later, not after rounds of gossip. */
 static void test_joiner_announces_itself_to_every_member_at_once(void **st)
@@ -891,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_stale_suspicion_is_answered_with_the_newer_alive),
         cmocka_unit_test(test_suspicion_is_gossiped_again_while_time_is_left),
         cmocka_unit_test(test_confirmed_suspicion_is_gossiped_again_before_it_runs_out),
+        cmocka_unit_test(test_suspicion_at_a_newer_incarnation_replaces_ours),
         cmocka_unit_test(test_joiner_announces_itself_to_every_member_at_once),
         cmocka_unit_test(test_joiner_gossips_none_of_the_members_its_join_taught_it),
     };
