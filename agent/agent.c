@@ -14,12 +14,12 @@
 #include <uv.h>
 
 #include "agent/agent_impl.h"
-#include "agent/api.h"
-#include "agent/bundle.h"
-#include "agent/dns.h"
-#include "agent/catalog_impl.h"
+#include "agent/api/api.h"
+#include "agent/trust/bundle.h"
+#include "agent/dns/dnsd.h"
+#include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
-#include "agent/super.h"
+#include "agent/super/super.h"
 #include "core/mem.h"
 #include "core/tags.h"
 

@@ -8,17 +8,17 @@
 #include <uv.h>
 
 #include "agent/config.h"
-#include "agent/httpd.h"
-#include "agent/net.h"
-#include "agent/net_keyring.h"
-#include "agent/store.h"
+#include "agent/api/httpd.h"
+#include "agent/net/net.h"
+#include "agent/net/net_keyring.h"
+#include "agent/store/store.h"
 #include "core/swim.h"
 
 #define AGENT_JOIN_MAX 64
 
 struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
 struct bundles;  /* bundle jobs and their counters (bundle.c) */
-struct dnsd;     /* the DNS server (dns.c) */
+struct dnsd;     /* the DNS server (dns/dnsd.c) */
 struct super;    /* the supervisor (super.c) */
 
 struct agent {

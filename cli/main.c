@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "agent/agent.h"
-#include "agent/net_keyring.h"
-#include "agent/super.h"
+#include "agent/net/net_keyring.h"
+#include "agent/super/super.h"
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/trust_cmd.h"

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/bundle_archive.h"
-#include "agent/trust_client.h"
+#include "agent/trust/bundle_archive.h"
+#include "agent/trust/trust_client.h"
 #include "cli/client.h"
 #include "cli/trust_repo.h"
 #include "core/mem.h"

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/bundle_archive.h"
-#include "agent/trust_client.h"
+#include "agent/trust/bundle_archive.h"
+#include "agent/trust/trust_client.h"
 #include "core/mem.h"
 #include "core/trust.h"
 

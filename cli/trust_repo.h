@@ -5,7 +5,7 @@
  *                        XSalsa20-Poly1305 secretbox), online keys
  *                        (targets, snapshot, timestamp) are not
  *   repository/          what mirrors serve and agents fetch (see
- *                        agent/trust_client.h); keep keystore/ off mirrors
+ *                        agent/trust/trust_client.h); keep keystore/ off mirrors
  *   staged-targets.json  bundles added since the last publish
  * Which key signs for which role is read from root.json. */
 #ifndef TROUPE_CLI_TRUST_REPO_H

@@ -4,7 +4,7 @@
  * report (exited, restart scheduled, killed after grace, gave up). It owns
  * the restart policy, the backoff, the start limit and the stop grace
  * deadline. Time is an argument; processes, signals and timers are the
- * driver's (agent/super.c). */
+ * driver's (agent/super/super.c). */
 #ifndef TROUPE_SUP_H
 #define TROUPE_SUP_H
 

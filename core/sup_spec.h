@@ -58,7 +58,7 @@ struct sup_spec {
     char name[SUP_NAME_MAX + 1];
     char *command;         /* heap; NULL when the spec names a bundle */
     char *bundle;          /* heap "NAME@VERSION", or NULL: what runs is a signed bundle's
-                            * entrypoint (agent/super_bundle.c) */
+                            * entrypoint (agent/super/super_bundle.c) */
     char **args;           /* heap array of heap strings, n_args */
     size_t n_args;
     char *dir;             /* heap or NULL */

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/bundle_archive.h"
+#include "agent/trust/bundle_archive.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/net_keyring.h"
+#include "agent/net/net_keyring.h"
 #include "core/codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

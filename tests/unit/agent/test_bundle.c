@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "agent/bundle_archive.h"
+#include "agent/trust/bundle_archive.h"
 
 static char *path_in(const char *dir, const char *name)
 {

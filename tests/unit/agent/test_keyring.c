@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "agent/net_keyring.h"
+#include "agent/net/net_keyring.h"
 
 #define NOW 1700000000000ull /* a wall clock in ms */
 #define CAP 2048

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/services.h"
+#include "agent/catalog/services.h"
 
 static struct catalog_def last;
 static int n_defs;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/store.h"
+#include "agent/store/store.h"
 
 static int make_dir(void **state)
 {

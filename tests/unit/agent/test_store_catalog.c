@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent/store_catalog.h"
+#include "agent/store/store_catalog.h"
 
 static int make_dir(void **state)
 {

@@ -1,0 +1,527 @@
+/* api: the HTTP JSON API of the agent (see api.h): routing, request bodies
+ * (jansson), and the JSON of members and of the agent itself. Joins answer
+ * later, when their outcomes are known. */
+#include "agent/api/api.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/trust/bundle.h"
+#include "agent/dns/dnsd.h"
+#include "agent/api/api_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/log.h"
+#include "core/mem.h"
+#include "core/tags.h"
+#include "core/trust.h"
+
+#define API_JOIN_TIMEOUT_MS 10000
+#define API_BODY_MAX        (64u << 10)
+
+struct api_join {
+    struct api_join *next;
+    struct agent *a;
+    struct httpd_req *req;
+    uv_timer_t timer;
+    size_t n;
+    struct node_addr addr[AGENT_JOIN_MAX];
+    int8_t outcome[AGENT_JOIN_MAX]; /* -1 waiting, 0 failed, 1 joined */
+    int answered;
+};
+
+static void reply_json(struct httpd_req *req, int status, json_t *j)
+{
+    char *body = json_dumps(j, JSON_COMPACT);
+    size_t len = strlen(body);
+
+    /* a trailing newline makes curl output readable; JSON parsers ignore it */
+    body = xrealloc(body, len + 2);
+    body[len++] = '\n';
+    body[len] = '\0';
+    httpd_respond(req, status, "application/json", body, len);
+    free(body);
+    json_decref(j);
+}
+
+static void reply_verror(struct httpd_req *req, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void reply_verror(struct httpd_req *req, int status, const char *fmt, va_list ap)
+{
+    char msg[512];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+    if (n < 0)
+        n = 0;
+    /* the message may quote what the client sent: keep it valid JSON text */
+    reply_json(req, status,
+               json_pack("{s:o}", "error",
+                         api_json_text(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1)));
+}
+
+static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_verror(req, status, fmt, ap);
+    va_end(ap);
+}
+
+void api_reply_json(struct httpd_req *req, int status, json_t *j)
+{
+    if (!j) { /* json_pack refused a value (not UTF-8): say so rather than crash */
+        j = json_pack("{s:s}", "error", "the answer could not be encoded as JSON");
+        status = 500;
+    }
+    reply_json(req, status, j);
+}
+
+void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_verror(req, status, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the UTF-8 sequence at p (n bytes left), 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len, i;
+    uint32_t cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if ((p[0] & 0xe0) == 0xc0)
+        len = 2, cp = p[0] & 0x1f;
+    else if ((p[0] & 0xf0) == 0xe0)
+        len = 3, cp = p[0] & 0x0f;
+    else if ((p[0] & 0xf8) == 0xf0)
+        len = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+json_t *api_json_text(const char *s, size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    const unsigned char *p = (const unsigned char *)s;
+    json_t *j;
+
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(p + i, len - i);
+        if (n == 0) {
+            copy[i++] = '?';
+            continue;
+        }
+        memcpy(copy + i, p + i, n);
+        i += n;
+    }
+    j = json_stringn(copy, len);
+    free(copy);
+    return j ? j : json_string("");
+}
+
+int api_query_has(struct httpd_req *req, const char *name)
+{
+    char v[8];
+    return httpd_req_query(req, name, v, sizeof(v)) != -1;
+}
+
+int api_prefix(const char *path, const char *prefix, const char **rest)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(path, prefix, n) != 0)
+        return 0;
+    *rest = path + n;
+    return 1;
+}
+
+int api_method_is(const char *method, const char *want)
+{
+    return strcmp(method, want) == 0 ||
+           (strcmp(want, "PUT") == 0 && strcmp(method, "POST") == 0);
+}
+
+static json_t *tags_json(const uint8_t *enc, size_t len)
+{
+    json_t *o = json_object();
+    struct tags t;
+
+    if (len && tags_decode(&t, enc, len, NULL) == 0) {
+        for (size_t i = 0; i < t.n; i++)
+            json_object_set_new(o, t.t[i].key, json_string(t.t[i].val));
+    }
+    return o;
+}
+
+static json_t *member_json(const struct swim_member *m)
+{
+    char addr[64];
+    const char *ip;
+
+    node_addr_str(&m->addr, addr, sizeof(addr));
+    /* addr and port apart: strip ":port" and IPv6 brackets from the text */
+    *strrchr(addr, ':') = '\0';
+    ip = addr;
+    if (addr[0] == '[') {
+        ip = addr + 1;
+        addr[strlen(addr) - 1] = '\0';
+    }
+    return json_pack("{s:s, s:s, s:i, s:s, s:I, s:o}", "name", m->name, "addr", ip, "port",
+                     (int)m->addr.port, "status", swim_state_name((enum swim_state)m->state),
+                     "incarnation", (json_int_t)m->incarnation, "tags",
+                     tags_json(m->tags, m->tags_len));
+}
+
+static void get_members(struct agent *a, struct httpd_req *req)
+{
+    json_t *arr = json_array();
+    size_t n = swim_member_count(a->swim);
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, member_json(swim_member_at(a->swim, i)));
+    reply_json(req, 200, arr);
+}
+
+static json_t *counts_json(struct agent *a)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "alive",
+                     (json_int_t)swim_count_state(a->swim, SWIM_ALIVE), "suspect",
+                     (json_int_t)swim_count_state(a->swim, SWIM_SUSPECT), "dead",
+                     (json_int_t)swim_count_state(a->swim, SWIM_DEAD), "left",
+                     (json_int_t)swim_count_state(a->swim, SWIM_LEFT));
+}
+
+static void get_self(struct agent *a, struct httpd_req *req)
+{
+    json_t *o = member_json(swim_self(a->swim));
+    char bind[64];
+
+    json_object_set_new(o, "bind", json_string(node_addr_str(&a->cfg.bind, bind, 64)));
+    json_object_set_new(o, "version", json_string(TROUPE_VERSION));
+    json_object_set_new(o, "profile",
+                        json_string(a->cfg.profile == SWIM_PROFILE_FAST ? "fast" : "lan"));
+    json_object_set_new(o, "encrypted", json_boolean(a->cfg.n_keys > 0));
+    json_object_set_new(o, "keys", json_integer((json_int_t)a->cfg.n_keys));
+    json_object_set_new(o, "awareness", json_integer(swim_awareness(a->swim)));
+    json_object_set_new(o, "members", counts_json(a));
+    json_object_set_new(o, "uptime_s",
+                        json_integer((json_int_t)((agent_wall_ms() - a->started_wall_ms) / 1000)));
+    reply_json(req, 200, o);
+}
+
+static void get_health(struct agent *a, struct httpd_req *req)
+{
+    json_t *o = json_pack("{s:s, s:i, s:o}", "status", a->stopping ? "leaving" : "ok",
+                          "awareness", (int)swim_awareness(a->swim), "members", counts_json(a));
+    reply_json(req, a->stopping ? 503 : 200, o);
+}
+
+/* ---- PUT /v1/join ---- */
+
+static void join_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void join_finish(struct api_join *j)
+{
+    struct agent *a = j->a;
+    json_t *errors = json_array();
+    int joined = 0;
+    char addr[64];
+
+    if (j->answered)
+        return;
+    j->answered = 1;
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->outcome[i] == 1) {
+            joined++;
+            continue;
+        }
+        node_addr_str(&j->addr[i], addr, sizeof(addr));
+        json_array_append_new(errors, json_sprintf("%s: %s", addr,
+                                                   j->outcome[i] == 0 ? "join failed"
+                                                                      : "no answer in time"));
+    }
+    reply_json(j->req, joined ? 200 : 502,
+               json_pack("{s:i, s:o}", "joined", joined, "errors", errors));
+    for (struct api_join **p = &a->api_joins; *p; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            break;
+        }
+    }
+    uv_close((uv_handle_t *)&j->timer, join_closed);
+}
+
+static void join_timeout_cb(uv_timer_t *t)
+{
+    join_finish(t->data);
+}
+
+void api_join_outcome(struct agent *a, const struct node_addr *addr, int ok)
+{
+    struct api_join *j, *next;
+
+    for (j = a->api_joins; j; j = next) {
+        int waiting = 0;
+        next = j->next;
+        for (size_t i = 0; i < j->n; i++) {
+            if (j->outcome[i] < 0 && node_addr_eq(&j->addr[i], addr))
+                j->outcome[i] = (int8_t)ok;
+            waiting |= j->outcome[i] < 0;
+        }
+        if (!waiting)
+            join_finish(j);
+    }
+}
+
+static void put_join(struct agent *a, struct httpd_req *req)
+{
+    json_error_t jerr;
+    json_t *body, *addrs;
+    struct api_join *j;
+    struct err e;
+    size_t len, i;
+    const char *data = httpd_req_body(req, &len);
+
+    body = json_loadb(data, len, 0, &jerr);
+    if (!body) {
+        reply_error(req, 400, "body is not JSON: %s", jerr.text);
+        return;
+    }
+    addrs = json_object_get(body, "addrs");
+    if (!json_is_array(addrs) || json_array_size(addrs) == 0) {
+        json_decref(body);
+        reply_error(req, 400, "field \"addrs\": expected a non-empty array of \"IP:PORT\"");
+        return;
+    }
+    if (json_array_size(addrs) > AGENT_JOIN_MAX) {
+        json_decref(body);
+        reply_error(req, 400, "field \"addrs\": at most %d addresses", AGENT_JOIN_MAX);
+        return;
+    }
+    j = xcalloc(1, sizeof(*j));
+    for (i = 0; i < json_array_size(addrs); i++) {
+        const char *s = json_string_value(json_array_get(addrs, i));
+        if (!s || node_addr_parse(&j->addr[i], s, 7420, &e) < 0) {
+            reply_error(req, 400, "field \"addrs\"[%zu]: %s", i,
+                        s ? e.msg : "expected a string \"IP:PORT\"");
+            json_decref(body);
+            free(j);
+            return;
+        }
+        j->outcome[i] = -1;
+    }
+    json_decref(body);
+    j->n = i;
+    j->a = a;
+    j->req = req;
+    j->next = a->api_joins;
+    a->api_joins = j;
+    uv_timer_init(&a->loop, &j->timer);
+    j->timer.data = j;
+    uv_timer_start(&j->timer, join_timeout_cb, API_JOIN_TIMEOUT_MS, 0);
+    for (i = 0; i < j->n; i++)
+        swim_join(a->swim, agent_now(a), &j->addr[i]);
+    agent_drive(a);
+}
+
+static void put_leave(struct agent *a, struct httpd_req *req)
+{
+    reply_json(req, 200, json_pack("{s:b}", "left", 1));
+    agent_leave(a);
+}
+
+/* ---- PUT /v1/bundle/fetch ---- */
+
+static void bundle_done(void *ud, const struct bundle_result *r)
+{
+    struct httpd_req *req = ud;
+
+    if (!r->path) {
+        const char *refusal = bundle_refusal(r->e->code);
+        json_t *o = json_pack("{s:s, s:s}", "bundle", r->name, "error", r->e->msg);
+        if (refusal)
+            json_object_set_new(o, "refused", json_string(refusal));
+        reply_json(req, bundle_http_status(r->e->code), o);
+        return;
+    }
+    reply_json(req, 200,
+               json_pack("{s:s, s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "bundle", r->name, "path",
+                         r->path, "reused", r->reused, "manifest", "name", r->manifest->name,
+                         "version", r->manifest->version, "entrypoint", r->manifest->entrypoint,
+                         "runtime", r->manifest->runtime));
+}
+
+static void put_bundle_fetch(struct agent *a, struct httpd_req *req)
+{
+    json_error_t jerr;
+    json_t *body;
+    const char *name;
+    char buf[TRUST_NAME_MAX + 1];
+    size_t len;
+    const char *data = httpd_req_body(req, &len);
+
+    body = json_loadb(data, len, 0, &jerr);
+    if (!body) {
+        reply_error(req, 400, "body is not JSON: %s", jerr.text);
+        return;
+    }
+    name = json_string_value(json_object_get(body, "bundle"));
+    if (!name || !trust_target_name_valid(name)) {
+        json_decref(body);
+        reply_error(req, 400, "field \"bundle\": expected \"NAME@VERSION\"");
+        return;
+    }
+    snprintf(buf, sizeof(buf), "%s", name);
+    json_decref(body);
+    bundle_prepare(a, buf, bundle_done, req);
+}
+
+/* ---- GET /metrics ---- */
+
+static void get_metrics(struct agent *a, struct httpd_req *req)
+{
+    const struct swim_stats *s = swim_stats(a->swim);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    static const char *const states[] = {"alive", "suspect", "dead", "left"};
+
+    fprintf(f, "# HELP troupe_members Members in the table, by status.\n"
+               "# TYPE troupe_members gauge\n");
+    for (int i = 0; i < 4; i++)
+        fprintf(f, "troupe_members{status=\"%s\"} %zu\n", states[i],
+                swim_count_state(a->swim, (enum swim_state)i));
+    fprintf(f, "# HELP troupe_awareness Local health score (0 is healthy).\n"
+               "# TYPE troupe_awareness gauge\ntroupe_awareness %u\n",
+            swim_awareness(a->swim));
+#define COUNTER(name, field, help)                                                             \
+    fprintf(f, "# HELP troupe_" name " " help "\n# TYPE troupe_" name " counter\ntroupe_" name   \
+               " %llu\n",                                                                      \
+            (unsigned long long)s->field)
+    COUNTER("probes_total", probes, "Probes sent.");
+    COUNTER("probe_failures_total", probe_failures, "Probes with no ack.");
+    COUNTER("indirect_probes_total", indirect_probes, "Indirect probes asked for.");
+    COUNTER("tcp_fallbacks_total", tcp_fallbacks, "TCP pings sent after a missed ack.");
+    COUNTER("suspicions_total", suspicions, "Members we suspected.");
+    COUNTER("refutes_total", refutes, "Suspicions about ourselves we refuted.");
+    COUNTER("deaths_total", deaths, "Members declared dead.");
+    COUNTER("gossip_packets_in_total", packets_in, "Gossip packets received.");
+    COUNTER("gossip_packets_out_total", packets_out, "Gossip packets sent.");
+    COUNTER("gossip_bytes_in_total", bytes_in, "Gossip bytes received.");
+    COUNTER("gossip_bytes_out_total", bytes_out, "Gossip bytes sent.");
+    COUNTER("gossip_decode_errors_total", decode_errors, "Malformed gossip messages dropped.");
+    COUNTER("broadcasts_dropped_total", broadcasts_dropped, "Broadcasts dropped, queue full.");
+    COUNTER("pushpulls_total", pushpulls, "Push-pull state exchanges.");
+#undef COUNTER
+    net_write_metrics(a->net, f);
+    catalog_write_metrics(a, f);
+    bundle_write_metrics(a, f);
+    if (a->dnsd)
+        dnsd_write_metrics(a->dnsd, f);
+    fclose(f);
+    httpd_respond(req, 200, "text/plain; version=0.0.4", buf, len);
+    free(buf);
+}
+
+/* ---- GET /v1/dns/stats ---- */
+
+static void get_dns_stats(struct agent *a, struct httpd_req *req)
+{
+    if (!a->dnsd) {
+        reply_error(req, 404, "DNS is off on this agent (see --dns)");
+        return;
+    }
+    reply_json(req, 200, dnsd_stats_json(a->dnsd));
+}
+
+/* ---- routing ---- */
+
+struct route {
+    const char *method;
+    const char *path;
+    void (*fn)(struct agent *a, struct httpd_req *req);
+};
+
+static const struct route routes[] = {
+    {"GET", "/v1/members", get_members},
+    {"GET", "/v1/self", get_self},
+    {"GET", "/v1/health", get_health},
+    {"PUT", "/v1/join", put_join},
+    {"PUT", "/v1/leave", put_leave},
+    {"PUT", "/v1/bundle/fetch", put_bundle_fetch},
+    {"GET", "/metrics", get_metrics},
+    {"GET", "/v1/dns/stats", get_dns_stats},
+};
+
+static void handle(void *ud, struct httpd_req *req)
+{
+    struct agent *a = ud;
+    const char *method = httpd_req_method(req), *path = httpd_req_path(req);
+    int path_known = 0;
+
+    if (api_super_handle(a, req))
+        return;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(routes[i].path, path) != 0)
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, method) == 0 ||
+            (strcmp(method, "POST") == 0 && strcmp(routes[i].method, "PUT") == 0)) {
+            routes[i].fn(a, req);
+            return;
+        }
+    }
+    if (!path_known && (api_catalog_route(a, req, method, path) ||
+                        api_kv_route(a, req, method, path) ||
+                        api_events_route(a, req, method, path)))
+        return;
+    if (path_known)
+        reply_error(req, 405, "method %s not allowed on %s", method, path);
+    else
+        reply_error(req, 404, "no such endpoint: %s %s", method, path);
+}
+
+int api_open(struct agent *a, struct err *e)
+{
+    char addr[64];
+    int rc = httpd_open(&a->httpd, &a->loop, &a->cfg.http, handle, a, e);
+
+    if (rc < 0)
+        return err_wrap(e, "HTTP API on %s", node_addr_str(&a->cfg.http, addr, sizeof(addr)));
+    a->started_wall_ms = agent_wall_ms();
+    log_info("api", "HTTP API on http://%s", node_addr_str(&a->cfg.http, addr, sizeof(addr)));
+    return 0;
+}
+
+void api_close(struct agent *a)
+{
+    while (a->api_joins)
+        join_finish(a->api_joins);
+    if (a->httpd)
+        httpd_close(a->httpd, NULL, NULL);
+    a->httpd = NULL;
+}

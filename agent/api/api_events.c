@@ -1,0 +1,156 @@
+/* api_events: user events and the event history over HTTP.
+ *   PUT /v1/event/fire/NAME   the body (at most 512 bytes) is the payload; the
+ *                             event is gossiped and lands in every agent's history
+ *   GET /v1/events?since=SEQ&kind=KIND&limit=N   this agent's history, oldest
+ *                             first: after SEQ, or without since the newest N
+ *                             (default 100); blocking with ?index */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/api/api_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/store/store_catalog.h"
+#include "core/mem.h"
+
+#define EVENTS_LIMIT_DEFAULT 100
+#define EVENTS_LIMIT_MAX     10000
+
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CAT_EVENT_NAME_MAX)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-' || *s == ':'))
+            return 0;
+    return 1;
+}
+
+static void put_fire(struct agent *a, struct httpd_req *req, const char *name)
+{
+    struct catalog *c = a->catalog;
+    struct cat_event *ev;
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    uint8_t buf[CAT_EVENT_NAME_MAX + CAT_EVENT_PAYLOAD_MAX + 64];
+    char key[24];
+    struct err e;
+    int n, rc;
+
+    if (!valid_name(name)) {
+        api_reply_error(req, 400, "name: expected 1 to %d of [A-Za-z0-9._:-]",
+                        CAT_EVENT_NAME_MAX);
+        return;
+    }
+    if (len > CAT_EVENT_PAYLOAD_MAX) {
+        api_reply_error(req, 413, "payload: %zu bytes, at most %d", len, CAT_EVENT_PAYLOAD_MAX);
+        return;
+    }
+    ev = xcalloc(1, sizeof(*ev));
+    snprintf(ev->name, sizeof(ev->name), "%s", name);
+    ev->seq = c->event_seq + 1;
+    ev->payload_len = (uint16_t)len;
+    memcpy(ev->payload, body, len);
+    cat_event_key(ev->seq, key);
+    n = cat_event_encode(ev, buf, sizeof(buf), &e);
+    rc = n < 0 ? n : repl_put(c->repl, agent_wall_ms(), CRDT_EVENT, key, buf, (uint32_t)n, &e);
+    if (rc >= 0) {
+        c->event_seq = ev->seq;
+        history_add(a, "user", name, "from %s: %.*s", a->cfg.node, (int)len, body);
+        rc = catalog_save(a, &e);
+    }
+    if (rc < 0) {
+        free(ev);
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:s, s:s, s:I}", "name", name, "node", a->cfg.node,
+                                       "seq", (json_int_t)ev->seq));
+    free(ev);
+    agent_drive(a);
+}
+
+static void event_cb(void *ud, const struct store_event *ev)
+{
+    json_array_append_new(ud, json_pack("{s:I, s:I, s:s, s:o, s:o}", "seq", (json_int_t)ev->seq,
+                                        "time_ms", (json_int_t)ev->time_ms, "kind", ev->kind,
+                                        "subject", api_json_text(ev->subject, strlen(ev->subject)),
+                                        "detail", api_json_text(ev->detail, strlen(ev->detail))));
+}
+
+static int int_param(struct httpd_req *req, const char *name, int64_t def, int64_t max,
+                     int64_t *out)
+{
+    char v[32], *end;
+    long long x;
+    int rc = httpd_req_query(req, name, v, sizeof(v));
+
+    *out = def;
+    if (rc == -1)
+        return 0;
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (rc < 0 || !v[0] || *end || errno || x < 0) {
+        api_reply_error(req, 400, "%s: expected a whole number", name);
+        return -1;
+    }
+    *out = x > max ? max : x;
+    return 0;
+}
+
+static void get_events(struct agent *a, struct httpd_req *req)
+{
+    char kind[32];
+    int64_t since, limit;
+    int has_kind = httpd_req_query(req, "kind", kind, sizeof(kind));
+    json_t *arr;
+    struct err e;
+
+    if (has_kind == -2) {
+        api_reply_error(req, 400, "kind: too long");
+        return;
+    }
+    if (int_param(req, "since", -1, INT64_MAX, &since) < 0 ||
+        int_param(req, "limit", EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, &limit) < 0)
+        return;
+    if (catalog_save(a, &e) < 0) { /* the history still in memory first */
+        api_reply_error(req, 500, "%s", e.msg);
+        return;
+    }
+    arr = json_array();
+    if (store_events_query(a->store, since, has_kind >= 0 ? kind : NULL, limit, event_cb, arr,
+                           &e) < 0) {
+        json_decref(arr);
+        api_reply_error(req, 500, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, arr);
+}
+
+int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
+                     const char *path)
+{
+    const char *name;
+
+    if (api_prefix(path, "/v1/event/fire/", &name)) {
+        if (!api_method_is(method, "PUT"))
+            api_reply_error(req, 405, "method %s not allowed on %s (use PUT)", method, path);
+        else
+            put_fire(a, req, name);
+        return 1;
+    }
+    if (strcmp(path, "/v1/events") == 0) {
+        if (strcmp(method, "GET") != 0)
+            api_reply_error(req, 405, "method %s not allowed on %s", method, path);
+        else
+            api_block(a, req, get_events);
+        return 1;
+    }
+    return 0;
+}

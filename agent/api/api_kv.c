@@ -1,0 +1,209 @@
+/* api_kv: the KV store's HTTP endpoints. A key is a last-writer-wins
+ * register ordered by HLC (then node name); there is no compare-and-set,
+ * because there is no consensus: two agents on either side of a partition
+ * both accept writes, and the later stamp wins when it heals.
+ *   GET    /v1/kv/KEY        {"key", "value" (base64), "origin", "hlc", ...}; ?raw: the bytes
+ *   GET    /v1/kv/PREFIX?recurse   every live key under PREFIX ([] when none); ?keys: names
+ *   PUT    /v1/kv/KEY        the body is the value (at most 512 KiB); durable on answer
+ *   DELETE /v1/kv/KEY        a tombstone; ?recurse: every key under KEY */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/api/api_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "core/mem.h"
+
+static json_t *entry_json(const struct crdt_rec *r, int with_value)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "key", r->key, "origin", r->origin,
+                          "hlc", (json_int_t)r->hlc, "time_ms", (json_int_t)hlc_wall_ms(r->hlc),
+                          "size", (json_int_t)r->len);
+    if (with_value) {
+        size_t cap = sodium_base64_ENCODED_LEN(r->len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = xmalloc(cap);
+        sodium_bin2base64(b64, cap, r->len ? r->val : (const uint8_t *)"", r->len,
+                          sodium_base64_VARIANT_ORIGINAL);
+        json_object_set_new(o, "value", json_string(b64));
+        free(b64);
+    }
+    return o;
+}
+
+struct list {
+    struct catalog *c;
+    json_t *arr;
+    const char *last; /* the last key seen: keys come in (key, origin) order */
+    int keys_only;
+    size_t n;
+};
+
+static int list_cb(void *ud, const struct crdt_rec *r)
+{
+    struct list *l = ud;
+    const struct crdt_rec *w;
+
+    if (l->last && strcmp(l->last, r->key) == 0)
+        return 0;
+    l->last = r->key;
+    w = crdt_lww(l->c->crdt, CRDT_KV, r->key);
+    if (!w || w->deleted)
+        return 0;
+    l->n++;
+    json_array_append_new(l->arr, l->keys_only ? json_string(w->key) : entry_json(w, 1));
+    return 0;
+}
+
+static void get_kv(struct agent *a, struct httpd_req *req)
+{
+    const char *key = httpd_req_path(req) + strlen("/v1/kv/");
+    const struct crdt_rec *r;
+
+    if (api_query_has(req, "recurse") || api_query_has(req, "keys")) {
+        struct list l = {.c = a->catalog, .arr = json_array(),
+                         .keys_only = api_query_has(req, "keys")};
+        crdt_scan(a->catalog->crdt, CRDT_KV, key[0] ? key : NULL, 0, list_cb, &l);
+        api_set_index(a, req);
+        api_reply_json(req, 200, l.arr); /* [] when nothing is under the prefix */
+        return;
+    }
+    if (!key[0]) {
+        api_reply_error(req, 400, "expected /v1/kv/KEY (or ?recurse to list)");
+        return;
+    }
+    r = crdt_lww(a->catalog->crdt, CRDT_KV, key);
+    api_set_index(a, req);
+    if (!r || r->deleted) {
+        api_reply_error(req, 404, "no key \"%s\"", key);
+        return;
+    }
+    if (api_query_has(req, "raw")) {
+        httpd_respond(req, 200, "application/octet-stream", r->val, r->len);
+        return;
+    }
+    api_reply_json(req, 200, entry_json(r, 1));
+}
+
+static int check_key(struct httpd_req *req, const char *key)
+{
+    if (!key[0]) {
+        api_reply_error(req, 400, "key: missing (expected /v1/kv/KEY)");
+        return -1;
+    }
+    if (strlen(key) > CRDT_KEY_MAX) {
+        api_reply_error(req, 400, "key: longer than %d bytes", CRDT_KEY_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
+{
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    struct err e;
+    int rc;
+
+    if (check_key(req, key) < 0)
+        return;
+    if (len > CRDT_VAL_MAX) {
+        api_reply_error(req, 413, "value: %zu bytes, at most %u", len, CRDT_VAL_MAX);
+        return;
+    }
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_KV, key, body, (uint32_t)len, &e);
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:b}", "stored", 1));
+    agent_drive(a);
+}
+
+/* Deletes one key whoever wrote it: our tombstone with a newer stamp wins. */
+static int del_one(struct agent *a, const char *key, struct err *e)
+{
+    const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_KV, key);
+    uint64_t now = agent_wall_ms();
+    int rc;
+
+    if (!r || r->deleted)
+        return 0;
+    rc = repl_del(a->catalog->repl, now, CRDT_KV, key, e);
+    if (rc == 0) {
+        /* we hold no live record of it: write one, so that we have one to delete */
+        if ((rc = repl_put(a->catalog->repl, now, CRDT_KV, key, "", 0, e)) < 0)
+            return rc;
+        rc = repl_del(a->catalog->repl, now, CRDT_KV, key, e);
+    }
+    return rc < 0 ? rc : 1;
+}
+
+struct keys {
+    char **k;
+    size_t n;
+};
+
+static int collect(void *ud, const struct crdt_rec *r)
+{
+    struct keys *ks = ud;
+
+    if (ks->n && strcmp(ks->k[ks->n - 1], r->key) == 0)
+        return 0;
+    ks->k = xrealloc(ks->k, (ks->n + 1) * sizeof(*ks->k));
+    ks->k[ks->n++] = xstrdup(r->key);
+    return 0;
+}
+
+static void delete_kv(struct agent *a, struct httpd_req *req, const char *key)
+{
+    struct keys ks = {0};
+    struct err e;
+    int rc = 0, deleted = 0;
+
+    if (api_query_has(req, "recurse")) {
+        crdt_scan(a->catalog->crdt, CRDT_KV, key[0] ? key : NULL, 0, collect, &ks);
+    } else {
+        if (check_key(req, key) < 0)
+            return;
+        collect(&ks, &(struct crdt_rec){.key = key});
+    }
+    for (size_t i = 0; i < ks.n; i++) {
+        if (rc >= 0) {
+            rc = del_one(a, ks.k[i], &e);
+            deleted += rc > 0;
+        }
+        free(ks.k[i]);
+    }
+    free(ks.k);
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:i}", "deleted", deleted));
+    agent_drive(a);
+}
+
+int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
+{
+    const char *key;
+
+    if (!api_prefix(path, "/v1/kv/", &key))
+        return 0;
+    if (strcmp(method, "GET") == 0)
+        api_block(a, req, get_kv);
+    else if (api_method_is(method, "PUT"))
+        put_kv(a, req, key);
+    else if (strcmp(method, "DELETE") == 0)
+        delete_kv(a, req, key);
+    else
+        api_reply_error(req, 405, "method %s not allowed on /v1/kv/ (GET, PUT, DELETE)", method);
+    return 1;
+}

@@ -1,0 +1,447 @@
+/* httpd: HTTP/1.1 connections on libuv (see httpd.h). Owns the listener,
+ * the connections and their input buffers; one request per connection is
+ * in flight at a time, so pipelined requests are answered in order. */
+#include "agent/api/httpd.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/http1.h"
+#include "core/mem.h"
+
+#define IN_MAX (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
+#define EXTRA_HEADERS_MAX 1024
+
+struct conn {
+    struct conn *prev, *next;
+    struct httpd *h;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    int open_handles;
+    int closing;
+    uint8_t *in;
+    size_t in_len, in_cap;
+    struct httpd_req *pending; /* the request being answered */
+    int reading;
+};
+
+struct httpd_req {
+    struct conn *c; /* NULL once the connection is gone */
+    uint8_t *in;    /* then the connection's input, which r points into: freed here */
+    struct http1_req r;
+    size_t consumed; /* bytes of c->in the request takes */
+    char method[17];
+    char extra[EXTRA_HEADERS_MAX];
+    size_t extra_len;
+};
+
+struct write_req {
+    uv_write_t w;
+    struct conn *c;
+    int close_after;
+    size_t len;
+    char data[];
+};
+
+struct httpd {
+    uv_loop_t *loop;
+    uv_tcp_t tcp;
+    httpd_handler handler;
+    void *ud;
+    struct conn *conns;
+    size_t n_conns;
+    int open_handles;
+    int closing;
+    uint16_t port;
+    void (*done)(void *);
+    void *done_ud;
+    struct httpd_stats stats;
+};
+
+static void process(struct conn *c);
+
+static void maybe_done(struct httpd *h)
+{
+    if (h->closing && h->open_handles == 0) {
+        void (*done)(void *) = h->done;
+        void *ud = h->done_ud;
+        free(h);
+        if (done)
+            done(ud);
+    }
+}
+
+static void conn_handle_closed(uv_handle_t *hd)
+{
+    struct conn *c = hd->data;
+    struct httpd *h = c->h;
+
+    h->open_handles--;
+    if (--c->open_handles == 0) {
+        free(c->in);
+        free(c);
+    }
+    maybe_done(h);
+}
+
+static void conn_close(struct conn *c)
+{
+    struct httpd *h = c->h;
+
+    if (c->closing)
+        return;
+    c->closing = 1;
+    if (c->pending) {
+        /* the handler still answers, reading the request until then; the
+         * answer is dropped, and the input goes with the request */
+        c->pending->c = NULL;
+        c->pending->in = c->in;
+        c->in = NULL;
+        c->in_len = c->in_cap = 0;
+    }
+    c->pending = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    h->n_conns--;
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void timeout_cb(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+static void written(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct conn *c = wr->c;
+
+    if (!c->closing && (status < 0 || wr->close_after))
+        conn_close(c);
+    free(wr);
+}
+
+static void send_response(struct conn *c, int status, const char *ctype, const char *extra,
+                          size_t extra_len, const void *body, size_t len, int close_after)
+{
+    char head[512];
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Connection: %s\r\n",
+                      status, reason(status), ctype ? ctype : "text/plain", len,
+                      close_after ? "close" : "keep-alive");
+    struct write_req *wr = xmalloc(sizeof(*wr) + (size_t)hl + extra_len + 2 + len);
+    uv_buf_t b;
+
+    wr->c = c;
+    wr->close_after = close_after;
+    memcpy(wr->data, head, (size_t)hl);
+    memcpy(wr->data + hl, extra, extra_len);
+    memcpy(wr->data + (size_t)hl + extra_len, "\r\n", 2);
+    if (len)
+        memcpy(wr->data + (size_t)hl + extra_len + 2, body, len);
+    wr->len = (size_t)hl + extra_len + 2 + len;
+    b = uv_buf_init(wr->data, (unsigned)wr->len);
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, written) < 0) {
+        free(wr);
+        conn_close(c);
+    }
+}
+
+static void send_error(struct conn *c, int status, const char *msg)
+{
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
+    c->h->stats.errors++;
+    send_response(c, status, "application/json", "", 0, body, (size_t)n, 1);
+}
+
+static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = hd->data;
+
+    /* never while a request is answered: it points into c->in (read_cb
+     * stops reading when c->in is full then) */
+    if (!c->pending && c->in_cap - c->in_len < 16384 && c->in_cap < IN_MAX) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : 16384;
+        if (cap > IN_MAX)
+            cap = IN_MAX;
+        c->in = xrealloc(c->in, cap);
+        c->in_cap = cap;
+    }
+    buf->base = (char *)c->in + c->in_len;
+    buf->len = c->in_cap - c->in_len;
+}
+
+/* Full while a request is answered: wait for the answer, since c->in
+ * cannot grow then (a request still arriving keeps reading: alloc_cb grows
+ * the buffer). */
+static void pause_if_full(struct conn *c)
+{
+    if (!c->closing && c->pending && c->reading && c->in_len == c->in_cap) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    c->in_len += (size_t)nread;
+    if (!c->pending)
+        process(c);
+    pause_if_full(c);
+}
+
+static void arm_timer(struct conn *c)
+{
+    uv_timer_start(&c->timer, timeout_cb, c->in_len ? HTTPD_READ_TIMEOUT_MS : HTTPD_IDLE_MS, 0);
+}
+
+static void process(struct conn *c)
+{
+    struct httpd *h = c->h;
+    struct httpd_req *req;
+    long n;
+
+    if (c->closing || c->pending)
+        return;
+    if (c->in_len == 0) {
+        arm_timer(c);
+        return;
+    }
+    req = xcalloc(1, sizeof(*req));
+    n = http1_parse_request(&req->r, c->in, c->in_len, NULL);
+    if (n == 0) {
+        free(req);
+        if (c->in_len == c->in_cap && c->in_cap >= IN_MAX) {
+            send_error(c, 413, "request too large");
+            return;
+        }
+        arm_timer(c);
+        if (!c->reading) {
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+            c->reading = 1;
+        }
+        return;
+    }
+    if (n < 0) {
+        send_error(c, req->r.status, req->r.error);
+        free(req);
+        return;
+    }
+    uv_timer_stop(&c->timer);
+    h->stats.requests++;
+    req->c = c;
+    req->consumed = (size_t)n;
+    memcpy(req->method, req->r.method, req->r.method_len < 16 ? req->r.method_len : 16);
+    c->pending = req;
+    h->handler(h->ud, req);
+    pause_if_full(c); /* answered later, with pipelined requests behind it */
+}
+
+void httpd_respond(struct httpd_req *req, int status, const char *content_type, const void *body,
+                   size_t len)
+{
+    struct conn *c = req->c;
+    int close_after;
+
+    if (!c) {
+        free(req->in);
+        free(req);
+        return;
+    }
+    close_after = !req->r.keep_alive || c->h->closing;
+    send_response(c, status, content_type, req->extra, req->extra_len, body, len, close_after);
+    c->pending = NULL;
+    if (!c->closing) {
+        memmove(c->in, c->in + req->consumed, c->in_len - req->consumed);
+        c->in_len -= req->consumed;
+    }
+    free(req->in); /* a failed send closed the connection */
+    free(req);
+    if (!close_after && !c->closing) {
+        if (!c->reading) {
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+            c->reading = 1;
+        }
+        process(c);
+    }
+}
+
+void httpd_add_header(struct httpd_req *r, const char *name, const char *value)
+{
+    int n = snprintf(r->extra + r->extra_len, sizeof(r->extra) - r->extra_len, "%s: %s\r\n",
+                     name, value);
+    if (n > 0 && (size_t)n < sizeof(r->extra) - r->extra_len)
+        r->extra_len += (size_t)n;
+    else
+        r->extra[r->extra_len] = '\0';
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct httpd *h = server->data;
+    struct conn *c;
+
+    if (status < 0 || h->closing)
+        return;
+    c = xcalloc(1, sizeof(*c));
+    c->h = h;
+    uv_tcp_init(h->loop, &c->tcp);
+    uv_timer_init(h->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->open_handles = 2;
+    h->open_handles += 2;
+    c->next = h->conns;
+    if (c->next)
+        c->next->prev = c;
+    h->conns = c;
+    h->n_conns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (h->n_conns > HTTPD_CONNS_MAX) {
+        h->stats.conns_refused++;
+        conn_close(c);
+        return;
+    }
+    h->stats.conns_accepted++;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    c->reading = 1;
+    arm_timer(c);
+}
+
+static void listener_closed(uv_handle_t *hd)
+{
+    struct httpd *h = hd->data;
+    h->open_handles--;
+    maybe_done(h);
+}
+
+int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr,
+               httpd_handler handler, void *ud, struct err *e)
+{
+    struct httpd *h = xcalloc(1, sizeof(*h));
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), rc;
+
+    *out = NULL;
+    h->loop = loop;
+    h->handler = handler;
+    h->ud = ud;
+    uv_tcp_init(loop, &h->tcp);
+    h->tcp.data = h;
+    h->open_handles = 1;
+    memset(&ss, 0, sizeof(ss));
+    if (addr->family == 4) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(addr->port);
+        memcpy(&s4->sin_addr, addr->ip, 4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(addr->port);
+        memcpy(&s6->sin6_addr, addr->ip, 16);
+    }
+    if ((rc = uv_tcp_bind(&h->tcp, (struct sockaddr *)&ss, 0)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&h->tcp, 256, on_connection)) < 0) {
+        err_set(e, rc, "%s", uv_strerror(rc));
+        httpd_close(h, NULL, NULL);
+        return rc;
+    }
+    uv_tcp_getsockname(&h->tcp, (struct sockaddr *)&ss, &len);
+    h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    *out = h;
+    return 0;
+}
+
+uint16_t httpd_port(const struct httpd *h)
+{
+    return h->port;
+}
+
+void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud)
+{
+    if (h->closing)
+        return;
+    h->closing = 1;
+    h->done = done;
+    h->done_ud = ud;
+    while (h->conns)
+        conn_close(h->conns);
+    uv_close((uv_handle_t *)&h->tcp, listener_closed);
+}
+
+const char *httpd_req_method(const struct httpd_req *r)
+{
+    return r->method;
+}
+
+const char *httpd_req_path(const struct httpd_req *r)
+{
+    return r->r.path;
+}
+
+int httpd_req_query(const struct httpd_req *r, const char *name, char *out, size_t cap)
+{
+    return http1_query_get(r->r.query, r->r.query_len, name, out, cap);
+}
+
+const char *httpd_req_body(const struct httpd_req *r, size_t *len)
+{
+    *len = r->r.body_len;
+    return (const char *)r->r.body;
+}
+
+int httpd_req_gone(const struct httpd_req *r)
+{
+    return r->c == NULL;
+}
+
+const struct httpd_stats *httpd_stats(const struct httpd *h)
+{
+    return &h->stats;
+}

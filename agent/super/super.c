@@ -1,0 +1,1168 @@
+/* super: the supervisor's driver (see super.h). It holds the services and
+ * their instances, feeds each instance's core/sup machine with what
+ * happens (spawns, exits seen through pidfds, timers, requests), and does
+ * what the machine answers: spawn (super_spawn.c, crun.c), signal, kill.
+ * Every start, exit, restart, kill and give-up is logged as an event.
+ * Instance pids, start times and ports are kept in SQLite (super_store.c)
+ * so that a restarted agent re-adopts what still runs, instead of killing
+ * or losing it. Times given to core/sup are CLOCK_MONOTONIC in ms, which
+ * is the same clock before and after an agent restart. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent_impl.h"
+#include "agent/log.h"
+#include "agent/super/super_impl.h"
+#include "core/mem.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define SUPER_DEFAULT_USER "troupe"
+
+static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit *x);
+static void svc_maybe_free(struct super *s, struct svc *v);
+
+uint64_t super_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct svc *super_find(struct super *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_svc; i++)
+        if (strcmp(s->svc[i]->spec.name, name) == 0)
+            return s->svc[i];
+    return NULL;
+}
+
+/* An event of an instance: in the log now, in the history once it exists. */
+static void note(struct inst *in, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note(struct inst *in, const char *kind, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    log_info("super", "%s/%u %s: %s", in->svc->spec.name, in->idx, kind, detail);
+    {
+        char subject[SUP_NAME_MAX + 16];
+        snprintf(subject, sizeof(subject), "%s/%u", in->svc->spec.name, in->idx);
+        super_history(in->super, kind, subject, detail);
+    }
+}
+
+static void history_note(struct super *s, const char *kind, const char *subject,
+                         const char *detail)
+{
+    super_history(s, kind, subject, detail);
+}
+
+static void save(struct inst *in)
+{
+    struct err e;
+
+    if (super_store_inst_put(in->super, in, &e) < 0)
+        log_warn("super", "%s/%u: %s", in->svc->spec.name, in->idx, e.msg);
+}
+
+/* ---- watching processes through pidfds ---- */
+
+/* Without pidfd_open (kernels before 5.3, and valgrind up to 3.19 at least),
+ * a timer asks every WATCH_POLL_MS whether the process is still there. */
+#define WATCH_POLL_MS 100
+
+static void watch_closed(uv_handle_t *h)
+{
+    struct watch *w = h->data;
+    if (w->pidfd >= 0)
+        close(w->pidfd);
+    free(w);
+}
+
+static void watch_stop(struct watch *w)
+{
+    if (!w)
+        return;
+    for (struct watch **p = &w->super->watches; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    w->in = NULL;
+    if (w->pidfd >= 0) {
+        uv_poll_stop(&w->poll);
+        uv_close((uv_handle_t *)&w->poll, watch_closed);
+    } else {
+        uv_timer_stop(&w->timer);
+        uv_close((uv_handle_t *)&w->timer, watch_closed);
+    }
+}
+
+/* The process of w ended (x says how, when it was our child). */
+static void watch_ended(struct watch *w, const struct sup_exit *x)
+{
+    struct inst *in = w->in;
+
+    if (!in) {
+        watch_stop(w);
+        return;
+    }
+    if (w->logger) {
+        in->logw = NULL;
+        in->logger = 0;
+        watch_stop(w);
+        return;
+    }
+    in->w = NULL;
+    in->pid = 0;
+    in->pid_start = 0;
+    watch_stop(w);
+    {
+        struct svc *v = in->svc;
+        struct super *s = in->super;
+        inst_drive(in, SUP_EV_EXIT, x);
+        svc_maybe_free(s, v);
+    }
+}
+
+static void watch_cb(uv_poll_t *p, int status, int events)
+{
+    struct watch *w = p->data;
+    struct sup_exit x = {.code = -1, .signal = 0};
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    /* our child: reap it and learn how it ended; adopted: not ours to reap */
+    if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+        if (si.si_code == CLD_EXITED)
+            x.code = si.si_status;
+        else
+            x.signal = si.si_status;
+    } else if (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid)) {
+        return; /* spurious wake-up: still running */
+    }
+    watch_ended(w, &x);
+}
+
+static void watch_timer_cb(uv_timer_t *t)
+{
+    struct watch *w = t->data;
+    struct sup_exit x = {.code = -1, .signal = 0};
+    int st;
+    pid_t r = waitpid(w->pid, &st, WNOHANG);
+
+    if (r == w->pid) {
+        if (WIFEXITED(st))
+            x.code = WEXITSTATUS(st);
+        else if (WIFSIGNALED(st))
+            x.signal = WTERMSIG(st);
+        else
+            return; /* stopped or continued: still there */
+    } else if (r == 0 || (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid))) {
+        return; /* our child, or an adopted process, still running */
+    }
+    watch_ended(w, &x);
+}
+
+struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
+                          struct err *e)
+{
+    struct watch *w;
+    int fd = spawn_pidfd(pid);
+
+    if (fd < 0 && fd != -ENOSYS) {
+        err_set(e, fd, "pidfd of %d: %s", (int)pid, strerror(-fd));
+        return NULL;
+    }
+    if (fd == -ENOSYS && !s->no_pidfd) {
+        s->no_pidfd = 1;
+        log_info("super", "no pidfd_open here: processes are checked every %d ms",
+                 WATCH_POLL_MS);
+    }
+    w = xcalloc(1, sizeof(*w));
+    w->pidfd = fd < 0 ? -1 : fd;
+    w->pid = pid;
+    w->in = in;
+    w->logger = logger;
+    w->super = s;
+    w->next = s->watches;
+    s->watches = w;
+    if (fd >= 0) {
+        uv_poll_init(s->loop, &w->poll, fd);
+        w->poll.data = w;
+        uv_poll_start(&w->poll, UV_READABLE, watch_cb);
+    } else {
+        uv_timer_init(s->loop, &w->timer);
+        w->timer.data = w;
+        uv_timer_start(&w->timer, watch_timer_cb, WATCH_POLL_MS, WATCH_POLL_MS);
+    }
+    return w;
+}
+
+/* ---- spawning one instance ---- */
+
+static int pick_port(uint16_t *port, struct err *e)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        int rc = -errno;
+        if (fd >= 0)
+            close(fd);
+        return err_set(e, rc, "ports: no free port: %s", strerror(-rc));
+    }
+    close(fd);
+    *port = ntohs(sa.sin_port);
+    return 0;
+}
+
+static int assign_ports(struct inst *in, struct err *e)
+{
+    const struct sup_spec *sp = &in->svc->spec;
+
+    for (size_t i = 0; i < sp->n_ports; i++) {
+        if (sp->ports[i].port) {
+            in->ports[i] = sp->ports[i].port;
+        } else if (!in->ports[i]) {
+            if (pick_port(&in->ports[i], e) < 0)
+                return e->code;
+        }
+    }
+    for (size_t i = sp->n_ports; i < SUP_PORTS_MAX; i++)
+        in->ports[i] = 0;
+    return 0;
+}
+
+/* The environment of an instance: the spec's env, PORT and PORT_name,
+ * TROUPE_SERVICE, TROUPE_INSTANCE, TROUPE_SECRETS_DIR; PATH and HOME when
+ * the spec gives none. Never a secret's value. Heap; free with free_strv. */
+static char **build_env(struct inst *in, const char *home, const char *secrets_dir)
+{
+    const struct sup_spec *sp = &in->svc->spec;
+    size_t n = 0, cap = sp->n_env + sp->n_ports + 8;
+    char **env = xcalloc(cap + 1, sizeof(char *));
+    int has_path = 0, has_home = 0;
+    char buf[PATH_MAX + 160];
+
+    for (size_t i = 0; i < sp->n_env; i++) {
+        env[n++] = xstrdup(sp->env[i]);
+        has_path |= strncmp(sp->env[i], "PATH=", 5) == 0;
+        has_home |= strncmp(sp->env[i], "HOME=", 5) == 0;
+    }
+    if (!has_path)
+        env[n++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+    if (!has_home) {
+        snprintf(buf, sizeof(buf), "HOME=%s", home);
+        env[n++] = xstrdup(buf);
+    }
+    for (size_t i = 0; i < sp->n_ports; i++) {
+        if (i == 0) {
+            snprintf(buf, sizeof(buf), "PORT=%u", in->ports[0]);
+            env[n++] = xstrdup(buf);
+        }
+        snprintf(buf, sizeof(buf), "PORT_%s=%u", sp->ports[i].name, in->ports[i]);
+        env[n++] = xstrdup(buf);
+    }
+    snprintf(buf, sizeof(buf), "TROUPE_SERVICE=%s", sp->name);
+    env[n++] = xstrdup(buf);
+    snprintf(buf, sizeof(buf), "TROUPE_INSTANCE=%u", in->idx);
+    env[n++] = xstrdup(buf);
+    if (secrets_dir) {
+        snprintf(buf, sizeof(buf), "TROUPE_SECRETS_DIR=%s", secrets_dir);
+        env[n++] = xstrdup(buf);
+    }
+    return env;
+}
+
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* The user an instance runs as: the spec's; as root the default is the
+ * unprivileged troupe user, and root only when the spec says "root". */
+static int service_user(struct super *s, const struct sup_spec *sp, uid_t *uid, gid_t *gid,
+                        char *home, size_t cap, struct err *e)
+{
+    const char *user = sp->user[0] ? sp->user : NULL;
+    struct passwd *pw;
+
+    if (!s->root) {
+        *uid = getuid();
+        *gid = getgid();
+        if (user && (!(pw = getpwnam(user)) || pw->pw_uid != *uid))
+            return err_set(e, -EPERM,
+                           "user: \"%s\": an agent that is not root runs services as itself",
+                           user);
+        pw = getpwuid(*uid);
+        snprintf(home, cap, "%s", pw ? pw->pw_dir : "/");
+        return 0;
+    }
+    if (!user)
+        user = SUPER_DEFAULT_USER;
+    if (spawn_user(user, sp->group, uid, gid, e) < 0) {
+        if (!sp->user[0])
+            return err_set(e, -ENOENT,
+                           "user: the default user \"%s\" does not exist (make install "
+                           "creates it), or set \"user\" in the spec",
+                           SUPER_DEFAULT_USER);
+        return e->code;
+    }
+    pw = getpwnam(user);
+    snprintf(home, cap, "%s", pw ? pw->pw_dir : "/");
+    return 0;
+}
+
+/* The spec's args with ${PORT} and ${PORT_name} replaced by the instance's
+ * ports, after argv0 when it is not NULL (heap, NULL-terminated; free_strv). */
+static char **expanded_args(const struct inst *in, const char *argv0)
+{
+    const struct sup_spec *sp = &in->svc->spec;
+    char **v = xcalloc(sp->n_args + 2, sizeof(char *)), buf[8192];
+    size_t k = 0;
+
+    if (argv0)
+        v[k++] = xstrdup(argv0);
+    for (size_t i = 0; i < sp->n_args; i++) {
+        super_expand_ports(in, sp->args[i], buf, sizeof(buf));
+        v[k++] = xstrdup(buf);
+    }
+    return v;
+}
+
+static int inst_spawn(struct inst *in, struct err *e)
+{
+    struct super *s = in->super;
+    const struct sup_spec *sp = &in->svc->spec;
+    char home[PATH_MAX], cg_paths[4][PATH_MAX], cg_name[SUP_NAME_MAX + 16], bdir[PATH_MAX];
+    char *crun_argv[16], crun_bufs[8][PATH_MAX];
+    char **argv = NULL, **env = NULL, **bargv = NULL;
+    const char *secrets_dir = NULL;
+    struct spawn_req r;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if ((rc = service_user(s, sp, &uid, &gid, home, sizeof(home), e)) < 0)
+        return rc;
+    if ((rc = assign_ports(in, e)) < 0)
+        return rc;
+    if (sp->n_secrets) {
+        snprintf(in->secrets_dir, sizeof(in->secrets_dir), "%s/%s-%u", s->secrets_root,
+                 sp->name, in->idx);
+        secrets_clear(in->secrets_dir);
+        if ((rc = secrets_materialize(s, sp, in->secrets_dir, uid, gid, e)) < 0)
+            return rc;
+        secrets_dir = super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "/run/secrets"
+                                                                 : in->secrets_dir;
+    }
+    if ((rc = super_logger_spawn(s, in, e)) < 0)
+        return rc;
+    if (!in->logw && in->logger)
+        in->logw = super_watch(s, in, in->logger, 1, NULL);
+    env = build_env(in, home, secrets_dir);
+    if (sp->bundle && !in->svc->b.ready) {
+        rc = err_set(e, -EAGAIN, "bundle %s: not verified yet", sp->bundle);
+        goto out;
+    }
+    if (sp->bundle) {
+        char **args = expanded_args(in, NULL);
+        bargv = super_bundle_argv(in->svc, args, super_runtime(in->svc) == SUP_RUNTIME_CRUN);
+        free_strv(args);
+    } else {
+        argv = expanded_args(in, sp->command);
+    }
+    if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
+        if ((rc = crun_prepare(s, in, uid, gid, env, bargv ? bargv : argv, crun_argv, crun_bufs,
+                               e)) < 0)
+            goto out;
+        r.path = crun_argv[0];
+        r.argv = crun_argv;
+        r.envp = (char *const[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        r.hide_unified = spawn_cgroup_hybrid();
+        snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
+        if (s->root && (rc = spawn_cgroup(cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
+            goto out;
+    } else {
+        if (bargv) {
+            /* the entrypoint, from the bundle's directory */
+            if ((rc = super_bundle_where(s, in->svc, bdir, sizeof(bdir), e)) < 0)
+                goto out;
+            if (rc == 1) {
+                r.bind_src = in->svc->b.dir;
+                r.bind_dst = bdir;
+            }
+            r.path = bargv[0];
+            r.argv = bargv;
+            r.dir = bdir;
+        } else {
+            r.path = sp->command;
+            r.argv = argv;
+            r.dir = sp->dir;
+        }
+        r.envp = env;
+        r.set_user = s->root;
+        r.uid = uid;
+        r.gid = gid;
+        r.no_new_privs = 1;
+        r.nofile = sp->limits.nofile;
+        snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
+        if (s->root && (rc = spawn_cgroup(cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
+            goto out;
+    }
+    r.fds[0] = -1;
+    r.fds[1] = in->log_out;
+    r.fds[2] = in->log_err;
+    r.fds[3] = -1;
+    if ((rc = spawn_process(&r, &pid, e)) < 0)
+        goto out;
+    in->pid = pid;
+    in->pid_start = spawn_proc_start(pid);
+    in->started_wall_ms = agent_wall_ms();
+    in->adopted = 0;
+    if (!(in->w = super_watch(s, in, pid, 0, e))) {
+        kill(pid, SIGKILL);
+        rc = e->code;
+        goto out;
+    }
+    rc = 0;
+out:
+    free_strv(argv);
+    free_strv(bargv);
+    free_strv(env);
+    return rc;
+}
+
+static void send_signal(struct inst *in, int sig)
+{
+    struct err e;
+
+    if (!in->pid)
+        return;
+    if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
+        if (crun_signal(in->super, in, sig, &e) < 0)
+            log_warn("super", "%s/%u: %s", in->svc->spec.name, in->idx, e.msg);
+        if (sig != SIGKILL)
+            return;
+    }
+    /* the instance leads its own session and process group: signal them all */
+    if (kill(-in->pid, sig) < 0)
+        kill(in->pid, sig);
+}
+
+/* ---- the machine's outputs ---- */
+
+static void timer_cb(uv_timer_t *t)
+{
+    struct inst *in = t->data;
+    struct svc *v = in->svc;
+
+    inst_drive(in, SUP_EV_TIMER, NULL);
+    svc_maybe_free(in->super, v);
+}
+
+static void arm(struct inst *in)
+{
+    uint64_t d = sup_deadline(&in->sm), now;
+
+    if (d == SUP_NEVER) {
+        uv_timer_stop(&in->timer);
+        return;
+    }
+    now = super_mono_ms();
+    uv_timer_start(&in->timer, timer_cb, d > now ? d - now : 0, 0);
+}
+
+static void inst_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void inst_release(struct inst *in)
+{
+    struct err e;
+    char cg[SUP_NAME_MAX + 16];
+
+    watch_stop(in->w);
+    /* the logger ends once it read everything: keep watching it, to reap it */
+    if (in->logw)
+        in->logw->in = NULL;
+    if (in->log_out >= 0)
+        close(in->log_out);
+    if (in->log_err >= 0)
+        close(in->log_err);
+    if (in->retired) {
+        if (super_runtime(in->svc) == SUP_RUNTIME_CRUN)
+            crun_cleanup(in->super, in);
+        super_store_inst_del(in->super, in->svc->spec.name, in->idx, &e);
+        secrets_clear(in->secrets_dir);
+        snprintf(cg, sizeof(cg), "%s-%u", in->svc->spec.name, in->idx);
+        spawn_cgroup_remove(cg);
+    }
+    uv_close((uv_handle_t *)&in->timer, inst_free_cb);
+}
+
+static void svc_free(struct super *s, struct svc *v);
+
+/* After an instance went down: free what was scaled away or removed. */
+static void reap_retired(struct svc *v)
+{
+    for (uint32_t i = 0; i < v->n_inst; i++) {
+        struct inst *in = v->inst[i];
+        if (!in || !in->retired || in->pid)
+            continue;
+        if (in->sm.state != SUP_DOWN && in->sm.state != SUP_EXITED &&
+            in->sm.state != SUP_FAILED)
+            continue;
+        v->inst[i] = NULL;
+        inst_release(in);
+    }
+    while (v->n_inst && !v->inst[v->n_inst - 1])
+        v->n_inst--;
+}
+
+/* A removed service is freed once its last instance is down; called from
+ * the loop's entry points, after the instance's work is done. */
+static void svc_maybe_free(struct super *s, struct svc *v)
+{
+    if (v->removing && v->n_inst == 0)
+        svc_free(s, v);
+}
+
+static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit *x)
+{
+    struct svc *v = in->svc;
+    struct sup_out o;
+    struct err e;
+    char how[64];
+    uint64_t now = super_mono_ms();
+    uint8_t before = in->sm.state;
+
+    sup_event(&in->sm, &v->spec.sup, now, ev, x, &o);
+    if (in->sm.state == SUP_FETCHING && before != SUP_FETCHING) {
+        note(in, "fetching", "waiting for bundle %s to be verified", v->spec.bundle);
+        super_bundle_need(in->super, v);
+    }
+    if (ev == SUP_EV_REFUSED && in->sm.state == SUP_FAILED)
+        note(in, "refused", "%s; nothing runs until troupe restart %s",
+             v->b.error + (strncmp(v->b.error, "refused ", 8) == 0 ? 8 : 0), v->spec.name);
+    /* an instance that is not restarted at once leaves the catalog now; one
+     * that is gets its registration replaced right after the spawn, so that
+     * the durable write of the catalog does not delay the replacement */
+    if ((o.notes & SUP_NOTE_EXITED) && o.act != SUP_ACT_SPAWN)
+        super_catalog_deregister(in);
+    if (o.notes & SUP_NOTE_EXITED)
+        note(in, "exit", "%s after %llu ms", sup_exit_str(&in->sm.last, how, sizeof(how)),
+             (unsigned long long)o.ran_ms);
+    if (o.notes & SUP_NOTE_UNHEALTHY)
+        note(in, "unhealthy", "a liveness check is critical: restarting");
+    if (o.notes & SUP_NOTE_KILLED)
+        note(in, "kill", "still running %u ms after %s: SIGKILL", v->spec.sup.stop_grace_ms,
+             sup_signal_name(v->spec.stop_signal));
+    if (o.notes & SUP_NOTE_GAVE_UP)
+        note(in, "give-up", "%u starts within %u ms: failed until troupe restart %s",
+             v->spec.sup.start_burst, v->spec.sup.start_interval_ms, v->spec.name);
+    if ((o.notes & SUP_NOTE_RESTART) && o.act != SUP_ACT_SPAWN)
+        note(in, "restart", "in %llu ms (backoff)", (unsigned long long)o.delay_ms);
+    if (o.notes & SUP_NOTE_STOPPED)
+        note(in, "stopped", "down as asked");
+    switch (o.act) {
+    case SUP_ACT_SPAWN:
+        if (inst_spawn(in, &e) < 0) {
+            struct sup_exit fx = {.code = 127, .signal = 0};
+            note(in, "spawn-fail", "%s", e.msg);
+            inst_drive(in, SUP_EV_EXIT, &fx);
+            return;
+        }
+        note(in, in->sm.restarts ? "restart" : "start", "pid %d (restart %u)", (int)in->pid,
+             in->sm.restarts);
+        super_catalog_register(in);
+        break;
+    case SUP_ACT_SIGNAL:
+        note(in, "stop", "%s to pid %d, SIGKILL in %u ms", sup_signal_name(v->spec.stop_signal),
+             (int)in->pid, v->spec.sup.stop_grace_ms);
+        send_signal(in, v->spec.stop_signal);
+        break;
+    case SUP_ACT_KILL:
+        send_signal(in, SIGKILL);
+        break;
+    default:
+        break;
+    }
+    arm(in);
+    if (o.act == SUP_ACT_SPAWN || o.notes || before != in->sm.state)
+        save(in);
+    if (!in->pid && (in->sm.state == SUP_DOWN || in->sm.state == SUP_EXITED ||
+                     in->sm.state == SUP_FAILED))
+        reap_retired(v);
+}
+
+void super_drive(struct inst *in, enum sup_event ev)
+{
+    inst_drive(in, ev, NULL);
+}
+
+uint8_t super_runtime(const struct svc *v)
+{
+    return v->spec.bundle ? v->b.runtime : v->spec.runtime;
+}
+
+void super_unhealthy(struct inst *in, const char *check_id)
+{
+    struct svc *v = in->svc;
+
+    if (in->sm.state != SUP_RUNNING)
+        return;
+    log_info("super", "%s/%u: liveness check %s is critical", v->spec.name, in->idx, check_id);
+    inst_drive(in, SUP_EV_UNHEALTHY, NULL);
+    svc_maybe_free(in->super, v);
+}
+
+/* ---- services ---- */
+
+static struct inst *inst_new(struct super *s, struct svc *v, uint32_t idx)
+{
+    struct inst *in = xcalloc(1, sizeof(*in));
+
+    in->super = s;
+    in->svc = v;
+    in->idx = idx;
+    in->log_out = in->log_err = -1;
+    sup_init(&in->sm);
+    sup_hold(&in->sm, super_bundle_held(v));
+    uv_timer_init(s->loop, &in->timer);
+    in->timer.data = in;
+    v->inst[idx] = in;
+    if (idx + 1 > v->n_inst)
+        v->n_inst = idx + 1;
+    return in;
+}
+
+static void svc_free(struct super *s, struct svc *v)
+{
+    for (size_t i = 0; i < s->n_svc; i++) {
+        if (s->svc[i] != v)
+            continue;
+        s->svc[i] = s->svc[--s->n_svc];
+        break;
+    }
+    for (uint32_t i = 0; i < v->n_inst; i++)
+        if (v->inst[i])
+            inst_release(v->inst[i]);
+    sup_spec_release(&v->spec);
+    free(v);
+}
+
+/* Makes instances 0..want-1 exist and run (unless stopped), and stops the
+ * ones above. */
+static void svc_converge(struct super *s, struct svc *v)
+{
+    for (uint32_t i = 0; i < v->want; i++) {
+        struct inst *in = v->inst[i];
+        if (!in)
+            in = inst_new(s, v, i);
+        in->retired = 0;
+        if (!v->stopped && (in->sm.state == SUP_DOWN))
+            inst_drive(in, SUP_EV_START, NULL);
+    }
+    for (uint32_t i = v->want; i < v->n_inst; i++) {
+        struct inst *in = v->inst[i];
+        if (!in)
+            continue;
+        in->retired = 1;
+        inst_drive(in, SUP_EV_STOP, NULL);
+    }
+    reap_retired(v);
+}
+
+/* Environment checks a parsed spec must pass before it replaces anything. */
+static int spec_usable(struct super *s, const struct sup_spec *sp, struct err *e)
+{
+    uid_t uid;
+    gid_t gid;
+    char home[PATH_MAX];
+    struct stat st;
+
+    if (sp->bundle && super_bundle_usable(s, sp, e) < 0)
+        return e->code;
+    if (sp->command && sp->runtime == SUP_RUNTIME_PROCESS && access(sp->command, X_OK) < 0 &&
+        sp->command[0] == '/')
+        return err_set(e, -ENOENT, "command: %s: %s", sp->command, strerror(errno));
+    if (sp->command && sp->command[0] != '/')
+        return err_set(e, -EINVAL, "command: \"%s\" is not an absolute path", sp->command);
+    if (sp->dir && (stat(sp->dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+        return err_set(e, -ENOENT, "dir: %s is not a directory", sp->dir);
+    if (sp->rootfs && stat(sp->rootfs, &st) < 0)
+        return err_set(e, -ENOENT, "rootfs: %s: %s", sp->rootfs, strerror(errno));
+    if (service_user(s, sp, &uid, &gid, home, sizeof(home), e) < 0)
+        return e->code;
+    for (size_t i = 0; i < sp->n_secrets; i++) {
+        sqlite3_stmt *q = NULL;
+        int found = 0;
+        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sup_secrets WHERE name = ?1", -1, &q,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_text(q, 1, sp->secrets[i], -1, SQLITE_STATIC);
+            found = sqlite3_step(q) == SQLITE_ROW;
+        }
+        sqlite3_finalize(q);
+        if (!found)
+            return err_set(e, -ENOENT, "secrets[%zu]: no secret named \"%s\" (troupe secret put)",
+                           i, sp->secrets[i]);
+    }
+    return 0;
+}
+
+int super_apply(struct super *s, const char *text, size_t len, char *name, struct err *e)
+{
+    struct sup_spec sp;
+    struct svc *v;
+    int rc;
+
+    if ((rc = sup_spec_parse(&sp, text, len, e)) < 0)
+        return rc;
+    if ((rc = spec_usable(s, &sp, e)) < 0) {
+        sup_spec_release(&sp);
+        return rc;
+    }
+    snprintf(name, 64, "%s", sp.name);
+    v = super_find(s, sp.name);
+    if (v && strcmp(v->spec.json, sp.json) == 0) {
+        sup_spec_release(&sp);
+        v->stopped = 0;
+        v->want = v->spec.instances;
+        if ((rc = super_store_spec_put(s, v, e)) < 0)
+            return rc;
+        svc_converge(s, v);
+        return 0;
+    }
+    if (!v) {
+        if (s->n_svc == SUPER_SERVICES_MAX) {
+            sup_spec_release(&sp);
+            return err_set(e, -ENOSPC, "at most %d services", SUPER_SERVICES_MAX);
+        }
+        v = xcalloc(1, sizeof(*v));
+        v->spec = sp;
+        v->want = sp.instances;
+        s->svc[s->n_svc++] = v;
+        log_info("super", "%s: new service, %u instances", sp.name, sp.instances);
+        if ((rc = super_store_spec_put(s, v, e)) < 0)
+            return rc;
+        super_bundle_changed(s, v);
+        svc_converge(s, v);
+        return 0;
+    }
+    /* a new version: restart what runs under the new spec */
+    log_info("super", "%s: new version of the spec", sp.name);
+    sup_spec_release(&v->spec);
+    v->spec = sp;
+    v->want = sp.instances;
+    v->stopped = 0;
+    v->removing = 0;
+    if ((rc = super_store_spec_put(s, v, e)) < 0)
+        return rc;
+    /* a new bundle: what runs keeps running until it is verified */
+    if (!super_bundle_changed(s, v))
+        v->b.restart_pending = 1;
+    else
+        for (uint32_t i = 0; i < v->n_inst && i < v->want; i++) {
+            struct inst *in = v->inst[i];
+            if (in && (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
+                inst_drive(in, SUP_EV_RESTART, NULL);
+        }
+    svc_converge(s, v);
+    return 0;
+}
+
+static struct svc *find_or_err(struct super *s, const char *name, struct err *e)
+{
+    struct svc *v = super_find(s, name);
+
+    if (!v)
+        err_set(e, -ENOENT, "no service named \"%s\"", name);
+    return v;
+}
+
+int super_stop(struct super *s, const char *name, struct err *e)
+{
+    struct svc *v = find_or_err(s, name, e);
+
+    if (!v)
+        return e->code;
+    v->stopped = 1;
+    for (uint32_t i = 0; i < v->n_inst; i++)
+        if (v->inst[i])
+            inst_drive(v->inst[i], SUP_EV_STOP, NULL);
+    return super_store_spec_put(s, v, e);
+}
+
+int super_start(struct super *s, const char *name, struct err *e)
+{
+    struct svc *v = find_or_err(s, name, e);
+
+    if (!v)
+        return e->code;
+    v->stopped = 0;
+    for (uint32_t i = 0; i < v->n_inst && i < v->want; i++)
+        if (v->inst[i] && v->inst[i]->sm.state != SUP_RUNNING)
+            inst_drive(v->inst[i], SUP_EV_START, NULL);
+    svc_converge(s, v);
+    return super_store_spec_put(s, v, e);
+}
+
+int super_restart(struct super *s, const char *name, struct err *e)
+{
+    struct svc *v = find_or_err(s, name, e);
+
+    if (!v)
+        return e->code;
+    v->stopped = 0;
+    for (uint32_t i = 0; i < v->n_inst && i < v->want; i++)
+        if (v->inst[i])
+            inst_drive(v->inst[i], SUP_EV_RESTART, NULL);
+    svc_converge(s, v);
+    return super_store_spec_put(s, v, e);
+}
+
+int super_scale(struct super *s, const char *name, uint32_t n, struct err *e)
+{
+    struct svc *v = find_or_err(s, name, e);
+
+    if (!v)
+        return e->code;
+    if (n > SUP_INSTANCES_MAX)
+        return err_set(e, -EINVAL, "instances: %u is above %d", n, SUP_INSTANCES_MAX);
+    if (n > 1)
+        for (size_t i = 0; i < v->spec.n_ports; i++)
+            if (v->spec.ports[i].port)
+                return err_set(e, -EINVAL,
+                               "ports.%s: a fixed port cannot serve %u instances; use \"auto\"",
+                               v->spec.ports[i].name, n);
+    v->want = n;
+    svc_converge(s, v);
+    return super_store_spec_put(s, v, e);
+}
+
+int super_remove(struct super *s, const char *name, struct err *e)
+{
+    struct svc *v = find_or_err(s, name, e);
+
+    if (!v)
+        return e->code;
+    /* the instances stop (their handles close with them); the spec goes now */
+    for (uint32_t i = 0; i < v->n_inst; i++) {
+        if (!v->inst[i])
+            continue;
+        v->inst[i]->retired = 1;
+        inst_drive(v->inst[i], SUP_EV_STOP, NULL);
+    }
+    v->removing = 1;
+    if (super_store_spec_del(s, name, e) < 0)
+        return e->code;
+    svc_maybe_free(s, v);
+    return 0;
+}
+
+/* ---- specs in the config dir ---- */
+
+static int spec_file(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
+}
+
+/* Applies one file; returns 0, or -1 when it was refused and names no
+ * service we know (then nothing may be forgotten in this load). */
+static int dir_apply(struct super *s, const char *path)
+{
+    char name[64], *text = NULL;
+    size_t len = 0;
+    struct err e;
+    FILE *f = fopen(path, "re");
+    struct svc *v;
+
+    if (!f) {
+        log_error("super", "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    text = xmalloc(SUP_SPEC_TEXT_MAX + 1);
+    len = fread(text, 1, SUP_SPEC_TEXT_MAX + 1, f);
+    fclose(f);
+    if (super_apply(s, text, len, name, &e) < 0) {
+        json_t *j = json_loadb(text, len, 0, NULL);
+        const char *n = json_string_value(json_object_get(j, "name"));
+        log_error("super", "%s refused, the running version (if any) stays: %s", path, e.msg);
+        history_note(s, "spec-refused", path, e.msg);
+        /* the version that runs stays, and so does its service */
+        v = n ? super_find(s, n) : NULL;
+        if (v)
+            v->seen = 1;
+        json_decref(j);
+        free(text);
+        return v ? 0 : -1;
+    }
+    if ((v = super_find(s, name))) {
+        v->from_dir = 1;
+        v->seen = 1;
+    }
+    free(text);
+    return 0;
+}
+
+void super_dir_load(struct super *s)
+{
+    const char *cfg = s->a->cfg.config_dir;
+    char dir[PATH_MAX];
+    struct dirent **names = NULL;
+    int n, unknown = 0;
+
+    if (!cfg[0])
+        return;
+    snprintf(dir, sizeof(dir), "%.*s/run", PATH_MAX - 8, cfg);
+    for (size_t i = 0; i < s->n_svc; i++)
+        s->svc[i]->seen = 0;
+    n = scandir(dir, &names, spec_file, alphasort);
+    if (n < 0) {
+        if (errno != ENOENT)
+            log_error("super", "%s: %s; the services stay as they are", dir, strerror(errno));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, names[i]->d_name) >= 0 && dir_apply(s, path) < 0)
+            unknown++;
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    for (size_t i = 0; i < s->n_svc && !unknown; i++) {
+        struct svc *v = s->svc[i];
+        struct err e;
+        if (!v->from_dir || v->seen || v->removing)
+            continue;
+        log_info("super", "%s: its file left %s: stopping and forgetting it", v->spec.name, dir);
+        if (super_remove(s, v->spec.name, &e) < 0)
+            log_warn("super", "%s: %s", v->spec.name, e.msg);
+        i = (size_t)-1; /* the list may have changed */
+    }
+    log_info("super", "%d spec files in %s", n, dir);
+}
+
+/* ---- JSON ---- */
+
+static json_t *inst_json(struct inst *in)
+{
+    const struct sup_spec *sp = &in->svc->spec;
+    json_t *ports = json_object(), *o;
+    char how[64];
+    uint64_t now = super_mono_ms();
+
+    for (size_t i = 0; i < sp->n_ports; i++)
+        json_object_set_new(ports, sp->ports[i].name, json_integer(in->ports[i]));
+    o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:s, s:o, s:s, s:b}", "service", sp->name,
+                  "instance", (int)in->idx, "state", sup_state_name(in->sm.state), "pid",
+                  (json_int_t)in->pid, "restarts", (json_int_t)in->sm.restarts, "last_exit",
+                  sup_exit_str(&in->sm.last, how, sizeof(how)), "ports", ports, "runtime",
+                  super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "crun" : "process", "adopted",
+                  in->adopted);
+    if (sp->bundle)
+        json_object_set_new(o, "bundle", json_string(sp->bundle));
+    /* why it waits, failed, or still runs the version before */
+    if (sp->bundle && in->svc->b.error[0] && !in->svc->b.ready)
+        json_object_set_new(o, "error", json_string(in->svc->b.error));
+    if (in->pid) {
+        json_object_set_new(o, "uptime_ms", json_integer((json_int_t)(now - in->sm.started_ms)));
+        json_object_set_new(o, "started_ms", json_integer((json_int_t)in->started_wall_ms));
+    }
+    if (in->sm.state == SUP_BACKOFF && sup_deadline(&in->sm) != SUP_NEVER)
+        json_object_set_new(o, "restart_in_ms",
+                            json_integer((json_int_t)(sup_deadline(&in->sm) > now
+                                                          ? sup_deadline(&in->sm) - now
+                                                          : 0)));
+    return o;
+}
+
+json_t *super_ps_json(struct super *s, const char *name, struct err *e)
+{
+    json_t *arr = json_array();
+
+    if (name && !super_find(s, name)) {
+        json_decref(arr);
+        err_set(e, -ENOENT, "no service named \"%s\"", name);
+        return NULL;
+    }
+    for (size_t k = 0; k < s->n_svc; k++) {
+        struct svc *v = s->svc[k];
+        if (name && strcmp(v->spec.name, name) != 0)
+            continue;
+        for (uint32_t i = 0; i < v->n_inst; i++)
+            if (v->inst[i])
+                json_array_append_new(arr, inst_json(v->inst[i]));
+    }
+    return arr;
+}
+
+json_t *super_spec_json(struct super *s, const char *name)
+{
+    struct svc *v = super_find(s, name);
+
+    return v ? json_loads(v->spec.json, 0, NULL) : NULL;
+}
+
+/* ---- open, re-adopt, close ---- */
+
+static void adopt(struct super *s, struct svc *v, uint32_t idx)
+{
+    struct inst *in = inst_new(s, v, idx);
+    struct inst_row row;
+    struct err e;
+    int known = super_store_inst_get(s, v->spec.name, idx, &row, &e) == 0;
+
+    if (!known) {
+        if (!v->stopped)
+            inst_drive(in, SUP_EV_START, NULL);
+        return;
+    }
+    memcpy(in->ports, row.ports, sizeof(in->ports));
+    in->started_wall_ms = row.started_wall_ms;
+    if (row.pid > 0) {
+        uint64_t st = spawn_proc_start(row.pid);
+        sup_adopt(&in->sm, row.started_mono_ms, row.restarts, row.level);
+        if (st && st == row.pid_start && (in->w = super_watch(s, in, row.pid, 0, &e))) {
+            in->pid = row.pid;
+            in->pid_start = st;
+            in->adopted = 1;
+            log_info("super", "%s/%u: re-adopted pid %d, running for %llu ms", v->spec.name,
+                     idx, (int)row.pid,
+                     (unsigned long long)(super_mono_ms() - row.started_mono_ms));
+            super_catalog_register(in);
+            if (strcmp(row.state, "stopping") == 0 || v->stopped)
+                inst_drive(in, SUP_EV_STOP, NULL);
+            return;
+        }
+        /* it ended while no agent watched it */
+        struct sup_exit x = {.code = -1, .signal = 0};
+        log_info("super", "%s/%u: pid %d ended while the agent was down", v->spec.name, idx,
+                 (int)row.pid);
+        if (v->stopped) {
+            sup_init(&in->sm);
+            in->sm.restarts = row.restarts;
+            save(in);
+            return;
+        }
+        inst_drive(in, SUP_EV_EXIT, &x);
+        return;
+    }
+    /* down, exited or failed before: stays so; backoff: starts again */
+    in->sm.restarts = row.restarts;
+    in->sm.level = row.level;
+    if (strcmp(row.state, "failed") == 0)
+        in->sm.state = SUP_FAILED;
+    else if (strcmp(row.state, "exited") == 0)
+        in->sm.state = SUP_EXITED;
+    else if (!v->stopped)
+        inst_drive(in, SUP_EV_START, NULL);
+}
+
+static int load_spec(struct super *s, const char *json, uint32_t want, int stopped)
+{
+    struct svc *v;
+    struct err e;
+
+    if (s->n_svc == SUPER_SERVICES_MAX)
+        return 0;
+    v = xcalloc(1, sizeof(*v));
+    if (sup_spec_parse(&v->spec, json, strlen(json), &e) < 0) {
+        log_error("super", "a stored spec no longer parses, skipped: %s", e.msg);
+        free(v);
+        return 0;
+    }
+    v->want = want;
+    v->stopped = stopped;
+    s->svc[s->n_svc++] = v;
+    super_bundle_changed(s, v); /* verified again before its next start */
+    for (uint32_t i = 0; i < want; i++)
+        adopt(s, v, i);
+    return 0;
+}
+
+int super_open(struct super **out, struct agent *a, struct err *e)
+{
+    struct super *s = xcalloc(1, sizeof(*s));
+    ssize_t n;
+    int rc;
+
+    s->a = a;
+    s->loop = &a->loop;
+    s->root = geteuid() == 0;
+    {
+        char real[PATH_MAX];
+        if (!realpath(a->cfg.data_dir, real) || strlen(real) >= sizeof(s->data_dir)) {
+            free(s);
+            return err_set(e, -ENAMETOOLONG, "data dir %s: not found, or its path is too long",
+                           a->cfg.data_dir);
+        }
+        memcpy(s->data_dir, real, strlen(real) + 1);
+    }
+    n = readlink("/proc/self/exe", s->self_exe, sizeof(s->self_exe) - 1);
+    if (n <= 0) {
+        free(s);
+        return err_set(e, -errno, "cannot find the troupe binary: %s", strerror(errno));
+    }
+    s->self_exe[n] = '\0';
+    if ((rc = super_store_open(s, e)) < 0 || (rc = secrets_open(s, e)) < 0 ||
+        (rc = super_catalog_open(s, e)) < 0) {
+        super_store_close(s);
+        free(s);
+        return err_wrap(e, "supervisor");
+    }
+    if ((rc = super_store_specs(s, load_spec, e)) < 0) {
+        super_close(s);
+        return err_wrap(e, "supervisor");
+    }
+    if (s->n_svc)
+        log_info("super", "%zu services from the data dir", s->n_svc);
+    *out = s;
+    super_dir_load(s);
+    return 0;
+}
+
+void super_close(struct super *s)
+{
+    if (!s)
+        return;
+    while (s->n_svc)
+        svc_free(s, s->svc[s->n_svc - 1]);
+    while (s->watches)
+        watch_stop(s->watches);
+    super_bundle_close(s);
+    sodium_memzero(s->key, sizeof(s->key));
+    super_store_close(s);
+    free(s);
+}

@@ -1,0 +1,63 @@
+/* super: the supervisor of the agent, as the rest of agent/ uses it. It
+ * runs the services of the applied specs (processes, or crun containers),
+ * restarts them by core/sup's rules, captures their output into rotated
+ * files, hands them their secrets as files, registers every instance in the
+ * catalog, and re-adopts running instances after the agent restarts.
+ * Leaving the agent (SIGTERM) leaves the instances running. */
+#ifndef TROUPE_SUPER_H
+#define TROUPE_SUPER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct agent;
+struct super;
+
+/* Opens the supervisor: its tables in the data dir, the secrets key, and
+ * every spec applied before, re-adopting the instances still running.
+ * Free with super_close. */
+int super_open(struct super **out, struct agent *a, struct err *e);
+/* Closes handles and files; running instances keep running. NULL: no-op. */
+void super_close(struct super *s);
+
+/* Applies a spec (JSON text): new, or a new version of a running service
+ * (its instances are restarted with it). A bad spec changes nothing; e
+ * names the field. The name of the service goes to name (64 bytes). */
+int super_apply(struct super *s, const char *text, size_t len, char *name, struct err *e);
+/* Applies the specs in CONFIG_DIR/run, every NAME.json (at start and on SIGHUP): new
+ * and changed ones are applied, a refused one is logged with its file and
+ * field and changes nothing, and a service whose file went away since the
+ * last load is stopped and forgotten. */
+void super_dir_load(struct super *s);
+/* By hand: -ENOENT when there is no such service. */
+int super_stop(struct super *s, const char *name, struct err *e);
+int super_start(struct super *s, const char *name, struct err *e);
+int super_restart(struct super *s, const char *name, struct err *e);
+int super_scale(struct super *s, const char *name, uint32_t n, struct err *e);
+/* Stops the instances and forgets the spec. */
+int super_remove(struct super *s, const char *name, struct err *e);
+
+/* The instances (of one service, or all when name is NULL) as JSON. */
+json_t *super_ps_json(struct super *s, const char *name, struct err *e);
+/* The spec of a service as JSON (new reference), NULL when none. */
+json_t *super_spec_json(struct super *s, const char *name);
+
+/* Secrets: stored encrypted in the data dir (see agent/super/secrets.c). */
+int super_secret_put(struct super *s, const char *name, const void *val, size_t len,
+                     struct err *e);
+int super_secret_rm(struct super *s, const char *name, struct err *e);
+json_t *super_secret_list(struct super *s, struct err *e);
+
+/* Log records of a service (instance -1: all), newer than since_ms, after
+ * cursor (NULL: from the start), the last max_lines: {lines, cursor}. */
+json_t *super_logs(struct super *s, const char *name, int instance, uint64_t since_ms,
+                   const char *cursor, size_t max_lines, struct err *e);
+/* The logger process (`troupe _logger DIR BASENAME`, started by the agent). */
+int super_logger_main(int argc, char **argv);
+/* The log directory of a service: DATA/logs/NAME. */
+int super_log_dir(struct super *s, const char *name, char *out, size_t cap, struct err *e);
+
+#endif

@@ -1,0 +1,235 @@
+/* super_impl: what the files of the supervisor share (super.c, super_spawn.c,
+ * super_store.c, super_logs.c, secrets.c, crun.c). Not for the rest of
+ * agent/, which uses super.h. */
+#ifndef TROUPE_SUPER_IMPL_H
+#define TROUPE_SUPER_IMPL_H
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "agent/trust/bundle_archive.h"
+#include "agent/super/super.h"
+#include "core/sup.h"
+#include "core/sup_spec.h"
+#include "core/trust.h"
+
+#define SUPER_SERVICES_MAX 256
+#define SUPER_LOG_FILE_MAX (8u << 20) /* bytes of one log file before it rotates */
+#define SUPER_LOG_KEEP     3          /* rotated files kept: NAME.log.1 .. .3 */
+#define SUPER_LINE_MAX     (64u << 10) /* longer lines are split into records */
+#define SUPER_SECRET_MAX   (64u << 10)
+
+struct svc;
+struct inst;
+
+/* A process being watched through its pidfd; on the heap because its
+ * handle may still be closing when the next process of the instance starts. */
+struct watch {
+    uv_poll_t poll;   /* on pidfd, when the kernel has pidfd_open */
+    uv_timer_t timer; /* else a check every WATCH_POLL_MS; only one of both is used */
+    int pidfd;        /* -1 when polled by the timer */
+    pid_t pid;
+    struct inst *in; /* NULL once the instance is gone */
+    int logger;      /* the instance's logger, not the service */
+    struct watch *next; /* in super's list of every watch */
+    struct super *super;
+};
+
+struct inst {
+    struct svc *svc;
+    struct super *super;
+    uint32_t idx;      /* 0.. */
+    struct sup sm;
+    pid_t pid;         /* 0: none */
+    uint64_t pid_start; /* the process's start time in /proc (clock ticks), against pid reuse */
+    struct watch *w;    /* of the running process, NULL: none */
+    pid_t logger;       /* the logger process of this instance, 0: none */
+    struct watch *logw;
+    int log_out, log_err; /* write ends of the logger's pipes, -1: none */
+    uv_timer_t timer;   /* the state machine's deadline */
+    uint64_t started_wall_ms;
+    uint16_t ports[SUP_PORTS_MAX];
+    int registered;     /* in the catalog */
+    int adopted;        /* not our child: its exit code is unknown */
+    int retired;        /* scaled down: freed once stopped */
+    char secrets_dir[PATH_MAX + 96];
+};
+
+/* What a service that names a bundle runs (super_bundle.c). Its instances
+ * are held (core/sup: a spawn waits in "fetching") until ready is set. */
+struct svc_bundle {
+    uint64_t gen;        /* of the fetch wanted now; a later answer for another is dropped */
+    int fetching;        /* a bundle_prepare is under way */
+    int ready;           /* dir, entry and runtime are the spec's bundle's, verified */
+    int restart_pending; /* a new version: restart what runs once it is ready */
+    char name[TRUST_NAME_MAX + 1];          /* the bundle dir holds */
+    char dir[PATH_MAX];                     /* the unpacked bundle */
+    char entry[BUNDLE_FIELD_MAX + 1];       /* the manifest's entrypoint */
+    uint8_t runtime;                        /* enum sup_runtime: the spec's, else the manifest's */
+    char error[512];                        /* the latest refusal or failure; "" none */
+    uint32_t failures;                      /* fetches failed in a row (not refusals) */
+    uint64_t retry_at_ms;                   /* mono: fetch again then; 0 none */
+};
+
+struct svc {
+    struct sup_spec spec;
+    struct svc_bundle b;
+    struct inst *inst[SUP_INSTANCES_MAX];
+    uint32_t n_inst;    /* slots in use */
+    uint32_t want;      /* instances wanted (spec, then troupe scale) */
+    int stopped;        /* troupe stop: wanted down */
+    int removing;       /* forget the spec once every instance is down */
+    int from_dir;       /* applied from CONFIG_DIR/run (super_dir_load) */
+    int seen;           /* found in this load of the directory */
+};
+
+struct super {
+    struct agent *a;
+    uv_loop_t *loop;
+    sqlite3 *db;
+    char data_dir[2048];   /* absolute; longer paths are refused */
+    char self_exe[PATH_MAX];
+    char secrets_root[2100]; /* a tmpfs */
+    unsigned char key[32];       /* secretbox key of the secrets */
+    struct svc *svc[SUPER_SERVICES_MAX];
+    size_t n_svc;
+    struct watch *watches;       /* every watch still open */
+    int root;                    /* the agent runs as root */
+    int closed;
+    uint64_t bundle_gen;         /* the last svc_bundle.gen given */
+    uv_timer_t *bundle_retry;    /* heap (freed in its close callback); NULL until needed */
+    int no_pidfd;                /* pidfd_open is missing: the note about it was logged */
+};
+
+/* ---- super.c ---- */
+uint64_t super_mono_ms(void);
+struct svc *super_find(struct super *s, const char *name);
+/* Watches pid (our child or not) and calls super_exited when it ends. */
+struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
+                          struct err *e);
+
+/* An instance whose liveness check went critical: restart it. */
+void super_unhealthy(struct inst *in, const char *check_id);
+/* Feeds ev to an instance's machine and does what it answers. */
+void super_drive(struct inst *in, enum sup_event ev);
+/* The runtime instances of v run with (a bundle's manifest may decide it). */
+uint8_t super_runtime(const struct svc *v);
+
+/* ---- super_bundle.c: services that run a signed bundle ---- */
+/* A spec naming a bundle needs --trust-repo and --trust-root. */
+int super_bundle_usable(struct super *s, const struct sup_spec *sp, struct err *e);
+/* v's spec was set or replaced: when it names a bundle not ready yet, its
+ * instances are held and a fetch starts. 1 when nothing is to wait for. */
+int super_bundle_changed(struct super *s, struct svc *v);
+/* 1 while the instances of v must wait for their bundle. */
+int super_bundle_held(const struct svc *v);
+/* An instance of v went to "fetching": make sure a fetch is under way. */
+void super_bundle_need(struct super *s, struct svc *v);
+/* The command line of a bundle instance: the entrypoint's words then args
+ * (the spec's, already expanded; heap array, NULL-terminated, free with
+ * free and its strings); inside is 1 for a container (paths from its
+ * root), 0 for a process (paths relative to the bundle dir, its working
+ * directory). */
+char **super_bundle_argv(const struct svc *v, char *const *args, int inside);
+/* Replaces ${PORT} and ${PORT_name} in text with in's ports, into out. */
+void super_expand_ports(const struct inst *in, const char *text, char *out, size_t cap);
+/* Where a process instance of v sees its bundle: as root, a mount point
+ * under /run/troupe/bundles (created here) that the bundle is bind-mounted
+ * on read-only, as the data dir is private; else the unpacked dir itself.
+ * 1 when the bind mount is needed, 0 when not, negative on error. */
+int super_bundle_where(struct super *s, const struct svc *v, char *out, size_t cap,
+                       struct err *e);
+void super_bundle_close(struct super *s);
+
+/* ---- super_catalog.c: registration, liveness, the event history ---- */
+int super_catalog_open(struct super *s, struct err *e);
+void super_catalog_register(struct inst *in);
+void super_catalog_deregister(struct inst *in);
+void super_history(struct super *s, const char *kind, const char *subject, const char *detail);
+
+/* ---- super_spawn.c: fork and exec with the sandbox of a plain process ---- */
+struct spawn_req {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *dir;        /* NULL: / */
+    int set_user;           /* drop to uid/gid (root only) */
+    uid_t uid;
+    gid_t gid;
+    int fds[4];             /* what the child gets as fd 0..3; -1: /dev/null (0-2) or closed (3) */
+    int no_new_privs;
+    uint32_t nofile;        /* RLIMIT_NOFILE, 0: inherit */
+    const char *cgroups[4]; /* cgroup.procs files to join, NULL-terminated */
+    const char *bind_src;   /* non-NULL: in a mount namespace of its own, bind_src is
+                             * mounted read-only on bind_dst (an existing directory) */
+    const char *bind_dst;
+    int hide_unified;       /* a mount namespace without /sys/fs/cgroup/unified (crun on
+                             * hybrid hosts: it refuses them, and takes v1 alone) */
+};
+/* 1 on a hybrid cgroup host: v1 hierarchies, and cgroup2 on /sys/fs/cgroup/unified. */
+int spawn_cgroup_hybrid(void);
+/* Forks, applies req in the child and execs. Returns once the exec
+ * happened (0, *pid set) or failed (-errno, e says why). */
+int spawn_process(const struct spawn_req *req, pid_t *pid, struct err *e);
+/* A pidfd for pid (-errno when it is gone or unsupported). */
+int spawn_pidfd(pid_t pid);
+/* The start time of pid from /proc/PID/stat, 0 when it does not exist. */
+uint64_t spawn_proc_start(pid_t pid);
+/* Resolves user (and group, may be "") to ids. */
+int spawn_user(const char *user, const char *group, uid_t *uid, gid_t *gid, struct err *e);
+/* cgroup (v2 or v1) directories with the spec's limits for one instance;
+ * fills cgroups with cgroup.procs paths. */
+int spawn_cgroup(const char *name, const struct sup_limits *l, const char *cgroups[4],
+                 char paths[4][PATH_MAX], struct err *e);
+void spawn_cgroup_remove(const char *name);
+
+/* ---- super_store.c: the supervisor's tables (specs, instances, secrets) ---- */
+int super_store_open(struct super *s, struct err *e);
+void super_store_close(struct super *s);
+int super_store_spec_put(struct super *s, const struct svc *v, struct err *e);
+int super_store_spec_del(struct super *s, const char *name, struct err *e);
+int super_store_inst_put(struct super *s, const struct inst *in, struct err *e);
+int super_store_inst_del(struct super *s, const char *name, uint32_t idx, struct err *e);
+/* Calls fn for every stored spec (json, want, stopped). */
+int super_store_specs(struct super *s,
+                      int (*fn)(struct super *s, const char *json, uint32_t want, int stopped),
+                      struct err *e);
+struct inst_row {
+    pid_t pid;
+    uint64_t pid_start, started_mono_ms, started_wall_ms;
+    uint32_t restarts, level;
+    uint16_t ports[SUP_PORTS_MAX];
+    char state[16];
+};
+/* The stored row of an instance; -ENOENT when none. */
+int super_store_inst_get(struct super *s, const char *name, uint32_t idx, struct inst_row *r,
+                         struct err *e);
+
+/* ---- super_logs.c ---- */
+/* The logger: `troupe _logger DIR BASENAME`, reads fd 0 (stdout) and fd 3
+ * (stderr) of an instance into DIR/BASENAME.log, rotated. */
+int super_logger_spawn(struct super *s, struct inst *in, struct err *e);
+
+/* ---- secrets.c ---- */
+int secrets_open(struct super *s, struct err *e);
+/* Writes the secrets of a spec as files into dir (created, a tmpfs),
+ * owned by uid/gid, mode 0400. */
+int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir,
+                        uid_t uid, gid_t gid, struct err *e);
+void secrets_clear(const char *dir);
+
+/* ---- crun.c ---- */
+/* Writes the OCI bundle of an instance and fills argv (crun run ...);
+ * args is the container's command line (NULL-terminated, ${PORT}
+ * already replaced). argv strings live in bufs. */
+int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *const *envp,
+                 char *const *args, char *argv[16], char bufs[8][PATH_MAX], struct err *e);
+/* Sends sig to the container of an instance (crun kill). */
+int crun_signal(struct super *s, struct inst *in, int sig, struct err *e);
+void crun_cleanup(struct super *s, struct inst *in);
+int crun_container_id(const struct inst *in, char *out, size_t cap);
+
+#endif
