@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -502,6 +503,11 @@ static int agent_start(struct agent *a, struct err *e)
     char addr[64];
     int rc;
 
+    /* A write to a peer that went away (a gossip stream, an API or DNS
+     * client, a mirror) must fail with EPIPE on that connection, not kill
+     * the agent. Supervised processes and check commands get the default
+     * back before exec (super_spawn.c's child, libuv's uv_spawn). */
+    signal(SIGPIPE, SIG_IGN);
     init_timer(a, &a->trim_timer);
     memory_policy(a);
     if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0 || (rc = bundle_open(a, e)) < 0)
