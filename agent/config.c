@@ -1,102 +1,203 @@
-/* config: the one table of agent options and the code that fills struct
- * config from defaults, a JSON file (jansson) and the command line (see
- * config.h). Knows nothing of sockets or the loop. */
+/* config: the one table of agent options, and the code that fills struct
+ * config from it: defaults, a JSON file (jansson) and the command line (see
+ * config.h). A row of opts[] names its field (offsetof), its type and its
+ * default value; config_init, the parsers, config_swim, --help and the
+ * generated docs all read the row, so a new option is one row plus its
+ * struct field. Knows nothing of sockets or the loop. */
 #include "agent/config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum opt_type { T_NODE, T_ADDR, T_ADDR_LIST, T_KEY_LIST, T_PATH, T_PROFILE, T_TAG_LIST, T_FLAG,
-                T_LEVEL, T_U32, T_U64, T_DOMAIN, T_UPSTREAM_LIST, T_TTL };
+/* What a field holds. The type fixes the C type of the field, the parser
+ * that turns option text into it (one per type, below), what a JSON file
+ * gives for it and how its default is shown. */
+enum opt_type {
+    T_NODE,      /* char[SWIM_NAME_MAX + 1]: 1-64 of [A-Za-z0-9._-] */
+    T_ADDR,      /* struct node_addr: IP:PORT */
+    T_ADDR_OFF,  /* struct node_addr: IP:PORT, or "off" (family 0) */
+    T_ADDR_LIST, /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: IP[:PORT] */
+    T_KEY_LIST,  /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: base64 keys */
+    T_TAG_LIST,  /* struct tags: KEY=VALUE, all of them within one gossip message */
+    T_PATH,      /* char[PATH_MAX]: not empty */
+    T_DOMAIN,    /* char[DNS_DOMAIN_MAX + 1]: a zone the DNS server can answer */
+    T_CHOICE,    /* an enum the size of an int: one of the row's choices */
+    T_FLAG,      /* int: true or false */
+    T_U32,       /* uint32_t: 1 to UINT32_MAX */
+    T_U64,       /* uint64_t: 1 to UINT64_MAX / 1000 (seconds that become ms) */
+    T_TTL,       /* uint32_t: seconds from 0 to 604800 */
+};
 
-enum opt_id { O_NODE, O_BIND, O_ADVERTISE, O_JOIN, O_ENCRYPT, O_HTTP, O_DATA_DIR, O_PROFILE,
-              O_TAG, O_DEV, O_LOG_LEVEL, O_CONFIG, O_PROBE_INTERVAL, O_PROBE_TIMEOUT,
-              O_PUSHPULL, O_SUSPICION_MULT, O_RETRANSMIT_MULT, O_REAP_AFTER,
-              O_DNS, O_DNS_DOMAIN, O_DNS_UPSTREAM, O_DNS_SERVICE_TTL, O_DNS_NODE_TTL,
-              O_DNS_NEGATIVE_TTL, O_DNS_ONLY_PASSING, O_TRUST_REPO, O_TRUST_ROOT,
-              O_CONFIG_DIR, O_EXEC_CHECKS, O_TRUST_FETCH_IDLE, O_COUNT };
+struct opt_choice {
+    const char *name; /* NULL ends a list */
+    int value;
+};
 
+/* A list of strings: where its count is and how many it holds. */
+struct opt_list {
+    size_t n_off; /* offsetof(struct config, count) */
+    size_t max;
+};
+
+/* A swim timing: 0 in struct config stands for the profile's value, which
+ * swim_config_default writes to this field of struct swim_config. */
+struct opt_swim {
+    size_t off;     /* offsetof(struct swim_config, field): T_U32 a uint32_t, T_U64 a uint64_t */
+    uint32_t scale; /* the swim field is the option's value times this; 0: no swim field */
+};
+
+/* One row of the option table. A row fills flag, type, off, arg and help,
+ * and of the other columns only those its type or its behaviour needs. */
 struct opt {
-    enum opt_id id;
     const char *flag; /* without "--"; the JSON key is the same with '_' for '-' */
     enum opt_type type;
-    const char *def;  /* default, as text for help and docs */
-    const char *arg;  /* what the value looks like */
+    size_t off;      /* offsetof(struct config, field): where the value goes */
+    const char *arg; /* what the value looks like */
     const char *help;
+
+    /* The default: def for numbers, flags and choices; def_text for the
+     * other types, as option text that the type's parser reads (NULL:
+     * empty); or def_fn, computed at start. def_doc says it in words where
+     * the value cannot ("host name"); swim timings take theirs from the
+     * profile (swim below). */
+    uint64_t def;
+    const char *def_text;
+    void (*def_fn)(void *field);
+    const char *def_doc;
+    const char *dev; /* the default under --dev, as option text; NULL: the same */
+
+    const char *what;                 /* T_CHOICE and lists: what a value is called in messages */
+    const struct opt_choice *choices; /* T_CHOICE */
+    struct opt_list list;             /* T_ADDR_LIST, T_KEY_LIST */
+    uint16_t port;                    /* T_ADDR_LIST: the port when a value has none */
+    struct opt_swim swim;
+    size_t given_off; /* not 0: offsetof(struct config, an int) set to 1 once given */
+    int flag_only;    /* not a JSON key, read before the other flags: --config */
 };
 
+/* T_CHOICE writes an int into an enum field */
+_Static_assert(sizeof(enum swim_profile) == sizeof(int), "profile is not int-sized");
+_Static_assert(sizeof(enum log_level) == sizeof(int), "log level is not int-sized");
+
+/* The first profile is the default; docs show the others' timings after it. */
+static const struct opt_choice profiles[] = {
+    {"lan", SWIM_PROFILE_LAN}, {"fast", SWIM_PROFILE_FAST}, {NULL, 0}};
+
+static const struct opt_choice log_levels[] = {
+    {"error", LOG_ERROR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}, {NULL, 0}};
+
+static void default_node(void *field);
+
+/* clang-format off */
 static const struct opt opts[] = {
-    {O_NODE, "node", T_NODE, "host name", "NAME",
-     "name of this node in the cluster: 1-64 of [A-Za-z0-9._-]"},
-    {O_BIND, "bind", T_ADDR, "0.0.0.0:7420", "IP:PORT", "gossip address, UDP and TCP"},
-    {O_ADVERTISE, "advertise", T_ADDR, "bind address", "IP:PORT",
-     "address other agents reach this one at (default: the bind address, or the first "
-     "non-loopback IPv4 address when bound to 0.0.0.0)"},
-    {O_JOIN, "join", T_ADDR_LIST, "none", "IP[:PORT]",
-     "agent to join at start, retried with backoff until it works; repeatable"},
-    {O_ENCRYPT, "encrypt", T_KEY_LIST, "none", "KEY",
-     "gossip encryption key (base64 of 32 bytes, see troupe keygen); repeatable, the first "
-     "seals, every one opens"},
-    {O_HTTP, "http", T_ADDR, "127.0.0.1:7421", "IP:PORT", "HTTP API address"},
-    {O_DATA_DIR, "data-dir", T_PATH, "/var/lib/troupe", "DIR",
-     "data directory (./troupe-data with --dev)"},
-    {O_PROFILE, "profile", T_PROFILE, "lan", "lan|fast",
-     "timing profile: lan probes every 1 s, fast every 200 ms"},
-    {O_TAG, "tag", T_TAG_LIST, "none", "KEY=VALUE", "tag of this node; repeatable"},
-    {O_DEV, "dev", T_FLAG, "off", NULL,
-     "development mode: bind 127.0.0.1:7420, data in ./troupe-data, debug log"},
-    {O_LOG_LEVEL, "log-level", T_LEVEL, "info", "error|warn|info|debug", "log verbosity"},
-    {O_CONFIG, "config", T_PATH, "none", "FILE",
-     "JSON file with the same keys (join, encrypt and tag as arrays, or tags as an object); "
-     "command-line flags win"},
-    {O_PROBE_INTERVAL, "probe-interval-ms", T_U32, "1000, fast 200", "MS", "time between probes"},
-    {O_PROBE_TIMEOUT, "probe-timeout-ms", T_U32, "500, fast 100", "MS",
-     "time to wait for an ack before indirect probes"},
-    {O_PUSHPULL, "pushpull-interval-ms", T_U32, "30000, fast 15000", "MS",
-     "time between full state exchanges (scaled up with the cluster size)"},
-    {O_SUSPICION_MULT, "suspicion-mult", T_U32, "4", "N",
-     "suspicion timeout multiplier (x log10(N) x probe interval)"},
-    {O_RETRANSMIT_MULT, "retransmit-mult", T_U32, "4", "N",
-     "each broadcast is sent N x log10(N+1) times"},
-    {O_REAP_AFTER, "reap-after-s", T_U64, "259200", "S",
-     "forget dead and left members after this many seconds"},
-    {O_DNS, "dns", T_ADDR, "127.0.0.1:7453", "IP:PORT|off",
-     "DNS server address, UDP and TCP (port 53 needs root); when the default port is taken "
-     "the agent runs without DNS and says so"},
-    {O_DNS_DOMAIN, "dns-domain", T_DOMAIN, "troupe.", "DOMAIN",
-     "zone the DNS server answers: NAME.service.DOMAIN, NODE.node.DOMAIN"},
-    {O_DNS_UPSTREAM, "dns-upstream", T_UPSTREAM_LIST, "resolv.conf", "IP[:PORT]",
-     "resolver that names outside the zone are forwarded to; repeatable (default: the "
-     "nameservers of /etc/resolv.conf other than this agent; none: REFUSED)"},
-    {O_DNS_SERVICE_TTL, "dns-service-ttl-s", T_TTL, "5", "S", "TTL of service records"},
-    {O_DNS_NODE_TTL, "dns-node-ttl-s", T_TTL, "30", "S", "TTL of node, SOA and NS records"},
-    {O_DNS_NEGATIVE_TTL, "dns-negative-ttl-s", T_TTL, "5", "S",
-     "TTL of NXDOMAIN and NODATA answers (the SOA minimum)"},
-    {O_DNS_ONLY_PASSING, "dns-only-passing", T_FLAG, "off", NULL,
-     "DNS answers only passing instances (default: warning ones too)"},
-    {O_TRUST_REPO, "trust-repo", T_PATH, "none", "URL|DIR",
-     "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "
-     "(see troupe trust init); needs --trust-root"},
-    {O_TRUST_ROOT, "trust-root", T_PATH, "none", "FILE",
-     "the pinned root.json of the trust repository; bundles verify against it, never "
-     "against a root fetched on first use"},
-    {O_CONFIG_DIR, "config-dir", T_PATH, "none", "DIR",
-     "directory of service files (*.json), read at start and on SIGHUP"},
-    {O_EXEC_CHECKS, "enable-exec-checks", T_FLAG, "off", NULL,
-     "allow health checks that run a command (exec checks); refused otherwise"},
-    {O_TRUST_FETCH_IDLE, "trust-fetch-idle-ms", T_U32, "10000", "MS",
-     "a mirror silent this long while sending metadata or a bundle is given up (a whole "
-     "transfer also gets one second per 64 KiB it may carry)"},
+    {.flag = "node", .type = T_NODE, .off = offsetof(struct config, node),
+     .def_fn = default_node, .def_doc = "host name", .arg = "NAME",
+     .help = "name of this node in the cluster: 1-64 of [A-Za-z0-9._-]"},
+    {.flag = "bind", .type = T_ADDR, .off = offsetof(struct config, bind),
+     .def_text = "0.0.0.0:7420", .dev = "127.0.0.1:7420", .arg = "IP:PORT",
+     .help = "gossip address, UDP and TCP"},
+    {.flag = "advertise", .type = T_ADDR, .off = offsetof(struct config, advertise),
+     .def_doc = "bind address", .arg = "IP:PORT",
+     .help = "address other agents reach this one at (default: the bind address, or the first "
+             "non-loopback IPv4 address when bound to 0.0.0.0)"},
+    {.flag = "join", .type = T_ADDR_LIST, .off = offsetof(struct config, join),
+     .list = {offsetof(struct config, n_join), CONFIG_JOIN_MAX}, .port = 7420,
+     .what = "join addresses", .arg = "IP[:PORT]",
+     .help = "agent to join at start, retried with backoff until it works; repeatable"},
+    {.flag = "encrypt", .type = T_KEY_LIST, .off = offsetof(struct config, keys),
+     .list = {offsetof(struct config, n_keys), CONFIG_KEYS_MAX}, .what = "keys", .arg = "KEY",
+     .help = "gossip encryption key (base64 of 32 bytes, see troupe keygen); repeatable, the "
+             "first seals, every one opens"},
+    {.flag = "http", .type = T_ADDR, .off = offsetof(struct config, http),
+     .def_text = "127.0.0.1:7421", .arg = "IP:PORT", .help = "HTTP API address"},
+    {.flag = "data-dir", .type = T_PATH, .off = offsetof(struct config, data_dir),
+     .def_text = "/var/lib/troupe", .dev = "./troupe-data", .arg = "DIR",
+     .help = "data directory (./troupe-data with --dev)"},
+    {.flag = "profile", .type = T_CHOICE, .off = offsetof(struct config, profile),
+     .def = SWIM_PROFILE_LAN, .choices = profiles, .what = "profile", .arg = "lan|fast",
+     .help = "timing profile: lan probes every 1 s, fast every 200 ms"},
+    {.flag = "tag", .type = T_TAG_LIST, .off = offsetof(struct config, tags), .arg = "KEY=VALUE",
+     .help = "tag of this node; repeatable"},
+    {.flag = "dev", .type = T_FLAG, .off = offsetof(struct config, dev),
+     .help = "development mode: bind 127.0.0.1:7420, data in ./troupe-data, debug log"},
+    {.flag = "log-level", .type = T_CHOICE, .off = offsetof(struct config, log_level),
+     .def = LOG_INFO, .dev = "debug", .choices = log_levels, .what = "log level",
+     .arg = "error|warn|info|debug", .help = "log verbosity"},
+    {.flag = "config", .type = T_PATH, .off = offsetof(struct config, config_file),
+     .flag_only = 1, .arg = "FILE",
+     .help = "JSON file with the same keys (join, encrypt and tag as arrays, or tags as an "
+             "object); command-line flags win"},
+    {.flag = "probe-interval-ms", .type = T_U32, .off = offsetof(struct config, probe_interval_ms),
+     .swim = {offsetof(struct swim_config, probe_interval_ms), 1}, .arg = "MS",
+     .help = "time between probes"},
+    {.flag = "probe-timeout-ms", .type = T_U32, .off = offsetof(struct config, probe_timeout_ms),
+     .swim = {offsetof(struct swim_config, probe_timeout_ms), 1}, .arg = "MS",
+     .help = "time to wait for an ack before indirect probes"},
+    {.flag = "pushpull-interval-ms", .type = T_U32,
+     .off = offsetof(struct config, pushpull_interval_ms),
+     .swim = {offsetof(struct swim_config, pushpull_interval_ms), 1}, .arg = "MS",
+     .help = "time between full state exchanges (scaled up with the cluster size)"},
+    {.flag = "suspicion-mult", .type = T_U32, .off = offsetof(struct config, suspicion_mult),
+     .swim = {offsetof(struct swim_config, suspicion_mult), 1}, .arg = "N",
+     .help = "suspicion timeout multiplier (x log10(N) x probe interval)"},
+    {.flag = "retransmit-mult", .type = T_U32, .off = offsetof(struct config, retransmit_mult),
+     .swim = {offsetof(struct swim_config, retransmit_mult), 1}, .arg = "N",
+     .help = "each broadcast is sent N x log10(N+1) times"},
+    {.flag = "reap-after-s", .type = T_U64, .off = offsetof(struct config, reap_after_s),
+     .swim = {offsetof(struct swim_config, reap_after_ms), 1000}, .arg = "S",
+     .help = "forget dead and left members after this many seconds"},
+    {.flag = "dns", .type = T_ADDR_OFF, .off = offsetof(struct config, dns),
+     .def_text = "127.0.0.1:7453", .given_off = offsetof(struct config, dns_explicit),
+     .arg = "IP:PORT|off",
+     .help = "DNS server address, UDP and TCP (port 53 needs root); when the default port is "
+             "taken the agent runs without DNS and says so"},
+    {.flag = "dns-domain", .type = T_DOMAIN, .off = offsetof(struct config, dns_domain),
+     .def_text = "troupe.", .arg = "DOMAIN",
+     .help = "zone the DNS server answers: NAME.service.DOMAIN, NODE.node.DOMAIN"},
+    {.flag = "dns-upstream", .type = T_ADDR_LIST, .off = offsetof(struct config, dns_upstreams),
+     .list = {offsetof(struct config, n_dns_upstreams), CONFIG_DNS_UPSTREAMS_MAX}, .port = 53,
+     .what = "upstream resolvers", .def_doc = "resolv.conf", .arg = "IP[:PORT]",
+     .help = "resolver that names outside the zone are forwarded to; repeatable (default: the "
+             "nameservers of /etc/resolv.conf other than this agent; none: REFUSED)"},
+    {.flag = "dns-service-ttl-s", .type = T_TTL, .off = offsetof(struct config, dns_service_ttl_s),
+     .def = 5, .arg = "S", .help = "TTL of service records"},
+    {.flag = "dns-node-ttl-s", .type = T_TTL, .off = offsetof(struct config, dns_node_ttl_s),
+     .def = 30, .arg = "S", .help = "TTL of node, SOA and NS records"},
+    {.flag = "dns-negative-ttl-s", .type = T_TTL,
+     .off = offsetof(struct config, dns_negative_ttl_s), .def = 5, .arg = "S",
+     .help = "TTL of NXDOMAIN and NODATA answers (the SOA minimum)"},
+    {.flag = "dns-only-passing", .type = T_FLAG, .off = offsetof(struct config, dns_only_passing),
+     .help = "DNS answers only passing instances (default: warning ones too)"},
+    {.flag = "trust-repo", .type = T_PATH, .off = offsetof(struct config, trust_repo),
+     .arg = "URL|DIR",
+     .help = "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "
+             "(see troupe trust init); needs --trust-root"},
+    {.flag = "trust-root", .type = T_PATH, .off = offsetof(struct config, trust_root),
+     .arg = "FILE",
+     .help = "the pinned root.json of the trust repository; bundles verify against it, never "
+             "against a root fetched on first use"},
+    {.flag = "config-dir", .type = T_PATH, .off = offsetof(struct config, config_dir),
+     .arg = "DIR", .help = "directory of service files (*.json), read at start and on SIGHUP"},
+    {.flag = "enable-exec-checks", .type = T_FLAG, .off = offsetof(struct config, exec_checks),
+     .help = "allow health checks that run a command (exec checks); refused otherwise"},
+    {.flag = "trust-fetch-idle-ms", .type = T_U32,
+     .off = offsetof(struct config, trust_fetch_idle_ms), .def = 10000, .arg = "MS",
+     .help = "a mirror silent this long while sending metadata or a bundle is given up (a "
+             "whole transfer also gets one second per 64 KiB it may carry)"},
 };
+
+/* clang-format on */
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
-static int is_number(enum opt_type t)
+static void *field(struct config *c, const struct opt *o)
 {
-    return t == T_U32 || t == T_U64 || t == T_TTL;
+    return (char *)c + o->off;
 }
 
 static void json_key(const struct opt *o, char *out, size_t cap)
@@ -121,6 +222,17 @@ static int valid_node(const char *s)
     return 1;
 }
 
+/* The node name by default: the host name when it is a valid one. */
+static void default_node(void *field)
+{
+    char host[256] = "", *node = field;
+
+    if (gethostname(host, sizeof(host) - 1) == 0 && valid_node(host))
+        memcpy(node, host, strlen(host) + 1); /* valid_node: at most 64 bytes */
+    else
+        snprintf(node, SWIM_NAME_MAX + 1, "troupe");
+}
+
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
     char *end;
@@ -137,189 +249,310 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 }
 
 /* The tags must fit in a gossip message; tags_encode only counts here. */
-static int tags_fit(const struct config *c, const char *where, struct err *e)
+static int tags_fit(const struct tags *t, const char *where, struct err *e)
 {
     struct err sub;
 
-    if (tags_encode(&c->tags, NULL, SWIM_TAGS_MAX, &sub) < 0)
+    if (tags_encode(t, NULL, SWIM_TAGS_MAX, &sub) < 0)
         return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
     return 0;
 }
 
+/* ---- one parser per type: option text into the row's field ----
+ * Each returns 0, or -EINVAL with a message that starts with where (the
+ * flag or the JSON key) and says what is wrong with v. */
+
+typedef int opt_parse_fn(struct config *c, const struct opt *o, const char *v, const char *where,
+                         struct err *e);
+
+static int parse_node(struct config *c, const struct opt *o, const char *v, const char *where,
+                      struct err *e)
+{
+    if (!valid_node(v))
+        return err_set(e, -EINVAL, "%s: node name \"%s\" must be 1-64 of [A-Za-z0-9._-]", where, v);
+    snprintf(field(c, o), SWIM_NAME_MAX + 1, "%s", v);
+    return 0;
+}
+
+static int parse_addr(struct config *c, const struct opt *o, const char *v, const char *where,
+                      struct err *e)
+{
+    struct err sub;
+
+    if (node_addr_parse(field(c, o), v, 0, &sub) < 0)
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    return 0;
+}
+
+static int parse_addr_or_off(struct config *c, const struct opt *o, const char *v,
+                             const char *where, struct err *e)
+{
+    if (strcmp(v, "off") == 0) {
+        memset(field(c, o), 0, sizeof(struct node_addr));
+        return 0;
+    }
+    return parse_addr(c, o, v, where, e);
+}
+
+/* Lists of strings: char[list.max][CONFIG_ITEM_MAX] and a count. */
+static size_t *list_count(struct config *c, const struct opt *o)
+{
+    return (size_t *)((char *)c + o->list.n_off);
+}
+
+/* The next free item of a list, or NULL with a message when it is full. */
+static char *list_item(struct config *c, const struct opt *o, const char *where, struct err *e)
+{
+    size_t n = *list_count(c, o);
+
+    if (n == o->list.max) {
+        err_set(e, -EINVAL, "%s: more than %zu %s", where, o->list.max, o->what);
+        return NULL;
+    }
+    return (char *)field(c, o) + n * CONFIG_ITEM_MAX;
+}
+
+static void list_append(struct config *c, const struct opt *o, char *item, const char *v)
+{
+    snprintf(item, CONFIG_ITEM_MAX, "%s", v);
+    (*list_count(c, o))++;
+}
+
+static int parse_addr_list(struct config *c, const struct opt *o, const char *v, const char *where,
+                           struct err *e)
+{
+    struct node_addr a;
+    struct err sub;
+    char *item = list_item(c, o, where, e);
+
+    if (!item)
+        return -EINVAL;
+    if (strlen(v) >= CONFIG_ITEM_MAX)
+        return err_set(e, -EINVAL, "%s: address too long", where);
+    if (node_addr_parse(&a, v, o->port, &sub) < 0)
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    list_append(c, o, item, v);
+    return 0;
+}
+
+static int parse_key_list(struct config *c, const struct opt *o, const char *v, const char *where,
+                          struct err *e)
+{
+    unsigned char key[64];
+    size_t len = 0, n = *list_count(c, o);
+    char *item = list_item(c, o, where, e);
+    int bad;
+
+    if (!item)
+        return -EINVAL;
+    bad = strlen(v) >= CONFIG_ITEM_MAX ||
+          sodium_base642bin(key, sizeof(key), v, strlen(v), NULL, &len, NULL,
+                            sodium_base64_VARIANT_ORIGINAL) != 0 ||
+          len != 32;
+    sodium_memzero(key, sizeof(key));
+    if (bad)
+        return err_set(e, -EINVAL,
+                       "%s: key %zu is not base64 of 32 bytes (make one with troupe keygen)", where,
+                       n + 1);
+    list_append(c, o, item, v);
+    return 0;
+}
+
+static int parse_tag(struct config *c, const struct opt *o, const char *v, const char *where,
+                     struct err *e)
+{
+    struct tags *t = field(c, o);
+    struct err sub;
+
+    if (tags_set_kv(t, v, &sub) < 0)
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    return tags_fit(t, where, e);
+}
+
+static int parse_path(struct config *c, const struct opt *o, const char *v, const char *where,
+                      struct err *e)
+{
+    if (!*v || strlen(v) >= PATH_MAX)
+        return err_set(e, -EINVAL, "%s: empty or too long path", where);
+    snprintf(field(c, o), PATH_MAX, "%s", v);
+    return 0;
+}
+
+/* A domain is what the DNS server accepts: it is asked to start with it. */
+static int parse_domain(struct config *c, const struct opt *o, const char *v, const char *where,
+                        struct err *e)
+{
+    struct dns_config dc;
+    struct dns *d;
+    struct err sub;
+
+    dns_config_default(&dc);
+    if (strlen(v) > DNS_DOMAIN_MAX)
+        return err_set(e, -EINVAL, "%s: domain longer than %d characters", where, DNS_DOMAIN_MAX);
+    snprintf(dc.domain, sizeof(dc.domain), "%s", v);
+    dc.cache_slots = 1;
+    if (!(d = dns_new(&dc, 1, &sub)))
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    dns_free(d);
+    snprintf(field(c, o), DNS_DOMAIN_MAX + 1, "%s", v);
+    return 0;
+}
+
+/* "a, b or c": the names of the row's choices, for messages. */
+static const char *choice_names(const struct opt *o, char *buf, size_t cap)
+{
+    size_t n = 0, len = 0;
+
+    while (o->choices[n].name)
+        n++;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+                                i == 0       ? ""
+                                : i + 1 == n ? " or "
+                                             : ", ",
+                                o->choices[i].name);
+    return buf;
+}
+
+static int parse_choice(struct config *c, const struct opt *o, const char *v, const char *where,
+                        struct err *e)
+{
+    char names[128];
+
+    for (const struct opt_choice *ch = o->choices; ch->name; ch++) {
+        if (strcmp(v, ch->name) == 0) {
+            *(int *)field(c, o) = ch->value;
+            return 0;
+        }
+    }
+    return err_set(e, -EINVAL, "%s: %s \"%s\" is not %s", where, o->what, v,
+                   choice_names(o, names, sizeof(names)));
+}
+
+static int parse_flag(struct config *c, const struct opt *o, const char *v, const char *where,
+                      struct err *e)
+{
+    if (strcmp(v, "true") == 0)
+        *(int *)field(c, o) = 1;
+    else if (strcmp(v, "false") == 0)
+        *(int *)field(c, o) = 0;
+    else
+        return err_set(e, -EINVAL, "%s: expected true or false, not \"%s\"", where, v);
+    return 0;
+}
+
+static int parse_u32(struct config *c, const struct opt *o, const char *v, const char *where,
+                     struct err *e)
+{
+    uint64_t u;
+
+    if (parse_uint(v, UINT32_MAX, &u) < 0 || u == 0)
+        return err_set(e, -EINVAL, "%s: \"%s\" is not a positive whole number", where, v);
+    *(uint32_t *)field(c, o) = (uint32_t)u;
+    return 0;
+}
+
+/* at most UINT64_MAX / 1000: the seconds become milliseconds */
+static int parse_u64(struct config *c, const struct opt *o, const char *v, const char *where,
+                     struct err *e)
+{
+    uint64_t u;
+
+    if (parse_uint(v, UINT64_MAX / 1000, &u) < 0 || u == 0)
+        return err_set(e, -EINVAL, "%s: \"%s\" is not a positive whole number", where, v);
+    *(uint64_t *)field(c, o) = u;
+    return 0;
+}
+
+static int parse_ttl(struct config *c, const struct opt *o, const char *v, const char *where,
+                     struct err *e)
+{
+    uint64_t u;
+
+    if (parse_uint(v, 7 * 86400, &u) < 0)
+        return err_set(e, -EINVAL, "%s: \"%s\" is not a number of seconds from 0 to 604800", where,
+                       v);
+    *(uint32_t *)field(c, o) = (uint32_t)u;
+    return 0;
+}
+
+/* What a JSON file gives for each type: a list is an array of strings,
+ * the items parsed one by one. */
+enum opt_json { J_STRING, J_NUMBER, J_BOOL, J_ARRAY };
+
+static const struct opt_kind {
+    opt_parse_fn *parse;
+    enum opt_json json;
+} kinds[] = {
+    [T_NODE] = {parse_node, J_STRING},
+    [T_ADDR] = {parse_addr, J_STRING},
+    [T_ADDR_OFF] = {parse_addr_or_off, J_STRING},
+    [T_ADDR_LIST] = {parse_addr_list, J_ARRAY},
+    [T_KEY_LIST] = {parse_key_list, J_ARRAY},
+    [T_TAG_LIST] = {parse_tag, J_ARRAY},
+    [T_PATH] = {parse_path, J_STRING},
+    [T_DOMAIN] = {parse_domain, J_STRING},
+    [T_CHOICE] = {parse_choice, J_STRING},
+    [T_FLAG] = {parse_flag, J_BOOL},
+    [T_U32] = {parse_u32, J_NUMBER},
+    [T_U64] = {parse_u64, J_NUMBER},
+    [T_TTL] = {parse_ttl, J_NUMBER},
+};
+
+/* An option given by a flag or the file: noted where the row asks, then
+ * parsed by its type. */
 static int set_opt(struct config *c, const struct opt *o, const char *v, const char *where,
                    struct err *e)
 {
-    uint64_t u;
-    struct err sub;
+    if (o->given_off)
+        *(int *)((char *)c + o->given_off) = 1;
+    return kinds[o->type].parse(c, o, v, where, e);
+}
 
+/* The value of a number field (T_U32, T_TTL, T_U64), and of the swim field
+ * a row names. */
+static uint64_t uint_at(const void *p, enum opt_type t)
+{
+    return t == T_U64 ? *(const uint64_t *)p : *(const uint32_t *)p;
+}
+
+/* A row's default into its field: text goes through the type's parser, as
+ * a user's value would. */
+static void set_default(struct config *c, const struct opt *o)
+{
+    void *p = field(c, o);
+
+    if (o->def_fn) {
+        o->def_fn(p);
+        return;
+    }
+    if (o->def_text) {
+        kinds[o->type].parse(c, o, o->def_text, o->flag, NULL);
+        return;
+    }
     switch (o->type) {
-    case T_NODE:
-        if (!valid_node(v))
-            return err_set(e, -EINVAL, "%s: node name \"%s\" must be 1-64 of [A-Za-z0-9._-]",
-                           where, v);
-        snprintf(c->node, sizeof(c->node), "%s", v);
-        return 0;
-    case T_ADDR: {
-        struct node_addr *a = o->id == O_BIND ? &c->bind
-                              : o->id == O_HTTP ? &c->http
-                              : o->id == O_DNS  ? &c->dns
-                                                : &c->advertise;
-        if (o->id == O_DNS) {
-            c->dns_explicit = 1;
-            if (strcmp(v, "off") == 0) {
-                memset(&c->dns, 0, sizeof(c->dns));
-                return 0;
-            }
-        }
-        if (node_addr_parse(a, v, 0, &sub) < 0)
-            return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
-        return 0;
-    }
-    case T_ADDR_LIST: {
-        struct node_addr a;
-        if (c->n_join == CONFIG_JOIN_MAX)
-            return err_set(e, -EINVAL, "%s: more than %d join addresses", where,
-                           CONFIG_JOIN_MAX);
-        if (strlen(v) >= sizeof(c->join[0]) || node_addr_parse(&a, v, 7420, &sub) < 0)
-            return err_set(e, -EINVAL, "%s: %s", where,
-                           strlen(v) >= sizeof(c->join[0]) ? "address too long" : sub.msg);
-        snprintf(c->join[c->n_join++], sizeof(c->join[0]), "%s", v);
-        return 0;
-    }
-    case T_KEY_LIST: {
-        unsigned char key[64];
-        size_t len = 0;
-        if (c->n_keys == CONFIG_KEYS_MAX)
-            return err_set(e, -EINVAL, "%s: more than %d keys", where, CONFIG_KEYS_MAX);
-        if (strlen(v) >= sizeof(c->keys[0]) ||
-            sodium_base642bin(key, sizeof(key), v, strlen(v), NULL, &len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            len != 32) {
-            sodium_memzero(key, sizeof(key));
-            return err_set(e, -EINVAL,
-                           "%s: key %zu is not base64 of 32 bytes (make one with troupe keygen)",
-                           where, c->n_keys + 1);
-        }
-        sodium_memzero(key, sizeof(key));
-        snprintf(c->keys[c->n_keys++], sizeof(c->keys[0]), "%s", v);
-        return 0;
-    }
-    case T_PATH: {
-        char *dst = o->id == O_DATA_DIR     ? c->data_dir
-                    : o->id == O_TRUST_REPO ? c->trust_repo
-                    : o->id == O_TRUST_ROOT ? c->trust_root
-                    : o->id == O_CONFIG_DIR ? c->config_dir
-                                            : c->config_file;
-        if (!*v || strlen(v) >= PATH_MAX)
-            return err_set(e, -EINVAL, "%s: empty or too long path", where);
-        snprintf(dst, PATH_MAX, "%s", v);
-        return 0;
-    }
-    case T_PROFILE:
-        if (strcmp(v, "lan") == 0)
-            c->profile = SWIM_PROFILE_LAN;
-        else if (strcmp(v, "fast") == 0)
-            c->profile = SWIM_PROFILE_FAST;
-        else
-            return err_set(e, -EINVAL, "%s: profile \"%s\" is not lan or fast", where, v);
-        return 0;
-    case T_TAG_LIST:
-        if (tags_set_kv(&c->tags, v, &sub) < 0)
-            return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
-        return tags_fit(c, where, e);
-    case T_FLAG: {
-        int *flag = o->id == O_DEV           ? &c->dev
-                    : o->id == O_EXEC_CHECKS ? &c->exec_checks
-                                             : &c->dns_only_passing;
-        if (strcmp(v, "true") == 0)
-            *flag = 1;
-        else if (strcmp(v, "false") == 0)
-            *flag = 0;
-        else
-            return err_set(e, -EINVAL, "%s: expected true or false, not \"%s\"", where, v);
-        return 0;
-    }
-    case T_DOMAIN: {
-        struct dns_config dc;
-        struct dns *d;
-        dns_config_default(&dc);
-        if (strlen(v) > DNS_DOMAIN_MAX)
-            return err_set(e, -EINVAL, "%s: domain longer than %d characters", where,
-                           DNS_DOMAIN_MAX);
-        snprintf(dc.domain, sizeof(dc.domain), "%s", v);
-        dc.cache_slots = 1;
-        if (!(d = dns_new(&dc, 1, &sub)))
-            return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
-        dns_free(d);
-        snprintf(c->dns_domain, sizeof(c->dns_domain), "%s", v);
-        return 0;
-    }
-    case T_UPSTREAM_LIST: {
-        struct node_addr a;
-        if (c->n_dns_upstreams == CONFIG_DNS_UPSTREAMS_MAX)
-            return err_set(e, -EINVAL, "%s: more than %d upstream resolvers", where,
-                           CONFIG_DNS_UPSTREAMS_MAX);
-        if (strlen(v) >= sizeof(c->dns_upstreams[0]) || node_addr_parse(&a, v, 53, &sub) < 0)
-            return err_set(e, -EINVAL, "%s: %s", where,
-                           strlen(v) >= sizeof(c->dns_upstreams[0]) ? "address too long"
-                                                                    : sub.msg);
-        snprintf(c->dns_upstreams[c->n_dns_upstreams++], sizeof(c->dns_upstreams[0]), "%s", v);
-        return 0;
-    }
-    case T_TTL:
-        if (parse_uint(v, 7 * 86400, &u) < 0)
-            return err_set(e, -EINVAL, "%s: \"%s\" is not a number of seconds from 0 to 604800",
-                           where, v);
-        *(o->id == O_DNS_SERVICE_TTL ? &c->dns_service_ttl_s
-          : o->id == O_DNS_NODE_TTL  ? &c->dns_node_ttl_s
-                                     : &c->dns_negative_ttl_s) = (uint32_t)u;
-        return 0;
-    case T_LEVEL:
-        if (log_level_parse(v, &c->log_level) < 0)
-            return err_set(e, -EINVAL, "%s: log level \"%s\" is not error, warn, info or debug",
-                           where, v);
-        return 0;
+    case T_CHOICE:
+    case T_FLAG:
+        *(int *)p = (int)o->def;
+        break;
     case T_U32:
+    case T_TTL:
+        *(uint32_t *)p = (uint32_t)o->def;
+        break;
     case T_U64:
-        if (parse_uint(v, o->type == T_U32 ? UINT32_MAX : UINT64_MAX / 1000, &u) < 0 || u == 0)
-            return err_set(e, -EINVAL, "%s: \"%s\" is not a positive whole number", where, v);
-        switch (o->id) {
-        case O_PROBE_INTERVAL: c->probe_interval_ms = (uint32_t)u; break;
-        case O_PROBE_TIMEOUT: c->probe_timeout_ms = (uint32_t)u; break;
-        case O_PUSHPULL: c->pushpull_interval_ms = (uint32_t)u; break;
-        case O_SUSPICION_MULT: c->suspicion_mult = (uint32_t)u; break;
-        case O_RETRANSMIT_MULT: c->retransmit_mult = (uint32_t)u; break;
-        case O_TRUST_FETCH_IDLE: c->trust_fetch_idle_ms = (uint32_t)u; break;
-        default: c->reap_after_s = u; break;
-        }
-        return 0;
+        *(uint64_t *)p = o->def;
+        break;
+    default:
+        break; /* empty: config_init zeroed it */
     }
-    return err_set(e, -EINVAL, "%s: unknown option", where);
 }
 
 void config_init(struct config *c)
 {
-    char host[256] = "";
-
     memset(c, 0, sizeof(*c));
-    if (gethostname(host, sizeof(host) - 1) == 0 && valid_node(host))
-        memcpy(c->node, host, strlen(host) + 1); /* valid_node: at most 64 bytes */
-    else
-        snprintf(c->node, sizeof(c->node), "troupe");
-    node_addr_parse(&c->bind, "0.0.0.0:7420", 0, NULL);
-    node_addr_parse(&c->http, "127.0.0.1:7421", 0, NULL);
-    node_addr_parse(&c->dns, "127.0.0.1:7453", 0, NULL);
-    {
-        struct dns_config dc;
-        dns_config_default(&dc);
-        snprintf(c->dns_domain, sizeof(c->dns_domain), "%s", dc.domain);
-        c->dns_service_ttl_s = dc.service_ttl_s;
-        c->dns_node_ttl_s = dc.node_ttl_s;
-        c->dns_negative_ttl_s = dc.negative_ttl_s;
-    }
-    snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/troupe");
-    c->profile = SWIM_PROFILE_LAN;
-    c->log_level = LOG_INFO;
+    for (size_t i = 0; i < N_OPTS; i++)
+        set_default(c, &opts[i]);
 }
 
 static const struct opt *find_flag(const char *name, size_t len)
@@ -327,6 +560,18 @@ static const struct opt *find_flag(const char *name, size_t len)
     for (size_t i = 0; i < N_OPTS; i++)
         if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0)
             return &opts[i];
+    return NULL;
+}
+
+static const struct opt *find_json_key(const char *key)
+{
+    char k[64];
+
+    for (size_t i = 0; i < N_OPTS; i++) {
+        json_key(&opts[i], k, sizeof(k));
+        if (strcmp(k, key) == 0)
+            return &opts[i];
+    }
     return NULL;
 }
 
@@ -346,13 +591,66 @@ static const char *json_value_text(json_t *v, char *buf, size_t cap)
     return buf;
 }
 
+/* "tags": {"KEY": "VALUE", ...}, the file's other way to give --tag */
+static int json_tags_object(struct config *c, json_t *v, struct err *e)
+{
+    const char *tk;
+    json_t *tv;
+    struct err sub;
+
+    json_object_foreach(v, tk, tv)
+    {
+        if (!json_is_string(tv))
+            return err_set(e, -EINVAL, "config key \"tags\".%s: expected a string", tk);
+        if (tags_set(&c->tags, tk, json_string_value(tv), &sub) < 0)
+            return err_set(e, -EINVAL, "config key \"tags\": %s", sub.msg);
+        if (tags_fit(&c->tags, "config key \"tags\"", e) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static int json_array_opt(struct config *c, const struct opt *o, json_t *v, const char *where,
+                          struct err *e)
+{
+    size_t i;
+    json_t *item;
+    int rc;
+
+    if (!json_is_array(v))
+        return err_set(e, -EINVAL, "%s: expected an array of strings", where);
+    json_array_foreach(v, i, item)
+    {
+        if (!json_is_string(item))
+            return err_set(e, -EINVAL, "%s[%zu]: expected a string", where, i);
+        if ((rc = set_opt(c, o, json_string_value(item), where, e)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int json_scalar_opt(struct config *c, const struct opt *o, json_t *v, const char *where,
+                           struct err *e)
+{
+    enum opt_json want = kinds[o->type].json;
+    char num[32];
+    const char *val;
+
+    if ((want == J_BOOL && !json_is_boolean(v)) || (want == J_NUMBER && !json_is_integer(v)) ||
+        (want == J_STRING && !json_is_string(v)) || !(val = json_value_text(v, num, sizeof(num))))
+        return err_set(e, -EINVAL, "%s: wrong type (expected %s)", where,
+                       want == J_BOOL     ? "true or false"
+                       : want == J_NUMBER ? "a number"
+                                          : "a string");
+    return set_opt(c, o, val, where, e);
+}
+
 int config_parse_json(struct config *c, const char *text, size_t len, struct err *e)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *v;
     const char *key;
-    char where[128], num[32];
-    const char *val;
+    char where[128];
     int rc = 0;
 
     if (!root)
@@ -361,69 +659,22 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
         json_decref(root);
         return err_set(e, -EINVAL, "config file: expected a JSON object");
     }
-    json_object_foreach(root, key, v) {
-        const struct opt *o = NULL;
-        char k[64];
-        for (size_t i = 0; i < N_OPTS && !o; i++) {
-            json_key(&opts[i], k, sizeof(k));
-            if (strcmp(k, key) == 0)
-                o = &opts[i];
-        }
+    json_object_foreach(root, key, v)
+    {
+        const struct opt *o = find_json_key(key);
+
         snprintf(where, sizeof(where), "config key \"%s\"", key);
-        if (strcmp(key, "tags") == 0 && json_is_object(v)) {
-            const char *tk;
-            json_t *tv;
-            json_object_foreach(v, tk, tv) {
-                struct err sub;
-                if (!json_is_string(tv)) {
-                    rc = err_set(e, -EINVAL, "config key \"tags\".%s: expected a string", tk);
-                    goto out;
-                }
-                if (tags_set(&c->tags, tk, json_string_value(tv), &sub) < 0) {
-                    rc = err_set(e, -EINVAL, "config key \"tags\": %s", sub.msg);
-                    goto out;
-                }
-                if ((rc = tags_fit(c, "config key \"tags\"", e)) < 0)
-                    goto out;
-            }
-            continue;
-        }
-        if (!o || o->id == O_CONFIG) {
+        if (strcmp(key, "tags") == 0 && json_is_object(v))
+            rc = json_tags_object(c, v, e);
+        else if (!o || o->flag_only)
             rc = err_set(e, -EINVAL, "config file: unknown key \"%s\"", key);
-            goto out;
-        }
-        if (o->type == T_ADDR_LIST || o->type == T_KEY_LIST || o->type == T_TAG_LIST ||
-            o->type == T_UPSTREAM_LIST) {
-            size_t i;
-            json_t *item;
-            if (!json_is_array(v)) {
-                rc = err_set(e, -EINVAL, "%s: expected an array of strings", where);
-                goto out;
-            }
-            json_array_foreach(v, i, item) {
-                if (!json_is_string(item)) {
-                    rc = err_set(e, -EINVAL, "%s[%zu]: expected a string", where, i);
-                    goto out;
-                }
-                if ((rc = set_opt(c, o, json_string_value(item), where, e)) < 0)
-                    goto out;
-            }
-            continue;
-        }
-        if ((o->type == T_FLAG && !json_is_boolean(v)) ||
-            (is_number(o->type) && !json_is_integer(v)) ||
-            (o->type != T_FLAG && !is_number(o->type) && !json_is_string(v)) ||
-            !(val = json_value_text(v, num, sizeof(num)))) {
-            rc = err_set(e, -EINVAL, "%s: wrong type (expected %s)", where,
-                         o->type == T_FLAG                        ? "true or false"
-                         : is_number(o->type)                     ? "a number"
-                                                                  : "a string");
-            goto out;
-        }
-        if ((rc = set_opt(c, o, val, where, e)) < 0)
-            goto out;
+        else if (kinds[o->type].json == J_ARRAY)
+            rc = json_array_opt(c, o, v, where, e);
+        else
+            rc = json_scalar_opt(c, o, v, where, e);
+        if (rc < 0)
+            break;
     }
-out:
     json_decref(root);
     return rc;
 }
@@ -462,12 +713,11 @@ static int load_file(struct config *c, const char *path, struct err *e)
     return rc;
 }
 
-int config_parse(struct config *c, int argc, char **argv, struct err *e)
+/* The first pass over the command line: --help prints and returns
+ * CONFIG_HELP; --config FILE is noted, so the file applies before the
+ * flags. */
+static int scan_help_and_config(struct config *c, int argc, char **argv, struct err *e)
 {
-    int explicit_[O_COUNT] = {0};
-    int rc;
-
-    /* first pass: --help and --config, so the file applies before the flags */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help-markdown") == 0) {
             config_print_markdown(stdout);
@@ -488,11 +738,15 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
             snprintf(c->config_file, sizeof(c->config_file), "%s", v);
         }
     }
-    if (c->config_file[0]) {
-        /* the file's lists are replaced, not appended to, by the flags' */
-        if ((rc = load_file(c, c->config_file, e)) < 0)
-            return rc;
-    }
+    return 0;
+}
+
+/* The flags, in order: --flag VALUE, --flag=VALUE, or --flag alone for
+ * true or false. given[i] is set for each row a flag sets. */
+static int apply_flags(struct config *c, int argc, char **argv, int *given, struct err *e)
+{
+    int rc;
+
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *eq, *v;
         const struct opt *o;
@@ -516,32 +770,69 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
                 return err_set(e, -EINVAL, "%s: missing %s", where, o->arg);
             v = argv[++i];
         }
-        if (o->id == O_CONFIG)
-            continue;
+        if (o->flag_only)
+            continue; /* read by scan_help_and_config */
         /* a list given on the command line replaces the file's list */
-        if (!explicit_[o->id]) {
-            if (o->type == T_ADDR_LIST)
-                c->n_join = 0;
-            else if (o->type == T_KEY_LIST)
-                c->n_keys = 0;
-            else if (o->type == T_UPSTREAM_LIST)
-                c->n_dns_upstreams = 0;
-        }
-        explicit_[o->id] = 1;
+        if (o->list.max && !given[o - opts])
+            *list_count(c, o) = 0;
+        given[o - opts] = 1;
         if ((rc = set_opt(c, o, v, where, e)) < 0)
             return rc;
     }
-    if (c->dev) {
-        /* development defaults, unless set by a flag or the file */
-        struct config def;
-        config_init(&def);
-        if (!explicit_[O_BIND] && node_addr_eq(&c->bind, &def.bind))
-            node_addr_parse(&c->bind, "127.0.0.1:7420", 0, NULL);
-        if (!explicit_[O_DATA_DIR] && strcmp(c->data_dir, def.data_dir) == 0)
-            snprintf(c->data_dir, sizeof(c->data_dir), "./troupe-data");
-        if (!explicit_[O_LOG_LEVEL] && c->log_level == def.log_level)
-            c->log_level = LOG_DEBUG;
+    return 0;
+}
+
+/* Whether a row's field holds the same value in a and b. */
+static int same_value(struct config *a, struct config *b, const struct opt *o)
+{
+    void *x = field(a, o), *y = field(b, o);
+
+    switch (o->type) {
+    case T_ADDR:
+    case T_ADDR_OFF:
+        return node_addr_eq(x, y);
+    case T_NODE:
+    case T_PATH:
+    case T_DOMAIN:
+        return strcmp(x, y) == 0;
+    case T_CHOICE:
+    case T_FLAG:
+        return *(int *)x == *(int *)y;
+    case T_U32:
+    case T_U64:
+    case T_TTL:
+        return uint_at(x, o->type) == uint_at(y, o->type);
+    default:
+        return 0; /* lists have no --dev default */
     }
+}
+
+/* --dev: a row's dev value replaces its default, unless a flag set it or
+ * the file set it to something else. */
+static void apply_dev_defaults(struct config *c, const int *given)
+{
+    struct config def;
+
+    config_init(&def);
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (opts[i].dev && !given[i] && same_value(c, &def, &opts[i]))
+            kinds[opts[i].type].parse(c, &opts[i], opts[i].dev, opts[i].flag, NULL);
+}
+
+int config_parse(struct config *c, int argc, char **argv, struct err *e)
+{
+    int given[N_OPTS] = {0};
+    int rc;
+
+    if ((rc = scan_help_and_config(c, argc, argv, e)) != 0)
+        return rc;
+    /* the file's lists are replaced, not appended to, by the flags' */
+    if (c->config_file[0] && (rc = load_file(c, c->config_file, e)) < 0)
+        return rc;
+    if ((rc = apply_flags(c, argc, argv, given, e)) < 0)
+        return rc;
+    if (c->dev)
+        apply_dev_defaults(c, given);
     return config_check(c, e);
 }
 
@@ -571,21 +862,68 @@ void config_swim(const struct config *c, struct swim_config *sc)
     swim_config_default(sc, c->profile);
     snprintf(sc->name, sizeof(sc->name), "%s", c->node);
     sc->addr = c->advertise.family ? c->advertise : c->bind;
-    if (c->probe_interval_ms)
-        sc->probe_interval_ms = c->probe_interval_ms;
-    if (c->probe_timeout_ms)
-        sc->probe_timeout_ms = c->probe_timeout_ms;
-    if (c->pushpull_interval_ms)
-        sc->pushpull_interval_ms = c->pushpull_interval_ms;
-    if (c->suspicion_mult)
-        sc->suspicion_mult = c->suspicion_mult;
-    if (c->retransmit_mult)
-        sc->retransmit_mult = c->retransmit_mult;
-    if (c->reap_after_s)
-        sc->reap_after_ms = c->reap_after_s * 1000;
+    /* the timings set in c replace the profile's (0 in c: not set) */
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &opts[i];
+        void *to = (char *)sc + o->swim.off;
+        uint64_t v = o->swim.scale ? uint_at((const char *)c + o->off, o->type) : 0;
+
+        if (!v)
+            continue;
+        if (o->type == T_U64)
+            *(uint64_t *)to = v * o->swim.scale;
+        else
+            *(uint32_t *)to = (uint32_t)(v * o->swim.scale);
+    }
     {
         int n = tags_encode(&c->tags, sc->tags, sizeof(sc->tags), NULL);
         sc->tags_len = n > 0 ? (uint16_t)n : 0;
+    }
+}
+
+/* A swim timing's default: the first profile's value, then each other
+ * profile's where it differs ("1000, fast 200"). */
+static const char *swim_default_text(const struct opt *o, char *buf, size_t cap)
+{
+    struct swim_config sc;
+    uint64_t first = 0;
+    size_t len = 0;
+
+    for (const struct opt_choice *p = profiles; p->name && len < cap; p++) {
+        uint64_t v;
+        swim_config_default(&sc, (enum swim_profile)p->value);
+        v = uint_at((const char *)&sc + o->swim.off, o->type) / o->swim.scale;
+        if (p == profiles)
+            len += (size_t)snprintf(buf, cap, "%llu", (unsigned long long)(first = v));
+        else if (v != first)
+            len +=
+                (size_t)snprintf(buf + len, cap - len, ", %s %llu", p->name, (unsigned long long)v);
+    }
+    return buf;
+}
+
+/* The default as --help and the docs show it, from the row's value. */
+static const char *default_text(const struct opt *o, char *buf, size_t cap)
+{
+    if (o->def_doc)
+        return o->def_doc;
+    if (o->swim.scale)
+        return swim_default_text(o, buf, cap);
+    switch (o->type) {
+    case T_FLAG:
+        return o->def ? "on" : "off";
+    case T_CHOICE:
+        for (const struct opt_choice *ch = o->choices; ch->name; ch++)
+            if ((uint64_t)ch->value == o->def)
+                return ch->name;
+        return "?";
+    case T_U32:
+    case T_U64:
+    case T_TTL:
+        snprintf(buf, cap, "%llu", (unsigned long long)o->def);
+        return buf;
+    default:
+        return o->def_text ? o->def_text : "none";
     }
 }
 
@@ -593,13 +931,15 @@ void config_print_help(FILE *f)
 {
     fprintf(f, "Usage: troupe agent [OPTIONS]\n\nRuns the troupe agent.\n\nOptions:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64];
+        char left[64], def[64];
         snprintf(left, sizeof(left), "--%s%s%s", opts[i].flag, opts[i].arg ? " " : "",
                  opts[i].arg ? opts[i].arg : "");
-        fprintf(f, "  %-34s %s (default: %s)\n", left, opts[i].help, opts[i].def);
+        fprintf(f, "  %-34s %s (default: %s)\n", left, opts[i].help,
+                default_text(&opts[i], def, sizeof(def)));
     }
     fprintf(f, "  %-34s %s\n", "--help", "print this help");
-    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags, keys and the service files of --config-dir.\n");
+    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags, keys and the "
+               "service files of --config-dir.\n");
 }
 
 static void md(FILE *f, const char *s)
@@ -619,14 +959,14 @@ void config_print_markdown(FILE *f)
                "with `_` for `-`.\n\n"
                "| flag | JSON key | default | meaning |\n|---|---|---|---|\n");
     for (size_t i = 0; i < N_OPTS; i++) {
-        char k[64];
+        char k[64], def[64];
         json_key(&opts[i], k, sizeof(k));
         fprintf(f, "| `--%s%s", opts[i].flag, opts[i].arg ? " " : "");
         md(f, opts[i].arg ? opts[i].arg : "");
-        if (opts[i].id == O_CONFIG) /* the file cannot name another file */
-            fprintf(f, "` | (flag only) | %s | ", opts[i].def);
+        if (opts[i].flag_only) /* the file cannot name another file */
+            fprintf(f, "` | (flag only) | %s | ", default_text(&opts[i], def, sizeof(def)));
         else
-            fprintf(f, "` | `%s` | %s | ", k, opts[i].def);
+            fprintf(f, "` | `%s` | %s | ", k, default_text(&opts[i], def, sizeof(def)));
         md(f, opts[i].help);
         fprintf(f, " |\n");
     }
@@ -651,7 +991,7 @@ static void roff(FILE *f, const char *s)
 void config_print_man(FILE *f)
 {
     for (size_t i = 0; i < N_OPTS; i++) {
-        char k[64];
+        char k[64], def[64];
         json_key(&opts[i], k, sizeof(k));
         fprintf(f, ".TP\n%s \"\\-\\-", opts[i].arg ? ".BI" : ".B");
         roff(f, opts[i].flag);
@@ -662,8 +1002,8 @@ void config_print_man(FILE *f)
         fprintf(f, "\"\n");
         roff(f, opts[i].help);
         fprintf(f, ".\nDefault: ");
-        roff(f, opts[i].def);
-        if (opts[i].id == O_CONFIG) {
+        roff(f, default_text(&opts[i], def, sizeof(def)));
+        if (opts[i].flag_only) {
             fprintf(f, "; a flag only.\n");
             continue;
         }

@@ -20,6 +20,7 @@
 #define CONFIG_JOIN_MAX 64
 #define CONFIG_KEYS_MAX 8
 #define CONFIG_DNS_UPSTREAMS_MAX 8
+#define CONFIG_ITEM_MAX 64 /* bytes of one item of a list, its NUL included */
 #define CONFIG_HELP     1 /* config_parse printed --help */
 
 struct config {
@@ -27,9 +28,9 @@ struct config {
     struct node_addr bind;
     struct node_addr advertise; /* family 0: unset */
     size_t n_join;
-    char join[CONFIG_JOIN_MAX][64];
+    char join[CONFIG_JOIN_MAX][CONFIG_ITEM_MAX];
     size_t n_keys;
-    char keys[CONFIG_KEYS_MAX][64]; /* base64 of 32 bytes, first is primary */
+    char keys[CONFIG_KEYS_MAX][CONFIG_ITEM_MAX]; /* base64 of 32 bytes, first is primary */
     struct node_addr http;
     char data_dir[PATH_MAX];
     enum swim_profile profile;
@@ -49,13 +50,13 @@ struct config {
     /* signed bundles: where they come from and the root they verify against */
     char trust_repo[PATH_MAX]; /* "" when none; a directory or http:// URL */
     char trust_root[PATH_MAX];
-    uint32_t trust_fetch_idle_ms; /* 0: the HTTP client's default */
+    uint32_t trust_fetch_idle_ms; /* 0 (never from config_init): the HTTP client's default */
     /* DNS */
     struct node_addr dns;  /* family 0: off */
     int dns_explicit;      /* --dns given: failing to listen is fatal */
     char dns_domain[DNS_DOMAIN_MAX + 1];
     size_t n_dns_upstreams; /* 0: the nameservers of /etc/resolv.conf */
-    char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][64];
+    char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][CONFIG_ITEM_MAX];
     uint32_t dns_service_ttl_s, dns_node_ttl_s, dns_negative_ttl_s;
     int dns_only_passing;
 };
