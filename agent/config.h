@@ -1,8 +1,11 @@
-/* config: the agent's configuration. Every option lives in one table in
- * config.c (flag, JSON key, default, help); --help and docs/options.md are
- * printed from it. Values come from defaults, then the --config JSON file,
- * then the command line. The struct holds no heap memory, so the agent can
- * parse again on SIGHUP and swap. */
+/* config: the agent's configuration. Every option is one row of the table
+ * in config.c: its flag (the JSON key is the same with '_' for '-'), its
+ * type, the offsetof its field below, its default value and its help;
+ * config_init, the parsers, --help and docs/options.md all read the row.
+ * A new option is a field here, a row there and its cases in
+ * tests/unit/agent/test_config.c, then scripts/gen-docs. Values come from
+ * defaults, then the --config JSON file, then the command line. The struct
+ * holds no heap memory, so the agent can parse again on SIGHUP and swap. */
 #ifndef TROUPE_CONFIG_H
 #define TROUPE_CONFIG_H
 

@@ -1,6 +1,8 @@
 /* Tests of agent/config: defaults, the JSON file, flags winning over the
- * file, --dev, and every bad value refused with a message that names the
- * flag or the JSON key. */
+ * file, --dev, every bad value refused with a message that names the flag
+ * or the JSON key, and the option table against the struct: each option
+ * lands in its own field and no other, and config_init holds the defaults
+ * the docs print. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -607,6 +609,271 @@ static void test_json_path_longer_than_the_limit_is_refused_not_cut(void **state
     free(c);
 }
 
+/* ---- the option table against the struct ----
+ * Where each option lands, written down here and not read from the table
+ * in config.c, so that a row naming the wrong field fails: a value unlike
+ * the default, the fields it changes (its own first), flags given along
+ * with it (to both runs), and whether 0 in its field stands for the
+ * profile's value. */
+struct span {
+    size_t off, size;
+};
+#define FIELD(f) {offsetof(struct config, f), sizeof(((struct config *)0)->f)}
+
+struct landing {
+    const char *flag, *value; /* value NULL: a file holding {} */
+    struct span fields[4];
+    const char *with[2];
+    int profile;
+};
+
+static const struct landing landings[] = {
+    {.flag = "--node", .value = "web1", .fields = {FIELD(node)}},
+    {.flag = "--bind", .value = "10.0.0.1:7000", .fields = {FIELD(bind)}},
+    {.flag = "--advertise", .value = "192.0.2.1:7001", .fields = {FIELD(advertise)}},
+    {.flag = "--join", .value = "10.0.0.2", .fields = {FIELD(join), FIELD(n_join)}},
+    {.flag = "--encrypt", .value = KEY_A, .fields = {FIELD(keys), FIELD(n_keys)}},
+    {.flag = "--http", .value = "127.0.0.1:9000", .fields = {FIELD(http)}},
+    {.flag = "--data-dir", .value = "/srv/troupe", .fields = {FIELD(data_dir)}},
+    {.flag = "--profile", .value = "fast", .fields = {FIELD(profile)}},
+    {.flag = "--tag", .value = "role=web", .fields = {FIELD(tags)}},
+    {.flag = "--dev", .value = "true",
+     .fields = {FIELD(dev), FIELD(bind), FIELD(data_dir), FIELD(log_level)}},
+    {.flag = "--log-level", .value = "debug", .fields = {FIELD(log_level)}},
+    {.flag = "--config", .value = NULL, .fields = {FIELD(config_file)}},
+    {.flag = "--probe-interval-ms", .value = "3000",
+     .fields = {FIELD(probe_interval_ms)}, .profile = 1},
+    {.flag = "--probe-timeout-ms", .value = "150",
+     .fields = {FIELD(probe_timeout_ms)}, .profile = 1},
+    {.flag = "--pushpull-interval-ms", .value = "20000",
+     .fields = {FIELD(pushpull_interval_ms)}, .profile = 1},
+    {.flag = "--suspicion-mult", .value = "5", .fields = {FIELD(suspicion_mult)}, .profile = 1},
+    {.flag = "--retransmit-mult", .value = "3", .fields = {FIELD(retransmit_mult)}, .profile = 1},
+    {.flag = "--reap-after-s", .value = "60", .fields = {FIELD(reap_after_s)}, .profile = 1},
+    {.flag = "--dns", .value = "127.0.0.1:5353", .fields = {FIELD(dns), FIELD(dns_explicit)}},
+    {.flag = "--dns-domain", .value = "example.", .fields = {FIELD(dns_domain)}},
+    {.flag = "--dns-upstream", .value = "192.0.2.53",
+     .fields = {FIELD(dns_upstreams), FIELD(n_dns_upstreams)}},
+    {.flag = "--dns-service-ttl-s", .value = "7", .fields = {FIELD(dns_service_ttl_s)}},
+    {.flag = "--dns-node-ttl-s", .value = "31", .fields = {FIELD(dns_node_ttl_s)}},
+    {.flag = "--dns-negative-ttl-s", .value = "9", .fields = {FIELD(dns_negative_ttl_s)}},
+    {.flag = "--dns-only-passing", .value = "true", .fields = {FIELD(dns_only_passing)}},
+    {.flag = "--trust-repo", .value = "/srv/repo",
+     .fields = {FIELD(trust_repo)}, .with = {"--trust-root", "/srv/root.json"}},
+    {.flag = "--trust-root", .value = "/srv/root.json",
+     .fields = {FIELD(trust_root)}, .with = {"--trust-repo", "/srv/repo"}},
+    {.flag = "--config-dir", .value = "/etc/troupe.d", .fields = {FIELD(config_dir)}},
+    {.flag = "--enable-exec-checks", .value = "true", .fields = {FIELD(exec_checks)}},
+    {.flag = "--trust-fetch-idle-ms", .value = "2500", .fields = {FIELD(trust_fetch_idle_ms)}},
+};
+
+#define N_LANDINGS (sizeof(landings) / sizeof(landings[0]))
+
+static const struct landing *landing_of(const char *flag)
+{
+    for (size_t i = 0; i < N_LANDINGS; i++)
+        if (strcmp(landings[i].flag, flag) == 0)
+            return &landings[i];
+    return NULL;
+}
+
+/* The rows of --help-markdown: each option's flag and default column. */
+struct doc_row {
+    char flag[64], def[64];
+};
+
+static size_t doc_rows(struct doc_row *rows, size_t cap)
+{
+    char *text = NULL, *line, *save = NULL;
+    size_t len = 0, n = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    config_print_markdown(f);
+    fclose(f);
+    for (line = strtok_r(text, "\n", &save); line && n < cap; line = strtok_r(NULL, "\n", &save)) {
+        char *col = line;
+        if (sscanf(line, "| `%63[^ `]", rows[n].flag) != 1 || strncmp(rows[n].flag, "--", 2))
+            continue;
+        for (int i = 0; i < 2 && col; i++) /* the third column: " | DEFAULT | " */
+            col = strstr(col + 1, " | ");
+        assert_non_null(col);
+        col += 3;
+        snprintf(rows[n].def, sizeof(rows[n].def), "%.*s", (int)(strstr(col, " | ") - col), col);
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+/* config_parse over "agent", the landing's flags given along, then args. */
+static int parse_with(struct config *c, const struct landing *l, const char *flag,
+                      const char *value, struct err *e)
+{
+    char *argv[8];
+    int argc = 0;
+
+    argv[argc++] = "agent";
+    if (l->with[0]) {
+        argv[argc++] = (char *)l->with[0];
+        argv[argc++] = (char *)l->with[1];
+    }
+    if (flag)
+        argv[argc++] = (char *)flag;
+    if (value)
+        argv[argc++] = (char *)value;
+    argv[argc] = NULL;
+    config_init(c);
+    err_clear(e);
+    return config_parse(c, argc, argv, e);
+}
+
+static void test_every_option_of_the_table_has_a_landing(void **state)
+{
+    struct doc_row rows[64];
+    size_t n = doc_rows(rows, 64);
+
+    assert_int_equal(n, N_LANDINGS);
+    for (size_t i = 0; i < n; i++)
+        if (!landing_of(rows[i].flag))
+            fail_msg("option %s has no landing in tests/unit/agent/test_config.c", rows[i].flag);
+}
+
+/* Each option, set alone from the command line, changes its own fields and
+ * no other byte of the struct. */
+static void test_every_option_lands_in_its_own_field_and_no_other(void **state)
+{
+    struct config *before = calloc(1, sizeof(*before)), *after = calloc(1, sizeof(*after));
+    struct err e;
+
+    for (size_t i = 0; i < N_LANDINGS; i++) {
+        const struct landing *l = &landings[i];
+        const char *value = l->value ? l->value : file_with("{}");
+        char arg[PATH_MAX + 64];
+
+        /* the flags given along may be refused alone (--trust-root needs
+         * --trust-repo), by config_check once the struct is filled */
+        if (parse_with(before, l, NULL, NULL, &e) != 0 && !l->with[0])
+            fail_msg("no flags: %s", e.msg);
+        /* --flag=value, which true/false flags need too */
+        snprintf(arg, sizeof(arg), "%s=%s", l->flag, value);
+        if (parse_with(after, l, arg, NULL, &e) != 0)
+            fail_msg("%s: %s", arg, e.msg);
+        for (size_t f = 0; f < 4 && l->fields[f].size; f++) {
+            const struct span *s = &l->fields[f];
+            if (memcmp((char *)before + s->off, (char *)after + s->off, s->size) == 0)
+                fail_msg("%s: field %zu (at %zu) kept its value", arg, f, s->off);
+            memcpy((char *)before + s->off, (char *)after + s->off, s->size);
+        }
+        if (memcmp(before, after, sizeof(*before)) != 0) {
+            size_t at = 0;
+            while (((char *)before)[at] == ((char *)after)[at])
+                at++;
+            fail_msg("%s also changed the byte at offset %zu of struct config", arg, at);
+        }
+    }
+    free(before);
+    free(after);
+}
+
+static int all_zero(const struct config *c, const struct span *s)
+{
+    for (size_t i = 0; i < s->size; i++)
+        if (((const char *)c + s->off)[i])
+            return 0;
+    return 1;
+}
+
+/* What config_swim makes of a profile and one option's value. */
+static void swim_of(const char *profile, const char *flag, const char *value,
+                    struct swim_config *sc)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    if (flag)
+        assert_int_equal(parse(c, &e, "--profile", profile, flag, value, NULL), 0);
+    else
+        assert_int_equal(parse(c, &e, "--profile", profile, NULL), 0);
+    config_swim(c, sc);
+    free(c);
+}
+
+/* The default that --help and the docs print is what config_init leaves:
+ * giving that value as a flag changes nothing. */
+static void test_config_init_holds_the_documented_defaults(void **state)
+{
+    struct config *init = calloc(1, sizeof(*init)), *given = calloc(1, sizeof(*given));
+    struct doc_row rows[64];
+    size_t n = doc_rows(rows, 64);
+    char host[256] = "";
+    struct err e;
+
+    config_init(init);
+    for (size_t i = 0; i < n; i++) {
+        const struct landing *l = landing_of(rows[i].flag);
+        const struct span *own = &l->fields[0];
+        const char *def = rows[i].def;
+        unsigned long long lan, fast;
+        char lan_s[32], fast_s[32];
+
+        if (strcmp(def, "none") == 0 || strcmp(def, "bind address") == 0 ||
+            strcmp(def, "resolv.conf") == 0) {
+            /* empty: the agent derives the value */
+            for (size_t f = 0; f < 4 && l->fields[f].size; f++)
+                if (!all_zero(init, &l->fields[f]))
+                    fail_msg("%s: documented as \"%s\" but set by config_init", l->flag, def);
+        } else if (strcmp(def, "host name") == 0) {
+            gethostname(host, sizeof(host) - 1);
+            if (strcmp(init->node, host) != 0 && strcmp(init->node, "troupe") != 0)
+                fail_msg("--node: \"%s\" is not the host name %s", init->node, host);
+        } else if (l->profile) {
+            /* "1000, fast 200", or "4" for both: 0 in the struct, the
+             * profile's value in the swim configuration */
+            struct swim_config want, got;
+            if (sscanf(def, "%llu, fast %llu", &lan, &fast) == 1)
+                fast = lan;
+            snprintf(lan_s, sizeof(lan_s), "%llu", lan);
+            snprintf(fast_s, sizeof(fast_s), "%llu", fast);
+            assert_true(all_zero(init, own));
+            swim_of("lan", NULL, NULL, &want);
+            swim_of("lan", l->flag, lan_s, &got);
+            if (memcmp(&want, &got, sizeof(want)) != 0)
+                fail_msg("%s: the lan profile's default is not %s", l->flag, lan_s);
+            swim_of("fast", NULL, NULL, &want);
+            swim_of("fast", l->flag, fast_s, &got);
+            if (memcmp(&want, &got, sizeof(want)) != 0)
+                fail_msg("%s: the fast profile's default is not %s", l->flag, fast_s);
+        } else {
+            const char *value = strcmp(def, "off") == 0 ? "false" : def;
+            char arg[128];
+            snprintf(arg, sizeof(arg), "%s=%s", l->flag, value);
+            if (parse_with(given, l, arg, NULL, &e) != 0)
+                fail_msg("%s: %s", arg, e.msg);
+            if (memcmp((char *)init + own->off, (char *)given + own->off, own->size) != 0)
+                fail_msg("%s: config_init does not hold the documented default", arg);
+        }
+    }
+    free(init);
+    free(given);
+}
+
+/* The agent hands these to the DNS server as they are: the table's values
+ * are the DNS server's own defaults. */
+static void test_dns_defaults_are_the_dns_servers(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct dns_config dc;
+
+    config_init(c);
+    dns_config_default(&dc);
+    assert_string_equal(c->dns_domain, dc.domain);
+    assert_int_equal(c->dns_service_ttl_s, dc.service_ttl_s);
+    assert_int_equal(c->dns_node_ttl_s, dc.node_ttl_s);
+    assert_int_equal(c->dns_negative_ttl_s, dc.negative_ttl_s);
+    assert_int_equal(c->dns_only_passing, dc.only_passing);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +896,10 @@ int main(void)
         cmocka_unit_test(test_too_many_joins_or_keys_are_refused),
         cmocka_unit_test(test_tags_beyond_the_wire_limit_are_refused_naming_the_flag),
         cmocka_unit_test(test_json_path_longer_than_the_limit_is_refused_not_cut),
+        cmocka_unit_test(test_every_option_of_the_table_has_a_landing),
+        cmocka_unit_test(test_every_option_lands_in_its_own_field_and_no_other),
+        cmocka_unit_test(test_config_init_holds_the_documented_defaults),
+        cmocka_unit_test(test_dns_defaults_are_the_dns_servers),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
