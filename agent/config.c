@@ -14,71 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* What a field holds. The type fixes the C type of the field, the parser
- * that turns option text into it (one per type, below), what a JSON file
- * gives for it and how its default is shown. */
-enum opt_type {
-    T_NODE,      /* char[SWIM_NAME_MAX + 1]: 1-64 of [A-Za-z0-9._-] */
-    T_ADDR,      /* struct node_addr: IP:PORT */
-    T_ADDR_OFF,  /* struct node_addr: IP:PORT, or "off" (family 0) */
-    T_ADDR_LIST, /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: IP[:PORT] */
-    T_KEY_LIST,  /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: base64 keys */
-    T_TAG_LIST,  /* struct tags: KEY=VALUE, all of them within one gossip message */
-    T_PATH,      /* char[PATH_MAX]: not empty */
-    T_DOMAIN,    /* char[DNS_DOMAIN_MAX + 1]: a zone the DNS server can answer */
-    T_CHOICE,    /* an enum the size of an int: one of the row's choices */
-    T_FLAG,      /* int: true or false */
-    T_U32,       /* uint32_t: 1 to UINT32_MAX */
-    T_U64,       /* uint64_t: 1 to UINT64_MAX / 1000 (seconds that become ms) */
-    T_TTL,       /* uint32_t: seconds from 0 to 604800 */
-};
-
-struct opt_choice {
-    const char *name; /* NULL ends a list */
-    int value;
-};
-
-/* A list of strings: where its count is and how many it holds. */
-struct opt_list {
-    size_t n_off; /* offsetof(struct config, count) */
-    size_t max;
-};
-
-/* A swim timing: 0 in struct config stands for the profile's value, which
- * swim_config_default writes to this field of struct swim_config. */
-struct opt_swim {
-    size_t off;     /* offsetof(struct swim_config, field): T_U32 a uint32_t, T_U64 a uint64_t */
-    uint32_t scale; /* the swim field is the option's value times this; 0: no swim field */
-};
-
-/* One row of the option table. A row fills flag, type, off, arg and help,
- * and of the other columns only those its type or its behaviour needs. */
-struct opt {
-    const char *flag; /* without "--"; the JSON key is the same with '_' for '-' */
-    enum opt_type type;
-    size_t off;      /* offsetof(struct config, field): where the value goes */
-    const char *arg; /* what the value looks like */
-    const char *help;
-
-    /* The default: def for numbers, flags and choices; def_text for the
-     * other types, as option text that the type's parser reads (NULL:
-     * empty); or def_fn, computed at start. def_doc says it in words where
-     * the value cannot ("host name"); swim timings take theirs from the
-     * profile (swim below). */
-    uint64_t def;
-    const char *def_text;
-    void (*def_fn)(void *field);
-    const char *def_doc;
-    const char *dev; /* the default under --dev, as option text; NULL: the same */
-
-    const char *what;                 /* T_CHOICE and lists: what a value is called in messages */
-    const struct opt_choice *choices; /* T_CHOICE */
-    struct opt_list list;             /* T_ADDR_LIST, T_KEY_LIST */
-    uint16_t port;                    /* T_ADDR_LIST: the port when a value has none */
-    struct opt_swim swim;
-    size_t given_off; /* not 0: offsetof(struct config, an int) set to 1 once given */
-    int flag_only;    /* not a JSON key, read before the other flags: --config */
-};
+#include "agent/config_table.h"
 
 /* T_CHOICE writes an int into an enum field */
 _Static_assert(sizeof(enum swim_profile) == sizeof(int), "profile is not int-sized");
@@ -195,12 +131,16 @@ static const struct opt opts[] = {
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
+const struct opt *const config_opts = opts;
+const size_t config_n_opts = N_OPTS;
+const struct opt_choice *const config_profiles = profiles;
+
 static void *field(struct config *c, const struct opt *o)
 {
     return (char *)c + o->off;
 }
 
-static void json_key(const struct opt *o, char *out, size_t cap)
+void config_json_key(const struct opt *o, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", o->flag);
     for (char *p = out; *p; p++)
@@ -512,7 +452,7 @@ static int set_opt(struct config *c, const struct opt *o, const char *v, const c
 
 /* The value of a number field (T_U32, T_TTL, T_U64), and of the swim field
  * a row names. */
-static uint64_t uint_at(const void *p, enum opt_type t)
+uint64_t config_uint_at(const void *p, enum opt_type t)
 {
     return t == T_U64 ? *(const uint64_t *)p : *(const uint32_t *)p;
 }
@@ -568,7 +508,7 @@ static const struct opt *find_json_key(const char *key)
     char k[64];
 
     for (size_t i = 0; i < N_OPTS; i++) {
-        json_key(&opts[i], k, sizeof(k));
+        config_json_key(&opts[i], k, sizeof(k));
         if (strcmp(k, key) == 0)
             return &opts[i];
     }
@@ -801,7 +741,7 @@ static int same_value(struct config *a, struct config *b, const struct opt *o)
     case T_U32:
     case T_U64:
     case T_TTL:
-        return uint_at(x, o->type) == uint_at(y, o->type);
+        return config_uint_at(x, o->type) == config_uint_at(y, o->type);
     default:
         return 0; /* lists have no --dev default */
     }
@@ -866,7 +806,7 @@ void config_swim(const struct config *c, struct swim_config *sc)
     for (size_t i = 0; i < N_OPTS; i++) {
         const struct opt *o = &opts[i];
         void *to = (char *)sc + o->swim.off;
-        uint64_t v = o->swim.scale ? uint_at((const char *)c + o->off, o->type) : 0;
+        uint64_t v = o->swim.scale ? config_uint_at((const char *)c + o->off, o->type) : 0;
 
         if (!v)
             continue;
@@ -878,137 +818,5 @@ void config_swim(const struct config *c, struct swim_config *sc)
     {
         int n = tags_encode(&c->tags, sc->tags, sizeof(sc->tags), NULL);
         sc->tags_len = n > 0 ? (uint16_t)n : 0;
-    }
-}
-
-/* A swim timing's default: the first profile's value, then each other
- * profile's where it differs ("1000, fast 200"). */
-static const char *swim_default_text(const struct opt *o, char *buf, size_t cap)
-{
-    struct swim_config sc;
-    uint64_t first = 0;
-    size_t len = 0;
-
-    for (const struct opt_choice *p = profiles; p->name && len < cap; p++) {
-        uint64_t v;
-        swim_config_default(&sc, (enum swim_profile)p->value);
-        v = uint_at((const char *)&sc + o->swim.off, o->type) / o->swim.scale;
-        if (p == profiles)
-            len += (size_t)snprintf(buf, cap, "%llu", (unsigned long long)(first = v));
-        else if (v != first)
-            len +=
-                (size_t)snprintf(buf + len, cap - len, ", %s %llu", p->name, (unsigned long long)v);
-    }
-    return buf;
-}
-
-/* The default as --help and the docs show it, from the row's value. */
-static const char *default_text(const struct opt *o, char *buf, size_t cap)
-{
-    if (o->def_doc)
-        return o->def_doc;
-    if (o->swim.scale)
-        return swim_default_text(o, buf, cap);
-    switch (o->type) {
-    case T_FLAG:
-        return o->def ? "on" : "off";
-    case T_CHOICE:
-        for (const struct opt_choice *ch = o->choices; ch->name; ch++)
-            if ((uint64_t)ch->value == o->def)
-                return ch->name;
-        return "?";
-    case T_U32:
-    case T_U64:
-    case T_TTL:
-        snprintf(buf, cap, "%llu", (unsigned long long)o->def);
-        return buf;
-    default:
-        return o->def_text ? o->def_text : "none";
-    }
-}
-
-void config_print_help(FILE *f)
-{
-    fprintf(f, "Usage: troupe agent [OPTIONS]\n\nRuns the troupe agent.\n\nOptions:\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char left[64], def[64];
-        snprintf(left, sizeof(left), "--%s%s%s", opts[i].flag, opts[i].arg ? " " : "",
-                 opts[i].arg ? opts[i].arg : "");
-        fprintf(f, "  %-34s %s (default: %s)\n", left, opts[i].help,
-                default_text(&opts[i], def, sizeof(def)));
-    }
-    fprintf(f, "  %-34s %s\n", "--help", "print this help");
-    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags, keys and the "
-               "service files of --config-dir.\n");
-}
-
-static void md(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-}
-
-void config_print_markdown(FILE *f)
-{
-    fprintf(f, "# troupe agent options\n\n"
-               "Generated by `troupe agent --help-markdown` from the option table in "
-               "`agent/config.c`. Every flag is also a key of the `--config` JSON file, "
-               "with `_` for `-`.\n\n"
-               "| flag | JSON key | default | meaning |\n|---|---|---|---|\n");
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char k[64], def[64];
-        json_key(&opts[i], k, sizeof(k));
-        fprintf(f, "| `--%s%s", opts[i].flag, opts[i].arg ? " " : "");
-        md(f, opts[i].arg ? opts[i].arg : "");
-        if (opts[i].flag_only) /* the file cannot name another file */
-            fprintf(f, "` | (flag only) | %s | ", default_text(&opts[i], def, sizeof(def)));
-        else
-            fprintf(f, "` | `%s` | %s | ", k, default_text(&opts[i], def, sizeof(def)));
-        md(f, opts[i].help);
-        fprintf(f, " |\n");
-    }
-}
-
-/* Text for a roff man page: '-' as \- (a minus sign, so flags can be
- * searched and copied), a backslash as \e, a leading '.' or '\'' made safe. */
-static void roff(FILE *f, const char *s)
-{
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", f);
-    for (; *s; s++) {
-        if (*s == '-')
-            fputs("\\-", f);
-        else if (*s == '\\')
-            fputs("\\e", f);
-        else
-            fputc(*s, f);
-    }
-}
-
-void config_print_man(FILE *f)
-{
-    for (size_t i = 0; i < N_OPTS; i++) {
-        char k[64], def[64];
-        json_key(&opts[i], k, sizeof(k));
-        fprintf(f, ".TP\n%s \"\\-\\-", opts[i].arg ? ".BI" : ".B");
-        roff(f, opts[i].flag);
-        if (opts[i].arg) {
-            fprintf(f, " \" \"");
-            roff(f, opts[i].arg);
-        }
-        fprintf(f, "\"\n");
-        roff(f, opts[i].help);
-        fprintf(f, ".\nDefault: ");
-        roff(f, default_text(&opts[i], def, sizeof(def)));
-        if (opts[i].flag_only) {
-            fprintf(f, "; a flag only.\n");
-            continue;
-        }
-        fprintf(f, "; JSON key \\fB");
-        roff(f, k);
-        fprintf(f, "\\fR.\n");
     }
 }
