@@ -1,8 +1,9 @@
 /* swim: the membership table and the SWIM + Lifeguard protocol around it:
- * probing, indirect probes, suspicion, refutation, push-pull and reaping.
+ * probing, indirect probes, suspecting, refutation, push-pull and reaping.
  * Pure: time comes in as arguments, randomness from the seeded generator,
  * bytes in and out through queues the caller drains. The piggyback queue is
- * in swim_broadcast.c. */
+ * in swim_broadcast.c, suspicion timers in swim_suspicion.c, local health
+ * awareness in swim_awareness.c, the generator in swim_rand.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,25 +16,6 @@
 #define REAP_CHECK_MS 1000
 
 /* ---- small helpers ---- */
-
-static uint64_t rng_next(struct swim *s)
-{
-    /* splitmix64: tiny, fast, good enough to shuffle and pick members */
-    uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static size_t rng_below(struct swim *s, size_t n)
-{
-    return n ? (size_t)(rng_next(s) % n) : 0;
-}
-
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
 
 static uint32_t hash_name(const char *name)
 {
@@ -54,11 +36,6 @@ static void name_cpy(char *dst, const char *name)
 size_t swim_live_count(const struct swim *s)
 {
     return s->count[SWIM_ALIVE] + s->count[SWIM_SUSPECT];
-}
-
-static uint32_t scale(const struct swim *s, uint32_t ms)
-{
-    return ms * (s->awareness + 1);
 }
 
 /* ---- outputs and events ---- */
@@ -325,7 +302,7 @@ static uint32_t add_member(struct swim *s, const char *name, const struct node_a
      * round; the member that was there moves to the end of the round (a
      * swap, not a shift: joins stay O(1) at thousands of members). */
     if (idx > 0) {
-        size_t pos = s->order_pos + rng_below(s, s->order_n - s->order_pos + 1);
+        size_t pos = s->order_pos + swim_rand_below(s, s->order_n - s->order_pos + 1);
         s->order[s->order_n] = pos < s->order_n ? s->order[pos] : idx;
         s->order[pos] = idx;
         s->order_n++;
@@ -339,7 +316,7 @@ static void shuffle_order(struct swim *s)
     for (size_t i = 1; i < s->n; i++)
         s->order[s->order_n++] = (uint32_t)i;
     for (size_t i = s->order_n; i > 1; i--) {
-        size_t j = rng_below(s, i);
+        size_t j = swim_rand_below(s, i);
         uint32_t t = s->order[i - 1];
         s->order[i - 1] = s->order[j];
         s->order[j] = t;
@@ -400,8 +377,8 @@ static void broadcast_alive(struct swim *s, uint32_t idx)
     bcast_member(s, idx, &m);
 }
 
-static void broadcast_suspect(struct swim *s, uint8_t type, uint32_t idx, uint32_t inc,
-                              const char *from)
+void swim_broadcast_suspect(struct swim *s, uint8_t type, uint32_t idx, uint32_t inc,
+                            const char *from)
 {
     struct msg m;
     memset(&m, 0, sizeof(m));
@@ -420,84 +397,10 @@ static void refute(struct swim *s, uint32_t inc)
     if (s->leaving)
         return;
     me->m.incarnation = (inc > me->m.incarnation ? inc : me->m.incarnation) + 1;
-    if (s->awareness < s->cfg.awareness_max)
-        s->awareness++;
+    awareness_refuted(s);
     s->stats.refutes++;
     broadcast_alive(s, 0);
     event(s, SWIM_EV_REFUTE, &me->m);
-}
-
-/* ---- suspicion (Lifeguard) ---- */
-
-/* The longest a suspicion runs, with no confirmation: suspicion_mult x
- * log10(N+1) x probe interval (N live members, the factor at least 1). The
- * shortest, once k members confirmed it on their own, is that divided by
- * suspicion_max_mult. */
-static uint64_t suspicion_max_ms(const struct swim *s)
-{
-    double f = log10((double)swim_live_count(s) + 1.0);
-    if (f < 1)
-        f = 1;
-    return (uint64_t)(s->cfg.suspicion_mult * f * s->cfg.probe_interval_ms);
-}
-
-static void suspicion_update_deadline(const struct swim *s, struct suspicion *su)
-{
-    uint64_t max = suspicion_max_ms(s), min = max / s->cfg.suspicion_max_mult;
-    size_t live = swim_live_count(s);
-    uint32_t k = s->cfg.indirect_checks;
-    double t;
-
-    if (live < 2 + (size_t)k)
-        k = live > 2 ? (uint32_t)(live - 2) : 0;
-    if (k < 1) {
-        su->deadline_ms = su->start_ms + max;
-        return;
-    }
-    /* each independent confirmation takes the timeout down on a log scale,
-     * reaching the minimum at k */
-    t = (double)max - (double)(max - min) * log((double)su->n_confirm + 1.0) / log(k + 1.0);
-    if (t < (double)min)
-        t = (double)min;
-    su->deadline_ms = su->start_ms + (uint64_t)t;
-}
-
-/* Halfway between now and the suspicion's deadline: when a suspicion still
- * standing is gossiped again (see swim_tick). */
-static uint64_t suspicion_halfway(const struct suspicion *su, uint64_t now)
-{
-    return su->deadline_ms > now ? now + (su->deadline_ms - now) / 2 : now;
-}
-
-static void suspicion_arm(struct swim *s, const struct suspicion *su)
-{
-    uint64_t due = su->recheck_ms ? min64(su->recheck_ms, su->deadline_ms) : su->deadline_ms;
-    s->next_suspicion_ms = min64(s->next_suspicion_ms, due);
-}
-
-/* Counts `from` as one more member that suspects m on its own. Returns 1 when
- * it is new: the caller passes the confirmation on. A shorter timeout brings
- * the next gossip of the suspicion forward too: three confirmations take the
- * deadline down to where that gossip was due, and a member that missed the
- * refutation would have declared a live member dead without asking again. */
-static int confirm(struct swim *s, uint64_t now, struct member *m, const char *from)
-{
-    struct suspicion *su = m->susp;
-
-    if (!su || strcmp(from, m->m.name) == 0 || strcmp(from, su->origin) == 0 ||
-        su->n_confirm >= SWIM_CONFIRM_MAX)
-        return 0;
-    for (uint32_t i = 0; i < su->n_confirm; i++) {
-        if (strcmp(su->confirm[i], from) == 0)
-            return 0;
-    }
-    memcpy(su->confirm[su->n_confirm], from, strnlen(from, SWIM_NAME_MAX) + 1);
-    su->n_confirm++;
-    suspicion_update_deadline(s, su);
-    if (su->recheck_ms)
-        su->recheck_ms = min64(su->recheck_ms, suspicion_halfway(su, now));
-    suspicion_arm(s, su);
-    return 1;
 }
 
 /* ---- applying what others say ---- */
@@ -581,8 +484,8 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     if (m->m.state == SWIM_SUSPECT && p->incarnation == m->m.incarnation) {
         /* a new confirmation is gossiped too, so that every member's timer
          * shrinks with it, not only ours */
-        if (confirm(s, now, m, p->from))
-            broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
+        if (suspicion_confirm(s, now, m, p->from))
+            swim_broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
         return;
     }
     /* Alive, or suspect at an older incarnation: then the member refuted our
@@ -595,20 +498,15 @@ static void on_suspect(struct swim *s, uint64_t now, const struct msg_suspect *p
     free(m->susp);
     m->m.incarnation = p->incarnation;
     set_state(s, m, SWIM_SUSPECT, now);
-    m->susp = xcalloc(1, sizeof(*m->susp));
-    m->susp->start_ms = now;
-    memcpy(m->susp->origin, p->from, strnlen(p->from, SWIM_NAME_MAX));
-    suspicion_update_deadline(s, m->susp);
-    m->susp->recheck_ms = suspicion_halfway(m->susp, now);
-    suspicion_arm(s, m->susp);
+    m->susp = suspicion_new(s, now, p->from);
     s->stats.suspicions++;
-    broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
+    swim_broadcast_suspect(s, MSG_SUSPECT, idx, p->incarnation, p->from);
     if (!was_suspect)
         event(s, SWIM_EV_SUSPECT, &m->m);
 }
 
-static void declare(struct swim *s, uint64_t now, uint32_t idx, uint8_t type, uint32_t inc,
-                    const char *from)
+void swim_declare(struct swim *s, uint64_t now, uint32_t idx, uint8_t type, uint32_t inc,
+                  const char *from)
 {
     struct member *m = &s->members[idx];
     uint8_t st = type == MSG_LEAVE ? SWIM_LEFT : SWIM_DEAD;
@@ -627,7 +525,7 @@ static void declare(struct swim *s, uint64_t now, uint32_t idx, uint8_t type, ui
         event(s, SWIM_EV_LEFT, &m->m);
     } else {
         s->stats.deaths++;
-        broadcast_suspect(s, MSG_DEAD, idx, inc, from);
+        swim_broadcast_suspect(s, MSG_DEAD, idx, inc, from);
         event(s, SWIM_EV_DEAD, &m->m);
     }
 }
@@ -647,7 +545,7 @@ static void on_dead(struct swim *s, uint64_t now, const struct msg_suspect *p)
         refute(s, p->incarnation);
         return;
     }
-    declare(s, now, idx, MSG_DEAD, p->incarnation, p->from);
+    swim_declare(s, now, idx, MSG_DEAD, p->incarnation, p->from);
 }
 
 static void on_leave(struct swim *s, uint64_t now, const struct msg_leave *p)
@@ -662,7 +560,7 @@ static void on_leave(struct swim *s, uint64_t now, const struct msg_leave *p)
             refute(s, p->incarnation);
         return;
     }
-    declare(s, now, idx, MSG_LEAVE, p->incarnation, p->node);
+    swim_declare(s, now, idx, MSG_LEAVE, p->incarnation, p->node);
 }
 
 /* ---- probes ---- */
@@ -711,7 +609,7 @@ static void probe_start(struct swim *s, uint64_t now)
     uint32_t idx;
     int len;
 
-    s->next_probe_ms = now + scale(s, s->cfg.probe_interval_ms);
+    s->next_probe_ms = now + awareness_scale(s, s->cfg.probe_interval_ms);
     if (s->leaving || next_target(s, &idx) < 0)
         return;
     t = &s->members[idx];
@@ -720,7 +618,7 @@ static void probe_start(struct swim *s, uint64_t now)
     p->seq = ++s->seq;
     p->target = idx;
     name_cpy(p->target_name, t->m.name);
-    p->timeout_ms = now + scale(s, s->cfg.probe_timeout_ms);
+    p->timeout_ms = now + awareness_scale(s, s->cfg.probe_timeout_ms);
     p->end_ms = s->next_probe_ms;
     s->stats.probes++;
 
@@ -753,7 +651,7 @@ static size_t pick_members(struct swim *s, uint32_t *out, size_t k, uint32_t not
     if (s->n <= 1)
         return 0;
     while (got < k && tries--) {
-        uint32_t i = (uint32_t)(1 + rng_below(s, s->n - 1));
+        uint32_t i = (uint32_t)(1 + swim_rand_below(s, s->n - 1));
         const struct swim_member *m = &s->members[i].m;
         int ok = m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT ||
                  (with_dead && m->state == SWIM_DEAD &&
@@ -807,13 +705,8 @@ static void probe_end(struct swim *s, uint64_t now)
         return;
     t = &s->members[p->target];
     s->stats.probe_failures++;
-    /* Lifeguard: missing nacks mean our own network may be the problem */
-    if (p->nacks_expected && p->nacks_got < p->nacks_expected)
-        s->awareness += p->nacks_expected - p->nacks_got;
-    else
-        s->awareness++;
-    if (s->awareness > s->cfg.awareness_max)
-        s->awareness = s->cfg.awareness_max;
+    /* Lifeguard: a failed probe may be our own fault (swim_awareness.c) */
+    awareness_probe_failed(s, p->nacks_expected, p->nacks_got);
     /* Alive: we suspect it. Already suspect: our failed probe is one more
      * independent confirmation (Lifeguard), which shortens the timeout. */
     if (t->m.state == SWIM_ALIVE || t->m.state == SWIM_SUSPECT) {
@@ -832,8 +725,7 @@ static void on_ack(struct swim *s, uint64_t now, uint32_t seq)
 
     if (p->active && seq == p->seq && !p->acked) {
         p->acked = 1;
-        if (s->awareness)
-            s->awareness--;
+        awareness_probe_acked(s);
         return;
     }
     for (int i = 0; i < SWIM_RELAYS_MAX; i++) {
@@ -1252,7 +1144,7 @@ static void reconnect(struct swim *s)
     if (!s->count[SWIM_DEAD])
         return;
     for (size_t tries = 0; tries < 32 && n < 1 && s->n > 1; tries++) {
-        uint32_t i = (uint32_t)(1 + rng_below(s, s->n - 1));
+        uint32_t i = (uint32_t)(1 + swim_rand_below(s, s->n - 1));
         if (s->members[i].m.state == SWIM_DEAD)
             cand[n++] = i;
     }
@@ -1283,36 +1175,7 @@ uint64_t swim_tick(struct swim *s, uint64_t now)
         }
     }
 
-    /* Suspicions that ran out, or are halfway: one still standing then is
-     * gossiped again, so that if the member refuted it and the refutation
-     * missed us, whoever hears our stale suspicion sets us right (see
-     * correct_stale) before we declare a live member dead. Every copy of
-     * that gossip, and every answer, may be lost too, so it is gossiped again
-     * halfway through what is left, while that leaves a probe interval or
-     * more: each time a fresh chance (3 times in all at 100 members, 4 at
-     * 10,000). The scan runs only when one is due. */
-    if (now >= s->next_suspicion_ms) {
-        s->next_suspicion_ms = UINT64_MAX;
-        for (size_t i = 1; i < s->n && s->count[SWIM_SUSPECT]; i++) {
-            struct member *m = &s->members[i];
-            if (m->m.state != SWIM_SUSPECT || !m->susp)
-                continue;
-            if (now >= m->susp->deadline_ms) {
-                declare(s, now, (uint32_t)i, MSG_DEAD, m->m.incarnation, self_m(s)->m.name);
-                continue;
-            }
-            if (m->susp->recheck_ms && now >= m->susp->recheck_ms) {
-                m->susp->recheck_ms = 0;
-                /* news about it still queued (a confirmation) goes out anyway */
-                if (!m->bcast)
-                    broadcast_suspect(s, MSG_SUSPECT, (uint32_t)i, m->m.incarnation,
-                                      m->susp->origin);
-                if (m->susp->deadline_ms - now >= 2ull * s->cfg.probe_interval_ms)
-                    m->susp->recheck_ms = suspicion_halfway(m->susp, now);
-            }
-            suspicion_arm(s, m->susp);
-        }
-    }
+    suspicion_tick(s, now);
 
     if (now >= s->next_gossip_ms) {
         gossip(s, now);
@@ -1417,7 +1280,7 @@ struct swim *swim_new(const struct swim_config *c, uint64_t now_ms, struct err *
     hash_rebuild(s);
     add_member(s, c->name, &c->addr, 1, now_ms);
     set_tags(&s->members[0], c->tags, c->tags_len);
-    s->next_probe_ms = now_ms + rng_below(s, c->probe_interval_ms);
+    s->next_probe_ms = now_ms + swim_rand_below(s, c->probe_interval_ms);
     s->next_gossip_ms = now_ms + c->gossip_interval_ms;
     s->next_pushpull_ms = now_ms + c->pushpull_interval_ms;
     s->next_reconnect_ms = now_ms + c->reconnect_interval_ms;
@@ -1472,11 +1335,6 @@ const struct swim_member *swim_self(const struct swim *s)
 size_t swim_count_state(const struct swim *s, enum swim_state st)
 {
     return (unsigned)st < 4 ? s->count[st] : 0;
-}
-
-uint32_t swim_awareness(const struct swim *s)
-{
-    return s->awareness;
 }
 
 const struct swim_stats *swim_stats(const struct swim *s)

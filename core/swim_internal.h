@@ -1,5 +1,7 @@
-/* swim_internal: the state shared by the files of core/swim (swim.c for
- * members and messages, swim_broadcast.c for the piggyback queue). Not a
+/* swim_internal: the state shared by the files of core/swim: swim.c for
+ * the member table, probes and messages, swim_broadcast.c for the piggyback
+ * queue, swim_suspicion.c for Lifeguard suspicion timers, swim_awareness.c
+ * for local health awareness, swim_rand.c for the seeded generator. Not a
  * public interface: nothing outside core/swim*.c includes it. */
 #ifndef TROUPE_SWIM_INTERNAL_H
 #define TROUPE_SWIM_INTERNAL_H
@@ -125,6 +127,11 @@ struct swim {
     struct swim_stats stats;
 };
 
+static inline uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
 /* swim_broadcast.c */
 void bcast_member(struct swim *s, uint32_t member, const struct msg *m);
 int bcast_user(struct swim *s, const uint8_t *data, size_t len);
@@ -135,7 +142,35 @@ void bcast_fill(struct swim *s, struct compound_wr *c);
 void bcast_free_all(struct swim *s);
 uint32_t bcast_limit(const struct swim *s);
 
+/* swim_suspicion.c */
+/* A suspicion started now by `origin`, its timers armed; the caller stores
+ * it in the member (freed with it, or when the member leaves suspect). */
+struct suspicion *suspicion_new(struct swim *s, uint64_t now, const char *origin);
+/* Counts `from` as one more member that suspects m on its own; 1 if new. */
+int suspicion_confirm(struct swim *s, uint64_t now, struct member *m, const char *from);
+/* Declares dead the suspects whose time ran out, gossips again those due. */
+void suspicion_tick(struct swim *s, uint64_t now);
+
+/* swim_awareness.c: the Lifeguard score, 0 (healthy) .. awareness_max */
+/* ms stretched by the score: what a probe interval or timeout takes now. */
+uint32_t awareness_scale(const struct swim *s, uint32_t ms);
+void awareness_probe_failed(struct swim *s, uint32_t nacks_expected, uint32_t nacks_got);
+void awareness_probe_acked(struct swim *s);
+void awareness_refuted(struct swim *s);
+
+/* swim_rand.c: splitmix64 seeded with swim_config.seed */
+uint64_t swim_rand_next(struct swim *s);
+/* 0 .. n - 1, 0 when n is 0. */
+size_t swim_rand_below(struct swim *s, size_t n);
+
 /* swim.c */
 size_t swim_live_count(const struct swim *s);
+/* Queues a MSG_SUSPECT or MSG_DEAD about member idx, as `from` said it. */
+void swim_broadcast_suspect(struct swim *s, uint8_t type, uint32_t idx, uint32_t inc,
+                            const char *from);
+/* Marks member idx dead (MSG_DEAD) or left (MSG_LEAVE) at incarnation inc,
+ * gossips it and tells the caller; no-op if it already is. */
+void swim_declare(struct swim *s, uint64_t now, uint32_t idx, uint8_t type, uint32_t inc,
+                  const char *from);
 
 #endif
