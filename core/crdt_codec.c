@@ -230,11 +230,6 @@ size_t crdt_codec_digest_size(const struct crdt_digest *d)
     return digest_part_size(d, NULL, &count);
 }
 
-void crdt_codec_put_digest(struct wr *w, const struct crdt_digest *d)
-{
-    put_digest_part(w, d, NULL);
-}
-
 int crdt_codec_get_digest(struct rd *r, struct crdt_digest *d, struct err *e)
 {
     uint32_t n;
@@ -469,19 +464,6 @@ static void put_stream_head(struct wr *w, uint8_t type)
     wr_u8(w, CODEC_VERSION);
     wr_u8(w, MSG_REPL);
     wr_u8(w, type);
-}
-
-uint8_t *repl_msg_encode_sync(const struct crdt_digest *d, size_t *len)
-{
-    size_t n = 3 + crdt_codec_digest_size(d);
-    uint8_t *buf = xmalloc(n);
-    struct wr w;
-
-    wr_init(&w, buf, n);
-    put_stream_head(&w, REPL_S_SYNC);
-    crdt_codec_put_digest(&w, d);
-    *len = w.len;
-    return buf;
 }
 
 uint8_t *repl_msg_encode_summary(const struct crdt_digest *d, uint32_t n, size_t *len)

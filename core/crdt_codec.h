@@ -15,7 +15,8 @@
  *   REPL_B_NOTICE  name origin, u64 version, name holder: a record too big
  *                  for a packet exists; `holder` has it
  * Stream messages: u8 CODEC_VERSION, u8 MSG_REPL, u8 type, then
- *   REPL_S_SYNC    digest of the sender, who asks for what it lacks
+ *   REPL_S_SYNC    digest of the sender, who asks for what it lacks (sent
+ *                  by older agents; still answered)
  *   REPL_S_DELTA   u8 flags (1: push back what I lack; 2: partial), [when
  *                  partial: bucket set], digest of the sender, u8 has_cut
  *                  [name origin, u64 version], u32 n, n x record. The
@@ -91,7 +92,6 @@ int crdt_codec_put_rec(struct wr *w, const struct crdt_rec *r, struct err *e);
 int crdt_codec_get_rec(struct rd *r, struct crdt_wire_rec *out, struct err *e);
 
 size_t crdt_codec_digest_size(const struct crdt_digest *d);
-void crdt_codec_put_digest(struct wr *w, const struct crdt_digest *d);
 /* Decodes into d (heap; crdt_digest_release frees it, also on error). */
 int crdt_codec_get_digest(struct rd *r, struct crdt_digest *d, struct err *e);
 
@@ -130,7 +130,6 @@ void repl_msg_release(struct repl_msg *m);
 uint8_t *repl_msg_encode_rec(const struct crdt_rec *r, size_t *len, struct err *e);
 uint8_t *repl_msg_encode_notice(const char *origin, uint64_t version, const char *holder,
                                 size_t *len, struct err *e);
-uint8_t *repl_msg_encode_sync(const struct crdt_digest *d, size_t *len);
 /* The summary of digest d in n buckets. */
 uint8_t *repl_msg_encode_summary(const struct crdt_digest *d, uint32_t n, size_t *len);
 /* The entries of d in the buckets of set. */

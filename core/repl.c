@@ -838,11 +838,6 @@ const struct repl_stats *repl_stats(const struct repl *r)
     return &r->st;
 }
 
-struct hlc *repl_hlc(struct repl *r)
-{
-    return &r->hlc;
-}
-
 int repl_is_stream(const uint8_t *buf, size_t len)
 {
     return len >= 2 && buf[0] == CODEC_VERSION && buf[1] == MSG_REPL;

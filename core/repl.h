@@ -141,7 +141,6 @@ size_t repl_gc(struct repl *r, int (*live)(void *ud, const char *node), void *ud
 void repl_forget(struct repl *r, const char *node);
 
 const struct repl_stats *repl_stats(const struct repl *r);
-struct hlc *repl_hlc(struct repl *r);
 
 /* 1 when buf is a repl stream frame (CODEC_VERSION, MSG_REPL). */
 int repl_is_stream(const uint8_t *buf, size_t len);

@@ -663,9 +663,3 @@ void sup_spec_release(struct sup_spec *s)
     free(s->json);
     memset(s, 0, sizeof(*s));
 }
-
-const char *sup_restart_name(uint8_t r)
-{
-    static const char *const names[] = {"always", "on-failure", "never"};
-    return r < 3 ? names[r] : "?";
-}

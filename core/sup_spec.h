@@ -98,6 +98,4 @@ int sup_secret_name_ok(const char *s);
 /* A service name: a DNS label, [a-z0-9-], 1-63, not starting or ending with '-'. */
 int sup_name_ok(const char *s);
 
-const char *sup_restart_name(uint8_t r);
-
 #endif

@@ -254,11 +254,6 @@ void sim_net_set_up(struct sim_net *n, uint32_t node, int up)
         n->timer_at[node] = UINT64_MAX;
 }
 
-int sim_net_is_up(const struct sim_net *n, uint32_t node)
-{
-    return n->up[node];
-}
-
 /* ---- sending ---- */
 
 void sim_net_timer(struct sim_net *n, uint32_t node, uint64_t at_ms)

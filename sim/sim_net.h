@@ -88,7 +88,6 @@ int sim_net_separated_since(const struct sim_net *n, uint32_t a, uint32_t b, uin
 
 /* Takes node down (it stops sending and receiving) or brings it up. */
 void sim_net_set_up(struct sim_net *n, uint32_t node, int up);
-int sim_net_is_up(const struct sim_net *n, uint32_t node);
 
 /* Wakes `node` with a SIM_EV_TIMER at at_ms (not before now). A node has one
  * timer: arming it again replaces the previous deadline. */
