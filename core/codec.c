@@ -49,6 +49,42 @@ static int put_tags(struct wr *w, const uint8_t *tags, size_t len, struct err *e
     return 0;
 }
 
+static int put_pushpull(struct wr *w, const struct msg_pushpull *p, struct err *e)
+{
+    int rc;
+
+    wr_u8(w, p->join ? 1 : 0);
+    wr_u32(w, p->n_members);
+    for (uint32_t i = 0; i < p->n_members; i++) {
+        const struct pp_member *pm = &p->members[i];
+        if (pm->state > SWIM_LEFT)
+            return err_set(e, -EINVAL, "push-pull member %u: bad state %u", i, pm->state);
+        if ((rc = put_name(w, pm->name, "push-pull member", e)) < 0 ||
+            (rc = put_addr(w, &pm->addr, e)) < 0)
+            return rc;
+        wr_u32(w, pm->incarnation);
+        wr_u8(w, pm->state);
+        if ((rc = put_tags(w, pm->tags, pm->tags_len, e)) < 0)
+            return rc;
+    }
+    wr_u32(w, p->user_len);
+    wr_bytes(w, p->user, p->user_len);
+    return 0;
+}
+
+static int put_compound(struct wr *w, const struct msg_compound *c, struct err *e)
+{
+    if (c->n > CODEC_COMPOUND_MAX)
+        return err_set(e, -EMSGSIZE, "compound: %u parts, at most %d", c->n, CODEC_COMPOUND_MAX);
+    wr_u8(w, c->n);
+    for (unsigned i = 0; i < c->n; i++) {
+        wr_u16(w, c->part_len[i]);
+        wr_bytes(w, c->part[i], c->part_len[i]);
+    }
+    return 0;
+}
+
+/* The body of message m, after the header codec_encode wrote. */
 static int put_body(struct wr *w, const struct msg *m, struct err *e)
 {
     int rc = 0;
@@ -97,26 +133,8 @@ static int put_body(struct wr *w, const struct msg *m, struct err *e)
     case MSG_LEAVE:
         wr_u32(w, m->u.leave.incarnation);
         return put_name(w, m->u.leave.node, "node", e);
-    case MSG_PUSHPULL: {
-        const struct msg_pushpull *p = &m->u.pushpull;
-        wr_u8(w, p->join ? 1 : 0);
-        wr_u32(w, p->n_members);
-        for (uint32_t i = 0; i < p->n_members; i++) {
-            const struct pp_member *pm = &p->members[i];
-            if (pm->state > SWIM_LEFT)
-                return err_set(e, -EINVAL, "push-pull member %u: bad state %u", i, pm->state);
-            if ((rc = put_name(w, pm->name, "push-pull member", e)) < 0 ||
-                (rc = put_addr(w, &pm->addr, e)) < 0)
-                return rc;
-            wr_u32(w, pm->incarnation);
-            wr_u8(w, pm->state);
-            if ((rc = put_tags(w, pm->tags, pm->tags_len, e)) < 0)
-                return rc;
-        }
-        wr_u32(w, p->user_len);
-        wr_bytes(w, p->user, p->user_len);
-        return 0;
-    }
+    case MSG_PUSHPULL:
+        return put_pushpull(w, &m->u.pushpull, e);
     case MSG_USER:
         if (m->u.user.len > CODEC_USER_MAX)
             return err_set(e, -EMSGSIZE, "user payload: %u bytes, at most %d", m->u.user.len,
@@ -124,18 +142,8 @@ static int put_body(struct wr *w, const struct msg *m, struct err *e)
         wr_u16(w, m->u.user.len);
         wr_bytes(w, m->u.user.data, m->u.user.len);
         return 0;
-    case MSG_COMPOUND: {
-        const struct msg_compound *c = &m->u.compound;
-        if (c->n > CODEC_COMPOUND_MAX)
-            return err_set(e, -EMSGSIZE, "compound: %u parts, at most %d", c->n,
-                           CODEC_COMPOUND_MAX);
-        wr_u8(w, c->n);
-        for (unsigned i = 0; i < c->n; i++) {
-            wr_u16(w, c->part_len[i]);
-            wr_bytes(w, c->part[i], c->part_len[i]);
-        }
-        return 0;
-    }
+    case MSG_COMPOUND:
+        return put_compound(w, &m->u.compound, e);
     default:
         return err_set(e, -EINVAL, "unknown message type %u", m->type);
     }
@@ -227,6 +235,92 @@ static int get_tags(struct rd *r, uint16_t *len, const uint8_t **p, struct err *
     return 0;
 }
 
+static int get_ping_req(struct rd *r, struct msg_ping_req *p, struct err *e)
+{
+    int rc;
+
+    if (rd_u32(r, &p->seq) < 0)
+        return bad(e, "ping-req truncated");
+    if ((rc = get_name(r, p->target, "ping-req target", e)) < 0 ||
+        (rc = get_addr(r, &p->target_addr, e)) < 0 ||
+        (rc = get_name(r, p->source, "ping-req source", e)) < 0 ||
+        (rc = get_addr(r, &p->source_addr, e)) < 0)
+        return rc;
+    if (rd_u8(r, &p->want_nack) < 0)
+        return bad(e, "ping-req truncated");
+    if (p->want_nack > 1)
+        return bad(e, "ping-req nack flag");
+    return 0;
+}
+
+static int get_alive(struct rd *r, struct msg_alive *p, struct err *e)
+{
+    const uint8_t *tags;
+    int rc;
+
+    if (rd_u32(r, &p->incarnation) < 0)
+        return bad(e, "alive truncated");
+    if ((rc = get_name(r, p->node, "node", e)) < 0 || (rc = get_addr(r, &p->addr, e)) < 0)
+        return rc;
+    if (rd_u8(r, &p->proto_min) < 0 || rd_u8(r, &p->proto_max) < 0)
+        return bad(e, "alive truncated");
+    if ((rc = get_tags(r, &p->tags_len, &tags, e)) < 0)
+        return rc;
+    memcpy(p->tags, tags, p->tags_len);
+    return 0;
+}
+
+/* The members array is on the heap: msg_release frees it (codec_decode
+ * calls it on error too). The count is checked against the bytes left
+ * before anything is allocated. */
+static int get_pushpull(struct rd *r, struct msg_pushpull *p, struct err *e)
+{
+    int rc;
+
+    if (rd_u8(r, &p->join) < 0 || rd_u32(r, &p->n_members) < 0)
+        return bad(e, "push-pull truncated");
+    if (p->join > 1)
+        return bad(e, "push-pull join flag");
+    if (p->n_members > rd_left(r) / PP_MEMBER_MIN)
+        return err_set(e, -EBADMSG, "malformed message: push-pull claims %u members in %zu bytes",
+                       p->n_members, rd_left(r));
+    p->members = p->n_members ? xcalloc(p->n_members, sizeof(*p->members)) : NULL;
+    for (uint32_t i = 0; i < p->n_members; i++) {
+        struct pp_member *pm = &p->members[i];
+        if ((rc = get_name(r, pm->name, "push-pull member", e)) < 0 ||
+            (rc = get_addr(r, &pm->addr, e)) < 0)
+            return rc;
+        if (rd_u32(r, &pm->incarnation) < 0 || rd_u8(r, &pm->state) < 0)
+            return bad(e, "push-pull member truncated");
+        if (pm->state > SWIM_LEFT)
+            return err_set(e, -EBADMSG, "malformed message: member state %u", pm->state);
+        if ((rc = get_tags(r, &pm->tags_len, &pm->tags, e)) < 0)
+            return rc;
+    }
+    if (rd_u32(r, &p->user_len) < 0 || rd_ptr(r, p->user_len, &p->user) < 0)
+        return bad(e, "push-pull user state truncated");
+    return 0;
+}
+
+/* The parts stay encoded, pointing into the buffer; one level deep only. */
+static int get_compound(struct rd *r, struct msg_compound *c, struct err *e)
+{
+    if (rd_u8(r, &c->n) < 0)
+        return bad(e, "compound truncated");
+    if (c->n == 0 || c->n > CODEC_COMPOUND_MAX)
+        return err_set(e, -EBADMSG, "malformed message: compound of %u parts", c->n);
+    for (unsigned i = 0; i < c->n; i++) {
+        if (rd_u16(r, &c->part_len[i]) < 0 || rd_ptr(r, c->part_len[i], &c->part[i]) < 0)
+            return bad(e, "compound part truncated");
+        if (c->part_len[i] < 2)
+            return bad(e, "compound part too short");
+        if (c->part[i][1] == MSG_COMPOUND)
+            return bad(e, "compound inside a compound");
+    }
+    return 0;
+}
+
+/* The body of a message whose header set m->type. */
 static int get_body(struct rd *r, struct msg *m, struct err *e)
 {
     int rc;
@@ -244,21 +338,8 @@ static int get_body(struct rd *r, struct msg *m, struct err *e)
     case MSG_ACK:
     case MSG_NACK:
         return rd_u32(r, &m->u.ack.seq) < 0 ? bad(e, "ack truncated") : 0;
-    case MSG_PING_REQ: {
-        struct msg_ping_req *p = &m->u.ping_req;
-        if (rd_u32(r, &p->seq) < 0)
-            return bad(e, "ping-req truncated");
-        if ((rc = get_name(r, p->target, "ping-req target", e)) < 0 ||
-            (rc = get_addr(r, &p->target_addr, e)) < 0 ||
-            (rc = get_name(r, p->source, "ping-req source", e)) < 0 ||
-            (rc = get_addr(r, &p->source_addr, e)) < 0)
-            return rc;
-        if (rd_u8(r, &p->want_nack) < 0)
-            return bad(e, "ping-req truncated");
-        if (p->want_nack > 1)
-            return bad(e, "ping-req nack flag");
-        return 0;
-    }
+    case MSG_PING_REQ:
+        return get_ping_req(r, &m->u.ping_req, e);
     case MSG_SUSPECT:
     case MSG_DEAD: {
         struct msg_suspect *p = &m->u.suspect;
@@ -268,51 +349,14 @@ static int get_body(struct rd *r, struct msg *m, struct err *e)
             return rc;
         return get_name(r, p->from, "from", e);
     }
-    case MSG_ALIVE: {
-        struct msg_alive *p = &m->u.alive;
-        const uint8_t *tags;
-        if (rd_u32(r, &p->incarnation) < 0)
-            return bad(e, "alive truncated");
-        if ((rc = get_name(r, p->node, "node", e)) < 0 || (rc = get_addr(r, &p->addr, e)) < 0)
-            return rc;
-        if (rd_u8(r, &p->proto_min) < 0 || rd_u8(r, &p->proto_max) < 0)
-            return bad(e, "alive truncated");
-        if ((rc = get_tags(r, &p->tags_len, &tags, e)) < 0)
-            return rc;
-        memcpy(p->tags, tags, p->tags_len);
-        return 0;
-    }
+    case MSG_ALIVE:
+        return get_alive(r, &m->u.alive, e);
     case MSG_LEAVE:
         if (rd_u32(r, &m->u.leave.incarnation) < 0)
             return bad(e, "leave truncated");
         return get_name(r, m->u.leave.node, "node", e);
-    case MSG_PUSHPULL: {
-        struct msg_pushpull *p = &m->u.pushpull;
-        if (rd_u8(r, &p->join) < 0 || rd_u32(r, &p->n_members) < 0)
-            return bad(e, "push-pull truncated");
-        if (p->join > 1)
-            return bad(e, "push-pull join flag");
-        if (p->n_members > rd_left(r) / PP_MEMBER_MIN)
-            return err_set(e, -EBADMSG,
-                           "malformed message: push-pull claims %u members in %zu bytes",
-                           p->n_members, rd_left(r));
-        p->members = p->n_members ? xcalloc(p->n_members, sizeof(*p->members)) : NULL;
-        for (uint32_t i = 0; i < p->n_members; i++) {
-            struct pp_member *pm = &p->members[i];
-            if ((rc = get_name(r, pm->name, "push-pull member", e)) < 0 ||
-                (rc = get_addr(r, &pm->addr, e)) < 0)
-                return rc;
-            if (rd_u32(r, &pm->incarnation) < 0 || rd_u8(r, &pm->state) < 0)
-                return bad(e, "push-pull member truncated");
-            if (pm->state > SWIM_LEFT)
-                return err_set(e, -EBADMSG, "malformed message: member state %u", pm->state);
-            if ((rc = get_tags(r, &pm->tags_len, &pm->tags, e)) < 0)
-                return rc;
-        }
-        if (rd_u32(r, &p->user_len) < 0 || rd_ptr(r, p->user_len, &p->user) < 0)
-            return bad(e, "push-pull user state truncated");
-        return 0;
-    }
+    case MSG_PUSHPULL:
+        return get_pushpull(r, &m->u.pushpull, e);
     case MSG_USER:
         if (rd_u16(r, &m->u.user.len) < 0)
             return bad(e, "user payload truncated");
@@ -321,22 +365,8 @@ static int get_body(struct rd *r, struct msg *m, struct err *e)
                            m->u.user.len);
         return rd_ptr(r, m->u.user.len, &m->u.user.data) < 0 ? bad(e, "user payload truncated")
                                                               : 0;
-    case MSG_COMPOUND: {
-        struct msg_compound *c = &m->u.compound;
-        if (rd_u8(r, &c->n) < 0)
-            return bad(e, "compound truncated");
-        if (c->n == 0 || c->n > CODEC_COMPOUND_MAX)
-            return err_set(e, -EBADMSG, "malformed message: compound of %u parts", c->n);
-        for (unsigned i = 0; i < c->n; i++) {
-            if (rd_u16(r, &c->part_len[i]) < 0 || rd_ptr(r, c->part_len[i], &c->part[i]) < 0)
-                return bad(e, "compound part truncated");
-            if (c->part_len[i] < 2)
-                return bad(e, "compound part too short");
-            if (c->part[i][1] == MSG_COMPOUND)
-                return bad(e, "compound inside a compound");
-        }
-        return 0;
-    }
+    case MSG_COMPOUND:
+        return get_compound(r, &m->u.compound, e);
     default:
         return err_set(e, -EPROTO, "unknown message type %u", m->type);
     }

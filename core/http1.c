@@ -346,12 +346,122 @@ static long chunked(uint8_t *buf, size_t len, size_t pos, size_t body_max, size_
     return (long)pos;
 }
 
+/* Sets the answer to a request that cannot be served; returns -1. */
+static int req_fail(struct http1_req *r, int status, const char *why)
+{
+    r->status = status;
+    r->error = why;
+    return -1;
+}
+
+/* "METHOD SP target SP HTTP/1.x", ll bytes at line: sets method, target and
+ * minor, or fails the request. */
+static int parse_request_line(struct http1_req *r, const char *line, size_t ll)
+{
+    size_t sp1, sp2;
+
+    if (ll == 0)
+        return req_fail(r, 400, "empty request line");
+    for (sp1 = 0; sp1 < ll && is_tchar((unsigned char)line[sp1]); sp1++)
+        ;
+    if (sp1 == 0 || sp1 > 16 || sp1 >= ll || line[sp1] != ' ')
+        return req_fail(r, 400, "malformed request line");
+    for (sp2 = sp1 + 1; sp2 < ll && line[sp2] != ' '; sp2++) {
+        unsigned char c = (unsigned char)line[sp2];
+        if (c <= 0x20 || c == 0x7f)
+            return req_fail(r, 400, "control character in the request target");
+    }
+    if (sp2 >= ll || sp2 == sp1 + 1)
+        return req_fail(r, 400, "malformed request line");
+    if (sp2 - sp1 - 1 > HTTP1_PATH_MAX)
+        return req_fail(r, 414, "request target too long");
+    if (ll - sp2 - 1 != 8 || memcmp(line + sp2 + 1, "HTTP/1.", 7) != 0) {
+        if (ll - sp2 - 1 >= 5 && memcmp(line + sp2 + 1, "HTTP/", 5) == 0)
+            return req_fail(r, 505, "HTTP version not supported");
+        return req_fail(r, 400, "malformed request line");
+    }
+    if (line[sp2 + 8] != '0' && line[sp2 + 8] != '1')
+        return req_fail(r, 505, "HTTP version not supported");
+    r->minor = line[sp2 + 8] - '0';
+    r->method = line;
+    r->method_len = sp1;
+    r->target = line + sp1 + 1;
+    r->target_len = sp2 - sp1 - 1;
+    return 0;
+}
+
+/* Splits the target at '?' into path and query; the path is percent-decoded
+ * into r->path, but '+' stays '+'. */
+static int split_target(struct http1_req *r)
+{
+    size_t qpos, o = 0;
+
+    if (r->target[0] != '/')
+        return req_fail(r, 400, "request target must start with /");
+    for (qpos = 0; qpos < r->target_len && r->target[qpos] != '?'; qpos++)
+        ;
+    if (qpos < r->target_len) {
+        r->query = r->target + qpos + 1;
+        r->query_len = r->target_len - qpos - 1;
+    }
+    for (size_t i = 0; i < qpos; i++) {
+        int c = (unsigned char)r->target[i];
+        if (c == '%') {
+            int hi = i + 1 < qpos ? hexval((unsigned char)r->target[i + 1]) : -1;
+            int lo = i + 2 < qpos ? hexval((unsigned char)r->target[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return req_fail(r, 400, "bad percent-encoding in the path");
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        r->path[o++] = (char)c;
+    }
+    r->path[o] = '\0';
+    return 0;
+}
+
+/* HTTP/1.1 keeps the connection unless told to close; 1.0 closes it unless
+ * told to keep it. */
+static void set_keep_alive(struct http1_req *r)
+{
+    size_t cv;
+    const char *c = http1_header(r->h, r->n_headers, "connection", &cv);
+
+    if (r->minor == 1)
+        r->keep_alive = !(c && has_token(c, cv, "close"));
+    else
+        r->keep_alive = c && has_token(c, cv, "keep-alive");
+}
+
+/* The body that starts at hend: chunked (decoded in place) or clen bytes.
+ * Returns the bytes the whole request takes, 0 when more are needed, -1. */
+static long read_body(struct http1_req *r, uint8_t *buf, size_t len, size_t hend, int chunk,
+                      size_t clen, const struct http1_limits *lim)
+{
+    if (chunk) {
+        size_t blen = 0;
+        long total = chunked(buf, len, hend, lim->body_bytes, lim->header_bytes, 0, &blen,
+                             &r->status, &r->error);
+        if (total <= 0)
+            return total;
+        chunked(buf, len, hend, lim->body_bytes, lim->header_bytes, 1, &blen, &r->status,
+                &r->error);
+        r->body = buf + hend;
+        r->body_len = blen;
+        return total;
+    }
+    if (len - hend < clen)
+        return 0;
+    r->body = buf + hend;
+    r->body_len = clen;
+    return (long)(hend + clen);
+}
+
 long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
                          const struct http1_limits *lim)
 {
-    size_t ll, sp1, sp2, clen, qpos;
-    long end, hend, total;
-    const char *line = (const char *)buf;
+    size_t ll, clen;
+    long end, hend;
     int chunk, has_clen;
 
     if (!lim)
@@ -362,70 +472,14 @@ long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
     r->body_len = 0;
     r->status = 0;
     r->error = NULL;
-#define FAIL(st, msg)                                                                              \
-    do {                                                                                           \
-        r->status = (st);                                                                          \
-        r->error = (msg);                                                                          \
-        return -1;                                                                                 \
-    } while (0)
     end = line_end(buf, 0, len, &ll);
     if (end < 0) {
         if (len > HTTP1_PATH_MAX + 64)
-            FAIL(414, "request line too long");
+            return req_fail(r, 414, "request line too long");
         return 0;
     }
-    if (ll == 0)
-        FAIL(400, "empty request line");
-    for (sp1 = 0; sp1 < ll && is_tchar((unsigned char)line[sp1]); sp1++)
-        ;
-    if (sp1 == 0 || sp1 > 16 || sp1 >= ll || line[sp1] != ' ')
-        FAIL(400, "malformed request line");
-    for (sp2 = sp1 + 1; sp2 < ll && line[sp2] != ' '; sp2++) {
-        unsigned char c = (unsigned char)line[sp2];
-        if (c <= 0x20 || c == 0x7f)
-            FAIL(400, "control character in the request target");
-    }
-    if (sp2 >= ll || sp2 == sp1 + 1)
-        FAIL(400, "malformed request line");
-    if (sp2 - sp1 - 1 > HTTP1_PATH_MAX)
-        FAIL(414, "request target too long");
-    if (ll - sp2 - 1 != 8 || memcmp(line + sp2 + 1, "HTTP/1.", 7) != 0) {
-        if (ll - sp2 - 1 >= 5 && memcmp(line + sp2 + 1, "HTTP/", 5) == 0)
-            FAIL(505, "HTTP version not supported");
-        FAIL(400, "malformed request line");
-    }
-    if (line[sp2 + 8] != '0' && line[sp2 + 8] != '1')
-        FAIL(505, "HTTP version not supported");
-    r->minor = line[sp2 + 8] - '0';
-    r->method = line;
-    r->method_len = sp1;
-    r->target = line + sp1 + 1;
-    r->target_len = sp2 - sp1 - 1;
-    if (r->target[0] != '/')
-        FAIL(400, "request target must start with /");
-    for (qpos = 0; qpos < r->target_len && r->target[qpos] != '?'; qpos++)
-        ;
-    if (qpos < r->target_len) {
-        r->query = r->target + qpos + 1;
-        r->query_len = r->target_len - qpos - 1;
-    }
-    {
-        /* the path: percent-decoded, but '+' stays '+' */
-        size_t o = 0;
-        for (size_t i = 0; i < qpos; i++) {
-            int c = (unsigned char)r->target[i];
-            if (c == '%') {
-                int hi = i + 1 < qpos ? hexval((unsigned char)r->target[i + 1]) : -1;
-                int lo = i + 2 < qpos ? hexval((unsigned char)r->target[i + 2]) : -1;
-                if (hi < 0 || lo < 0 || (hi | lo) == 0)
-                    FAIL(400, "bad percent-encoding in the path");
-                c = hi * 16 + lo;
-                i += 2;
-            }
-            r->path[o++] = (char)c;
-        }
-        r->path[o] = '\0';
-    }
+    if (parse_request_line(r, (const char *)buf, ll) < 0 || split_target(r) < 0)
+        return -1;
     hend = parse_headers(buf, len, (size_t)end + 1, lim->header_bytes, r->h, &r->n_headers,
                          &r->status, &r->error);
     if (hend <= 0)
@@ -433,32 +487,8 @@ long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
     if (body_framing(r->h, r->n_headers, lim->body_bytes, &chunk, &clen, &has_clen, &r->status,
                      &r->error) < 0)
         return -1;
-    {
-        size_t cv;
-        const char *c = http1_header(r->h, r->n_headers, "connection", &cv);
-        if (r->minor == 1)
-            r->keep_alive = !(c && has_token(c, cv, "close"));
-        else
-            r->keep_alive = c && has_token(c, cv, "keep-alive");
-    }
-    if (chunk) {
-        size_t blen = 0;
-        total = chunked(buf, len, (size_t)hend, lim->body_bytes, lim->header_bytes, 0, &blen,
-                        &r->status, &r->error);
-        if (total <= 0)
-            return total;
-        chunked(buf, len, (size_t)hend, lim->body_bytes, lim->header_bytes, 1, &blen, &r->status,
-                &r->error);
-        r->body = buf + hend;
-        r->body_len = blen;
-        return total;
-    }
-    if (len - (size_t)hend < clen)
-        return 0;
-    r->body = buf + hend;
-    r->body_len = clen;
-    return hend + (long)clen;
-#undef FAIL
+    set_keep_alive(r);
+    return read_body(r, buf, len, (size_t)hend, chunk, clen, lim);
 }
 
 long http1_parse_response_head(struct http1_resp *r, const uint8_t *buf, size_t len, int eof,

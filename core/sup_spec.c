@@ -490,19 +490,13 @@ static int parse_network(struct sup_spec *s, json_t *v, struct err *e)
     return 0;
 }
 
-static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
+/* What runs: the name, a command or a signed bundle, its arguments,
+ * directory, environment and identity. */
+static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
 {
-    static const char *const keys[] = {
-        "name", "command", "bundle", "args", "dir", "env", "user", "group", "instances", "ports",
-        "restart", "backoff", "start_limit", "stop_signal", "stop_grace_ms", "checks",
-        "secrets", "runtime", "rootfs", "capabilities", "network", "limits", "tags", NULL};
     const char *str;
     json_t *f;
 
-    if (!json_is_object(root))
-        return err_set(e, -EINVAL, "a spec is a JSON object");
-    if (check_keys(root, "", keys, e) < 0)
-        return e->code;
     if (!(f = json_object_get(root, "name")))
         return err_set(e, -EINVAL, "name: missing");
     if (get_copy(f, "name", s->name, sizeof(s->name), e) < 0)
@@ -544,6 +538,14 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         return e->code;
     if ((f = json_object_get(root, "group")) && parse_user(f, "group", s->group, e) < 0)
         return e->code;
+    return 0;
+}
+
+/* How many instances, and the ports they listen on. */
+static int parse_instances(struct sup_spec *s, json_t *root, struct err *e)
+{
+    json_t *f;
+
     if ((f = json_object_get(root, "instances")) &&
         get_u32(f, "instances", 0, SUP_INSTANCES_MAX, &s->instances, e) < 0)
         return e->code;
@@ -554,6 +556,15 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
             return err_set(e, -EINVAL,
                            "ports.%s: a fixed port cannot serve %u instances; use \"auto\"",
                            s->ports[i].name, s->instances);
+    return 0;
+}
+
+/* When it restarts, how it stops, and the checks that judge its health. */
+static int parse_lifecycle(struct sup_spec *s, json_t *root, struct err *e)
+{
+    const char *str;
+    json_t *f;
+
     if ((f = json_object_get(root, "restart")) && parse_restart(s, f, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "backoff")) && parse_backoff(s, f, e) < 0)
@@ -571,6 +582,16 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         return e->code;
     if ((f = json_object_get(root, "checks")) && parse_checks(s, f, e) < 0)
         return e->code;
+    return 0;
+}
+
+/* What it may see and use: secrets, runtime, root file system,
+ * capabilities, network and resource limits. */
+static int parse_sandbox(struct sup_spec *s, json_t *root, struct err *e)
+{
+    const char *str;
+    json_t *f;
+
     if ((f = json_object_get(root, "secrets")) &&
         parse_name_list(f, "secrets", SUP_SECRETS_MAX, SUP_SECRET_NAME_MAX + 1,
                         sup_secret_name_ok, &s->secrets[0][0], &s->n_secrets, e) < 0)
@@ -597,10 +618,12 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         return e->code;
     if ((f = json_object_get(root, "limits")) && parse_limits(s, f, e) < 0)
         return e->code;
-    if ((f = json_object_get(root, "tags")) &&
-        parse_name_list(f, "tags", SUP_TAGS_MAX, SUP_TAG_MAX + 1, tag_ok, &s->tags[0][0],
-                        &s->n_tags, e) < 0)
-        return e->code;
+    return 0;
+}
+
+/* Fields that only a crun container has, checked once the runtime is known. */
+static int check_runtime_fields(const struct sup_spec *s, struct err *e)
+{
     if (s->runtime == SUP_RUNTIME_CRUN && !s->rootfs && !s->bundle)
         return err_set(e, -EINVAL, "rootfs: missing; runtime crun needs a rootfs");
     /* a bundle without a runtime of the spec's: its manifest decides, at start */
@@ -613,6 +636,27 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
             return err_set(e, -EINVAL, "network: \"own\" only for runtime crun");
     }
     return 0;
+}
+
+static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
+{
+    static const char *const keys[] = {
+        "name", "command", "bundle", "args", "dir", "env", "user", "group", "instances", "ports",
+        "restart", "backoff", "start_limit", "stop_signal", "stop_grace_ms", "checks",
+        "secrets", "runtime", "rootfs", "capabilities", "network", "limits", "tags", NULL};
+    json_t *f;
+
+    if (!json_is_object(root))
+        return err_set(e, -EINVAL, "a spec is a JSON object");
+    if (check_keys(root, "", keys, e) < 0 || parse_program(s, root, e) < 0 ||
+        parse_instances(s, root, e) < 0 || parse_lifecycle(s, root, e) < 0 ||
+        parse_sandbox(s, root, e) < 0)
+        return e->code;
+    if ((f = json_object_get(root, "tags")) &&
+        parse_name_list(f, "tags", SUP_TAGS_MAX, SUP_TAG_MAX + 1, tag_ok, &s->tags[0][0],
+                        &s->n_tags, e) < 0)
+        return e->code;
+    return check_runtime_fields(s, e);
 }
 
 int sup_spec_parse(struct sup_spec *s, const char *text, size_t len, struct err *e)
