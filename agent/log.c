@@ -16,11 +16,6 @@ void log_set_level(enum log_level l)
     level = l;
 }
 
-enum log_level log_get_level(void)
-{
-    return level;
-}
-
 int log_level_parse(const char *s, enum log_level *out)
 {
     for (int i = 0; i < 4; i++) {

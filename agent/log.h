@@ -6,7 +6,6 @@
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 void log_set_level(enum log_level l);
-enum log_level log_get_level(void);
 /* Parses "error|warn|info|debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
 void log_msg(enum log_level l, const char *area, const char *fmt, ...)

@@ -54,7 +54,6 @@ struct httpd {
     size_t n_conns;
     int open_handles;
     int closing;
-    uint16_t port;
     void (*done)(void *);
     void *done_ud;
     struct httpd_stats stats;
@@ -364,7 +363,7 @@ int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr
 {
     struct httpd *h = xcalloc(1, sizeof(*h));
     struct sockaddr_storage ss;
-    int len = sizeof(ss), rc;
+    int rc;
 
     *out = NULL;
     h->loop = loop;
@@ -391,16 +390,8 @@ int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr
         httpd_close(h, NULL, NULL);
         return rc;
     }
-    uv_tcp_getsockname(&h->tcp, (struct sockaddr *)&ss, &len);
-    h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
     *out = h;
     return 0;
-}
-
-uint16_t httpd_port(const struct httpd *h)
-{
-    return h->port;
 }
 
 void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud)
@@ -434,11 +425,6 @@ const char *httpd_req_body(const struct httpd_req *r, size_t *len)
 {
     *len = r->r.body_len;
     return (const char *)r->r.body;
-}
-
-int httpd_req_gone(const struct httpd_req *r)
-{
-    return r->c == NULL;
 }
 
 const struct httpd_stats *httpd_stats(const struct httpd *h)

@@ -22,10 +22,9 @@ struct httpd_req;
 /* Called once per request; the request stays valid until httpd_respond. */
 typedef void (*httpd_handler)(void *ud, struct httpd_req *req);
 
-/* Listens on addr (port 0: any). Free through httpd_close. */
+/* Listens on addr. Free through httpd_close. */
 int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr,
                httpd_handler handler, void *ud, struct err *e);
-uint16_t httpd_port(const struct httpd *h);
 /* Closes the listener and every connection; requests still unanswered stay
  * valid until answered (their answer is then dropped). done may be NULL. */
 void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud);
@@ -35,8 +34,6 @@ const char *httpd_req_path(const struct httpd_req *r); /* percent-decoded */
 /* Query parameter, percent-decoded into out; -1 absent, -2 malformed/too long. */
 int httpd_req_query(const struct httpd_req *r, const char *name, char *out, size_t cap);
 const char *httpd_req_body(const struct httpd_req *r, size_t *len);
-/* 1 when the client went away; the handler still must respond (to free it). */
-int httpd_req_gone(const struct httpd_req *r);
 
 /* Adds a response header (before httpd_respond); at most 1 KiB in all. */
 void httpd_add_header(struct httpd_req *r, const char *name, const char *value);

@@ -320,21 +320,6 @@ int catalog_deregister(struct agent *a, const char *id, struct err *e)
     return rc;
 }
 
-int catalog_instance_health(struct agent *a, const char *id, uint8_t *status, struct err *e)
-{
-    struct svc_local *s = catalog_find(a, id);
-    uint8_t worst = CAT_PASSING;
-
-    if (!s)
-        return err_set(e, -ENOENT, "no instance of this agent has id \"%s\"", id);
-    for (size_t i = 0; i < s->n_checks; i++) {
-        uint8_t st = checks_status(s->checks[i]);
-        worst = st > worst ? st : worst;
-    }
-    *status = worst;
-    return 0;
-}
-
 int catalog_on_check_change(struct agent *a, catalog_check_fn fn, void *ud)
 {
     struct catalog *c = a->catalog;

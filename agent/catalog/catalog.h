@@ -64,10 +64,6 @@ int catalog_register(struct agent *a, const struct catalog_def *d, enum catalog_
  * -ENOENT when no instance of ours has that id. Durable on return. */
 int catalog_deregister(struct agent *a, const char *id, struct err *e);
 
-/* The health of an instance of ours: the worst status of its checks
- * (CAT_PASSING when it has none). -ENOENT when it is not ours. */
-int catalog_instance_health(struct agent *a, const char *id, uint8_t *status, struct err *e);
-
 /* Called when a check of one of our instances changes status (after the
  * change is gossiped), e.g. so that the supervisor restarts an instance
  * whose liveness check went critical. from == to never happens. */

@@ -124,7 +124,6 @@ struct check_run *checks_start(struct agent *a, const char *instance,
 void checks_stop(struct check_run *r); /* frees once its handles are closed */
 const char *checks_id(const struct check_run *r);
 uint8_t checks_status(const struct check_run *r);
-uint8_t checks_type(const struct check_run *r);
 /* A TTL check's report (pass/warn/fail). -EINVAL when not a ttl check. */
 int checks_report(struct check_run *r, uint8_t status, const char *output, size_t len,
                   struct err *e);

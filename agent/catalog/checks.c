@@ -82,11 +82,6 @@ uint8_t checks_status(const struct check_run *r)
     return r->h.status;
 }
 
-uint8_t checks_type(const struct check_run *r)
-{
-    return r->def.cfg.type;
-}
-
 /* The checks' clock: the loop's, shifted by the output period, so that a
  * check's first output can be due at once (see checks_start). */
 static uint64_t check_now(struct agent *a)

@@ -589,11 +589,6 @@ void net_set_keyring(struct net *n, const struct keyring *kr)
     n->kr = kr;
 }
 
-uint16_t net_port(const struct net *n)
-{
-    return n->port;
-}
-
 void net_close(struct net *n, void (*done)(void *ud), void *ud)
 {
     if (n->closing)

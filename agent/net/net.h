@@ -45,7 +45,6 @@ struct net;
 int net_open(struct net **out, uv_loop_t *loop, const struct node_addr *bind,
              const struct keyring *kr, const struct net_callbacks *cb, void *ud, struct err *e);
 void net_set_keyring(struct net *n, const struct keyring *kr);
-uint16_t net_port(const struct net *n);
 int net_send_udp(struct net *n, const struct node_addr *to, const uint8_t *plain, size_t len);
 int net_send_stream(struct net *n, const struct node_addr *to, const uint8_t *plain, size_t len);
 /* Closes every handle; done(ud) runs once all are closed and n is freed. */
