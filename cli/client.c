@@ -52,20 +52,7 @@ int client_call(const struct node_addr *addr, const char *method, const char *pa
 
     memset(resp, 0, sizeof(*resp));
     node_addr_str(addr, a, sizeof(a));
-    memset(&ss, 0, sizeof(ss));
-    if (addr->family == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(addr->port);
-        memcpy(&s4->sin_addr, addr->ip, 4);
-        sl = sizeof(*s4);
-    } else {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(addr->port);
-        memcpy(&s6->sin6_addr, addr->ip, 16);
-        sl = sizeof(*s6);
-    }
+    sl = (socklen_t)node_addr_to_sockaddr(addr, &ss);
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return err_set(e, -errno, "socket: %s", strerror(errno));

@@ -181,5 +181,13 @@ const char *node_addr_str(const struct node_addr *a, char *buf, size_t cap);
 /* Parses "IP:PORT", "[IP6]:PORT" (and "IP" with default_port when
  * default_port != 0). Returns 0 or -EINVAL with a message naming the text. */
 int node_addr_parse(struct node_addr *a, const char *s, uint16_t default_port, struct err *e);
+/* Conversions to and from the socket API's addresses (plain struct
+ * copies, no system call). to_sockaddr returns the length that bind,
+ * connect and sendto want; from_sockaddr leaves a zeroed (family 0) for a
+ * family other than AF_INET and AF_INET6. */
+struct sockaddr;
+struct sockaddr_storage;
+size_t node_addr_to_sockaddr(const struct node_addr *a, struct sockaddr_storage *ss);
+void node_addr_from_sockaddr(const struct sockaddr *sa, struct node_addr *a);
 
 #endif

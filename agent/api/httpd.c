@@ -372,18 +372,7 @@ int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr
     uv_tcp_init(loop, &h->tcp);
     h->tcp.data = h;
     h->open_handles = 1;
-    memset(&ss, 0, sizeof(ss));
-    if (addr->family == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(addr->port);
-        memcpy(&s4->sin_addr, addr->ip, 4);
-    } else {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(addr->port);
-        memcpy(&s6->sin6_addr, addr->ip, 16);
-    }
+    node_addr_to_sockaddr(addr, &ss);
     if ((rc = uv_tcp_bind(&h->tcp, (struct sockaddr *)&ss, 0)) < 0 ||
         (rc = uv_listen((uv_stream_t *)&h->tcp, 256, on_connection)) < 0) {
         err_set(e, rc, "%s", uv_strerror(rc));

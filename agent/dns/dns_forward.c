@@ -200,7 +200,7 @@ static void retry_tcp(struct fwq *q)
     q->f->st.tcp_retries++;
     uv_udp_recv_stop(&q->udp);
     new_id(q);
-    net_to_sockaddr(&q->f->ups[q->up], &ss);
+    node_addr_to_sockaddr(&q->f->ups[q->up], &ss);
     q->connect.data = q;
     if (uv_tcp_connect(&q->connect, &q->tcp, (struct sockaddr *)&ss, tcp_connected) < 0) {
         finish(q, NULL, 0);
@@ -228,7 +228,7 @@ static void udp_read(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct s
 
     if (n <= 0 || !from || q->finished || q->via_tcp)
         return;
-    net_from_sockaddr(from, &a);
+    node_addr_from_sockaddr(from, &a);
     if (!node_addr_eq(&a, &q->f->ups[q->up]) || !matches(q, p, (size_t)n)) {
         q->f->st.mismatched++; /* not the answer we wait for: keep waiting */
         return;
@@ -253,7 +253,7 @@ static void send_udp(struct fwq *q)
     uv_buf_t b = uv_buf_init((char *)q->out, (unsigned)q->len);
 
     new_id(q);
-    net_to_sockaddr(&q->f->ups[q->up], &ss);
+    node_addr_to_sockaddr(&q->f->ups[q->up], &ss);
     q->f->st.sent++;
     if (uv_udp_send(s, &q->udp, &b, 1, (struct sockaddr *)&ss, udp_sent) < 0) {
         free(s);
@@ -327,7 +327,7 @@ int dnsfw_query(struct dnsfw *f, const uint8_t *req, size_t len, int tcp, void *
     {
         struct sockaddr_storage any;
         struct node_addr a = {.family = f->ups[q->up].family};
-        net_to_sockaddr(&a, &any);
+        node_addr_to_sockaddr(&a, &any);
         if (uv_udp_bind(&q->udp, (struct sockaddr *)&any, 0) < 0 ||
             uv_udp_recv_start(&q->udp, udp_alloc, udp_read) < 0) {
             finish(q, NULL, 0);

@@ -400,7 +400,7 @@ static int udp_open(struct dnsd *d, struct err *e)
                                         : sizeof(struct sockaddr_in6);
     char a[64];
 
-    net_to_sockaddr(&d->addr, &ss);
+    node_addr_to_sockaddr(&d->addr, &ss);
     d->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (d->fd < 0)
         return err_set(e, -errno, "DNS on %s: socket: %s",
@@ -483,7 +483,7 @@ int dnsd_open(struct dnsd **out, uv_loop_t *loop, const struct config *cfg, cons
     uv_tcp_init(loop, &d->listener);
     d->listener.data = d;
     d->open++;
-    net_to_sockaddr(&d->addr, &ss);
+    node_addr_to_sockaddr(&d->addr, &ss);
     if ((rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&ss, 0)) < 0 ||
         (rc = uv_listen((uv_stream_t *)&d->listener, 128, on_connection)) < 0) {
         err_set(e, rc, "DNS on %s (TCP): %s", node_addr_str(&d->addr, a, sizeof(a)),

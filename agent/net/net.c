@@ -68,38 +68,6 @@ static uint64_t wall_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-void net_to_sockaddr(const struct node_addr *a, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (a->family == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(a->port);
-        memcpy(&s4->sin_addr, a->ip, 4);
-    } else {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(a->port);
-        memcpy(&s6->sin6_addr, a->ip, 16);
-    }
-}
-
-void net_from_sockaddr(const struct sockaddr *sa, struct node_addr *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        a->family = 4;
-        a->port = ntohs(s4->sin_port);
-        memcpy(a->ip, &s4->sin_addr, 4);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        a->family = 6;
-        a->port = ntohs(s6->sin6_port);
-        memcpy(a->ip, &s6->sin6_addr, 16);
-    }
-}
-
 static void note_refusal(struct net *n, const struct node_addr *peer, enum keyring_refusal why,
                          const char *msg, const char *what)
 {
@@ -376,7 +344,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     n->stats.streams_in++;
     if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0)
-        net_from_sockaddr((struct sockaddr *)&ss, &s->peer);
+        node_addr_from_sockaddr((struct sockaddr *)&ss, &s->peer);
     uv_timer_start(&s->timer, stream_timeout, NET_INBOUND_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, inbound_read);
 }
@@ -465,7 +433,7 @@ int net_send_stream(struct net *n, const struct node_addr *to, const uint8_t *pl
     s->peer = *to;
     n->stats.streams_out++;
     s->out = seal_frame(n, plain, len, &s->out_len);
-    net_to_sockaddr(to, &ss);
+    node_addr_to_sockaddr(to, &ss);
     /* failures are reported from the loop, never from inside this call */
     if (n->n_out > NET_STREAMS_MAX || !s->out) {
         n->stats.streams_refused++;
@@ -499,7 +467,7 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const stru
     if (nread <= 0 || !sa || n->closing)
         return;
     n->stats.udp_in++;
-    net_from_sockaddr(sa, &from);
+    node_addr_from_sockaddr(sa, &from);
     if (keyring_open(n->kr, n->rp, wall_ms(), (const uint8_t *)buf->base, (size_t)nread, n->pbuf,
                      sizeof(n->pbuf), &len, &why, &e) < 0) {
         note_refusal(n, &from, why, e.msg, "packet");
@@ -521,7 +489,7 @@ int net_send_udp(struct net *n, const struct node_addr *to, const uint8_t *plain
     sealed = keyring_seal(n->kr, &n->snd, wall_ms(), plain, len, buf, sizeof(buf));
     if (sealed < 0)
         return sealed;
-    net_to_sockaddr(to, &ss);
+    node_addr_to_sockaddr(to, &ss);
     b = uv_buf_init((char *)buf, (unsigned)sealed);
     rc = uv_udp_try_send(&n->udp, &b, 1, (struct sockaddr *)&ss);
     if (rc < 0) {
@@ -555,7 +523,7 @@ int net_open(struct net **out, uv_loop_t *loop, const struct node_addr *bind,
     n->open_handles = 2;
     node_addr_str(bind, a, sizeof(a));
 
-    net_to_sockaddr(bind, &ss);
+    node_addr_to_sockaddr(bind, &ss);
     if ((rc = uv_tcp_bind(&n->tcp, (struct sockaddr *)&ss, 0)) < 0 ||
         (rc = uv_listen((uv_stream_t *)&n->tcp, 128, on_connection)) < 0) {
         err_set(e, rc, "gossip TCP on %s: %s", a, uv_strerror(rc));

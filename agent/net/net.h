@@ -50,9 +50,6 @@ int net_send_stream(struct net *n, const struct node_addr *to, const uint8_t *pl
 /* Closes every handle; done(ud) runs once all are closed and n is freed. */
 void net_close(struct net *n, void (*done)(void *ud), void *ud);
 const struct net_stats *net_stats(const struct net *n);
-/* Conversions between node_addr and the socket API's addresses. */
-void net_to_sockaddr(const struct node_addr *a, struct sockaddr_storage *ss);
-void net_from_sockaddr(const struct sockaddr *sa, struct node_addr *a);
 /* Prometheus lines for the transport counters. */
 void net_write_metrics(const struct net *n, FILE *f);
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "core/codec.h"
 #include "core/tags.h"
@@ -762,6 +764,26 @@ static void test_address_equality_compares_family_ip_and_port(void **state)
     assert_false(node_addr_eq(&a, &b));
 }
 
+static void test_address_to_sockaddr_and_back_keeps_family_ip_and_port(void **state)
+{
+    const char *texts[] = {"10.1.2.3:7420", "[fd00::1]:53"};
+    struct sockaddr_storage ss;
+    struct node_addr a, b;
+
+    for (size_t i = 0; i < 2; i++) {
+        addr(&a, texts[i]);
+        size_t len = node_addr_to_sockaddr(&a, &ss);
+        assert_int_equal(ss.ss_family, a.family == 4 ? AF_INET : AF_INET6);
+        assert_int_equal(len, a.family == 4 ? sizeof(struct sockaddr_in)
+                                            : sizeof(struct sockaddr_in6));
+        node_addr_from_sockaddr((struct sockaddr *)&ss, &b);
+        assert_true(node_addr_eq(&a, &b));
+    }
+    ss.ss_family = AF_UNIX;
+    node_addr_from_sockaddr((struct sockaddr *)&ss, &b);
+    assert_int_equal(b.family, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_address_without_port_and_no_default_is_refused),
         cmocka_unit_test(test_bad_addresses_are_refused_naming_the_text),
         cmocka_unit_test(test_address_equality_compares_family_ip_and_port),
+        cmocka_unit_test(test_address_to_sockaddr_and_back_keeps_family_ip_and_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
