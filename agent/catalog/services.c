@@ -367,19 +367,14 @@ int services_parse(json_t *j, struct catalog_def *d, struct err *e)
     return 0;
 }
 
-int services_parse_text(const char *text, size_t len,
+int services_parse_root(json_t *root,
                         int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
                         void *ud, struct err *e)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *list = NULL;
+    json_t *list = NULL;
     struct catalog_def *d = xcalloc(1, sizeof(*d));
     int rc = 0, n = 0;
 
-    if (!root) {
-        free(d);
-        return err_set(e, -EINVAL, "not JSON: line %d: %s", jerr.line, jerr.text);
-    }
     if (json_is_object(root) && json_object_size(root) == 1 &&
         json_object_get(root, "services")) {
         list = json_object_get(root, "services");
@@ -411,8 +406,22 @@ int services_parse_text(const char *text, size_t len,
     rc = n;
 out:
     json_decref(list);
-    json_decref(root);
     free(d);
+    return rc;
+}
+
+int services_parse_text(const char *text, size_t len,
+                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
+                        void *ud, struct err *e)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    int rc;
+
+    if (!root)
+        return err_set(e, -EINVAL, "not JSON: line %d: %s", jerr.line, jerr.text);
+    rc = services_parse_root(root, cb, ud, e);
+    json_decref(root);
     return rc;
 }
 

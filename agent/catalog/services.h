@@ -27,6 +27,10 @@ int services_parse_check(json_t *j, const char *where, struct catalog_check_def 
 int services_parse_text(const char *text, size_t len,
                         int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
                         void *ud, struct err *e);
+/* The same for text already parsed (root is borrowed). */
+int services_parse_root(json_t *root,
+                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
+                        void *ud, struct err *e);
 
 /* The definition as JSON (what services_parse reads back). Caller decrefs. */
 json_t *services_to_json(const struct catalog_def *d);
