@@ -81,8 +81,7 @@ static void load_one(const char *path, size_t max, jsondir_apply_fn apply,
     f.text = text;
     f.root = json_loadb(text, f.len, JSON_REJECT_DUPLICATES, &jerr);
     if (!f.root) {
-        err_set(&e, -EINVAL, "not JSON: line %d, column %d: %s", jerr.line, jerr.column,
-                jerr.text);
+        err_set(&e, -EINVAL, "not JSON: line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
         refused(ud, &f, &e);
     } else if (apply(ud, &f, &e) < 0) {
         refused(ud, &f, &e);

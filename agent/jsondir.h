@@ -25,7 +25,7 @@ struct jsondir_file {
     const char *path; /* DIR/NAME.json */
     const char *text; /* the whole file, NUL-terminated; NULL when not read */
     size_t len;
-    json_t *root;     /* text parsed (duplicate keys refused); NULL when not JSON */
+    json_t *root; /* text parsed (duplicate keys refused); NULL when not JSON */
 };
 
 /* apply: a file that was read and parsed; 0, or negative with e set to

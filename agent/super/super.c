@@ -1,24 +1,20 @@
 /* super: the supervisor's driver (see super.h). It holds the services and
  * their instances, feeds each instance's core/sup machine with what
- * happens (spawns, exits seen through pidfds, timers, requests), and does
- * what the machine answers: spawn (super_spawn.c, crun.c), signal, kill.
- * Every start, exit, restart, kill and give-up is logged as an event.
- * Instance pids, start times and ports are kept in SQLite (super_store.c)
- * so that a restarted agent re-adopts what still runs, instead of killing
- * or losing it. Times given to core/sup are CLOCK_MONOTONIC in ms, which
- * is the same clock before and after an agent restart. */
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <pwd.h>
+ * happens (spawns, exits seen through super_watch.c, timers, requests),
+ * and does what the machine answers: spawn (with what super_env.c works
+ * out, through super_spawn.c or crun.c), signal, kill. Every start, exit,
+ * restart, kill and give-up is logged as an event. Instance pids, start
+ * times and ports are kept in SQLite (super_store.c) so that a restarted
+ * agent re-adopts what still runs, instead of killing or losing it. Times
+ * given to core/sup are CLOCK_MONOTONIC in ms, which is the same clock
+ * before and after an agent restart. The specs of CONFIG_DIR/run are
+ * super_dir.c's. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,12 +22,6 @@
 #include "agent/log.h"
 #include "agent/super/super_impl.h"
 #include "core/mem.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
-#define SUPER_DEFAULT_USER "troupe"
 
 static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit *x);
 static void svc_maybe_free(struct super *s, struct svc *v);
@@ -70,12 +60,6 @@ static void note(struct inst *in, const char *kind, const char *fmt, ...)
     }
 }
 
-static void history_note(struct super *s, const char *kind, const char *subject,
-                         const char *detail)
-{
-    super_history(s, kind, subject, detail);
-}
-
 static void save(struct inst *in)
 {
     struct err e;
@@ -84,276 +68,7 @@ static void save(struct inst *in)
         log_warn("super", "%s/%u: %s", in->svc->spec.name, in->idx, e.msg);
 }
 
-/* ---- watching processes through pidfds ---- */
-
-/* Without pidfd_open (kernels before 5.3, and valgrind up to 3.19 at least),
- * a timer asks every WATCH_POLL_MS whether the process is still there. */
-#define WATCH_POLL_MS 100
-
-static void watch_closed(uv_handle_t *h)
-{
-    struct watch *w = h->data;
-    if (w->pidfd >= 0)
-        close(w->pidfd);
-    free(w);
-}
-
-static void watch_stop(struct watch *w)
-{
-    if (!w)
-        return;
-    for (struct watch **p = &w->super->watches; *p; p = &(*p)->next) {
-        if (*p == w) {
-            *p = w->next;
-            break;
-        }
-    }
-    w->in = NULL;
-    if (w->pidfd >= 0) {
-        uv_poll_stop(&w->poll);
-        uv_close((uv_handle_t *)&w->poll, watch_closed);
-    } else {
-        uv_timer_stop(&w->timer);
-        uv_close((uv_handle_t *)&w->timer, watch_closed);
-    }
-}
-
-/* The process of w ended (x says how, when it was our child). */
-static void watch_ended(struct watch *w, const struct sup_exit *x)
-{
-    struct inst *in = w->in;
-
-    if (!in) {
-        watch_stop(w);
-        return;
-    }
-    if (w->logger) {
-        in->logw = NULL;
-        in->logger = 0;
-        watch_stop(w);
-        return;
-    }
-    in->w = NULL;
-    in->pid = 0;
-    in->pid_start = 0;
-    watch_stop(w);
-    {
-        struct svc *v = in->svc;
-        struct super *s = in->super;
-        inst_drive(in, SUP_EV_EXIT, x);
-        svc_maybe_free(s, v);
-    }
-}
-
-static void watch_cb(uv_poll_t *p, int status, int events)
-{
-    struct watch *w = p->data;
-    struct sup_exit x = {.code = -1, .signal = 0};
-    siginfo_t si;
-
-    memset(&si, 0, sizeof(si));
-    /* our child: reap it and learn how it ended; adopted: not ours to reap */
-    if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
-        if (si.si_code == CLD_EXITED)
-            x.code = si.si_status;
-        else
-            x.signal = si.si_status;
-    } else if (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid)) {
-        return; /* spurious wake-up: still running */
-    }
-    watch_ended(w, &x);
-}
-
-static void watch_timer_cb(uv_timer_t *t)
-{
-    struct watch *w = t->data;
-    struct sup_exit x = {.code = -1, .signal = 0};
-    int st;
-    pid_t r = waitpid(w->pid, &st, WNOHANG);
-
-    if (r == w->pid) {
-        if (WIFEXITED(st))
-            x.code = WEXITSTATUS(st);
-        else if (WIFSIGNALED(st))
-            x.signal = WTERMSIG(st);
-        else
-            return; /* stopped or continued: still there */
-    } else if (r == 0 || (kill(w->pid, 0) == 0 && spawn_proc_start(w->pid))) {
-        return; /* our child, or an adopted process, still running */
-    }
-    watch_ended(w, &x);
-}
-
-struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
-                          struct err *e)
-{
-    struct watch *w;
-    int fd = spawn_pidfd(pid);
-
-    if (fd < 0 && fd != -ENOSYS) {
-        err_set(e, fd, "pidfd of %d: %s", (int)pid, strerror(-fd));
-        return NULL;
-    }
-    if (fd == -ENOSYS && !s->no_pidfd) {
-        s->no_pidfd = 1;
-        log_info("super", "no pidfd_open here: processes are checked every %d ms",
-                 WATCH_POLL_MS);
-    }
-    w = xcalloc(1, sizeof(*w));
-    w->pidfd = fd < 0 ? -1 : fd;
-    w->pid = pid;
-    w->in = in;
-    w->logger = logger;
-    w->super = s;
-    w->next = s->watches;
-    s->watches = w;
-    if (fd >= 0) {
-        uv_poll_init(s->loop, &w->poll, fd);
-        w->poll.data = w;
-        uv_poll_start(&w->poll, UV_READABLE, watch_cb);
-    } else {
-        uv_timer_init(s->loop, &w->timer);
-        w->timer.data = w;
-        uv_timer_start(&w->timer, watch_timer_cb, WATCH_POLL_MS, WATCH_POLL_MS);
-    }
-    return w;
-}
-
 /* ---- spawning one instance ---- */
-
-static int pick_port(uint16_t *port, struct err *e)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-        int rc = -errno;
-        if (fd >= 0)
-            close(fd);
-        return err_set(e, rc, "ports: no free port: %s", strerror(-rc));
-    }
-    close(fd);
-    *port = ntohs(sa.sin_port);
-    return 0;
-}
-
-static int assign_ports(struct inst *in, struct err *e)
-{
-    const struct sup_spec *sp = &in->svc->spec;
-
-    for (size_t i = 0; i < sp->n_ports; i++) {
-        if (sp->ports[i].port) {
-            in->ports[i] = sp->ports[i].port;
-        } else if (!in->ports[i]) {
-            if (pick_port(&in->ports[i], e) < 0)
-                return e->code;
-        }
-    }
-    for (size_t i = sp->n_ports; i < SUP_PORTS_MAX; i++)
-        in->ports[i] = 0;
-    return 0;
-}
-
-/* The environment of an instance: the spec's env, PORT and PORT_name,
- * TROUPE_SERVICE, TROUPE_INSTANCE, TROUPE_SECRETS_DIR; PATH and HOME when
- * the spec gives none. Never a secret's value. Heap; free with free_strv. */
-static char **build_env(struct inst *in, const char *home, const char *secrets_dir)
-{
-    const struct sup_spec *sp = &in->svc->spec;
-    size_t n = 0, cap = sp->n_env + sp->n_ports + 8;
-    char **env = xcalloc(cap + 1, sizeof(char *));
-    int has_path = 0, has_home = 0;
-    char buf[PATH_MAX + 160];
-
-    for (size_t i = 0; i < sp->n_env; i++) {
-        env[n++] = xstrdup(sp->env[i]);
-        has_path |= strncmp(sp->env[i], "PATH=", 5) == 0;
-        has_home |= strncmp(sp->env[i], "HOME=", 5) == 0;
-    }
-    if (!has_path)
-        env[n++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
-    if (!has_home) {
-        snprintf(buf, sizeof(buf), "HOME=%s", home);
-        env[n++] = xstrdup(buf);
-    }
-    for (size_t i = 0; i < sp->n_ports; i++) {
-        if (i == 0) {
-            snprintf(buf, sizeof(buf), "PORT=%u", in->ports[0]);
-            env[n++] = xstrdup(buf);
-        }
-        snprintf(buf, sizeof(buf), "PORT_%s=%u", sp->ports[i].name, in->ports[i]);
-        env[n++] = xstrdup(buf);
-    }
-    snprintf(buf, sizeof(buf), "TROUPE_SERVICE=%s", sp->name);
-    env[n++] = xstrdup(buf);
-    snprintf(buf, sizeof(buf), "TROUPE_INSTANCE=%u", in->idx);
-    env[n++] = xstrdup(buf);
-    if (secrets_dir) {
-        snprintf(buf, sizeof(buf), "TROUPE_SECRETS_DIR=%s", secrets_dir);
-        env[n++] = xstrdup(buf);
-    }
-    return env;
-}
-
-static void free_strv(char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* The user an instance runs as: the spec's; as root the default is the
- * unprivileged troupe user, and root only when the spec says "root". */
-static int service_user(struct super *s, const struct sup_spec *sp, uid_t *uid, gid_t *gid,
-                        char *home, size_t cap, struct err *e)
-{
-    const char *user = sp->user[0] ? sp->user : NULL;
-    struct passwd *pw;
-
-    if (!s->root) {
-        *uid = getuid();
-        *gid = getgid();
-        if (user && (!(pw = getpwnam(user)) || pw->pw_uid != *uid))
-            return err_set(e, -EPERM,
-                           "user: \"%s\": an agent that is not root runs services as itself",
-                           user);
-        pw = getpwuid(*uid);
-        snprintf(home, cap, "%s", pw ? pw->pw_dir : "/");
-        return 0;
-    }
-    if (!user)
-        user = SUPER_DEFAULT_USER;
-    if (spawn_user(user, sp->group, uid, gid, e) < 0) {
-        if (!sp->user[0])
-            return err_set(e, -ENOENT,
-                           "user: the default user \"%s\" does not exist (make install "
-                           "creates it), or set \"user\" in the spec",
-                           SUPER_DEFAULT_USER);
-        return e->code;
-    }
-    pw = getpwnam(user);
-    snprintf(home, cap, "%s", pw ? pw->pw_dir : "/");
-    return 0;
-}
-
-/* The spec's args with ${PORT} and ${PORT_name} replaced by the instance's
- * ports, after argv0 when it is not NULL (heap, NULL-terminated; free_strv). */
-static char **expanded_args(const struct inst *in, const char *argv0)
-{
-    const struct sup_spec *sp = &in->svc->spec;
-    char **v = xcalloc(sp->n_args + 2, sizeof(char *)), buf[8192];
-    size_t k = 0;
-
-    if (argv0)
-        v[k++] = xstrdup(argv0);
-    for (size_t i = 0; i < sp->n_args; i++) {
-        super_expand_ports(in, sp->args[i], buf, sizeof(buf));
-        v[k++] = xstrdup(buf);
-    }
-    return v;
-}
 
 static int inst_spawn(struct inst *in, struct err *e)
 {
@@ -370,9 +85,9 @@ static int inst_spawn(struct inst *in, struct err *e)
     int rc;
 
     memset(&r, 0, sizeof(r));
-    if ((rc = service_user(s, sp, &uid, &gid, home, sizeof(home), e)) < 0)
+    if ((rc = super_user(s, sp, &uid, &gid, home, sizeof(home), e)) < 0)
         return rc;
-    if ((rc = assign_ports(in, e)) < 0)
+    if ((rc = super_assign_ports(in, e)) < 0)
         return rc;
     if (sp->n_secrets) {
         snprintf(in->secrets_dir, sizeof(in->secrets_dir), "%s/%s-%u", s->secrets_root,
@@ -387,17 +102,17 @@ static int inst_spawn(struct inst *in, struct err *e)
         return rc;
     if (!in->logw && in->logger)
         in->logw = super_watch(s, in, in->logger, 1, NULL);
-    env = build_env(in, home, secrets_dir);
+    env = super_env(in, home, secrets_dir);
     if (sp->bundle && !in->svc->b.ready) {
         rc = err_set(e, -EAGAIN, "bundle %s: not verified yet", sp->bundle);
         goto out;
     }
     if (sp->bundle) {
-        char **args = expanded_args(in, NULL);
+        char **args = super_args(in, NULL);
         bargv = super_bundle_argv(in->svc, args, super_runtime(in->svc) == SUP_RUNTIME_CRUN);
-        free_strv(args);
+        super_strv_free(args);
     } else {
-        argv = expanded_args(in, sp->command);
+        argv = super_args(in, sp->command);
     }
     if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
         if ((rc = crun_prepare(s, in, uid, gid, env, bargv ? bargv : argv, crun_argv, crun_bufs,
@@ -454,9 +169,9 @@ static int inst_spawn(struct inst *in, struct err *e)
     }
     rc = 0;
 out:
-    free_strv(argv);
-    free_strv(bargv);
-    free_strv(env);
+    super_strv_free(argv);
+    super_strv_free(bargv);
+    super_strv_free(env);
     return rc;
 }
 
@@ -510,7 +225,7 @@ static void inst_release(struct inst *in)
     struct err e;
     char cg[SUP_NAME_MAX + 16];
 
-    watch_stop(in->w);
+    super_watch_stop(in->w);
     /* the logger ends once it read everything: keep watching it, to reap it */
     if (in->logw)
         in->logw->in = NULL;
@@ -629,6 +344,15 @@ void super_drive(struct inst *in, enum sup_event ev)
     inst_drive(in, ev, NULL);
 }
 
+void super_exited(struct inst *in, const struct sup_exit *x)
+{
+    struct svc *v = in->svc;
+    struct super *s = in->super;
+
+    inst_drive(in, SUP_EV_EXIT, x);
+    svc_maybe_free(s, v);
+}
+
 uint8_t super_runtime(const struct svc *v)
 {
     return v->spec.bundle ? v->b.runtime : v->spec.runtime;
@@ -721,7 +445,7 @@ static int spec_usable(struct super *s, const struct sup_spec *sp, struct err *e
         return err_set(e, -ENOENT, "dir: %s is not a directory", sp->dir);
     if (sp->rootfs && stat(sp->rootfs, &st) < 0)
         return err_set(e, -ENOENT, "rootfs: %s: %s", sp->rootfs, strerror(errno));
-    if (service_user(s, sp, &uid, &gid, home, sizeof(home), e) < 0)
+    if (super_user(s, sp, &uid, &gid, home, sizeof(home), e) < 0)
         return e->code;
     for (size_t i = 0; i < sp->n_secrets; i++) {
         sqlite3_stmt *q = NULL;
@@ -887,91 +611,6 @@ int super_remove(struct super *s, const char *name, struct err *e)
         return e->code;
     svc_maybe_free(s, v);
     return 0;
-}
-
-/* ---- specs in the config dir ---- */
-
-static int spec_file(const struct dirent *d)
-{
-    size_t n = strlen(d->d_name);
-    return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
-}
-
-/* Applies one file; returns 0, or -1 when it was refused and names no
- * service we know (then nothing may be forgotten in this load). */
-static int dir_apply(struct super *s, const char *path)
-{
-    char name[64], *text = NULL;
-    size_t len = 0;
-    struct err e;
-    FILE *f = fopen(path, "re");
-    struct svc *v;
-
-    if (!f) {
-        log_error("super", "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    text = xmalloc(SUP_SPEC_TEXT_MAX + 1);
-    len = fread(text, 1, SUP_SPEC_TEXT_MAX + 1, f);
-    fclose(f);
-    if (super_apply(s, text, len, name, &e) < 0) {
-        json_t *j = json_loadb(text, len, 0, NULL);
-        const char *n = json_string_value(json_object_get(j, "name"));
-        log_error("super", "%s refused, the running version (if any) stays: %s", path, e.msg);
-        history_note(s, "spec-refused", path, e.msg);
-        /* the version that runs stays, and so does its service */
-        v = n ? super_find(s, n) : NULL;
-        if (v)
-            v->seen = 1;
-        json_decref(j);
-        free(text);
-        return v ? 0 : -1;
-    }
-    if ((v = super_find(s, name))) {
-        v->from_dir = 1;
-        v->seen = 1;
-    }
-    free(text);
-    return 0;
-}
-
-void super_dir_load(struct super *s)
-{
-    const char *cfg = s->a->cfg.config_dir;
-    char dir[PATH_MAX];
-    struct dirent **names = NULL;
-    int n, unknown = 0;
-
-    if (!cfg[0])
-        return;
-    snprintf(dir, sizeof(dir), "%.*s/run", PATH_MAX - 8, cfg);
-    for (size_t i = 0; i < s->n_svc; i++)
-        s->svc[i]->seen = 0;
-    n = scandir(dir, &names, spec_file, alphasort);
-    if (n < 0) {
-        if (errno != ENOENT)
-            log_error("super", "%s: %s; the services stay as they are", dir, strerror(errno));
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        char *path = NULL;
-        if (asprintf(&path, "%s/%s", dir, names[i]->d_name) >= 0 && dir_apply(s, path) < 0)
-            unknown++;
-        free(path);
-        free(names[i]);
-    }
-    free(names);
-    for (size_t i = 0; i < s->n_svc && !unknown; i++) {
-        struct svc *v = s->svc[i];
-        struct err e;
-        if (!v->from_dir || v->seen || v->removing)
-            continue;
-        log_info("super", "%s: its file left %s: stopping and forgetting it", v->spec.name, dir);
-        if (super_remove(s, v->spec.name, &e) < 0)
-            log_warn("super", "%s: %s", v->spec.name, e.msg);
-        i = (size_t)-1; /* the list may have changed */
-    }
-    log_info("super", "%d spec files in %s", n, dir);
 }
 
 /* ---- JSON ---- */
@@ -1160,7 +799,7 @@ void super_close(struct super *s)
     while (s->n_svc)
         svc_free(s, s->svc[s->n_svc - 1]);
     while (s->watches)
-        watch_stop(s->watches);
+        super_watch_stop(s->watches);
     super_bundle_close(s);
     sodium_memzero(s->key, sizeof(s->key));
     super_store_close(s);

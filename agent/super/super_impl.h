@@ -1,6 +1,7 @@
-/* super_impl: what the files of the supervisor share (super.c, super_spawn.c,
- * super_store.c, super_logs.c, secrets.c, crun.c). Not for the rest of
- * agent/, which uses super.h. */
+/* super_impl: what the files of the supervisor share (super.c,
+ * super_watch.c, super_env.c, super_dir.c, super_spawn.c, super_store.c,
+ * super_logs.c, super_catalog.c, super_bundle.c, secrets.c, crun.c). Not
+ * for the rest of agent/, which uses super.h. */
 #ifndef TROUPE_SUPER_IMPL_H
 #define TROUPE_SUPER_IMPL_H
 
@@ -107,9 +108,8 @@ struct super {
 /* ---- super.c ---- */
 uint64_t super_mono_ms(void);
 struct svc *super_find(struct super *s, const char *name);
-/* Watches pid (our child or not) and calls super_exited when it ends. */
-struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
-                          struct err *e);
+/* The process of an instance ended (x: how, when it was our child). */
+void super_exited(struct inst *in, const struct sup_exit *x);
 
 /* An instance whose liveness check went critical: restart it. */
 void super_unhealthy(struct inst *in, const char *check_id);
@@ -117,6 +117,29 @@ void super_unhealthy(struct inst *in, const char *check_id);
 void super_drive(struct inst *in, enum sup_event ev);
 /* The runtime instances of v run with (a bundle's manifest may decide it). */
 uint8_t super_runtime(const struct svc *v);
+
+/* ---- super_watch.c: when a process ends ---- */
+/* Watches pid (our child or not) and calls super_exited when it ends (a
+ * logger's end only clears the instance's logger). NULL when pid is gone. */
+struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
+                          struct err *e);
+/* Stops watching; w is freed once its handle is closed. NULL: no-op. */
+void super_watch_stop(struct watch *w);
+
+/* ---- super_env.c: what an instance's process is given ---- */
+/* Fills in->ports: the spec's fixed ports, free ones for "auto" (picked
+ * once, then kept across restarts). */
+int super_assign_ports(struct inst *in, struct err *e);
+/* The user an instance runs as and that user's home (into home, cap). */
+int super_user(struct super *s, const struct sup_spec *sp, uid_t *uid, gid_t *gid, char *home,
+               size_t cap, struct err *e);
+/* The environment of an instance (heap, NULL-terminated; super_strv_free). */
+char **super_env(struct inst *in, const char *home, const char *secrets_dir);
+/* The spec's args with the ports replaced, after argv0 when not NULL
+ * (heap, NULL-terminated; super_strv_free). */
+char **super_args(const struct inst *in, const char *argv0);
+/* Frees a NULL-terminated heap array of heap strings (NULL: no-op). */
+void super_strv_free(char **v);
 
 /* ---- super_bundle.c: services that run a signed bundle ---- */
 /* A spec naming a bundle needs --trust-repo and --trust-root. */
