@@ -287,6 +287,24 @@ static int read_manifest_entry(struct archive *a, struct archive_entry *en,
     return 0;
 }
 
+/* A reader of the bundle in file (free with arc_read_free). */
+static int open_file(const char *file, struct archive **out, struct err *e)
+{
+    struct archive *a;
+    int rc;
+
+    if ((rc = arc_load(e)) < 0)
+        return rc;
+    a = reader();
+    if (arc_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
+        rc = ar_err(e, a, file);
+        arc_read_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
 int bundle_read_manifest(const char *file, struct bundle_manifest *m, struct err *e)
 {
     struct archive *a;
@@ -295,13 +313,9 @@ int bundle_read_manifest(const char *file, struct bundle_manifest *m, struct err
     size_t len;
     int rc;
 
-    if ((rc = arc_load(e)) < 0)
+    if ((rc = open_file(file, &a, e)) < 0)
         return rc;
-    a = reader();
-
-    if (arc_read_open_filename(a, file, 65536) != ARCHIVE_OK)
-        rc = ar_err(e, a, file);
-    else if (arc_read_next_header(a, &en) != ARCHIVE_OK)
+    if (arc_read_next_header(a, &en) != ARCHIVE_OK)
         rc = err_set(e, -EBADMSG, "%s: not a troupe bundle: %s", file,
                      arc_error_string(a) ?: "no entries");
     else if ((rc = read_manifest_entry(a, en, m, &text, &len, e)) < 0)
@@ -351,39 +365,118 @@ static int copy_data(struct archive *in, struct archive *out, uint64_t *total, c
     return r == ARCHIVE_EOF ? 0 : ar_err(e, in, path);
 }
 
-static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m, struct err *e)
+/* Where dest is unpacked: final, its absolute path under a parent with
+ * no symlink in it, and tmp, a hidden sibling renamed to final once the
+ * tree is complete. Both leave 256 bytes of PATH_MAX for entry names. */
+static int unpack_paths(const char *dest, char final[PATH_MAX], char tmp[PATH_MAX], struct err *e)
 {
-    struct archive *disk = arc_write_disk_new();
-    struct archive_entry *en;
-    struct bundle_manifest mf;
-    char parent[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX], base[NAME_MAX + 1], *slash;
-    char *mtext = NULL;
-    uint64_t total = 0, entries = 0;
-    size_t mlen;
+    char parent[PATH_MAX], base[NAME_MAX + 1], *slash;
     struct stat st;
-    int r, rc = 0, made = 0;
 
-    /* the parent resolved, so that no symlink lies above the bundle */
-    snprintf(tmp, sizeof(tmp), "%s", dest);
+    snprintf(tmp, PATH_MAX, "%s", dest);
     slash = strrchr(tmp, '/');
-    if (strlen(slash ? slash + 1 : tmp) > NAME_MAX) {
-        rc = err_set(e, -ENAMETOOLONG, "cannot unpack into %s: name too long", dest);
-        goto out;
-    }
+    if (strlen(slash ? slash + 1 : tmp) > NAME_MAX)
+        return err_set(e, -ENAMETOOLONG, "cannot unpack into %s: name too long", dest);
     memcpy(base, slash ? slash + 1 : tmp, strlen(slash ? slash + 1 : tmp) + 1);
     if (slash)
         *slash = '\0';
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
         !realpath(slash ? (*tmp ? tmp : "/") : ".", parent) ||
-        (size_t)snprintf(final, sizeof(final), "%s/%s", parent, base) >= sizeof(final) - 256 ||
-        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", parent, base) >= sizeof(tmp) - 256) {
-        rc = err_set(e, -EINVAL, "cannot unpack into %s", dest);
+        (size_t)snprintf(final, PATH_MAX, "%s/%s", parent, base) >= PATH_MAX - 256 ||
+        (size_t)snprintf(tmp, PATH_MAX, "%s/.%s.tmp", parent, base) >= PATH_MAX - 256)
+        return err_set(e, -EINVAL, "cannot unpack into %s", dest);
+    if (lstat(final, &st) == 0)
+        return err_set(e, -EEXIST, "%s already exists", final);
+    return 0;
+}
+
+/* The first entry, the manifest: read and checked into mf, then written
+ * under tmp from memory, as its bytes can be read only once. */
+static int unpack_manifest(struct archive *a, struct archive *disk, struct archive_entry *en,
+                           const char *tmp, struct bundle_manifest *mf, struct err *e)
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t len;
+    int rc;
+
+    if ((rc = read_manifest_entry(a, en, mf, &text, &len, e)) < 0)
+        return rc;
+    snprintf(path, sizeof(path), "%s/%s", tmp, BUNDLE_MANIFEST); /* fits: see unpack_paths */
+    arc_entry_set_pathname(en, path);
+    arc_entry_set_perm(en, 0644);
+    if (arc_write_header(disk, en) != ARCHIVE_OK ||
+        arc_write_data(disk, text, len) != (la_ssize_t)len ||
+        arc_write_finish_entry(disk) != ARCHIVE_OK)
+        rc = ar_err(e, disk, BUNDLE_MANIFEST);
+    free(text);
+    return rc;
+}
+
+/* Entry number n (2..) after the manifest: checked by core/bundle_path's
+ * rules, then written under tmp, with total counting the bytes so far. */
+static int unpack_entry(struct archive *a, struct archive *disk, struct archive_entry *en,
+                        const char *tmp, uint64_t n, uint64_t *total, struct err *e)
+{
+    char path[PATH_MAX], link[PATH_MAX];
+    const char *name = arc_entry_pathname(en), *hl = arc_entry_hardlink(en);
+    enum bundle_entry type = entry_type(en);
+    int rc;
+
+    if (!name)
+        return err_set(e, -EBADMSG, "bundle entry without a name");
+    if ((rc = bundle_path_check(name, type, type == BUNDLE_ENT_SYMLINK ? arc_entry_symlink(en) : hl,
+                                e)) < 0)
+        return rc;
+    if (n > BUNDLE_ENTRIES_MAX)
+        return err_set(e, -EFBIG, "bundle has more than %u entries", BUNDLE_ENTRIES_MAX);
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", tmp, name) >= sizeof(path) ||
+        (hl && (size_t)snprintf(link, sizeof(link), "%s/%s", tmp, hl) >= sizeof(link)))
+        return err_set(e, -ENAMETOOLONG, "bundle entry \"%.100s\": path too long", name);
+    arc_entry_set_pathname(en, path);
+    name = path + strlen(tmp) + 1; /* the entry's own copy of the name is gone */
+    if (hl)
+        arc_entry_set_hardlink(en, link);
+    /* no setuid, setgid or sticky bit; directories stay ours to clean up */
+    arc_entry_set_perm(en, (arc_entry_perm(en) & 0777) | (type == BUNDLE_ENT_DIR ? 0700 : 0));
+    if (arc_write_header(disk, en) != ARCHIVE_OK)
+        return ar_err(e, disk, name);
+    if (type == BUNDLE_ENT_FILE && (rc = copy_data(a, disk, total, name, e)) < 0)
+        return rc;
+    if (arc_write_finish_entry(disk) != ARCHIVE_OK)
+        return ar_err(e, disk, name);
+    return 0;
+}
+
+/* After the last entry (r: what reading the next header said): the
+ * archive ended well and held a manifest; tmp becomes final. */
+static int unpack_finish(struct archive *a, struct archive *disk, int r, uint64_t entries,
+                         const char *tmp, const char *final, struct err *e)
+{
+    if (r != ARCHIVE_EOF)
+        return err_set(e, -EBADMSG, "bundle is not a valid tar.zst: %s",
+                       arc_error_string(a) ?: "read error");
+    if (entries == 0)
+        return err_set(e, -EBADMSG, "not a troupe bundle: no entries");
+    if (arc_write_close(disk) != ARCHIVE_OK)
+        return ar_err(e, disk, final);
+    if (rename(tmp, final) < 0)
+        return err_set(e, -errno, "%s: %s", final, strerror(errno));
+    return 0;
+}
+
+/* Unpacks a into a new directory dest: all or nothing, as the tree is
+ * built in a hidden sibling and renamed into place at the end. */
+static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m, struct err *e)
+{
+    struct archive *disk = arc_write_disk_new();
+    struct archive_entry *en;
+    struct bundle_manifest mf;
+    char tmp[PATH_MAX], final[PATH_MAX];
+    uint64_t total = 0, entries = 0;
+    int r, rc, made = 0;
+
+    if ((rc = unpack_paths(dest, final, tmp, e)) < 0)
         goto out;
-    }
-    if (lstat(final, &st) == 0) {
-        rc = err_set(e, -EEXIST, "%s already exists", final);
-        goto out;
-    }
     bundle_rmtree(tmp);
     if (mkdir(tmp, 0755) < 0) {
         rc = err_set(e, -errno, "%s: %s", tmp, strerror(errno));
@@ -391,89 +484,23 @@ static int unpack(struct archive *a, const char *dest, struct bundle_manifest *m
     }
     made = 1;
     arc_write_disk_set_options(disk, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                             ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                             ARCHIVE_EXTRACT_NO_OVERWRITE);
+                                         ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                         ARCHIVE_EXTRACT_NO_OVERWRITE);
     while ((r = arc_read_next_header(a, &en)) == ARCHIVE_OK) {
-        char path[PATH_MAX], link[PATH_MAX];
-        const char *name = arc_entry_pathname(en);
-        const char *hl = arc_entry_hardlink(en);
-        enum bundle_entry type = entry_type(en);
-
-        if (entries++ == 0) {
-            if ((rc = read_manifest_entry(a, en, &mf, &mtext, &mlen, e)) < 0)
-                goto out;
-        } else if (!name ||
-                   (rc = bundle_path_check(
-                        name, type, type == BUNDLE_ENT_SYMLINK ? arc_entry_symlink(en) : hl,
-                        e)) < 0) {
-            if (!name)
-                rc = err_set(e, -EBADMSG, "bundle entry without a name");
+        if (entries++ == 0)
+            rc = unpack_manifest(a, disk, en, tmp, &mf, e);
+        else
+            rc = unpack_entry(a, disk, en, tmp, entries, &total, e);
+        if (rc < 0)
             goto out;
-        }
-        if (entries > BUNDLE_ENTRIES_MAX) {
-            rc = err_set(e, -EFBIG, "bundle has more than %u entries", BUNDLE_ENTRIES_MAX);
-            goto out;
-        }
-        if (entries == 1) {
-            /* the manifest, already read: written from memory */
-            if ((size_t)snprintf(path, sizeof(path), "%s/%s", tmp, BUNDLE_MANIFEST) >= sizeof(path))
-                continue; /* cannot happen: tmp is short (checked above) */
-            arc_entry_set_pathname(en, path);
-            arc_entry_set_perm(en, 0644);
-            if (arc_write_header(disk, en) != ARCHIVE_OK ||
-                arc_write_data(disk, mtext, mlen) != (la_ssize_t)mlen ||
-                arc_write_finish_entry(disk) != ARCHIVE_OK) {
-                rc = ar_err(e, disk, BUNDLE_MANIFEST);
-                goto out;
-            }
-            continue;
-        }
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s", tmp, name) >= sizeof(path) ||
-            (hl && (size_t)snprintf(link, sizeof(link), "%s/%s", tmp, hl) >= sizeof(link))) {
-            rc = err_set(e, -ENAMETOOLONG, "bundle entry \"%.100s\": path too long", name);
-            goto out;
-        }
-        arc_entry_set_pathname(en, path);
-        name = path + strlen(tmp) + 1; /* the entry's own copy of the name is gone */
-        if (hl)
-            arc_entry_set_hardlink(en, link);
-        /* no setuid, setgid or sticky bit; directories stay ours to clean up */
-        arc_entry_set_perm(en, (arc_entry_perm(en) & 0777) |
-                                       (type == BUNDLE_ENT_DIR ? 0700 : 0));
-        if (arc_write_header(disk, en) != ARCHIVE_OK) {
-            rc = ar_err(e, disk, name);
-            goto out;
-        }
-        if (type == BUNDLE_ENT_FILE && (rc = copy_data(a, disk, &total, name, e)) < 0)
-            goto out;
-        if (arc_write_finish_entry(disk) != ARCHIVE_OK) {
-            rc = ar_err(e, disk, name);
-            goto out;
-        }
     }
-    if (r != ARCHIVE_EOF) {
-        rc = err_set(e, -EBADMSG, "bundle is not a valid tar.zst: %s",
-                     arc_error_string(a) ?: "read error");
+    if ((rc = unpack_finish(a, disk, r, entries, tmp, final, e)) < 0)
         goto out;
-    }
-    if (entries == 0) {
-        rc = err_set(e, -EBADMSG, "not a troupe bundle: no entries");
-        goto out;
-    }
-    if (arc_write_close(disk) != ARCHIVE_OK) {
-        rc = ar_err(e, disk, final);
-        goto out;
-    }
-    if (rename(tmp, final) < 0) {
-        rc = err_set(e, -errno, "%s: %s", final, strerror(errno));
-        goto out;
-    }
     made = 0;
     if (m)
         *m = mf;
 out:
     arc_write_free(disk);
-    free(mtext);
     if (made)
         bundle_rmtree(tmp);
     return rc;
@@ -484,14 +511,9 @@ int bundle_unpack(const char *file, const char *dest, struct bundle_manifest *m,
     struct archive *a;
     int rc;
 
-    if ((rc = arc_load(e)) < 0)
+    if ((rc = open_file(file, &a, e)) < 0)
         return rc;
-    a = reader();
-
-    if (arc_read_open_filename(a, file, 65536) != ARCHIVE_OK)
-        rc = ar_err(e, a, file);
-    else
-        rc = unpack(a, dest, m, e);
+    rc = unpack(a, dest, m, e);
     arc_read_free(a);
     return rc;
 }
