@@ -39,6 +39,10 @@ int call(const struct cli *c, const char *method, const char *path, const char *
 int call_raw(const struct cli *c, const char *method, const char *path, const char *body,
              size_t len, json_t **out);
 void print_json(json_t *j);
+/* Calls the API and prints its answer: as JSON with --json, else through
+ * table. Returns 0 or an exit code, like call. */
+int cli_show(const struct cli *c, const char *method, const char *path, const char *body,
+             void (*table)(json_t *res));
 /* Like call_raw, with a timeout and the X-Troupe-Index of the answer
  * (index may be NULL): for blocking queries. */
 int cli_request(const struct cli *c, const char *method, const char *path, const char *body,

@@ -84,17 +84,7 @@ void cli_print_health(json_t *arr)
 
 int cmd_services(struct cli *c)
 {
-    json_t *arr;
-    int rc = call(c, "GET", "/v1/catalog/services", NULL, &arr);
-
-    if (rc)
-        return rc;
-    if (c->json)
-        print_json(arr);
-    else
-        cli_print_services(arr);
-    json_decref(arr);
-    return 0;
+    return cli_show(c, "GET", "/v1/catalog/services", NULL, cli_print_services);
 }
 
 static int read_all(FILE *f, char **out, size_t *len)
@@ -165,9 +155,7 @@ int cmd_service(struct cli *c)
 
 int cmd_health(struct cli *c)
 {
-    json_t *arr;
     char path[512];
-    int rc;
 
     if (c->nargs != 1)
         return usage_error("health: expected a service NAME");
@@ -175,12 +163,5 @@ int cmd_health(struct cli *c)
     cli_url_encode(c->args[0], 0, path + strlen(path), sizeof(path) - strlen(path) - 10);
     if (c->passing)
         strcat(path, "?passing");
-    if ((rc = call(c, "GET", path, NULL, &arr)))
-        return rc;
-    if (c->json)
-        print_json(arr);
-    else
-        cli_print_health(arr);
-    json_decref(arr);
-    return 0;
+    return cli_show(c, "GET", path, NULL, cli_print_health);
 }

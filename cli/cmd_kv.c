@@ -142,14 +142,7 @@ int cmd_kv(struct cli *c)
     }
     if (strcmp(op, "list") == 0 && c->nargs <= 2) {
         kv_path(c->nargs == 2 ? c->args[1] : "", "?recurse", path, sizeof(path));
-        if ((rc = call(c, "GET", path, NULL, &j)))
-            return rc;
-        if (c->json)
-            print_json(j);
-        else
-            cli_print_kv(j);
-        json_decref(j);
-        return 0;
+        return cli_show(c, "GET", path, NULL, cli_print_kv);
     }
     return usage_error("kv: expected get KEY, put KEY [VALUE|-], delete KEY or list [PREFIX]");
 }

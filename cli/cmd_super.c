@@ -129,44 +129,27 @@ static void print_ps(json_t *arr)
     }
 }
 
-/* Prints instances (a table, or JSON with --json) and frees them. */
-static int show_ps(struct cli *c, json_t *res)
-{
-    if (c->json)
-        print_json(res);
-    else
-        print_ps(res);
-    json_decref(res);
-    return 0;
-}
-
 int cmd_ps(struct cli *c)
 {
     char path[128];
-    json_t *res;
     int rc;
 
     if (c->nargs && (rc = need_name(c, "ps")) != 0)
         return rc;
     snprintf(path, sizeof(path), "/v1/agent/ps%s%s", c->nargs ? "?service=" : "",
              c->nargs ? c->args[0] : "");
-    if ((rc = call(c, "GET", path, NULL, &res)) != 0)
-        return rc;
-    return show_ps(c, res);
+    return cli_show(c, "GET", path, NULL, print_ps);
 }
 
 static int verb(struct cli *c, const char *v)
 {
     char path[128];
-    json_t *res;
     int rc;
 
     if ((rc = need_name(c, v)) != 0)
         return rc;
     snprintf(path, sizeof(path), "/v1/agent/%s/%s", v, c->args[0]);
-    if ((rc = call(c, "PUT", path, "", &res)) != 0)
-        return rc;
-    return show_ps(c, res);
+    return cli_show(c, "PUT", path, "", print_ps);
 }
 
 int cmd_stop(struct cli *c)
@@ -187,7 +170,6 @@ int cmd_restart(struct cli *c)
 int cmd_scale(struct cli *c)
 {
     char path[160], *end;
-    json_t *res;
     long n;
     int rc;
 
@@ -200,9 +182,7 @@ int cmd_scale(struct cli *c)
         return usage_error("scale: N \"%s\" is not a number from 0 to %d", c->args[1],
                            SUP_INSTANCES_MAX);
     snprintf(path, sizeof(path), "/v1/agent/scale/%s?instances=%ld", c->args[0], n);
-    if ((rc = call(c, "PUT", path, "", &res)) != 0)
-        return rc;
-    return show_ps(c, res);
+    return cli_show(c, "PUT", path, "", print_ps);
 }
 
 int cmd_rm(struct cli *c)

@@ -132,6 +132,22 @@ void print_json(json_t *j)
     free(s);
 }
 
+int cli_show(const struct cli *c, const char *method, const char *path, const char *body,
+             void (*table)(json_t *res))
+{
+    json_t *res;
+    int rc = call(c, method, path, body, &res);
+
+    if (rc)
+        return rc;
+    if (c->json)
+        print_json(res);
+    else
+        table(res);
+    json_decref(res);
+    return 0;
+}
+
 void cli_url_encode(const char *s, int keep_slash, char *out, size_t cap)
 {
     static const char hex[] = "0123456789ABCDEF";
