@@ -178,6 +178,22 @@ static const char *const check_keys[] = {
     "id", "name", "http", "tcp", "args", "ttl", "interval", "timeout",
     "successes_before_passing", "failures_before_critical", "deregister_critical_after", NULL};
 
+/* A period of a check in ms: above 0, below 49 days (a uint32_t). 1 when
+ * given, 0 when absent (*ms unchanged). */
+static int get_period(json_t *o, const char *key, const char *where, uint32_t *ms,
+                      struct err *e)
+{
+    uint64_t v;
+    int rc = get_duration(o, key, where, &v, e);
+
+    if (rc <= 0)
+        return rc;
+    if (v == 0 || v > UINT32_MAX)
+        return err_set(e, -EINVAL, "%s%s: must be above 0 and below 49 days", where, key);
+    *ms = (uint32_t)v;
+    return 1;
+}
+
 int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c,
                          struct err *e)
 {
@@ -237,29 +253,13 @@ int services_parse_check(json_t *j, const char *where, struct catalog_check_def 
     if (kinds != 1)
         return err_set(e, -EINVAL, "%s: expected exactly one of http, tcp, args, ttl", where);
     health_cfg_default(&c->cfg, type);
-    if (type == HEALTH_TTL) {
-        if ((rc = get_duration(j, "ttl", w, &v, e)) < 0)
-            return rc;
-        if (v == 0 || v > UINT32_MAX)
-            return err_set(e, -EINVAL, "%sttl: must be above 0 and below 49 days", w);
-        c->cfg.ttl_ms = (uint32_t)v;
-    }
-    if ((rc = get_duration(j, "interval", w, &v, e)) < 0)
+    if (type == HEALTH_TTL && (rc = get_period(j, "ttl", w, &c->cfg.ttl_ms, e)) < 0)
         return rc;
-    if (rc) {
-        if (v == 0 || v > UINT32_MAX)
-            return err_set(e, -EINVAL, "%sinterval: must be above 0 and below 49 days", w);
-        c->cfg.interval_ms = (uint32_t)v;
-    }
-    if ((rc = get_duration(j, "timeout", w, &v, e)) < 0)
+    if ((rc = get_period(j, "interval", w, &c->cfg.interval_ms, e)) < 0 ||
+        (rc = get_period(j, "timeout", w, &c->cfg.timeout_ms, e)) < 0)
         return rc;
-    if (rc) {
-        if (v == 0 || v > UINT32_MAX)
-            return err_set(e, -EINVAL, "%stimeout: must be above 0 and below 49 days", w);
-        c->cfg.timeout_ms = (uint32_t)v;
-    } else if (c->cfg.timeout_ms >= c->cfg.interval_ms) {
+    if (rc == 0 && c->cfg.timeout_ms >= c->cfg.interval_ms) /* no timeout given */
         c->cfg.timeout_ms = c->cfg.interval_ms / 2 ? c->cfg.interval_ms / 2 : 1;
-    }
     if ((rc = get_uint(j, "successes_before_passing", w, 1, 100, &v, e)) < 0)
         return rc;
     if (rc)

@@ -546,7 +546,9 @@ int super_stop(struct super *s, const char *name, struct err *e)
     return super_store_spec_put(s, v, e);
 }
 
-int super_start(struct super *s, const char *name, struct err *e)
+/* Starts (ev START: what does not run) or restarts (RESTART: all) the
+ * instances wanted of a service, and clears troupe stop. */
+static int run_again(struct super *s, const char *name, enum sup_event ev, struct err *e)
 {
     struct svc *v = find_or_err(s, name, e);
 
@@ -554,24 +556,20 @@ int super_start(struct super *s, const char *name, struct err *e)
         return e->code;
     v->stopped = 0;
     for (uint32_t i = 0; i < v->n_inst && i < v->want; i++)
-        if (v->inst[i] && v->inst[i]->sm.state != SUP_RUNNING)
-            inst_drive(v->inst[i], SUP_EV_START, NULL);
+        if (v->inst[i] && (ev == SUP_EV_RESTART || v->inst[i]->sm.state != SUP_RUNNING))
+            inst_drive(v->inst[i], ev, NULL);
     svc_converge(s, v);
     return super_store_spec_put(s, v, e);
 }
 
+int super_start(struct super *s, const char *name, struct err *e)
+{
+    return run_again(s, name, SUP_EV_START, e);
+}
+
 int super_restart(struct super *s, const char *name, struct err *e)
 {
-    struct svc *v = find_or_err(s, name, e);
-
-    if (!v)
-        return e->code;
-    v->stopped = 0;
-    for (uint32_t i = 0; i < v->n_inst && i < v->want; i++)
-        if (v->inst[i])
-            inst_drive(v->inst[i], SUP_EV_RESTART, NULL);
-    svc_converge(s, v);
-    return super_store_spec_put(s, v, e);
+    return run_again(s, name, SUP_EV_RESTART, e);
 }
 
 int super_scale(struct super *s, const char *name, uint32_t n, struct err *e)
