@@ -1,5 +1,9 @@
-/* agent_impl: the agent's state, shared by the files of agent/ that wire it
- * (agent.c, api.c). Not for core/ or cli/. */
+/* agent_impl: struct agent, the daemon's state: the loop, the config, and a
+ * handle for each subsystem. agent.c owns it (start, drive, stop); the
+ * subsystems that hang their state on it or reach another through it
+ * include it: the API (api/), the catalog (catalog/), the supervisor
+ * (super/), the DNS server (dns/dnsd.c) and bundles (trust/bundle.c).
+ * Not for core/ or cli/. */
 #ifndef TROUPE_AGENT_IMPL_H
 #define TROUPE_AGENT_IMPL_H
 

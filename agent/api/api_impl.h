@@ -1,6 +1,8 @@
 /* api_impl: what the files of the HTTP API share (api.c routes and the
  * membership endpoints; api_catalog.c, api_kv.c, api_events.c the catalog
- * endpoints; api_block.c blocking queries). Not for the rest of agent/. */
+ * endpoints; api_block.c blocking queries). Not for the rest of agent/,
+ * except catalog/catalog.c, which wakes blocking queries when its index
+ * moves (a known exception, docs/architecture.md). */
 #ifndef TROUPE_API_IMPL_H
 #define TROUPE_API_IMPL_H
 

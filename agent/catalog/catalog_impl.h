@@ -1,8 +1,11 @@
 /* catalog_impl: the catalog's state inside the agent, shared by the files
  * that wire it: catalog.c (registrations, saving, the index), repl_drive.c
  * (gossip and anti-entropy), checks.c (probes), services_dir.c (service
- * files), history.c (the event history) and the api_*.c endpoints. Not for
- * core/ or cli/. */
+ * files), history.c (the event history). Other folders read the catalog
+ * through it too, today: agent.c (drive and stop), the api/ endpoints,
+ * dns/dnsd.c (answers from the replica), super/super_catalog.c and
+ * trust/bundle.c (history events). Narrowing them to catalog.h is open
+ * work (docs/architecture.md). Not for core/ or cli/. */
 #ifndef TROUPE_CATALOG_IMPL_H
 #define TROUPE_CATALOG_IMPL_H
 

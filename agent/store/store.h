@@ -1,6 +1,9 @@
-/* store: the agent's SQLite database in its data directory (WAL mode). For
- * now it keeps the known peers, so that a restarted agent rejoins by itself.
- * It also holds the directory lock, so two agents never share one data dir. */
+/* store: the agent's SQLite database in its data directory (WAL mode):
+ * opening it, transactions, the directory lock (two agents never share one
+ * data dir), and the known peers, so that a restarted agent rejoins by
+ * itself. The tables of the catalog are in store_catalog.h, those of the
+ * supervisor in super/super_store.c; the trust versions this agent
+ * accepted last are here (store_trust_load, store_trust_save). */
 #ifndef TROUPE_STORE_H
 #define TROUPE_STORE_H
 
