@@ -58,6 +58,10 @@ static int load_key(struct super *s, struct err *e)
     return 0;
 }
 
+static const char schema[] = "CREATE TABLE IF NOT EXISTS sup_secrets ("
+                             "  name TEXT PRIMARY KEY, nonce BLOB NOT NULL, box BLOB NOT NULL,"
+                             "  updated_ms INTEGER NOT NULL);";
+
 static int is_tmpfs(const char *path)
 {
     struct statfs f;
@@ -71,6 +75,8 @@ int secrets_open(struct super *s, struct err *e)
 
     if ((rc = load_key(s, e)) < 0)
         return rc;
+    if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+        return err_set(e, -EIO, "secrets table: %s", sqlite3_errmsg(s->db));
     /* Outside the data dir, which only the agent may enter; one per data
      * dir, so that several agents on one machine keep theirs apart. Made
      * when an instance first needs it (secrets_root_ready). */
@@ -83,6 +89,20 @@ int secrets_open(struct super *s, struct err *e)
         snprintf(s->secrets_root, sizeof(s->secrets_root), "/dev/shm/troupe-%u-%llx",
                  (unsigned)getuid(), (unsigned long long)st.st_ino);
     return 0;
+}
+
+int secrets_exists(struct super *s, const char *name)
+{
+    sqlite3_stmt *q = NULL;
+    int found = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sup_secrets WHERE name = ?1", -1, &q, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(q) == SQLITE_ROW;
+    }
+    sqlite3_finalize(q);
+    return found;
 }
 
 /* Makes the secrets root: a directory on a tmpfs (mounted there as root

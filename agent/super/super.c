@@ -448,15 +448,7 @@ static int spec_usable(struct super *s, const struct sup_spec *sp, struct err *e
     if (super_user(s, sp, &uid, &gid, home, sizeof(home), e) < 0)
         return e->code;
     for (size_t i = 0; i < sp->n_secrets; i++) {
-        sqlite3_stmt *q = NULL;
-        int found = 0;
-        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sup_secrets WHERE name = ?1", -1, &q,
-                               NULL) == SQLITE_OK) {
-            sqlite3_bind_text(q, 1, sp->secrets[i], -1, SQLITE_STATIC);
-            found = sqlite3_step(q) == SQLITE_ROW;
-        }
-        sqlite3_finalize(q);
-        if (!found)
+        if (!secrets_exists(s, sp->secrets[i]))
             return err_set(e, -ENOENT, "secrets[%zu]: no secret named \"%s\" (troupe secret put)",
                            i, sp->secrets[i]);
     }

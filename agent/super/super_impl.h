@@ -237,7 +237,11 @@ int super_store_inst_get(struct super *s, const char *name, uint32_t idx, struct
 int super_logger_spawn(struct super *s, struct inst *in, struct err *e);
 
 /* ---- secrets.c ---- */
+/* Loads (or makes) the key and the secrets' table; the table and every
+ * query of it live in secrets.c. */
 int secrets_open(struct super *s, struct err *e);
+/* 1 when a secret of that name is stored. */
+int secrets_exists(struct super *s, const char *name);
 /* Writes the secrets of a spec as files into dir (created, a tmpfs),
  * owned by uid/gid, mode 0400. */
 int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir,

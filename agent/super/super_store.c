@@ -1,7 +1,8 @@
 /* super_store: the supervisor's tables in the data dir's troupe.db, on a
  * connection of its own: the applied specs (with the wanted instance count
  * and whether they were stopped by hand), the instances' pids and start
- * times (so a restarted agent re-adopts them), and the encrypted secrets.
+ * times (so a restarted agent re-adopts them). The secrets' table is
+ * secrets.c's, on the same connection.
  * Every write is durable on return (WAL, synchronous=FULL). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,7 @@ static const char schema[] =
     "  service TEXT NOT NULL, idx INTEGER NOT NULL, pid INTEGER NOT NULL,"
     "  pid_start INTEGER NOT NULL, started_mono_ms INTEGER NOT NULL,"
     "  started_wall_ms INTEGER NOT NULL, restarts INTEGER NOT NULL, level INTEGER NOT NULL,"
-    "  ports TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (service, idx));"
-    "CREATE TABLE IF NOT EXISTS sup_secrets ("
-    "  name TEXT PRIMARY KEY, nonce BLOB NOT NULL, box BLOB NOT NULL,"
-    "  updated_ms INTEGER NOT NULL);";
+    "  ports TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (service, idx));";
 
 static int db_err(struct super *s, struct err *e, const char *what)
 {
