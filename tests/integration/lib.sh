@@ -71,6 +71,7 @@ cleanup() {
         [ $rc -eq 0 ] && rc=1
     fi
     for ns in "${NS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
+    release_ports
     rm -rf "$TMP"
     exit $rc
 }
@@ -114,6 +115,51 @@ net_up() {
     say "network: $n hosts 10.77.0.1-$n on a bridge (namespaces $ID-*)"
 }
 
+# ---- ports on the host's loopback ----
+
+# Tests whose agent runs on the host's loopback (no namespace of its own)
+# reserve its ports: reserve_ports VAR... sets each VAR to a port below the
+# ephemeral range (32768-, so no outgoing connection takes it meanwhile)
+# that no TCP or UDP socket uses, reserved with a directory in PORT_DIR that
+# holds the test's pid, so that two tests running at the same time never
+# pick the same one. A reservation whose test is gone is taken over; cleanup
+# releases the test's own. An agent of someone else may still bind the port
+# in between: then the test's agent fails to start, loudly, instead of the
+# test talking to the wrong agent.
+PORT_DIR=${TROUPE_PORT_DIR:-/tmp/troupe-test-ports}
+reserve_ports() {
+    local var p owner tries
+    command -v ss >/dev/null || fail "reserve_ports needs ss (iproute2)"
+    mkdir -p "$PORT_DIR" && chmod 1777 "$PORT_DIR" 2>/dev/null
+    for var in "$@"; do
+        p=
+        for tries in $(seq 1 500); do
+            p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+            if ! mkdir "$PORT_DIR/$p" 2>/dev/null; then
+                owner=$(cat "$PORT_DIR/$p/pid" 2>/dev/null)
+                # reserved by a test that still runs, or being reserved right now
+                [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null || { p=; continue; }
+                rm -rf "$PORT_DIR/$p"
+                mkdir "$PORT_DIR/$p" 2>/dev/null || { p=; continue; }
+            fi
+            echo $$ >"$PORT_DIR/$p/pid"
+            [ -z "$(ss -Hantu "sport = :$p" 2>/dev/null)" ] && break
+            rm -rf "$PORT_DIR/$p"
+            p=
+        done
+        [ -n "$p" ] || fail "no free port in 20000-31999 after 500 tries"
+        printf -v "$var" %s "$p"
+    done
+}
+# release_ports: frees every port this test reserved (in a subshell or not)
+release_ports() {
+    local d
+    for d in "$PORT_DIR"/*/; do
+        [ "$(cat "$d/pid" 2>/dev/null)" = $$ ] && rm -rf "$d"
+    done
+    return 0
+}
+
 # start I [agent flags...]: agent hI on 10.77.0.I:7420, API on 127.0.0.1:7421 in its namespace
 start() {
     local i=$1
@@ -153,6 +199,21 @@ wait_until() {
         sleep 0.1
     done
     say "ok: $what ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
+}
+
+# hold SECONDS WHAT COMMAND...: COMMAND stays true for the whole window,
+# checked every 100 ms; fails at the first time it is false. For what must
+# NOT happen, when no event proves that enough time went by: the caller
+# says why its window is long enough.
+hold() {
+    local limit=$1 what=$2 start
+    shift 2
+    start=$(date +%s%N)
+    while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
+        "$@" >/dev/null 2>&1 || fail "within ${limit}s, no longer: $what"
+        sleep 0.1
+    done
+    say "ok: for ${limit}s: $what"
 }
 
 is_status() { [ "$(status_of "$1" "$2")" = "$3" ]; }

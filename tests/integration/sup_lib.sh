@@ -3,8 +3,7 @@
 # that stops every supervised instance, even after the agent was killed,
 # and unmounts the agent's secrets tmpfs.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-G=$((20000 + $$ % 12000)) # below the ephemeral ports (32768-)
-H=$((G + 1))
+reserve_ports G H # gossip and HTTP of the agent
 SUP_USER=nobody
 T() { "$BIN" --http 127.0.0.1:$H "$@"; }
 

@@ -10,10 +10,11 @@ inner=$TMP/inner.sh
 cat >"$inner" <<INNER
 . "$SRC/tests/integration/lib.sh"
 # a fake agent: reports a leak when stopped, as LeakSanitizer does at exit
+# (it says it is ready once its trap is set: a SIGTERM before would end it with no report)
 bash -c 'trap "echo \"==1==ERROR: LeakSanitizer: detected memory leaks\" >\\\$TROUPE_MEMCHECK_DIR/asan.\\\$\\\$; exit 0" TERM
-    while :; do sleep 0.05; done' &
+    touch "\$TROUPE_MEMCHECK_DIR/../ready"; while :; do sleep 0.05; done' &
 PID[1]=\$!
-sleep 0.3
+wait_until 5 "the fake agent is ready" test -e "\$TMP/ready"
 [ -n "\${QUIET:-}" ] && kill -9 "\${PID[1]}"
 [ -n "\${UB:-}" ] && kill -9 "\${PID[1]}" &&
     echo "agent/x.c:12:5: runtime error: signed integer overflow" >>"\$TMP/h1.log"

@@ -5,9 +5,7 @@
 # under valgrind (memcheck: any memory error or definite leak fails it).
 . "$(dirname "$0")/lib.sh"
 [ -x "$BIN" ] || fail "no troupe binary at $BIN"
-# below the ephemeral port range, so no outgoing connection holds them
-G=$((20000 + $$ % 12000))
-H=$((G + 1))
+reserve_ports G H P PH # gossip and HTTP of solo, then of its peer
 WRAP=() CLI_WRAP=() stop_ms=2000 start_s=10
 if [ -n "${TROUPE_VALGRIND:-}" ]; then
     command -v valgrind >/dev/null || fail "TROUPE_VALGRIND is set but valgrind is not installed"
@@ -43,8 +41,7 @@ curl -s --max-time 2 "telnet://127.0.0.1:$H" <"$TMP/req" 2>/dev/null | head -n 1
     fail "a malformed request is not answered 400"
 grep -q "NOT encrypted" "$TMP/solo.log" || fail "no warning about clear gossip"
 # a peer joins over gossip (so that path runs under the sanitizers too) and leaves
-P=$((G + 2))
-"$BIN" agent --node peer --bind 127.0.0.1:$P --http 127.0.0.1:$((P + 1)) --data-dir "$TMP/peer" \
+"$BIN" agent --node peer --bind 127.0.0.1:$P --http 127.0.0.1:$PH --data-dir "$TMP/peer" \
     --join 127.0.0.1:$G >"$TMP/peer.log" 2>&1 &
 PID[2]=$!
 say "started peer (pid ${PID[2]}) gossip $P, joining solo"

@@ -20,5 +20,13 @@ say "troupe leave on h3"
 cli 3 leave || fail "troupe leave failed"
 wait "${PID[3]}" || fail "h3 did not exit 0 after troupe leave"
 wait_until 10 "h1 and h2 see h3 left" all_see h3 left 1 2
-sleep 3
-all_see h4 left 1 2 && all_see h3 left 1 2 || fail "left members turned into something else"
+# Left must stay left: nothing marks the moment it would change, so watch for
+# 3 s, over three times the fast profile's longest suspicion (800 ms with
+# this few members) and dozens of gossip rounds, while h1 and h2 go on
+# probing each other (their UDP counters prove the window was not idle).
+udp_out() { api "$1" GET /metrics | awk '$1 == "troupe_udp_packets_total{dir=\"out\"}" {print $2}'; }
+before1=$(udp_out 1) before2=$(udp_out 2)
+left_both() { all_see h4 left 1 2 && all_see h3 left 1 2; }
+hold 3 "h1 and h2 see h3 and h4 left" left_both
+[ "$(udp_out 1)" -ge $((before1 + 10)) ] && [ "$(udp_out 2)" -ge $((before2 + 10)) ] ||
+    fail "h1 or h2 sent fewer than 10 datagrams in 3 s: no probing went on"

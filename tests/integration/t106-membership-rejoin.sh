@@ -7,7 +7,11 @@ start 1
 start 2 --join 10.77.0.1
 start 3 --join 10.77.0.1
 for i in 1 2 3; do wait_until 15 "h$i sees 3 alive" sees_count "$i" alive 3; done
-sleep 3 # known peers are saved shortly after they change
+# known peers are saved shortly after they change: wait until h3's data dir has both
+saved_both() {
+    [ "$(sqlite3 "file:$TMP/h3/troupe.db?mode=ro" "SELECT count(*) FROM peers" 2>/dev/null)" = 2 ]
+}
+wait_until 10 "h3 saved h1 and h2 as known peers" saved_both
 say "kill -9 h3, wait until it is dead, restart it with no --join"
 kill -9 "${PID[3]}"
 wait_until 20 "h1 sees h3 dead" is_status 1 h3 dead

@@ -36,4 +36,9 @@ expect 2 "kv: expected get KEY" "$BIN" kv get
 expect 2 "watch: expected services" "$BIN" watch service
 expect 3 "cannot reach the agent at 127.0.0.1:1" "$BIN" --http 127.0.0.1:1 members
 expect 3 "cannot reach" "$BIN" members --http 127.0.0.1:1 --json
-expect 0 "troupe" "$BIN" version
+# the version is the project's, from meson.build, as "troupe X.Y.Z" and nothing else
+want=$(sed -n "s/^ *version: '\([^']*\)',\$/\1/p" "$SRC/meson.build" | head -n 1)
+[[ $want =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "no X.Y.Z version in meson.build: '$want'"
+out=$("$BIN" version 2>&1) || fail "troupe version exited $?: $out"
+[ "$out" = "troupe $want" ] || fail "troupe version said '$out', want 'troupe $want'"
+say "ok: troupe version -> $out"

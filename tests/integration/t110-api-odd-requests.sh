@@ -7,8 +7,7 @@
 # handler's error paths.
 . "$(dirname "$0")/lib.sh"
 [ -x "$BIN" ] || fail "no troupe binary at $BIN"
-G=$((20000 + $$ % 12000)) # below the ephemeral ports (32768-)
-H=$((G + 1))
+reserve_ports G H
 U=http://127.0.0.1:$H
 mkdir -p "$TMP/conf"
 "$BIN" agent --node solo --bind 127.0.0.1:$G --http 127.0.0.1:$H --data-dir "$TMP/solo" \

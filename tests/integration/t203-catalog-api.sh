@@ -5,8 +5,7 @@
 # changes as they happen, and user events land in the history.
 . "$(dirname "$0")/lib.sh"
 [ -x "$BIN" ] || fail "no troupe binary at $BIN"
-G=$((20000 + $$ % 12000)) # below the ephemeral port range
-H=$((G + 1))
+reserve_ports G H
 U="http://127.0.0.1:$H"
 mkdir -p "$TMP/conf"
 "$BIN" agent --node solo --bind 127.0.0.1:$G --http 127.0.0.1:$H --data-dir "$TMP/solo" \

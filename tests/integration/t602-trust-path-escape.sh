@@ -8,8 +8,7 @@
 [ -x "$BIN" ] || fail "no troupe binary at $BIN"
 command -v python3 >/dev/null && command -v zstd >/dev/null || fail "needs python3 and zstd"
 cd "$TMP" || exit 1
-G=$((20000 + $$ % 12000)) # below the ephemeral ports (32768-)
-H=$((G + 1))
+reserve_ports G H
 echo "a passphrase for tests" >pass
 "$BIN" trust init repo --passphrase-file pass >/dev/null || fail "trust init"
 

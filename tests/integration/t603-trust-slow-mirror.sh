@@ -7,9 +7,7 @@
 [ -x "$BIN" ] || fail "no troupe binary at $BIN"
 command -v python3 >/dev/null || fail "python3 is needed for the stalling mirror"
 cd "$TMP" || exit 1
-G=$((20000 + $$ % 12000)) # below the ephemeral ports (32768-)
-H=$((G + 1))
-M=$((G + 2))
+reserve_ports G H M
 echo "a passphrase for tests" >pass
 "$BIN" trust init repo --passphrase-file pass >/dev/null || fail "trust init"
 
