@@ -41,8 +41,11 @@ expect 413 "payload" PUT /v1/event/fire/e "$(head -c 600 "$TMP/big")"
 expect 400 "index" GET "/v1/catalog/services?index=abc"
 expect 400 "wait" GET "/v1/catalog/services?index=1&wait=forever"
 expect 405 "method" DELETE /v1/catalog/services
-T service register /nonexistent 2>/dev/null && fail "registering a missing file worked"
-T kv get missing 2>/dev/null && fail "kv get of a missing key exits 0"
+T service register /nonexistent 2>"$TMP/err"; rc=$?
+[ $rc = 2 ] && grep -q "/nonexistent: No such file" "$TMP/err" ||
+    fail "registering a missing file: exit $rc, $(cat "$TMP/err"), want 2 naming the file"
+T kv get missing 2>"$TMP/err"; rc=$?
+[ $rc = 1 ] && grep -q "answered 404" "$TMP/err" || fail "kv get of a missing key: exit $rc, $(cat "$TMP/err"), want 1 and the 404"
 
 say "a blocking query returns when the catalog changes, not before"
 idx=$(curl -sD - -o /dev/null "$U/v1/catalog/services" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-troupe-index"{print $2}')
@@ -51,19 +54,25 @@ t0=$(date +%s%N)
 curl -s "$U/v1/catalog/services?index=$idx&wait=300ms" >/dev/null
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ $ms -ge 250 ] || fail "a blocking query with nothing changing returned after $ms ms"
+# the change comes 500 ms into the query (a stimulus, not a wait for a result)
 ( sleep 0.5; curl -s -X PUT "$U/v1/agent/service/register" -d '{"name": "late", "port": 1}' >/dev/null ) &
 t0=$(date +%s%N)
 curl -s "$U/v1/catalog/services?index=$idx&wait=10s" | jq -e '.[] | select(.name == "late")' >/dev/null ||
     fail "the blocking query did not return the new service"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -ge 400 ] || fail "the blocking query returned after $ms ms, before the change"
 [ $ms -lt 3000 ] || fail "the blocking query took $ms ms to see a change"
 
 say "troupe watch and events -f print changes as they happen"
+# both print what there is first: once they did, what comes next they follow
+T event fire warmup "before the follow" >/dev/null || fail "event fire"
 T watch kv app/ >"$TMP/watch" 2>&1 &
 PID[2]=$!
 T events -f --kind user >"$TMP/follow" 2>&1 &
 PID[3]=$!
-sleep 0.5
+wait_until 5 "watch printed the prefix as it is" grep -q "^--- " "$TMP/watch"
+wait_until 5 "events -f printed the history" grep -q "warmup" "$TMP/follow"
+grep -q "app/colour" "$TMP/watch" && fail "watch printed app/colour before it was written"
 T kv put app/colour blue || fail "kv put"
 T event fire deploy "version 2" >/dev/null || fail "event fire"
 wait_until 5 "watch printed app/colour=blue" grep -q "app/colour=blue" "$TMP/watch"
@@ -71,7 +80,10 @@ wait_until 5 "events -f printed the user event" grep -q "deploy.*version 2" "$TM
 T kv put app/colour green || fail "kv put"
 wait_until 5 "watch printed app/colour=green" grep -q "app/colour=green" "$TMP/watch"
 T kv delete app/colour || fail "kv delete"
-[ "$(T kv list app/ | wc -l)" = 0 ] || fail "a deleted key is still listed"
+T kv put app/other x >/dev/null || fail "kv put"
+out=$(T kv list app/) || fail "kv list app/"
+[ "$out" = app/other=x ] || fail "kv list after a delete: '$out', want app/other=x alone"
+T kv delete app/other >/dev/null || fail "kv delete"
 
 say "blocking queries whose client went away, then a change"
 idx=$(curl -s -D - -o /dev/null "$U/v1/health/service/web" | tr -d '\r' | awk 'tolower($1) == "x-troupe-index:" {print $2}')
@@ -94,8 +106,7 @@ wait_until 5 "db-1 registered from the file, critical (nothing on port 1)" \
     sh -c "'$BIN' --http 127.0.0.1:$H health db | grep -q 'db-1.*critical'"
 echo '{"name": "db", "port": "x"}' >"$TMP/conf/db.json"
 kill -HUP "${PID[1]}"
-sleep 0.5
-grep -q "service file .*db.json: port" "$TMP/solo.log" || fail "a bad service file is not reported naming the field"
+wait_until 5 "a bad service file is reported naming the field" grep -q "service file .*db.json: port" "$TMP/solo.log"
 T health db | grep -q db-1 || fail "a bad file dropped what it registered before"
 rm "$TMP/conf/db.json"
 kill -HUP "${PID[1]}"

@@ -43,11 +43,14 @@ reg "{\"name\": \"self-ok\", \"checks\": [{\"http\": \"$U/v1/health\", \"interva
 reg "{\"name\": \"self-404\", \"checks\": [{\"http\": \"$U/v1/nothing\", \"interval\": \"200ms\"}]}"
 reg "{\"name\": \"closed\", \"checks\": [{\"tcp\": \"127.0.0.1:1\", \"interval\": \"200ms\"}]}"
 wait_until 5 "http 200: passing" is self-ok passing
-sleep 0.5
-is self-404 critical || fail "http 404 is $(status self-404), not critical"
-is closed critical || fail "tcp to a closed port is $(status closed)"
-out404() { curl -s "$U/v1/health/service/self-404" | jq -r '.[0].checks[0].output' | grep -q "404"; }
+# checks start critical: a status counts once the output shows a probe ran
+output() { curl -s "$U/v1/health/service/$1" | jq -r '.[0].checks[0].output'; }
+out404() { output self-404 | grep -q "404"; }
 wait_until 5 "the http check's output has the status line" out404
+is self-404 critical || fail "http 404 is $(status self-404), not critical"
+outclosed() { output closed | grep -q "TCP connect 127.0.0.1:1: "; }
+wait_until 5 "the tcp check's output says how the connect went" outclosed
+is closed critical || fail "tcp to a closed port is $(status closed): $(output closed)"
 
 reg '{"name": "beat", "checks": [{"id": "beat-ttl", "ttl": "500ms"}]}'
 curl -sf -X PUT "$U/v1/agent/check/beat-ttl/pass" >/dev/null || fail "ttl pass"
@@ -66,10 +69,15 @@ T events --kind service | grep -q "deregistered doomed" || fail "the deregistrat
 reg "{\"name\": \"steady\", \"checks\": [{\"args\": [\"$TMP/flaky.sh\"], \"interval\": \"100ms\", \"failures_before_critical\": 3}]}"
 printf '#!/bin/sh\nexit 0\n' >"$TMP/flaky.sh" && chmod +x "$TMP/flaky.sh"
 wait_until 5 "steady passing" is steady passing
-printf '#!/bin/sh\n[ -e %s/failed-once ] && exit 0\ntouch %s/failed-once\nexit 2\n' "$TMP" "$TMP" >"$TMP/flaky.new" &&
-    chmod +x "$TMP/flaky.new" && mv "$TMP/flaky.new" "$TMP/flaky.sh"
+# fails once, then passes, counting the probes after the failure
+printf '#!/bin/sh\n[ -e %s/failed-once ] && echo run >>%s/after && exit 0\ntouch %s/failed-once\nexit 2\n' \
+    "$TMP" "$TMP" "$TMP" >"$TMP/flaky.new" && chmod +x "$TMP/flaky.new" && mv "$TMP/flaky.new" "$TMP/flaky.sh"
 wait_until 5 "the flaky probe failed once" test -e "$TMP/failed-once"
-sleep 0.5
+after_ge() { [ "$(wc -l <"$TMP/after" 2>/dev/null)" -ge "$1" ] 2>/dev/null; }
+wait_until 5 "three probes ran after the failure (its result is in)" after_ge 3
 is steady passing || fail "one failure of three allowed turned the check $(status steady)"
-T events --kind check | grep "steady:1" | grep -q "passing -> critical" && fail "a held status left a transition in the history"
+T events --kind check >"$TMP/events" || fail "troupe events --kind check"
+grep "steady:1" "$TMP/events" | grep -q "critical -> passing" ||
+    fail "the history lacks steady's first passing: $(cat "$TMP/events")"
+grep "steady:1" "$TMP/events" | grep -q "passing -> critical" && fail "a held status left a transition in the history"
 true
