@@ -206,10 +206,11 @@ wait_until() {
 # NOT happen, when no event proves that enough time went by: the caller
 # says why its window is long enough.
 hold() {
-    local limit=$1 what=$2 start
+    local limit=$1 what=$2 start ms
     shift 2
+    ms=$(awk -v s="$limit" 'BEGIN {printf "%d", s * 1000}')
     start=$(date +%s%N)
-    while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
+    while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt "$ms" ]; do
         "$@" >/dev/null 2>&1 || fail "within ${limit}s, no longer: $what"
         sleep 0.1
     done

@@ -50,6 +50,10 @@ for p in $paths; do
     done
 done >>"$TMP/codes" 2>&1
 say "sent $(wc -l <"$TMP/codes") requests: $(awk '{print $NF}' "$TMP/codes" | sort | uniq -c | xargs)"
+# one line per request: a curl that did not run them all would leave nothing to judge
+want=$(( $(echo $paths | wc -w) * 4 * (${#queries[@]} + ${#bodies[@]}) ))
+[ "$(grep -c '^[A-Z]* http' "$TMP/codes")" = "$want" ] ||
+    fail "$(grep -c '^[A-Z]* http' "$TMP/codes") answers of $want requests: $(grep -v '^[A-Z]* http' "$TMP/codes" | head -n 5)"
 # no answer (000) or an internal error; 503 only for a bundle, with no trust repository
 bad=$(grep -Ev ' [1-4][0-9][0-9]$' "$TMP/codes" | grep -Ev '^(PUT|POST) [^ ]*/v1/bundle/fetch 503$')
 [ -z "$bad" ] || fail "requests without a proper answer: $(echo "$bad" | cut -c1-120 | head -n 10)"

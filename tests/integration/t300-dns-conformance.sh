@@ -56,7 +56,9 @@ say "ok: NXDOMAIN with SOA, NODATA"
 
 # EDNS: we advertise 1232; no OPT without EDNS; version 1 is BADVERS
 D h2.node.troupe +bufsize=4096 | grep -q 'EDNS: version: 0, flags:; udp: 1232' || fail "EDNS payload"
-D +noedns h2.node.troupe | grep -q 'OPT PSEUDOSECTION' && fail "OPT sent to a client without EDNS"
+out=$(D +noedns h2.node.troupe)
+[ "$(echo "$out" | status)" = NOERROR ] || fail "no answer without EDNS: $out"
+echo "$out" | grep -q 'OPT PSEUDOSECTION' && fail "OPT sent to a client without EDNS"
 [ "$(D +edns=1 +noednsneg h2.node.troupe | status)" = BADVERS ] || fail "EDNS version 1: $(D +edns=1 +noednsneg h2.node.troupe)"
 say "ok: EDNS"
 

@@ -7,7 +7,9 @@ sup_agent
 value="hunter2-$$-$RANDOM"
 printf '%s' "$value" | T secret put db-pass - || fail "secret put"
 T secret ls | grep -q '^db-pass ' || fail "secret ls does not list db-pass"
-T secret ls --json | grep -q "$value" && fail "secret ls shows the value"
+out=$(T secret ls --json) || fail "secret ls --json"
+echo "$out" | jq -e '.[] | select(.name == "db-pass")' >/dev/null || fail "secret ls --json lacks db-pass: $out"
+echo "$out" | grep -q "$value" && fail "secret ls shows the value"
 want=$(printf '%s' "$value" | sha256sum | cut -d' ' -f1)
 cat >"$TMP/reader.json" <<JSON
 {"name": "reader", "command": "/bin/sh", "user": "$SUP_USER", "secrets": ["db-pass"],
@@ -34,5 +36,6 @@ JSON
 T run "$TMP/bad.json" 2>"$TMP/err" && fail "a spec with an unknown secret was applied"
 grep -q 'secrets\[0\]' "$TMP/err" || fail "the error does not name secrets[0]: $(cat "$TMP/err")"
 T secret rm db-pass || fail "secret rm"
-T secret ls | grep -q db-pass && fail "secret rm did not remove it"
+out=$(T secret ls) || fail "secret ls after rm"
+echo "$out" | grep -q db-pass && fail "secret rm did not remove it"
 true

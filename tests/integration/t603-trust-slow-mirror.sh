@@ -21,6 +21,7 @@ srv.listen(16)
 def stall(c):
     c.recv(4096)
     c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+    print("stalling", flush=True)
     time.sleep(60)
 while True:
     c, _ = srv.accept()
@@ -38,8 +39,9 @@ wait_until 10 "the agent answers" "$BIN" --http 127.0.0.1:$H info
 t0=$(date +%s%N)
 "$BIN" --http 127.0.0.1:$H bundle fetch web@1.0 >out.txt 2>&1 &
 fetch=$!
-sleep 0.3
+wait_until 5 "the mirror sent its first bytes and stalls" grep -q stalling stall.log
 "$BIN" --http 127.0.0.1:$H info >/dev/null || fail "the agent does not answer while fetching"
+kill -0 $fetch 2>/dev/null || fail "the fetch ended before the agent was asked: $(cat out.txt)"
 wait $fetch
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
