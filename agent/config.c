@@ -125,6 +125,10 @@ static const struct opt opts[] = {
      .off = offsetof(struct config, trust_fetch_idle_ms), .def = 10000, .arg = "MS",
      .help = "a mirror silent this long while sending metadata or a bundle is given up (a "
              "whole transfer also gets one second per 64 KiB it may carry)"},
+    {.flag = "allow-root-services", .type = T_FLAG,
+     .off = offsetof(struct config, allow_root_services),
+     .help = "let service specs run as root (user or group root), add capabilities, or take a "
+             "port below 1024 on the host's network; refused otherwise"},
 };
 
 /* clang-format on */

@@ -43,6 +43,7 @@ struct config {
     char config_file[PATH_MAX];
     char config_dir[PATH_MAX]; /* service files; empty: none */
     int exec_checks;           /* exec health checks allowed */
+    int allow_root_services;   /* specs may ask for root, capabilities, ports < 1024 */
     /* tuning; 0 = the profile's default */
     uint32_t probe_interval_ms;
     uint32_t probe_timeout_ms;

@@ -707,3 +707,46 @@ void sup_spec_release(struct sup_spec *s)
     free(s->json);
     memset(s, 0, sizeof(*s));
 }
+
+/* ---- privilege ---- */
+
+int sup_spec_privilege_err(struct err *e, const char *service, const char *field,
+                           const char *what)
+{
+    return err_set(e, -EPERM,
+                   "field \"%s\": %s needs an agent started with --allow-root-services and a "
+                   "token with run:write on service \"%s\"",
+                   field, what, service);
+}
+
+static int is_root_name(const char *s)
+{
+    return strcmp(s, "root") == 0 || strcmp(s, "0") == 0;
+}
+
+int sup_spec_check_privilege(const struct sup_spec *s, int allow_root, struct err *e)
+{
+    char what[64], field[48];
+
+    if (allow_root)
+        return 0;
+    if (is_root_name(s->user)) {
+        snprintf(what, sizeof(what), "\"%s\"", s->user);
+        return sup_spec_privilege_err(e, s->name, "user", what);
+    }
+    if (is_root_name(s->group)) {
+        snprintf(what, sizeof(what), "\"%s\"", s->group);
+        return sup_spec_privilege_err(e, s->name, "group", what);
+    }
+    if (s->n_caps)
+        return sup_spec_privilege_err(e, s->name, "capabilities", s->caps[0]);
+    for (size_t i = 0; i < s->n_ports && !s->own_network; i++) {
+        if (s->ports[i].port == 0 || s->ports[i].port >= 1024)
+            continue;
+        snprintf(field, sizeof(field), "ports.%s", s->ports[i].name);
+        snprintf(what, sizeof(what), "privileged port %u on the host's network",
+                 (unsigned)s->ports[i].port);
+        return sup_spec_privilege_err(e, s->name, field, what);
+    }
+    return 0;
+}

@@ -98,4 +98,18 @@ int sup_secret_name_ok(const char *s);
 /* A service name: a DNS label, [a-z0-9-], 1-63, not starting or ending with '-'. */
 int sup_name_ok(const char *s);
 
+/* Root on the host, asked for by a spec: "user" or "group" root (by name
+ * or as 0), added "capabilities", or a fixed port below 1024 on the host's
+ * network ("network": "host", which every process has). No user is never
+ * root: the supervisor then runs the unprivileged troupe user. Returns 0
+ * when the spec asks for none of it or allow_root is set (the agent was
+ * started with --allow-root-services); else -EPERM with e naming the first
+ * such field and what it needs. A name that is uid 0 under another name is
+ * the agent's to check (it reads the user database). */
+int sup_spec_check_privilege(const struct sup_spec *s, int allow_root, struct err *e);
+/* The error of sup_spec_check_privilege for a field and what it asks for
+ * ("\"root\"", "CAP_NET_ADMIN"): one wording wherever it is found. */
+int sup_spec_privilege_err(struct err *e, const char *service, const char *field,
+                           const char *what);
+
 #endif

@@ -85,7 +85,9 @@ static int inst_spawn(struct inst *in, struct err *e)
     int rc;
 
     memset(&r, 0, sizeof(r));
-    if ((rc = super_user(s, sp, &uid, &gid, home, sizeof(home), e)) < 0)
+    /* again at every start: the agent may have restarted without the flag */
+    if ((rc = sup_spec_check_privilege(sp, s->a->cfg.allow_root_services, e)) < 0 ||
+        (rc = super_user(s, sp, &uid, &gid, home, sizeof(home), e)) < 0)
         return rc;
     if ((rc = super_assign_ports(in, e)) < 0)
         return rc;
@@ -434,6 +436,8 @@ static int spec_usable(struct super *s, const struct sup_spec *sp, struct err *e
     char home[PATH_MAX];
     struct stat st;
 
+    if (sup_spec_check_privilege(sp, s->a->cfg.allow_root_services, e) < 0)
+        return e->code;
     if (sp->bundle && super_bundle_usable(s, sp, e) < 0)
         return e->code;
     if (sp->command && sp->runtime == SUP_RUNTIME_PROCESS && access(sp->command, X_OK) < 0 &&

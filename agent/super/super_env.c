@@ -127,6 +127,13 @@ int super_user(struct super *s, const struct sup_spec *sp, uid_t *uid, gid_t *gi
                            SUPER_DEFAULT_USER);
         return e->code;
     }
+    /* root under another name (sup_spec_check_privilege sees only names) */
+    if (!s->a->cfg.allow_root_services && (*uid == 0 || *gid == 0)) {
+        char what[96];
+        snprintf(what, sizeof(what), "\"%s\" (%s 0)", *uid == 0 ? user : sp->group,
+                 *uid == 0 ? "uid" : "gid");
+        return sup_spec_privilege_err(e, sp->name, *uid == 0 ? "user" : "group", what);
+    }
     pw = getpwnam(user);
     snprintf(home, cap, "%s", pw ? pw->pw_dir : "/");
     return 0;

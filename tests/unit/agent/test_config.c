@@ -314,6 +314,7 @@ static const struct bad_case bad_flags[] = {
     {"--config-dir", "", "empty", 0},
     {"--enable-exec-checks", "1", "true or false", 1},
     {"--trust-fetch-idle-ms", "0", "positive whole number", 0},
+    {"--allow-root-services", "yes", "true or false", 1},
 };
 
 static int ends_with(const char *s, const char *tail)
@@ -665,6 +666,7 @@ static const struct landing landings[] = {
     {.flag = "--config-dir", .value = "/etc/troupe.d", .fields = {FIELD(config_dir)}},
     {.flag = "--enable-exec-checks", .value = "true", .fields = {FIELD(exec_checks)}},
     {.flag = "--trust-fetch-idle-ms", .value = "2500", .fields = {FIELD(trust_fetch_idle_ms)}},
+    {.flag = "--allow-root-services", .value = "true", .fields = {FIELD(allow_root_services)}},
 };
 
 #define N_LANDINGS (sizeof(landings) / sizeof(landings[0]))

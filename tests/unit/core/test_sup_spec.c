@@ -159,6 +159,93 @@ static void test_bad_bundle_specs_name_the_field(void **state)
             "capabilities");
 }
 
+/* Parses text, which must be valid, and runs the privilege check on it. */
+static int privilege(const char *text, int allow, struct err *e)
+{
+    struct sup_spec s;
+    int rc;
+
+    assert_int_equal(sup_spec_parse(&s, text, strlen(text), e), 0);
+    err_clear(e);
+    rc = sup_spec_check_privilege(&s, allow, e);
+    sup_spec_release(&s);
+    return rc;
+}
+
+static void privilege_refused(const char *text, const char *msg)
+{
+    struct err e;
+
+    assert_int_equal(privilege(text, 0, &e), -EPERM);
+    if (!strstr(e.msg, msg))
+        fail_msg("error \"%s\" does not say \"%s\"", e.msg, msg);
+    if (!strstr(e.msg, "--allow-root-services") || !strstr(e.msg, "run:write on service \"web\""))
+        fail_msg("error \"%s\" does not say what is needed", e.msg);
+    assert_int_equal(privilege(text, 1, &e), 0);
+}
+
+static void test_root_user_needs_allow_root_services(void **state)
+{
+    (void)state;
+    privilege_refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"user\":\"root\"}",
+                      "field \"user\": \"root\" needs an agent started with "
+                      "--allow-root-services and a token with run:write on service \"web\"");
+    privilege_refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"user\":\"0\"}",
+                      "field \"user\": \"0\"");
+}
+
+static void test_root_group_needs_allow_root_services(void **state)
+{
+    (void)state;
+    privilege_refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"user\":\"nobody\","
+                      "\"group\":\"root\"}",
+                      "field \"group\": \"root\"");
+}
+
+static void test_capabilities_need_allow_root_services(void **state)
+{
+    (void)state;
+    privilege_refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"runtime\":\"crun\","
+                      "\"rootfs\":\"/srv/web\",\"capabilities\":[\"CAP_NET_ADMIN\"]}",
+                      "field \"capabilities\": CAP_NET_ADMIN");
+}
+
+static void test_privileged_port_on_host_network_needs_allow_root_services(void **state)
+{
+    struct err e;
+
+    (void)state;
+    privilege_refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"ports\":{\"http\":80}}",
+                      "field \"ports.http\": privileged port 80 on the host's network");
+    privilege_refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"runtime\":\"crun\","
+                      "\"rootfs\":\"/srv/web\",\"network\":\"host\",\"ports\":{\"dns\":53}}",
+                      "field \"ports.dns\"");
+    /* a network of its own: port 80 there is nobody else's */
+    assert_int_equal(privilege("{\"name\":\"web\",\"command\":\"/bin/sh\",\"runtime\":"
+                               "\"crun\",\"rootfs\":\"/srv/web\",\"network\":\"own\","
+                               "\"ports\":{\"http\":80}}",
+                               0, &e),
+                     0);
+}
+
+static void test_unprivileged_specs_pass_the_privilege_check(void **state)
+{
+    struct err e;
+
+    (void)state;
+    /* no user: the supervisor's unprivileged default, never root */
+    assert_int_equal(privilege("{\"name\":\"web\",\"command\":\"/bin/sh\"}", 0, &e), 0);
+    assert_int_equal(privilege("{\"name\":\"web\",\"command\":\"/bin/sh\",\"user\":"
+                               "\"nobody\",\"ports\":{\"http\":1024,\"x\":\"auto\"}}",
+                               0, &e),
+                     0);
+    /* names that only look like root */
+    assert_int_equal(privilege("{\"name\":\"web\",\"command\":\"/bin/sh\",\"user\":"
+                               "\"rooter\",\"group\":\"00\"}",
+                               0, &e),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +254,11 @@ int main(void)
         cmocka_unit_test(test_bad_specs_name_the_field),
         cmocka_unit_test(test_bundle_instead_of_command),
         cmocka_unit_test(test_bad_bundle_specs_name_the_field),
+        cmocka_unit_test(test_root_user_needs_allow_root_services),
+        cmocka_unit_test(test_root_group_needs_allow_root_services),
+        cmocka_unit_test(test_capabilities_need_allow_root_services),
+        cmocka_unit_test(test_privileged_port_on_host_network_needs_allow_root_services),
+        cmocka_unit_test(test_unprivileged_specs_pass_the_privilege_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
