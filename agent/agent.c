@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <uv.h>
 
@@ -477,6 +478,29 @@ static void signal_cb(uv_signal_t *s, int signum)
 
 /* ---- start ---- */
 
+/* The soft limit of open files up to the hard one, so that the connection
+ * limits, not a default of 1024 descriptors, decide who is refused (a
+ * listener out of descriptors still answers: libuv accepts and closes). */
+static void raise_nofile(const struct config *c)
+{
+    struct rlimit rl;
+    unsigned long long want = (unsigned long long)c->http_max_conns + c->dns_tcp_max_conns +
+                              c->gossip_tcp_max_conns + NET_STREAMS_MAX + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        log_warn("agent",
+                 "%llu open files allowed, fewer than the connection limits need (%llu): "
+                 "connections over it are refused early (raise LimitNOFILE or ulimit -n)",
+                 (unsigned long long)rl.rlim_cur, want);
+}
+
 static void init_timer(struct agent *a, uv_timer_t *t)
 {
     uv_timer_init(&a->loop, t);
@@ -528,8 +552,10 @@ static int agent_start(struct agent *a, struct err *e)
     if (!a->swim)
         return e->code ? e->code : -EINVAL;
 
+    raise_nofile(&a->cfg);
     if ((rc = net_open(&a->net, &a->loop, &a->cfg.bind, a->kr, &cb, a, e)) < 0)
         return rc;
+    net_set_max_inbound(a->net, a->cfg.gossip_tcp_max_conns);
     if ((rc = api_open(a, e)) < 0)
         return rc;
     if ((rc = agent_dns_start(a, e)) < 0)

@@ -129,6 +129,30 @@ static const struct opt opts[] = {
      .off = offsetof(struct config, allow_root_services),
      .help = "let service specs run as root (user or group root), add capabilities, or take a "
              "port below 1024 on the host's network; refused otherwise"},
+    {.flag = "http-max-conns", .type = T_U32, .off = offsetof(struct config, http_max_conns),
+     .def = 4096, .arg = "N",
+     .help = "open connections to the HTTP API at most; over it the one idle longest is closed "
+             "to make room, and with none idle a new one is closed at once, counted "
+             "(troupe_http_conns_refused_total) and logged once per 30 s"},
+    {.flag = "http-header-timeout-ms", .type = T_U32,
+     .off = offsetof(struct config, http_header_timeout_ms), .def = 10000, .arg = "MS",
+     .help = "a request whose line and headers are not all in this long after its first byte is "
+             "answered 408 and its connection closed (slow clients, slowloris)"},
+    {.flag = "http-body-timeout-ms", .type = T_U32,
+     .off = offsetof(struct config, http_body_timeout_ms), .def = 30000, .arg = "MS",
+     .help = "a request body not all in this long after the headers is answered 408 and its "
+             "connection closed"},
+    {.flag = "http-idle-timeout-ms", .type = T_U32,
+     .off = offsetof(struct config, http_idle_timeout_ms), .def = 60000, .arg = "MS",
+     .help = "a kept-alive HTTP connection with no request this long is closed"},
+    {.flag = "dns-tcp-max-conns", .type = T_U32, .off = offsetof(struct config, dns_tcp_max_conns),
+     .def = 256, .arg = "N",
+     .help = "open DNS-over-TCP connections at most (each must complete a message every 10 s); "
+             "more are closed at once, counted and logged once per 30 s"},
+    {.flag = "gossip-tcp-max-conns", .type = T_U32,
+     .off = offsetof(struct config, gossip_tcp_max_conns), .def = 128, .arg = "N",
+     .help = "inbound gossip TCP streams at once at most (each must deliver its request in "
+             "10 s); more are closed at once, counted and logged once per 30 s"},
 };
 
 /* clang-format on */

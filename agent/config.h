@@ -63,6 +63,13 @@ struct config {
     char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][CONFIG_ITEM_MAX];
     uint32_t dns_service_ttl_s, dns_node_ttl_s, dns_negative_ttl_s;
     int dns_only_passing;
+    /* limits of the listeners (HTTP API, DNS over TCP, gossip TCP) */
+    uint32_t http_max_conns;
+    uint32_t http_header_timeout_ms; /* request line and headers, from the first byte */
+    uint32_t http_body_timeout_ms;   /* the body, once the headers are in */
+    uint32_t http_idle_timeout_ms;   /* a connection between requests */
+    uint32_t dns_tcp_max_conns;
+    uint32_t gossip_tcp_max_conns;
 };
 
 void config_init(struct config *c);

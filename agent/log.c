@@ -16,6 +16,18 @@ void log_set_level(enum log_level l)
     level = l;
 }
 
+int log_burst_due(struct log_burst *b, unsigned long long now_ms, unsigned long long *held)
+{
+    if (b->last_ms && now_ms - b->last_ms < LOG_BURST_MS) {
+        b->held++;
+        return 0;
+    }
+    *held = b->held;
+    b->held = 0;
+    b->last_ms = now_ms ? now_ms : 1;
+    return 1;
+}
+
 int log_level_parse(const char *s, enum log_level *out)
 {
     for (int i = 0; i < 4; i++) {

@@ -437,6 +437,8 @@ static void get_metrics(struct agent *a, struct httpd_req *req)
     COUNTER("pushpulls_total", pushpulls, "Push-pull state exchanges.");
 #undef COUNTER
     net_write_metrics(a->net, f);
+    if (a->httpd)
+        httpd_write_metrics(a->httpd, f);
     catalog_write_metrics(a, f);
     bundle_write_metrics(a, f);
     if (a->dnsd)
@@ -508,7 +510,9 @@ static void handle(void *ud, struct httpd_req *req)
 int api_open(struct agent *a, struct err *e)
 {
     char addr[64];
-    int rc = httpd_open(&a->httpd, &a->loop, &a->cfg.http, handle, a, e);
+    struct httpd_limits lim = {a->cfg.http_max_conns, a->cfg.http_header_timeout_ms,
+                               a->cfg.http_body_timeout_ms, a->cfg.http_idle_timeout_ms};
+    int rc = httpd_open(&a->httpd, &a->loop, &a->cfg.http, &lim, handle, a, e);
 
     if (rc < 0)
         return err_wrap(e, "HTTP API on %s", node_addr_str(&a->cfg.http, addr, sizeof(addr)));

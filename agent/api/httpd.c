@@ -1,6 +1,9 @@
 /* httpd: HTTP/1.1 connections on libuv (see httpd.h). Owns the listener,
- * the connections and their input buffers; one request per connection is
- * in flight at a time, so pipelined requests are answered in order. */
+ * the connections and their input buffers, and what bounds them: the
+ * connection limit and each connection's one timer, whose deadline is set
+ * by the phase the connection is in (idle, headers, body, closing). One
+ * request per connection is in flight at a time, so pipelined requests are
+ * answered in order. */
 #include "agent/api/httpd.h"
 
 #include <arpa/inet.h>
@@ -8,11 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/log.h"
 #include "core/http1.h"
 #include "core/mem.h"
 
 #define IN_MAX (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
 #define EXTRA_HEADERS_MAX 1024
+#define CLOSE_GRACE_MS 1000 /* for a last answer (408, 413) to be written */
+
+/* What a connection's timer waits for. */
+enum conn_phase {
+    PH_NEW = 0,
+    PH_IDLE,    /* no byte of a request yet: idle timeout; in h's idle list */
+    PH_HEAD,    /* the request line and headers: header timeout */
+    PH_BODY,    /* the body: body timeout */
+    PH_HANDLER, /* the handler has the request: no timer */
+    PH_CLOSING, /* a last answer is written, then the connection closes */
+};
 
 struct conn {
     struct conn *prev, *next;
@@ -25,6 +40,9 @@ struct conn {
     size_t in_len, in_cap;
     struct httpd_req *pending; /* the request being answered */
     int reading;
+    enum conn_phase phase;
+    struct conn *idle_prev, *idle_next; /* h->idle, most recently idle first */
+    size_t head_scan;                   /* bytes of in searched for the headers' end */
 };
 
 struct httpd_req {
@@ -52,6 +70,9 @@ struct httpd {
     void *ud;
     struct conn *conns;
     size_t n_conns;
+    struct conn *idle, *idle_tail; /* PH_IDLE connections; the tail idled longest */
+    struct httpd_limits lim;
+    struct log_burst refused_log, evicted_log;
     int open_handles;
     int closing;
     void (*done)(void *);
@@ -85,6 +106,57 @@ static void conn_handle_closed(uv_handle_t *hd)
     maybe_done(h);
 }
 
+static void idle_unlink(struct conn *c)
+{
+    struct httpd *h = c->h;
+
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        h->idle = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        h->idle_tail = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+}
+
+static void timeout_cb(uv_timer_t *t);
+
+/* Moves c to phase p and sets its timer for it; nothing when c is in p
+ * already, so that bytes trickling in never push a deadline back. */
+static void set_phase(struct conn *c, enum conn_phase p)
+{
+    struct httpd *h = c->h;
+    uint64_t ms = 0;
+
+    if (c->phase == p)
+        return;
+    if (c->phase == PH_IDLE)
+        idle_unlink(c);
+    c->phase = p;
+    switch (p) {
+    case PH_IDLE:
+        c->idle_next = h->idle;
+        if (h->idle)
+            h->idle->idle_prev = c;
+        else
+            h->idle_tail = c;
+        h->idle = c;
+        ms = h->lim.idle_timeout_ms;
+        break;
+    case PH_HEAD:
+        c->head_scan = 0;
+        ms = h->lim.header_timeout_ms;
+        break;
+    case PH_BODY: ms = h->lim.body_timeout_ms; break;
+    case PH_CLOSING: ms = CLOSE_GRACE_MS; break;
+    case PH_NEW:
+    case PH_HANDLER: uv_timer_stop(&c->timer); return;
+    }
+    uv_timer_start(&c->timer, timeout_cb, ms, 0);
+}
+
 static void conn_close(struct conn *c)
 {
     struct httpd *h = c->h;
@@ -92,6 +164,9 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->phase == PH_IDLE)
+        idle_unlink(c);
+    c->phase = PH_NEW;
     if (c->pending) {
         /* the handler still answers, reading the request until then; the
          * answer is dropped, and the input goes with the request */
@@ -108,13 +183,30 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     h->n_conns--;
+    h->stats.conns_open = h->n_conns;
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
+static void send_error(struct conn *c, int status, const char *msg);
+
 static void timeout_cb(uv_timer_t *t)
 {
-    conn_close(t->data);
+    struct conn *c = t->data;
+
+    switch (c->phase) {
+    case PH_HEAD:
+        c->h->stats.header_timeouts++;
+        send_error(c, 408, "the request line and headers did not arrive in time");
+        return;
+    case PH_BODY:
+        c->h->stats.body_timeouts++;
+        send_error(c, 408, "the request body did not arrive in time");
+        return;
+    case PH_IDLE: c->h->stats.idle_timeouts++; break;
+    default: break;
+    }
+    conn_close(c);
 }
 
 static const char *reason(int status)
@@ -185,6 +277,12 @@ static void send_error(struct conn *c, int status, const char *msg)
     char body[256];
     int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
     c->h->stats.errors++;
+    /* the last answer: nothing more is read, and it has a while to go out */
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+    set_phase(c, PH_CLOSING);
     send_response(c, status, "application/json", "", 0, body, (size_t)n, 1);
 }
 
@@ -230,9 +328,18 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     pause_if_full(c);
 }
 
-static void arm_timer(struct conn *c)
+/* 1 when the buffered request has its empty line (the end of the headers);
+ * searches only what it has not searched before. */
+static int headers_in(struct conn *c)
 {
-    uv_timer_start(&c->timer, timeout_cb, c->in_len ? HTTPD_READ_TIMEOUT_MS : HTTPD_IDLE_MS, 0);
+    size_t i = c->head_scan > 2 ? c->head_scan - 2 : 0;
+
+    for (; i + 1 < c->in_len; i++)
+        if (c->in[i] == '\n' && (c->in[i + 1] == '\n' ||
+                                 (c->in[i + 1] == '\r' && i + 2 < c->in_len && c->in[i + 2] == '\n')))
+            return 1;
+    c->head_scan = c->in_len;
+    return 0;
 }
 
 static void process(struct conn *c)
@@ -241,10 +348,10 @@ static void process(struct conn *c)
     struct httpd_req *req;
     long n;
 
-    if (c->closing || c->pending)
+    if (c->closing || c->pending || c->phase == PH_CLOSING)
         return;
     if (c->in_len == 0) {
-        arm_timer(c);
+        set_phase(c, PH_IDLE);
         return;
     }
     req = xcalloc(1, sizeof(*req));
@@ -255,7 +362,10 @@ static void process(struct conn *c)
             send_error(c, 413, "request too large");
             return;
         }
-        arm_timer(c);
+        if (c->phase != PH_HEAD && c->phase != PH_BODY)
+            set_phase(c, PH_HEAD);
+        if (c->phase == PH_HEAD && headers_in(c))
+            set_phase(c, PH_BODY);
         if (!c->reading) {
             uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
             c->reading = 1;
@@ -267,7 +377,7 @@ static void process(struct conn *c)
         free(req);
         return;
     }
-    uv_timer_stop(&c->timer);
+    set_phase(c, PH_HANDLER);
     h->stats.requests++;
     req->c = c;
     req->consumed = (size_t)n;
@@ -316,13 +426,29 @@ void httpd_add_header(struct httpd_req *r, const char *name, const char *value)
         r->extra[r->extra_len] = '\0';
 }
 
+/* A connection refused: counted, and logged once per burst. */
+static void refused(struct httpd *h, const char *why)
+{
+    unsigned long long held = 0;
+
+    h->stats.conns_refused++;
+    if (log_burst_due(&h->refused_log, uv_now(h->loop), &held))
+        log_warn("api", "HTTP API: a connection refused: %s (%llu more since the last such line)",
+                 why, held);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct httpd *h = server->data;
     struct conn *c;
 
-    if (status < 0 || h->closing)
+    if (h->closing)
         return;
+    if (status < 0) {
+        /* libuv accepted and closed it: out of file descriptors (EMFILE) */
+        refused(h, uv_strerror(status));
+        return;
+    }
     c = xcalloc(1, sizeof(*c));
     c->h = h;
     uv_tcp_init(h->loop, &c->tcp);
@@ -339,16 +465,30 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    if (h->n_conns > HTTPD_CONNS_MAX) {
-        h->stats.conns_refused++;
-        conn_close(c);
-        return;
+    if (h->n_conns > h->lim.max_conns) {
+        char why[96];
+        unsigned long long held = 0;
+        if (!h->idle_tail) {
+            snprintf(why, sizeof(why), "%u open (--http-max-conns), none idle",
+                     h->lim.max_conns);
+            refused(h, why);
+            conn_close(c);
+            return;
+        }
+        h->stats.conns_evicted++;
+        if (log_burst_due(&h->evicted_log, uv_now(h->loop), &held))
+            log_info("api",
+                     "HTTP API: %u connections open (--http-max-conns): the one idle longest "
+                     "closed to make room (%llu more since the last such line)",
+                     h->lim.max_conns, held);
+        conn_close(h->idle_tail);
     }
     h->stats.conns_accepted++;
+    h->stats.conns_open = h->n_conns;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     c->reading = 1;
-    arm_timer(c);
+    set_phase(c, PH_IDLE);
 }
 
 static void listener_closed(uv_handle_t *hd)
@@ -359,7 +499,7 @@ static void listener_closed(uv_handle_t *hd)
 }
 
 int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr,
-               httpd_handler handler, void *ud, struct err *e)
+               const struct httpd_limits *lim, httpd_handler handler, void *ud, struct err *e)
 {
     struct httpd *h = xcalloc(1, sizeof(*h));
     struct sockaddr_storage ss;
@@ -367,6 +507,7 @@ int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr
 
     *out = NULL;
     h->loop = loop;
+    h->lim = *lim;
     h->handler = handler;
     h->ud = ud;
     uv_tcp_init(loop, &h->tcp);
@@ -374,7 +515,7 @@ int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr
     h->open_handles = 1;
     node_addr_to_sockaddr(addr, &ss);
     if ((rc = uv_tcp_bind(&h->tcp, (struct sockaddr *)&ss, 0)) < 0 ||
-        (rc = uv_listen((uv_stream_t *)&h->tcp, 256, on_connection)) < 0) {
+        (rc = uv_listen((uv_stream_t *)&h->tcp, 511, on_connection)) < 0) {
         err_set(e, rc, "%s", uv_strerror(rc));
         httpd_close(h, NULL, NULL);
         return rc;
@@ -419,4 +560,30 @@ const char *httpd_req_body(const struct httpd_req *r, size_t *len)
 const struct httpd_stats *httpd_stats(const struct httpd *h)
 {
     return &h->stats;
+}
+
+void httpd_write_metrics(const struct httpd *h, FILE *f)
+{
+    const struct httpd_stats *s = &h->stats;
+
+#define HTTPD_METRIC(name, type, value, help)                                                  \
+    fprintf(f, "# HELP troupe_http_" name " " help "\n# TYPE troupe_http_" name " " type       \
+               "\ntroupe_http_" name " %llu\n",                                               \
+            (unsigned long long)(value))
+    HTTPD_METRIC("requests_total", "counter", s->requests, "HTTP API requests parsed.");
+    HTTPD_METRIC("conns_total", "counter", s->conns_accepted, "HTTP API connections accepted.");
+    HTTPD_METRIC("conns_open", "gauge", s->conns_open, "HTTP API connections open.");
+    HTTPD_METRIC("conns_refused_total", "counter", s->conns_refused,
+                 "HTTP API connections closed at once: over --http-max-conns with none idle, "
+                 "or out of file descriptors.");
+    HTTPD_METRIC("conns_evicted_total", "counter", s->conns_evicted,
+                 "Idle HTTP API connections closed to make room under --http-max-conns.");
+#undef HTTPD_METRIC
+    fprintf(f, "# HELP troupe_http_timeouts_total HTTP API connections closed by a timeout.\n"
+               "# TYPE troupe_http_timeouts_total counter\n"
+               "troupe_http_timeouts_total{phase=\"header\"} %llu\n"
+               "troupe_http_timeouts_total{phase=\"body\"} %llu\n"
+               "troupe_http_timeouts_total{phase=\"idle\"} %llu\n",
+            (unsigned long long)s->header_timeouts, (unsigned long long)s->body_timeouts,
+            (unsigned long long)s->idle_timeouts);
 }

@@ -7,14 +7,26 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "core/codec.h"
 #include "core/err.h"
 
-#define HTTPD_CONNS_MAX       1024
-#define HTTPD_IDLE_MS         60000
-#define HTTPD_READ_TIMEOUT_MS 10000
+/* What one client may hold. A connection over max_conns is accepted and
+ * closed at once, unless an idle one (no request under way) can make room:
+ * the one idle longest is closed instead, so idle connections never keep a
+ * request out. A request's line and headers must be in within
+ * header_timeout_ms of its first byte, its body within body_timeout_ms of
+ * the headers (else 408 and close); a connection with no request is closed
+ * after idle_timeout_ms. No timer runs while the handler has the request. */
+struct httpd_limits {
+    uint32_t max_conns;
+    uint32_t header_timeout_ms;
+    uint32_t body_timeout_ms;
+    uint32_t idle_timeout_ms;
+};
+#define HTTPD_LIMITS_DEFAULT {4096, 10000, 30000, 60000}
 
 struct httpd;
 struct httpd_req;
@@ -22,9 +34,10 @@ struct httpd_req;
 /* Called once per request; the request stays valid until httpd_respond. */
 typedef void (*httpd_handler)(void *ud, struct httpd_req *req);
 
-/* Listens on addr. Free through httpd_close. */
+/* Listens on addr with the limits lim (copied). Free through
+ * httpd_close. */
 int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr,
-               httpd_handler handler, void *ud, struct err *e);
+               const struct httpd_limits *lim, httpd_handler handler, void *ud, struct err *e);
 /* Closes the listener and every connection; requests still unanswered stay
  * valid until answered (their answer is then dropped). done may be NULL. */
 void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud);
@@ -43,7 +56,12 @@ void httpd_respond(struct httpd_req *r, int status, const char *content_type, co
 
 struct httpd_stats {
     uint64_t requests, errors, conns_accepted, conns_refused;
+    uint64_t conns_evicted;     /* idle ones closed to make room */
+    uint64_t header_timeouts, body_timeouts, idle_timeouts;
+    uint64_t conns_open;        /* now */
 };
 const struct httpd_stats *httpd_stats(const struct httpd *h);
+/* The counters in Prometheus text (GET /metrics). */
+void httpd_write_metrics(const struct httpd *h, FILE *f);
 
 #endif

@@ -72,9 +72,10 @@ struct dnsd {
     int open; /* handles not yet closed */
     int closing;
     struct conn *conns;
-    size_t n_conns;
+    size_t n_conns, max_conns;
+    struct log_burst refused_log;
     struct udp_stats udp;
-    uint64_t tcp_conns, tcp_refused, tcp_in, tcp_dropped;
+    uint64_t tcp_conns, tcp_refused, tcp_in, tcp_dropped, tcp_timeouts;
 
     /* one batch of datagrams in and out */
     struct mmsghdr rmsg[DNSD_BATCH], smsg[DNSD_BATCH];
@@ -194,7 +195,6 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     c->in_len += (size_t)n;
-    uv_timer_again(&c->idle);
     d->view(d->ud, &v);
     while (!c->closing && c->in_len - off >= 2) {
         size_t len = (size_t)(c->in[off] << 8 | c->in[off + 1]), out_len;
@@ -218,6 +218,9 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         off += 2 + len;
     }
     if (off && !c->closing) {
+        /* a whole message came: the next one has DNSD_IDLE_MS again (bytes
+         * that trickle in without completing one do not buy time) */
+        uv_timer_again(&c->idle);
         memmove(c->in, c->in + off, c->in_len - off);
         c->in_len -= off;
     }
@@ -225,7 +228,21 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void idle_cb(uv_timer_t *t)
 {
-    conn_close(t->data);
+    struct conn *c = t->data;
+
+    c->d->tcp_timeouts++;
+    conn_close(c);
+}
+
+/* A connection refused: counted, and logged once per burst. */
+static void refused(struct dnsd *d, const char *why)
+{
+    unsigned long long held = 0;
+
+    d->tcp_refused++;
+    if (log_burst_due(&d->refused_log, uv_now(d->loop), &held))
+        log_warn("dns", "DNS over TCP: a connection refused: %s (%llu more since the last such "
+                 "line)", why, held);
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -233,8 +250,12 @@ static void on_connection(uv_stream_t *l, int status)
     struct dnsd *d = l->data;
     struct conn *c;
 
-    if (status < 0 || d->closing)
+    if (d->closing)
         return;
+    if (status < 0) {
+        refused(d, uv_strerror(status)); /* libuv closed it: out of file descriptors */
+        return;
+    }
     c = xcalloc(1, sizeof(*c));
     c->d = d;
     uv_tcp_init(d->loop, &c->tcp);
@@ -251,8 +272,10 @@ static void on_connection(uv_stream_t *l, int status)
         conn_close(c);
         return;
     }
-    if (d->n_conns > DNSD_CONNS_MAX) {
-        d->tcp_refused++;
+    if (d->n_conns > d->max_conns) {
+        char why[64];
+        snprintf(why, sizeof(why), "%zu open (--dns-tcp-max-conns)", d->max_conns);
+        refused(d, why);
         conn_close(c);
         return;
     }
@@ -456,6 +479,7 @@ int dnsd_open(struct dnsd **out, uv_loop_t *loop, const struct config *cfg, cons
     d->view = view;
     d->ud = ud;
     d->addr = cfg->dns;
+    d->max_conns = cfg->dns_tcp_max_conns ? cfg->dns_tcp_max_conns : DNSD_CONNS_MAX;
     d->fd = -1;
     dns_config_default(&dc);
     snprintf(dc.domain, sizeof(dc.domain), "%s", cfg->dns_domain);
@@ -585,6 +609,12 @@ void dnsd_write_metrics(const struct dnsd *d, FILE *f)
     DNS_COUNTER("cache_hits_total", st->cache_hits, "Answers served from the answer cache.");
     DNS_COUNTER("cache_misses_total", st->cache_misses, "Answers built from the replica.");
     DNS_COUNTER("dropped_total", st->dropped, "Datagrams that were no request, not answered.");
+    DNS_COUNTER("tcp_conns_total", d->tcp_conns, "DNS-over-TCP connections accepted.");
+    DNS_COUNTER("tcp_conns_refused_total", d->tcp_refused,
+                "DNS-over-TCP connections closed at once: over --dns-tcp-max-conns, or out of "
+                "file descriptors.");
+    DNS_COUNTER("tcp_timeouts_total", d->tcp_timeouts,
+                "DNS-over-TCP connections closed with no whole message in the idle time.");
 #undef DNS_COUNTER
 }
 

@@ -1,8 +1,10 @@
 /* dnsd: the DNS server of the agent, UDP and TCP on --dns, over
  * core/dns. UDP is read and answered in batches (recvmmsg/sendmmsg) so that
  * a busy server spends its time answering rather than in syscalls; TCP
- * carries length-prefixed messages, pipelined, on at most DNSD_CONNS_MAX
- * connections closed after DNSD_IDLE_MS of silence. Names outside the zone
+ * carries length-prefixed messages, pipelined, on at most
+ * --dns-tcp-max-conns connections (more are closed at once, counted and
+ * logged once per burst), each closed when no whole message came in
+ * DNSD_IDLE_MS (silence, or bytes that trickle in). Names outside the zone
  * go to agent/dns_forward. Nothing on the query path blocks: answers come
  * from the local replica through the view callback. */
 #ifndef TROUPE_AGENT_DNS_H
@@ -16,7 +18,7 @@
 #include "core/dns.h"
 #include "core/err.h"
 
-#define DNSD_CONNS_MAX 256
+#define DNSD_CONNS_MAX 256 /* when the config says 0 */
 #define DNSD_IDLE_MS   10000
 #define DNSD_BATCH     64 /* datagrams per recvmmsg/sendmmsg */
 

@@ -50,7 +50,8 @@ struct net {
     void *ud;
     struct net_stats stats;
     struct stream *streams;
-    size_t n_in, n_out;
+    size_t n_in, n_out, max_in;
+    struct log_burst refused_log;
     int open_handles;
     int closing;
     void (*done)(void *ud);
@@ -323,6 +324,17 @@ static void inbound_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
         stream_close(s);
 }
 
+/* An inbound stream refused: counted, and logged once per burst. */
+static void refused(struct net *n, const char *why)
+{
+    unsigned long long held = 0;
+
+    n->stats.streams_refused++;
+    if (log_burst_due(&n->refused_log, uv_now(n->loop), &held))
+        log_warn("net", "gossip TCP: a connection refused: %s (%llu more since the last such "
+                 "line)", why, held);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct net *n = server->data;
@@ -330,15 +342,21 @@ static void on_connection(uv_stream_t *server, int status)
     struct sockaddr_storage ss;
     int len = sizeof(ss);
 
-    if (status < 0 || n->closing)
+    if (n->closing)
         return;
+    if (status < 0) {
+        refused(n, uv_strerror(status)); /* libuv closed it: out of file descriptors */
+        return;
+    }
     s = stream_new(n, 0);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) < 0) {
         stream_close(s);
         return;
     }
-    if (n->n_in > NET_STREAMS_MAX) {
-        n->stats.streams_refused++;
+    if (n->n_in > n->max_in) {
+        char why[64];
+        snprintf(why, sizeof(why), "%zu open (--gossip-tcp-max-conns)", n->max_in);
+        refused(n, why);
         stream_close(s);
         return;
     }
@@ -512,6 +530,7 @@ int net_open(struct net **out, uv_loop_t *loop, const struct node_addr *bind,
 
     *out = NULL;
     n->loop = loop;
+    n->max_in = NET_STREAMS_MAX;
     n->kr = kr;
     n->cb = *cb;
     n->ud = ud;
@@ -570,6 +589,11 @@ void net_close(struct net *n, void (*done)(void *ud), void *ud)
     uv_close((uv_handle_t *)&n->tcp, net_handle_closed);
 }
 
+void net_set_max_inbound(struct net *n, size_t max)
+{
+    n->max_in = max ? max : NET_STREAMS_MAX;
+}
+
 const struct net_stats *net_stats(const struct net *n)
 {
     return &n->stats;
@@ -594,6 +618,8 @@ void net_write_metrics(const struct net *n, FILE *f)
     fprintf(f, "troupe_streams_total{dir=\"out\"} %llu\n", (unsigned long long)s->streams_out);
     fprintf(f, "# TYPE troupe_stream_failures_total counter\ntroupe_stream_failures_total %llu\n",
             (unsigned long long)s->stream_failures);
-    fprintf(f, "# TYPE troupe_streams_refused_total counter\ntroupe_streams_refused_total %llu\n",
+    fprintf(f, "# HELP troupe_streams_refused_total Inbound gossip TCP streams closed at once: "
+               "over --gossip-tcp-max-conns, or out of file descriptors.\n"
+               "# TYPE troupe_streams_refused_total counter\ntroupe_streams_refused_total %llu\n",
             (unsigned long long)s->streams_refused);
 }

@@ -14,7 +14,7 @@
 #include "core/codec.h"
 #include "core/err.h"
 
-#define NET_STREAMS_MAX        128   /* inbound and outbound streams, each */
+#define NET_STREAMS_MAX        128   /* outbound streams; inbound by default */
 #define NET_STREAM_TIMEOUT_MS  5000  /* outbound: connect, send and get the reply */
 #define NET_INBOUND_TIMEOUT_MS 10000 /* inbound: read the request */
 
@@ -45,6 +45,9 @@ struct net;
 int net_open(struct net **out, uv_loop_t *loop, const struct node_addr *bind,
              const struct keyring *kr, const struct net_callbacks *cb, void *ud, struct err *e);
 void net_set_keyring(struct net *n, const struct keyring *kr);
+/* Inbound streams open at once at most (0: NET_STREAMS_MAX); one more is
+ * accepted and closed at once, counted and logged once per burst. */
+void net_set_max_inbound(struct net *n, size_t max);
 int net_send_udp(struct net *n, const struct node_addr *to, const uint8_t *plain, size_t len);
 int net_send_stream(struct net *n, const struct node_addr *to, const uint8_t *plain, size_t len);
 /* Closes every handle; done(ud) runs once all are closed and n is freed. */

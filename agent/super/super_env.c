@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/agent_impl.h"
 #include "agent/super/super_impl.h"
 #include "core/mem.h"
 

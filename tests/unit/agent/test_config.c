@@ -315,6 +315,12 @@ static const struct bad_case bad_flags[] = {
     {"--enable-exec-checks", "1", "true or false", 1},
     {"--trust-fetch-idle-ms", "0", "positive whole number", 0},
     {"--allow-root-services", "yes", "true or false", 1},
+    {"--http-max-conns", "0", "positive whole number", 0},
+    {"--http-header-timeout-ms", "-1", "positive whole number", 0},
+    {"--http-body-timeout-ms", "x", "positive whole number", 0},
+    {"--http-idle-timeout-ms", "0", "positive whole number", 0},
+    {"--dns-tcp-max-conns", "4294967296", "positive whole number", 0},
+    {"--gossip-tcp-max-conns", "1e3", "positive whole number", 0},
 };
 
 static int ends_with(const char *s, const char *tail)
@@ -667,6 +673,12 @@ static const struct landing landings[] = {
     {.flag = "--enable-exec-checks", .value = "true", .fields = {FIELD(exec_checks)}},
     {.flag = "--trust-fetch-idle-ms", .value = "2500", .fields = {FIELD(trust_fetch_idle_ms)}},
     {.flag = "--allow-root-services", .value = "true", .fields = {FIELD(allow_root_services)}},
+    {.flag = "--http-max-conns", .value = "100", .fields = {FIELD(http_max_conns)}},
+    {.flag = "--http-header-timeout-ms", .value = "2000", .fields = {FIELD(http_header_timeout_ms)}},
+    {.flag = "--http-body-timeout-ms", .value = "2000", .fields = {FIELD(http_body_timeout_ms)}},
+    {.flag = "--http-idle-timeout-ms", .value = "2000", .fields = {FIELD(http_idle_timeout_ms)}},
+    {.flag = "--dns-tcp-max-conns", .value = "20", .fields = {FIELD(dns_tcp_max_conns)}},
+    {.flag = "--gossip-tcp-max-conns", .value = "20", .fields = {FIELD(gossip_tcp_max_conns)}},
 };
 
 #define N_LANDINGS (sizeof(landings) / sizeof(landings[0]))
