@@ -127,10 +127,16 @@ static void swim_timer_cb(uv_timer_t *t)
 
 /* Runs the machine's due timers, sends what it produced, handles its events,
  * and arms the timer for its next deadline. Called after every input. */
+static void rejoin_step(struct agent *a, uint64_t now);
+
 void agent_drive(struct agent *a)
 {
     uint64_t now = agent_now(a);
-    uint64_t next = swim_tick(a->swim, now);
+    uint64_t next;
+
+    if (!a->stopping && !a->closed)
+        rejoin_step(a, now);
+    next = swim_tick(a->swim, now);
 
     flush_outputs(a);
     handle_events(a);
@@ -220,55 +226,78 @@ void agent_peers_save_cb(uv_timer_t *t)
     free(p);
 }
 
-/* ---- joins, retried with backoff until one works ---- */
-
-static void join_timer_cb(uv_timer_t *t);
-
-static void join_start(struct agent *a)
-{
-    uint64_t now = agent_now(a);
-    char addr[64];
-
-    for (size_t i = 0; i < a->n_join; i++) {
-        log_info("join", "joining through %s", node_addr_str(&a->join[i], addr, sizeof(addr)));
-        swim_join(a->swim, now, &a->join[i]);
-    }
-    a->join_pending = a->n_join;
-    agent_drive(a);
-}
+/* ---- joins (policy in core/swim_rejoin) ---- */
 
 static void join_timer_cb(uv_timer_t *t)
 {
-    join_start(t->data);
+    agent_drive(t->data);
+}
+
+/* The targets of a round: --join and the peers the data dir remembers now
+ * (they change while the agent runs), our own addresses left out. */
+static void rejoin_targets(struct agent *a)
+{
+    struct node_addr peers[STORE_PEERS_MAX];
+    size_t n = 0;
+    struct err e;
+    char addr[64];
+
+    swim_rejoin_clear_targets(&a->rejoin);
+    for (size_t i = 0; i < a->n_join; i++) {
+        if (swim_rejoin_add_target(&a->rejoin, &a->join[i]) == SWIM_REJOIN_OWN &&
+            !a->join_logged)
+            log_info("join", "skipping %s: it is this agent's own address",
+                     node_addr_str(&a->join[i], addr, sizeof(addr)));
+    }
+    if (store_peers_load(a->store, peers, STORE_PEERS_MAX, &n, &e) < 0)
+        log_warn("store", "%s", e.msg);
+    for (size_t i = 0; i < n; i++)
+        swim_rejoin_add_target(&a->rejoin, &peers[i]);
+    if (!a->join_logged && n)
+        log_info("join", "rejoining %zu known peers from the data dir", n);
+    a->join_logged = 1;
+}
+
+/* Joins through the targets when a round is due, and arms the join timer
+ * for the next one. */
+static void rejoin_step(struct agent *a, uint64_t now)
+{
+    struct node_addr to[SWIM_REJOIN_TARGETS_MAX];
+    uint64_t next;
+    size_t n;
+    char addr[64];
+
+    if (swim_rejoin_due(&a->rejoin, now, a->swim) || !a->join_logged) {
+        int alone;
+        rejoin_targets(a);
+        alone = a->rejoin.alone;
+        n = swim_rejoin_round(&a->rejoin, now, a->swim, to, SWIM_REJOIN_TARGETS_MAX);
+        if (n && alone && a->rejoin.attempts > 1)
+            log_warn("join", "no live member but this one: joining through %zu addresses "
+                             "(attempt %u), next in %llu ms",
+                     n, a->rejoin.attempts,
+                     (unsigned long long)(swim_rejoin_next(&a->rejoin) - now));
+        for (size_t i = 0; i < n; i++) {
+            log_info("join", "joining through %s%s", node_addr_str(&to[i], addr, sizeof(addr)),
+                     alone ? "" : " (no live member has that address)");
+            swim_join(a->swim, now, &to[i]);
+        }
+    }
+    next = swim_rejoin_next(&a->rejoin);
+    if (next == UINT64_MAX)
+        uv_timer_stop(&a->join_timer);
+    else
+        uv_timer_start(&a->join_timer, join_timer_cb, next > now ? next - now : 1, 0);
 }
 
 void agent_join_outcome(struct agent *a, const struct node_addr *addr, int ok)
 {
     api_join_outcome(a, addr, ok);
-    if (a->joined || a->stopping)
-        return;
-    for (size_t i = 0; i < a->n_join; i++) {
-        if (!node_addr_eq(&a->join[i], addr))
-            continue;
-        if (ok) {
-            a->joined = 1;
-            uv_timer_stop(&a->join_timer);
-            return;
-        }
-        if (a->join_pending)
-            a->join_pending--;
-    }
-    if (a->join_pending == 0 && a->n_join) {
-        log_info("join", "no join target answered; retrying in %u ms", a->join_backoff_ms);
-        uv_timer_start(&a->join_timer, join_timer_cb, a->join_backoff_ms, 0);
-        a->join_backoff_ms *= 2;
-        if (a->join_backoff_ms > JOIN_BACKOFF_MAX_MS)
-            a->join_backoff_ms = JOIN_BACKOFF_MAX_MS;
-        a->join_pending = SIZE_MAX; /* until the timer fires */
-    }
+    if (ok)
+        swim_rejoin_joined(&a->rejoin, agent_now(a));
 }
 
-/* Join targets: --join when given, else the peers this data dir remembers. */
+/* --join parsed once; own addresses are skipped at each round. */
 static int join_targets(struct agent *a, struct err *e)
 {
     a->n_join = 0;
@@ -277,15 +306,37 @@ static int join_targets(struct agent *a, struct err *e)
             return err_wrap(e, "--join");
         a->n_join++;
     }
-    if (a->n_join == 0) {
-        size_t n = 0;
-        if (store_peers_load(a->store, a->join, STORE_PEERS_MAX, &n, e) < 0)
-            return e->code;
-        a->n_join = n;
-        if (n)
-            log_info("join", "rejoining %zu known peers from the data dir", n);
-    }
     return 0;
+}
+
+/* Our own gossip addresses: a join through one only reaches ourselves. The
+ * bind and advertised addresses, and when bound to every interface, each
+ * local address (loopback included) with the gossip port. */
+static void own_addresses(struct agent *a, const struct node_addr *advertised)
+{
+    static const uint8_t any[16];
+    uv_interface_address_t *ifs;
+    int n;
+
+    swim_rejoin_add_own(&a->rejoin, &a->cfg.bind);
+    swim_rejoin_add_own(&a->rejoin, advertised);
+    if (memcmp(a->cfg.bind.ip, any, 16) != 0 || uv_interface_addresses(&ifs, &n) != 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        struct node_addr o = {.port = a->cfg.bind.port};
+        if (ifs[i].address.address4.sin_family == AF_INET) {
+            o.family = 4;
+            memcpy(o.ip, &ifs[i].address.address4.sin_addr, 4);
+        } else if (ifs[i].address.address6.sin6_family == AF_INET6) {
+            o.family = 6;
+            memcpy(o.ip, &ifs[i].address.address6.sin6_addr, 16);
+        } else {
+            continue;
+        }
+        if (swim_rejoin_add_own(&a->rejoin, &o) < 0)
+            break;
+    }
+    uv_free_interface_addresses(ifs, n);
 }
 
 /* ---- addresses ---- */
@@ -524,6 +575,10 @@ static int agent_start(struct agent *a, struct err *e)
         .on_stream_reply = on_stream_reply,
         .on_stream_failed = on_stream_failed,
     };
+    struct swim_rejoin_config rejoin_cfg = {
+        .backoff_min_ms = JOIN_BACKOFF_MIN_MS,
+        .backoff_max_ms = JOIN_BACKOFF_MAX_MS,
+    };
     char addr[64];
     int rc;
 
@@ -548,9 +603,15 @@ static int agent_start(struct agent *a, struct err *e)
     if ((rc = pick_advertise(a, &sc.addr, e)) < 0)
         return rc;
     randombytes_buf(&sc.seed, sizeof(sc.seed));
+    /* once joined, targets no live member has are tried every two push-pulls */
+    rejoin_cfg.refresh_interval_ms = 2 * sc.pushpull_interval_ms;
     a->swim = swim_new(&sc, agent_now(a), e);
     if (!a->swim)
         return e->code ? e->code : -EINVAL;
+    if ((rc = join_targets(a, e)) < 0)
+        return rc;
+    swim_rejoin_init(&a->rejoin, &rejoin_cfg, agent_now(a));
+    own_addresses(a, &sc.addr);
 
     raise_nofile(&a->cfg);
     if ((rc = net_open(&a->net, &a->loop, &a->cfg.bind, a->kr, &cb, a, e)) < 0)
@@ -577,12 +638,7 @@ static int agent_start(struct agent *a, struct err *e)
 
     if ((rc = super_open(&a->super, a, e)) < 0)
         return rc;
-    if ((rc = join_targets(a, e)) < 0)
-        return rc;
-    a->join_backoff_ms = JOIN_BACKOFF_MIN_MS;
-    if (a->n_join)
-        join_start(a);
-    agent_drive(a);
+    agent_drive(a); /* the first join round */
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "agent/net/net_keyring.h"
 #include "agent/store/store.h"
 #include "core/swim.h"
+#include "core/swim_rejoin.h"
 
 #define AGENT_JOIN_MAX 64
 
@@ -42,17 +43,19 @@ struct agent {
     struct catalog *catalog; /* the service catalog (agent/catalog_impl.h) */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
-    uv_timer_t join_timer;  /* join retries with backoff */
+    uv_timer_t join_timer;  /* the next join round (core/swim_rejoin) */
     uv_timer_t peers_timer; /* known peers are saved shortly after a change */
     uv_timer_t leave_timer; /* lingering after a leave so it is gossiped */
     uv_timer_t trim_timer;  /* gives freed heap memory back to the system */
     uv_signal_t sig_term, sig_int, sig_hup;
 
-    struct node_addr join[AGENT_JOIN_MAX > STORE_PEERS_MAX ? AGENT_JOIN_MAX : STORE_PEERS_MAX];
+    /* join targets (--join and the peers the data dir remembers) and when
+     * to join through them: while alone, with backoff; once joined, now and
+     * then through those that are no live member's address */
+    struct swim_rejoin rejoin;
+    struct node_addr join[AGENT_JOIN_MAX]; /* --join, parsed */
     size_t n_join;
-    size_t join_pending; /* outcomes still awaited in this round */
-    uint32_t join_backoff_ms;
-    int joined;
+    int join_logged; /* the skipped own addresses were logged */
 
     struct api_join *api_joins; /* pending PUT /v1/join calls */
     struct bundles *bundles;     /* fetch, verify, unpack jobs */

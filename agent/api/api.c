@@ -28,7 +28,7 @@ struct api_join {
     uv_timer_t timer;
     size_t n;
     struct node_addr addr[AGENT_JOIN_MAX];
-    int8_t outcome[AGENT_JOIN_MAX]; /* -1 waiting, 0 failed, 1 joined */
+    int8_t outcome[AGENT_JOIN_MAX]; /* -1 waiting, 0 failed, 1 joined, 2 our own address */
     int answered;
 };
 
@@ -211,6 +211,27 @@ static json_t *counts_json(struct agent *a)
                      (json_int_t)swim_count_state(a->swim, SWIM_LEFT));
 }
 
+/* How joining goes: "joined" (another member is alive), "retrying" (none
+ * is: the targets are tried with backoff) or "alone" (none, and nothing to
+ * join through: a first seed waiting for others). */
+static json_t *join_json(struct agent *a)
+{
+    const struct swim_rejoin *r = &a->rejoin;
+    uint64_t now = agent_now(a), next = swim_rejoin_next(r);
+    int alone = swim_rejoin_alone(a->swim);
+    json_t *o = json_object();
+
+    json_object_set_new(o, "state",
+                        json_string(!alone ? "joined" : r->n_target ? "retrying" : "alone"));
+    json_object_set_new(o, "targets", json_integer((json_int_t)r->n_target));
+    if (alone && r->n_target) {
+        json_object_set_new(o, "attempts", json_integer((json_int_t)r->attempts));
+        json_object_set_new(o, "next_try_in_ms",
+                            json_integer((json_int_t)(next > now ? next - now : 0)));
+    }
+    return o;
+}
+
 static void get_self(struct agent *a, struct httpd_req *req)
 {
     json_t *o = member_json(swim_self(a->swim));
@@ -224,6 +245,7 @@ static void get_self(struct agent *a, struct httpd_req *req)
     json_object_set_new(o, "keys", json_integer((json_int_t)a->cfg.n_keys));
     json_object_set_new(o, "awareness", json_integer(swim_awareness(a->swim)));
     json_object_set_new(o, "members", counts_json(a));
+    json_object_set_new(o, "join", join_json(a));
     json_object_set_new(o, "uptime_s",
                         json_integer((json_int_t)((agent_wall_ms() - a->started_wall_ms) / 1000)));
     reply_json(req, 200, o);
@@ -260,8 +282,9 @@ static void join_finish(struct api_join *j)
         }
         node_addr_str(&j->addr[i], addr, sizeof(addr));
         json_array_append_new(errors, json_sprintf("%s: %s", addr,
-                                                   j->outcome[i] == 0 ? "join failed"
-                                                                      : "no answer in time"));
+                                                   j->outcome[i] == 0   ? "join failed"
+                                                   : j->outcome[i] == 2 ? "this agent's own address"
+                                                                        : "no answer in time"));
     }
     reply_json(j->req, joined ? 200 : 502,
                json_pack("{s:i, s:o}", "joined", joined, "errors", errors));
@@ -342,9 +365,18 @@ static void put_join(struct agent *a, struct httpd_req *req)
     uv_timer_init(&a->loop, &j->timer);
     j->timer.data = j;
     uv_timer_start(&j->timer, join_timeout_cb, API_JOIN_TIMEOUT_MS, 0);
-    for (i = 0; i < j->n; i++)
-        swim_join(a->swim, agent_now(a), &j->addr[i]);
+    for (i = 0; i < j->n; i++) {
+        /* a join through our own address would only reach ourselves */
+        if (swim_rejoin_is_own(&a->rejoin, &j->addr[i]))
+            j->outcome[i] = 2;
+        else
+            swim_join(a->swim, agent_now(a), &j->addr[i]);
+    }
     agent_drive(a);
+    for (i = 0; i < j->n && j->outcome[i] >= 0; i++)
+        ;
+    if (i == j->n)
+        join_finish(j);
 }
 
 static void put_leave(struct agent *a, struct httpd_req *req)
