@@ -972,6 +972,18 @@ static int joining(const struct swim *s, const struct node_addr *through)
     return 0;
 }
 
+/* A join through `to` did not work: said once, forgotten. */
+static void join_failed(struct swim *s, const struct node_addr *to)
+{
+    for (size_t i = 0; i < s->n_joins; i++) {
+        if (node_addr_eq(&s->joins[i], to)) {
+            event_addr(s, SWIM_EV_JOIN_FAILED, to);
+            s->joins[i] = s->joins[--s->n_joins];
+            return;
+        }
+    }
+}
+
 int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *from,
                      const uint8_t *buf, size_t len, uint8_t **reply, size_t *reply_len,
                      struct err *e)
@@ -999,6 +1011,17 @@ int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *fr
         on_ack(s, now_ms, m.u.ack.seq);
         break;
     case MSG_PUSHPULL:
+        /* Our own state: a join through one of our own addresses. Nothing
+         * to merge; the request gets our state back as any would, and its
+         * answer, from nobody but ourselves, is no join. */
+        if (m.u.pushpull.n_members &&
+            strcmp(m.u.pushpull.members[0].name, self_m(s)->m.name) == 0) {
+            if (reply)
+                *reply = encode_state(s, 0, reply_len);
+            else
+                join_failed(s, from);
+            break;
+        }
         /* The answer to our first join tells us the cluster as its members
          * know it: old news to them, so none of it is gossiped (only a
          * refutation, if the cluster thinks we are dead). */
@@ -1030,13 +1053,8 @@ int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *fr
 
 void swim_stream_failed(struct swim *s, uint64_t now_ms, const struct node_addr *to)
 {
-    for (size_t i = 0; i < s->n_joins; i++) {
-        if (node_addr_eq(&s->joins[i], to)) {
-            event_addr(s, SWIM_EV_JOIN_FAILED, to);
-            s->joins[i] = s->joins[--s->n_joins];
-            return;
-        }
-    }
+    (void)now_ms;
+    join_failed(s, to);
 }
 
 void swim_join(struct swim *s, uint64_t now_ms, const struct node_addr *addr)
@@ -1136,16 +1154,22 @@ static void reap(struct swim *s, uint64_t now)
     }
 }
 
+/* Every reconnect interval, a push-pull with one member we hold dead or
+ * left, until it is reaped. If it runs, it learns what we think of it and
+ * refutes it in its answer; if it is in a group that took us for dead or
+ * gone, both groups learn each other and merge. Without it, two groups that
+ * each hold the other left would never talk again (a restarted member that
+ * joined only itself, a partition that outlived the suspicions). */
 static void reconnect(struct swim *s)
 {
     uint32_t cand[8];
     size_t n = 0;
 
-    if (!s->count[SWIM_DEAD])
+    if (!s->count[SWIM_DEAD] && !s->count[SWIM_LEFT])
         return;
     for (size_t tries = 0; tries < 32 && n < 1 && s->n > 1; tries++) {
         uint32_t i = (uint32_t)(1 + swim_rand_below(s, s->n - 1));
-        if (s->members[i].m.state == SWIM_DEAD)
+        if (s->members[i].m.state == SWIM_DEAD || s->members[i].m.state == SWIM_LEFT)
             cand[n++] = i;
     }
     if (n)
@@ -1278,7 +1302,7 @@ struct swim *swim_new(const struct swim_config *c, uint64_t now_ms, struct err *
     s->cfg = *c;
     s->rng = c->seed;
     hash_rebuild(s);
-    add_member(s, c->name, &c->addr, 1, now_ms);
+    add_member(s, c->name, &c->addr, c->incarnation ? c->incarnation : 1, now_ms);
     set_tags(&s->members[0], c->tags, c->tags_len);
     s->next_probe_ms = now_ms + swim_rand_below(s, c->probe_interval_ms);
     s->next_gossip_ms = now_ms + c->gossip_interval_ms;

@@ -46,6 +46,10 @@ struct swim_config {
     uint32_t packet_max;             /* CODEC_PACKET_MAX */
     uint32_t broadcast_queue_max;    /* bounded queue, oldest dropped: 4096 */
     uint64_t seed;                   /* for the PRNG */
+    /* Our incarnation at start (0: 1). A member that restarts passes one
+     * above the highest it had (kept in its data dir), so that its alive
+     * beats the left or dead record the cluster holds of it at once. */
+    uint32_t incarnation;
 };
 
 /* Fills c with the defaults of profile; name, addr and seed stay zero. */
@@ -130,7 +134,9 @@ int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *fr
 void swim_stream_failed(struct swim *s, uint64_t now_ms, const struct node_addr *to);
 
 /* Starts a join through addr: a push-pull with join=1. SWIM_EV_JOINED or
- * SWIM_EV_JOIN_FAILED reports the outcome; retrying is the caller's. */
+ * SWIM_EV_JOIN_FAILED reports the outcome; retrying is the caller's. An
+ * answer that comes from ourselves (addr was one of our own addresses) is
+ * no join: it fails. */
 void swim_join(struct swim *s, uint64_t now_ms, const struct node_addr *addr);
 
 /* Graceful leave: broadcasts that we left. The caller keeps driving the

@@ -369,6 +369,117 @@ static void test_graceful_leave_shows_left_not_dead(void **st)
     net_free(&n);
 }
 
+/* n`i` stops and starts again with `incarnation` (0: a fresh one), as an
+ * agent restarted with its data dir does; it joins through `via` (-1: no
+ * join at all). */
+static void restart(struct net *n, int i, uint32_t incarnation, int via, uint64_t seed)
+{
+    struct swim_config c;
+
+    swim_free(n->node[i]);
+    cfg_for(&c, i, seed);
+    c.incarnation = incarnation;
+    n->node[i] = swim_new(&c, n->now, NULL);
+    assert_non_null(n->node[i]);
+    n->down[i] = 0;
+    if (via >= 0) {
+        struct node_addr a = addr_of(via);
+        swim_join(n->node[i], n->now, &a);
+        drain(n, i);
+    }
+}
+
+static void test_join_through_own_address_is_no_join(void **st)
+{
+    struct net n;
+    struct node_addr self = addr_of(0);
+    struct swim_event ev;
+    int joined = 0, failed = 0;
+
+    net_init(&n, 1, 1);
+    swim_join(n.node[0], n.now, &self);
+    drain(&n, 0);
+    while (swim_poll_event(n.node[0], &ev)) {
+        joined |= ev.kind == SWIM_EV_JOINED;
+        failed |= ev.kind == SWIM_EV_JOIN_FAILED;
+        free(ev.data);
+    }
+    assert_false(joined);
+    assert_true(failed);
+    net_free(&n);
+}
+
+/* A member that left and comes back with one incarnation above its last
+ * is alive to the member it joins through as soon as its join arrives, and
+ * to the others through gossip, with nothing to refute. */
+static void test_restart_with_kept_incarnation_is_alive_at_once(void **st)
+{
+    struct net n;
+    uint32_t last;
+
+    net_init(&n, 3, 21);
+    join_all(&n);
+    run_for(&n, 2000);
+    last = swim_self(n.node[2])->incarnation;
+    swim_leave(n.node[2], n.now);
+    run_for(&n, 500);
+    n.down[2] = 1;
+    run_for(&n, 2000);
+    assert_all_see(&n, 2, SWIM_LEFT);
+    restart(&n, 2, last + 1, 0, 21);
+    assert_int_equal(state_of(&n, 0, 2), SWIM_ALIVE);
+    assert_int_equal(swim_stats(n.node[2])->refutes, 0);
+    run_for(&n, 1000);
+    assert_all_see(&n, 2, SWIM_ALIVE);
+    assert_int_equal(swim_count_state(n.node[2], SWIM_ALIVE), 3);
+    net_free(&n);
+}
+
+/* With its data dir lost, a member that left restarts at incarnation 1:
+ * the answer to its join says it left, and it refutes that above it. */
+static void test_restart_without_incarnation_refutes_its_left_record(void **st)
+{
+    struct net n;
+    uint32_t left_at;
+
+    net_init(&n, 3, 22);
+    join_all(&n);
+    run_for(&n, 2000);
+    swim_leave(n.node[2], n.now);
+    left_at = swim_self(n.node[2])->incarnation;
+    run_for(&n, 500);
+    n.down[2] = 1;
+    run_for(&n, 2000);
+    restart(&n, 2, 0, 0, 22);
+    run_for(&n, 1000);
+    assert_true(swim_self(n.node[2])->incarnation > left_at);
+    assert_all_see(&n, 2, SWIM_ALIVE);
+    assert_int_equal(swim_count_state(n.node[2], SWIM_ALIVE), 3);
+    net_free(&n);
+}
+
+/* A member that left restarts and joins nobody (it joined only itself):
+ * the others keep trying the member they hold left, at the reconnect
+ * interval, and the two sides merge. */
+static void test_member_held_left_is_reconnected_until_it_is_back(void **st)
+{
+    struct net n;
+
+    net_init(&n, 3, 23);
+    join_all(&n);
+    run_for(&n, 2000);
+    swim_leave(n.node[2], n.now);
+    run_for(&n, 500);
+    n.down[2] = 1;
+    run_for(&n, 2000);
+    restart(&n, 2, 0, -1, 23);
+    assert_int_equal(swim_member_count(n.node[2]), 1);
+    run_for(&n, 3 * swim_config(n.node[0])->reconnect_interval_ms);
+    assert_all_see(&n, 2, SWIM_ALIVE);
+    assert_int_equal(swim_count_state(n.node[2], SWIM_ALIVE), 3);
+    net_free(&n);
+}
+
 static void test_dead_member_is_reaped_after_reap_time(void **st)
 {
     struct net n;
@@ -913,6 +1024,10 @@ int main(void)
         cmocka_unit_test(test_suspected_node_refutes_with_higher_incarnation),
         cmocka_unit_test(test_short_partition_of_one_node_does_not_kill_it),
         cmocka_unit_test(test_graceful_leave_shows_left_not_dead),
+        cmocka_unit_test(test_join_through_own_address_is_no_join),
+        cmocka_unit_test(test_restart_with_kept_incarnation_is_alive_at_once),
+        cmocka_unit_test(test_restart_without_incarnation_refutes_its_left_record),
+        cmocka_unit_test(test_member_held_left_is_reconnected_until_it_is_back),
         cmocka_unit_test(test_dead_member_is_reaped_after_reap_time),
         cmocka_unit_test(test_partitioned_halves_heal_into_one_cluster),
         cmocka_unit_test(test_returning_node_with_new_address_is_accepted_once_dead),
