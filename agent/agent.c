@@ -120,6 +120,22 @@ static void handle_events(struct agent *a)
     }
 }
 
+/* Our incarnation went up (a refutation, new tags): the data dir keeps the
+ * highest, so that a restart begins above it. */
+static void save_incarnation(struct agent *a)
+{
+    const struct swim_member *self = swim_self(a->swim);
+    struct err e;
+
+    if (self->incarnation <= a->saved_incarnation)
+        return;
+    if (store_incarnation_save(a->store, self->name, self->incarnation, &e) < 0) {
+        log_warn("store", "saving our incarnation: %s", e.msg);
+        return;
+    }
+    a->saved_incarnation = self->incarnation;
+}
+
 static void swim_timer_cb(uv_timer_t *t)
 {
     agent_drive(t->data);
@@ -140,6 +156,7 @@ void agent_drive(struct agent *a)
 
     flush_outputs(a);
     handle_events(a);
+    save_incarnation(a);
     repl_drive_flush(a);
     flush_outputs(a);
     catalog_changed(a);
@@ -603,6 +620,11 @@ static int agent_start(struct agent *a, struct err *e)
     if ((rc = pick_advertise(a, &sc.addr, e)) < 0)
         return rc;
     randombytes_buf(&sc.seed, sizeof(sc.seed));
+    /* one above the highest incarnation we had: alive beats whatever left
+     * or dead record of us the cluster holds, at once */
+    if ((rc = store_incarnation_load(a->store, sc.name, &a->saved_incarnation, e)) < 0)
+        return rc;
+    sc.incarnation = a->saved_incarnation < UINT32_MAX ? a->saved_incarnation + 1 : UINT32_MAX;
     /* once joined, targets no live member has are tried every two push-pulls */
     rejoin_cfg.refresh_interval_ms = 2 * sc.pushpull_interval_ms;
     a->swim = swim_new(&sc, agent_now(a), e);

@@ -56,6 +56,7 @@ struct agent {
     struct node_addr join[AGENT_JOIN_MAX]; /* --join, parsed */
     size_t n_join;
     int join_logged; /* the skipped own addresses were logged */
+    uint32_t saved_incarnation; /* ours, as the data dir holds it */
 
     struct api_join *api_joins; /* pending PUT /v1/join calls */
     struct bundles *bundles;     /* fetch, verify, unpack jobs */

@@ -29,6 +29,11 @@ static const char *const schema[] = {
     "  root_json BLOB);",
     /* version 3: the catalog (agent/store/store_catalog.c) */
     STORE_SCHEMA_CATALOG,
+    /* version 4: the highest incarnation this agent had, per node name: a
+     * restart begins above it (see store_incarnation_load) */
+    "CREATE TABLE incarnation ("
+    "  name TEXT PRIMARY KEY,"
+    "  incarnation INTEGER NOT NULL);",
 };
 
 int store_db_err(struct err *e, sqlite3 *db, const char *what)
@@ -200,6 +205,45 @@ int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return store_db_err(e, st->db, "load peers");
     return 0;
+}
+
+int store_incarnation_load(struct store *st, const char *name, uint32_t *out, struct err *e)
+{
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    *out = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT incarnation FROM incarnation WHERE name = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store_db_err(e, st->db, "load incarnation");
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(q, 0);
+        *out = v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_db_err(e, st->db, "load incarnation");
+    return 0;
+}
+
+int store_incarnation_save(struct store *st, const char *name, uint32_t inc, struct err *e)
+{
+    static const char sql[] = "INSERT INTO incarnation(name, incarnation) VALUES (?1, ?2) "
+                              "ON CONFLICT(name) DO UPDATE SET incarnation = "
+                              "max(incarnation, ?2)";
+    sqlite3_stmt *q = NULL;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return store_db_err(e, st->db, "save incarnation");
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)inc);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = store_db_err(e, st->db, "save incarnation");
+    sqlite3_finalize(q);
+    return rc;
 }
 
 int store_trust_load(struct store *st, const char *pin, struct trust_saved *out, struct err *e)

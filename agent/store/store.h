@@ -48,6 +48,12 @@ int store_peer_forget(struct store *st, const char *name, struct err *e);
 int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n,
                      struct err *e);
 
+/* The highest incarnation node `name` had (0 when none yet). Saving keeps
+ * the higher of the saved and the given one; durable on return. A restart
+ * begins one above it, so its alive beats any left or dead record of it. */
+int store_incarnation_load(struct store *st, const char *name, uint32_t *out, struct err *e);
+int store_incarnation_save(struct store *st, const char *name, uint32_t inc, struct err *e);
+
 /* The trust versions accepted last for the pinned root `pin`, and the
  * newest root (out->root is heap; trust_saved_release frees). All zero when
  * none yet. Saving is durable on return: a restarted agent still refuses a

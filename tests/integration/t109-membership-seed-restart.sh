@@ -10,6 +10,7 @@ for i in 1 2 3; do start "$i" "${J[@]}"; done
 for i in 1 2 3; do wait_until 15 "h$i sees 3 alive" sees_count "$i" alive 3; done
 sleep 3 # known peers are saved shortly after they change
 
+inc0=$(cli 1 info --json | jq .incarnation)
 say "SIGTERM to h1 (a restart by its service manager), start it again"
 kill -TERM "${PID[1]}"
 wait "${PID[1]}" || fail "h1 did not stop cleanly"
@@ -17,6 +18,9 @@ wait_until 10 "h2 and h3 see h1 left" all_see h1 left 2 3
 start 1 "${J[@]}"
 grep -q "skipping 10.77.0.1:7420: it is this agent's own address" "$TMP/h1.log" ||
     fail "h1 did not skip its own address"
+inc1=$(cli 1 info --json | jq .incarnation)
+[ "$inc1" -gt "$inc0" ] || fail "h1 restarted at incarnation $inc1, not above $inc0"
+say "h1 restarted at incarnation $inc1 (was $inc0)"
 for i in 1 2 3; do wait_until 10 "h$i sees 3 alive after the SIGTERM restart" sees_count "$i" alive 3; done
 
 sleep 3
@@ -32,3 +36,4 @@ wait "${PID[1]}"
 start 1 "${J[@]}"
 start 4 "${J[@]}"
 for i in 1 2 3 4; do wait_until 10 "h$i sees 4 alive" sees_count "$i" alive 4; done
+[ "$(cli 1 info --json | jq -r .join.state)" = joined ] || fail "h1 does not say it joined"

@@ -161,6 +161,27 @@ static void test_trust_versions_survive_reopen_per_pin(void **state)
     trust_saved_release(&in);
 }
 
+static void test_incarnation_survives_reopen_and_never_goes_down(void **state)
+{
+    struct store *st;
+    struct err e;
+    uint32_t inc;
+
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_incarnation_load(st, "h1", &inc, &e), 0);
+    assert_int_equal(inc, 0);
+    assert_int_equal(store_incarnation_save(st, "h1", 7, &e), 0);
+    assert_int_equal(store_incarnation_save(st, "h1", 3, &e), 0); /* lower: kept at 7 */
+    store_close(st);
+
+    assert_int_equal(store_open(&st, *state, &e), 0);
+    assert_int_equal(store_incarnation_load(st, "h1", &inc, &e), 0);
+    assert_int_equal(inc, 7);
+    assert_int_equal(store_incarnation_load(st, "h2", &inc, &e), 0);
+    assert_int_equal(inc, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +196,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trust_versions_survive_reopen_per_pin, make_dir,
                                         remove_dir),
         cmocka_unit_test_setup_teardown(test_unwritable_dir_names_the_dir, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_incarnation_survives_reopen_and_never_goes_down,
+                                        make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
