@@ -26,6 +26,9 @@ static const char usage[] =
     "  --latency-ms A-B       one-way latency of a link, drawn per link (default 1-5)\n"
     "  --jitter-ms J          added to each packet: 0..J ms (default 1)\n"
     "  --kill NODES@T         kill nodes at time T (repeatable), e.g. 3@20s, 10-19@30s\n"
+    "  --leave NODES@T        nodes leave gracefully at time T and stop (repeatable)\n"
+    "  --restart NODES@T      stopped nodes start again at T with their incarnation\n"
+    "                         and join as the agent does (repeatable)\n"
     "  --partition G|G..@T1-T2  split the network in groups from T1 to T2, e.g.\n"
     "                         0-39|40-99@30s-90s; unlisted nodes form one more group\n"
     "  --join-late N@T        start N more nodes at time T that join (repeatable)\n"
@@ -49,6 +52,8 @@ enum opt {
     O_LATENCY,
     O_JITTER,
     O_KILL,
+    O_LEAVE,
+    O_RESTART,
     O_PARTITION,
     O_JOIN_LATE,
     O_SEEDS,
@@ -69,6 +74,8 @@ static const struct option opts[] = {
     {"latency-ms", required_argument, NULL, O_LATENCY},
     {"jitter-ms", required_argument, NULL, O_JITTER},
     {"kill", required_argument, NULL, O_KILL},
+    {"leave", required_argument, NULL, O_LEAVE},
+    {"restart", required_argument, NULL, O_RESTART},
     {"partition", required_argument, NULL, O_PARTITION},
     {"join-late", required_argument, NULL, O_JOIN_LATE},
     {"seeds", required_argument, NULL, O_SEEDS},
@@ -180,34 +187,39 @@ static int parse_ranges(const char *s, uint32_t total, const char *flag, struct 
 
 struct pending {
     char *kill[SIM_ACTIONS_MAX], *partition[SIM_ACTIONS_MAX];
-    size_t n_kill, n_partition;
+    char *leave[SIM_ACTIONS_MAX], *restart[SIM_ACTIONS_MAX];
+    size_t n_kill, n_partition, n_leave, n_restart;
 };
 
-struct kill_ctx {
-    struct sim_scenario *sc;
+/* --kill, --leave and --restart: NODES@T into the scenario's list */
+struct nodes_ctx {
+    struct sim_action *list;
+    size_t *n;
+    const char *flag;
     uint64_t at;
 };
 
-static int add_kill(void *ctx, uint32_t lo, uint32_t hi, struct err *e)
+static int add_nodes(void *ctx, uint32_t lo, uint32_t hi, struct err *e)
 {
-    struct kill_ctx *k = ctx;
-    if (k->sc->n_kill == SIM_ACTIONS_MAX)
-        return err_set(e, -EINVAL, "--kill: more than %d ranges", SIM_ACTIONS_MAX);
-    k->sc->kill[k->sc->n_kill++] = (struct sim_action){k->at, lo, hi - lo + 1};
+    struct nodes_ctx *k = ctx;
+    if (*k->n == SIM_ACTIONS_MAX)
+        return err_set(e, -EINVAL, "%s: more than %d ranges", k->flag, SIM_ACTIONS_MAX);
+    k->list[(*k->n)++] = (struct sim_action){k->at, lo, hi - lo + 1};
     return 0;
 }
 
-static int resolve_kill(struct sim_scenario *sc, const char *s, struct err *e)
+static int resolve_nodes(struct sim_scenario *sc, const char *s, const char *flag,
+                         struct sim_action *list, size_t *n, struct err *e)
 {
-    struct kill_ctx k = {sc, 0};
+    struct nodes_ctx k = {list, n, flag, 0};
     const char *t = NULL;
     char *nodes = NULL;
     int rc;
 
-    if ((rc = split(s, '@', &nodes, &t, "--kill", e)) < 0)
+    if ((rc = split(s, '@', &nodes, &t, flag, e)) < 0)
         return rc;
-    if ((rc = parse_time(t, &k.at, "--kill", e)) == 0)
-        rc = parse_ranges(nodes, sim_scenario_total(sc), "--kill", e, add_kill, &k);
+    if ((rc = parse_time(t, &k.at, flag, e)) == 0)
+        rc = parse_ranges(nodes, sim_scenario_total(sc), flag, e, add_nodes, &k);
     free(nodes);
     return rc;
 }
@@ -375,11 +387,20 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
             rc = parse_u32(optarg, 60000, &sc->net.jitter_ms, "--jitter-ms", e);
             break;
         case O_KILL:
+        case O_LEAVE:
+        case O_RESTART:
         case O_PARTITION: {
-            char **slot = c == O_KILL ? &pd.kill[pd.n_kill] : &pd.partition[pd.n_partition];
-            size_t *n = c == O_KILL ? &pd.n_kill : &pd.n_partition;
+            char **slot = c == O_KILL      ? &pd.kill[pd.n_kill]
+                          : c == O_LEAVE   ? &pd.leave[pd.n_leave]
+                          : c == O_RESTART ? &pd.restart[pd.n_restart]
+                                           : &pd.partition[pd.n_partition];
+            size_t *n = c == O_KILL      ? &pd.n_kill
+                        : c == O_LEAVE   ? &pd.n_leave
+                        : c == O_RESTART ? &pd.n_restart
+                                         : &pd.n_partition;
             if (*n == SIM_ACTIONS_MAX) {
-                rc = err_set(e, -EINVAL, "at most %d of each of --kill and --partition",
+                rc = err_set(e, -EINVAL,
+                             "at most %d of each of --kill, --leave, --restart and --partition",
                              SIM_ACTIONS_MAX);
                 break;
             }
@@ -437,8 +458,18 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
     }
     for (size_t i = 0; i < pd.n_kill; i++) {
         if (rc == 0)
-            rc = resolve_kill(sc, pd.kill[i], e);
+            rc = resolve_nodes(sc, pd.kill[i], "--kill", sc->kill, &sc->n_kill, e);
         free(pd.kill[i]);
+    }
+    for (size_t i = 0; i < pd.n_leave; i++) {
+        if (rc == 0)
+            rc = resolve_nodes(sc, pd.leave[i], "--leave", sc->leave, &sc->n_leave, e);
+        free(pd.leave[i]);
+    }
+    for (size_t i = 0; i < pd.n_restart; i++) {
+        if (rc == 0)
+            rc = resolve_nodes(sc, pd.restart[i], "--restart", sc->restart, &sc->n_restart, e);
+        free(pd.restart[i]);
     }
     for (size_t i = 0; i < pd.n_partition; i++) {
         if (rc == 0)

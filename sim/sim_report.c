@@ -136,6 +136,8 @@ static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_
     json_dist(f, "join_seen_by_all", &r->join);
     json_dist(f, "late_join_seen_by_all", &r->join_late);
     json_dist(f, "death_seen_by_all", &r->death);
+    if (sc->n_restart || sc->n_leave)
+        json_dist(f, "rejoin_seen_by_all", &r->rejoin);
     fprintf(f,
             "\"false_suspicions\":%" PRIu64 ",\"false_deaths\":%" PRIu64
             ",\"partition_suspicions\":%" PRIu64 ",\"partition_deaths\":%" PRIu64
@@ -186,6 +188,8 @@ void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_res
     if (late)
         text_dist(f, "late join seen by all", &r->join_late);
     text_dist(f, "death seen by all", &r->death);
+    if (sc->n_restart || sc->n_leave)
+        text_dist(f, "restart back in all", &r->rejoin);
     fprintf(f, "false suspicions      %" PRIu64, r->false_suspicions);
     if (sc->n_part)
         fprintf(f, " (and %" PRIu64 " across partitions)", r->partition_suspicions);

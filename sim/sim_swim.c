@@ -11,9 +11,12 @@
 
 #include "core/mem.h"
 #include "core/repl.h"
+#include "core/swim_rejoin.h"
 #include "sim/sim_swim.h"
 
 #define JOIN_RETRY_MS 1000
+#define LEAVE_LINGER_MS 600 /* as the agent: its leave is gossiped, then it stops */
+#define PEERS_MAX       64  /* members a stopped node remembers, as the agent's data dir */
 #define NEVER         UINT64_MAX
 
 struct node {
@@ -24,10 +27,17 @@ struct node {
     uint64_t join_retry_ms;
     uint32_t live_viewers; /* running nodes that see it alive or suspect */
     uint32_t join_tries;
-    uint8_t late, killed;
+    uint8_t late, killed; /* killed: stopped, by a kill or after a leave */
+    uint8_t left;         /* its last stop followed a leave */
+    /* restarts: what its data dir keeps, and how it joins again */
+    uint32_t incarnation;
+    struct node_addr *peers;
+    size_t n_peers;
+    struct swim_rejoin *rj;
+    uint64_t restart_ms, back_all_ms; /* back: sees and is seen by every running node */
 };
 
-enum act_kind { ACT_START = 1, ACT_KILL = 2 };
+enum act_kind { ACT_START = 1, ACT_KILL = 2, ACT_LEAVE = 3, ACT_STOP = 4, ACT_RESTART = 5 };
 
 struct act {
     uint64_t at_ms;
@@ -49,6 +59,8 @@ struct drv {
     uint64_t trace;
     struct sim_result *r;
     struct sim_repl *rp; /* the catalog, when the scenario has services */
+    uint64_t *rejoin_v;  /* restarts back in the cluster: how long it took */
+    size_t n_rejoin, n_rejoin_cut; /* and those stopped again before they were */
 };
 
 /* ---- names and addresses ---- */
@@ -141,12 +153,32 @@ static void check_whole(struct drv *d)
         d->whole_ms = sim_net_now(d->net);
 }
 
+/* A restarted node is back once it sees every running node and every
+ * running node sees it. */
+static void check_back(struct drv *d, uint32_t x)
+{
+    struct node *n = &d->nodes[x];
+
+    if (!n->swim || n->restart_ms == NEVER || n->back_all_ms != NEVER ||
+        n->live_viewers + 1 != d->running)
+        return;
+    for (uint32_t y = 0; y < d->total; y++) {
+        uint64_t bit = (uint64_t)x * d->total + y;
+        if (y != x && d->nodes[y].swim && !(d->live[bit >> 6] & (1ull << (bit & 63))))
+            return;
+    }
+    n->back_all_ms = sim_net_now(d->net);
+    d->rejoin_v[d->n_rejoin++] = n->back_all_ms - n->restart_ms;
+}
+
 static void check_seen(struct drv *d, uint32_t x)
 {
     struct node *n = &d->nodes[x];
     uint64_t now = sim_net_now(d->net);
 
     check_whole(d);
+    if (d->rejoin_v)
+        check_back(d, x);
     if (n->swim && n->seen_all_ms == NEVER && n->join_ms != NEVER &&
         n->live_viewers + 1 == d->running)
         n->seen_all_ms = now;
@@ -267,6 +299,8 @@ static void events(struct drv *d, uint32_t i)
             n->join_retry_ms = sim_net_now(d->net) + JOIN_RETRY_MS;
             break;
         case SWIM_EV_JOINED:
+            if (n->rj)
+                swim_rejoin_joined(n->rj, sim_net_now(d->net));
             if (d->rp)
                 sim_repl_joined(d->rp, i, sim_net_now(d->net), n->swim);
             break;
@@ -279,6 +313,8 @@ static void events(struct drv *d, uint32_t i)
         }
         free(ev.data);
     }
+    if (n->rj)
+        check_back(d, i);
 }
 
 /* As the agent does after every input: run due timers, send, read events,
@@ -290,6 +326,12 @@ static void drive(struct drv *d, uint32_t i)
 
     if (n->join_retry_ms <= now)
         join(d, i);
+    if (n->rj && swim_rejoin_due(n->rj, now, n->swim)) {
+        struct node_addr to[SWIM_REJOIN_TARGETS_MAX];
+        size_t k = swim_rejoin_round(n->rj, now, n->swim, to, SWIM_REJOIN_TARGETS_MAX);
+        for (size_t j = 0; j < k; j++)
+            swim_join(n->swim, now, &to[j]);
+    }
     next = swim_tick(n->swim, now);
     flush(d, i);
     events(d, i);
@@ -298,6 +340,8 @@ static void drive(struct drv *d, uint32_t i)
         next = rnext < next ? rnext : next;
     }
     flush(d, i);
+    if (n->rj && swim_rejoin_next(n->rj) < next)
+        next = swim_rejoin_next(n->rj);
     sim_net_timer(d->net, i, next < n->join_retry_ms ? next : n->join_retry_ms);
 }
 
@@ -392,12 +436,29 @@ static int start(struct drv *d, uint32_t i, struct err *e)
     return 0;
 }
 
-static void kill_node(struct drv *d, uint32_t i)
+static void kill_node(struct drv *d, uint32_t i, int left)
 {
     struct node *n = &d->nodes[i];
 
     if (!n->swim)
         return;
+    /* what its data dir would keep: its incarnation, the members it saw */
+    n->incarnation = swim_self(n->swim)->incarnation;
+    n->left = (uint8_t)left;
+    if (d->sc->n_restart) {
+        size_t count = swim_member_count(n->swim);
+        free(n->peers);
+        n->peers = xcalloc(PEERS_MAX, sizeof(*n->peers));
+        n->n_peers = 0;
+        for (size_t k = 1; k < count && n->n_peers < PEERS_MAX; k++) {
+            const struct swim_member *m = swim_member_at(n->swim, k);
+            if (m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT)
+                n->peers[n->n_peers++] = m->addr;
+        }
+    }
+    if (n->restart_ms != NEVER && n->back_all_ms == NEVER)
+        d->n_rejoin_cut++;
+    n->restart_ms = NEVER;
     sim_net_set_up(d->net, i, 0);
     for (uint32_t x = 0; x < d->total; x++)
         live_put(d, i, x, 0);
@@ -409,9 +470,63 @@ static void kill_node(struct drv *d, uint32_t i)
         sim_repl_kill(d->rp, i);
     n->killed = 1;
     n->kill_ms = sim_net_now(d->net);
+    n->dead_all_ms = NEVER;
     d->running--;
     for (uint32_t x = 0; x < d->total; x++)
         check_seen(d, x);
+}
+
+static void leave_node(struct drv *d, uint32_t i)
+{
+    struct node *n = &d->nodes[i];
+
+    if (!n->swim)
+        return;
+    swim_leave(n->swim, sim_net_now(d->net));
+    drive(d, i);
+}
+
+/* Starts a stopped node again as an agent restarted with its data dir. */
+static int restart_node(struct drv *d, uint32_t i, struct err *e)
+{
+    struct node *n = &d->nodes[i];
+    struct swim_config c;
+    struct swim_rejoin_config rc;
+    uint64_t now = sim_net_now(d->net);
+    uint32_t seeds = d->sc->seeds < d->total ? d->sc->seeds : d->total;
+    struct node_addr self = addr_of(i);
+
+    if (n->swim || !n->killed)
+        return 0; /* running, or never started */
+    swim_config_default(&c, d->sc->profile);
+    snprintf(c.name, sizeof(c.name), "n%u", i);
+    c.addr = self;
+    c.seed = mix64(d->sc->seed ^ mix64(i) ^ mix64(now));
+    c.incarnation = n->incarnation + 1;
+    n->swim = swim_new(&c, now, e);
+    if (!n->swim)
+        return e ? e->code : -EINVAL;
+    sim_net_set_up(d->net, i, 1);
+    d->live_pairs += n->live_viewers; /* left out of the count while it was stopped */
+    d->running++;
+    n->killed = 0;
+    n->restart_ms = now;
+    n->back_all_ms = NEVER;
+    if (!n->rj)
+        n->rj = xcalloc(1, sizeof(*n->rj));
+    swim_rejoin_config_default(&rc);
+    rc.refresh_interval_ms = 2 * c.pushpull_interval_ms;
+    swim_rejoin_init(n->rj, &rc, now);
+    swim_rejoin_add_own(n->rj, &self);
+    for (uint32_t k = 0; k < seeds; k++) {
+        struct node_addr a = addr_of(k);
+        swim_rejoin_add_target(n->rj, &a);
+    }
+    for (size_t k = 0; k < n->n_peers; k++)
+        swim_rejoin_add_target(n->rj, &n->peers[k]);
+    drive(d, i);
+    check_seen(d, i);
+    return 0;
 }
 
 static int act_cmp(const void *a, const void *b)
@@ -431,6 +546,10 @@ static struct act *plan(const struct sim_scenario *sc, uint32_t total, size_t *n
 
     for (size_t i = 0; i < sc->n_kill; i++)
         n += sc->kill[i].count;
+    for (size_t i = 0; i < sc->n_leave; i++)
+        n += 2 * (size_t)sc->leave[i].count;
+    for (size_t i = 0; i < sc->n_restart; i++)
+        n += sc->restart[i].count;
     a = xcalloc(n, sizeof(*a));
     for (uint32_t i = 0; i < sc->nodes; i++)
         a[k++] = (struct act){sc->ramp_ms * i / sc->nodes, i, ACT_START};
@@ -440,6 +559,16 @@ static struct act *plan(const struct sim_scenario *sc, uint32_t total, size_t *n
     for (size_t j = 0; j < sc->n_kill; j++)
         for (uint32_t i = 0; i < sc->kill[j].count; i++)
             a[k++] = (struct act){sc->kill[j].at_ms, sc->kill[j].first + i, ACT_KILL};
+    for (size_t j = 0; j < sc->n_leave; j++) {
+        for (uint32_t i = 0; i < sc->leave[j].count; i++) {
+            a[k++] = (struct act){sc->leave[j].at_ms, sc->leave[j].first + i, ACT_LEAVE};
+            a[k++] = (struct act){sc->leave[j].at_ms + LEAVE_LINGER_MS, sc->leave[j].first + i,
+                                  ACT_STOP};
+        }
+    }
+    for (size_t j = 0; j < sc->n_restart; j++)
+        for (uint32_t i = 0; i < sc->restart[j].count; i++)
+            a[k++] = (struct act){sc->restart[j].at_ms, sc->restart[j].first + i, ACT_RESTART};
     qsort(a, k, sizeof(*a), act_cmp);
     *n_out = k;
     return a;
@@ -510,7 +639,9 @@ static void collect(struct drv *d)
     n = never = 0;
     for (uint32_t i = 0; i < d->total; i++) {
         const struct node *x = &d->nodes[i];
-        if (!x->killed)
+        /* deaths: kills (not leaves); a node restarted before all saw it
+         * dead is not counted */
+        if (x->kill_ms == NEVER || x->left || (x->swim && x->dead_all_ms == NEVER))
             continue;
         if (x->dead_all_ms == NEVER)
             never++;
@@ -519,6 +650,14 @@ static void collect(struct drv *d)
     }
     qsort(v, n, sizeof(*v), u64_cmp);
     dist(&r->death, v, n, never);
+    if (d->rejoin_v) {
+        never = 0;
+        for (uint32_t i = 0; i < d->total; i++)
+            never += d->nodes[i].swim && d->nodes[i].restart_ms != NEVER &&
+                     d->nodes[i].back_all_ms == NEVER;
+        qsort(d->rejoin_v, d->n_rejoin, sizeof(*d->rejoin_v), u64_cmp);
+        dist(&r->rejoin, d->rejoin_v, d->n_rejoin, never);
+    }
 
     for (uint32_t i = 0; i < d->total; i++) {
         const struct node *x = &d->nodes[i];
@@ -601,6 +740,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     d.total = sim_scenario_total(sc);
     if (sc->nodes == 0 || d.total > 0xfffffe)
         return err_set(e, -EINVAL, "node count must be 1..%u", 0xfffffe);
+    if (sc->services && sc->n_restart)
+        return err_set(e, -EINVAL, "--restart does not go with --services yet");
     nc.nodes = d.total;
     nc.seed = mix64(sc->seed);
     if (!(d.net = sim_net_new(&nc, e)))
@@ -612,6 +753,13 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
         struct node *x = &d.nodes[i];
         x->join_ms = x->seen_all_ms = x->kill_ms = x->dead_all_ms = x->join_retry_ms = NEVER;
         x->late = i >= sc->nodes;
+        x->restart_ms = x->back_all_ms = NEVER;
+    }
+    if (sc->n_restart) {
+        size_t restarts = 0;
+        for (size_t i = 0; i < sc->n_restart; i++)
+            restarts += sc->restart[i].count;
+        d.rejoin_v = xcalloc(restarts + 1, sizeof(*d.rejoin_v));
     }
     d.live = xcalloc(((uint64_t)d.total * d.total + 63) / 64, sizeof(*d.live));
     d.formed_ms = d.whole_ms = NEVER;
@@ -637,16 +785,27 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
             break;
         for (; next < n_acts && acts[next].at_ms == until; next++) {
             if (acts[next].kind == ACT_KILL)
-                kill_node(&d, acts[next].node);
-            else if (!d.nodes[acts[next].node].swim && !d.nodes[acts[next].node].killed &&
+                kill_node(&d, acts[next].node, 0);
+            else if (acts[next].kind == ACT_LEAVE)
+                leave_node(&d, acts[next].node);
+            else if (acts[next].kind == ACT_STOP)
+                kill_node(&d, acts[next].node, 1);
+            else if (acts[next].kind == ACT_RESTART) {
+                if ((rc = restart_node(&d, acts[next].node, e)) < 0)
+                    goto out;
+            } else if (!d.nodes[acts[next].node].swim && !d.nodes[acts[next].node].killed &&
                      (rc = start(&d, acts[next].node, e)) < 0)
                 goto out;
         }
     }
     collect(&d);
 out:
-    for (uint32_t i = 0; i < d.total; i++)
+    for (uint32_t i = 0; i < d.total; i++) {
         swim_free(d.nodes[i].swim);
+        free(d.nodes[i].peers);
+        free(d.nodes[i].rj);
+    }
+    free(d.rejoin_v);
     sim_repl_free(d.rp);
     free(d.nodes);
     free(d.live);

@@ -7,7 +7,13 @@
  * Node i is named "n<i>" and has the address 10.x.y.z:7420 with x.y.z = i+1.
  * Nodes 0..nodes-1 start at time 0; node 0 is the first seed, and node
  * i > 0 joins through one of the first `seeds` nodes at i * ramp_ms / nodes.
- * Late joiners are numbered after them and join through a running seed. */
+ * Late joiners are numbered after them and join through a running seed.
+ * A node that leaves (--leave) gossips its leave for 600 ms, as the agent
+ * lingers, then stops. A node restarted (--restart) after a kill or a leave
+ * comes back as an agent with its data dir does: same name and address,
+ * one incarnation above its last, and it joins as core/swim_rejoin says,
+ * through the seeds (its own address skipped) and the members it saw alive
+ * when it stopped. */
 #ifndef TROUPE_SIM_SWIM_H
 #define TROUPE_SIM_SWIM_H
 
@@ -46,6 +52,10 @@ struct sim_scenario {
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;
+    struct sim_action leave[SIM_ACTIONS_MAX];
+    size_t n_leave;
+    struct sim_action restart[SIM_ACTIONS_MAX];
+    size_t n_restart;
     struct sim_action join_late[SIM_ACTIONS_MAX]; /* first is assigned by the parser */
     size_t n_join_late;
     struct sim_partition part[SIM_ACTIONS_MAX];
@@ -71,6 +81,7 @@ struct sim_result {
     struct sim_dist join;      /* initial joins: from swim_join to seen alive by all */
     struct sim_dist join_late; /* late joins, the same way */
     struct sim_dist death;     /* kills: from the kill to seen dead by all */
+    struct sim_dist rejoin;    /* restarts: from the restart to seen alive by all */
     uint64_t false_suspicions; /* of running nodes, by nodes that could reach them */
     uint64_t false_deaths;
     uint64_t partition_suspicions; /* of running nodes, across a partition (expected) */
