@@ -215,7 +215,9 @@ static void probe_finish(struct probe *p, uint8_t status, const char *fmt, ...)
     if (p->pipe_inited)
         probe_close((uv_handle_t *)&p->pipe);
     if (p->proc_inited) {
-        if (!p->exited)
+        /* the whole group: a check's script may have started children
+         * that would otherwise outlive its timeout */
+        if (!p->exited && kill(-p->proc.pid, SIGKILL) < 0)
             uv_process_kill(&p->proc, SIGKILL);
         probe_close((uv_handle_t *)&p->proc);
     }
@@ -459,6 +461,7 @@ static void start_exec(struct probe *p, struct check_run *r)
     o.stdio = stdio;
     o.stdio_count = 3;
     o.exit_cb = exited;
+    o.flags = UV_PROCESS_DETACHED; /* a group of its own, killed whole at the timeout */
     p->proc.data = p;
     rc = uv_spawn(&r->a->loop, &p->proc, &o);
     close(fds[1]);
