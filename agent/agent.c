@@ -503,6 +503,7 @@ static void stop_now(struct agent *a)
     close_handle((uv_handle_t *)&a->sig_term);
     close_handle((uv_handle_t *)&a->sig_int);
     close_handle((uv_handle_t *)&a->sig_hup);
+    notify_stopping(&a->notify);
 }
 
 static void leave_timer_cb(uv_timer_t *t)
@@ -686,6 +687,7 @@ int agent_main(int argc, char **argv)
         return 2;
     }
     log_set_level(a->cfg.log_level);
+    notify_init(&a->notify);
     if (sodium_init() < 0) {
         fprintf(stderr, "troupe agent: libsodium failed to initialise\n");
         free(a);
@@ -697,6 +699,8 @@ int agent_main(int argc, char **argv)
         log_error("agent", "%s", e.msg);
         code = 1;
         stop_now(a);
+    } else {
+        notify_ready(&a->notify, &a->loop); /* API, DNS and gossip listen */
     }
     uv_run(&a->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&a->loop) != 0)

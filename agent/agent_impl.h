@@ -15,6 +15,7 @@
 #include "agent/api/httpd.h"
 #include "agent/net/net.h"
 #include "agent/net/net_keyring.h"
+#include "agent/sd_notify.h"
 #include "agent/store/store.h"
 #include "core/swim.h"
 #include "core/swim_rejoin.h"
@@ -48,6 +49,7 @@ struct agent {
     uv_timer_t leave_timer; /* lingering after a leave so it is gossiped */
     uv_timer_t trim_timer;  /* gives freed heap memory back to the system */
     uv_signal_t sig_term, sig_int, sig_hup;
+    struct notify notify; /* systemd: READY=1, watchdog pings, STOPPING=1 */
 
     /* join targets (--join and the peers the data dir remembers) and when
      * to join through them: while alone, with backoff; once joined, now and
