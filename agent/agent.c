@@ -715,3 +715,8 @@ int agent_main(int argc, char **argv)
     free(a);
     return code;
 }
+
+void agent_print_flags(FILE *f)
+{
+    config_print_flags(f);
+}

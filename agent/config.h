@@ -87,6 +87,9 @@ void config_print_help(FILE *f);
  * section of the man page (--help-man); scripts/gen-docs writes both. */
 void config_print_markdown(FILE *f);
 void config_print_man(FILE *f);
+/* One line per flag of the table: "--flag" and, for a choice, its values
+ * after spaces (shell completion). */
+void config_print_flags(FILE *f);
 /* Fills sc from the profile and the overrides (name, address, tags too;
  * the advertised address and the seed are the agent's to set). */
 void config_swim(const struct config *c, struct swim_config *sc);

@@ -67,6 +67,17 @@ void config_print_help(FILE *f)
                "service files of --config-dir.\n");
 }
 
+void config_print_flags(FILE *f)
+{
+    for (size_t i = 0; i < config_n_opts; i++) {
+        fprintf(f, "--%s", config_opts[i].flag);
+        for (const struct opt_choice *c = config_opts[i].choices; c && c->name; c++)
+            fprintf(f, " %s", c->name);
+        fputc('\n', f);
+    }
+    fprintf(f, "--help\n");
+}
+
 static void md(FILE *f, const char *s)
 {
     for (; *s; s++) {

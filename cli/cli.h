@@ -29,6 +29,20 @@ struct cli {
     char **args; /* positional arguments after the command */
 };
 
+/* A row of the command table (main.c): the name, what runs it, how many
+ * arguments it takes at most, and its help, whose usage lines are also
+ * what shell completion offers (cli/completion.c). */
+struct cli_cmd {
+    const char *name;
+    int (*fn)(struct cli *c);
+    int max_args;
+    const char *help;
+};
+
+/* Prints the bash completion script for the commands of table (n rows),
+ * `troupe agent`, `troupe trust` and `troupe bundle`. Returns an exit code. */
+int cli_completion_main(int argc, char **argv, const struct cli_cmd *table, size_t n);
+
 /* Prints "troupe: MESSAGE" and a hint on stderr; returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Calls the API and parses its JSON answer into *out (caller decrefs).

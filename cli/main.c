@@ -353,12 +353,7 @@ static int cmd_keygen(struct cli *c)
     return 0;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(struct cli *c);
-    int max_args;
-    const char *help;
-} commands[] = {
+static const struct cli_cmd commands[] = {
     {"members", cmd_members, 0,
      "Usage: troupe members [--json] [--status alive|suspect|dead|left] [--http ADDR]\n"
      "Lists the members of the cluster as the local agent sees them.\n"},
@@ -518,6 +513,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "_logger") == 0)
             return super_logger_main(argc - i, argv + i);
+        if (strcmp(argv[i], "_completion") == 0) /* hidden: make deb installs its output */
+            return cli_completion_main(argc - i, argv + i, commands,
+                                       sizeof(commands) / sizeof(commands[0]));
         if (strcmp(argv[i], "agent") == 0)
             return agent_main(argc - i, argv + i);
         if (strcmp(argv[i], "trust") == 0 || strcmp(argv[i], "bundle") == 0)

@@ -533,6 +533,11 @@ static int cmd_fetch(int argc, char **argv, const char *http)
     return rc;
 }
 
+const char *trust_cmd_usage(void)
+{
+    return usage;
+}
+
 int trust_cmd_main(int argc, char **argv, const char *http)
 {
     const char *group = argv[0], *sub = argc > 1 ? argv[1] : NULL;

@@ -11,5 +11,7 @@
 /* argv[0] is "trust" or "bundle"; http is the agent's API address given
  * before the command (NULL: the default). Returns the exit code. */
 int trust_cmd_main(int argc, char **argv, const char *http);
+/* The usage text of trust and bundle: one line per subcommand (completion). */
+const char *trust_cmd_usage(void);
 
 #endif
