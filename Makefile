@@ -3,11 +3,12 @@
 BUILD     ?= build
 SANBUILD  ?= build-san
 FUZZBUILD ?= build-fuzz
+DEBBUILD  ?= build-deb
 PREFIX    ?= /usr/local
 FUZZ_SECONDS ?= 300
 RUN_ARGS  ?=
 
-.PHONY: all deps build run test test-quick bench fuzz install clean format
+.PHONY: all deps build run test test-quick bench fuzz install deb clean format
 
 all: build
 
@@ -46,8 +47,13 @@ install: build
 	meson install -C $(BUILD) --destdir "$(DESTDIR)"
 	./scripts/install-user
 
+# troupe_VERSION_ARCH.deb here: a release build with Debian's hardening
+# flags in $(DEBBUILD), prefix /usr (scripts/make-deb says what goes in)
+deb: deps
+	./scripts/make-deb $(DEBBUILD) .
+
 clean:
-	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) $(DEBBUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
