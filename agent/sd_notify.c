@@ -29,7 +29,7 @@ void notify_init(struct notify *n)
         log_warn("systemd", "ignoring NOTIFY_SOCKET \"%s\": not a socket path", sock);
     /* WATCHDOG_PID names the process the watchdog is for; another one's
      * (the agent started by a script under the unit) is not ours */
-    if (n->path[0] && usec && (!pid || strtol(pid, NULL, 10) == (long)getpid())) {
+    if (n->path[0] && usec && (!pid || !*pid || strtol(pid, NULL, 10) == (long)getpid())) {
         char *end;
         unsigned long long us = strtoull(usec, &end, 10);
         if (*end == '\0' && us >= 2000)
