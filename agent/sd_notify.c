@@ -52,8 +52,7 @@ int notify_send(const struct notify *n, const char *msg)
     memcpy(sa.sun_path, n->path, len);
     if (sa.sun_path[0] == '@')
         sa.sun_path[0] = '\0'; /* abstract: the name is the bytes that follow, unterminated */
-    salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-                        (sa.sun_path[0] ? 1 : 0));
+    salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (sa.sun_path[0] ? 1 : 0));
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;

@@ -10,9 +10,9 @@
 #include <uv.h>
 
 struct notify {
-    char path[108];     /* the socket's address; "" when not under systemd */
-    uint64_t ping_ms;   /* half of $WATCHDOG_USEC in ms; 0: no watchdog */
-    uv_timer_t timer;   /* sends WATCHDOG=1 every ping_ms from the loop */
+    char path[108];   /* the socket's address; "" when not under systemd */
+    uint64_t ping_ms; /* half of $WATCHDOG_USEC in ms; 0: no watchdog */
+    uv_timer_t timer; /* sends WATCHDOG=1 every ping_ms from the loop */
     int timer_started;
 };
 

@@ -34,7 +34,8 @@ int cmd_secret(struct cli *c);
     {"scale", cmd_scale, 2, "Usage: troupe scale NAME N\nRuns N instances of a service.\n"},   \
     {"rm", cmd_rm, 1, "Usage: troupe rm NAME\nStops a service and forgets its spec.\n"},       \
     {"logs", cmd_logs, 1,                                                                      \
-     "Usage: troupe logs NAME [-f] [--instance N] [--since DURATION] [--tail N] [--json]\n"    \
+     "Usage: troupe logs NAME [-f|--follow] [--instance N] [--since DURATION]\n"               \
+     "                        [--tail N] [--json]\n"                                           \
      "Prints what the instances of a service wrote on stdout and stderr. -f follows;\n"        \
      "--since 10m (s, m, h, d) shows only newer lines; --tail N the last N (default 1000).\n"}, \
     {"secret", cmd_secret, 3,                                                                  \

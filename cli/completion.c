@@ -132,6 +132,16 @@ static void comp_read(struct comp *c, const char *cmd, const char *help)
                 /* another command's line: nothing to take */
             } else if (len == 1 && t[0] == '|' && depth == 0) {
                 want_sub = 1;
+            } else if (t[0] == '-' && memchr(t, '|', len)) {
+                /* -f|--follow: each spelling is a flag */
+                for (const char *q = t, *bar; q < t + len; q = bar + 1) {
+                    bar = memchr(q, '|', (size_t)(t + len - q));
+                    if (!bar)
+                        bar = t + len;
+                    if (is_flag(q, (size_t)(bar - q)))
+                        words_add(&c->flags, q, (size_t)(bar - q));
+                }
+                want_sub = 0;
             } else if (is_flag(t, len)) {
                 words_add(&c->flags, t, len);
                 snprintf(prev_flag, sizeof(prev_flag), "%.*s", (int)len, t);

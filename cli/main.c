@@ -392,7 +392,7 @@ static const struct cli_cmd commands[] = {
      "Usage: troupe event fire NAME [PAYLOAD] [--http ADDR]\n"
      "Sends a user event (payload up to 512 bytes) that lands in every agent's history.\n"},
     {"events", cmd_events, 0,
-     "Usage: troupe events [-f] [--kind KIND] [--limit N] [--json] [--http ADDR]\n"
+     "Usage: troupe events [-f|--follow] [--kind KIND] [--limit N] [--json] [--http ADDR]\n"
      "Prints the local agent's event history (member, service, check, config, user,\n"
      "agent); -f keeps printing new events as they happen.\n"},
     {"watch", cmd_watch, 2,
