@@ -1,0 +1,245 @@
+/* place: the placement function (see place.h). Rendezvous hashing: every
+ * (service, slot) ranks every member by a 64-bit hash of the three, and the
+ * slot goes to the first in rank that can take it. A join or a death only
+ * changes the ranking where the member that came or went was first, which
+ * is what keeps moves to about 1/N. Capacity, distinct_hosts and spread are
+ * filters on the ranking, applied slot by slot in one fixed order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/place.h"
+
+uint64_t place_score(const char *service, uint32_t slot, const char *member)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a 64-bit finalizer */
+    uint8_t sb[4] = {(uint8_t)slot, (uint8_t)(slot >> 8), (uint8_t)(slot >> 16),
+                     (uint8_t)(slot >> 24)};
+
+    for (const char *p = service; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    h = (h ^ 0xffu) * 0x100000001b3ull;
+    for (int i = 0; i < 4; i++)
+        h = (h ^ sb[i]) * 0x100000001b3ull;
+    h = (h ^ 0xffu) * 0x100000001b3ull;
+    for (const char *p = member; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+static const char *tag_get(const struct tags *t, const char *key)
+{
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->t[i].key, key) == 0)
+            return t->t[i].val;
+    return NULL;
+}
+
+static int matches(const struct place_spec *p, const struct place_member *m)
+{
+    for (size_t i = 0; i < p->constraints.n; i++) {
+        const char *v = tag_get(m->tags, p->constraints.t[i].key);
+        if (!v || strcmp(v, p->constraints.t[i].val) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int fits(const struct place_res *cap, const struct place_res *used,
+                const struct place_res *want)
+{
+    if (cap->cpu_millis && (uint64_t)used->cpu_millis + want->cpu_millis > cap->cpu_millis)
+        return 0;
+    if (cap->memory_mb && (uint64_t)used->memory_mb + want->memory_mb > cap->memory_mb)
+        return 0;
+    return 1;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Is a ranked before b for (service, slot)? Equal hashes: the higher name. */
+static int ranks_before(uint64_t sa, const char *na, uint64_t sb, const char *nb)
+{
+    return sa != sb ? sa > sb : strcmp(na, nb) > 0;
+}
+
+static void constraints_text(const struct place_spec *p, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < p->constraints.n && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? "," : "", p->constraints.t[i].key,
+                              p->constraints.t[i].val);
+}
+
+/* Places the slots of one spec; used (per member) is spent as it goes. */
+static void place_one(const struct place_spec *p, uint32_t spec_idx, const struct place_member *m,
+                      size_t n_m, struct place_res *used, uint32_t *held, const char **vals,
+                      struct place_slot *out)
+{
+    size_t n_elig = 0, nv = 0;
+
+    for (size_t i = 0; i < n_m; i++) {
+        held[i] = 0;
+        if (!matches(p, &m[i]))
+            continue;
+        n_elig++;
+        if (p->spread[0]) {
+            const char *v = tag_get(m[i].tags, p->spread);
+            if (v)
+                vals[nv++] = v;
+        }
+    }
+    if (nv) {
+        size_t w = 1;
+        qsort(vals, nv, sizeof(*vals), by_str);
+        for (size_t i = 1; i < nv; i++)
+            if (strcmp(vals[i], vals[w - 1]) != 0)
+                vals[w++] = vals[i];
+        nv = w;
+    }
+    for (uint32_t k = 0; k < p->count; k++) {
+        struct place_slot *s = &out[k];
+        const char *target = nv ? vals[k % nv] : NULL;
+        int best = -1, other = -1; /* in the spread share, outside it */
+        uint64_t best_sc = 0, other_sc = 0;
+        size_t full = 0, taken = 0;
+
+        s->spec = spec_idx;
+        s->slot = k;
+        s->member = -1;
+        s->reason[0] = '\0';
+        for (size_t i = 0; i < n_m; i++) {
+            uint64_t sc;
+            const char *v;
+            if (!matches(p, &m[i]))
+                continue;
+            if (p->distinct_hosts && held[i]) {
+                taken++;
+                continue;
+            }
+            if (!fits(&m[i].cap, &used[i], &p->res)) {
+                full++;
+                continue;
+            }
+            sc = place_score(p->name, k, m[i].name);
+            v = target ? tag_get(m[i].tags, p->spread) : NULL;
+            if (!target || (v && strcmp(v, target) == 0)) {
+                if (best < 0 || ranks_before(sc, m[i].name, best_sc, m[best].name))
+                    best = (int)i, best_sc = sc;
+            } else if (other < 0 || ranks_before(sc, m[i].name, other_sc, m[other].name)) {
+                other = (int)i, other_sc = sc;
+            }
+        }
+        if (best < 0)
+            best = other;
+        if (best >= 0) {
+            s->member = best;
+            held[best]++;
+            used[best].cpu_millis += p->res.cpu_millis;
+            used[best].memory_mb += p->res.memory_mb;
+            continue;
+        }
+        if (n_m == 0) {
+            snprintf(s->reason, sizeof(s->reason), "no live members");
+        } else if (n_elig == 0) {
+            char c[PLACE_REASON_MAX - 48];
+            constraints_text(p, c, sizeof(c));
+            snprintf(s->reason, sizeof(s->reason), "constraints: no live member has %s", c);
+        } else if (full == 0 && taken) {
+            snprintf(s->reason, sizeof(s->reason),
+                     "distinct_hosts: %zu eligible members for %u slots", n_elig, p->count);
+        } else {
+            snprintf(s->reason, sizeof(s->reason),
+                     "resources: no eligible member has room for cpu_millis=%u memory_mb=%u "
+                     "(%zu full)",
+                     p->res.cpu_millis, p->res.memory_mb, full);
+        }
+    }
+}
+
+int place_compute(const struct place_spec *specs, size_t n_specs,
+                  const struct place_member *members, size_t n_members, struct place_result *out,
+                  struct err *e)
+{
+    uint32_t *order = NULL, *held = NULL;
+    struct place_res *used = NULL;
+    const char **vals = NULL;
+    size_t total = 0, at = 0;
+    int rc = 0;
+
+    out->s = NULL;
+    out->n = 0;
+    if (n_specs > PLACE_SPECS_MAX)
+        return err_set(e, -EINVAL, "%zu specs, at most %d", n_specs, PLACE_SPECS_MAX);
+    for (size_t i = 0; i < n_specs; i++) {
+        if (specs[i].count > PLACE_COUNT_MAX)
+            return err_set(e, -EINVAL, "%s: count: %u is above %d", specs[i].name, specs[i].count,
+                           PLACE_COUNT_MAX);
+        total += specs[i].count;
+    }
+    for (size_t i = 0; i < n_members; i++)
+        for (size_t j = i + 1; j < n_members; j++)
+            if (strcmp(members[i].name, members[j].name) == 0)
+                return err_set(e, -EINVAL, "member %s given twice", members[i].name);
+    order = xcalloc(n_specs + 1, sizeof(*order));
+    for (uint32_t i = 0; i < n_specs; i++) { /* insertion sort by name: few specs */
+        uint32_t j = i;
+        for (; j > 0 && strcmp(specs[order[j - 1]].name, specs[i].name) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (size_t i = 1; i < n_specs; i++) {
+        if (strcmp(specs[order[i]].name, specs[order[i - 1]].name) == 0) {
+            rc = err_set(e, -EINVAL, "spec %s given twice", specs[order[i]].name);
+            goto out;
+        }
+    }
+    used = xcalloc(n_members + 1, sizeof(*used));
+    held = xcalloc(n_members + 1, sizeof(*held));
+    vals = xcalloc(n_members + 1, sizeof(*vals));
+    out->s = xcalloc(total + 1, sizeof(*out->s));
+    for (size_t i = 0; i < n_specs; i++) {
+        const struct place_spec *p = &specs[order[i]];
+        place_one(p, order[i], members, n_members, used, held, vals, out->s + at);
+        at += p->count;
+    }
+    out->n = total;
+out:
+    free(order);
+    free(used);
+    free(held);
+    free(vals);
+    return rc;
+}
+
+void place_result_release(struct place_result *r)
+{
+    if (!r)
+        return;
+    free(r->s);
+    r->s = NULL;
+    r->n = 0;
+}
+
+uint64_t place_mine(const struct place_result *r, uint32_t spec, int member)
+{
+    uint64_t mask = 0;
+
+    for (size_t i = 0; i < r->n; i++)
+        if (r->s[i].spec == spec && r->s[i].member == member && r->s[i].slot < 64)
+            mask |= 1ull << r->s[i].slot;
+    return mask;
+}
