@@ -21,6 +21,7 @@
 #include "agent/dns/dnsd.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
+#include "agent/place/place_drive.h"
 #include "agent/super/super.h"
 #include "core/mem.h"
 #include "core/tags.h"
@@ -490,6 +491,7 @@ static void stop_now(struct agent *a)
     a->closed = 1;
     api_close(a);
     agent_dns_stop(a);
+    place_drive_close(a);
     super_close(a->super); /* the instances keep running */
     a->super = NULL;
     catalog_close(a);
@@ -660,6 +662,8 @@ static int agent_start(struct agent *a, struct err *e)
              a->cfg.profile == SWIM_PROFILE_FAST ? "fast" : "lan");
 
     if ((rc = super_open(&a->super, a, e)) < 0)
+        return rc;
+    if ((rc = place_drive_open(a, e)) < 0)
         return rc;
     agent_drive(a); /* the first join round */
     return 0;

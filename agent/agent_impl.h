@@ -26,6 +26,7 @@ struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
 struct bundles;  /* bundle jobs and their counters (bundle.c) */
 struct dnsd;     /* the DNS server (dns/dnsd.c) */
 struct super;    /* the supervisor (super.c) */
+struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
 
 struct agent {
     uv_loop_t loop;
@@ -42,6 +43,7 @@ struct agent {
     uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
     struct super *super;
     struct catalog *catalog; /* the service catalog (agent/catalog_impl.h) */
+    struct place_drive *place; /* NULL until the supervisor is open */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* the next join round (core/swim_rejoin) */

@@ -59,6 +59,10 @@ static const struct opt opts[] = {
      .help = "timing profile: lan probes every 1 s, fast every 200 ms"},
     {.flag = "tag", .type = T_TAG_LIST, .off = offsetof(struct config, tags), .arg = "KEY=VALUE",
      .help = "tag of this node; repeatable"},
+    {.flag = "capacity", .type = T_CAPACITY, .off = offsetof(struct config, capacity),
+     .arg = "cpu_millis=N,memory_mb=N",
+     .help = "what this node offers to the slots of cluster specs (troupe apply), gossiped "
+             "as the tag capacity; 0 or missing: not limited"},
     {.flag = "dev", .type = T_FLAG, .off = offsetof(struct config, dev),
      .help = "development mode: bind 127.0.0.1:7420, data in ./troupe-data, debug log"},
     {.flag = "log-level", .type = T_CHOICE, .off = offsetof(struct config, log_level),
@@ -445,6 +449,16 @@ static int parse_ttl(struct config *c, const struct opt *o, const char *v, const
     return 0;
 }
 
+static int parse_capacity(struct config *c, const struct opt *o, const char *v,
+                          const char *where, struct err *e)
+{
+    struct err sub;
+
+    if (place_res_parse(field(c, o), v, &sub) < 0)
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    return 0;
+}
+
 /* What a JSON file gives for each type: a list is an array of strings,
  * the items parsed one by one. */
 enum opt_json { J_STRING, J_NUMBER, J_BOOL, J_ARRAY };
@@ -466,6 +480,7 @@ static const struct opt_kind {
     [T_U32] = {parse_u32, J_NUMBER},
     [T_U64] = {parse_u64, J_NUMBER},
     [T_TTL] = {parse_ttl, J_NUMBER},
+    [T_CAPACITY] = {parse_capacity, J_STRING},
 };
 
 /* An option given by a flag or the file: noted where the row asks, then
@@ -844,7 +859,19 @@ void config_swim(const struct config *c, struct swim_config *sc)
             *(uint32_t *)to = (uint32_t)(v * o->swim.scale);
     }
     {
-        int n = tags_encode(&c->tags, sc->tags, sizeof(sc->tags), NULL);
+        struct tags t = c->tags;
+        char v[64];
+        /* declared only: every agent must see the same capacity of a member,
+         * so one that declares none is not limited (not the host's size,
+         * which only that host knows) */
+        if (c->capacity.cpu_millis || c->capacity.memory_mb) {
+            snprintf(v, sizeof(v), "cpu_millis=%u,memory_mb=%u", c->capacity.cpu_millis,
+                     c->capacity.memory_mb);
+            tags_set(&t, "capacity", v, NULL); /* a --tag capacity=... is replaced */
+        }
+        int n = tags_encode(&t, sc->tags, sizeof(sc->tags), NULL);
+        if (n < 0) /* no room left for it: the tags as given */
+            n = tags_encode(&c->tags, sc->tags, sizeof(sc->tags), NULL);
         sc->tags_len = n > 0 ? (uint16_t)n : 0;
     }
 }

@@ -17,6 +17,7 @@
 #include "core/codec.h"
 #include "core/dns.h"
 #include "core/err.h"
+#include "core/place.h"
 #include "core/swim.h"
 #include "core/tags.h"
 
@@ -38,6 +39,7 @@ struct config {
     char data_dir[PATH_MAX];
     enum swim_profile profile;
     struct tags tags;
+    struct place_res capacity; /* declared to placement; 0: from the host */
     int dev;
     enum log_level log_level;
     char config_file[PATH_MAX];

@@ -27,6 +27,7 @@ enum opt_type {
     T_U32,       /* uint32_t: 1 to UINT32_MAX */
     T_U64,       /* uint64_t: 1 to UINT64_MAX / 1000 (seconds that become ms) */
     T_TTL,       /* uint32_t: seconds from 0 to 604800 */
+    T_CAPACITY,  /* struct place_res: cpu_millis=N,memory_mb=N */
 };
 
 struct opt_choice {

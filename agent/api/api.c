@@ -531,7 +531,8 @@ static void handle(void *ud, struct httpd_req *req)
     }
     if (!path_known && (api_catalog_route(a, req, method, path) ||
                         api_kv_route(a, req, method, path) ||
-                        api_events_route(a, req, method, path)))
+                        api_events_route(a, req, method, path) ||
+                        api_specs_route(a, req, method, path)))
         return;
     if (path_known)
         reply_error(req, 405, "method %s not allowed on %s", method, path);

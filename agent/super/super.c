@@ -406,21 +406,31 @@ static void svc_free(struct super *s, struct svc *v)
     free(v);
 }
 
-/* Makes instances 0..want-1 exist and run (unless stopped), and stops the
- * ones above. */
+/* Is instance i wanted: below want, or one of the slots of a placed service. */
+static int inst_wanted(const struct svc *v, uint32_t i)
+{
+    if (v->placed)
+        return i < 64 && ((v->slots >> i) & 1);
+    return i < v->want;
+}
+
+/* Makes the wanted instances (0..want-1, or a placed service's slots)
+ * exist and run (unless stopped), and stops the others. */
 static void svc_converge(struct super *s, struct svc *v)
 {
     for (uint32_t i = 0; i < v->want; i++) {
         struct inst *in = v->inst[i];
+        if (!inst_wanted(v, i))
+            continue;
         if (!in)
             in = inst_new(s, v, i);
         in->retired = 0;
         if (!v->stopped && (in->sm.state == SUP_DOWN))
             inst_drive(in, SUP_EV_START, NULL);
     }
-    for (uint32_t i = v->want; i < v->n_inst; i++) {
+    for (uint32_t i = 0; i < v->n_inst; i++) {
         struct inst *in = v->inst[i];
-        if (!in)
+        if (!in || inst_wanted(v, i))
             continue;
         in->retired = 1;
         inst_drive(in, SUP_EV_STOP, NULL);
@@ -473,6 +483,12 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
     }
     snprintf(name, 64, "%s", sp.name);
     v = super_find(s, sp.name);
+    if (v && v->placed) {
+        sup_spec_release(&sp);
+        return err_set(e, -EEXIST,
+                       "name: %s runs here for a cluster spec (troupe apply); pick another name",
+                       name);
+    }
     if (v && strcmp(v->spec.json, sp.json) == 0) {
         sup_spec_release(&sp);
         v->stopped = 0;
@@ -518,6 +534,103 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
         }
     svc_converge(s, v);
     return 0;
+}
+
+/* Highest slot + 1: the instances a placed service's loops look at. */
+static uint32_t slots_span(uint64_t slots)
+{
+    return slots ? 64u - (uint32_t)__builtin_clzll(slots) : 0;
+}
+
+int super_place(struct super *s, const char *name, const char *text, size_t len,
+                uint64_t slots, struct err *e)
+{
+    struct sup_spec sp;
+    struct svc *v = super_find(s, name);
+    int rc, changed;
+
+    if (v && !v->placed)
+        return err_set(e, -EEXIST,
+                       "%s: a node-local service of that name runs here (troupe run); "
+                       "its cluster spec is not run on this node",
+                       name);
+    if (!text || !slots) {
+        if (!v)
+            return 0;
+        log_info("super", "%s: no slot of the cluster spec runs here any more", name);
+        return super_remove(s, name, e);
+    }
+    if ((rc = sup_spec_parse(&sp, text, len, e)) < 0)
+        return rc;
+    if (strcmp(sp.name, name) != 0) {
+        sup_spec_release(&sp);
+        return err_set(e, -EINVAL, "name: %s is not %s", sp.name, name);
+    }
+    if ((rc = spec_usable(s, &sp, e)) < 0) {
+        sup_spec_release(&sp);
+        return rc;
+    }
+    if (!v) {
+        if (s->n_svc == SUPER_SERVICES_MAX) {
+            sup_spec_release(&sp);
+            return err_set(e, -ENOSPC, "at most %d services", SUPER_SERVICES_MAX);
+        }
+        v = xcalloc(1, sizeof(*v));
+        v->spec = sp;
+        v->placed = 1;
+        v->slots = slots;
+        v->want = slots_span(slots);
+        s->svc[s->n_svc++] = v;
+        log_info("super", "%s: runs slots 0x%llx of the cluster spec", name,
+                 (unsigned long long)slots);
+        if ((rc = super_store_spec_put(s, v, e)) < 0)
+            return rc;
+        super_bundle_changed(s, v);
+        svc_converge(s, v);
+        return 0;
+    }
+    changed = strcmp(v->spec.json, sp.json) != 0;
+    if (!changed && v->slots == slots && !v->removing) {
+        sup_spec_release(&sp);
+        return 0;
+    }
+    if (v->slots != slots)
+        log_info("super", "%s: runs slots 0x%llx of the cluster spec (was 0x%llx)", name,
+                 (unsigned long long)slots, (unsigned long long)v->slots);
+    v->slots = slots;
+    v->want = slots_span(slots);
+    v->removing = 0;
+    if (!changed) {
+        sup_spec_release(&sp);
+        if ((rc = super_store_spec_put(s, v, e)) < 0)
+            return rc;
+        svc_converge(s, v);
+        return 0;
+    }
+    log_info("super", "%s: new version of the cluster spec", name);
+    sup_spec_release(&v->spec);
+    v->spec = sp;
+    if ((rc = super_store_spec_put(s, v, e)) < 0)
+        return rc;
+    if (!super_bundle_changed(s, v))
+        v->b.restart_pending = 1;
+    else
+        for (uint32_t i = 0; i < v->n_inst; i++) {
+            struct inst *in = v->inst[i];
+            if (in && inst_wanted(v, i) &&
+                (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
+                inst_drive(in, SUP_EV_RESTART, NULL);
+        }
+    svc_converge(s, v);
+    return 0;
+}
+
+void super_placed_each(struct super *s, void (*cb)(void *ud, const char *name, uint64_t slots),
+                       void *ud)
+{
+    for (size_t i = 0; i < s->n_svc; i++)
+        if (s->svc[i]->placed && !s->svc[i]->removing)
+            cb(ud, s->svc[i]->spec.name, s->svc[i]->slots);
 }
 
 static struct svc *find_or_err(struct super *s, const char *name, struct err *e)
@@ -574,6 +687,9 @@ int super_scale(struct super *s, const char *name, uint32_t n, struct err *e)
 
     if (!v)
         return e->code;
+    if (v->placed)
+        return err_set(e, -EINVAL,
+                       "%s runs for a cluster spec: change its count with troupe apply", name);
     if (n > SUP_INSTANCES_MAX)
         return err_set(e, -EINVAL, "instances: %u is above %d", n, SUP_INSTANCES_MAX);
     if (n > 1)
@@ -626,6 +742,8 @@ static json_t *inst_json(struct inst *in)
                   in->adopted);
     if (sp->bundle)
         json_object_set_new(o, "bundle", json_string(sp->bundle));
+    if (in->svc->placed)
+        json_object_set_new(o, "slot", json_integer(in->idx));
     /* why it waits, failed, or still runs the version before */
     if (sp->bundle && in->svc->b.error[0] && !in->svc->b.ready)
         json_object_set_new(o, "error", json_string(in->svc->b.error));
@@ -738,10 +856,12 @@ static int load_spec(struct super *s, const char *json, uint32_t want, int stopp
     }
     v->want = want;
     v->stopped = stopped;
+    v->placed = super_store_placed_get(s, v->spec.name, &v->slots);
     s->svc[s->n_svc++] = v;
     super_bundle_changed(s, v); /* verified again before its next start */
     for (uint32_t i = 0; i < want; i++)
-        adopt(s, v, i);
+        if (inst_wanted(v, i))
+            adopt(s, v, i);
     return 0;
 }
 

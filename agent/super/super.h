@@ -27,6 +27,16 @@ void super_close(struct super *s);
  * (its instances are restarted with it). A bad spec changes nothing; e
  * names the field. The name of the service goes to name (64 bytes). */
 int super_apply(struct super *s, const char *text, size_t len, char *name, struct err *e);
+/* Runs the slots of a cluster spec that placement gave this node (bit k:
+ * slot k, as instance k, registered with meta slot=k): new, a new version
+ * (what runs restarts with it), or other slots (the ones no longer given
+ * stop). text NULL or slots 0: stops them all and forgets the spec. A
+ * node-local service (troupe run) of that name wins: -EEXIST. */
+int super_place(struct super *s, const char *name, const char *text, size_t len,
+                uint64_t slots, struct err *e);
+/* Calls cb for every service run for a cluster spec, with its slots. */
+void super_placed_each(struct super *s, void (*cb)(void *ud, const char *name, uint64_t slots),
+                       void *ud);
 /* Applies the specs in CONFIG_DIR/run, every NAME.json (at start and on SIGHUP): new
  * and changed ones are applied, a refused one is logged with its file and
  * field and changes nothing, and a service whose file went away since the

@@ -82,6 +82,10 @@ void super_catalog_register(struct inst *in)
         tags_set(&d.inst.meta, "pid", v, NULL);
         snprintf(v, sizeof(v), "%u", in->sm.restarts);
         tags_set(&d.inst.meta, "restarts", v, NULL);
+        if (in->svc->placed) {
+            snprintf(v, sizeof(v), "%u", in->idx);
+            tags_set(&d.inst.meta, "slot", v, NULL);
+        }
     }
     for (size_t i = 0; i < sp->n_tags && i < CAT_TAGS_MAX; i++)
         snprintf(d.inst.tags[d.inst.n_tags++], CAT_TAG_MAX + 1, "%s", sp->tags[i]);

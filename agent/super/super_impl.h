@@ -85,6 +85,8 @@ struct svc {
     int removing;       /* forget the spec once every instance is down */
     int from_dir;       /* applied from CONFIG_DIR/run (super_dir_load) */
     int seen;           /* found in this load of the directory */
+    int placed;         /* run for a cluster spec (agent/place): instance idx = slot */
+    uint64_t slots;     /* placed: the slots this node runs (bit k: slot k) */
 };
 
 struct super {
@@ -214,6 +216,8 @@ int super_store_open(struct super *s, struct err *e);
 void super_store_close(struct super *s);
 int super_store_spec_put(struct super *s, const struct svc *v, struct err *e);
 int super_store_spec_del(struct super *s, const char *name, struct err *e);
+/* The slots of a placed service as saved (1), or 0 when it is not placed. */
+int super_store_placed_get(struct super *s, const char *name, uint64_t *slots);
 int super_store_inst_put(struct super *s, const struct inst *in, struct err *e);
 int super_store_inst_del(struct super *s, const char *name, uint32_t idx, struct err *e);
 /* Calls fn for every stored spec (json, want, stopped). */

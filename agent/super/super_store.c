@@ -19,7 +19,9 @@ static const char schema[] =
     "  service TEXT NOT NULL, idx INTEGER NOT NULL, pid INTEGER NOT NULL,"
     "  pid_start INTEGER NOT NULL, started_mono_ms INTEGER NOT NULL,"
     "  started_wall_ms INTEGER NOT NULL, restarts INTEGER NOT NULL, level INTEGER NOT NULL,"
-    "  ports TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (service, idx));";
+    "  ports TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (service, idx));"
+    "CREATE TABLE IF NOT EXISTS sup_placed ("
+    "  name TEXT PRIMARY KEY, slots INTEGER NOT NULL);";
 
 static int db_err(struct super *s, struct err *e, const char *what)
 {
@@ -80,7 +82,33 @@ int super_store_spec_put(struct super *s, const struct svc *v, struct err *e)
     sqlite3_bind_text(q, 2, v->spec.json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, v->want);
     sqlite3_bind_int(q, 4, v->stopped);
-    return run(s, q, "save spec", e);
+    if (run(s, q, "save spec", e) < 0)
+        return e->code;
+    if (!v->placed)
+        return 0;
+    q = prep(s, "INSERT INTO sup_placed(name, slots) VALUES (?1, ?2) "
+                "ON CONFLICT(name) DO UPDATE SET slots = ?2");
+    if (!q)
+        return db_err(s, e, "save slots");
+    sqlite3_bind_text(q, 1, v->spec.name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)v->slots);
+    return run(s, q, "save slots", e);
+}
+
+int super_store_placed_get(struct super *s, const char *name, uint64_t *slots)
+{
+    sqlite3_stmt *q = prep(s, "SELECT slots FROM sup_placed WHERE name = ?1");
+    int found = 0;
+
+    if (!q)
+        return 0;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        *slots = (uint64_t)sqlite3_column_int64(q, 0);
+        found = 1;
+    }
+    sqlite3_finalize(q);
+    return found;
 }
 
 int super_store_spec_del(struct super *s, const char *name, struct err *e)
@@ -91,6 +119,11 @@ int super_store_spec_del(struct super *s, const char *name, struct err *e)
         return db_err(s, e, "forget spec");
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     if (run(s, q, "forget spec", e) < 0)
+        return e->code;
+    if (!(q = prep(s, "DELETE FROM sup_placed WHERE name = ?1")))
+        return db_err(s, e, "forget slots");
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    if (run(s, q, "forget slots", e) < 0)
         return e->code;
     if (!(q = prep(s, "DELETE FROM sup_instances WHERE service = ?1")))
         return db_err(s, e, "forget instances");

@@ -1,0 +1,203 @@
+/* api_specs: the cluster's service specs over HTTP. A spec is a record of
+ * the replicated state (CRDT_SPEC, last writer wins by HLC), so every agent
+ * holds it within about a second of the write and agent/place runs its
+ * share of the slots. The body is a supervisor spec plus the cluster
+ * fields of core/place (count, constraints, spread, resources, update);
+ * a bad one is refused with the field named and nothing is written.
+ *   GET    /v1/specs          [{name, spec, origin, hlc, time_ms}] of the live specs
+ *   GET    /v1/specs/NAME     one of them; 404 when none
+ *   PUT    /v1/specs/NAME     body: the spec (its "name" must be NAME or missing)
+ *   DELETE /v1/specs/NAME     a tombstone: every agent stops the slots
+ *   GET    /v1/place[/NAME]   where each slot goes by this agent's view, and why not */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/api/api_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/place/place_drive.h"
+#include "core/place.h"
+
+static json_t *spec_json(const struct crdt_rec *r)
+{
+    json_t *spec = json_loadb((const char *)r->val, r->len, 0, NULL);
+
+    return json_pack("{s:s, s:o, s:s, s:I, s:I}", "name", r->key, "spec", spec ? spec : json_null(),
+                     "origin", r->origin, "hlc", (json_int_t)r->hlc, "time_ms",
+                     (json_int_t)hlc_wall_ms(r->hlc));
+}
+
+struct list {
+    struct catalog *c;
+    json_t *arr;
+    const char *last;
+};
+
+static int list_cb(void *ud, const struct crdt_rec *r)
+{
+    struct list *l = ud;
+    const struct crdt_rec *w;
+
+    if (l->last && strcmp(l->last, r->key) == 0)
+        return 0;
+    l->last = r->key;
+    w = crdt_lww(l->c->crdt, CRDT_SPEC, r->key);
+    if (w && !w->deleted)
+        json_array_append_new(l->arr, spec_json(w));
+    return 0;
+}
+
+static void get_specs(struct agent *a, struct httpd_req *req)
+{
+    const char *path = httpd_req_path(req), *name = "";
+    const struct crdt_rec *r;
+
+    api_prefix(path, "/v1/specs/", &name);
+    if (!name[0]) {
+        struct list l = {.c = a->catalog, .arr = json_array()};
+        crdt_scan(a->catalog->crdt, CRDT_SPEC, NULL, 0, list_cb, &l);
+        api_set_index(a, req);
+        api_reply_json(req, 200, l.arr);
+        return;
+    }
+    r = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
+    api_set_index(a, req);
+    if (!r || r->deleted) {
+        api_reply_error(req, 404, "no spec named \"%s\"", name);
+        return;
+    }
+    api_reply_json(req, 200, spec_json(r));
+}
+
+/* The stored form: the body with its name, as compact JSON with sorted
+ * keys, so that the same spec written twice is the same value. */
+static char *canonical(const char *name, const char *body, size_t len, struct err *e)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *n;
+    char *out;
+
+    if (!root) {
+        err_set(e, -EINVAL, "spec: line %d: %s", je.line, je.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        err_set(e, -EINVAL, "spec: expected a JSON object");
+        return NULL;
+    }
+    n = json_object_get(root, "name");
+    if (n && (!json_is_string(n) || strcmp(json_string_value(n), name) != 0)) {
+        json_decref(root);
+        err_set(e, -EINVAL, "name: the spec says another name than the path (%s)", name);
+        return NULL;
+    }
+    json_object_set_new(root, "name", json_string(name));
+    out = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!out)
+        err_set(e, -ENOMEM, "spec: cannot encode");
+    return out;
+}
+
+static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
+{
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    struct place_spec p;
+    struct err e;
+    char *text;
+    int rc;
+
+    if (!name[0] || strchr(name, '/')) {
+        api_reply_error(req, 400, "expected /v1/specs/NAME");
+        return;
+    }
+    if (!(text = canonical(name, body, len, &e))) {
+        api_reply_error(req, 400, "%s", e.msg);
+        return;
+    }
+    if ((rc = place_spec_check(text, strlen(text), &p, &e)) < 0) {
+        free(text);
+        api_reply_error(req, rc == -ENOTSUP ? 422 : 400, "%s", e.msg);
+        return;
+    }
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, name, text, (uint32_t)strlen(text),
+                  &e);
+    free(text);
+    if (rc >= 0 && (rc = catalog_save(a, &e)) >= 0)
+        rc = rc > 0 ? 1 : 0;
+    if (rc < 0) {
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:b}", "stored", 1));
+    agent_drive(a);
+    place_drive_kick(a);
+}
+
+static void delete_spec(struct agent *a, struct httpd_req *req, const char *name)
+{
+    const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
+    uint64_t now = agent_wall_ms();
+    struct err e;
+    int rc = 0;
+
+    if (!r || r->deleted) {
+        api_reply_error(req, 404, "no spec named \"%s\"", name);
+        return;
+    }
+    rc = repl_del(a->catalog->repl, now, CRDT_SPEC, name, &e);
+    if (rc == 0) {
+        /* another agent wrote it: write ours, so that we have one to delete */
+        if ((rc = repl_put(a->catalog->repl, now, CRDT_SPEC, name, "{}", 2, &e)) >= 0)
+            rc = repl_del(a->catalog->repl, now, CRDT_SPEC, name, &e);
+    }
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:i}", "deleted", 1));
+    agent_drive(a);
+    place_drive_kick(a);
+}
+
+static void get_place(struct agent *a, struct httpd_req *req)
+{
+    const char *name = "";
+
+    api_prefix(httpd_req_path(req), "/v1/place/", &name);
+    api_set_index(a, req);
+    api_reply_json(req, 200, place_drive_status(a, name[0] ? name : NULL));
+}
+
+int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
+{
+    const char *name = "";
+
+    if (strcmp(path, "/v1/place") == 0 || api_prefix(path, "/v1/place/", &name)) {
+        if (strcmp(method, "GET") == 0)
+            api_block(a, req, get_place);
+        else
+            api_reply_error(req, 405, "method %s not allowed on /v1/place (GET)", method);
+        return 1;
+    }
+    if (strcmp(path, "/v1/specs") != 0 && !api_prefix(path, "/v1/specs/", &name))
+        return 0;
+    if (strcmp(method, "GET") == 0)
+        api_block(a, req, get_specs);
+    else if (name[0] && api_method_is(method, "PUT"))
+        put_spec(a, req, name);
+    else if (name[0] && strcmp(method, "DELETE") == 0)
+        delete_spec(a, req, name);
+    else
+        api_reply_error(req, 405, "method %s not allowed on %s (GET; PUT, DELETE with a name)",
+                        method, path);
+    return 1;
+}

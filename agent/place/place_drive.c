@@ -1,0 +1,391 @@
+/* place_drive: the driver of core/place in the agent (see place_drive.h).
+ * A timer looks at the catalog index and the membership generation every
+ * PLACE_TICK_MS; when either moved it places again and hands the supervisor
+ * the slots of this node, spec by spec, only where they changed. Until the
+ * node has seen another live member (or PLACE_SETTLE_MS passed since the
+ * start), it places nothing: a node that restarts alone in its own view
+ * would otherwise start every slot of the cluster. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/log.h"
+#include "agent/place/place_drive.h"
+#include "agent/super/super.h"
+#include "core/cat.h"
+#include "core/mem.h"
+#include "core/place.h"
+
+#define PLACE_TICK_MS   250
+#define PLACE_SETTLE_MS 5000
+
+/* What the supervisor was last told for one spec. */
+struct applied {
+    char name[64];
+    char *sup; /* heap: the supervisor spec given */
+    uint64_t slots;
+    char error[256]; /* the supervisor's refusal, "" none */
+};
+
+struct place_drive {
+    uv_timer_t timer; /* the struct is freed in its close callback */
+    struct agent *a;
+    uint64_t seen_index, seen_gen;
+    uint64_t opened_ms;
+    int dirty, settled;
+    struct applied *ap;
+    size_t n_ap;
+};
+
+/* The inputs of one placement: specs and members, and the answer. */
+struct gathered {
+    struct place_spec *specs;
+    char **texts; /* heap, the cluster spec of each */
+    size_t n_specs;
+    json_t *invalid; /* [{name, error}] of specs that do not parse */
+    struct place_member *m;
+    struct tags *tags;
+    size_t n_m;
+    int self; /* index of this node in m, -1 none */
+    struct place_result r;
+};
+
+static struct place_drive *drive_of(struct agent *a);
+
+struct scan {
+    struct agent *a;
+    struct gathered *g;
+    const char *last;
+};
+
+static int spec_cb(void *ud, const struct crdt_rec *r)
+{
+    struct scan *sc = ud;
+    struct gathered *g = sc->g;
+    const struct crdt_rec *w;
+    struct place_spec p;
+    struct err e;
+
+    if (sc->last && strcmp(sc->last, r->key) == 0)
+        return 0;
+    sc->last = r->key;
+    w = crdt_lww(sc->a->catalog->crdt, CRDT_SPEC, r->key);
+    if (!w || w->deleted)
+        return 0;
+    if (g->n_specs == PLACE_SPECS_MAX ||
+        place_spec_check((const char *)w->val, w->len, &p, &e) < 0) {
+        if (g->n_specs == PLACE_SPECS_MAX)
+            err_set(&e, -ENOSPC, "more than %d specs", PLACE_SPECS_MAX);
+        json_array_append_new(g->invalid, json_pack("{s:s, s:s}", "name", w->key, "error", e.msg));
+        return 0;
+    }
+    if (strcmp(p.name, w->key) != 0) {
+        json_array_append_new(g->invalid, json_pack("{s:s, s:s}", "name", w->key, "error",
+                                                    "name: differs from the key"));
+        return 0;
+    }
+    g->specs = xrealloc(g->specs, (g->n_specs + 1) * sizeof(*g->specs));
+    g->texts = xrealloc(g->texts, (g->n_specs + 1) * sizeof(*g->texts));
+    g->specs[g->n_specs] = p;
+    g->texts[g->n_specs] = xmalloc(w->len + 1);
+    memcpy(g->texts[g->n_specs], w->val, w->len);
+    g->texts[g->n_specs][w->len] = '\0';
+    g->n_specs++;
+    return 0;
+}
+
+static const char *tag_get(const struct tags *t, const char *key)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->t[i].key, key) == 0)
+            return t->t[i].val;
+    return NULL;
+}
+
+/* Fills g from the replica and the member table; release with gathered_release. */
+static void gather(struct agent *a, struct gathered *g)
+{
+    struct scan sc = {.a = a, .g = g};
+    size_t n = swim_member_count(a->swim);
+    struct err e;
+
+    memset(g, 0, sizeof(*g));
+    g->invalid = json_array();
+    g->self = -1;
+    crdt_scan(a->catalog->crdt, CRDT_SPEC, NULL, 0, spec_cb, &sc);
+    g->m = xcalloc(n + 1, sizeof(*g->m));
+    g->tags = xcalloc(n + 1, sizeof(*g->tags));
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *sm = swim_member_at(a->swim, i);
+        struct place_member *pm = &g->m[g->n_m];
+        const char *cap;
+        if (sm->state != SWIM_ALIVE && sm->state != SWIM_SUSPECT)
+            continue;
+        if (sm->tags_len && tags_decode(&g->tags[g->n_m], sm->tags, sm->tags_len, NULL) < 0)
+            memset(&g->tags[g->n_m], 0, sizeof(g->tags[g->n_m]));
+        pm->name = sm->name;
+        pm->tags = &g->tags[g->n_m];
+        if ((cap = tag_get(pm->tags, "capacity")) && place_res_parse(&pm->cap, cap, NULL) < 0)
+            memset(&pm->cap, 0, sizeof(pm->cap));
+        if (sm == swim_self(a->swim))
+            g->self = (int)g->n_m;
+        g->n_m++;
+    }
+    if (place_compute(g->specs, g->n_specs, g->m, g->n_m, &g->r, &e) < 0)
+        log_warn("place", "placement failed: %s", e.msg);
+}
+
+static void gathered_release(struct gathered *g)
+{
+    for (size_t i = 0; i < g->n_specs; i++)
+        free(g->texts[i]);
+    free(g->texts);
+    free(g->specs);
+    free(g->m);
+    free(g->tags);
+    json_decref(g->invalid);
+    place_result_release(&g->r);
+}
+
+static struct applied *applied_find(struct place_drive *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_ap; i++)
+        if (strcmp(d->ap[i].name, name) == 0)
+            return &d->ap[i];
+    return NULL;
+}
+
+static void applied_drop(struct place_drive *d, struct applied *ap)
+{
+    free(ap->sup);
+    *ap = d->ap[--d->n_ap];
+}
+
+static void run_spec(struct place_drive *d, const char *name, const char *text, uint64_t slots)
+{
+    struct applied *ap = applied_find(d, name);
+    char *sup = NULL;
+    struct err e;
+
+    err_clear(&e);
+    if (text && slots && !(sup = place_spec_sup_json(text, strlen(text), &e))) {
+        log_warn("place", "%s: %s", name, e.msg);
+        return;
+    }
+    if (ap && ap->slots == slots &&
+        ((!sup && !ap->sup) || (sup && ap->sup && strcmp(sup, ap->sup) == 0))) {
+        free(sup);
+        return;
+    }
+    if (!ap) {
+        d->ap = xrealloc(d->ap, (d->n_ap + 1) * sizeof(*d->ap));
+        ap = &d->ap[d->n_ap++];
+        memset(ap, 0, sizeof(*ap));
+        snprintf(ap->name, sizeof(ap->name), "%s", name);
+    }
+    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, &e) < 0) {
+        log_warn("place", "%s: the supervisor refused slots 0x%llx: %s", name,
+                 (unsigned long long)slots, e.msg);
+        snprintf(ap->error, sizeof(ap->error), "%s", e.msg);
+    } else {
+        ap->error[0] = '\0';
+    }
+    free(ap->sup);
+    ap->sup = sup;
+    ap->slots = slots;
+    if (!slots && !ap->error[0])
+        applied_drop(d, ap);
+}
+
+struct stale {
+    char (*names)[64];
+    size_t n;
+};
+
+static void stale_cb(void *ud, const char *name, uint64_t slots)
+{
+    struct stale *st = ud;
+
+    (void)slots;
+    st->names = xrealloc(st->names, (st->n + 1) * sizeof(*st->names));
+    snprintf(st->names[st->n++], 64, "%s", name);
+}
+
+static int other_alive(struct agent *a)
+{
+    for (size_t i = 1; i < swim_member_count(a->swim); i++)
+        if (swim_member_at(a->swim, i)->state == SWIM_ALIVE)
+            return 1;
+    return 0;
+}
+
+static void place_now(struct place_drive *d)
+{
+    struct agent *a = d->a;
+    struct gathered g;
+    struct stale st = {0};
+
+    gather(a, &g);
+    for (size_t i = 0; i < g.n_specs; i++) {
+        uint64_t mine = g.self >= 0 ? place_mine(&g.r, (uint32_t)i, g.self) : 0;
+        run_spec(d, g.specs[i].name, g.texts[i], mine);
+    }
+    /* what runs for a spec that is gone (deleted, or refused now) */
+    super_placed_each(a->super, stale_cb, &st);
+    for (size_t i = 0; i < st.n; i++) {
+        int live = 0;
+        for (size_t k = 0; k < g.n_specs && !live; k++)
+            live = strcmp(g.specs[k].name, st.names[i]) == 0;
+        if (!live)
+            run_spec(d, st.names[i], NULL, 0);
+    }
+    for (size_t i = 0; i < d->n_ap;) {
+        int live = 0;
+        for (size_t k = 0; k < g.n_specs && !live; k++)
+            live = strcmp(g.specs[k].name, d->ap[i].name) == 0;
+        if (!live)
+            applied_drop(d, &d->ap[i]);
+        else
+            i++;
+    }
+    free(st.names);
+    gathered_release(&g);
+}
+
+static void tick(uv_timer_t *t)
+{
+    struct place_drive *d = t->data;
+    struct agent *a = d->a;
+    uint64_t index = crdt_index(a->catalog->crdt), gen = a->member_gen;
+
+    if (a->stopping || a->closed || !a->super)
+        return;
+    if (!d->settled) {
+        if (!other_alive(a) && uv_now(&a->loop) - d->opened_ms < PLACE_SETTLE_MS)
+            return;
+        d->settled = 1;
+        d->dirty = 1;
+    }
+    if (!d->dirty && index == d->seen_index && gen == d->seen_gen)
+        return;
+    d->dirty = 0;
+    d->seen_index = index;
+    d->seen_gen = gen;
+    place_now(d);
+}
+
+static struct place_drive *drive_of(struct agent *a)
+{
+    return a->place;
+}
+
+int place_drive_open(struct agent *a, struct err *e)
+{
+    struct place_drive *d = xcalloc(1, sizeof(*d));
+
+    (void)e;
+    d->a = a;
+    d->opened_ms = uv_now(&a->loop);
+    uv_timer_init(&a->loop, &d->timer);
+    d->timer.data = d;
+    uv_timer_start(&d->timer, tick, PLACE_TICK_MS, PLACE_TICK_MS);
+    a->place = d;
+    return 0;
+}
+
+static void closed_cb(uv_handle_t *h)
+{
+    struct place_drive *d = h->data;
+
+    for (size_t i = 0; i < d->n_ap; i++)
+        free(d->ap[i].sup);
+    free(d->ap);
+    free(d);
+}
+
+void place_drive_close(struct agent *a)
+{
+    struct place_drive *d = drive_of(a);
+
+    if (!d)
+        return;
+    a->place = NULL;
+    uv_close((uv_handle_t *)&d->timer, closed_cb);
+}
+
+void place_drive_kick(struct agent *a)
+{
+    struct place_drive *d = drive_of(a);
+
+    if (d)
+        d->dirty = 1;
+}
+
+/* One spec's slots with where they go and what runs them. */
+static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
+{
+    const struct place_spec *p = &g->specs[i];
+    struct cat_view v;
+    struct cat_entry *es = NULL;
+    size_t n = 0, running = 0, passing = 0, unplaceable = 0, missing = 0, doubled = 0;
+    json_t *slots = json_array(), *o;
+    struct applied *ap = a->place ? applied_find(a->place, p->name) : NULL;
+
+    catalog_view(a, &v);
+    if (cat_service_entries(&v, p->name, NULL, CAT_CRITICAL, 1, &es, &n, NULL) < 0)
+        n = 0;
+    for (size_t k = 0; k < g->r.n; k++) {
+        const struct place_slot *s = &g->r.s[k];
+        json_t *js, *run = json_array();
+        size_t here = 0;
+        if (s->spec != i)
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            const char *sl = tag_get(&es[j].inst.meta, "slot");
+            if (!sl || strtoul(sl, NULL, 10) != s->slot)
+                continue;
+            here++;
+            passing += es[j].status == CAT_PASSING;
+            json_array_append_new(run, json_pack("{s:s, s:s, s:s}", "node", es[j].inst.node, "id",
+                                                 es[j].inst.id, "status",
+                                                 cat_status_name(es[j].status)));
+        }
+        running += here;
+        missing += here == 0;
+        doubled += here > 1;
+        js = json_pack("{s:i, s:o}", "slot", (int)s->slot, "running", run);
+        if (s->member >= 0) {
+            json_object_set_new(js, "node", json_string(g->m[s->member].name));
+        } else {
+            unplaceable++;
+            json_object_set_new(js, "node", json_null());
+            json_object_set_new(js, "unplaceable", json_string(s->reason));
+        }
+        json_array_append_new(slots, js);
+    }
+    o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:o}", "name", p->name, "count",
+                  (int)p->count, "running", (json_int_t)running, "passing", (json_int_t)passing,
+                  "unplaceable", (json_int_t)unplaceable, "missing", (json_int_t)missing, "doubled",
+                  (json_int_t)doubled, "slots", slots);
+    if (ap && ap->error[0])
+        json_object_set_new(o, "error", json_string(ap->error));
+    cat_entries_free(es, n);
+    return o;
+}
+
+json_t *place_drive_status(struct agent *a, const char *name)
+{
+    struct gathered g;
+    json_t *specs = json_array(), *o;
+
+    gather(a, &g);
+    for (size_t i = 0; i < g.n_specs; i++)
+        if (!name || strcmp(g.specs[i].name, name) == 0)
+            json_array_append_new(specs, spec_status(a, &g, i));
+    o = json_pack("{s:s, s:I, s:o, s:O}", "node", swim_self(a->swim)->name, "members",
+                  (json_int_t)g.n_m, "specs", specs, "invalid", g.invalid);
+    gathered_release(&g);
+    return o;
+}
