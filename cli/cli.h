@@ -23,6 +23,7 @@ struct cli {
     long tail;          /* logs --tail, -1: default */
     int passing;        /* health --passing */
     int recurse;        /* kv delete --recurse */
+    int prune;          /* apply --prune */
     const char *kind;   /* events --kind */
     long limit;         /* events --limit */
     int nargs;
@@ -76,5 +77,9 @@ int cmd_kv(struct cli *c);
 int cmd_event(struct cli *c);
 int cmd_events(struct cli *c);
 int cmd_watch(struct cli *c);
+/* The cluster's service specs (cmd_place.c). */
+int cmd_apply(struct cli *c);
+int cmd_diff(struct cli *c);
+int cmd_status(struct cli *c);
 
 #endif

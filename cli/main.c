@@ -58,6 +58,10 @@ static const char usage[] =
     "                          the output of a service's instances\n"
     "  secret put NAME [FILE|-] | secret ls | secret rm NAME\n"
     "                          secrets that services get as files\n"
+    "  apply DIR|FILE [--prune] publish the cluster specs of DIR: every agent runs its\n"
+    "                          share of their slots\n"
+    "  diff DIR|FILE           what apply would change, field by field (exit 2: some)\n"
+    "  status [NAME] [--json]  cluster specs: desired against running, slot by slot\n"
     "  version                 print the version\n"
     "\n"
     "Options for every command:\n"
@@ -395,6 +399,19 @@ static const struct cli_cmd commands[] = {
      "Usage: troupe events [-f|--follow] [--kind KIND] [--limit N] [--json] [--http ADDR]\n"
      "Prints the local agent's event history (member, service, check, config, user,\n"
      "agent); -f keeps printing new events as they happen.\n"},
+    {"apply", cmd_apply, 1,
+     "Usage: troupe apply DIR|FILE [--prune] [--http ADDR]\n"
+     "Publishes the cluster specs of DIR (every NAME.json) or FILE: each agent runs the\n"
+     "slots placement gives it. Every spec is checked first; one bad file publishes\n"
+     "nothing. --prune removes the specs the cluster holds that DIR does not.\n"},
+    {"diff", cmd_diff, 1,
+     "Usage: troupe diff DIR|FILE [--http ADDR]\n"
+     "Prints field by field what troupe apply would change; exits 0 when nothing, 2\n"
+     "when something (for CI).\n"},
+    {"status", cmd_status, 1,
+     "Usage: troupe status [NAME] [--json] [--http ADDR]\n"
+     "Desired against running for the cluster specs: count, where each slot is placed,\n"
+     "what runs it and its health, and why a slot cannot be placed.\n"},
     {"watch", cmd_watch, 2,
      "Usage: troupe watch services | service NAME | kv PREFIX [--json] [--http ADDR]\n"
      "Prints the current state, then again at every change (blocking queries).\n"},
@@ -458,6 +475,8 @@ static int cli_run(struct cli *c, int argc, char **argv, const char *http)
             c->passing = 1;
         } else if (strcmp(a, "--recurse") == 0) {
             c->recurse = 1;
+        } else if (strcmp(a, "--prune") == 0) {
+            c->prune = 1;
         } else if (strcmp(a, "--kind") == 0 || strcmp(a, "--limit") == 0) {
             if (i + 1 >= argc)
                 return usage_error("%s: missing a value", a);
