@@ -1,0 +1,117 @@
+#!/bin/bash
+# troupe apply on one host of four: a count-7 service and a role=web one
+# (distinct hosts) run every slot exactly once, where placement says, on
+# every host's view; kill -9 of one agent: its slots run elsewhere within
+# its death detection and a few seconds; troupe diff exits 2 on a changed
+# field (naming it) and 0 once applied.
+. "$(dirname "$0")/lib.sh"
+
+# the agents leave their instances running when they stop (by design), and
+# a killed agent's too: stop every instance any data dir knows of
+place_cleanup() {
+    local rc=$? i p
+    stop_all
+    for i in 1 2 3 4; do
+        [ -f "$TMP/h$i/troupe.db" ] || continue
+        for p in $(sqlite3 "$TMP/h$i/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
+            kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
+        done
+    done
+    (exit $rc)
+    cleanup
+}
+trap place_cleanup EXIT
+
+net_up 4
+start 1 --tag role=web
+start 2 --join 10.77.0.1 --tag role=web
+start 3 --join 10.77.0.1 --tag role=db
+start 4 --join 10.77.0.1 --tag role=db
+for i in 1 2 3 4; do wait_until 30 "h$i sees 4 alive" sees_count "$i" alive 4; done
+
+mkdir -p "$TMP/specs"
+cat >"$TMP/specs/work.json" <<'JSON'
+{"name": "work", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 7}
+JSON
+cat >"$TMP/specs/front.json" <<'JSON'
+{"name": "front", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 2,
+ "constraints": {"role": "web", "distinct_hosts": true}}
+JSON
+
+# placed I NAME COUNT [HOSTS]: as hI sees it, NAME has COUNT slots, each
+# running exactly once (serving), on the node placement gives it, and
+# every node is one of HOSTS (a regex, default any)
+placed() {
+    local i=$1 name=$2 n=$3 hosts=${4:-.}
+    api "$i" GET "/v1/place/$name" | jq -e --argjson n "$n" --arg h "$hosts" '
+        .specs[0] as $s | $s.count == $n and $s.running == $n and $s.missing == 0 and
+        $s.doubled == 0 and $s.unplaceable == 0 and
+        all($s.slots[]; (.running | length) == 1 and .running[0].node == .node and
+                         (.node | test($h)))'
+}
+all_placed() {
+    local name=$1 n=$2 hosts=$3 i
+    shift 3
+    for i in "$@"; do placed "$i" "$name" "$n" "$hosts" || return 1; done
+}
+
+say "troupe diff before anything: both specs are new"
+cli 1 diff "$TMP/specs" >"$TMP/diff.out"
+rc=$?
+[ $rc -eq 2 ] || fail "troupe diff with two new specs exited $rc, not 2"
+grep -q "+ work" "$TMP/diff.out" || fail "diff does not name work: $(cat "$TMP/diff.out")"
+
+say "troupe apply on h1"
+t0=$(date +%s%N)
+cli 1 apply "$TMP/specs" || fail "troupe apply"
+wait_until 30 "work: 7 slots each running once, on every host's view" all_placed work 7 . 1 2 3 4
+wait_until 10 "front: 2 slots on h1 and h2 (role=web), one each" all_placed front 2 '^h[12]$' 1 2 3 4
+say "every slot running $(( ($(date +%s%N) - t0) / 1000000 )) ms after the apply"
+[ "$(api 3 GET /v1/place/front | jq '[.specs[0].slots[].node] | unique | length')" = 2 ] ||
+    fail "front's two slots are not on two hosts"
+cli 2 status work | grep -q "work: count 7, running 7" || fail "troupe status: $(cli 2 status work)"
+
+say "troupe diff after the apply: nothing"
+cli 3 diff "$TMP/specs" || fail "troupe diff after apply exited $?, not 0"
+
+say "a changed field: diff names it and exits 2"
+sed -i 's/"count": 7/"count": 8/' "$TMP/specs/work.json"
+cli 1 diff "$TMP/specs" >"$TMP/diff.out"
+rc=$?
+[ $rc -eq 2 ] || fail "troupe diff with a changed count exited $rc, not 2"
+grep -q "work.count: 7 -> 8" "$TMP/diff.out" || fail "diff: $(cat "$TMP/diff.out")"
+cli 1 apply "$TMP/specs" || fail "troupe apply of count 8"
+wait_until 20 "work: 8 slots each running once" all_placed work 8 . 1 2 3 4
+cli 4 diff "$TMP/specs" || fail "troupe diff after the second apply exited $?, not 0"
+
+say "a spec asking for at-most-once is refused, nothing published"
+echo '{"name": "cron", "command": "/bin/true", "user": "nobody", "exclusive": true}' \
+    >"$TMP/specs/cron.json"
+cli 1 apply "$TMP/specs" 2>"$TMP/apply.err" && fail "apply of an exclusive spec succeeded"
+grep -q "exclusive" "$TMP/apply.err" || fail "the refusal does not name exclusive"
+rm "$TMP/specs/cron.json"
+
+victim=$(api 1 GET /v1/place/work | jq -r '.specs[0].slots[] | select(.node != "h1") | .node' |
+    head -n 1)
+v=${victim#h}
+say "kill -9 of $victim, which runs slots $(api 1 GET /v1/place/work |
+    jq -c --arg v "$victim" '[.specs[0].slots[] | select(.node == $v) | .slot]') of work"
+t0=$(date +%s%N)
+kill -9 "${PID[$v]}"
+alive=()
+for i in 1 2 3 4; do [ "$i" = "$v" ] || alive+=("$i"); done
+wait_until 30 "the others see $victim dead" all_see "$victim" dead "${alive[@]}"
+td=$(date +%s%N)
+wait_until 15 "work: 8 slots running once on the three left" all_placed work 8 "^h[^$v]\$" "${alive[@]}"
+if [ "$v" = 2 ]; then
+    # front's slot of h2 has nowhere to go: only h1 is role=web, and distinct_hosts
+    front_half() {
+        api 1 GET /v1/place/front | jq -e '.specs[0] | .unplaceable == 1 and .running == 1 and
+            ([.slots[].unplaceable // empty] | .[0] | test("distinct_hosts"))'
+    }
+    wait_until 10 "front: h2's slot unplaceable, and says why" front_half
+else
+    wait_until 10 "front: still on h1 and h2" all_placed front 2 '^h[12]$' "${alive[@]}"
+fi
+say "slots back $(( ($(date +%s%N) - td) / 1000000 )) ms after the death was seen," \
+    "$(( ($(date +%s%N) - t0) / 1000000 )) ms after the kill"
