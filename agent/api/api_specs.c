@@ -127,8 +127,8 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, name, text, (uint32_t)strlen(text),
                   &e);
     free(text);
-    if (rc >= 0 && (rc = catalog_save(a, &e)) >= 0)
-        rc = rc > 0 ? 1 : 0;
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
     if (rc < 0) {
         api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
         return;

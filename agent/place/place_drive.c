@@ -338,10 +338,11 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
         n = 0;
     for (size_t k = 0; k < g->r.n; k++) {
         const struct place_slot *s = &g->r.s[k];
-        json_t *js, *run = json_array();
+        json_t *js, *run;
         size_t here = 0;
         if (s->spec != i)
             continue;
+        run = json_array();
         for (size_t j = 0; j < n; j++) {
             const char *sl = tag_get(&es[j].inst.meta, "slot");
             if (!sl || strtoul(sl, NULL, 10) != s->slot)
