@@ -449,8 +449,8 @@ static int parse_ttl(struct config *c, const struct opt *o, const char *v, const
     return 0;
 }
 
-static int parse_capacity(struct config *c, const struct opt *o, const char *v,
-                          const char *where, struct err *e)
+static int parse_capacity(struct config *c, const struct opt *o, const char *v, const char *where,
+                          struct err *e)
 {
     struct err sub;
 

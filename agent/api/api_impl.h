@@ -44,7 +44,6 @@ int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, con
 int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
                      const char *path);
 /* The cluster's service specs and where they run (api_specs.c). */
-int api_specs_route(struct agent *a, struct httpd_req *req, const char *method,
-                    const char *path);
+int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 
 #endif

@@ -542,8 +542,8 @@ static uint32_t slots_span(uint64_t slots)
     return slots ? 64u - (uint32_t)__builtin_clzll(slots) : 0;
 }
 
-int super_place(struct super *s, const char *name, const char *text, size_t len,
-                uint64_t slots, struct err *e)
+int super_place(struct super *s, const char *name, const char *text, size_t len, uint64_t slots,
+                struct err *e)
 {
     struct sup_spec sp;
     struct svc *v = super_find(s, name);
@@ -688,8 +688,8 @@ int super_scale(struct super *s, const char *name, uint32_t n, struct err *e)
     if (!v)
         return e->code;
     if (v->placed)
-        return err_set(e, -EINVAL,
-                       "%s runs for a cluster spec: change its count with troupe apply", name);
+        return err_set(e, -EINVAL, "%s runs for a cluster spec: change its count with troupe apply",
+                       name);
     if (n > SUP_INSTANCES_MAX)
         return err_set(e, -EINVAL, "instances: %u is above %d", n, SUP_INSTANCES_MAX);
     if (n > 1)
