@@ -442,6 +442,7 @@ static void reload(struct agent *a)
     log_info("config", "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
     history_add(a, "config", a->cfg.node, "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
     services_dir_load(a);
+    api_tls_reload(a);
     if (a->super)
         super_dir_load(a->super);
     agent_drive(a);
@@ -534,7 +535,7 @@ static void signal_cb(uv_signal_t *s, int signum)
     struct agent *a = s->data;
 
     if (signum == SIGHUP) {
-        log_info("agent", "SIGHUP: reloading tags, keys and service files");
+        log_info("agent", "SIGHUP: reloading tags, keys, service files and the API's certificate");
         reload(a);
         return;
     }

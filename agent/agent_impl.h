@@ -27,6 +27,7 @@ struct bundles;  /* bundle jobs and their counters (bundle.c) */
 struct dnsd;     /* the DNS server (dns/dnsd.c) */
 struct super;    /* the supervisor (super.c) */
 struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
+struct tls_server; /* the API's certificate (api/tls.c) */
 
 struct agent {
     uv_loop_t loop;
@@ -38,6 +39,7 @@ struct agent {
     struct keyring *kr;
     struct net *net;
     struct httpd *httpd;
+    struct tls_server *api_tls; /* NULL: the API speaks plain HTTP */
     struct store *store;
     struct dnsd *dnsd;   /* NULL when DNS is off */
     uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */

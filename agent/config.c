@@ -50,7 +50,19 @@ static const struct opt opts[] = {
      .help = "gossip encryption key (base64 of 32 bytes, see troupe keygen); repeatable, the "
              "first seals, every one opens"},
     {.flag = "http", .type = T_ADDR, .off = offsetof(struct config, http),
-     .def_text = "127.0.0.1:7421", .arg = "IP:PORT", .help = "HTTP API address"},
+     .def_text = "127.0.0.1:7421", .arg = "IP:PORT",
+     .help = "HTTP API address; one beyond loopback needs --http-tls-cert and --http-tls-key, "
+             "or --http-insecure"},
+    {.flag = "http-tls-cert", .type = T_PATH, .off = offsetof(struct config, http_tls_cert),
+     .arg = "FILE",
+     .help = "certificate chain (PEM, the server's first) the HTTP API serves TLS with; needs "
+             "--http-tls-key; OpenSSL 3 is loaded only then; read again on SIGHUP"},
+    {.flag = "http-tls-key", .type = T_PATH, .off = offsetof(struct config, http_tls_key),
+     .arg = "FILE", .help = "private key (PEM) of --http-tls-cert; read again on SIGHUP"},
+    {.flag = "http-insecure", .type = T_FLAG, .off = offsetof(struct config, http_insecure),
+     .help = "let the HTTP API listen beyond loopback without TLS: whoever reaches the address "
+             "can read and change what the API offers, and tokens cross the network in the "
+             "clear"},
     {.flag = "data-dir", .type = T_PATH, .off = offsetof(struct config, data_dir),
      .def_text = "/var/lib/troupe", .dev = "./troupe-data", .arg = "DIR",
      .help = "data directory (./troupe-data with --dev)"},
@@ -819,8 +831,35 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
     return config_check(c, e);
 }
 
+/* 127.0.0.0/8 and ::1 (and ::ffff:127.0.0.0/104): only this machine
+ * reaches them. The unspecified address is every interface. */
+static int is_loopback(const struct node_addr *a)
+{
+    static const uint8_t v6_loop[16] = {[15] = 1};
+    static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+    if (a->family == 4)
+        return a->ip[0] == 127;
+    return memcmp(a->ip, v6_loop, 16) == 0 ||
+           (memcmp(a->ip, v4_mapped, 12) == 0 && a->ip[12] == 127);
+}
+
 int config_check(const struct config *c, struct err *e)
 {
+    char addr[64];
+
+    if (!c->http_tls_cert[0] != !c->http_tls_key[0])
+        return err_set(e, -EINVAL, "%s",
+                       c->http_tls_cert[0] ? "--http-tls-cert needs --http-tls-key FILE"
+                                           : "--http-tls-key needs --http-tls-cert FILE");
+    if (c->http_tls_cert[0] && c->http_insecure)
+        return err_set(e, -EINVAL, "--http-insecure and --http-tls-cert contradict: drop one");
+    if (!is_loopback(&c->http) && !c->http_tls_cert[0] && !c->http_insecure)
+        return err_set(e, -EINVAL,
+                       "--http %s is beyond loopback: give the API TLS with --http-tls-cert "
+                       "FILE --http-tls-key FILE, or say --http-insecure to serve plain HTTP "
+                       "to the network",
+                       node_addr_str(&c->http, addr, sizeof(addr)));
     if (!c->trust_repo[0] != !c->trust_root[0])
         return err_set(e, -EINVAL, "%s",
                        c->trust_repo[0] ? "--trust-repo needs --trust-root FILE (the pinned "

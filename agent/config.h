@@ -36,6 +36,9 @@ struct config {
     size_t n_keys;
     char keys[CONFIG_KEYS_MAX][CONFIG_ITEM_MAX]; /* base64 of 32 bytes, first is primary */
     struct node_addr http;
+    char http_tls_cert[PATH_MAX]; /* "" when the API speaks plain HTTP */
+    char http_tls_key[PATH_MAX];
+    int http_insecure; /* plain HTTP beyond loopback, said so */
     char data_dir[PATH_MAX];
     enum swim_profile profile;
     struct tags tags;

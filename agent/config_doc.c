@@ -63,8 +63,8 @@ void config_print_help(FILE *f)
                 default_text(&config_opts[i], def, sizeof(def)));
     }
     fprintf(f, "  %-34s %s\n", "--help", "print this help");
-    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags, keys and the "
-               "service files of --config-dir.\n");
+    fprintf(f, "\nSignals: SIGTERM/SIGINT leave gracefully; SIGHUP reloads tags, keys, the "
+               "service files of --config-dir and the API's TLS certificate and key.\n");
 }
 
 void config_print_flags(FILE *f)

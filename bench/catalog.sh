@@ -53,7 +53,7 @@ say "starting $N agents (lan profile) on 127.0.4.1-$N"
 for i in $(seq 1 "$N"); do
     join=()
     [ "$i" -gt 1 ] && join=(--join "$(addr 1):27420")
-    "$BIN" agent --node "b$i" --bind "$(addr "$i"):27420" --http "$(addr "$i"):27421" \
+    "$BIN" agent --node "b$i" --bind "$(addr "$i"):27420" --http "$(addr "$i"):27421" --http-insecure \
         --dns "$(addr "$i"):27453" --data-dir "$TMP/b$i" --log-level warn "${join[@]}" >"$TMP/b$i.log" 2>&1 &
     PID[$i]=$!
 done

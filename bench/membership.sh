@@ -79,7 +79,7 @@ sip() { echo "127.0.2.$1"; } # Serf agent I's address
 start_troupe() { # I [JOIN_I]
     local i=$1 join=()
     [ $# -gt 1 ] && join=(--join "$(tip "$2"):$T_GOSSIP")
-    "$BIN" agent --node "t$i" --bind "$(tip "$i"):$T_GOSSIP" --http "$(tip "$i"):$T_HTTP" \
+    "$BIN" agent --node "t$i" --bind "$(tip "$i"):$T_GOSSIP" --http "$(tip "$i"):$T_HTTP" --http-insecure \
         --dns "$(tip "$i"):$T_DNS" --data-dir "$TMP/t$i" "${join[@]}" >>"$TMP/t$i.log" 2>&1 &
     PID[t$i]=$!
 }

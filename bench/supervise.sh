@@ -229,7 +229,7 @@ EOF2
     cc -O2 -o "$TMP/listener" "$TMP/listener.c" || return 2
     touch "$dir/starts" && chmod 666 "$dir/starts" && chmod 755 "$dir" "$TMP/listener"
     for i in $(seq 1 "$n"); do
-        "$BIN" agent --node "c$i" --bind "$net.$i:$cg" --http "$net.$i:$((cg + 1))" --dns off \
+        "$BIN" agent --node "c$i" --bind "$net.$i:$cg" --http "$net.$i:$((cg + 1))" --http-insecure --dns off \
             --data-dir "$dir/h$i" --log-level warn $( [ "$i" -gt 1 ] && echo --join "$net.1:$cg" ) \
             >"$dir/h$i.log" 2>&1 &
         PIDS+=($!)

@@ -12,6 +12,7 @@
 #include "agent/trust/bundle.h"
 #include "agent/dns/dnsd.h"
 #include "agent/api/api_impl.h"
+#include "agent/api/tls.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
 #include "core/mem.h"
@@ -545,13 +546,37 @@ int api_open(struct agent *a, struct err *e)
     char addr[64];
     struct httpd_limits lim = {a->cfg.http_max_conns, a->cfg.http_header_timeout_ms,
                                a->cfg.http_body_timeout_ms, a->cfg.http_idle_timeout_ms};
-    int rc = httpd_open(&a->httpd, &a->loop, &a->cfg.http, &lim, handle, a, e);
+    int rc;
 
-    if (rc < 0)
-        return err_wrap(e, "HTTP API on %s", node_addr_str(&a->cfg.http, addr, sizeof(addr)));
+    node_addr_str(&a->cfg.http, addr, sizeof(addr));
+    if (a->cfg.http_tls_cert[0] &&
+        tls_server_new(&a->api_tls, a->cfg.http_tls_cert, a->cfg.http_tls_key, e) < 0)
+        return err_wrap(e, "HTTP API TLS (--http-tls-cert, --http-tls-key)");
+    if ((rc = httpd_open(&a->httpd, &a->loop, &a->cfg.http, &lim, handle, a, e)) < 0)
+        return err_wrap(e, "HTTP API on %s", addr);
+    httpd_set_tls(a->httpd, a->api_tls);
     a->started_wall_ms = agent_wall_ms();
-    log_info("api", "HTTP API on http://%s", node_addr_str(&a->cfg.http, addr, sizeof(addr)));
+    log_info("api", "HTTP API on %s://%s", a->api_tls ? "https" : "http", addr);
+    if (a->cfg.http_insecure)
+        log_warn("api",
+                 "the HTTP API on %s speaks plain HTTP beyond loopback (--http-insecure): "
+                 "whoever reaches it reads and changes what it offers, and tokens cross the "
+                 "network in the clear",
+                 addr);
     return 0;
+}
+
+void api_tls_reload(struct agent *a)
+{
+    struct err e;
+
+    if (!a->api_tls)
+        return;
+    if (tls_server_reload(a->api_tls, &e) < 0)
+        log_error("api", "TLS reload refused, keeping the running certificate: %s", e.msg);
+    else
+        log_info("api", "TLS: certificate %s and key %s read again; new connections use them",
+                 a->cfg.http_tls_cert, a->cfg.http_tls_key);
 }
 
 void api_close(struct agent *a)
@@ -561,4 +586,6 @@ void api_close(struct agent *a)
     if (a->httpd)
         httpd_close(a->httpd, NULL, NULL);
     a->httpd = NULL;
+    tls_server_free(a->api_tls); /* open connections hold their own references */
+    a->api_tls = NULL;
 }

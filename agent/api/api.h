@@ -10,6 +10,8 @@ struct agent;
 
 int api_open(struct agent *a, struct err *e);
 void api_close(struct agent *a);
+/* SIGHUP: the API's certificate and key read again (logged either way). */
+void api_tls_reload(struct agent *a);
 /* The supervisor's endpoints (api_super.c): 1 when it handled req. */
 struct httpd_req;
 int api_super_handle(struct agent *a, struct httpd_req *req);

@@ -3,7 +3,10 @@
  * connection limit and each connection's one timer, whose deadline is set
  * by the phase the connection is in (idle, headers, body, closing). One
  * request per connection is in flight at a time, so pipelined requests are
- * answered in order. */
+ * answered in order. With TLS (httpd_set_tls) a connection's bytes pass
+ * through agent/api/tls in places marked "TLS:": what is read is decrypted
+ * into the input buffer, what is written is encrypted, and the handshake's
+ * own output is sent as it comes. */
 #include "agent/api/httpd.h"
 
 #include <arpa/inet.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/api/tls.h"
 #include "agent/log.h"
 #include "core/http1.h"
 #include "core/mem.h"
@@ -18,6 +22,7 @@
 #define IN_MAX (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
 #define EXTRA_HEADERS_MAX 1024
 #define CLOSE_GRACE_MS 1000 /* for a last answer (408, 413) to be written */
+#define TLS_READ_BYTES 65536 /* ciphertext read at once into httpd's one buffer */
 
 /* What a connection's timer waits for. */
 enum conn_phase {
@@ -43,6 +48,7 @@ struct conn {
     enum conn_phase phase;
     struct conn *idle_prev, *idle_next; /* h->idle, most recently idle first */
     size_t head_scan;                   /* bytes of in searched for the headers' end */
+    struct tls_conn *tls;               /* NULL: plain HTTP */
 };
 
 struct httpd_req {
@@ -78,6 +84,8 @@ struct httpd {
     void (*done)(void *);
     void *done_ud;
     struct httpd_stats stats;
+    struct tls_server *tls; /* NULL: plain HTTP; not owned */
+    uint8_t *tls_in;        /* TLS_READ_BYTES: each read's ciphertext, fed at once */
 };
 
 static void process(struct conn *c);
@@ -87,6 +95,7 @@ static void maybe_done(struct httpd *h)
     if (h->closing && h->open_handles == 0) {
         void (*done)(void *) = h->done;
         void *ud = h->done_ud;
+        free(h->tls_in);
         free(h);
         if (done)
             done(ud);
@@ -101,6 +110,7 @@ static void conn_handle_closed(uv_handle_t *hd)
     h->open_handles--;
     if (--c->open_handles == 0) {
         free(c->in);
+        tls_conn_free(c->tls);
         free(c);
     }
     maybe_done(h);
@@ -245,6 +255,30 @@ static void written(uv_write_t *w, int status)
     free(wr);
 }
 
+/* TLS: sends what the session has to send (handshake, alerts, records);
+ * closes the connection afterwards when close_after. */
+static void tls_flush(struct conn *c, int close_after)
+{
+    size_t len = tls_conn_pending(c->tls);
+    struct write_req *wr;
+    uv_buf_t b;
+
+    if (len == 0) {
+        if (close_after)
+            conn_close(c);
+        return;
+    }
+    wr = xmalloc(sizeof(*wr) + len);
+    wr->c = c;
+    wr->close_after = close_after;
+    wr->len = tls_conn_take(c->tls, wr->data, len);
+    b = uv_buf_init(wr->data, (unsigned)wr->len);
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, written) < 0) {
+        free(wr);
+        conn_close(c);
+    }
+}
+
 static void send_response(struct conn *c, int status, const char *ctype, const char *extra,
                           size_t extra_len, const void *body, size_t len, int close_after)
 {
@@ -265,6 +299,18 @@ static void send_response(struct conn *c, int status, const char *ctype, const c
     if (len)
         memcpy(wr->data + (size_t)hl + extra_len + 2, body, len);
     wr->len = (size_t)hl + extra_len + 2 + len;
+    if (c->tls) { /* TLS: the answer goes out encrypted */
+        int rc = tls_conn_write(c->tls, wr->data, wr->len);
+        free(wr);
+        if (rc < 0) {
+            conn_close(c);
+            return;
+        }
+        if (close_after)
+            tls_conn_shutdown(c->tls);
+        tls_flush(c, close_after);
+        return;
+    }
     b = uv_buf_init(wr->data, (unsigned)wr->len);
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, written) < 0) {
         free(wr);
@@ -286,10 +332,8 @@ static void send_error(struct conn *c, int status, const char *msg)
     send_response(c, status, "application/json", "", 0, body, (size_t)n, 1);
 }
 
-static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+static void in_grow(struct conn *c)
 {
-    struct conn *c = hd->data;
-
     /* never while a request is answered: it points into c->in (read_cb
      * stops reading when c->in is full then) */
     if (!c->pending && c->in_cap - c->in_len < 16384 && c->in_cap < IN_MAX) {
@@ -299,8 +343,51 @@ static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
         c->in = xrealloc(c->in, cap);
         c->in_cap = cap;
     }
+}
+
+static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = hd->data;
+
+    if (c->tls) { /* TLS: ciphertext, fed to the session in read_cb */
+        if (!c->h->tls_in)
+            c->h->tls_in = xmalloc(TLS_READ_BYTES);
+        buf->base = (char *)c->h->tls_in;
+        buf->len = TLS_READ_BYTES;
+        return;
+    }
+    in_grow(c);
     buf->base = (char *)c->in + c->in_len;
     buf->len = c->in_cap - c->in_len;
+}
+
+/* TLS: decrypts what has arrived into c->in, as far as it has room (the
+ * rest waits in the session, and reading pauses as for plain HTTP), and
+ * sends what the handshake has to say. -1 when the session failed or the
+ * peer closed it: the connection is closing then. */
+static int tls_pull(struct conn *c)
+{
+    ssize_t n = 0;
+
+    for (;;) {
+        in_grow(c);
+        if (c->in_len == c->in_cap)
+            break;
+        n = tls_conn_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n <= 0)
+            break;
+        c->in_len += (size_t)n;
+    }
+    if (n < 0) {
+        if (n == -EPROTO) {
+            c->h->stats.tls_failed++;
+            log_debug("http", "TLS: %s", tls_conn_error(c->tls));
+        }
+        tls_flush(c, 1); /* an alert, or the close_notify answering the peer's */
+        return -1;
+    }
+    tls_flush(c, 0);
+    return 0;
 }
 
 /* Full while a request is answered: wait for the answer, since c->in
@@ -322,7 +409,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    c->in_len += (size_t)nread;
+    if (c->tls) { /* TLS: decrypt, then parse as plain HTTP */
+        tls_conn_feed(c->tls, buf->base, (size_t)nread);
+        if (tls_pull(c) < 0)
+            return;
+    } else {
+        c->in_len += (size_t)nread;
+    }
     if (!c->pending)
         process(c);
     pause_if_full(c);
@@ -350,8 +443,11 @@ static void process(struct conn *c)
 
     if (c->closing || c->pending || c->phase == PH_CLOSING)
         return;
+    if (c->tls && tls_pull(c) < 0) /* TLS: what waited while c->in was full */
+        return;
     if (c->in_len == 0) {
-        set_phase(c, PH_IDLE);
+        /* TLS: a handshake under way is timed as the headers are */
+        set_phase(c, c->tls && tls_conn_handshaking(c->tls) ? PH_HEAD : PH_IDLE);
         return;
     }
     req = xcalloc(1, sizeof(*req));
@@ -486,6 +582,10 @@ static void on_connection(uv_stream_t *server, int status)
     h->stats.conns_accepted++;
     h->stats.conns_open = h->n_conns;
     uv_tcp_nodelay(&c->tcp, 1);
+    if (h->tls && !(c->tls = tls_conn_new(h->tls))) { /* TLS: the session, accepting */
+        conn_close(c);
+        return;
+    }
     uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     c->reading = 1;
     set_phase(c, PH_IDLE);
@@ -522,6 +622,11 @@ int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr
     }
     *out = h;
     return 0;
+}
+
+void httpd_set_tls(struct httpd *h, struct tls_server *tls)
+{
+    h->tls = tls;
 }
 
 void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud)
@@ -578,6 +683,9 @@ void httpd_write_metrics(const struct httpd *h, FILE *f)
                  "or out of file descriptors.");
     HTTPD_METRIC("conns_evicted_total", "counter", s->conns_evicted,
                  "Idle HTTP API connections closed to make room under --http-max-conns.");
+    HTTPD_METRIC("tls_failed_total", "counter", s->tls_failed,
+                 "HTTP API connections closed because their TLS failed (a handshake, plain "
+                 "HTTP to a TLS port, a bad record).");
 #undef HTTPD_METRIC
     fprintf(f, "# HELP troupe_http_timeouts_total HTTP API connections closed by a timeout.\n"
                "# TYPE troupe_http_timeouts_total counter\n"

@@ -38,6 +38,10 @@ typedef void (*httpd_handler)(void *ud, struct httpd_req *req);
  * httpd_close. */
 int httpd_open(struct httpd **out, uv_loop_t *loop, const struct node_addr *addr,
                const struct httpd_limits *lim, httpd_handler handler, void *ud, struct err *e);
+/* Connections accepted from now on speak TLS with tls (NULL: plain HTTP
+ * again); tls stays the caller's and valid until httpd_close. */
+struct tls_server;
+void httpd_set_tls(struct httpd *h, struct tls_server *tls);
 /* Closes the listener and every connection; requests still unanswered stay
  * valid until answered (their answer is then dropped). done may be NULL. */
 void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud);
@@ -59,6 +63,7 @@ struct httpd_stats {
     uint64_t conns_evicted;     /* idle ones closed to make room */
     uint64_t header_timeouts, body_timeouts, idle_timeouts;
     uint64_t conns_open;        /* now */
+    uint64_t tls_failed; /* connections whose TLS failed (handshake, bad record) */
 };
 const struct httpd_stats *httpd_stats(const struct httpd *h);
 /* The counters in Prometheus text (GET /metrics). */

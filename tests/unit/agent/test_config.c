@@ -323,6 +323,9 @@ static const struct bad_case bad_flags[] = {
     {"--http-idle-timeout-ms", "0", "positive whole number", 0},
     {"--dns-tcp-max-conns", "4294967296", "positive whole number", 0},
     {"--gossip-tcp-max-conns", "1e3", "positive whole number", 0},
+    {"--http-tls-cert", "", "empty", 0},
+    {"--http-tls-key", "", "empty", 0},
+    {"--http-insecure", "yes", "true or false", 1},
 };
 
 static int ends_with(const char *s, const char *tail)
@@ -534,6 +537,46 @@ static void test_probe_timeout_must_be_below_the_interval(void **state)
     free(c);
 }
 
+static void test_api_beyond_loopback_needs_tls_or_insecure(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--http", "0.0.0.0:7421", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "--http 0.0.0.0:7421 is beyond loopback"));
+    assert_non_null(strstr(e.msg, "--http-tls-cert"));
+    assert_non_null(strstr(e.msg, "--http-tls-key"));
+    assert_non_null(strstr(e.msg, "--http-insecure"));
+    assert_int_equal(parse(c, &e, "--http", "[::]:7421", NULL), -EINVAL);
+    assert_int_equal(parse(c, &e, "--http", "10.0.0.1:7421", NULL), -EINVAL);
+    /* from the file too: the check runs once every source is applied */
+    assert_int_equal(parse(c, &e, "--config", file_with("{\"http\": \"192.0.2.1:80\"}"), NULL),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "beyond loopback"));
+    /* loopback needs neither */
+    assert_int_equal(parse(c, &e, "--http", "127.0.0.2:7421", NULL), 0);
+    assert_int_equal(parse(c, &e, "--http", "[::1]:7421", NULL), 0);
+    assert_int_equal(parse(c, &e, "--http", "[::ffff:127.0.0.1]:7421", NULL), 0);
+    /* the explicit choice */
+    assert_int_equal(parse(c, &e, "--http", "0.0.0.0:7421", "--http-insecure", NULL), 0);
+    assert_true(c->http_insecure);
+    assert_int_equal(parse(c, &e, "--http", "0.0.0.0:7421", "--http-tls-cert", "/c.pem",
+                           "--http-tls-key", "/k.pem", NULL),
+                     0);
+    assert_string_equal(c->http_tls_cert, "/c.pem");
+    assert_string_equal(c->http_tls_key, "/k.pem");
+    /* one without the other, or both choices at once */
+    assert_int_equal(parse(c, &e, "--http-tls-cert", "/c.pem", NULL), -EINVAL);
+    assert_string_equal(e.msg, "--http-tls-cert needs --http-tls-key FILE");
+    assert_int_equal(parse(c, &e, "--http-tls-key", "/k.pem", NULL), -EINVAL);
+    assert_string_equal(e.msg, "--http-tls-key needs --http-tls-cert FILE");
+    assert_int_equal(parse(c, &e, "--http", "0.0.0.0:7421", "--http-insecure", "--http-tls-cert",
+                           "/c.pem", "--http-tls-key", "/k.pem", NULL),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "--http-insecure and --http-tls-cert contradict"));
+    free(c);
+}
+
 static void test_too_many_joins_or_keys_are_refused(void **state)
 {
     struct config *c = calloc(1, sizeof(*c));
@@ -682,6 +725,11 @@ static const struct landing landings[] = {
     {.flag = "--http-idle-timeout-ms", .value = "2000", .fields = {FIELD(http_idle_timeout_ms)}},
     {.flag = "--dns-tcp-max-conns", .value = "20", .fields = {FIELD(dns_tcp_max_conns)}},
     {.flag = "--gossip-tcp-max-conns", .value = "20", .fields = {FIELD(gossip_tcp_max_conns)}},
+    {.flag = "--http-tls-cert", .value = "/etc/troupe/api.pem",
+     .fields = {FIELD(http_tls_cert)}, .with = {"--http-tls-key", "/etc/troupe/api.key"}},
+    {.flag = "--http-tls-key", .value = "/etc/troupe/api.key",
+     .fields = {FIELD(http_tls_key)}, .with = {"--http-tls-cert", "/etc/troupe/api.pem"}},
+    {.flag = "--http-insecure", .value = "true", .fields = {FIELD(http_insecure)}},
 };
 
 #define N_LANDINGS (sizeof(landings) / sizeof(landings[0]))
@@ -910,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_unknown_flags_and_arguments_are_refused),
         cmocka_unit_test(test_flag_without_its_value_is_refused),
         cmocka_unit_test(test_probe_timeout_must_be_below_the_interval),
+        cmocka_unit_test(test_api_beyond_loopback_needs_tls_or_insecure),
         cmocka_unit_test(test_too_many_joins_or_keys_are_refused),
         cmocka_unit_test(test_tags_beyond_the_wire_limit_are_refused_naming_the_flag),
         cmocka_unit_test(test_json_path_longer_than_the_limit_is_refused_not_cut),
