@@ -1,4 +1,5 @@
-/* client: blocking HTTP/1.1 calls to the agent (see client.h). */
+/* client: blocking HTTP/1.1 calls to the agent (see client.h), over TLS
+ * (agent/api/tls) for an https:// address. */
 #include "cli/client.h"
 
 #include <arpa/inet.h>
@@ -11,8 +12,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/api/tls.h"
 #include "core/http1.h"
 #include "core/mem.h"
+
+/* set by client_addr_parse for an https:// address */
+static struct {
+    int on;
+    const char *ca_file;
+} tls;
+
+/* The connection to the agent: plain, or TLS when tc is set. */
+struct link {
+    int fd;
+    struct tls_client *tc;
+};
+
+int client_addr_parse(struct node_addr *out, const char *text, const char *ca_file, struct err *e)
+{
+    if (strncmp(text, "https://", 8) == 0) {
+        tls.on = 1;
+        tls.ca_file = ca_file;
+        text += 8;
+    } else if (strncmp(text, "http://", 7) == 0) {
+        text += 7;
+    }
+    return node_addr_parse(out, text, 7421, e);
+}
 
 static long now_ms(void)
 {
@@ -39,8 +65,66 @@ static int wait_fd(int fd, short events, long deadline)
 
 static int io_err(struct err *e, int rc, const char *a)
 {
+    if (rc == -EPROTO) /* TLS: the session's own words are in e */
+        return err_wrap(e, "talking to the agent at %s", a);
     return err_set(e, rc, "talking to the agent at %s: %s", a,
                    rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+}
+
+/* What send(2) and recv(2) return (-errno on errors), plain or TLS, after
+ * waiting for the socket as long as the deadline lets. */
+static ssize_t link_send(struct link *l, const void *buf, size_t len, long deadline, struct err *e)
+{
+    for (;;) {
+        short want = POLLOUT;
+        ssize_t n = l->tc ? tls_client_write(l->tc, buf, len, &want, e)
+                          : send(l->fd, buf, len, MSG_NOSIGNAL);
+        int rc;
+        if (!l->tc && n < 0)
+            n = -errno;
+        if (n != -EAGAIN)
+            return n;
+        if ((rc = wait_fd(l->fd, want, deadline)) < 0)
+            return rc;
+    }
+}
+
+static ssize_t link_recv(struct link *l, void *buf, size_t cap, long deadline, struct err *e)
+{
+    for (;;) {
+        short want = POLLIN;
+        ssize_t n = l->tc ? tls_client_read(l->tc, buf, cap, &want, e) : recv(l->fd, buf, cap, 0);
+        int rc;
+        if (!l->tc && n < 0)
+            n = -errno;
+        if (n != -EAGAIN)
+            return n;
+        if ((rc = wait_fd(l->fd, want, deadline)) < 0)
+            return rc;
+    }
+}
+
+/* TLS: the handshake over l->fd; the agent's certificate must name its IP. */
+static int link_tls(struct link *l, const struct node_addr *addr, const char *a, long deadline,
+                    struct err *e)
+{
+    char ip[INET6_ADDRSTRLEN];
+    int rc;
+
+    inet_ntop(addr->family == 4 ? AF_INET : AF_INET6, addr->ip, ip, sizeof(ip));
+    if ((rc = tls_client_new(&l->tc, l->fd, tls.ca_file, ip, e)) < 0)
+        return err_wrap(e, "the agent at https://%s", a);
+    for (;;) {
+        short want = POLLIN;
+        if ((rc = tls_client_handshake(l->tc, &want, e)) == 0)
+            return 0;
+        if (rc == -EAGAIN && (rc = wait_fd(l->fd, want, deadline)) == 0)
+            continue;
+        if (rc == -EPROTO)
+            return err_wrap(e, "the agent at https://%s", a);
+        return err_set(e, rc, "the agent at https://%s: TLS handshake: %s", a,
+                       rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+    }
 }
 
 /* A connected non-blocking socket to the agent at addr (a: its text). */
@@ -69,26 +153,20 @@ static int connect_agent(const struct node_addr *addr, const char *a, long deadl
 }
 
 /* All of buf, waiting whenever the socket is full. */
-static int send_all(int fd, const char *buf, size_t len, long deadline)
+static int send_all(struct link *l, const char *buf, size_t len, long deadline, struct err *e)
 {
     size_t off = 0;
-    int rc;
 
     while (off < len) {
-        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EAGAIN) {
-            if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
-                return rc;
-            continue;
-        }
+        ssize_t n = link_send(l, buf + off, len - off, deadline, e);
         if (n < 0)
-            return -errno;
+            return (int)n;
         off += (size_t)n;
     }
     return 0;
 }
 
-static int send_request(int fd, const char *a, const char *method, const char *path,
+static int send_request(struct link *l, const char *a, const char *method, const char *path,
                         const char *body, size_t body_len, long deadline, struct err *e)
 {
     char head[512];
@@ -100,8 +178,8 @@ static int send_request(int fd, const char *a, const char *method, const char *p
 
     if (hl < 0 || (size_t)hl >= sizeof(head))
         return err_set(e, -ENAMETOOLONG, "request path too long: %.64s...", path);
-    if ((rc = send_all(fd, head, (size_t)hl, deadline)) < 0 ||
-        (rc = send_all(fd, body, body_len, deadline)) < 0)
+    if ((rc = send_all(l, head, (size_t)hl, deadline, e)) < 0 ||
+        (rc = send_all(l, body, body_len, deadline, e)) < 0)
         return io_err(e, rc, a);
     return 0;
 }
@@ -123,7 +201,7 @@ static void take_answer(const struct http1_resp *r, struct client_resp *resp)
 
 /* Reads until the answer is complete (at most 8 MiB), the agent closes
  * the connection, or the deadline passes. */
-static int read_response(int fd, const char *a, long deadline, struct client_resp *resp,
+static int read_response(struct link *l, const char *a, long deadline, struct client_resp *resp,
                          struct err *e)
 {
     uint8_t *in = NULL;
@@ -143,16 +221,9 @@ static int read_response(int fd, const char *a, long deadline, struct client_res
             }
             in = xrealloc(in, in_cap);
         }
-        n = recv(fd, in + in_len, in_cap - in_len - 1, 0);
-        if (n < 0 && errno == EAGAIN) {
-            if ((rc = wait_fd(fd, POLLIN, deadline)) < 0) {
-                io_err(e, rc, a);
-                break;
-            }
-            continue;
-        }
+        n = link_recv(l, in + in_len, in_cap - in_len - 1, deadline, e);
         if (n < 0) {
-            rc = io_err(e, -errno, a);
+            rc = io_err(e, (int)n, a);
             break;
         }
         in_len += (size_t)n;
@@ -180,16 +251,20 @@ int client_call(const struct node_addr *addr, const char *method, const char *pa
                 struct err *e)
 {
     long deadline = now_ms() + timeout_ms;
+    struct link l = {.fd = -1, .tc = NULL};
     char a[64];
-    int fd, rc;
+    int rc;
 
     memset(resp, 0, sizeof(*resp));
     node_addr_str(addr, a, sizeof(a));
-    if ((fd = connect_agent(addr, a, deadline, e)) < 0)
-        return fd;
-    rc = send_request(fd, a, method, path, body, body_len, deadline, e);
+    if ((l.fd = connect_agent(addr, a, deadline, e)) < 0)
+        return l.fd;
+    rc = tls.on ? link_tls(&l, addr, a, deadline, e) : 0;
     if (rc == 0)
-        rc = read_response(fd, a, deadline, resp, e);
-    close(fd);
+        rc = send_request(&l, a, method, path, body, body_len, deadline, e);
+    if (rc == 0)
+        rc = read_response(&l, a, deadline, resp, e);
+    tls_client_free(l.tc);
+    close(l.fd);
     return rc;
 }

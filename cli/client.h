@@ -1,6 +1,6 @@
 /* client: the CLI's blocking HTTP client for the local agent's API. One
  * request per connection, a timeout on every step, responses parsed by
- * core/http1. */
+ * core/http1; TLS (agent/api/tls, loaded then) for an https:// address. */
 #ifndef TROUPE_CLI_CLIENT_H
 #define TROUPE_CLI_CLIENT_H
 
@@ -22,6 +22,12 @@ struct client_resp {
 /* Sends METHOD path with an optional body to the agent at addr. Returns 0
  * with *resp filled, -ECONNREFUSED and the like when the agent cannot be
  * reached (message names the address), -EPROTO for a garbled answer. */
+/* Parses the agent's address: IP[:PORT], optionally after http:// or
+ * https://; https:// makes every later client_call of this process speak
+ * TLS, trusting the CA certificates of ca_file (PEM; NULL: the system's)
+ * and checking that the agent's certificate names its IP address. */
+int client_addr_parse(struct node_addr *out, const char *text, const char *ca_file, struct err *e);
+
 int client_call(const struct node_addr *addr, const char *method, const char *path,
                 const char *body, size_t body_len, int timeout_ms, struct client_resp *resp,
                 struct err *e);

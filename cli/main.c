@@ -66,7 +66,10 @@ static const char usage[] =
     "\n"
     "Options for every command:\n"
     "  --http ADDR             the agent's HTTP API (default 127.0.0.1:7421, or\n"
-    "                          $TROUPE_HTTP_ADDR)\n"
+    "                          $TROUPE_HTTP_ADDR); https://IP:PORT speaks TLS\n"
+    "  --ca-cert FILE          the CA certificates (PEM) an https:// agent's\n"
+    "                          certificate must chain to (default $TROUPE_CACERT,\n"
+    "                          or the system's)\n"
     "  --help                  print help\n"
     "\n"
     "Exit codes: 0 done, 1 the agent answered an error, 2 usage error,\n"
@@ -420,7 +423,7 @@ static const struct cli_cmd commands[] = {
 /* Parses the CLI's flags into c (c->args has room for argc entries) and runs
  * the command; returns the exit code. Every return goes through main, which
  * frees c->args. */
-static int cli_run(struct cli *c, int argc, char **argv, const char *http)
+static int cli_run(struct cli *c, int argc, char **argv, const char *http, const char *ca)
 {
     const char *cmd = NULL;
     int ci = -1;
@@ -443,6 +446,13 @@ static int cli_run(struct cli *c, int argc, char **argv, const char *http)
                 http = argv[++i];
             else
                 return usage_error("--http: missing ADDR");
+        } else if (strcmp(a, "--ca-cert") == 0 || strncmp(a, "--ca-cert=", 10) == 0) {
+            if (a[9] == '=')
+                ca = a + 10;
+            else if (i + 1 < argc)
+                ca = argv[++i];
+            else
+                return usage_error("--ca-cert: missing FILE");
         } else if (strcmp(a, "--json") == 0) {
             c->json = 1;
         } else if (strcmp(a, "--status") == 0 || strncmp(a, "--status=", 9) == 0) {
@@ -516,7 +526,7 @@ static int cli_run(struct cli *c, int argc, char **argv, const char *http)
         return usage_error("unknown command \"%s\"", cmd);
     if (c->nargs > commands[ci].max_args)
         return usage_error("unexpected argument \"%s\"", c->args[commands[ci].max_args]);
-    if (node_addr_parse(&c->http, http ? http : "127.0.0.1:7421", 7421, &e) < 0)
+    if (client_addr_parse(&c->http, http ? http : "127.0.0.1:7421", ca, &e) < 0)
         return usage_error("--http: %s", e.msg);
     return commands[ci].fn(c);
 }
@@ -525,6 +535,7 @@ int main(int argc, char **argv)
 {
     struct cli c;
     const char *http = getenv("TROUPE_HTTP_ADDR");
+    const char *ca = getenv("TROUPE_CACERT");
     int rc;
 
     /* `troupe agent ...` hands every remaining flag to the agent, `troupe
@@ -554,7 +565,7 @@ int main(int argc, char **argv)
     c.instance = -1;
     c.tail = -1;
     c.args = xcalloc((size_t)argc, sizeof(char *));
-    rc = cli_run(&c, argc, argv, http);
+    rc = cli_run(&c, argc, argv, http, ca);
     free(c.args);
     return rc;
 }

@@ -506,7 +506,7 @@ static int cmd_fetch(int argc, char **argv, const char *http)
         return usage_error("bundle fetch: \"%s\" is not NAME@VERSION", a.pos[0]);
     if (flag(&a, "http"))
         http = flag(&a, "http");
-    if (node_addr_parse(&addr, http ? http : "127.0.0.1:7421", 7421, &e) < 0)
+    if (client_addr_parse(&addr, http ? http : "127.0.0.1:7421", getenv("TROUPE_CACERT"), &e) < 0)
         return usage_error("--http: %s", e.msg);
     body = json_pack("{s:s}", "bundle", a.pos[0]);
     text = json_dumps(body, JSON_COMPACT);

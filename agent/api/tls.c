@@ -195,7 +195,12 @@ static int server_ctx(SSL_CTX **out, const char *cert_file, const char *key_file
         goto fail;
     }
     if (lib.SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        rc = err_set(e, -EINVAL, "private key %s: %s", key_file, first_reason());
+        int reason = ERR_GET_REASON(lib.ERR_peek_error());
+        if (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH)
+            rc = err_set(e, -EINVAL, "private key %s does not match certificate %s: %s", key_file,
+                         cert_file, first_reason());
+        else
+            rc = err_set(e, -EINVAL, "private key %s: %s", key_file, first_reason());
         goto fail;
     }
     if (lib.SSL_CTX_check_private_key(ctx) != 1) {
