@@ -37,6 +37,7 @@ static struct {
     __typeof__(SSL_CTX_set_default_verify_paths) *SSL_CTX_set_default_verify_paths;
     __typeof__(SSL_CTX_set_verify) *SSL_CTX_set_verify;
     __typeof__(SSL_CTX_set_options) *SSL_CTX_set_options;
+    __typeof__(SSL_CTX_set_num_tickets) *SSL_CTX_set_num_tickets;
     __typeof__(SSL_new) *SSL_new;
     __typeof__(SSL_free) *SSL_free;
     __typeof__(SSL_set_bio) *SSL_set_bio;
@@ -86,6 +87,7 @@ static const struct {
     SYM(SSL_CTX_set_default_verify_paths),
     SYM(SSL_CTX_set_verify),
     SYM(SSL_CTX_set_options),
+    SYM(SSL_CTX_set_num_tickets),
     SYM(SSL_new),
     SYM(SSL_free),
     SYM(SSL_set_bio),
@@ -190,6 +192,11 @@ static int server_ctx(SSL_CTX **out, const char *cert_file, const char *key_file
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
     /* an idle keep-alive connection gives its record buffers back */
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_RELEASE_BUFFERS, NULL);
+    /* no resumption: neither curl nor the CLI keeps a session from one
+     * process to the next, and a session cache or tickets cost memory and
+     * a ticket's encryption on every handshake */
+    lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, SSL_SESS_CACHE_OFF, NULL);
+    lib.SSL_CTX_set_num_tickets(ctx, 0);
     if (lib.SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
         rc = err_set(e, -EINVAL, "certificate %s: %s", cert_file, first_reason());
         goto fail;
