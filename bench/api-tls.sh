@@ -3,9 +3,10 @@
 # plain HTTP and one TLS (a throwaway CA and certificate made with the
 # openssl command); curl sends REQUESTS requests of GET /v1/health over one
 # kept-alive connection to each, ROUNDS times alternately, and the best
-# requests per second of each is printed, with their ratio. Also the
-# resident memory (VmRSS) of both agents afterwards: the TLS one has mapped
-# OpenSSL. No floor: it prints.
+# requests per second of each is printed, with their ratio, and the CPU
+# time each agent spent per request (less disturbed by a busy machine than
+# the rate). Also the resident memory of both agents afterwards: the TLS
+# one has mapped OpenSSL. No floor: it prints.
 #
 # usage: bench/api-tls.sh   (environment: TROUPE_BIN, REQUESTS=5000, ROUNDS=3)
 set -u
@@ -49,6 +50,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
+# cpu PID: the CPU time of the process so far, in clock ticks
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # rps URL [curl args]: requests per second of REQUESTS GETs on one connection
 rps() {
     local url=$1 t0 t1 n
@@ -60,6 +63,7 @@ rps() {
     echo $((REQUESTS * 1000000000 / (t1 - t0)))
 }
 best_plain=0 best_tls=0
+c1=$(cpu "${PID[1]}") c2=$(cpu "${PID[2]}")
 for r in $(seq 1 "$ROUNDS"); do
     p=$(rps http://127.0.6.1:27421/v1/health)
     t=$(rps https://127.0.6.2:27421/v1/health --cacert "$TMP/ca.pem")
@@ -67,9 +71,14 @@ for r in $(seq 1 "$ROUNDS"); do
     [ "$p" -gt "$best_plain" ] && best_plain=$p
     [ "$t" -gt "$best_tls" ] && best_tls=$t
 done
+us_per() { # us_per PID TICKS_BEFORE: the agent's CPU microseconds per request
+    awk -v a="$2" -v b="$(cpu "$1")" -v hz="$(getconf CLK_TCK)" -v n="$((ROUNDS * REQUESTS))" \
+        'BEGIN { printf "%.1f", (b - a) * 1000000 / hz / n }'
+}
 rss() { awk '/^(VmRSS|RssAnon|RssFile)/ {printf "%s %s ", $1, $2}' "/proc/$1/status"; }
 echo "best of $ROUNDS x $REQUESTS requests on one kept-alive connection (curl):"
 echo "  plain HTTP $best_plain req/s, TLS $best_tls req/s," \
     "ratio $(awk -v a="$best_tls" -v b="$best_plain" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+echo "  agent CPU per request: plain $(us_per "${PID[1]}" "$c1") us, TLS $(us_per "${PID[2]}" "$c2") us"
 echo "  memory (KiB) of the plain agent: $(rss "${PID[1]}")"
 echo "  memory (KiB) of the TLS agent:   $(rss "${PID[2]}")"
