@@ -145,6 +145,12 @@ static const struct opt opts[] = {
      .off = offsetof(struct config, allow_root_services),
      .help = "let service specs run as root (user or group root), add capabilities, or take a "
              "port below 1024 on the host's network; refused otherwise"},
+    {.flag = "cgroup-parent", .type = T_PATH, .off = offsetof(struct config, cgroup_parent),
+     .def_text = "auto", .arg = "auto|PATH|off",
+     .help = "where the cgroups of instances with limits go: auto, below the agent's own cgroup "
+             "v2 when it is delegated to the agent (systemd's Delegate=yes), else "
+             "/sys/fs/cgroup/troupe; PATH, below that cgroup v2 path (the agent's, or one "
+             "without processes), which the agent may manage; off, /sys/fs/cgroup/troupe"},
     {.flag = "http-max-conns", .type = T_U32, .off = offsetof(struct config, http_max_conns),
      .def = 4096, .arg = "N",
      .help = "open connections to the HTTP API at most; over it the one idle longest is closed "
@@ -868,6 +874,10 @@ int config_check(const struct config *c, struct err *e)
     if (c->trust_repo[0] && strchr(c->trust_repo, ':') && strncmp(c->trust_repo, "http://", 7))
         return err_set(e, -EINVAL, "--trust-repo \"%s\": only http:// URLs or directories",
                        c->trust_repo);
+    if (strcmp(c->cgroup_parent, "auto") && strcmp(c->cgroup_parent, "off") &&
+        c->cgroup_parent[0] != '/')
+        return err_set(e, -EINVAL, "--cgroup-parent \"%s\": auto, off, or a cgroup path from /",
+                       c->cgroup_parent);
     if (c->probe_interval_ms || c->probe_timeout_ms) {
         struct swim_config sc;
         config_swim(c, &sc);

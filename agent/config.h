@@ -49,6 +49,7 @@ struct config {
     char config_dir[PATH_MAX]; /* service files; empty: none */
     int exec_checks;           /* exec health checks allowed */
     int allow_root_services;   /* specs may ask for root, capabilities, ports < 1024 */
+    char cgroup_parent[PATH_MAX]; /* "auto", "off" or a cgroup v2 path: see super_cgroup.c */
     /* tuning; 0 = the profile's default */
     uint32_t probe_interval_ms;
     uint32_t probe_timeout_ms;

@@ -190,7 +190,7 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
                                        "/sys/firmware", NULL};
     static const char *const ro[] = {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
                                      "/proc/sys", "/proc/sysrq-trigger", NULL};
-    char host[96], cg[128];
+    char host[96], cg[PATH_MAX];
     json_t *args = json_array(), *mounts, *ns, *res, *linux_, *proc, *masked, *rop;
 
     for (size_t i = 0; cmd[i]; i++)
@@ -240,7 +240,8 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
     rop = json_array();
     for (size_t i = 0; ro[i]; i++)
         json_array_append_new(rop, json_string(ro[i]));
-    snprintf(cg, sizeof(cg), "/troupe/%s-%u", sp->name, in->idx);
+    snprintf(host, sizeof(host), "%s-%u", sp->name, in->idx);
+    super_cgroup_rel(in->super, host, cg, sizeof(cg));
     /* the limits are also those of the cgroup the agent puts crun in (crun
      * runs with --cgroup-manager=disabled, as it refuses hybrid v1/v2 hosts) */
     linux_ = json_pack("{s:o, s:o, s:s, s:o, s:o, s:o}", "namespaces", ns, "resources", res,

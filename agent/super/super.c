@@ -125,7 +125,7 @@ static int inst_spawn(struct inst *in, struct err *e)
         r.envp = (char *const[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         r.hide_unified = spawn_cgroup_hybrid();
         snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
-        if (s->root && (rc = spawn_cgroup(cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
+        if ((rc = super_cgroup_make(s, cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
             goto out;
     } else {
         if (bargv) {
@@ -151,7 +151,7 @@ static int inst_spawn(struct inst *in, struct err *e)
         r.no_new_privs = 1;
         r.nofile = sp->limits.nofile;
         snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
-        if (s->root && (rc = spawn_cgroup(cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
+        if ((rc = super_cgroup_make(s, cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
             goto out;
     }
     r.fds[0] = -1;
@@ -241,7 +241,7 @@ static void inst_release(struct inst *in)
         super_store_inst_del(in->super, in->svc->spec.name, in->idx, &e);
         secrets_clear(in->secrets_dir);
         snprintf(cg, sizeof(cg), "%s-%u", in->svc->spec.name, in->idx);
-        spawn_cgroup_remove(cg);
+        super_cgroup_remove(in->super, cg);
     }
     uv_close((uv_handle_t *)&in->timer, inst_free_cb);
 }
@@ -889,8 +889,8 @@ int super_open(struct super **out, struct agent *a, struct err *e)
         return err_set(e, -errno, "cannot find the troupe binary: %s", strerror(errno));
     }
     s->self_exe[n] = '\0';
-    if ((rc = super_store_open(s, e)) < 0 || (rc = secrets_open(s, e)) < 0 ||
-        (rc = super_catalog_open(s, e)) < 0) {
+    if ((rc = super_cgroup_open(s, e)) < 0 || (rc = super_store_open(s, e)) < 0 ||
+        (rc = secrets_open(s, e)) < 0 || (rc = super_catalog_open(s, e)) < 0) {
         super_store_close(s);
         free(s);
         return err_wrap(e, "supervisor");

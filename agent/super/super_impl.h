@@ -105,6 +105,7 @@ struct super {
     uint64_t bundle_gen;         /* the last svc_bundle.gen given */
     uv_timer_t *bundle_retry;    /* heap (freed in its close callback); NULL until needed */
     int no_pidfd;                /* pidfd_open is missing: the note about it was logged */
+    char cg_base[PATH_MAX];      /* delegated: BASE/instances (absolute); "": the host's */
 };
 
 /* ---- super.c ---- */
@@ -205,11 +206,22 @@ int spawn_pidfd(pid_t pid);
 uint64_t spawn_proc_start(pid_t pid);
 /* Resolves user (and group, may be "") to ids. */
 int spawn_user(const char *user, const char *group, uid_t *uid, gid_t *gid, struct err *e);
-/* cgroup (v2 or v1) directories with the spec's limits for one instance;
- * fills cgroups with cgroup.procs paths. */
-int spawn_cgroup(const char *name, const struct sup_limits *l, const char *cgroups[4],
-                 char paths[4][PATH_MAX], struct err *e);
-void spawn_cgroup_remove(const char *name);
+
+/* ---- super_cgroup.c: the cgroups of instances with limits ---- */
+/* Chooses where they go (--cgroup-parent): below the agent's own cgroup
+ * when it is delegated to the agent (the agent moves itself to its leaf
+ * BASE/agent), else the host's /sys/fs/cgroup/troupe as before; logs
+ * which. Fails only for a --cgroup-parent PATH that cannot be used. */
+int super_cgroup_open(struct super *s, struct err *e);
+/* The cgroup of instance name (NAME-N) with the spec's limits: fills
+ * cgroups with the cgroup.procs paths to join (none without limits, or
+ * when the agent may not make cgroups), in paths. */
+int super_cgroup_make(struct super *s, const char *name, const struct sup_limits *l,
+                      const char *cgroups[4], char paths[4][PATH_MAX], struct err *e);
+/* Removes the instance's cgroups once empty (fails harmlessly before). */
+void super_cgroup_remove(struct super *s, const char *name);
+/* The instance's cgroup path below /sys/fs/cgroup, for crun's config. */
+void super_cgroup_rel(const struct super *s, const char *name, char *out, size_t cap);
 
 /* ---- super_store.c: the supervisor's tables (specs, instances, secrets) ---- */
 int super_store_open(struct super *s, struct err *e);

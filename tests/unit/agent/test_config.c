@@ -317,6 +317,7 @@ static const struct bad_case bad_flags[] = {
     {"--enable-exec-checks", "1", "true or false", 1},
     {"--trust-fetch-idle-ms", "0", "positive whole number", 0},
     {"--allow-root-services", "yes", "true or false", 1},
+    {"--cgroup-parent", "", "empty", 0},
     {"--http-max-conns", "0", "positive whole number", 0},
     {"--http-header-timeout-ms", "-1", "positive whole number", 0},
     {"--http-body-timeout-ms", "x", "positive whole number", 0},
@@ -577,6 +578,21 @@ static void test_api_beyond_loopback_needs_tls_or_insecure(void **state)
     free(c);
 }
 
+static void test_cgroup_parent_is_auto_off_or_a_path_from_the_root(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, NULL), 0);
+    assert_string_equal(c->cgroup_parent, "auto");
+    assert_int_equal(parse(c, &e, "--cgroup-parent", "system.slice", NULL), -EINVAL);
+    assert_non_null(strstr(e.msg, "--cgroup-parent \"system.slice\": auto, off, or a cgroup"));
+    assert_int_equal(parse(c, &e, "--cgroup-parent", "off", NULL), 0);
+    assert_int_equal(parse(c, &e, "--cgroup-parent", "/system.slice/troupe.service", NULL), 0);
+    assert_string_equal(c->cgroup_parent, "/system.slice/troupe.service");
+    free(c);
+}
+
 static void test_too_many_joins_or_keys_are_refused(void **state)
 {
     struct config *c = calloc(1, sizeof(*c));
@@ -719,6 +735,7 @@ static const struct landing landings[] = {
     {.flag = "--enable-exec-checks", .value = "true", .fields = {FIELD(exec_checks)}},
     {.flag = "--trust-fetch-idle-ms", .value = "2500", .fields = {FIELD(trust_fetch_idle_ms)}},
     {.flag = "--allow-root-services", .value = "true", .fields = {FIELD(allow_root_services)}},
+    {.flag = "--cgroup-parent", .value = "/troupe.slice", .fields = {FIELD(cgroup_parent)}},
     {.flag = "--http-max-conns", .value = "100", .fields = {FIELD(http_max_conns)}},
     {.flag = "--http-header-timeout-ms", .value = "2000", .fields = {FIELD(http_header_timeout_ms)}},
     {.flag = "--http-body-timeout-ms", .value = "2000", .fields = {FIELD(http_body_timeout_ms)}},
@@ -959,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_flag_without_its_value_is_refused),
         cmocka_unit_test(test_probe_timeout_must_be_below_the_interval),
         cmocka_unit_test(test_api_beyond_loopback_needs_tls_or_insecure),
+        cmocka_unit_test(test_cgroup_parent_is_auto_off_or_a_path_from_the_root),
         cmocka_unit_test(test_too_many_joins_or_keys_are_refused),
         cmocka_unit_test(test_tags_beyond_the_wire_limit_are_refused_naming_the_flag),
         cmocka_unit_test(test_json_path_longer_than_the_limit_is_refused_not_cut),
