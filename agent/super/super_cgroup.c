@@ -83,12 +83,12 @@ static int own_cgroup(char *out, size_t cap)
 }
 
 /* 1 when the manager that made dir handed it to us: systemd marks a
- * delegated cgroup with the xattr trusted.delegate (or user.delegate) = 1,
- * and chowns it to the unit's user when that is not root. */
+ * delegated cgroup with the xattr trusted.delegate = 1 (user.delegate for
+ * a user's manager). Ownership alone is no sign: a user owns the scopes
+ * of the programs of their session too, their shell among them. */
 static int marked_delegated(const char *dir)
 {
     static const char *const names[] = {"trusted.delegate", "user.delegate"};
-    struct stat st;
     char v[8];
 
     for (size_t i = 0; i < 2; i++) {
@@ -99,14 +99,16 @@ static int marked_delegated(const char *dir)
                 return 1;
         }
     }
-    return geteuid() != 0 && stat(dir, &st) == 0 && st.st_uid == geteuid();
+    return 0;
 }
 
-/* 0 when dir is a cgroup the agent may manage below; else why not. */
+/* NULL when dir is a cgroup the agent may manage below; else why not. */
 static const char *writable_cgroup(const char *dir)
 {
     char f[PATH_MAX + 32];
 
+    if (access(dir, F_OK) < 0)
+        return "no such cgroup";
     if (access(dir, W_OK) < 0)
         return "not writable";
     snprintf(f, sizeof(f), "%s/cgroup.subtree_control", dir);
@@ -172,7 +174,7 @@ static int enable_controllers(const char *dir, char *got, size_t cap, struct err
  * and BASE/instances, controllers enabled; fills s->cg_base. */
 static int setup_delegated(struct super *s, const char *rel, const char *own, struct err *e)
 {
-    char base[PATH_MAX], inst[PATH_MAX + 16], got[64], got2[64];
+    char base[PATH_MAX], inst[PATH_MAX + 16], got[64], got2[64], where[PATH_MAX + 8];
     const char *why;
     int rc;
 
@@ -180,8 +182,12 @@ static int setup_delegated(struct super *s, const char *rel, const char *own, st
         return err_set(e, -ENAMETOOLONG, "cgroup %s: path too long", rel);
     if ((why = writable_cgroup(base)))
         return err_set(e, -EACCES, "cgroup %s: %s", rel, why);
-    if (strcmp(own, rel) == 0 && (rc = move_to_leaf(base, e)) < 0)
-        return rc;
+    snprintf(where, sizeof(where), "%s", own[0] ? own : "?");
+    if (strcmp(own, rel) == 0) {
+        if ((rc = move_to_leaf(base, e)) < 0)
+            return rc;
+        snprintf(where, sizeof(where), "%s/agent", rel);
+    }
     if ((rc = enable_controllers(base, got, sizeof(got), e)) < 0)
         return rc;
     snprintf(inst, sizeof(inst), "%s/instances", base);
@@ -191,9 +197,9 @@ static int setup_delegated(struct super *s, const char *rel, const char *own, st
         return rc;
     memcpy(s->cg_base, inst, strlen(inst) + 1);
     log_info("super",
-             "cgroups: delegated %s: the agent in %s/agent, instances with limits in "
-             "%s/instances (controllers: %s)",
-             rel, rel, rel, got2[0] ? got2 : "none");
+             "cgroups: delegated %s: the agent in %s, instances with limits in %s/instances "
+             "(controllers: %s)",
+             rel, where, rel, got2[0] ? got2 : "none");
     return 0;
 }
 
@@ -271,7 +277,24 @@ int super_cgroup_open(struct super *s, struct err *e)
     return 0;
 }
 
-/* BASE/NAME with the spec's limits (delegated mode). */
+/* Writes val to dir/file, the limit of option what (limits.memory_mb). */
+static int set_limit(const char *dir, const char *file, const char *val, const char *what,
+                     struct err *e)
+{
+    char path[PATH_MAX + 32];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if ((rc = write_file(path, val)) == -ENOENT)
+        return err_set(e, rc, "%s: %s: no such file: its controller is not delegated to the agent",
+                       what, path);
+    if (rc < 0)
+        return err_set(e, rc, "%s: %s: %s", what, path, strerror(-rc));
+    return 0;
+}
+
+/* BASE/NAME with the spec's limits (delegated mode): errors are the
+ * instance's, not ignored, since the agent manages the whole subtree. */
 static int make_delegated(const char *base, const char *name, const struct sup_limits *l,
                           char *dir, size_t cap, struct err *e)
 {
@@ -283,24 +306,21 @@ static int make_delegated(const char *base, const char *name, const struct sup_l
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, -errno, "limits: cgroup %s: %s", dir, strerror(errno));
     if (l->memory_bytes) {
-        snprintf(file, sizeof(file), "%s/memory.max", dir);
         snprintf(val, sizeof(val), "%llu", (unsigned long long)l->memory_bytes);
-        if ((rc = write_file(file, val)) < 0)
-            return err_set(e, rc, "limits.memory_mb: %s: %s", file, strerror(-rc));
+        if ((rc = set_limit(dir, "memory.max", val, "limits.memory_mb", e)) < 0)
+            return rc;
         snprintf(file, sizeof(file), "%s/memory.swap.max", dir);
         write_file(file, "0"); /* absent without swap accounting */
     }
     if (l->cpu_percent) {
-        snprintf(file, sizeof(file), "%s/cpu.max", dir);
         snprintf(val, sizeof(val), "%u 100000", l->cpu_percent * 1000);
-        if ((rc = write_file(file, val)) < 0)
-            return err_set(e, rc, "limits.cpu_percent: %s: %s", file, strerror(-rc));
+        if ((rc = set_limit(dir, "cpu.max", val, "limits.cpu_percent", e)) < 0)
+            return rc;
     }
     if (l->pids) {
-        snprintf(file, sizeof(file), "%s/pids.max", dir);
         snprintf(val, sizeof(val), "%u", l->pids);
-        if ((rc = write_file(file, val)) < 0)
-            return err_set(e, rc, "limits.pids: %s: %s", file, strerror(-rc));
+        if ((rc = set_limit(dir, "pids.max", val, "limits.pids", e)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -329,8 +349,10 @@ int super_cgroup_make(struct super *s, const char *name, const struct sup_limits
     if (!l->memory_bytes && !l->cpu_percent && !l->pids)
         return 0;
     if (s->cg_base[0]) {
-        if ((rc = make_delegated(s->cg_base, name, l, paths[0], PATH_MAX, e)) < 0)
+        if ((rc = make_delegated(s->cg_base, name, l, paths[0], PATH_MAX, e)) < 0) {
+            rmdir(paths[0]);
             return rc;
+        }
         strncat(paths[0], "/cgroup.procs", PATH_MAX - strlen(paths[0]) - 1);
         cgroups[n] = paths[n];
         n++;
