@@ -25,7 +25,7 @@
 #include "agent/log.h"
 #include "agent/super/super_impl.h"
 
-#define CG_ROOT "/sys/fs/cgroup"
+#define CG_ROOT       "/sys/fs/cgroup"
 #define CGROUP2_MAGIC 0x63677270
 
 static int write_file(const char *path, const char *val)
@@ -144,6 +144,17 @@ static int move_to_leaf(const char *base, struct err *e)
     return 0;
 }
 
+/* 1 when the space-separated list has word. */
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *at = list; (at = strstr(at, word)); at += n)
+        if ((at == list || at[-1] == ' ') && (!at[n] || at[n] == ' ' || at[n] == '\n'))
+            return 1;
+    return 0;
+}
+
 /* Enables in dir/cgroup.subtree_control each of memory, cpu, pids that
  * dir/cgroup.controllers offers; names what it enabled in got. */
 static int enable_controllers(const char *dir, char *got, size_t cap, struct err *e)
@@ -158,9 +169,7 @@ static int enable_controllers(const char *dir, char *got, size_t cap, struct err
         return err_set(e, rc, "%s: %s", f, strerror(-rc));
     snprintf(f, sizeof(f), "%s/cgroup.subtree_control", dir);
     for (size_t i = 0; i < 3; i++) {
-        char *at = strstr(have, ctl[i]);
-        size_t n = strlen(ctl[i]);
-        if (!at || (at != have && at[-1] != ' ') || (at[n] && at[n] != ' ' && at[n] != '\n'))
+        if (!has_word(have, ctl[i]))
             continue;
         snprintf(want, sizeof(want), "+%s", ctl[i]);
         if ((rc = write_file(f, want)) < 0)
@@ -212,7 +221,7 @@ static const char *auto_delegated(char *own, size_t cap, char *rel, size_t rcap)
 
     snprintf(own, cap, "?");
     if (statfs(CG_ROOT, &f) < 0 || f.f_type != CGROUP2_MAGIC)
-        return "cgroup v2 is not mounted on " CG_ROOT;
+        return CG_ROOT " is not cgroup v2";
     if (own_cgroup(own, cap) < 0)
         return "no cgroup v2 line in /proc/self/cgroup";
     if (strcmp(own, "/") == 0)
@@ -236,7 +245,7 @@ static const char *auto_delegated(char *own, size_t cap, char *rel, size_t rcap)
 int super_cgroup_open(struct super *s, struct err *e)
 {
     const char *opt = s->a->cfg.cgroup_parent, *why, *host;
-    char own[PATH_MAX], rel[PATH_MAX];
+    char own[PATH_MAX], rel[PATH_MAX], said[PATH_MAX + 128];
     struct statfs f;
 
     s->cg_base[0] = '\0';
@@ -268,12 +277,14 @@ int super_cgroup_open(struct super *s, struct err *e)
         log_warn("super", "cgroups: %s: %s", rel, e->msg);
         why = "delegated, but could not be set up";
     }
-    if (s->root)
-        log_info("super", "cgroups: instances with limits in %s (the agent's cgroup %s: %s)",
-                 host, own, why);
+    if (strcmp(own, "?"))
+        snprintf(said, sizeof(said), "the agent's cgroup %s: %s", own, why);
     else
-        log_info("super", "cgroups: no limits for instances (not root; the agent's cgroup %s: %s)",
-                 own, why);
+        snprintf(said, sizeof(said), "%s", why);
+    if (s->root)
+        log_info("super", "cgroups: instances with limits in %s (%s)", host, said);
+    else
+        log_info("super", "cgroups: no limits for instances (not root; %s)", said);
     return 0;
 }
 
@@ -295,8 +306,8 @@ static int set_limit(const char *dir, const char *file, const char *val, const c
 
 /* BASE/NAME with the spec's limits (delegated mode): errors are the
  * instance's, not ignored, since the agent manages the whole subtree. */
-static int make_delegated(const char *base, const char *name, const struct sup_limits *l,
-                          char *dir, size_t cap, struct err *e)
+static int make_delegated(const char *base, const char *name, const struct sup_limits *l, char *dir,
+                          size_t cap, struct err *e)
 {
     char file[PATH_MAX + 32], val[64];
     int rc;
@@ -389,13 +400,11 @@ int super_cgroup_make(struct super *s, const char *name, const struct sup_limits
         static const char *const ctl[] = {"memory", "cpu", "pids"};
         for (int i = 0; i < 3; i++) {
             char base[64];
-            if ((i == 0 && !l->memory_bytes) || (i == 1 && !l->cpu_percent) ||
-                (i == 2 && !l->pids))
+            if ((i == 0 && !l->memory_bytes) || (i == 1 && !l->cpu_percent) || (i == 2 && !l->pids))
                 continue;
             snprintf(base, sizeof(base), CG_ROOT "/%s", ctl[i]);
             if ((rc = mkdir_p2(base, name, dir, sizeof(dir))) < 0)
-                return err_set(e, rc, "limits: cgroup %s/%s: %s", ctl[i], name,
-                               strerror(-rc));
+                return err_set(e, rc, "limits: cgroup %s/%s: %s", ctl[i], name, strerror(-rc));
             if (i == 0) {
                 snprintf(file, sizeof(file), "%s/memory.limit_in_bytes", dir);
                 snprintf(val, sizeof(val), "%llu", (unsigned long long)l->memory_bytes);
