@@ -146,11 +146,12 @@ static const struct opt opts[] = {
      .help = "let service specs run as root (user or group root), add capabilities, or take a "
              "port below 1024 on the host's network; refused otherwise"},
     {.flag = "cgroup-parent", .type = T_PATH, .off = offsetof(struct config, cgroup_parent),
-     .def_text = "auto", .arg = "auto|PATH|off",
-     .help = "where the cgroups of instances with limits go: auto, below the agent's own cgroup "
-             "v2 when it is delegated to the agent (systemd's Delegate=yes), else "
-             "/sys/fs/cgroup/troupe; PATH, below that cgroup v2 path (the agent's, or one "
-             "without processes), which the agent may manage; off, /sys/fs/cgroup/troupe"},
+     .def_text = "off", .arg = "auto|PATH|off",
+     .help = "where the cgroups of instances with limits go: off, /sys/fs/cgroup/troupe; auto, "
+             "below the agent's own cgroup v2 when it is delegated to the agent (systemd's "
+             "Delegate=yes; needs DelegateSubgroup=agent, systemd 254 or later, so that a "
+             "restarted agent can start), else as off; PATH, below that cgroup v2 path (the "
+             "agent's, or one without processes), which the agent may manage"},
     {.flag = "http-max-conns", .type = T_U32, .off = offsetof(struct config, http_max_conns),
      .def = 4096, .arg = "N",
      .help = "open connections to the HTTP API at most; over it the one idle longest is closed "

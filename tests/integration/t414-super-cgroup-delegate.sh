@@ -37,7 +37,7 @@ t414_cleanup() {
 trap t414_cleanup EXIT
 
 mkdir "$CG" || fail "mkdir $CG"
-hint=()
+hint=(--cgroup-parent auto) # off is the default (docs/supervisor.md says why)
 if command -v setfattr >/dev/null && setfattr -n trusted.delegate -v 1 "$CG" 2>/dev/null ||
     python3 -c "import os, sys; os.setxattr(sys.argv[1], 'trusted.delegate', b'1')" "$CG" 2>/dev/null; then
     say "made $REL, marked delegated (trusted.delegate=1): the agent finds it by itself"

@@ -584,10 +584,11 @@ static void test_cgroup_parent_is_auto_off_or_a_path_from_the_root(void **state)
     struct err e;
 
     assert_int_equal(parse(c, &e, NULL), 0);
-    assert_string_equal(c->cgroup_parent, "auto");
+    assert_string_equal(c->cgroup_parent, "off");
     assert_int_equal(parse(c, &e, "--cgroup-parent", "system.slice", NULL), -EINVAL);
     assert_non_null(strstr(e.msg, "--cgroup-parent \"system.slice\": auto, off, or a cgroup"));
-    assert_int_equal(parse(c, &e, "--cgroup-parent", "off", NULL), 0);
+    assert_int_equal(parse(c, &e, "--cgroup-parent", "auto", NULL), 0);
+    assert_string_equal(c->cgroup_parent, "auto");
     assert_int_equal(parse(c, &e, "--cgroup-parent", "/system.slice/troupe.service", NULL), 0);
     assert_string_equal(c->cgroup_parent, "/system.slice/troupe.service");
     free(c);
@@ -926,9 +927,12 @@ static void test_config_init_holds_the_documented_defaults(void **state)
             if (memcmp(&want, &got, sizeof(want)) != 0)
                 fail_msg("%s: the fast profile's default is not %s", l->flag, fast_s);
         } else {
-            const char *value = strcmp(def, "off") == 0 ? "false" : def;
+            /* a flag's "off" is written false; an option whose value
+             * may be the word off (--dns, --cgroup-parent) takes it as is */
             char arg[128];
-            snprintf(arg, sizeof(arg), "%s=%s", l->flag, value);
+            snprintf(arg, sizeof(arg), "%s=%s", l->flag, def);
+            if (parse_with(given, l, arg, NULL, &e) != 0 && strcmp(def, "off") == 0)
+                snprintf(arg, sizeof(arg), "%s=false", l->flag);
             if (parse_with(given, l, arg, NULL, &e) != 0)
                 fail_msg("%s: %s", arg, e.msg);
             if (memcmp((char *)init + own->off, (char *)given + own->off, own->size) != 0)
