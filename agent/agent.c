@@ -503,6 +503,7 @@ static void stop_now(struct agent *a)
     close_handle((uv_handle_t *)&a->peers_timer);
     close_handle((uv_handle_t *)&a->leave_timer);
     close_handle((uv_handle_t *)&a->trim_timer);
+    metrics_lag_close(&a->loop_lag);
     close_handle((uv_handle_t *)&a->sig_term);
     close_handle((uv_handle_t *)&a->sig_int);
     close_handle((uv_handle_t *)&a->sig_hup);
@@ -610,6 +611,7 @@ static int agent_start(struct agent *a, struct err *e)
     signal(SIGPIPE, SIG_IGN);
     init_timer(a, &a->trim_timer);
     memory_policy(a);
+    metrics_lag_start(&a->loop_lag, &a->loop);
     if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0 || (rc = bundle_open(a, e)) < 0)
         return rc;
     if ((rc = catalog_open(a, e)) < 0)
@@ -717,6 +719,7 @@ int agent_main(int argc, char **argv)
     keyring_free(a->kr);
     store_close(a->store);
     bundle_release(a);
+    api_metrics_free(a);
     free(a);
     return code;
 }

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "agent/config.h"
+#include "agent/metrics.h"
 #include "agent/api/httpd.h"
 #include "agent/net/net.h"
 #include "agent/net/net_keyring.h"
@@ -65,6 +66,8 @@ struct agent {
     uint32_t saved_incarnation; /* ours, as the data dir holds it */
 
     struct api_join *api_joins; /* pending PUT /v1/join calls */
+    struct api_metrics *api_metrics; /* requests by route (api/api_metrics.c); heap */
+    struct metrics_lag loop_lag;     /* the event loop's lag (metrics.h) */
     struct bundles *bundles;     /* fetch, verify, unpack jobs */
     uint64_t started_wall_ms;
     int stopping; /* leaving: lingering until leave_timer fires */
@@ -77,5 +80,7 @@ void agent_drive(struct agent *a);
 void agent_leave(struct agent *a);
 void agent_join_outcome(struct agent *a, const struct node_addr *addr, int ok);
 void agent_peers_save_cb(uv_timer_t *t);
+/* troupe_membership_* lines for GET /metrics (membership_metrics.c). */
+void membership_write_metrics(struct agent *a, FILE *f);
 
 #endif

@@ -156,7 +156,7 @@ static const struct opt opts[] = {
      .def = 4096, .arg = "N",
      .help = "open connections to the HTTP API at most; over it the one idle longest is closed "
              "to make room, and with none idle a new one is closed at once, counted "
-             "(troupe_http_conns_refused_total) and logged once per 30 s"},
+             "(troupe_api_connections_refused_total) and logged once per 30 s"},
     {.flag = "http-header-timeout-ms", .type = T_U32,
      .off = offsetof(struct config, http_header_timeout_ms), .def = 10000, .arg = "MS",
      .help = "a request whose line and headers are not all in this long after its first byte is "

@@ -15,6 +15,7 @@
 #include "agent/api/tls.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
+#include "agent/super/super.h"
 #include "core/mem.h"
 #include "core/tags.h"
 #include "core/trust.h"
@@ -436,48 +437,30 @@ static void put_bundle_fetch(struct agent *a, struct httpd_req *req)
 
 static void get_metrics(struct agent *a, struct httpd_req *req)
 {
-    const struct swim_stats *s = swim_stats(a->swim);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    static const char *const states[] = {"alive", "suspect", "dead", "left"};
 
-    fprintf(f, "# HELP troupe_members Members in the table, by status.\n"
-               "# TYPE troupe_members gauge\n");
-    for (int i = 0; i < 4; i++)
-        fprintf(f, "troupe_members{status=\"%s\"} %zu\n", states[i],
-                swim_count_state(a->swim, (enum swim_state)i));
-    fprintf(f, "# HELP troupe_awareness Local health score (0 is healthy).\n"
-               "# TYPE troupe_awareness gauge\ntroupe_awareness %u\n",
-            swim_awareness(a->swim));
-#define COUNTER(name, field, help)                                                             \
-    fprintf(f, "# HELP troupe_" name " " help "\n# TYPE troupe_" name " counter\ntroupe_" name   \
-               " %llu\n",                                                                      \
-            (unsigned long long)s->field)
-    COUNTER("probes_total", probes, "Probes sent.");
-    COUNTER("probe_failures_total", probe_failures, "Probes with no ack.");
-    COUNTER("indirect_probes_total", indirect_probes, "Indirect probes asked for.");
-    COUNTER("tcp_fallbacks_total", tcp_fallbacks, "TCP pings sent after a missed ack.");
-    COUNTER("suspicions_total", suspicions, "Members we suspected.");
-    COUNTER("refutes_total", refutes, "Suspicions about ourselves we refuted.");
-    COUNTER("deaths_total", deaths, "Members declared dead.");
-    COUNTER("gossip_packets_in_total", packets_in, "Gossip packets received.");
-    COUNTER("gossip_packets_out_total", packets_out, "Gossip packets sent.");
-    COUNTER("gossip_bytes_in_total", bytes_in, "Gossip bytes received.");
-    COUNTER("gossip_bytes_out_total", bytes_out, "Gossip bytes sent.");
-    COUNTER("gossip_decode_errors_total", decode_errors, "Malformed gossip messages dropped.");
-    COUNTER("broadcasts_dropped_total", broadcasts_dropped, "Broadcasts dropped, queue full.");
-    COUNTER("pushpulls_total", pushpulls, "Push-pull state exchanges.");
-#undef COUNTER
+    if (!f) {
+        reply_error(req, 500, "out of memory");
+        return;
+    }
+    membership_write_metrics(a, f);
     net_write_metrics(a->net, f);
+    catalog_write_metrics(a, f);
+    checks_write_metrics(a, f);
+    if (a->super)
+        super_write_metrics(a->super, f);
+    bundle_write_metrics(a, f);
     if (a->httpd)
         httpd_write_metrics(a->httpd, f);
-    catalog_write_metrics(a, f);
-    bundle_write_metrics(a, f);
+    api_write_metrics(a, f);
     if (a->dnsd)
         dnsd_write_metrics(a->dnsd, f);
+    store_write_metrics(a->store, f);
+    metrics_process_write(f, &a->loop_lag);
     fclose(f);
-    httpd_respond(req, 200, "text/plain; version=0.0.4", buf, len);
+    httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
     free(buf);
 }
 
@@ -517,6 +500,7 @@ static void handle(void *ud, struct httpd_req *req)
     const char *method = httpd_req_method(req), *path = httpd_req_path(req);
     int path_known = 0;
 
+    httpd_req_set_tag(req, api_metrics_route(path));
     if (api_super_handle(a, req))
         return;
 
@@ -555,6 +539,7 @@ int api_open(struct agent *a, struct err *e)
     if ((rc = httpd_open(&a->httpd, &a->loop, &a->cfg.http, &lim, handle, a, e)) < 0)
         return err_wrap(e, "HTTP API on %s", addr);
     httpd_set_tls(a->httpd, a->api_tls);
+    api_metrics_open(a);
     a->started_wall_ms = agent_wall_ms();
     log_info("api", "HTTP API on %s://%s", a->api_tls ? "https" : "http", addr);
     if (a->cfg.http_insecure)

@@ -10,6 +10,8 @@ struct agent;
 
 int api_open(struct agent *a, struct err *e);
 void api_close(struct agent *a);
+/* Frees the request counters (api_metrics.c), once the loop has ended. */
+void api_metrics_free(struct agent *a);
 /* SIGHUP: the API's certificate and key read again (logged either way). */
 void api_tls_reload(struct agent *a);
 /* The supervisor's endpoints (api_super.c): 1 when it handled req. */

@@ -46,4 +46,10 @@ int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
 /* The cluster's service specs and where they run (api_specs.c). */
 int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 
+/* Requests by route and code, and their durations (api_metrics.c). */
+#include <stdio.h>
+int api_metrics_route(const char *path); /* the route's number, for httpd_req_set_tag */
+void api_metrics_open(struct agent *a);  /* after httpd_open */
+void api_write_metrics(struct agent *a, FILE *f);
+
 #endif

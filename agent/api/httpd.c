@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/api/tls.h"
+#include "agent/metrics.h"
 #include "agent/log.h"
 #include "core/http1.h"
 #include "core/mem.h"
@@ -59,6 +60,8 @@ struct httpd_req {
     char method[17];
     char extra[EXTRA_HEADERS_MAX];
     size_t extra_len;
+    uint64_t start_ns; /* when it was parsed */
+    int tag;           /* the handler's (httpd_req_set_tag), -1 none */
 };
 
 struct write_req {
@@ -74,6 +77,8 @@ struct httpd {
     uv_tcp_t tcp;
     httpd_handler handler;
     void *ud;
+    httpd_observer observe; /* NULL: none */
+    void *observe_ud;
     struct conn *conns;
     size_t n_conns;
     struct conn *idle, *idle_tail; /* PH_IDLE connections; the tail idled longest */
@@ -476,6 +481,8 @@ static void process(struct conn *c)
     set_phase(c, PH_HANDLER);
     h->stats.requests++;
     req->c = c;
+    req->start_ns = metrics_now_ns();
+    req->tag = -1;
     req->consumed = (size_t)n;
     memcpy(req->method, req->r.method, req->r.method_len < 16 ? req->r.method_len : 16);
     c->pending = req;
@@ -495,6 +502,9 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
         return;
     }
     close_after = !req->r.keep_alive || c->h->closing;
+    if (c->h->observe)
+        c->h->observe(c->h->observe_ud, req->tag, status,
+                      (double)(metrics_now_ns() - req->start_ns) / 1e9);
     send_response(c, status, content_type, req->extra, req->extra_len, body, len, close_after);
     c->pending = NULL;
     if (!c->closing) {
@@ -510,6 +520,17 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
         }
         process(c);
     }
+}
+
+void httpd_req_set_tag(struct httpd_req *r, int tag)
+{
+    r->tag = tag;
+}
+
+void httpd_set_observer(struct httpd *h, httpd_observer fn, void *ud)
+{
+    h->observe = fn;
+    h->observe_ud = ud;
 }
 
 void httpd_add_header(struct httpd_req *r, const char *name, const char *value)
@@ -671,27 +692,29 @@ void httpd_write_metrics(const struct httpd *h, FILE *f)
 {
     const struct httpd_stats *s = &h->stats;
 
-#define HTTPD_METRIC(name, type, value, help)                                                  \
-    fprintf(f, "# HELP troupe_http_" name " " help "\n# TYPE troupe_http_" name " " type       \
-               "\ntroupe_http_" name " %llu\n",                                               \
-            (unsigned long long)(value))
-    HTTPD_METRIC("requests_total", "counter", s->requests, "HTTP API requests parsed.");
-    HTTPD_METRIC("conns_total", "counter", s->conns_accepted, "HTTP API connections accepted.");
-    HTTPD_METRIC("conns_open", "gauge", s->conns_open, "HTTP API connections open.");
-    HTTPD_METRIC("conns_refused_total", "counter", s->conns_refused,
-                 "HTTP API connections closed at once: over --http-max-conns with none idle, "
-                 "or out of file descriptors.");
-    HTTPD_METRIC("conns_evicted_total", "counter", s->conns_evicted,
-                 "Idle HTTP API connections closed to make room under --http-max-conns.");
-    HTTPD_METRIC("tls_failed_total", "counter", s->tls_failed,
-                 "HTTP API connections closed because their TLS failed (a handshake, plain "
-                 "HTTP to a TLS port, a bad record).");
-#undef HTTPD_METRIC
-    fprintf(f, "# HELP troupe_http_timeouts_total HTTP API connections closed by a timeout.\n"
-               "# TYPE troupe_http_timeouts_total counter\n"
-               "troupe_http_timeouts_total{phase=\"header\"} %llu\n"
-               "troupe_http_timeouts_total{phase=\"body\"} %llu\n"
-               "troupe_http_timeouts_total{phase=\"idle\"} %llu\n",
+    metrics_one(f, "troupe_api_parse_errors_total", "counter",
+                "HTTP API requests refused before routing: malformed or over a limit.", s->errors);
+    metrics_one(f, "troupe_api_connections_total", "counter", "HTTP API connections accepted.",
+                s->conns_accepted);
+    metrics_one(f, "troupe_api_connections_open", "gauge", "HTTP API connections open.",
+                s->conns_open);
+    metrics_one(f, "troupe_api_connections_refused_total", "counter",
+                "HTTP API connections closed at once: over --http-max-conns with none idle, or "
+                "out of file descriptors.",
+                s->conns_refused);
+    metrics_one(f, "troupe_api_connections_evicted_total", "counter",
+                "Idle HTTP API connections closed to make room under --http-max-conns.",
+                s->conns_evicted);
+    metrics_one(f, "troupe_api_tls_failures_total", "counter",
+                "HTTP API connections closed because their TLS failed (a handshake, plain HTTP "
+                "to a TLS port, a bad record).",
+                s->tls_failed);
+    metrics_head(f, "troupe_api_timeouts_total", "counter",
+                 "HTTP API connections closed by a timeout, by phase.");
+    fprintf(f,
+            "troupe_api_timeouts_total{phase=\"header\"} %llu\n"
+            "troupe_api_timeouts_total{phase=\"body\"} %llu\n"
+            "troupe_api_timeouts_total{phase=\"idle\"} %llu\n",
             (unsigned long long)s->header_timeouts, (unsigned long long)s->body_timeouts,
             (unsigned long long)s->idle_timeouts);
 }

@@ -52,6 +52,13 @@ const char *httpd_req_path(const struct httpd_req *r); /* percent-decoded */
 int httpd_req_query(const struct httpd_req *r, const char *name, char *out, size_t cap);
 const char *httpd_req_body(const struct httpd_req *r, size_t *len);
 
+/* A number of the handler's own, handed to the observer (-1 until set). */
+void httpd_req_set_tag(struct httpd_req *r, int tag);
+/* Called as each request is answered (not when its connection went first):
+ * its tag, the status and the seconds since it was parsed. */
+typedef void (*httpd_observer)(void *ud, int tag, int status, double seconds);
+void httpd_set_observer(struct httpd *h, httpd_observer fn, void *ud);
+
 /* Adds a response header (before httpd_respond); at most 1 KiB in all. */
 void httpd_add_header(struct httpd_req *r, const char *name, const char *value);
 /* Answers and frees r. body is copied. */

@@ -566,45 +566,81 @@ void catalog_free(struct agent *a)
 
 /* ---- /metrics ---- */
 
+struct kind_count {
+    size_t live[CRDT_KIND_MAX + 1], dead;
+};
+
+static int count_rec(void *ud, const struct crdt_rec *r)
+{
+    struct kind_count *k = ud;
+
+    if (r->deleted)
+        k->dead++;
+    else if (r->kind <= CRDT_KIND_MAX)
+        k->live[r->kind]++;
+    return 0;
+}
+
 void catalog_write_metrics(struct agent *a, FILE *f)
 {
+    static const char *const kinds[CRDT_KIND_MAX + 1] = {
+        NULL, "instance", "check", "kv", "event", "spec",
+    };
     struct catalog *c = a->catalog;
     const struct repl_stats *s;
+    struct kind_count k;
 
     if (!c)
         return;
     s = repl_stats(c->repl);
-    fprintf(f,
-            "# HELP troupe_catalog_records Records in the local replica, tombstones included.\n"
-            "# TYPE troupe_catalog_records gauge\ntroupe_catalog_records %zu\n"
-            "# HELP troupe_catalog_own_instances Instances registered on this agent.\n"
-            "# TYPE troupe_catalog_own_instances gauge\ntroupe_catalog_own_instances %zu\n"
-            "# HELP troupe_catalog_index The index of blocking queries.\n"
-            "# TYPE troupe_catalog_index gauge\ntroupe_catalog_index %llu\n"
-            "# HELP troupe_catalog_blocking_queries Blocking queries waiting.\n"
-            "# TYPE troupe_catalog_blocking_queries gauge\ntroupe_catalog_blocking_queries %zu\n",
-            crdt_count(c->crdt), c->n_svcs, (unsigned long long)catalog_index(a), c->n_waiters);
+    memset(&k, 0, sizeof(k));
+    for (int i = 1; i <= CRDT_KIND_MAX; i++)
+        crdt_scan(c->crdt, (uint8_t)i, NULL, 1, count_rec, &k);
+    metrics_head(f, "troupe_catalog_records", "gauge",
+                 "Records in the local replica, by kind, tombstones left out.");
+    for (int i = 1; i <= CRDT_KIND_MAX; i++)
+        fprintf(f, "troupe_catalog_records{kind=\"%s\"} %zu\n", kinds[i], k.live[i]);
+    metrics_one(f, "troupe_catalog_tombstones", "gauge",
+                "Tombstones in the local replica, not collected yet.", k.dead);
+    metrics_one(f, "troupe_catalog_local_instances", "gauge", "Instances registered on this agent.",
+                c->n_svcs);
+    metrics_one(f, "troupe_catalog_index", "gauge", "The index of blocking queries.",
+                catalog_index(a));
+    metrics_one(f, "troupe_catalog_blocking_queries", "gauge", "Blocking queries parked.",
+                c->n_waiters);
+    if (c->last_sync_ms)
+        metrics_one(f, "troupe_catalog_last_sync_age_seconds", "gauge",
+                    "Seconds since the last anti-entropy exchange this agent completed.",
+                    (agent_wall_ms() - c->last_sync_ms) / 1000);
 #define COUNTER(name, value, help)                                                             \
-    fprintf(f, "# HELP troupe_" name " " help "\n# TYPE troupe_" name " counter\ntroupe_" name   \
-               " %llu\n",                                                                      \
-            (unsigned long long)(value))
-    COUNTER("repl_broadcasts_out_total", s->broadcasts_out, "Records handed to gossip.");
-    COUNTER("repl_payloads_out_total", s->payloads_out, "Gossip payloads the records were packed into.");
-    COUNTER("repl_broadcasts_in_total", s->broadcasts_in, "Deltas received from gossip.");
-    COUNTER("repl_records_merged_total", s->records_merged, "Remote records that changed the replica.");
-    COUNTER("repl_records_stale_total", s->records_stale, "Remote records already held.");
-    COUNTER("repl_gaps_total", s->gaps, "Gossip records that showed a gap in their origin's versions.");
-    COUNTER("repl_syncs_total", s->syncs, "Anti-entropy exchanges.");
-    COUNTER("repl_syncs_equal_total", s->syncs_equal, "Anti-entropy exchanges that found both digests equal.");
-    COUNTER("repl_syncs_fast_total", s->syncs_fast, "Anti-entropy exchanges started early: behind.");
-    COUNTER("repl_syncs_busy_total", s->syncs_busy, "Sync requests postponed: one in flight already.");
-    COUNTER("repl_sync_timeouts_total", s->sync_timeouts, "Anti-entropy exchanges given up.");
-    COUNTER("repl_sync_records_in_total", s->sync_records_in, "Records received by anti-entropy.");
-    COUNTER("repl_sync_records_out_total", s->sync_records_out, "Records sent by anti-entropy.");
-    COUNTER("repl_decode_errors_total", s->decode_errors, "Malformed replication input dropped.");
-    COUNTER("repl_dropped_total", s->dropped, "Replication outputs dropped, queue full.");
-    COUNTER("repl_tombstones_collected_total", s->gc_collected, "Tombstones collected.");
-    COUNTER("history_dropped_total", c->hist_dropped, "History events dropped, queue full.");
-    COUNTER("catalog_save_errors_total", c->save_errors, "Failed writes of the replica to disk.");
+    metrics_one(f, "troupe_catalog_" name, "counter", help, value)
+    COUNTER("deltas_out_total", s->broadcasts_out, "Records handed to gossip as deltas.");
+    COUNTER("delta_payloads_out_total", s->payloads_out,
+            "Gossip payloads the deltas were packed into.");
+    COUNTER("deltas_in_total", s->broadcasts_in, "Deltas received from gossip.");
+    COUNTER("records_merged_total", s->records_merged, "Remote records that changed the replica.");
+    COUNTER("records_stale_total", s->records_stale, "Remote records already held.");
+    COUNTER("gaps_total", s->gaps, "Gossip records that showed a gap in their origin's versions.");
+    COUNTER("syncs_total", s->syncs, "Anti-entropy exchanges.");
+    COUNTER("syncs_equal_total", s->syncs_equal,
+            "Anti-entropy exchanges that found both digests equal.");
+    COUNTER("syncs_fast_total", s->syncs_fast, "Anti-entropy exchanges started early: behind.");
+    COUNTER("syncs_busy_total", s->syncs_busy, "Sync requests postponed: one in flight already.");
+    COUNTER("sync_timeouts_total", s->sync_timeouts, "Anti-entropy exchanges given up.");
 #undef COUNTER
+    metrics_head(f, "troupe_catalog_sync_records_total", "counter",
+                 "Records carried by anti-entropy, by direction.");
+    fprintf(f, "troupe_catalog_sync_records_total{dir=\"in\"} %llu\n"
+               "troupe_catalog_sync_records_total{dir=\"out\"} %llu\n",
+            (unsigned long long)s->sync_records_in, (unsigned long long)s->sync_records_out);
+    metrics_one(f, "troupe_catalog_decode_errors_total", "counter",
+                "Malformed replication input dropped.", s->decode_errors);
+    metrics_one(f, "troupe_catalog_repl_dropped_total", "counter",
+                "Replication outputs dropped: the queue was full.", s->dropped);
+    metrics_one(f, "troupe_catalog_tombstones_collected_total", "counter", "Tombstones collected.",
+                s->gc_collected);
+    metrics_one(f, "troupe_catalog_history_dropped_total", "counter",
+                "History events dropped: the queue was full.", c->hist_dropped);
+    metrics_one(f, "troupe_catalog_save_errors_total", "counter",
+                "Failed writes of the replica to disk.", c->save_errors);
 }

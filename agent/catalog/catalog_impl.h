@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "agent/catalog/catalog.h"
+#include "agent/metrics.h"
 #include "core/crdt.h"
 #include "core/repl.h"
 #include "core/swim.h"
@@ -83,6 +84,11 @@ struct catalog {
     uint64_t hist_count; /* events recorded since start: part of the index */
     uint64_t hist_since_trim;
     uint64_t save_errors;
+    uint64_t last_sync_ms; /* wall: the last sync reply of ours merged; 0 none */
+
+    /* checks.c: troupe_checks_* */
+    uint64_t check_runs, check_flaps;
+    struct metrics_hist check_duration;
 };
 
 /* catalog.c */
@@ -107,6 +113,8 @@ void catalog_drop_others(struct agent *a, uint8_t src, const char (*keep)[CAT_ID
 
 /* Prometheus lines of the catalog and replication counters. */
 void catalog_write_metrics(struct agent *a, FILE *f);
+/* checks.c: of the checks of our instances. */
+void checks_write_metrics(struct agent *a, FILE *f);
 
 /* repl_drive.c */
 void repl_drive_start(struct agent *a);

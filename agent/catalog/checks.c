@@ -57,6 +57,7 @@ struct probe {
     char host[256];
     uint16_t port;
     char path[CATALOG_TARGET_MAX];
+    uint64_t start_ns; /* troupe_checks_run_duration_seconds */
     char *req;
     char *in;
     size_t in_len;
@@ -141,6 +142,7 @@ static void apply(struct check_run *r, int verdict, uint8_t from)
 
     switch (verdict) {
     case HEALTH_CHANGED:
+        a->catalog->check_flaps++;
         write_record(r);
         agent_drive(a);
         catalog_check_changed(a, r->instance, r->def.id, from, r->h.status);
@@ -222,6 +224,9 @@ static void probe_finish(struct probe *p, uint8_t status, const char *fmt, ...)
         probe_close((uv_handle_t *)&p->proc);
     }
     if (r) {
+        struct catalog *c = r->a->catalog;
+        c->check_runs++;
+        metrics_hist_observe(&c->check_duration, (double)(metrics_now_ns() - p->start_ns) / 1e9);
         r->probe = NULL;
         p->run = NULL;
         result(r, status, out, n > 0 ? (size_t)n : 0);
@@ -497,6 +502,7 @@ static void probe_start(struct check_run *r)
     struct probe *p = xcalloc(1, sizeof(*p));
 
     p->run = r;
+    p->start_ns = metrics_now_ns();
     p->type = r->def.cfg.type;
     r->probe = p;
     uv_timer_init(&r->a->loop, &p->timer);
@@ -591,4 +597,32 @@ int checks_report(struct check_run *r, uint8_t status, const char *output, size_
                        r->def.id, type_name(r->def.cfg.type));
     result(r, status, output, len);
     return 0;
+}
+
+/* ---- /metrics ---- */
+
+void checks_write_metrics(struct agent *a, FILE *f)
+{
+    struct catalog *c = a->catalog;
+    size_t by[3] = {0, 0, 0};
+    static const char *const names[3] = {"passing", "warning", "critical"};
+
+    if (!c)
+        return;
+    for (struct svc_local *s = c->svcs; s; s = s->next)
+        for (size_t i = 0; i < s->n_checks; i++) {
+            uint8_t st = checks_status(s->checks[i]);
+            by[st <= CAT_CRITICAL ? st : CAT_CRITICAL]++;
+        }
+    metrics_head(f, "troupe_checks_checks", "gauge",
+                 "Checks of this agent's instances, by status.");
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "troupe_checks_checks{status=\"%s\"} %zu\n", names[i], by[i]);
+    metrics_one(f, "troupe_checks_runs_total", "counter",
+                "Probes of http, tcp and exec checks that finished (any result).", c->check_runs);
+    metrics_one(f, "troupe_checks_status_changes_total", "counter",
+                "Times a check's status changed (flaps included).", c->check_flaps);
+    metrics_head(f, "troupe_checks_run_duration_seconds", "histogram",
+                 "How long a probe of an http, tcp or exec check took, in seconds.");
+    metrics_hist_write(f, "troupe_checks_run_duration_seconds", "", &c->check_duration);
 }

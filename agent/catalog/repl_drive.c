@@ -302,6 +302,8 @@ int repl_drive_stream_reply(struct agent *a, const struct node_addr *to, const u
     if (repl_recv_stream(a->catalog->repl, agent_wall_ms(), name ? name : "", buf, len, NULL,
                          NULL, &e) < 0)
         log_debug("repl", "dropped a sync reply: %s", e.msg);
+    else
+        a->catalog->last_sync_ms = agent_wall_ms(); /* troupe_catalog_last_sync_age_seconds */
     return 1;
 }
 

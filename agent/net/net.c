@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "agent/metrics.h"
 #include "agent/log.h"
 #include "core/mem.h"
 
@@ -603,23 +604,26 @@ void net_write_metrics(const struct net *n, FILE *f)
 {
     const struct net_stats *s = &n->stats;
 
-    fprintf(f, "# HELP troupe_gossip_refused_total Gossip input refused, by reason.\n"
-               "# TYPE troupe_gossip_refused_total counter\n");
+    metrics_head(f, "troupe_net_packets_refused_total", "counter",
+                 "Gossip input refused before decoding, by reason.");
     for (int i = 1; i < KR_REFUSAL_COUNT; i++)
-        fprintf(f, "troupe_gossip_refused_total{reason=\"%s\"} %llu\n",
+        fprintf(f, "troupe_net_packets_refused_total{reason=\"%s\"} %llu\n",
                 keyring_refusal_name((enum keyring_refusal)i), (unsigned long long)s->refused[i]);
-    fprintf(f, "# TYPE troupe_udp_packets_total counter\n");
-    fprintf(f, "troupe_udp_packets_total{dir=\"in\"} %llu\n", (unsigned long long)s->udp_in);
-    fprintf(f, "troupe_udp_packets_total{dir=\"out\"} %llu\n", (unsigned long long)s->udp_out);
-    fprintf(f, "# TYPE troupe_udp_send_errors_total counter\ntroupe_udp_send_errors_total %llu\n",
-            (unsigned long long)s->udp_send_errors);
-    fprintf(f, "# TYPE troupe_streams_total counter\n");
-    fprintf(f, "troupe_streams_total{dir=\"in\"} %llu\n", (unsigned long long)s->streams_in);
-    fprintf(f, "troupe_streams_total{dir=\"out\"} %llu\n", (unsigned long long)s->streams_out);
-    fprintf(f, "# TYPE troupe_stream_failures_total counter\ntroupe_stream_failures_total %llu\n",
-            (unsigned long long)s->stream_failures);
-    fprintf(f, "# HELP troupe_streams_refused_total Inbound gossip TCP streams closed at once: "
-               "over --gossip-tcp-max-conns, or out of file descriptors.\n"
-               "# TYPE troupe_streams_refused_total counter\ntroupe_streams_refused_total %llu\n",
-            (unsigned long long)s->streams_refused);
+    metrics_head(f, "troupe_net_udp_packets_total", "counter", "Gossip UDP datagrams, by direction.");
+    fprintf(f, "troupe_net_udp_packets_total{dir=\"in\"} %llu\n", (unsigned long long)s->udp_in);
+    fprintf(f, "troupe_net_udp_packets_total{dir=\"out\"} %llu\n", (unsigned long long)s->udp_out);
+    metrics_one(f, "troupe_net_udp_send_errors_total", "counter", "Gossip UDP sends that failed.",
+                s->udp_send_errors);
+    metrics_head(f, "troupe_net_tcp_streams_total", "counter",
+                 "Gossip TCP streams (push-pull, syncs, TCP pings), by direction.");
+    fprintf(f, "troupe_net_tcp_streams_total{dir=\"in\"} %llu\n", (unsigned long long)s->streams_in);
+    fprintf(f, "troupe_net_tcp_streams_total{dir=\"out\"} %llu\n",
+            (unsigned long long)s->streams_out);
+    metrics_one(f, "troupe_net_tcp_stream_failures_total", "counter",
+                "Gossip TCP streams that failed (connect, read, write, timeout).",
+                s->stream_failures);
+    metrics_one(f, "troupe_net_tcp_streams_refused_total", "counter",
+                "Inbound gossip TCP streams closed at once: over --gossip-tcp-max-conns, or out "
+                "of file descriptors.",
+                s->streams_refused);
 }

@@ -303,3 +303,13 @@ int store_trust_save(struct store *st, const char *pin, const struct trust_saved
     sqlite3_finalize(q);
     return rc;
 }
+
+void store_write_metrics(const struct store *st, FILE *f)
+{
+    if (!st)
+        return;
+    metrics_head(f, "troupe_store_commit_duration_seconds", "histogram",
+                 "How long a commit of the catalog's writes to SQLite took (WAL, synced), in "
+                 "seconds.");
+    metrics_hist_write(f, "troupe_store_commit_duration_seconds", "", &st->commit);
+}

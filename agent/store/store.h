@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/codec.h"
 #include "agent/trust/trust_client.h"
@@ -32,6 +33,8 @@ struct store;
  * troupe.db and upgrades its schema. Free with store_close. */
 int store_open(struct store **out, const char *dir, struct err *e);
 void store_close(struct store *st); /* NULL is a no-op */
+/* troupe_store_* lines for GET /metrics; NULL writes nothing. */
+void store_write_metrics(const struct store *st, FILE *f);
 
 struct store_peer {
     const char *name;

@@ -21,7 +21,11 @@ int store_begin(struct store *st, struct err *e)
 
 int store_commit(struct store *st, struct err *e)
 {
-    return store_exec(st, "COMMIT", e);
+    uint64_t t0 = metrics_now_ns();
+    int rc = store_exec(st, "COMMIT", e);
+
+    metrics_hist_observe(&st->commit, (double)(metrics_now_ns() - t0) / 1e9);
+    return rc;
 }
 
 void store_rollback(struct store *st)

@@ -5,12 +5,14 @@
 
 #include <sqlite3.h>
 
+#include "agent/metrics.h"
 #include "agent/store/store.h"
 
 struct store {
     sqlite3 *db;
     int lock_fd;
     sqlite3_stmt *rec_put, *ev_add; /* prepared once, hot paths */
+    struct metrics_hist commit;     /* troupe_store_commit_duration_seconds */
 };
 
 /* Finalizes the cached statements (store_close). */

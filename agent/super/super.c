@@ -295,6 +295,7 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
      * the durable write of the catalog does not delay the replacement */
     if ((o.notes & SUP_NOTE_EXITED) && o.act != SUP_ACT_SPAWN)
         super_catalog_deregister(in);
+    super_metrics_note(in->super, &o, &in->sm.last);
     if (o.notes & SUP_NOTE_EXITED)
         note(in, "exit", "%s after %llu ms", sup_exit_str(&in->sm.last, how, sizeof(how)),
              (unsigned long long)o.ran_ms);
@@ -314,10 +315,14 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     case SUP_ACT_SPAWN:
         if (inst_spawn(in, &e) < 0) {
             struct sup_exit fx = {.code = 127, .signal = 0};
+            in->super->stats.spawn_failures++;
             note(in, "spawn-fail", "%s", e.msg);
             inst_drive(in, SUP_EV_EXIT, &fx);
             return;
         }
+        in->super->stats.starts++;
+        if (in->sm.restarts)
+            in->super->stats.restarts++;
         note(in, in->sm.restarts ? "restart" : "start", "pid %d (restart %u)", (int)in->pid,
              in->sm.restarts);
         super_catalog_register(in);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -22,6 +23,8 @@ struct super;
 int super_open(struct super **out, struct agent *a, struct err *e);
 /* Closes handles and files; running instances keep running. NULL: no-op. */
 void super_close(struct super *s);
+/* troupe_supervisor_* lines for GET /metrics (super_metrics.c). */
+void super_write_metrics(const struct super *s, FILE *f);
 
 /* Applies a spec (JSON text): new, or a new version of a running service
  * (its instances are restarted with it). A bad spec changes nothing; e

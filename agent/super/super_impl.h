@@ -106,7 +106,16 @@ struct super {
     uv_timer_t *bundle_retry;    /* heap (freed in its close callback); NULL until needed */
     int no_pidfd;                /* pidfd_open is missing: the note about it was logged */
     char cg_base[PATH_MAX];      /* delegated: BASE/instances (absolute); "": the host's */
+    struct super_stats {         /* troupe_supervisor_* (super_metrics.c) */
+        uint64_t starts, restarts, spawn_failures, kills, gave_up;
+        uint64_t exits[4]; /* by reason: success, failure, signal, unknown */
+    } stats;
 };
+
+/* ---- super_metrics.c ---- */
+/* Counts what one step of an instance's machine did (out: its notes; last:
+ * the exit when SUP_NOTE_EXITED). */
+void super_metrics_note(struct super *s, const struct sup_out *out, const struct sup_exit *last);
 
 /* ---- super.c ---- */
 uint64_t super_mono_ms(void);

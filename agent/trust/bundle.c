@@ -276,17 +276,17 @@ void bundle_write_metrics(struct agent *a, FILE *f)
     struct bundles *b = state(a);
 
     fprintf(f,
-            "# HELP troupe_bundles_prepared_total Bundles verified and ready to run.\n"
-            "# TYPE troupe_bundles_prepared_total counter\n"
-            "troupe_bundles_prepared_total %llu\n"
-            "# HELP troupe_bundles_refused_total Bundles refused, by the attack seen.\n"
-            "# TYPE troupe_bundles_refused_total counter\n",
+            "# HELP troupe_trust_bundles_prepared_total Bundles verified and ready to run.\n"
+            "# TYPE troupe_trust_bundles_prepared_total counter\n"
+            "troupe_trust_bundles_prepared_total %llu\n"
+            "# HELP troupe_trust_bundles_refused_total Bundles refused, by the attack seen.\n"
+            "# TYPE troupe_trust_bundles_refused_total counter\n",
             (unsigned long long)b->prepared);
     for (int i = 0; i <= ATTACKS + 1; i++) {
         const char *name = i < ATTACKS    ? trust_attack_name(attack_codes[i])
                            : i == ATTACKS ? "unsafe bundle contents"
                                           : "other error";
-        fprintf(f, "troupe_bundles_refused_total{reason=\"%s\"} %llu\n", name,
+        fprintf(f, "troupe_trust_bundles_refused_total{reason=\"%s\"} %llu\n", name,
                 (unsigned long long)b->refused[i]);
     }
 }

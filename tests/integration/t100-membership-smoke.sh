@@ -27,7 +27,7 @@ wait_until "$start_s" "solo answers" T info
 T members | grep -q "^solo .*alive" || fail "members table lacks solo"
 [ "$(T members --status dead --json | jq length)" = 0 ] || fail "--status dead lists someone"
 curl -sf "127.0.0.1:$H/v1/health" | jq -e '.status == "ok"' >/dev/null || fail "/v1/health"
-curl -sf "127.0.0.1:$H/metrics" | grep -q '^troupe_members{status="alive"} 1' || fail "/metrics"
+curl -sf "127.0.0.1:$H/metrics" | grep -q '^troupe_membership_members{status="alive"} 1' || fail "/metrics"
 code=$(curl -s -o "$TMP/out" -w '%{http_code}' "127.0.0.1:$H/v1/nothing")
 [ "$code" = 404 ] && jq -e .error "$TMP/out" >/dev/null || fail "unknown path: $code $(cat "$TMP/out")"
 code=$(curl -s -o "$TMP/out" -w '%{http_code}' -X PUT -d '{"addrs": 5}' "127.0.0.1:$H/v1/join")

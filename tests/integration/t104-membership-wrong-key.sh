@@ -12,7 +12,7 @@ start 3 --encrypt "$K2" --join 10.77.0.1
 # refusal_count I REASON: gossip input hI refused for REASON, from its /metrics
 refusal_count() {
     api "$1" GET /metrics |
-        awk -v r="troupe_gossip_refused_total{reason=\"$2\"}" '$1 == r {print $2}'
+        awk -v r="troupe_net_packets_refused_total{reason=\"$2\"}" '$1 == r {print $2}'
 }
 refused_ge() { [ "$(refusal_count "$1" "$2")" -ge "$3" ] 2>/dev/null; }
 # h3 retries its join with a backoff: once its first join has failed and h1

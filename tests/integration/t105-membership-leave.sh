@@ -24,7 +24,7 @@ wait_until 10 "h1 and h2 see h3 left" all_see h3 left 1 2
 # 3 s, over three times the fast profile's longest suspicion (800 ms with
 # this few members) and dozens of gossip rounds, while h1 and h2 go on
 # probing each other (their UDP counters prove the window was not idle).
-udp_out() { api "$1" GET /metrics | awk '$1 == "troupe_udp_packets_total{dir=\"out\"}" {print $2}'; }
+udp_out() { api "$1" GET /metrics | awk '$1 == "troupe_net_udp_packets_total{dir=\"out\"}" {print $2}'; }
 before1=$(udp_out 1) before2=$(udp_out 2)
 left_both() { all_see h4 left 1 2 && all_see h3 left 1 2; }
 hold 3 "h1 and h2 see h3 and h4 left" left_both

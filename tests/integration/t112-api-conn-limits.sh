@@ -44,7 +44,7 @@ say "--- 2,000 idle connections, the default limits"
 agent
 hold idle $H 2000 idle
 wait_until 20 "2,000 idle connections are open" held idle 2000 0
-wait_until 10 "the agent counts them" metric_ge troupe_http_conns_open 2001
+wait_until 10 "the agent counts them" metric_ge troupe_api_connections_open 2001
 times=()
 for i in $(seq 1 15); do
     times+=("$(curl -sf -o /dev/null -w '%{time_total}' "$U/v1/self")") || fail "request $i failed"
@@ -54,7 +54,7 @@ say "GET /v1/self with 2,000 idle connections open: ${times[*]} s; median $media
 awk -v m="$median" 'BEGIN { exit !(m < 0.100) }' || fail "median $median s is not under 100 ms"
 held idle 2000 0 || fail "idle connections were closed: $(cat "$TMP/idle.status")"
 unhold idle
-wait_until 10 "the idle connections are gone" metric_is troupe_http_conns_open 1
+wait_until 10 "the idle connections are gone" metric_is troupe_api_connections_open 1
 
 say "--- small limits: --http-max-conns 100, DNS and gossip TCP 20, timeouts 4 s"
 agent --http-max-conns 100 --dns-tcp-max-conns 20 --gossip-tcp-max-conns 20 \
@@ -62,27 +62,27 @@ agent --http-max-conns 100 --dns-tcp-max-conns 20 --gossip-tcp-max-conns 20 \
 hold idle $H 150 idle
 wait_until 10 "idle connections over the limit make room for newer ones" held idle 100 50
 curl -sf -o /dev/null "$U/v1/self" || fail "a request was kept out by idle connections"
-wait_until 5 "evictions are counted" metric_ge troupe_http_conns_evicted_total 51
-metric_is troupe_http_conns_refused_total 0 || fail "refused while idle ones could make room"
+wait_until 5 "evictions are counted" metric_ge troupe_api_connections_evicted_total 51
+metric_is troupe_api_connections_refused_total 0 || fail "refused while idle ones could make room"
 unhold idle
-wait_until 10 "the idle connections are gone" metric_is troupe_http_conns_open 1
+wait_until 10 "the idle connections are gone" metric_is troupe_api_connections_open 1
 # 150 clients that never finish their headers: 100 fill the limit, 50 are
 # closed at once: refused, or (accepted before their first bytes were read,
 # so still idle) made room for newer ones
-evicted=$(metric troupe_http_conns_evicted_total)
+evicted=$(metric troupe_api_connections_evicted_total)
 hold head $H 150 head
 wait_until 10 "50 of 150 half-sent requests are closed at once" held head 100 50
 wait_until 10 "then the 100 time out on their headers" held head 0 150
 closed_at_once() {
     local r e
-    r=$(metric troupe_http_conns_refused_total) && e=$(metric troupe_http_conns_evicted_total) &&
+    r=$(metric troupe_api_connections_refused_total) && e=$(metric troupe_api_connections_evicted_total) &&
         [ "$r" -ge 1 ] && [ $((r + e - evicted)) = 50 ]
 }
 wait_until 5 "refusals are counted" closed_at_once
-say "closed at once: $(metric troupe_http_conns_refused_total) refused, $(( $(metric troupe_http_conns_evicted_total) - evicted )) idle ones evicted"
-wait_until 5 "header timeouts are counted" metric_ge 'troupe_http_timeouts_total{phase="header"}' 100
+say "closed at once: $(metric troupe_api_connections_refused_total) refused, $(( $(metric troupe_api_connections_evicted_total) - evicted )) idle ones evicted"
+wait_until 5 "header timeouts are counted" metric_ge 'troupe_api_timeouts_total{phase="header"}' 100
 n=$(grep -c 'HTTP API: a connection refused' "$TMP/solo.log")
-[ "$n" = 1 ] || fail "$n log lines for $(metric troupe_http_conns_refused_total) refusals, not 1"
+[ "$n" = 1 ] || fail "$n log lines for $(metric troupe_api_connections_refused_total) refusals, not 1"
 say "logged once: $(grep -o 'HTTP API: a connection refused.*' "$TMP/solo.log")"
 unhold head
 
@@ -98,7 +98,7 @@ say "a body one byte a second: closed after $out"
 read -r secs line <<<"$out"
 [ "$line" = "HTTP/1.1 408 Request Timeout" ] || fail "slow body answered: $line"
 awk -v s="$secs" 'BEGIN { exit !(s >= 3.5 && s < 7) }' || fail "closed after $secs s, not 4"
-wait_until 5 "the body timeout is counted" metric_ge 'troupe_http_timeouts_total{phase="body"}' 1
+wait_until 5 "the body timeout is counted" metric_ge 'troupe_api_timeouts_total{phase="body"}' 1
 [ "$(curl -s "$U/v1/kv/slow" -o /dev/null -w '%{http_code}')" = 404 ] || fail "the slow body was written"
 
 say "--- DNS over TCP and gossip TCP"
@@ -111,7 +111,7 @@ wait_until 5 "DNS timeouts are counted" metric_ge troupe_dns_tcp_timeouts_total 
 unhold dns
 hold gossip $G 30 bytes
 wait_until 10 "gossip TCP: 10 of 30 connections refused" held gossip 20 10
-wait_until 5 "gossip refusals are counted" metric_is troupe_streams_refused_total 10
+wait_until 5 "gossip refusals are counted" metric_is troupe_net_tcp_streams_refused_total 10
 [ "$(grep -c 'gossip TCP: a connection refused' "$TMP/solo.log")" = 1 ] || fail "gossip refusals not logged once"
 unhold gossip
 curl -sf -o /dev/null "$U/v1/self" || fail "the agent does not answer at the end"

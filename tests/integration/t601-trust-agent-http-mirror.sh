@@ -96,7 +96,7 @@ serve repo/repository
 F web@1.0 >/dev/null || fail "fetch after a fresh timestamp"
 
 say "refusals are counted and logged"
-curl -sf "127.0.0.1:$H/metrics" | grep -q 'troupe_bundles_refused_total{reason="rollback attack"} 1' ||
+curl -sf "127.0.0.1:$H/metrics" | grep -q 'troupe_trust_bundles_refused_total{reason="rollback attack"} 1' ||
     fail "no rollback in /metrics: $(curl -s 127.0.0.1:$H/metrics | grep bundles)"
 grep -q "refused web@2.0: arbitrary bundle" agent.log || fail "no refusal in the agent's log"
 code=$(curl -s -o out.json -w '%{http_code}' -X PUT -d '{"bundle": "../x"}' \
