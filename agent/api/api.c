@@ -12,6 +12,7 @@
 #include "agent/trust/bundle.h"
 #include "agent/dns/dnsd.h"
 #include "agent/api/api_impl.h"
+#include "agent/api/api_ui.h"
 #include "agent/api/tls.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
@@ -514,7 +515,8 @@ static void handle(void *ud, struct httpd_req *req)
             return;
         }
     }
-    if (!path_known && (api_catalog_route(a, req, method, path) ||
+    if (!path_known && (api_ui_route(a, req, method, path) ||
+                        api_catalog_route(a, req, method, path) ||
                         api_kv_route(a, req, method, path) ||
                         api_events_route(a, req, method, path) ||
                         api_specs_route(a, req, method, path)))

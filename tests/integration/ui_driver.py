@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Drives headless Chromium through chromedriver (WebDriver over plain HTTP,
+standard library only) against troupe's web UI, for t117.
+
+usage: ui_driver.py DRIVER_URL AGENT_URL NODE SCREENSHOT_DIR
+
+Loads AGENT_URL/ui and asserts that the page lists NODE as alive and the
+service "web" as passing; then registers the service "late" through the
+API and asserts that it appears without a reload (same document, the page
+renders again from its blocking query). Any JavaScript error fails. Saves
+screenshots in SCREENSHOT_DIR. Exits 0 on success, 1 with a message."""
+import base64
+import json
+import os
+import sys
+import time
+import urllib.request
+
+DRIVER, AGENT, NODE, SHOTS = sys.argv[1:5]
+
+
+def call(method, path, body=None, base=DRIVER, timeout=60):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        raise SystemExit("FAIL: %s %s: HTTP %d %s" % (method, path, e.code, raw[:400]))
+    return json.loads(raw) if raw else None
+
+
+def fail(msg):
+    shot("failure")
+    raise SystemExit("FAIL: " + msg)
+
+
+session = None
+
+
+def js(script, *args):
+    return call("POST", "/session/%s/execute/sync" % session,
+                {"script": script, "args": list(args)})["value"]
+
+
+def shot(name):
+    if not session:
+        return
+    try:
+        png = call("GET", "/session/%s/screenshot" % session)["value"]
+        path = os.path.join(SHOTS, "ui-%s.png" % name)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(png))
+        print("screenshot: " + path)
+    except SystemExit:
+        pass
+
+
+def wait_for(what, script, limit=15):
+    start = time.time()
+    while time.time() - start < limit:
+        v = js(script)
+        if v:
+            print("ok: %s (%d ms)" % (what, (time.time() - start) * 1000))
+            return v
+        time.sleep(0.2)
+    fail("after %ds: %s; errors: %s" % (limit, what, js("return window.uiErrors || []")))
+
+
+def errors():
+    errs = js("return window.uiErrors || []")
+    try:  # the browser's console, where chromedriver offers it
+        logs = call("POST", "/session/%s/se/log" % session, {"type": "browser"})["value"]
+        errs += [l["message"] for l in logs if l.get("level") == "SEVERE"]
+    except SystemExit:
+        pass
+    return errs
+
+
+caps = {"capabilities": {"alwaysMatch": {
+    "browserName": "chrome",
+    "goog:loggingPrefs": {"browser": "ALL"},
+    "goog:chromeOptions": {
+        "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-first-run", "--window-size=1280,900",
+                 "--user-data-dir=" + os.path.join(SHOTS, "chromium-profile")]}}}}
+session = call("POST", "/session", caps)["value"]["sessionId"]
+try:
+    call("POST", "/session/%s/url" % session, {"url": AGENT + "/ui"})
+    wait_for("the page lists node %s as alive" % NODE,
+             "const r = document.querySelector('#nodes-t tr[data-node=\"%s\"]');"
+             "return r && r.dataset.status === 'alive'" % NODE)
+    wait_for("the service web is listed as passing",
+             "const s = document.querySelector('[data-service=\"web\"]');"
+             "return s && s.dataset.health === 'passing' && "
+             "s.querySelector('tr[data-instance]') !== null")
+    wait_for("the failing service is listed as critical",
+             "const s = document.querySelector('#services-list [data-service=\"shut\"]');"
+             "return s && s.dataset.health === 'critical'")
+    js("document.documentElement.dataset.loaded = 'once'")
+    shot("loaded")
+    renders = js("return Number(document.body.dataset.renders)")
+    call("PUT", "/v1/agent/service/register",
+         {"name": "late", "port": 8088, "tags": ["new"]}, base=AGENT)
+    print("registered the service late through the API")
+    wait_for("late appears without a reload",
+             "return document.documentElement.dataset.loaded === 'once' && "
+             "document.querySelector('#services-list [data-service=\"late\"]') !== null")
+    after = js("return Number(document.body.dataset.renders)")
+    if after <= renders:
+        fail("the page did not render again (%d -> %d)" % (renders, after))
+    wait_for("the event history shows the registration",
+             "return [...document.querySelectorAll('#events-l li')]"
+             ".some((li) => li.textContent.includes('registered late'))")
+    shot("late")
+    errs = errors()
+    if errs:
+        fail("JavaScript errors: %s" % errs)
+    print("ok: no JavaScript error")
+finally:
+    call("DELETE", "/session/%s" % session)
