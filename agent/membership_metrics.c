@@ -25,22 +25,23 @@ void membership_write_metrics(struct agent *a, FILE *f)
                 "Indirect probes asked of other members.", s->indirect_probes);
     metrics_one(f, "troupe_membership_tcp_fallbacks_total", "counter",
                 "TCP pings sent after a missed ack.", s->tcp_fallbacks);
-    metrics_one(f, "troupe_membership_suspicions_total", "counter",
-                "Members this agent suspected.", s->suspicions);
+    metrics_one(f, "troupe_membership_suspicions_total", "counter", "Members this agent suspected.",
+                s->suspicions);
     metrics_one(f, "troupe_membership_refutations_total", "counter",
                 "Suspicions of this agent that it refuted (false suspicions of it).", s->refutes);
     metrics_one(f, "troupe_membership_stale_suspicions_corrected_total", "counter",
                 "Stale suspicions answered with the newer alive.", s->stale_corrected);
     metrics_one(f, "troupe_membership_deaths_total", "counter", "Members declared dead.",
                 s->deaths);
-    metrics_head(f, "troupe_membership_packets_total", "counter",
-                 "Gossip messages, by direction.");
-    fprintf(f, "troupe_membership_packets_total{dir=\"in\"} %llu\n"
-               "troupe_membership_packets_total{dir=\"out\"} %llu\n",
+    metrics_head(f, "troupe_membership_packets_total", "counter", "Gossip messages, by direction.");
+    fprintf(f,
+            "troupe_membership_packets_total{dir=\"in\"} %llu\n"
+            "troupe_membership_packets_total{dir=\"out\"} %llu\n",
             (unsigned long long)s->packets_in, (unsigned long long)s->packets_out);
     metrics_head(f, "troupe_membership_bytes_total", "counter", "Gossip bytes, by direction.");
-    fprintf(f, "troupe_membership_bytes_total{dir=\"in\"} %llu\n"
-               "troupe_membership_bytes_total{dir=\"out\"} %llu\n",
+    fprintf(f,
+            "troupe_membership_bytes_total{dir=\"in\"} %llu\n"
+            "troupe_membership_bytes_total{dir=\"out\"} %llu\n",
             (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
     metrics_one(f, "troupe_membership_decode_errors_total", "counter",
                 "Malformed gossip messages dropped.", s->decode_errors);

@@ -41,8 +41,7 @@ void metrics_hist_observe(struct metrics_hist *h, double seconds)
     h->sum += seconds;
 }
 
-void metrics_hist_write(FILE *f, const char *name, const char *labels,
-                        const struct metrics_hist *h)
+void metrics_hist_write(FILE *f, const char *name, const char *labels, const struct metrics_hist *h)
 {
     const char *sep = labels[0] ? "," : "";
     uint64_t cum = 0;

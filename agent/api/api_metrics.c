@@ -76,8 +76,8 @@ int api_metrics_route(const char *path)
     for (size_t i = 0; i < ROUTES; i++) {
         const char *p = route_paths[i];
         size_t n = strlen(p);
-        int match = p[n - 1] == '/' ? strncmp(path, p, n) == 0 && path[n] != '\0'
-                                    : strcmp(path, p) == 0;
+        int match =
+            p[n - 1] == '/' ? strncmp(path, p, n) == 0 && path[n] != '\0' : strcmp(path, p) == 0;
         if (match && n > best_len) {
             best_len = n;
             best = (int)i;

@@ -12,7 +12,7 @@ enum { EXIT_SUCCESS_, EXIT_FAILURE_, EXIT_SIGNAL_, EXIT_UNKNOWN_ };
 void super_metrics_note(struct super *s, const struct sup_out *out, const struct sup_exit *last)
 {
     if (out->notes & SUP_NOTE_EXITED) {
-        int why = last->signal ? EXIT_SIGNAL_
+        int why = last->signal      ? EXIT_SIGNAL_
                   : last->code == 0 ? EXIT_SUCCESS_
                   : last->code > 0  ? EXIT_FAILURE_
                                     : EXIT_UNKNOWN_;
@@ -47,8 +47,7 @@ void super_write_metrics(const struct super *s, FILE *f)
     metrics_one(f, "troupe_supervisor_starts_total", "counter",
                 "Processes started (first starts and restarts).", s->stats.starts);
     metrics_one(f, "troupe_supervisor_restarts_total", "counter",
-                "Processes started again after an exit or a liveness failure.",
-                s->stats.restarts);
+                "Processes started again after an exit or a liveness failure.", s->stats.restarts);
     metrics_one(f, "troupe_supervisor_spawn_failures_total", "counter",
                 "Starts that failed before the process ran (user, ports, secrets, exec).",
                 s->stats.spawn_failures);
@@ -61,6 +60,5 @@ void super_write_metrics(const struct super *s, FILE *f)
     metrics_one(f, "troupe_supervisor_kills_total", "counter",
                 "Processes killed with SIGKILL after the stop grace ran out.", s->stats.kills);
     metrics_one(f, "troupe_supervisor_start_limit_failures_total", "counter",
-                "Instances failed: too many starts within the start interval.",
-                s->stats.gave_up);
+                "Instances failed: too many starts within the start interval.", s->stats.gave_up);
 }

@@ -279,9 +279,13 @@ void bundle_write_metrics(struct agent *a, FILE *f)
             "# HELP troupe_trust_bundles_prepared_total Bundles verified and ready to run.\n"
             "# TYPE troupe_trust_bundles_prepared_total counter\n"
             "troupe_trust_bundles_prepared_total %llu\n"
+            "# HELP troupe_trust_bundles_reused_total Of the bundles prepared, those already "
+            "unpacked and still trusted (no download).\n"
+            "# TYPE troupe_trust_bundles_reused_total counter\n"
+            "troupe_trust_bundles_reused_total %llu\n"
             "# HELP troupe_trust_bundles_refused_total Bundles refused, by the attack seen.\n"
             "# TYPE troupe_trust_bundles_refused_total counter\n",
-            (unsigned long long)b->prepared);
+            (unsigned long long)b->prepared, (unsigned long long)b->reused);
     for (int i = 0; i <= ATTACKS + 1; i++) {
         const char *name = i < ATTACKS    ? trust_attack_name(attack_codes[i])
                            : i == ATTACKS ? "unsafe bundle contents"

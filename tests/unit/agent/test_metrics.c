@@ -35,7 +35,7 @@ static void test_hist_buckets_are_cumulative(void **state)
     metrics_hist_observe(&h, 0.00005); /* first bucket */
     metrics_hist_observe(&h, 0.001);   /* le="0.001": bounds are inclusive */
     metrics_hist_observe(&h, 0.3);
-    metrics_hist_observe(&h, 120);     /* past every bound: only +Inf */
+    metrics_hist_observe(&h, 120); /* past every bound: only +Inf */
     out = written("", &h);
     assert_non_null(strstr(out, "x_seconds_bucket{le=\"0.0001\"} 1\n"));
     assert_non_null(strstr(out, "x_seconds_bucket{le=\"0.001\"} 2\n"));
