@@ -2,21 +2,25 @@
 """Drives headless Chromium through chromedriver (WebDriver over plain HTTP,
 standard library only) against troupe's web UI, for t117.
 
-usage: ui_driver.py DRIVER_URL AGENT_URL NODE SCREENSHOT_DIR
+usage: ui_driver.py DRIVER_URL AGENT_URL NODE SCREENSHOT_DIR [PEER PEER_PID]
 
 Loads AGENT_URL/ui and asserts that the page lists NODE as alive and the
 service "web" as passing; then registers the service "late" through the
 API and asserts that it appears without a reload (same document, the page
-renders again from its blocking query). Any JavaScript error fails. Saves
-screenshots in SCREENSHOT_DIR. Exits 0 on success, 1 with a message."""
+renders again from its blocking query). With PEER: the page lists it alive,
+then the driver kills PEER_PID with SIGKILL and the page must show it dead,
+again without a reload. Any JavaScript error fails. Saves screenshots in
+SCREENSHOT_DIR. Exits 0 on success, 1 with a message."""
 import base64
 import json
 import os
+import signal
 import sys
 import time
 import urllib.request
 
 DRIVER, AGENT, NODE, SHOTS = sys.argv[1:5]
+PEER, PEER_PID = (sys.argv[5], int(sys.argv[6])) if len(sys.argv) > 6 else (None, 0)
 
 
 def call(method, path, body=None, base=DRIVER, timeout=60):
@@ -116,6 +120,20 @@ try:
              "return [...document.querySelectorAll('#events-l li')]"
              ".some((li) => li.textContent.includes('registered late'))")
     shot("late")
+    if PEER:
+        row = "document.querySelector('#nodes-t tr[data-node=\"%s\"]')" % PEER
+        wait_for("the page lists %s as alive" % PEER,
+                 "const r = %s; return r && r.dataset.status === 'alive'" % row)
+        os.kill(PEER_PID, signal.SIGKILL)
+        print("killed %s (pid %d) with SIGKILL" % (PEER, PEER_PID))
+        wait_for("%s shown dead without a reload" % PEER,
+                 "const r = %s; return document.documentElement.dataset.loaded === 'once' && "
+                 "r && r.dataset.status === 'dead'" % row, limit=20)
+        wait_for("the event history shows the death",
+                 "return [...document.querySelectorAll('#events-l li')]"
+                 ".some((li) => li.textContent.includes('%s') && li.textContent.includes('dead'))"
+                 % PEER)
+        shot("dead")
     errs = errors()
     if errs:
         fail("JavaScript errors: %s" % errs)
