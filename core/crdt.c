@@ -10,7 +10,17 @@
  * gap. Coverage advances when the next version arrives, and when a sync
  * delivers everything a peer covered (crdt_cover). Tombstones are collected
  * only below our own coverage and every peer's, so an old copy of a deleted
- * record that arrives late is recognised as stale and not resurrected. */
+ * record that arrives late is recognised as stale and not resurrected.
+ *
+ * A member that was not counted when a tombstone was collected (it was dead,
+ * or it came back from an old snapshot) still holds the record the
+ * tombstone replaced, and no delta can tell it so: nobody has the tombstone
+ * any more. A census can: the keys we hold of an origin and our coverage of
+ * it. A record the member holds at a version we cover, under a key we do
+ * not hold, was superseded and the superseding tombstone collected. `gone`
+ * says when a census is worth sending: the highest version of the origin
+ * that we collected, or that we covered without holding (a sync moved our
+ * coverage over versions a peer may have collected). */
 #include "core/crdt.h"
 
 #include <stdio.h>
@@ -30,6 +40,7 @@ struct rnode {
 struct origin {
     char name[SWIM_NAME_MAX + 1];
     uint64_t covered;  /* see the top of this file; for self: our counter */
+    uint64_t gone;     /* versions up to here may have been collected (see crdt_census) */
     uint64_t *seen;    /* versions above covered + 1 that arrived, sorted */
     size_t n_seen;
     struct rnode **recs;
@@ -544,6 +555,8 @@ int crdt_load(struct crdt *c, const struct crdt_rec *r, struct err *e)
     store(c, c->me, r);
     if (r->version > c->me->covered)
         c->me->covered = r->version;
+    /* tombstones of ours up to here may have been collected before the restart */
+    c->me->gone = c->me->covered;
     return 1;
 }
 
@@ -697,8 +710,10 @@ void crdt_cover(struct crdt *c, const char *origin, uint64_t version)
     if (strcmp(origin, c->me->name) == 0) {
         if (c->self_asks < CRDT_SELF_ASKS)
             c->self_asks++;
-        if (version > c->me->covered)
+        if (version > c->me->covered) {
             restamp_all(c, version); /* a peer covers more of ours than we wrote */
+            c->me->gone = version;
+        }
         return;
     }
     if (!version)
@@ -706,6 +721,8 @@ void crdt_cover(struct crdt *c, const char *origin, uint64_t version)
     o = origin_get(c, origin);
     if (version > o->covered) {
         size_t i = 0;
+        if (version > o->gone)
+            o->gone = version; /* what the peer collected in between, we cannot tell */
         o->covered = version - 1;
         while (i < o->n_seen && o->seen[i] <= version)
             i++;
@@ -775,6 +792,8 @@ size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_
                 j++;
                 continue;
             }
+            if (x->r.version > o->gone)
+                o->gone = x->r.version;
             node_remove(c, tab_slot(c, o->name, x->r.kind, x->r.key, x->hash));
             removed++;
         }
@@ -782,6 +801,86 @@ size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_
     if (removed)
         c->index++;
     return removed;
+}
+
+uint64_t crdt_key_hash(uint8_t kind, const char *key)
+{
+    uint64_t h = 1469598103934665603ull;
+    h = (h ^ kind) * 1099511628211ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h ^ (h >> 31);
+}
+
+int crdt_census_wanted(const struct crdt *c, const char *origin, uint64_t peer_covers)
+{
+    const struct origin *o = origin_find(c, origin);
+
+    /* our own counter is only trusted once peers were asked what they
+     * hold of ours: a restart may have lost versions we will give again */
+    if (o == c->me && c->self_asks < CRDT_SELF_ASKS)
+        return 0;
+    return o && o->covered > peer_covers && o->gone > peer_covers;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered,
+                   uint64_t **hashes)
+{
+    const struct origin *o = origin_find(c, origin);
+    size_t n = o ? o->n : 0;
+
+    *covered = o ? o->covered : 0;
+    *hashes = xmalloc((n ? n : 1) * sizeof(**hashes));
+    for (size_t i = 0; i < n; i++)
+        (*hashes)[i] = crdt_key_hash(o->recs[i]->r.kind, o->recs[i]->r.key);
+    qsort(*hashes, n, sizeof(**hashes), cmp_u64);
+    return n;
+}
+
+static int hash_in(const uint64_t *v, size_t n, uint64_t h)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] == h)
+            return 1;
+        if (v[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+size_t crdt_census_apply(struct crdt *c, const char *origin, uint64_t covered,
+                         const uint64_t *hashes, size_t n)
+{
+    struct origin *o = origin_find(c, origin);
+    size_t dropped = 0;
+
+    if (!o || o == c->me)
+        return 0; /* our own records are ours to say */
+    for (size_t j = 0; j < o->n;) {
+        struct rnode *x = o->recs[j];
+        if (x->r.version > covered || hash_in(hashes, n, crdt_key_hash(x->r.kind, x->r.key)) ||
+            (x->r.deleted && is_lww(x->r.kind) && hides_live(c, x))) {
+            j++;
+            continue;
+        }
+        if (x->r.version > o->gone)
+            o->gone = x->r.version;
+        node_remove(c, tab_slot(c, o->name, x->r.kind, x->r.key, x->hash));
+        dropped++;
+    }
+    if (dropped)
+        c->index++;
+    return dropped;
 }
 
 uint64_t crdt_index(const struct crdt *c)

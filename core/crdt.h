@@ -151,6 +151,30 @@ size_t crdt_drop_origin(struct crdt *c, const char *origin);
  * it hides a live older write of another origin. Returns how many. */
 size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_peers);
 
+/* Census: what tells a member that came back (from a partition, a freeze,
+ * an old snapshot, or after it was reaped) that a record it holds was
+ * deleted meanwhile and the tombstone collected. It lists the keys we hold
+ * of an origin, tombstones included, and our coverage of it: a record of
+ * that origin at or below the coverage, under a key not in the list, was
+ * superseded by a tombstone that is gone. Works the same for every kind:
+ * a key is known by crdt_key_hash(kind, key), 64 bits, and a collision
+ * only keeps a record (it never drops one that lives). */
+uint64_t crdt_key_hash(uint8_t kind, const char *key);
+/* 1 when a peer whose digest covers origin up to peer_covers needs our
+ * census of it: we cover more, and a version in between may have been
+ * collected (here, or by a peer our coverage came from). */
+int crdt_census_wanted(const struct crdt *c, const char *origin, uint64_t peer_covers);
+/* Our census of origin: *covered, and *hashes (heap, sorted; the caller
+ * frees) of the keys we hold. Returns how many. */
+size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered,
+                   uint64_t **hashes);
+/* A peer's census of origin (hashes sorted): drops our records of origin
+ * at or below `covered` whose key it does not hold, except a multi-writer
+ * tombstone that hides an older live write (as crdt_gc). Our own origin is
+ * left alone: we are its writer. Returns how many were dropped. */
+size_t crdt_census_apply(struct crdt *c, const char *origin, uint64_t covered,
+                         const uint64_t *hashes, size_t n);
+
 /* A counter that goes up with every change of state, local or merged: the
  * index of blocking queries. */
 uint64_t crdt_index(const struct crdt *c);

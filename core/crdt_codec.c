@@ -261,6 +261,11 @@ void repl_msg_release(struct repl_msg *m)
     crdt_digest_release(&m->digest);
     free(m->hashes);
     m->hashes = NULL;
+    free(m->census);
+    m->census = NULL;
+    free(m->census_hashes);
+    m->census_hashes = NULL;
+    m->n_census = 0;
 }
 
 /* n_recs records, each checked; m->recs points at them. */
@@ -384,6 +389,57 @@ static int decode_partial(struct repl_msg *m, struct rd *r, struct err *e)
     return check_partial(&m->digest, &m->set, e);
 }
 
+#define CENSUS_ENTRY_MIN (1 + 1 + 8 + 4) /* name of 1 byte, covered, k */
+
+static int decode_census(struct repl_msg *m, struct rd *r, struct err *e)
+{
+    uint32_t n, k;
+    size_t total = 0, cap = 0;
+
+    if (rd_u32(r, &n) < 0)
+        return err_set(e, -EBADMSG, "census: truncated");
+    if (n > CRDT_DIGEST_MAX)
+        return err_set(e, -EMSGSIZE, "census of %u origins, at most %d", n, CRDT_DIGEST_MAX);
+    if ((size_t)n * CENSUS_ENTRY_MIN > rd_left(r))
+        return err_set(e, -EBADMSG, "census of %u origins in %zu bytes", n, rd_left(r));
+    m->census = xcalloc(n ? n : 1, sizeof(*m->census));
+    for (uint32_t i = 0; i < n; i++) {
+        struct repl_census *c = &m->census[i];
+        int rc = get_name(r, c->origin, "census origin", e);
+        if (rc < 0)
+            return rc;
+        if (i && strcmp(m->census[i - 1].origin, c->origin) >= 0)
+            return err_set(e, -EBADMSG, "census: origins not sorted or repeated");
+        if (rd_u64(r, &c->covered) < 0 || rd_u32(r, &k) < 0)
+            return err_set(e, -EBADMSG, "census: truncated");
+        if ((size_t)k * 8 > rd_left(r))
+            return err_set(e, -EBADMSG, "census of %s: %u keys in %zu bytes", c->origin, k,
+                           rd_left(r));
+        if (total + k > CRDT_RECS_MAX)
+            return err_set(e, -EMSGSIZE, "census of more than %d keys", CRDT_RECS_MAX);
+        if (total + k > cap) {
+            cap = (total + k) * 2;
+            m->census_hashes = xrealloc(m->census_hashes, cap * sizeof(*m->census_hashes));
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            uint64_t *h = &m->census_hashes[total + j];
+            rd_u64(r, h); /* length checked above */
+            if (j && *h < h[-1])
+                return err_set(e, -EBADMSG, "census of %s: keys not sorted", c->origin);
+        }
+        c->n = k;
+        total += k;
+        m->n_census = i + 1;
+    }
+    /* the array may have moved while it grew: point the entries at it last */
+    total = 0;
+    for (uint32_t i = 0; i < m->n_census; i++) {
+        m->census[i].hashes = m->census_hashes ? m->census_hashes + total : NULL;
+        total += m->census[i].n;
+    }
+    return 0;
+}
+
 int repl_msg_decode_stream(struct repl_msg *m, const uint8_t *buf, size_t len, struct err *e)
 {
     struct rd r;
@@ -411,6 +467,9 @@ int repl_msg_decode_stream(struct repl_msg *m, const uint8_t *buf, size_t len, s
         break;
     case REPL_S_PARTIAL:
         rc = decode_partial(m, &r, e);
+        break;
+    case REPL_S_CENSUS:
+        rc = decode_census(m, &r, e);
         break;
     default:
         return err_set(e, -EPROTO, "repl message: unknown type %u", m->type);
@@ -597,6 +656,61 @@ uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *p
     *len = w.len;
     if (n_recs)
         *n_recs = a.n;
+    return buf;
+}
+
+uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *peer,
+                                const char *peer_name, size_t max, size_t *len,
+                                uint32_t *n_origins)
+{
+    struct crdt_digest mine;
+    struct census_part {
+        const char *origin;
+        uint64_t covered, *hashes;
+        size_t n;
+    } *parts;
+    size_t n_parts = 0, total = 3 + 4;
+    uint8_t *buf = NULL;
+    struct wr w;
+
+    crdt_digest_all(c, &mine);
+    parts = xmalloc((mine.n ? mine.n : 1) * sizeof(*parts));
+    for (size_t i = 0; i < mine.n; i++) {
+        const char *o = mine.e[i].origin;
+        struct census_part *p = &parts[n_parts];
+        size_t sz;
+        if (strcmp(o, peer_name) == 0 ||
+            !crdt_census_wanted(c, o, crdt_digest_get(peer, o)))
+            continue;
+        p->origin = o;
+        p->n = crdt_census(c, o, &p->covered, &p->hashes);
+        sz = 1 + name_len(o) + 8 + 4 + p->n * 8;
+        if (total + sz > max) {
+            free(p->hashes); /* the rest waits for a later sync */
+            break;
+        }
+        total += sz;
+        n_parts++;
+    }
+    if (n_parts) {
+        buf = xmalloc(total);
+        wr_init(&w, buf, total);
+        put_stream_head(&w, REPL_S_CENSUS);
+        wr_u32(&w, (uint32_t)n_parts);
+        for (size_t i = 0; i < n_parts; i++) {
+            put_name(&w, parts[i].origin);
+            wr_u64(&w, parts[i].covered);
+            wr_u32(&w, (uint32_t)parts[i].n);
+            for (size_t j = 0; j < parts[i].n; j++)
+                wr_u64(&w, parts[i].hashes[j]);
+        }
+        *len = w.len;
+    }
+    for (size_t i = 0; i < n_parts; i++)
+        free(parts[i].hashes);
+    free(parts);
+    crdt_digest_release(&mine);
+    *n_origins = (uint32_t)n_parts;
     return buf;
 }
 

@@ -31,6 +31,10 @@
  *   REPL_S_PARTIAL bucket set, digest: the answer to a summary, the
  *                  receiver's origins in the buckets whose hash differed
  *                  (an empty set: the digests are equal)
+ *   REPL_S_CENSUS  u32 n, n x (name origin, u64 covered, u32 k, k x u64
+ *                  key hash, non-decreasing), origins strictly sorted: the
+ *                  keys the sender holds of each origin it covers further
+ *                  than the receiver (see crdt_census). No answer.
  *   bucket set:    u16 buckets (a power of two, 1..REPL_BUCKETS_MAX),
  *                  ceil(buckets / 8) bytes of bitmap, bucket b in bit
  *                  (b % 8) of byte b / 8; every origin of a partial digest
@@ -57,6 +61,15 @@ enum repl_stream_type {
     REPL_S_DELTA = 2,
     REPL_S_SUMMARY = 3,
     REPL_S_PARTIAL = 4,
+    REPL_S_CENSUS = 5,
+};
+
+/* One origin of a census message. */
+struct repl_census {
+    char origin[SWIM_NAME_MAX + 1];
+    uint64_t covered;
+    uint32_t n;
+    const uint64_t *hashes; /* n, sorted; inside repl_msg.census_hashes */
 };
 
 /* A subset of the buckets of a digest summary. */
@@ -117,6 +130,9 @@ struct repl_msg {
     uint32_t n_recs;     /* REPL_S_DELTA, REPL_B_RECS */
     const uint8_t *recs; /* n_recs records, all checked; read with crdt_codec_get_rec */
     size_t recs_len;
+    uint32_t n_census;              /* REPL_S_CENSUS */
+    struct repl_census *census;     /* heap: repl_msg_release */
+    uint64_t *census_hashes;        /* heap: repl_msg_release */
 };
 
 /* Decoders of a broadcast payload and of a whole stream frame. On success
@@ -151,6 +167,14 @@ int repl_batch_add(uint8_t *buf, size_t *len, size_t cap, const struct crdt_rec 
 /* For entry i of a decoded delta's digest: 1 and the version the receiver
  * now covers for that origin (after merging every record of the delta), or
  * 0 when the delta was cut before that origin. */
+/* The census of every origin that a peer whose digest is `peer` (named
+ * peer_name, whose own origin is left out) needs (crdt_census_wanted), at
+ * most max bytes: origins that do not fit wait for a later sync. NULL when
+ * none is needed; else a heap buffer (caller frees), *n_origins set. */
+uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *peer,
+                                const char *peer_name, size_t max, size_t *len,
+                                uint32_t *n_origins);
+
 int repl_msg_covers(const struct repl_msg *m, size_t i, uint64_t *version);
 
 #endif

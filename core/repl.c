@@ -2,7 +2,9 @@
  * gossip broadcasts and every node relays a record the first time it is
  * new to it; big ones go as a notice that makes receivers sync. Anti-
  * entropy exchanges digests and then only the missing records. The peers'
- * digests are kept to know which tombstones every live member has. */
+ * digests are kept to know which tombstones every counted member has, and
+ * a peer behind on an origin whose versions may have been collected gets
+ * a census of it with the delta. */
 #include "core/repl.h"
 
 #include <stdio.h>
@@ -617,9 +619,41 @@ static int merge_delta(struct repl *r, uint64_t wall_ms, struct repl_msg *m, str
     return got;
 }
 
+/* With a delta for peer `to` whose digest is d: the census of every origin
+ * it covers less of than we do and whose missing versions may have been
+ * collected, on a stream of its own. It drops what was deleted while the
+ * peer was away; a delta cannot say it, the tombstones are gone. */
+static void send_census(struct repl *r, const char *to, const struct crdt_digest *d)
+{
+    uint32_t n = 0;
+    size_t len = 0;
+    uint8_t *data;
+
+    if (!valid_peer(r, to))
+        return;
+    data = repl_msg_encode_census(r->c, d, to, CODEC_STREAM_MAX, &len, &n);
+    if (!data)
+        return;
+    r->st.census_out++;
+    r->st.census_origins_out += n;
+    r->st.census_bytes_out += len;
+    emit(r, REPL_OUT_STREAM, to, data, len);
+}
+
+/* A peer's census: our records it shows were deleted and collected go. */
+static void on_census(struct repl *r, const struct repl_msg *m)
+{
+    r->st.census_in++;
+    for (uint32_t i = 0; i < m->n_census; i++) {
+        const struct repl_census *x = &m->census[i];
+        r->st.census_dropped +=
+            crdt_census_apply(r->c, x->origin, x->covered, x->hashes, x->n);
+    }
+}
+
 /* The records a peer lacks, as a delta: against its digest d, or, with
  * set, against its entries of those buckets and ours elsewhere. Heap. */
-static uint8_t *delta_for(struct repl *r, const struct crdt_digest *d,
+static uint8_t *delta_for(struct repl *r, const char *to, const struct crdt_digest *d,
                           const struct repl_buckets *set, int reply, size_t *len)
 {
     struct crdt_digest mine, peer;
@@ -629,11 +663,13 @@ static uint8_t *delta_for(struct repl *r, const struct crdt_digest *d,
     if (!set) {
         data = repl_msg_encode_delta(r->c, d, reply, NULL, CODEC_STREAM_MAX, len, &n);
         r->st.sync_records_out += n;
+        send_census(r, to, d);
         return data;
     }
     crdt_digest_all(r->c, &mine);
     digest_patch(&mine, d, set, &peer);
     data = repl_msg_encode_delta(r->c, &peer, reply, set, CODEC_STREAM_MAX, len, &n);
+    send_census(r, to, &peer);
     crdt_digest_release(&peer);
     crdt_digest_release(&mine);
     r->st.sync_records_out += n;
@@ -689,6 +725,7 @@ static void on_partial(struct repl *r, const char *from, struct repl_msg *m)
     }
     data = repl_msg_encode_delta(r->c, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
     r->st.sync_records_out += n;
+    send_census(r, from, &peer);
     keep_digest(r, from, &peer, NULL);
     p->sent_ms = r->now;
     emit(r, REPL_OUT_STREAM, from, data, len);
@@ -711,7 +748,7 @@ static int on_delta(struct repl *r, uint64_t wall_ms, const char *from, struct r
         /* push back what the sender lacks: on the same stream when it is a
          * request, else (an answer to a full-digest sync) on a new one */
         size_t len;
-        uint8_t *data = delta_for(r, &m->digest, set, 0, &len);
+        uint8_t *data = delta_for(r, from, &m->digest, set, 0, &len);
         if (reply) {
             *reply = data;
             *reply_len = len;
@@ -746,7 +783,7 @@ int repl_recv_stream(struct repl *r, uint64_t wall_ms, const char *from, const u
     case REPL_S_SYNC:
         {
             /* a full digest (older agents): the records it lacks, and ours */
-            uint8_t *data = delta_for(r, &m.digest, NULL, 1, &len);
+            uint8_t *data = delta_for(r, from, &m.digest, NULL, 1, &len);
             if (reply) {
                 *reply = data;
                 *reply_len = len;
@@ -765,6 +802,9 @@ int repl_recv_stream(struct repl *r, uint64_t wall_ms, const char *from, const u
     case REPL_S_PARTIAL:
         if (!reply)
             on_partial(r, from, &m);
+        break;
+    case REPL_S_CENSUS:
+        on_census(r, &m);
         break;
     default:
         rc = on_delta(r, wall_ms, from, &m, reply, reply_len, e);

@@ -17,8 +17,13 @@
  *   every sync_fast_ms until syncs find nothing new; otherwise every
  *   repl_sync_interval. At most one sync per peer and syncs_max in all are
  *   in flight; an unanswered one is given up after sync_timeout_ms.
- * - The digests peers send are kept to collect tombstones that every live
- *   member already has.
+ * - The digests peers send are kept to collect tombstones that every member
+ *   the caller counts already has. A member that was not counted (dead,
+ *   or back from an old snapshot) may still hold what a collected
+ *   tombstone deleted: with a delta for a peer that covers an origin less
+ *   than we do, where versions in between may have been collected, goes a
+ *   census of that origin (the keys we hold), which makes the peer drop
+ *   the records we do not hold at versions we cover (see crdt_census).
  *
  * Wire (owned by core/crdt_codec): a broadcast payload starts with a repl
  * message type byte; a stream message is [CODEC_VERSION][MSG_REPL][type]...
@@ -77,6 +82,8 @@ struct repl_stats {
     uint64_t gaps;            /* gossip records that showed a gap in their origin's versions */
     uint64_t decode_errors, dropped; /* malformed input; outputs over out_max */
     uint64_t gc_collected;
+    uint64_t census_out, census_origins_out, census_bytes_out; /* censuses we sent */
+    uint64_t census_in, census_dropped; /* censuses received; records they dropped here */
 };
 
 struct repl;
@@ -133,8 +140,11 @@ int repl_recv_stream(struct repl *r, uint64_t wall_ms, const char *from, const u
 /* Pops the next output; 1 when *o was filled, 0 when none is left. */
 int repl_poll_out(struct repl *r, struct repl_out *o);
 
-/* Collects tombstones every live member has. live(ud, node) says which
- * members count; a live member whose digest we never got blocks it. */
+/* Collects tombstones that every member that counts has: live(ud, node)
+ * says which. A member that counts and whose digest we never got blocks
+ * it. The agent counts every member not yet reaped, dead and left ones
+ * included, so a member that returns before it is reaped gets the
+ * tombstones themselves; one that was not counted learns by census. */
 size_t repl_gc(struct repl *r, int (*live)(void *ud, const char *node), void *ud);
 
 /* A member was reaped: its records and its digest go. */
