@@ -627,6 +627,11 @@ void catalog_write_metrics(struct agent *a, FILE *f)
     COUNTER("syncs_fast_total", s->syncs_fast, "Anti-entropy exchanges started early: behind.");
     COUNTER("syncs_busy_total", s->syncs_busy, "Sync requests postponed: one in flight already.");
     COUNTER("sync_timeouts_total", s->sync_timeouts, "Anti-entropy exchanges given up.");
+    COUNTER("census_sent_total", s->census_out,
+            "Censuses sent to members behind on an origin whose deletes were collected.");
+    COUNTER("census_bytes_total", s->census_bytes_out, "Bytes of the censuses sent.");
+    COUNTER("census_dropped_total", s->census_dropped,
+            "Records dropped here because a census showed them deleted and collected.");
 #undef COUNTER
     metrics_head(f, "troupe_catalog_sync_records_total", "counter",
                  "Records carried by anti-entropy, by direction.");

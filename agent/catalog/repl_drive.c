@@ -3,7 +3,7 @@
  * over the gossip transport's streams, told apart from membership streams
  * by repl_is_stream; a sync timer runs repl_tick over the live members
  * (repl decides when and with whom), a GC timer collects tombstones that
- * every live member holds. Membership events become history, wake
+ * every member not yet reaped holds. Membership events become history, wake
  * blocking queries (a dead node's instances stop being served), ask for a
  * sync with a member that (re)appears, and a reaped member's records are
  * forgotten. */
@@ -33,9 +33,15 @@ int repl_drive_serving(void *ud, const char *node)
     return m && (m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT);
 }
 
-static int live(void *ud, const char *node)
+/* Whose digest must cover a tombstone before it is collected: every member
+ * not yet reaped, dead and left ones included. A member cut off or frozen
+ * gets the tombstone itself when it returns; past --reap-after-s it no
+ * longer holds collection back, and if it returns it learns by census
+ * (core/crdt.h) what was deleted meanwhile. */
+static int counts_for_gc(void *ud, const char *node)
 {
-    return repl_drive_serving(ud, node);
+    struct agent *a = ud;
+    return !a->swim || strcmp(node, a->cfg.node) == 0 || swim_member_find(a->swim, node);
 }
 
 /* The member at addr; ip_only for inbound streams, which come from an
@@ -387,7 +393,7 @@ static void gc_cb(uv_timer_t *t)
     struct catalog *c = a->catalog;
     struct old_events old = {.before = agent_wall_ms() - EVENTS_KEEP_MS};
     struct err e;
-    size_t n = repl_gc(c->repl, live, a);
+    size_t n = repl_gc(c->repl, counts_for_gc, a);
 
     if (n) {
         log_debug("repl", "collected %zu tombstones", n);
