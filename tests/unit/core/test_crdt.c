@@ -643,6 +643,92 @@ static void test_many_records_survive_table_growth_and_removal(void **state)
     crdt_free(c);
 }
 
+/* ---- census: what was deleted and collected while a member was away ---- */
+
+static void test_census_drops_what_the_peer_no_longer_holds_of_every_kind(void **state)
+{
+    struct crdt *peer = crdt_new("p"), *away = crdt_new("x");
+    uint64_t covered, *h;
+    size_t n;
+
+    for (uint8_t k = 1; k <= CRDT_KIND_MAX; k++) {
+        struct crdt_rec gone = rec("a", k, "gone", 2u * k - 1, 0, 1, "v");
+        struct crdt_rec kept = rec("a", k, "kept", 2u * k, 0, 1, "v");
+        assert_int_equal(crdt_merge(away, &gone, NULL, NULL), 1);
+        assert_int_equal(crdt_merge(away, &kept, NULL, NULL), 1);
+        assert_int_equal(crdt_merge(peer, &kept, NULL, NULL), 1);
+    }
+    crdt_cover(peer, "a", 2 * CRDT_KIND_MAX + 1); /* the deletes were collected */
+    n = crdt_census(peer, "a", &covered, &h);
+    assert_int_equal(n, CRDT_KIND_MAX);
+    assert_int_equal(covered, 2 * CRDT_KIND_MAX + 1);
+    assert_int_equal(crdt_census_apply(away, "a", covered, h, n), CRDT_KIND_MAX);
+    for (uint8_t k = 1; k <= CRDT_KIND_MAX; k++) {
+        assert_null(crdt_get(away, "a", k, "gone"));
+        assert_non_null(crdt_get(away, "a", k, "kept"));
+    }
+    /* again: nothing more goes */
+    assert_int_equal(crdt_census_apply(away, "a", covered, h, n), 0);
+    free(h);
+    crdt_free(peer);
+    crdt_free(away);
+}
+
+static void test_census_keeps_records_newer_than_its_coverage_and_our_own(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec newer = rec("a", CRDT_INSTANCE, "new", 7, 0, 1, "v");
+    uint64_t none = 0;
+
+    crdt_put(c, CRDT_INSTANCE, "mine", "v", 1, 1, NULL, NULL);
+    crdt_merge(c, &newer, NULL, NULL);
+    /* the peer covers a up to 6 only: version 7 is news it has not seen */
+    assert_int_equal(crdt_census_apply(c, "a", 6, &none, 0), 0);
+    assert_non_null(crdt_get(c, "a", CRDT_INSTANCE, "new"));
+    /* our own records are ours to say */
+    assert_int_equal(crdt_census_apply(c, "x", 100, &none, 0), 0);
+    assert_non_null(crdt_get(c, "x", CRDT_INSTANCE, "mine"));
+    crdt_free(c);
+}
+
+static void test_census_keeps_a_multi_writer_delete_that_hides_an_older_write(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec w = rec("a", CRDT_KV, "cfg", 1, 0, 100, "A");
+    struct crdt_rec d = rec("b", CRDT_KV, "cfg", 1, 1, 200, NULL);
+    uint64_t none = 0;
+
+    crdt_merge(c, &w, NULL, NULL);
+    crdt_merge(c, &d, NULL, NULL);
+    assert_int_equal(crdt_census_apply(c, "b", 5, &none, 0), 0);
+    assert_true(crdt_lww(c, CRDT_KV, "cfg")->deleted);
+    crdt_free(c);
+}
+
+static void test_census_is_wanted_only_when_versions_in_between_may_be_gone(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec v1 = rec("a", CRDT_INSTANCE, "k", 1, 0, 1, "v");
+    struct crdt_rec v2 = rec("a", CRDT_INSTANCE, "k", 2, 1, 2, NULL);
+    struct crdt_digest d;
+    const struct crdt_digest *peers[1] = {&d};
+
+    crdt_merge(c, &v1, NULL, NULL);
+    crdt_merge(c, &v2, NULL, NULL);
+    /* every version arrived and nothing was collected: a delta says it all */
+    assert_false(crdt_census_wanted(c, "a", 0));
+    digest_of(&d, "a", 2);
+    assert_int_equal(crdt_gc(c, peers, 1), 1);
+    assert_true(crdt_census_wanted(c, "a", 1));
+    assert_false(crdt_census_wanted(c, "a", 2)); /* it covers as much as we do */
+    assert_false(crdt_census_wanted(c, "unknown", 0));
+    /* coverage taken from a peer: what it collected in between is unknown */
+    crdt_cover(c, "b", 9);
+    assert_true(crdt_census_wanted(c, "b", 3));
+    crdt_digest_release(&d);
+    crdt_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +750,10 @@ int main(void)
         cmocka_unit_test(test_load_restores_own_records_and_counter),
         cmocka_unit_test(test_drop_origin_removes_its_records),
         cmocka_unit_test(test_many_records_survive_table_growth_and_removal),
+        cmocka_unit_test(test_census_drops_what_the_peer_no_longer_holds_of_every_kind),
+        cmocka_unit_test(test_census_keeps_records_newer_than_its_coverage_and_our_own),
+        cmocka_unit_test(test_census_keeps_a_multi_writer_delete_that_hides_an_older_write),
+        cmocka_unit_test(test_census_is_wanted_only_when_versions_in_between_may_be_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

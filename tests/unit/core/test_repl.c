@@ -1003,6 +1003,102 @@ static void test_nothing_deleted_comes_back_after_partitions_and_restarts(void *
     assert_int_equal(failed, 0);
 }
 
+/* What node i counts for collection: the members it can reach. */
+static int reached(void *ud, const char *node)
+{
+    const struct net *n = ud;
+    return !n->down[index_of(node)];
+}
+
+static void test_member_away_drops_what_was_deleted_and_collected_meanwhile(void **state)
+{
+    struct net n;
+    const struct repl_stats *st;
+
+    net_init(&n);
+    put(&n, 0, CRDT_INSTANCE, "ghost-1", "v");
+    put(&n, 0, CRDT_KV, "ghost/key", "v");
+    for (int i = 1; i < N; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        put(&n, i, CRDT_CHECK, key, "passing");
+    }
+    pump(&n);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    /* n4 is cut off; the deletes and their collection happen without it */
+    n.down[4] = 1;
+    assert_int_equal(repl_del(n.r[0], n.now, CRDT_INSTANCE, "ghost-1", NULL), 1);
+    assert_int_equal(repl_del(n.r[0], n.now, CRDT_KV, "ghost/key", NULL), 1);
+    pump(&n);
+    sync_all(&n, 2);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(repl_gc(n.r[i], reached, &n), 2);
+    /* n4 returns: one sync with anyone, and what was deleted is gone */
+    n.down[4] = 0;
+    assert_false(crdt_get(n.c[4], "n0", CRDT_INSTANCE, "ghost-1")->deleted);
+    repl_sync(n.r[4], "n2");
+    pump(&n);
+    assert_null(crdt_get(n.c[4], "n0", CRDT_INSTANCE, "ghost-1"));
+    assert_null(crdt_lww(n.c[4], CRDT_KV, "ghost/key"));
+    st = repl_stats(n.r[4]);
+    assert_int_equal(st->census_dropped, 2);
+    assert_int_equal(repl_stats(n.r[2])->census_out, 1);
+    sync_all(&n, 1);
+    assert_converged(&n);
+    /* in steady state no census is sent */
+    assert_int_equal(repl_stats(n.r[2])->census_out, 1);
+    net_free(&n);
+}
+
+static void test_census_message_round_trips_and_bad_ones_are_refused(void **state)
+{
+    struct crdt *c = crdt_new("p");
+    struct crdt_rec a1 = {.origin = "a", .key = "x", .kind = CRDT_INSTANCE, .version = 1,
+                          .hlc = 1, .len = 1, .val = (const uint8_t *)"v"};
+    struct crdt_rec a2 = {.origin = "a", .key = "y", .kind = CRDT_KV, .version = 2, .hlc = 2,
+                          .deleted = 1};
+    struct crdt_digest peer = {0};
+    struct repl_msg m;
+    struct err e;
+    uint32_t n_origins;
+    size_t len;
+    uint8_t *buf;
+
+    crdt_merge(c, &a1, NULL, NULL);
+    crdt_merge(c, &a2, NULL, NULL);
+    crdt_cover(c, "a", 5);
+    /* a peer that knows nothing of a needs it; one named a does not */
+    assert_null(repl_msg_encode_census(c, &peer, "a", CODEC_STREAM_MAX, &len, &n_origins));
+    buf = repl_msg_encode_census(c, &peer, "q", CODEC_STREAM_MAX, &len, &n_origins);
+    assert_non_null(buf);
+    assert_int_equal(n_origins, 1);
+    assert_int_equal(repl_msg_decode_stream(&m, buf, len, &e), 0);
+    assert_int_equal(m.type, REPL_S_CENSUS);
+    assert_int_equal(m.n_census, 1);
+    assert_string_equal(m.census[0].origin, "a");
+    assert_int_equal(m.census[0].covered, 5);
+    assert_int_equal(m.census[0].n, 2);
+    assert_true(m.census[0].hashes[0] <= m.census[0].hashes[1]);
+    repl_msg_release(&m);
+    /* too small a budget: nothing fits, nothing is sent */
+    assert_null(repl_msg_encode_census(c, &peer, "q", 10, &len, &n_origins));
+    /* truncated anywhere, or keys out of order: refused */
+    for (size_t cut = 3; cut < len; cut++)
+        assert_true(repl_msg_decode_stream(&m, buf, cut, &e) < 0);
+    {
+        uint64_t h0, h1;
+        size_t at = len - 16;
+        memcpy(&h0, buf + at, 8);
+        memcpy(&h1, buf + at + 8, 8);
+        memcpy(buf + at, &h1, 8);
+        memcpy(buf + at + 8, &h0, 8);
+        if (h0 != h1)
+            assert_int_equal(repl_msg_decode_stream(&m, buf, len, &e), -EBADMSG);
+    }
+    free(buf);
+    crdt_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1022,6 +1118,8 @@ int main(void)
         cmocka_unit_test(test_syncs_that_find_nothing_return_to_the_slow_period),
         cmocka_unit_test(test_gap_in_versions_brings_the_next_sync_forward),
         cmocka_unit_test(test_summary_from_an_unknown_sender_is_answered),
+        cmocka_unit_test(test_member_away_drops_what_was_deleted_and_collected_meanwhile),
+        cmocka_unit_test(test_census_message_round_trips_and_bad_ones_are_refused),
         cmocka_unit_test(test_nothing_deleted_comes_back_after_partitions_and_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
