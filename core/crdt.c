@@ -449,7 +449,8 @@ static void restamp_all(struct crdt *c, uint64_t floor)
     struct rnode **v = xmalloc((me->n ? me->n : 1) * sizeof(*v));
     size_t n = me->n;
 
-    memcpy(v, me->recs, n * sizeof(*v));
+    if (n) /* recs is NULL before our first record */
+        memcpy(v, me->recs, n * sizeof(*v));
     qsort(v, n, sizeof(*v), cmp_version);
     me->covered = floor;
     for (size_t i = 0; i < n; i++)
