@@ -57,6 +57,7 @@ struct config {
     uint32_t suspicion_mult;
     uint32_t retransmit_mult;
     uint64_t reap_after_s;
+    uint32_t gc_interval_ms; /* tombstone collection period */
     /* signed bundles: where they come from and the root they verify against */
     char trust_repo[PATH_MAX]; /* "" when none; a directory or http:// URL */
     char trust_root[PATH_MAX];

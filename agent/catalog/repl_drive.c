@@ -18,7 +18,6 @@
 #include "agent/store/store_catalog.h"
 #include "core/mem.h"
 
-#define GC_INTERVAL_MS   30000
 #define EVENTS_KEEP_MS   (3600u * 1000u) /* our user events are deleted after an hour */
 #define FORGOTTEN_MAX    1024
 
@@ -412,7 +411,8 @@ static void gc_cb(uv_timer_t *t)
 void repl_drive_start(struct agent *a)
 {
     struct catalog *c = a->catalog;
+    uint64_t gc_ms = a->cfg.gc_interval_ms ? a->cfg.gc_interval_ms : 30000;
 
     uv_timer_start(&c->sync_timer, sync_cb, 0, 0);
-    uv_timer_start(&c->gc_timer, gc_cb, GC_INTERVAL_MS, GC_INTERVAL_MS);
+    uv_timer_start(&c->gc_timer, gc_cb, gc_ms, gc_ms);
 }

@@ -327,6 +327,7 @@ static const struct bad_case bad_flags[] = {
     {"--http-tls-cert", "", "empty", 0},
     {"--http-tls-key", "", "empty", 0},
     {"--http-insecure", "yes", "true or false", 1},
+    {"--gc-interval-ms", "0", "positive whole number", 0},
 };
 
 static int ends_with(const char *s, const char *tail)
@@ -720,6 +721,7 @@ static const struct landing landings[] = {
     {.flag = "--suspicion-mult", .value = "5", .fields = {FIELD(suspicion_mult)}, .profile = 1},
     {.flag = "--retransmit-mult", .value = "3", .fields = {FIELD(retransmit_mult)}, .profile = 1},
     {.flag = "--reap-after-s", .value = "60", .fields = {FIELD(reap_after_s)}, .profile = 1},
+    {.flag = "--gc-interval-ms", .value = "2000", .fields = {FIELD(gc_interval_ms)}},
     {.flag = "--dns", .value = "127.0.0.1:5353", .fields = {FIELD(dns), FIELD(dns_explicit)}},
     {.flag = "--dns-domain", .value = "example.", .fields = {FIELD(dns_domain)}},
     {.flag = "--dns-upstream", .value = "192.0.2.53",
