@@ -520,8 +520,12 @@ int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec *
         note_version(o, r->version); /* superseded here, but it fills a gap */
         return 0;
     }
-    if (o && r->version <= o->covered)
-        return 0; /* superseded or collected: an old copy */
+    /* At or below our coverage it is an old copy (superseded or collected)
+     * unless we hold an older version of the same key: coverage says we
+     * would hold this one or newer, so its origin gave the version again
+     * after a restart from older state, and this is its newer record. */
+    if (o && r->version <= o->covered && !held)
+        return 0;
     if (!o)
         o = origin_get(c, r->origin);
     stored = &store(c, o, r)->r;
@@ -702,6 +706,14 @@ int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
     return 0;
 }
 
+void crdt_self_floor(struct crdt *c, uint64_t version)
+{
+    if (version > c->me->covered) {
+        restamp_all(c, version); /* a peer covers more of ours than we wrote */
+        c->me->gone = version;
+    }
+}
+
 void crdt_cover(struct crdt *c, const char *origin, uint64_t version)
 {
     struct origin *o;
@@ -711,10 +723,7 @@ void crdt_cover(struct crdt *c, const char *origin, uint64_t version)
     if (strcmp(origin, c->me->name) == 0) {
         if (c->self_asks < CRDT_SELF_ASKS)
             c->self_asks++;
-        if (version > c->me->covered) {
-            restamp_all(c, version); /* a peer covers more of ours than we wrote */
-            c->me->gone = version;
-        }
+        crdt_self_floor(c, version);
         return;
     }
     if (!version)
@@ -781,6 +790,11 @@ size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_
     for (size_t i = 0; i < c->n_origins; i++) {
         struct origin *o = c->origins[i];
         uint64_t floor = o->covered;
+        /* until peers have told us what they hold of ours, a version of
+         * ours they cover may be one we gave again after a restart: our
+         * tombstone under it is all that will tell them */
+        if (o == c->me && c->self_asks < CRDT_SELF_ASKS)
+            continue;
         for (size_t p = 0; p < n_peers && floor; p++) {
             uint64_t v = crdt_digest_get(peers[p], o->name);
             if (v < floor)

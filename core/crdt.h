@@ -140,6 +140,10 @@ int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
  * state: the counter moves past it and our records are stamped again. Call
  * it for our own origin before merging the sync's records. */
 void crdt_cover(struct crdt *c, const char *origin, uint64_t version);
+/* A peer covers our origin up to version: when that is past our counter we
+ * restarted from older state, and as in crdt_cover the counter moves past
+ * it and our records are stamped again (no sync is counted). */
+void crdt_self_floor(struct crdt *c, uint64_t version);
 /* Our coverage of origin (0 when unknown). */
 uint64_t crdt_covered(const struct crdt *c, const char *origin);
 
@@ -147,8 +151,10 @@ uint64_t crdt_covered(const struct crdt *c, const char *origin);
 size_t crdt_drop_origin(struct crdt *c, const char *origin);
 
 /* Collects tombstones that our coverage and every digest in peers cover
- * (the digests of all live members). A multi-writer tombstone stays while
- * it hides a live older write of another origin. Returns how many. */
+ * (the digests of all members that count). A multi-writer tombstone stays
+ * while it hides a live older write of another origin; our own stay until
+ * CRDT_SELF_ASKS syncs have told us what peers hold of ours. Returns how
+ * many. */
 size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_peers);
 
 /* Census: what tells a member that came back (from a partition, a freeze,

@@ -580,11 +580,20 @@ static void keep_digest(struct repl *r, const char *from, struct crdt_digest *d,
     p->d = *d;
     d->n = 0;
     d->e = NULL;
+    /* it covers more of ours than we wrote: we restarted from older state,
+     * and the versions we gave since are taken; say our records again */
+    if (crdt_digest_get(&p->d, crdt_self(r->c)) > crdt_self_version(r->c)) {
+        uint64_t before = crdt_self_version(r->c);
+        crdt_self_floor(r->c, crdt_digest_get(&p->d, crdt_self(r->c)));
+        own_changes(r, before);
+    }
 }
 
 /* Merges the records of a delta and what its digest covers. 1 when any
- * record was new to us. */
-static int merge_delta(struct repl *r, uint64_t wall_ms, struct repl_msg *m, struct err *e)
+ * record was new to us. `asked`: it answers a sync of ours, whose digest
+ * left our own origin out while we ask peers for all they hold of ours. */
+static int merge_delta(struct repl *r, uint64_t wall_ms, struct repl_msg *m, int asked,
+                       struct err *e)
 {
     uint64_t before = crdt_self_version(r->c);
     unsigned relayed = 0;
@@ -593,8 +602,13 @@ static int merge_delta(struct repl *r, uint64_t wall_ms, struct repl_msg *m, str
     int rc, got = 0;
 
     /* first what the sender knows of us: a restart that lost our state
-     * shows here, and our counter must move before we merge */
-    crdt_cover(r->c, crdt_self(r->c), crdt_digest_get(&m->digest, crdt_self(r->c)));
+     * shows here, and our counter must move before we merge. Only the
+     * answer to our own sync counts as having asked for all of ours: a
+     * sync the peer started compared our whole digest. */
+    if (asked)
+        crdt_cover(r->c, crdt_self(r->c), crdt_digest_get(&m->digest, crdt_self(r->c)));
+    else
+        crdt_self_floor(r->c, crdt_digest_get(&m->digest, crdt_self(r->c)));
     rd_init(&rd, m->recs, m->recs_len);
     for (uint32_t i = 0; i < m->n_recs; i++) {
         if ((rc = crdt_codec_get_rec(&rd, &w, e)) < 0) /* checked at decode: cannot fail */
@@ -736,7 +750,7 @@ static int on_delta(struct repl *r, uint64_t wall_ms, const char *from, struct r
 {
     const struct repl_buckets *set = m->partial ? &m->set : NULL;
     struct pend *p = !reply && valid_peer(r, from) ? pend_find(r, from) : NULL;
-    int got = merge_delta(r, wall_ms, m, e);
+    int got = merge_delta(r, wall_ms, m, p != NULL, e);
 
     if (got < 0)
         return got;

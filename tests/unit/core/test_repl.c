@@ -324,6 +324,11 @@ static void test_member_without_digest_blocks_collection(void **state)
     pump(&n);
     repl_del(n.r[0], n.now, CRDT_INSTANCE, "k0", NULL);
     pump(&n);
+    /* n0 asks n1 for its own records, as it does after a start */
+    for (int k = 0; k < CRDT_SELF_ASKS; k++) {
+        repl_sync(n.r[0], "n1");
+        pump(&n);
+    }
     /* n0 hears digests from n1..n3 only */
     for (int j = 1; j < 4; j++) {
         char peer[8];
