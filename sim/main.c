@@ -37,6 +37,16 @@ static const char usage[] =
     "  --stream-timeout-ms MS a TCP exchange gives up after MS (default 5000)\n"
     "  --services N           each node registers N service instances once joined;\n"
     "                         reports when every node holds them all (default 0)\n"
+    "  --churn N              each node writes and deletes N catalog records a minute\n"
+    "                         (every kind; KV and specs shared); at the end every node\n"
+    "                         must hold the same, nothing deleted back (default 0)\n"
+    "  --faults N             with --churn: N partitions, freezes and restarts from an\n"
+    "                         old snapshot, drawn from the seed, over by 65%% of the run\n"
+    "  --fault-kinds K,...    with --faults: of partition, freeze, restart (default all)\n"
+    "  --gc T                 with --churn: tombstone collection period (default 30s)\n"
+    "  --gc-rule agent|serving  with --churn: collection waits for every member not\n"
+    "                         reaped (agent, default), or only live ones (the old rule)\n"
+    "  --reap-after T         forget dead members after T (default: the profile's)\n"
     "  --progress T           say on stderr how far the run got every T simulated\n"
     "  --json                 one JSON object instead of text\n"
     "  --help                 this text\n"
@@ -61,6 +71,12 @@ enum opt {
     O_RAMP,
     O_STREAM_TIMEOUT,
     O_PROGRESS,
+    O_CHURN,
+    O_FAULTS,
+    O_GC,
+    O_GC_RULE,
+    O_FAULT_KINDS,
+    O_REAP,
     O_JSON,
     O_HELP,
 };
@@ -83,6 +99,12 @@ static const struct option opts[] = {
     {"ramp-ms", required_argument, NULL, O_RAMP},
     {"stream-timeout-ms", required_argument, NULL, O_STREAM_TIMEOUT},
     {"progress", required_argument, NULL, O_PROGRESS},
+    {"churn", required_argument, NULL, O_CHURN},
+    {"faults", required_argument, NULL, O_FAULTS},
+    {"gc", required_argument, NULL, O_GC},
+    {"gc-rule", required_argument, NULL, O_GC_RULE},
+    {"fault-kinds", required_argument, NULL, O_FAULT_KINDS},
+    {"reap-after", required_argument, NULL, O_REAP},
     {"json", no_argument, NULL, O_JSON},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
@@ -339,6 +361,30 @@ static int parse_latency(const char *s, struct sim_net_config *nc, struct err *e
     return rc;
 }
 
+/* "partition,freeze,restart" into bits 1 << SIM_FAULT_*. */
+static int parse_fault_kinds(const char *s, unsigned *kinds, struct err *e)
+{
+    static const char *const names[SIM_FAULT_KINDS] = {"partition", "freeze", "restart"};
+    char *copy = xstrdup(s), *save = NULL, *item;
+    int rc = 0;
+
+    *kinds = 0;
+    for (item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+        unsigned k = 0;
+        while (k < SIM_FAULT_KINDS && strcmp(item, names[k]) != 0)
+            k++;
+        if (k == SIM_FAULT_KINDS)
+            rc = err_set(e, -EINVAL, "--fault-kinds: '%s' is not partition, freeze or restart",
+                         item);
+        else
+            *kinds |= 1u << k;
+    }
+    if (rc == 0 && !*kinds)
+        rc = err_set(e, -EINVAL, "--fault-kinds: empty list");
+    free(copy);
+    return rc;
+}
+
 static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json, struct err *e)
 {
     struct pending pd = {0};
@@ -433,6 +479,31 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
             if (rc == 0 && sc->progress_ms == 0)
                 rc = err_set(e, -EINVAL, "--progress: must be positive");
             sc->progress = stderr;
+            break;
+        case O_CHURN:
+            rc = parse_u32(optarg, 6000, &sc->churn, "--churn", e);
+            break;
+        case O_FAULTS:
+            rc = parse_u32(optarg, 1000, &sc->faults, "--faults", e);
+            break;
+        case O_GC:
+            rc = parse_time(optarg, &sc->gc_ms, "--gc", e);
+            if (rc == 0 && sc->gc_ms == 0)
+                rc = err_set(e, -EINVAL, "--gc: must be positive");
+            break;
+        case O_GC_RULE:
+            if (strcmp(optarg, "agent") == 0 || strcmp(optarg, "serving") == 0)
+                sc->gc_serving = strcmp(optarg, "serving") == 0;
+            else
+                rc = err_set(e, -EINVAL, "--gc-rule: '%s' is not agent or serving", optarg);
+            break;
+        case O_FAULT_KINDS:
+            rc = parse_fault_kinds(optarg, &sc->fault_kinds, e);
+            break;
+        case O_REAP:
+            rc = parse_time(optarg, &sc->reap_after_ms, "--reap-after", e);
+            if (rc == 0 && sc->reap_after_ms == 0)
+                rc = err_set(e, -EINVAL, "--reap-after: must be positive");
             break;
         case O_JSON:
             *json = 1;

@@ -26,6 +26,7 @@ struct rnode {
 
 struct sim_repl {
     uint32_t total, services, running;
+    uint8_t active; /* replicate: services, or churn */
     struct rnode *n;
     uint64_t *reg_ms, *all_ms; /* per instance */
     uint64_t *join_lag;        /* per instance: the longest wait of a node past its join */
@@ -53,6 +54,7 @@ struct sim_repl *sim_repl_new(uint32_t total, uint32_t services, uint64_t seed)
 
     s->total = total;
     s->services = services;
+    s->active = services > 0;
     s->n = xcalloc(total, sizeof(*s->n));
     for (uint32_t i = 0; i < total; i++)
         s->n[i].rng = mix(seed ^ (0x5eedull << 32) ^ i);
@@ -213,7 +215,7 @@ void sim_repl_joined(struct sim_repl *s, uint32_t i, uint64_t now, struct swim *
     struct cat_instance in;
     uint8_t buf[1024];
 
-    if (!n->running || !s->services || n->joined)
+    if (!n->running || !s->active || n->joined)
         return;
     n->joined = 1;
     s->joined_ms[i] = now;
@@ -349,7 +351,7 @@ uint64_t sim_repl_drive(struct sim_repl *s, uint32_t i, uint64_t now, struct swi
     s->net_seen = net;
     if (!n->running)
         return NEVER;
-    if (n->joined && s->services) {
+    if (n->joined && s->active) {
         v.m = xmalloc((count ? count : 1) * sizeof(*v.m));
         for (size_t j = 0; j < count; j++) {
             const struct swim_member *m = swim_member_at(sw, j);
@@ -377,6 +379,27 @@ uint64_t sim_repl_drive(struct sim_repl *s, uint32_t i, uint64_t now, struct swi
         }
     }
     return next;
+}
+
+void sim_repl_set_active(struct sim_repl *s)
+{
+    s->active = 1;
+}
+
+struct crdt *sim_repl_crdt(struct sim_repl *s, uint32_t i)
+{
+    return i < s->total && s->n[i].running ? s->n[i].c : NULL;
+}
+
+struct repl *sim_repl_repl(struct sim_repl *s, uint32_t i)
+{
+    return i < s->total && s->n[i].running ? s->n[i].r : NULL;
+}
+
+void sim_repl_load(struct sim_repl *s, uint32_t i, const struct crdt_rec *recs, size_t n)
+{
+    for (size_t k = 0; i < s->total && s->n[i].running && k < n; k++)
+        crdt_load(s->n[i].c, &recs[k], NULL);
 }
 
 void sim_repl_forget(struct sim_repl *s, uint32_t i, const char *name)

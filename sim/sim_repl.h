@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/crdt.h"
+#include "core/repl.h"
 #include "core/swim.h"
 #include "sim/sim_net.h"
 
@@ -57,6 +59,14 @@ uint64_t sim_repl_drive(struct sim_repl *s, uint32_t i, uint64_t now, struct swi
                         struct sim_net *net);
 /* A member was reaped by node i. */
 void sim_repl_forget(struct sim_repl *s, uint32_t i, const char *name);
+
+/* Replicates and syncs even with no services (the churn of sim_churn). */
+void sim_repl_set_active(struct sim_repl *s);
+/* Node i's store and replication while it runs, else NULL. */
+struct crdt *sim_repl_crdt(struct sim_repl *s, uint32_t i);
+struct repl *sim_repl_repl(struct sim_repl *s, uint32_t i);
+/* Loads records into node i's store, as an agent reads its data dir. */
+void sim_repl_load(struct sim_repl *s, uint32_t i, const struct crdt_rec *recs, size_t n);
 
 void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *start_ms,
                       const uint64_t *until_ms, struct sim_repl_result *r);

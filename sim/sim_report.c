@@ -117,6 +117,50 @@ static void text_repl(FILE *f, const struct sim_repl_result *c)
             c->broadcasts_out, c->payloads_out, c->stale, c->dropped);
 }
 
+static void json_churn(FILE *f, const struct sim_churn_result *c)
+{
+    fprintf(f,
+            "\"churn\":{\"per_node_min\":%u,\"ops\":%" PRIu64 ",\"writes\":%" PRIu64
+            ",\"deletes\":%" PRIu64 ",\"kv_writes\":%" PRIu64 ",\"kv_deletes\":%" PRIu64
+            ",\"faults\":{\"partitions\":%" PRIu64 ",\"freezes\":%" PRIu64
+            ",\"restarts\":%" PRIu64 "},\"gc_collected\":%" PRIu64 ",\"census_sent\":%" PRIu64
+            ",\"census_bytes\":%" PRIu64 ",\"census_dropped\":%" PRIu64
+            ",\"nodes_checked\":%u,\"unseen_pairs\":%u,\"diverged\":%u,\"resurrected\":%" PRIu64
+            ",\"lost\":%" PRIu64 ",\"healed_ms\":",
+            c->per_min, c->ops, c->writes, c->deletes, c->kv_writes, c->kv_deletes,
+            c->partitions, c->freezes, c->restarts, c->gc_collected, c->census_sent,
+            c->census_bytes, c->census_dropped, c->nodes_checked, c->unseen_pairs, c->diverged,
+            c->resurrected,
+            c->lost);
+    json_ms(f, c->healed_ms);
+    fprintf(f, ",\"agree_after_heal_ms\":");
+    json_ms(f, c->agree_ms == UINT64_MAX ? UINT64_MAX : c->agree_ms - c->healed_ms);
+    fprintf(f, "},");
+}
+
+static void text_churn(FILE *f, const struct sim_churn_result *c)
+{
+    fprintf(f,
+            "churn                 %u ops per node a minute: %" PRIu64 " done (%" PRIu64
+            " writes, %" PRIu64 " deletes, KV %" PRIu64 " writes, %" PRIu64 " deletes)\n",
+            c->per_min, c->ops, c->writes, c->deletes, c->kv_writes, c->kv_deletes);
+    fprintf(f,
+            "faults                %" PRIu64 " partitions, %" PRIu64 " freezes, %" PRIu64
+            " restarts from a snapshot; last over at ",
+            c->partitions, c->freezes, c->restarts);
+    text_ms(f, c->healed_ms);
+    fprintf(f,
+            "\ntombstones            %" PRIu64 " collected; %" PRIu64 " censuses (%" PRIu64
+            " bytes) dropped %" PRIu64 " records\n",
+            c->gc_collected, c->census_sent, c->census_bytes, c->census_dropped);
+    fprintf(f,
+            "at the end            %u nodes checked (%u pairs not seen alive), %u diverged, %" PRIu64
+            " resurrected, %" PRIu64 " lost; all agreed ",
+            c->nodes_checked, c->unseen_pairs, c->diverged, c->resurrected, c->lost);
+    text_ms(f, c->agree_ms == UINT64_MAX ? UINT64_MAX : c->agree_ms - c->healed_ms);
+    fprintf(f, " after the last fault\n");
+}
+
 static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_result *r)
 {
     fprintf(f,
@@ -128,6 +172,8 @@ static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_
             sc->net.latency_min_ms, sc->net.latency_max_ms, sc->net.jitter_ms, sc->net.loss);
     if (sc->services)
         json_repl(f, &r->repl);
+    if (sc->churn)
+        json_churn(f, &r->churn);
     fprintf(f, "\"formed_ms\":");
     json_ms(f, r->formed_ms);
     fprintf(f, ",\"whole_since_ms\":");
@@ -210,5 +256,7 @@ void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_res
     fprintf(f, "events                %" PRIu64 "\n", r->events);
     if (sc->services)
         text_repl(f, &r->repl);
+    if (sc->churn)
+        text_churn(f, &r->churn);
     fprintf(f, "trace                 %016" PRIx64 "\n", r->trace);
 }

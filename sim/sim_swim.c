@@ -58,7 +58,8 @@ struct drv {
     uint64_t grace_ms; /* a partition's effects may last this long after it heals */
     uint64_t trace;
     struct sim_result *r;
-    struct sim_repl *rp; /* the catalog, when the scenario has services */
+    struct sim_repl *rp; /* the catalog, when the scenario has services or churn */
+    struct sim_churn *ch; /* with churn */
     uint64_t *rejoin_v;  /* restarts back in the cluster: how long it took */
     size_t n_rejoin, n_rejoin_cut; /* and those stopped again before they were */
 };
@@ -410,6 +411,8 @@ static int start(struct drv *d, uint32_t i, struct err *e)
     uint64_t now = sim_net_now(d->net);
 
     swim_config_default(&c, d->sc->profile);
+    if (d->sc->reap_after_ms)
+        c.reap_after_ms = d->sc->reap_after_ms;
     snprintf(c.name, sizeof(c.name), "n%u", i);
     c.addr = addr_of(i);
     c.seed = mix64(d->sc->seed ^ mix64(i));
@@ -527,6 +530,46 @@ static int restart_node(struct drv *d, uint32_t i, struct err *e)
     drive(d, i);
     check_seen(d, i);
     return 0;
+}
+
+/* ---- hooks of the churn's faults ---- */
+
+static struct swim *hook_swim(void *ud, uint32_t i)
+{
+    struct drv *d = ud;
+    return d->nodes[i].swim;
+}
+
+static void hook_freeze(void *ud, uint32_t i, int frozen)
+{
+    struct drv *d = ud;
+
+    sim_net_set_up(d->net, i, !frozen); /* no timer, no packet while frozen */
+    if (!frozen && d->nodes[i].swim)
+        drive(d, i);
+}
+
+/* The agent on node i stops and starts again from an older data dir: it
+ * rejoins as a restarted agent does, its replica read back from recs. */
+static void hook_restart(void *ud, uint32_t i, const struct crdt_rec *recs, size_t n)
+{
+    struct drv *d = ud;
+
+    if (!d->nodes[i].swim)
+        return;
+    kill_node(d, i, 0);
+    if (restart_node(d, i, NULL) < 0)
+        return;
+    sim_repl_start(d->rp, i, sim_net_now(d->net));
+    sim_repl_load(d->rp, i, recs, n);
+    drive(d, i);
+}
+
+static void hook_poke(void *ud, uint32_t i)
+{
+    struct drv *d = ud;
+    if (d->nodes[i].swim)
+        drive(d, i);
 }
 
 static int act_cmp(const void *a, const void *b)
@@ -731,6 +774,7 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     struct act *acts;
     size_t n_acts, next = 0;
     uint64_t progress_at = sc->progress_ms;
+    struct sim_churn_hooks hooks = {&d, hook_swim, hook_freeze, hook_restart, hook_poke};
     int rc = 0;
 
     memset(r, 0, sizeof(*r));
@@ -755,8 +799,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
         x->late = i >= sc->nodes;
         x->restart_ms = x->back_all_ms = NEVER;
     }
-    if (sc->n_restart) {
-        size_t restarts = 0;
+    if (sc->n_restart || (sc->churn && sc->faults)) {
+        size_t restarts = sc->churn ? sc->faults : 0; /* the churn's restarts count too */
         for (size_t i = 0; i < sc->n_restart; i++)
             restarts += sc->restart[i].count;
         d.rejoin_v = xcalloc(restarts + 1, sizeof(*d.rejoin_v));
@@ -765,8 +809,15 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     d.formed_ms = d.whole_ms = NEVER;
     d.grace_ms = partition_grace(sc, d.total);
     d.trace = mix64(sc->seed);
-    if (sc->services)
+    if (sc->services || sc->churn)
         d.rp = sim_repl_new(d.total, sc->services, sc->seed);
+    if (sc->churn) {
+        struct sim_churn_config cc = {sc->churn,      sc->faults,     sc->gc_ms,
+                                      sc->duration_ms, sc->seed,      sc->gc_serving,
+                                      sc->fault_kinds};
+        sim_repl_set_active(d.rp);
+        d.ch = sim_churn_new(&cc, d.total, d.rp, d.net);
+    }
     acts = plan(sc, d.total, &n_acts);
 
     for (;;) {
@@ -775,6 +826,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
         struct sim_ev ev;
         if (sc->progress_ms && progress_at < until)
             until = progress_at;
+        if (d.ch && sim_churn_next(d.ch) < until)
+            until = sim_churn_next(d.ch);
         while (sim_net_next(d.net, until, &ev))
             deliver(&d, &ev);
         if (sc->progress_ms && until == progress_at) {
@@ -783,6 +836,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
         }
         if (until >= sc->duration_ms)
             break;
+        if (d.ch && sim_churn_next(d.ch) <= until)
+            sim_churn_step(d.ch, until, &hooks);
         for (; next < n_acts && acts[next].at_ms == until; next++) {
             if (acts[next].kind == ACT_KILL)
                 kill_node(&d, acts[next].node, 0);
@@ -798,6 +853,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
                 goto out;
         }
     }
+    if (d.ch)
+        sim_churn_finish(d.ch, &hooks, &r->churn);
     collect(&d);
 out:
     for (uint32_t i = 0; i < d.total; i++) {
@@ -806,6 +863,7 @@ out:
         free(d.nodes[i].rj);
     }
     free(d.rejoin_v);
+    sim_churn_free(d.ch);
     sim_repl_free(d.rp);
     free(d.nodes);
     free(d.live);

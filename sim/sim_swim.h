@@ -24,6 +24,7 @@
 #include "core/err.h"
 #include "core/swim.h"
 #include "sim/sim_net.h"
+#include "sim/sim_churn.h"
 #include "sim/sim_repl.h"
 
 #define SIM_ACTIONS_MAX 64
@@ -49,6 +50,12 @@ struct sim_scenario {
     uint64_t progress_ms;      /* when not 0: a line on `progress` every that much simulated time */
     FILE *progress;
     uint32_t services; /* catalog: instances each node registers (0: none) */
+    uint32_t churn;    /* catalog operations per node per minute (0: none; see sim_churn.h) */
+    uint32_t faults;   /* with churn: partitions, freezes and restarts drawn from the seed */
+    uint64_t gc_ms;    /* with churn: tombstone collection period (0: 30 s, as the agent) */
+    int gc_serving;    /* with churn: collection counts only live members (the old rule) */
+    unsigned fault_kinds; /* with churn: bits 1 << SIM_FAULT_* (0: all) */
+    uint64_t reap_after_ms; /* 0: the profile's */
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;
@@ -94,6 +101,7 @@ struct sim_result {
     uint64_t dgrams_lost, dgrams_unreachable, streams_failed, events;
     uint64_t trace;              /* hash of every byte sent, with its time and ends */
     struct sim_repl_result repl; /* with services > 0 */
+    struct sim_churn_result churn; /* with churn > 0 */
 };
 
 /* Runs the scenario to its end. Returns 0, or a negative code with a

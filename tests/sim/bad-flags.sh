@@ -25,6 +25,11 @@ expect 2 "--join-late" --join-late 5
 expect 2 "--profile" --profile turbo
 expect 2 "--services" --services lots
 expect 2 "--services" --services 101
+expect 2 "--churn" --churn many
+expect 2 "--gc" --churn 5 --gc 0
+expect 2 "--gc-rule" --gc-rule sometimes
+expect 2 "--fault-kinds" --fault-kinds flood
+expect 2 "--reap-after" --reap-after 0
 expect 2 "unknown option" --frobnicate
 expect 2 "unexpected argument" extra
 expect 0 "Usage: troupe-sim" --help
