@@ -6,9 +6,10 @@ FUZZBUILD ?= build-fuzz
 DEBBUILD  ?= build-deb
 PREFIX    ?= /usr/local
 FUZZ_SECONDS ?= 300
+SOAK_SECONDS ?= 600
 RUN_ARGS  ?=
 
-.PHONY: all deps build run test test-quick bench fuzz install deb clean format
+.PHONY: all deps build run test test-quick bench fuzz soak install deb clean format
 
 all: build
 
@@ -42,6 +43,11 @@ bench: deps build
 fuzz: deps $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD) fuzz-targets
 	./tests/fuzz/run $(FUZZBUILD) $(FUZZ_SECONDS)
+
+# agents in namespaces under kills, freezes, partitions and loss while a
+# writer registers, deletes and overwrites; needs root
+soak: deps build
+	./tests/soak/soak.sh $(SOAK_SECONDS)
 
 install: build
 	meson install -C $(BUILD) --destdir "$(DESTDIR)"
