@@ -844,8 +844,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered,
-                   uint64_t **hashes)
+size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered, uint64_t **hashes)
 {
     const struct origin *o = origin_find(c, origin);
     size_t n = o ? o->n : 0;

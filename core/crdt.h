@@ -172,8 +172,7 @@ uint64_t crdt_key_hash(uint8_t kind, const char *key);
 int crdt_census_wanted(const struct crdt *c, const char *origin, uint64_t peer_covers);
 /* Our census of origin: *covered, and *hashes (heap, sorted; the caller
  * frees) of the keys we hold. Returns how many. */
-size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered,
-                   uint64_t **hashes);
+size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered, uint64_t **hashes);
 /* A peer's census of origin (hashes sorted): drops our records of origin
  * at or below `covered` whose key it does not hold, except a multi-writer
  * tombstone that hides an older live write (as crdt_gc). Our own origin is

@@ -659,16 +659,18 @@ uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *p
     return buf;
 }
 
+/* One origin of a census being built. */
+struct census_part {
+    const char *origin;
+    uint64_t covered, *hashes;
+    size_t n;
+};
+
 uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *peer,
-                                const char *peer_name, size_t max, size_t *len,
-                                uint32_t *n_origins)
+                                const char *peer_name, size_t max, size_t *len, uint32_t *n_origins)
 {
     struct crdt_digest mine;
-    struct census_part {
-        const char *origin;
-        uint64_t covered, *hashes;
-        size_t n;
-    } *parts;
+    struct census_part *parts;
     size_t n_parts = 0, total = 3 + 4;
     uint8_t *buf = NULL;
     struct wr w;
@@ -679,8 +681,7 @@ uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *
         const char *o = mine.e[i].origin;
         struct census_part *p = &parts[n_parts];
         size_t sz;
-        if (strcmp(o, peer_name) == 0 ||
-            !crdt_census_wanted(c, o, crdt_digest_get(peer, o)))
+        if (strcmp(o, peer_name) == 0 || !crdt_census_wanted(c, o, crdt_digest_get(peer, o)))
             continue;
         p->origin = o;
         p->n = crdt_census(c, o, &p->covered, &p->hashes);

@@ -130,9 +130,9 @@ struct repl_msg {
     uint32_t n_recs;     /* REPL_S_DELTA, REPL_B_RECS */
     const uint8_t *recs; /* n_recs records, all checked; read with crdt_codec_get_rec */
     size_t recs_len;
-    uint32_t n_census;              /* REPL_S_CENSUS */
-    struct repl_census *census;     /* heap: repl_msg_release */
-    uint64_t *census_hashes;        /* heap: repl_msg_release */
+    uint32_t n_census;          /* REPL_S_CENSUS */
+    struct repl_census *census; /* heap: repl_msg_release */
+    uint64_t *census_hashes;    /* heap: repl_msg_release */
 };
 
 /* Decoders of a broadcast payload and of a whole stream frame. On success

@@ -660,8 +660,7 @@ static void on_census(struct repl *r, const struct repl_msg *m)
     r->st.census_in++;
     for (uint32_t i = 0; i < m->n_census; i++) {
         const struct repl_census *x = &m->census[i];
-        r->st.census_dropped +=
-            crdt_census_apply(r->c, x->origin, x->covered, x->hashes, x->n);
+        r->st.census_dropped += crdt_census_apply(r->c, x->origin, x->covered, x->hashes, x->n);
     }
 }
 

@@ -10,13 +10,12 @@
 #include "core/mem.h"
 #include "core/repl.h"
 
-#define NEVER UINT64_MAX
-#define KEYS 8               /* own keys per node and kind; shared keys per kind */
-#define SNAP_EVERY_MS 5000   /* a snapshot of one random node's replica */
-#define AGREE_EVERY_MS 1000  /* after the last fault: do all nodes agree yet? */
-#define FAULT_MIN_MS 10000
-#define FAULT_SPAN_MS 50000
-
+#define NEVER          UINT64_MAX
+#define KEYS           8    /* own keys per node and kind; shared keys per kind */
+#define SNAP_EVERY_MS  5000 /* a snapshot of one random node's replica */
+#define AGREE_EVERY_MS 1000 /* after the last fault: do all nodes agree yet? */
+#define FAULT_MIN_MS   10000
+#define FAULT_SPAN_MS  50000
 
 struct fault {
     uint64_t start_ms, end_ms;

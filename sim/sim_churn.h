@@ -25,12 +25,12 @@
 #include "sim/sim_repl.h"
 
 struct sim_churn_config {
-    uint32_t per_min;  /* operations per node per minute */
-    uint32_t faults;   /* partitions, freezes and restarts in all */
-    uint64_t gc_ms;    /* tombstone collection period */
+    uint32_t per_min; /* operations per node per minute */
+    uint32_t faults;  /* partitions, freezes and restarts in all */
+    uint64_t gc_ms;   /* tombstone collection period */
     uint64_t duration_ms;
     uint64_t seed;
-    int gc_serving;    /* collect as if only live members counted (the old rule) */
+    int gc_serving;       /* collect as if only live members counted (the old rule) */
     unsigned fault_kinds; /* bits 1 << SIM_FAULT_*; 0: all */
 };
 
@@ -43,10 +43,10 @@ struct sim_churn_result {
     uint64_t gc_collected, census_sent, census_bytes, census_dropped;
     uint32_t nodes_checked, diverged; /* nodes whose live records differ from most others' */
     uint32_t unseen_pairs; /* (viewer, running node) pairs where the viewer does not see it alive */
-    uint64_t resurrected; /* records or keys that live again after their delete */
-    uint64_t lost;        /* live records or newest writes missing somewhere */
-    uint64_t healed_ms;   /* when the last fault ended */
-    uint64_t agree_ms;    /* first time after it that every running node held the same */
+    uint64_t resurrected;  /* records or keys that live again after their delete */
+    uint64_t lost;         /* live records or newest writes missing somewhere */
+    uint64_t healed_ms;    /* when the last fault ended */
+    uint64_t agree_ms;     /* first time after it that every running node held the same */
 };
 
 /* What the driver does for the faults. */

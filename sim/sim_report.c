@@ -122,15 +122,14 @@ static void json_churn(FILE *f, const struct sim_churn_result *c)
     fprintf(f,
             "\"churn\":{\"per_node_min\":%u,\"ops\":%" PRIu64 ",\"writes\":%" PRIu64
             ",\"deletes\":%" PRIu64 ",\"kv_writes\":%" PRIu64 ",\"kv_deletes\":%" PRIu64
-            ",\"faults\":{\"partitions\":%" PRIu64 ",\"freezes\":%" PRIu64
-            ",\"restarts\":%" PRIu64 "},\"gc_collected\":%" PRIu64 ",\"census_sent\":%" PRIu64
-            ",\"census_bytes\":%" PRIu64 ",\"census_dropped\":%" PRIu64
+            ",\"faults\":{\"partitions\":%" PRIu64 ",\"freezes\":%" PRIu64 ",\"restarts\":%" PRIu64
+            "},\"gc_collected\":%" PRIu64 ",\"census_sent\":%" PRIu64 ",\"census_bytes\":%" PRIu64
+            ",\"census_dropped\":%" PRIu64
             ",\"nodes_checked\":%u,\"unseen_pairs\":%u,\"diverged\":%u,\"resurrected\":%" PRIu64
             ",\"lost\":%" PRIu64 ",\"healed_ms\":",
-            c->per_min, c->ops, c->writes, c->deletes, c->kv_writes, c->kv_deletes,
-            c->partitions, c->freezes, c->restarts, c->gc_collected, c->census_sent,
-            c->census_bytes, c->census_dropped, c->nodes_checked, c->unseen_pairs, c->diverged,
-            c->resurrected,
+            c->per_min, c->ops, c->writes, c->deletes, c->kv_writes, c->kv_deletes, c->partitions,
+            c->freezes, c->restarts, c->gc_collected, c->census_sent, c->census_bytes,
+            c->census_dropped, c->nodes_checked, c->unseen_pairs, c->diverged, c->resurrected,
             c->lost);
     json_ms(f, c->healed_ms);
     fprintf(f, ",\"agree_after_heal_ms\":");
@@ -153,10 +152,11 @@ static void text_churn(FILE *f, const struct sim_churn_result *c)
             "\ntombstones            %" PRIu64 " collected; %" PRIu64 " censuses (%" PRIu64
             " bytes) dropped %" PRIu64 " records\n",
             c->gc_collected, c->census_sent, c->census_bytes, c->census_dropped);
-    fprintf(f,
-            "at the end            %u nodes checked (%u pairs not seen alive), %u diverged, %" PRIu64
-            " resurrected, %" PRIu64 " lost; all agreed ",
-            c->nodes_checked, c->unseen_pairs, c->diverged, c->resurrected, c->lost);
+    fprintf(
+        f,
+        "at the end            %u nodes checked (%u pairs not seen alive), %u diverged, %" PRIu64
+        " resurrected, %" PRIu64 " lost; all agreed ",
+        c->nodes_checked, c->unseen_pairs, c->diverged, c->resurrected, c->lost);
     text_ms(f, c->agree_ms == UINT64_MAX ? UINT64_MAX : c->agree_ms - c->healed_ms);
     fprintf(f, " after the last fault\n");
 }

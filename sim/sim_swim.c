@@ -58,7 +58,7 @@ struct drv {
     uint64_t grace_ms; /* a partition's effects may last this long after it heals */
     uint64_t trace;
     struct sim_result *r;
-    struct sim_repl *rp; /* the catalog, when the scenario has services or churn */
+    struct sim_repl *rp;  /* the catalog, when the scenario has services or churn */
     struct sim_churn *ch; /* with churn */
     uint64_t *rejoin_v;  /* restarts back in the cluster: how long it took */
     size_t n_rejoin, n_rejoin_cut; /* and those stopped again before they were */
@@ -812,9 +812,8 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     if (sc->services || sc->churn)
         d.rp = sim_repl_new(d.total, sc->services, sc->seed);
     if (sc->churn) {
-        struct sim_churn_config cc = {sc->churn,      sc->faults,     sc->gc_ms,
-                                      sc->duration_ms, sc->seed,      sc->gc_serving,
-                                      sc->fault_kinds};
+        struct sim_churn_config cc = {sc->churn, sc->faults,     sc->gc_ms,      sc->duration_ms,
+                                      sc->seed,  sc->gc_serving, sc->fault_kinds};
         sim_repl_set_active(d.rp);
         d.ch = sim_churn_new(&cc, d.total, d.rp, d.net);
     }

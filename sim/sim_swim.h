@@ -54,7 +54,7 @@ struct sim_scenario {
     uint32_t faults;   /* with churn: partitions, freezes and restarts drawn from the seed */
     uint64_t gc_ms;    /* with churn: tombstone collection period (0: 30 s, as the agent) */
     int gc_serving;    /* with churn: collection counts only live members (the old rule) */
-    unsigned fault_kinds; /* with churn: bits 1 << SIM_FAULT_* (0: all) */
+    unsigned fault_kinds;   /* with churn: bits 1 << SIM_FAULT_* (0: all) */
     uint64_t reap_after_ms; /* 0: the profile's */
 
     struct sim_action kill[SIM_ACTIONS_MAX];

@@ -647,7 +647,7 @@ static void test_summary_from_an_unknown_sender_is_answered(void **state)
  * operation that was not lost. */
 
 #define PROP_STEPS 300
-#define PROP_KEYS 3
+#define PROP_KEYS  3
 
 struct op {
     int node, step;
@@ -816,8 +816,7 @@ static void prop_step(struct prop *p, int step)
             is_multi_writer(kind))
             op_log(p, i, step, kind, key);
     } else if (op < 45 || op < 68) {
-        if (!n->down[i] && repl_del(n->r[i], n->now, kind, key, NULL) == 1 &&
-            is_multi_writer(kind))
+        if (!n->down[i] && repl_del(n->r[i], n->now, kind, key, NULL) == 1 && is_multi_writer(kind))
             op_log(p, i, step, kind, key);
     } else if (op < 74) {
         for (j = 0; j < N; j++) /* i is cut off from everyone, both ways */
@@ -888,7 +887,9 @@ static int truth_cb(void *ud, const struct crdt_rec *r)
     if (!r->deleted && (!x || x->deleted || x->version != r->version)) {
         snprintf(t->p->why, sizeof(t->p->why), "%s/%u/%s v%llu lives, its origin holds %s",
                  r->origin, r->kind, r->key, (unsigned long long)r->version,
-                 !x ? "nothing" : x->deleted ? "a delete" : "another version");
+                 !x           ? "nothing"
+                 : x->deleted ? "a delete"
+                              : "another version");
         return 1;
     }
     return 0;
@@ -900,8 +901,8 @@ static int own_cb(void *ud, const struct crdt_rec *r)
     const struct crdt_rec *x = crdt_get(t->c, r->origin, r->kind, r->key);
 
     if (!r->deleted && (!x || x->version != r->version)) {
-        snprintf(t->p->why, sizeof(t->p->why), "%s/%u/%s v%llu of its origin is lost",
-                 r->origin, r->kind, r->key, (unsigned long long)r->version);
+        snprintf(t->p->why, sizeof(t->p->why), "%s/%u/%s v%llu of its origin is lost", r->origin,
+                 r->kind, r->key, (unsigned long long)r->version);
         return 1;
     }
     return 0;
@@ -950,8 +951,8 @@ static int prop_check(struct prop *p)
         }
         r = crdt_lww(n->c[0], w->kind, w->key);
         reads = r && !r->deleted;
-        if (reads ? (w->deleted || r->hlc != w->hlc) && (!w->lost || !kept || kept->deleted ||
-                                                         r->hlc != kept->hlc)
+        if (reads ? (w->deleted || r->hlc != w->hlc) &&
+                        (!w->lost || !kept || kept->deleted || r->hlc != kept->hlc)
                   : !w->deleted && !w->lost) {
             snprintf(p->why, sizeof(p->why), "key %u/%s reads %s, its newest operation is n%d's %s",
                      w->kind, w->key, reads ? "a value" : "nothing", w->node,
@@ -1058,10 +1059,15 @@ static void test_member_away_drops_what_was_deleted_and_collected_meanwhile(void
 static void test_census_message_round_trips_and_bad_ones_are_refused(void **state)
 {
     struct crdt *c = crdt_new("p");
-    struct crdt_rec a1 = {.origin = "a", .key = "x", .kind = CRDT_INSTANCE, .version = 1,
-                          .hlc = 1, .len = 1, .val = (const uint8_t *)"v"};
-    struct crdt_rec a2 = {.origin = "a", .key = "y", .kind = CRDT_KV, .version = 2, .hlc = 2,
-                          .deleted = 1};
+    struct crdt_rec a1 = {.origin = "a",
+                          .key = "x",
+                          .kind = CRDT_INSTANCE,
+                          .version = 1,
+                          .hlc = 1,
+                          .len = 1,
+                          .val = (const uint8_t *)"v"};
+    struct crdt_rec a2 = {
+        .origin = "a", .key = "y", .kind = CRDT_KV, .version = 2, .hlc = 2, .deleted = 1};
     struct crdt_digest peer = {0};
     struct repl_msg m;
     struct err e;
