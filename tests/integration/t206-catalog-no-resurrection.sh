@@ -18,7 +18,7 @@ start 3 --encrypt "$KEY" --gc-interval-ms 500 --join 10.77.0.1
 for i in 1 2 3; do wait_until 20 "h$i sees 3 alive" sees_count "$i" alive 3; done
 
 metric() { api "$1" GET /metrics | awk -v m="$2" '$1 == m {print $2}'; }
-collected() { metric "$1" troupe_repl_tombstones_collected_total; }
+collected() { metric "$1" troupe_catalog_tombstones_collected_total; }
 listed() { [ "$(api "$1" GET "/v1/catalog/service/$2" | jq length)" = "$3" ]; }
 has_key() { api "$1" GET "/v1/kv/$2" >/dev/null 2>&1; }
 no_key() { ! has_key "$@"; }
@@ -67,7 +67,7 @@ heal_h3
 for i in 1 2 3; do wait_until 30 "h$i sees 3 alive after the heal" sees_count "$i" alive 3; done
 wait_until 5 "h3 drops wraith-1 and wraith/key" gone_on 3 wraith wraith/key
 wait_until 10 "the same digest on h1, h2, h3" same_digest 1 2 3
-dropped=$(metric 3 troupe_repl_census_dropped_total)
+dropped=$(metric 3 troupe_catalog_census_dropped_total)
 [ "${dropped:-0}" -ge 2 ] || fail "h3 dropped ${dropped:-0} records by census, expected 2"
 listed 3 ghost 0 && no_key 3 ghost/key || fail "ghost-1 or ghost/key came back on h3"
 say "digest $(digest_of 1) on every agent; h3 dropped $dropped records by census"
