@@ -62,6 +62,10 @@ int cli_show(const struct cli *c, const char *method, const char *path, const ch
  * (index may be NULL): for blocking queries. */
 int cli_request(const struct cli *c, const char *method, const char *path, const char *body,
                 size_t body_len, int timeout_ms, json_t **out, uint64_t *index);
+/* Reads a whole file ("-": stdin) of at most max bytes into a heap buffer
+ * (NUL-terminated, the caller frees). Returns 0 or an exit code, after
+ * printing the error. */
+int cli_slurp(const char *path, char **out, size_t *len, size_t max);
 /* Percent-encodes s into out for a URL path (keeps '/' when keep_slash). */
 void cli_url_encode(const char *s, int keep_slash, char *out, size_t cap);
 
@@ -81,5 +85,6 @@ int cmd_watch(struct cli *c);
 int cmd_apply(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_status(struct cli *c);
+int cmd_route(struct cli *c); /* cmd_route.c */
 
 #endif

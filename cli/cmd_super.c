@@ -13,8 +13,7 @@
 
 #define LOGS_POLL_MS 200
 
-/* Reads a whole file ("-": stdin) into a heap buffer. */
-static int slurp(const char *path, char **out, size_t *len, size_t max)
+int cli_slurp(const char *path, char **out, size_t *len, size_t max)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     size_t cap = 4096, n = 0, r;
@@ -65,7 +64,7 @@ int cmd_run(struct cli *c)
 
     if (c->nargs < 1)
         return usage_error("run: missing FILE (or - for stdin)");
-    if ((rc = slurp(c->args[0], &text, &len, SUP_SPEC_TEXT_MAX)) != 0)
+    if ((rc = cli_slurp(c->args[0], &text, &len, SUP_SPEC_TEXT_MAX)) != 0)
         return rc;
     rc = call_raw(c, "PUT", "/v1/agent/run", text, len, &res);
     free(text);
@@ -316,7 +315,7 @@ int cmd_secret(struct cli *c)
     } else if (strcmp(c->args[0], "put") == 0) {
         char *val;
         size_t len;
-        if ((rc = slurp(c->nargs > 2 ? c->args[2] : "-", &val, &len, 64u << 10)) != 0)
+        if ((rc = cli_slurp(c->nargs > 2 ? c->args[2] : "-", &val, &len, 64u << 10)) != 0)
             return rc;
         rc = call_raw(c, "PUT", path, val, len, &res);
         memset(val, 0, len);

@@ -43,6 +43,8 @@ static const char usage[] =
     "                          send a user event to every agent's history\n"
     "  events [-f] [--kind KIND] [--limit N] [--json]\n"
     "                          this agent's event history (-f: follow)\n"
+    "  route set FILE|- | route list | route rm NAME\n"
+    "                          the proxy's routes: a port on every agent to a service\n"
     "  watch services | service NAME | kv PREFIX\n"
     "                          print each change as it happens\n"
     "  trust init|add|publish|rotate|verify ...\n"
@@ -415,6 +417,12 @@ static const struct cli_cmd commands[] = {
      "Usage: troupe status [NAME] [--json] [--http ADDR]\n"
      "Desired against running for the cluster specs: count, where each slot is placed,\n"
      "what runs it and its health, and why a slot cannot be placed.\n"},
+    {"route", cmd_route, 2,
+     "Usage: troupe route set FILE|- [--http ADDR]   (-: read the route from stdin)\n"
+     "       troupe route list [--json] [--http ADDR]\n"
+     "       troupe route rm NAME [--http ADDR]\n"
+     "A route makes every agent listen on its port and pass what arrives to the\n"
+     "passing instances of its service (docs/proxy.md). The last write wins.\n"},
     {"watch", cmd_watch, 2,
      "Usage: troupe watch services | service NAME | kv PREFIX [--json] [--http ADDR]\n"
      "Prints the current state, then again at every change (blocking queries).\n"},

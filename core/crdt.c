@@ -61,7 +61,7 @@ struct crdt {
 
 static int is_lww(uint8_t kind)
 {
-    return kind == CRDT_KV || kind == CRDT_SPEC;
+    return kind == CRDT_KV || kind == CRDT_SPEC || kind == CRDT_ROUTE;
 }
 
 static uint64_t hash_of(const char *origin, uint8_t kind, const char *key)

@@ -7,8 +7,8 @@
  *
  * A digest (origin -> highest version held) is all a peer needs to say what
  * it has; the delta for it is exactly the records with a higher version
- * (scuttlebutt reconciliation). Multi-writer data (KV, service specs) are
- * last-writer-wins registers on top: each writer's record lives under its
+ * (scuttlebutt reconciliation). Multi-writer data (KV, service specs,
+ * routes) are last-writer-wins registers on top: each writer's record lives under its
  * own origin, and a read takes the highest (hlc, origin) among them.
  *
  * Owns the records and their memory. Knows nothing of the wire (crdt_codec),
@@ -31,8 +31,9 @@ enum crdt_kind {
     CRDT_KV = 3,       /* a KV entry; key: the KV key; LWW by hlc */
     CRDT_EVENT = 4,    /* a user event; key: zero-padded sequence; one writer */
     CRDT_SPEC = 5,     /* a cluster-wide service spec; key: name; LWW by hlc */
+    CRDT_ROUTE = 6,    /* a proxy route (core/route.h); key: route name; LWW by hlc */
 };
-#define CRDT_KIND_MAX 5
+#define CRDT_KIND_MAX 6
 
 /* One record. Records handed out by the store point into its memory and
  * stay valid until the next call that changes the store. */

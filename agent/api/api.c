@@ -519,7 +519,8 @@ static void handle(void *ud, struct httpd_req *req)
                         api_catalog_route(a, req, method, path) ||
                         api_kv_route(a, req, method, path) ||
                         api_events_route(a, req, method, path) ||
-                        api_specs_route(a, req, method, path)))
+                        api_specs_route(a, req, method, path) ||
+                        api_routes_route(a, req, method, path)))
         return;
     if (path_known)
         reply_error(req, 405, "method %s not allowed on %s", method, path);

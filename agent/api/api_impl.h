@@ -45,6 +45,9 @@ int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
                      const char *path);
 /* The cluster's service specs and where they run (api_specs.c). */
 int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
+/* The proxy routes (api_routes.c). */
+int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
+                     const char *path);
 
 /* Requests by route and code, and their durations (api_metrics.c). */
 #include <stdio.h>

@@ -1,0 +1,166 @@
+/* api_routes: the proxy routes' HTTP endpoints. A route is a last-writer-
+ * wins record (CRDT_ROUTE) under its name, stored as the canonical JSON of
+ * core/route, so a write on any agent is in force on every agent once it
+ * has gossiped (agent/proxy listens for it).
+ *   GET    /v1/routes        every live route, sorted by name ([] when none)
+ *   GET    /v1/routes/NAME   one route; 404 when there is none
+ *   PUT    /v1/routes[/NAME] the body is a route (core/route.h); with NAME,
+ *                            the body's name (if any) must be NAME
+ *   DELETE /v1/routes/NAME   a tombstone; 404 when there is no such route */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/api/api_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "core/route.h"
+
+/* The route of a record as JSON, with who wrote it and when. */
+static json_t *route_entry(const struct crdt_rec *r)
+{
+    json_t *j = json_loadb((const char *)r->val, r->len, 0, NULL);
+
+    if (!json_is_object(j)) {
+        json_decref(j);
+        j = json_pack("{s:s, s:s}", "name", r->key, "error", "not a valid route");
+    }
+    json_object_set_new(j, "origin", json_string(r->origin));
+    json_object_set_new(j, "hlc", json_integer((json_int_t)r->hlc));
+    return j;
+}
+
+struct list {
+    struct catalog *c;
+    json_t *arr;
+    const char *last; /* keys come in (key, origin) order */
+};
+
+static int list_cb(void *ud, const struct crdt_rec *r)
+{
+    struct list *l = ud;
+    const struct crdt_rec *w;
+
+    if (l->last && strcmp(l->last, r->key) == 0)
+        return 0;
+    l->last = r->key;
+    w = crdt_lww(l->c->crdt, CRDT_ROUTE, r->key);
+    if (w && !w->deleted)
+        json_array_append_new(l->arr, route_entry(w));
+    return 0;
+}
+
+static void get_routes(struct agent *a, struct httpd_req *req)
+{
+    const char *name = httpd_req_path(req) + strlen("/v1/routes");
+    const struct crdt_rec *r;
+
+    if (*name == '/')
+        name++;
+    if (!*name) {
+        struct list l = {.c = a->catalog, .arr = json_array()};
+        crdt_scan(a->catalog->crdt, CRDT_ROUTE, NULL, 0, list_cb, &l);
+        api_set_index(a, req);
+        api_reply_json(req, 200, l.arr);
+        return;
+    }
+    r = crdt_lww(a->catalog->crdt, CRDT_ROUTE, name);
+    api_set_index(a, req);
+    if (!r || r->deleted) {
+        api_reply_error(req, 404, "no route \"%s\"", name);
+        return;
+    }
+    api_reply_json(req, 200, route_entry(r));
+}
+
+static void put_route(struct agent *a, struct httpd_req *req, const char *name)
+{
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    struct route rt;
+    struct err e;
+    char *json;
+    int rc;
+
+    if (route_parse(&rt, body, len, &e) < 0) {
+        api_reply_error(req, 400, "%s", e.msg);
+        return;
+    }
+    if (*name && strcmp(name, rt.name) != 0) {
+        /* a body without "name" takes the path's; one with another is refused */
+        if (rt.name_given || !route_name_ok(name)) {
+            api_reply_error(req, 400, "name: \"%s\" in the body, \"%s\" in the path", rt.name,
+                            name);
+            return;
+        }
+        snprintf(rt.name, sizeof(rt.name), "%s", name);
+    }
+    json = route_json(&rt);
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_ROUTE, rt.name, json,
+                  (uint32_t)strlen(json), &e);
+    free(json);
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:b, s:s}", "stored", 1, "name", rt.name));
+    agent_drive(a);
+}
+
+/* Deletes a route whoever wrote it: our tombstone with a newer stamp wins. */
+static void delete_route(struct agent *a, struct httpd_req *req, const char *name)
+{
+    const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_ROUTE, name);
+    uint64_t now = agent_wall_ms();
+    struct err e;
+    int rc;
+
+    if (!*name) {
+        api_reply_error(req, 400, "name: missing (expected /v1/routes/NAME)");
+        return;
+    }
+    if (!r || r->deleted) {
+        api_reply_error(req, 404, "no route \"%s\"", name);
+        return;
+    }
+    rc = repl_del(a->catalog->repl, now, CRDT_ROUTE, name, &e);
+    if (rc == 0) {
+        /* we hold no live record of it: write one, so that we have one to delete */
+        rc = repl_put(a->catalog->repl, now, CRDT_ROUTE, name, "{}", 2, &e);
+        if (rc >= 0)
+            rc = repl_del(a->catalog->repl, now, CRDT_ROUTE, name, &e);
+    }
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    api_set_index(a, req);
+    api_reply_json(req, 200, json_pack("{s:i}", "deleted", 1));
+    agent_drive(a);
+}
+
+int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
+                     const char *path)
+{
+    const char *name;
+
+    if (strcmp(path, "/v1/routes") == 0)
+        name = "";
+    else if (!api_prefix(path, "/v1/routes/", &name))
+        return 0;
+    if (strcmp(method, "GET") == 0)
+        api_block(a, req, get_routes);
+    else if (api_method_is(method, "PUT"))
+        put_route(a, req, name);
+    else if (strcmp(method, "DELETE") == 0)
+        delete_route(a, req, name);
+    else
+        api_reply_error(req, 405, "method %s not allowed on /v1/routes (GET, PUT, DELETE)",
+                        method);
+    return 1;
+}

@@ -1,0 +1,81 @@
+/* cmd_route: troupe route set FILE|- | list | rm NAME, a thin client of
+ * /v1/routes (agent/api/api_routes.c). The agent validates; this only
+ * reads the file and prints the answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/route.h"
+
+static void print_routes(json_t *arr)
+{
+    size_t i;
+    json_t *r;
+
+    printf("%-24s %-6s %-8s %-20s %s\n", "ROUTE", "PORT", "PROTO", "SERVICE", "SPLIT");
+    json_array_foreach(arr, i, r) {
+        json_t *split = json_object_get(r, "split");
+        const char *k;
+        json_t *w;
+        char buf[256] = "";
+        size_t n = 0;
+
+        json_object_foreach(split, k, w) {
+            int m = snprintf(buf + n, sizeof(buf) - n, "%s%s=%lld", n ? "," : "", k,
+                             (long long)json_integer_value(w));
+            if (m < 0 || (size_t)m >= sizeof(buf) - n)
+                break;
+            n += (size_t)m;
+        }
+        printf("%-24s %-6lld %-8s %-20s %s\n", json_string_value(json_object_get(r, "name")),
+               (long long)json_integer_value(json_object_get(r, "port")),
+               json_string_value(json_object_get(r, "protocol")),
+               json_string_value(json_object_get(r, "service")), n ? buf : "-");
+    }
+}
+
+int cmd_route(struct cli *c)
+{
+    const char *sub = c->nargs > 0 ? c->args[0] : "";
+    char path[256];
+    json_t *res;
+    char *text;
+    size_t len;
+    int rc;
+
+    if (strcmp(sub, "set") == 0) {
+        if (c->nargs < 2)
+            return usage_error("route set: missing FILE (or - for stdin)");
+        if ((rc = cli_slurp(c->args[1], &text, &len, ROUTE_TEXT_MAX)) != 0)
+            return rc;
+        rc = call_raw(c, "PUT", "/v1/routes", text, len, &res);
+        free(text);
+        if (rc != 0)
+            return rc;
+        if (c->json)
+            print_json(res);
+        else
+            printf("route %s set\n", json_string_value(json_object_get(res, "name")));
+        json_decref(res);
+        return 0;
+    }
+    if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
+        return cli_show(c, "GET", "/v1/routes", NULL, print_routes);
+    if (strcmp(sub, "rm") == 0) {
+        if (c->nargs < 2)
+            return usage_error("route rm: missing NAME");
+        if (!route_name_ok(c->args[1]))
+            return usage_error("route rm: \"%s\" is not a route name", c->args[1]);
+        snprintf(path, sizeof(path), "/v1/routes/%s", c->args[1]);
+        if ((rc = call(c, "DELETE", path, NULL, &res)) != 0)
+            return rc;
+        if (c->json)
+            print_json(res);
+        else
+            printf("route %s removed\n", c->args[1]);
+        json_decref(res);
+        return 0;
+    }
+    return usage_error("route: expected set FILE|-, list or rm NAME");
+}

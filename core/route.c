@@ -1,0 +1,366 @@
+/* route: parsing, validation and canonical JSON of a proxy route (see
+ * route.h). One parser per field or object; every error names its field,
+ * unknown fields are refused so that a typo never passes silently. */
+#include "core/route.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static int check_keys(json_t *obj, const char *where, const char *const *allowed, struct err *e)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v) {
+        size_t i;
+        for (i = 0; allowed[i]; i++)
+            if (strcmp(k, allowed[i]) == 0)
+                break;
+        if (!allowed[i])
+            return err_set(e, -EINVAL, "%s%s%s: unknown field", where, *where ? "." : "", k);
+    }
+    return 0;
+}
+
+int route_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > ROUTE_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (; *s; s++)
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
+            return 0;
+    return 1;
+}
+
+const char *route_protocol_name(uint8_t p)
+{
+    return p == ROUTE_TCP ? "tcp" : "http";
+}
+
+/* A version label: 1..64 printable ASCII bytes, no space. */
+static int version_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > ROUTE_VERSION_MAX)
+        return 0;
+    for (; *s; s++)
+        if (*s <= ' ' || *s > '~')
+            return 0;
+    return 1;
+}
+
+/* An HTTP header name: a token (RFC 9110). */
+static int header_ok(const char *s)
+{
+    if (!*s || strlen(s) > ROUTE_HEADER_MAX)
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s)))
+            return 0;
+    return 1;
+}
+
+/* A string field copied into dst (cap bytes with the NUL): present,
+ * 1..cap-1 bytes, no NUL inside. */
+static int get_copy(json_t *v, const char *field, char *dst, size_t cap, struct err *e)
+{
+    size_t n;
+
+    if (!json_is_string(v))
+        return err_set(e, -EINVAL, "%s: expected a string", field);
+    n = json_string_length(v);
+    if (n == 0)
+        return err_set(e, -EINVAL, "%s: must not be empty", field);
+    if (n >= cap)
+        return err_set(e, -EINVAL, "%s: longer than %zu bytes", field, cap - 1);
+    if (strlen(json_string_value(v)) != n)
+        return err_set(e, -EINVAL, "%s: contains a NUL byte", field);
+    memcpy(dst, json_string_value(v), n + 1);
+    return 0;
+}
+
+static int get_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint32_t *out,
+                   struct err *e)
+{
+    json_int_t n;
+
+    if (!json_is_integer(v))
+        return err_set(e, -EINVAL, "%s: expected an integer", field);
+    n = json_integer_value(v);
+    if (n < (json_int_t)lo || n > (json_int_t)hi)
+        return err_set(e, -EINVAL, "%s: %lld is out of range %u..%u", field, (long long)n, lo,
+                       hi);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int parse_split(struct route *r, json_t *v, struct err *e)
+{
+    const char *k;
+    json_t *w;
+    uint32_t sum = 0;
+    char field[96];
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "split: expected an object of version: weight");
+    if (json_object_size(v) == 0)
+        return err_set(e, -EINVAL, "split: must name at least one version");
+    if (json_object_size(v) > ROUTE_SPLIT_MAX)
+        return err_set(e, -EINVAL, "split: more than %d versions", ROUTE_SPLIT_MAX);
+    json_object_foreach(v, k, w) {
+        struct route_split *s = &r->split[r->n_split];
+
+        snprintf(field, sizeof(field), "split.%.64s", k);
+        if (!version_ok(k))
+            return err_set(e, -EINVAL, "%s: a version is 1-%d printable bytes without spaces",
+                           field, ROUTE_VERSION_MAX);
+        if (get_u32(w, field, 0, 100, &s->weight, e) < 0)
+            return -EINVAL;
+        memcpy(s->version, k, strlen(k) + 1);
+        sum += s->weight;
+        r->n_split++;
+    }
+    if (sum == 0)
+        return err_set(e, -EINVAL, "split: the weights sum to 0 (no version gets requests)");
+    return 0;
+}
+
+static int parse_match(struct route *r, json_t *v, struct err *e)
+{
+    static const char *const keys[] = {"header", "value", "version", NULL};
+    char where[32], field[48];
+    size_t i;
+    json_t *m;
+
+    if (!json_is_array(v))
+        return err_set(e, -EINVAL, "match: expected an array");
+    if (json_array_size(v) > ROUTE_MATCH_MAX)
+        return err_set(e, -EINVAL, "match: more than %d entries", ROUTE_MATCH_MAX);
+    json_array_foreach(v, i, m) {
+        struct route_match *x = &r->match[i];
+
+        snprintf(where, sizeof(where), "match[%zu]", i);
+        if (!json_is_object(m))
+            return err_set(e, -EINVAL, "%s: expected an object", where);
+        if (check_keys(m, where, keys, e) < 0)
+            return -EINVAL;
+        snprintf(field, sizeof(field), "%s.header", where);
+        if (get_copy(json_object_get(m, "header"), field, x->header, sizeof(x->header), e) < 0)
+            return -EINVAL;
+        if (!header_ok(x->header))
+            return err_set(e, -EINVAL, "%s: not an HTTP header name", field);
+        snprintf(field, sizeof(field), "%s.value", where);
+        if (get_copy(json_object_get(m, "value"), field, x->value, sizeof(x->value), e) < 0)
+            return -EINVAL;
+        snprintf(field, sizeof(field), "%s.version", where);
+        if (get_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) <
+            0)
+            return -EINVAL;
+        if (!version_ok(x->version))
+            return err_set(e, -EINVAL, "%s: 1-%d printable bytes without spaces", field,
+                           ROUTE_VERSION_MAX);
+        r->n_match++;
+    }
+    return 0;
+}
+
+static int parse_timeouts(struct route *r, json_t *v, struct err *e)
+{
+    static const char *const keys[] = {"connect_ms", "request_ms", NULL};
+    json_t *x;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "timeouts: expected an object");
+    if (check_keys(v, "timeouts", keys, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "connect_ms")) &&
+        get_u32(x, "timeouts.connect_ms", 1, 60000, &r->connect_ms, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "request_ms")) &&
+        get_u32(x, "timeouts.request_ms", 1, 3600000, &r->request_ms, e) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int parse_retries(struct route *r, json_t *v, struct err *e)
+{
+    static const char *const keys[] = {"attempts", NULL};
+    json_t *x;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "retries: expected an object");
+    if (check_keys(v, "retries", keys, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "attempts")) &&
+        get_u32(x, "retries.attempts", 1, 5, &r->attempts, e) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int parse_outlier(struct route *r, json_t *v, struct err *e)
+{
+    static const char *const keys[] = {"consecutive_failures", "base_ejection_ms",
+                                       "max_ejection_ms", "max_ejected_percent", NULL};
+    json_t *x;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "outlier: expected an object");
+    if (check_keys(v, "outlier", keys, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "consecutive_failures")) &&
+        get_u32(x, "outlier.consecutive_failures", 1, 1000, &r->outlier_failures, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "base_ejection_ms")) &&
+        get_u32(x, "outlier.base_ejection_ms", 1, 3600000, &r->outlier_base_ms, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "max_ejection_ms")) &&
+        get_u32(x, "outlier.max_ejection_ms", 1, 3600000, &r->outlier_max_ms, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "max_ejected_percent")) &&
+        get_u32(x, "outlier.max_ejected_percent", 0, 100, &r->outlier_max_percent, e) < 0)
+        return -EINVAL;
+    if (r->outlier_max_ms < r->outlier_base_ms)
+        return err_set(e, -EINVAL, "outlier.max_ejection_ms: %u is below base_ejection_ms %u",
+                       r->outlier_max_ms, r->outlier_base_ms);
+    return 0;
+}
+
+static int parse_obj(struct route *r, json_t *root, struct err *e)
+{
+    static const char *const keys[] = {"name",  "service",  "port",    "protocol", "split",
+                                       "match", "timeouts", "retries", "outlier",  "hosts",
+                                       "limits", NULL};
+    json_t *v;
+    uint32_t port = 0;
+
+    if (!json_is_object(root))
+        return err_set(e, -EINVAL, "route: expected a JSON object");
+    if (check_keys(root, "", keys, e) < 0)
+        return -EINVAL;
+    if (json_object_get(root, "hosts"))
+        return err_set(e, -EINVAL, "hosts: not supported yet (there is no ingress)");
+    if (json_object_get(root, "limits"))
+        return err_set(e, -EINVAL, "limits: not supported yet");
+    if (!(v = json_object_get(root, "service")))
+        return err_set(e, -EINVAL, "service: missing");
+    if (get_copy(v, "service", r->service, sizeof(r->service), e) < 0)
+        return -EINVAL;
+    if (!route_name_ok(r->service))
+        return err_set(e, -EINVAL, "service: 1-%d of [a-z0-9-], not starting or ending with '-'",
+                       ROUTE_NAME_MAX);
+    if ((v = json_object_get(root, "name"))) {
+        if (get_copy(v, "name", r->name, sizeof(r->name), e) < 0)
+            return -EINVAL;
+        if (!route_name_ok(r->name))
+            return err_set(e, -EINVAL,
+                           "name: 1-%d of [a-z0-9-], not starting or ending with '-'",
+                           ROUTE_NAME_MAX);
+        r->name_given = 1;
+    } else {
+        memcpy(r->name, r->service, sizeof(r->name));
+    }
+    if (!(v = json_object_get(root, "port")))
+        return err_set(e, -EINVAL, "port: missing");
+    if (get_u32(v, "port", 1, 65535, &port, e) < 0)
+        return -EINVAL;
+    r->port = (uint16_t)port;
+    if ((v = json_object_get(root, "protocol"))) {
+        const char *p = json_string_value(v);
+        if (p && strcmp(p, "http") == 0 && json_string_length(v) == 4)
+            r->protocol = ROUTE_HTTP;
+        else if (p && strcmp(p, "tcp") == 0 && json_string_length(v) == 3)
+            r->protocol = ROUTE_TCP;
+        else
+            return err_set(e, -EINVAL, "protocol: expected \"http\" or \"tcp\"");
+    }
+    if ((v = json_object_get(root, "split")) && parse_split(r, v, e) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(root, "match"))) {
+        if (parse_match(r, v, e) < 0)
+            return -EINVAL;
+        if (r->n_match && r->protocol == ROUTE_TCP)
+            return err_set(e, -EINVAL, "match: header matches need protocol \"http\"");
+    }
+    if ((v = json_object_get(root, "timeouts")) && parse_timeouts(r, v, e) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(root, "retries")) && parse_retries(r, v, e) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(root, "outlier")) && parse_outlier(r, v, e) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static void defaults(struct route *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->protocol = ROUTE_HTTP;
+    r->connect_ms = 1000;
+    r->request_ms = 15000;
+    r->attempts = 2;
+    r->outlier_failures = 5;
+    r->outlier_base_ms = 30000;
+    r->outlier_max_ms = 300000;
+    r->outlier_max_percent = 50;
+}
+
+int route_parse(struct route *r, const char *text, size_t len, struct err *e)
+{
+    json_error_t jerr;
+    json_t *root;
+    int rc;
+
+    defaults(r);
+    if (len > ROUTE_TEXT_MAX)
+        return err_set(e, -EMSGSIZE, "route: larger than %u bytes", ROUTE_TEXT_MAX);
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return err_set(e, -EINVAL, "route: not JSON: %s (line %d)", jerr.text, jerr.line);
+    rc = parse_obj(r, root, e);
+    json_decref(root);
+    if (rc < 0)
+        defaults(r);
+    return rc;
+}
+
+char *route_json(const struct route *r)
+{
+    json_t *o, *split = json_object(), *match = json_array();
+    char *s;
+
+    for (size_t i = 0; i < r->n_split; i++)
+        json_object_set_new(split, r->split[i].version, json_integer(r->split[i].weight));
+    for (size_t i = 0; i < r->n_match; i++)
+        json_array_append_new(match, json_pack("{s:s, s:s, s:s}", "header", r->match[i].header,
+                                               "value", r->match[i].value, "version",
+                                               r->match[i].version));
+    o = json_pack("{s:s, s:s, s:i, s:s, s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I, s:I, s:I}}", "name",
+                  r->name, "service", r->service, "port", (int)r->port, "protocol",
+                  route_protocol_name(r->protocol), "timeouts", "connect_ms",
+                  (json_int_t)r->connect_ms, "request_ms", (json_int_t)r->request_ms, "retries",
+                  "attempts", (json_int_t)r->attempts, "outlier", "consecutive_failures",
+                  (json_int_t)r->outlier_failures, "base_ejection_ms",
+                  (json_int_t)r->outlier_base_ms, "max_ejection_ms",
+                  (json_int_t)r->outlier_max_ms, "max_ejected_percent",
+                  (json_int_t)r->outlier_max_percent);
+    if (!o) {
+        json_decref(split);
+        json_decref(match);
+        return NULL;
+    }
+    if (r->n_split)
+        json_object_set_new(o, "split", split);
+    else
+        json_decref(split);
+    if (r->n_match)
+        json_object_set_new(o, "match", match);
+    else
+        json_decref(match);
+    s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}

@@ -1,0 +1,75 @@
+/* route: a proxy route, the cluster-wide desired state of the traffic layer
+ * (a CRDT_ROUTE record, last writer wins). A route names a service and how
+ * every agent's proxy reaches it: the local port it listens on, the
+ * protocol, a split of requests over the instances' versions, header
+ * matches that pin a version, timeouts, retries and outlier ejection.
+ *
+ * Owns the route's JSON: parsing and validation (every field checked,
+ * unknown fields refused, each error naming its field) and the canonical
+ * JSON a route is stored and gossiped as (every default written out, so a
+ * stored route reads back the same on every agent). Pure: jansson and libc.
+ * Not here: the balancer (core/balance), listening (agent/proxy). */
+#ifndef TROUPE_ROUTE_H
+#define TROUPE_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define ROUTE_TEXT_MAX     (16u << 10) /* bytes of a route's JSON */
+#define ROUTE_NAME_MAX     63          /* route and service names: DNS labels */
+#define ROUTE_VERSION_MAX  64          /* a version label (CAT_VERSION_MAX) */
+#define ROUTE_SPLIT_MAX    8           /* versions in a split */
+#define ROUTE_MATCH_MAX    16          /* header matches */
+#define ROUTE_HEADER_MAX   64          /* bytes of a header name */
+#define ROUTE_VALUE_MAX    256         /* bytes of a header value to match */
+
+enum route_protocol { ROUTE_HTTP = 1, ROUTE_TCP = 2 };
+
+struct route_split {
+    char version[ROUTE_VERSION_MAX + 1];
+    uint32_t weight; /* 0..100; the weights of a split sum to 1..800 */
+};
+
+/* A request whose header (case-insensitive name) equals value (exactly)
+ * goes to version; the first match wins, before the split. */
+struct route_match {
+    char header[ROUTE_HEADER_MAX + 1];
+    char value[ROUTE_VALUE_MAX + 1];
+    char version[ROUTE_VERSION_MAX + 1];
+};
+
+struct route {
+    char name[ROUTE_NAME_MAX + 1];    /* the record's key; default: the service */
+    uint8_t name_given;               /* the JSON had "name" */
+    char service[ROUTE_NAME_MAX + 1]; /* the catalog service whose instances serve it */
+    uint16_t port;                    /* the proxy listens on it on every agent */
+    uint8_t protocol;                 /* enum route_protocol; default http */
+    size_t n_split;                   /* 0: every version, by the balancer alone */
+    struct route_split split[ROUTE_SPLIT_MAX];
+    size_t n_match; /* http only */
+    struct route_match match[ROUTE_MATCH_MAX];
+    uint32_t connect_ms; /* timeouts.connect_ms: 1..60000, default 1000 */
+    uint32_t request_ms; /* timeouts.request_ms: 1..3600000, default 15000 */
+    uint32_t attempts;   /* retries.attempts: tries on connect failure, 1..5, default 2 */
+    uint32_t outlier_failures;     /* outlier.consecutive_failures: 1..1000, default 5 */
+    uint32_t outlier_base_ms;      /* outlier.base_ejection_ms: default 30000 */
+    uint32_t outlier_max_ms;       /* outlier.max_ejection_ms: default 300000 */
+    uint32_t outlier_max_percent;  /* outlier.max_ejected_percent: 0..100, default 50 */
+};
+
+/* Parses and validates a route from JSON text. On error e names the field
+ * ("split.v2: ...") and r holds nothing to free (it never holds heap). */
+int route_parse(struct route *r, const char *text, size_t len, struct err *e);
+
+/* The canonical JSON of r (sorted keys, compact, every field written):
+ * route_parse of it gives r back. Heap string, the caller frees; NULL when
+ * out of memory. */
+char *route_json(const struct route *r);
+
+/* A route or service name: 1-63 of [a-z0-9-], not starting or ending with '-'. */
+int route_name_ok(const char *s);
+const char *route_protocol_name(uint8_t p); /* "http", "tcp" */
+
+#endif

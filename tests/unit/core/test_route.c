@@ -1,0 +1,152 @@
+/* Tests of core/route: a full route parses into its fields, defaults fill
+ * the rest, the canonical JSON reads back the same, and every kind of bad
+ * route is refused with an error that names the field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/route.h"
+
+static void refused(const char *text, const char *field)
+{
+    struct route r;
+    struct err e;
+
+    err_clear(&e);
+    assert_true(route_parse(&r, text, strlen(text), &e) < 0);
+    if (!strstr(e.msg, field))
+        fail_msg("error \"%s\" does not name \"%s\"", e.msg, field);
+}
+
+static void test_full_route(void **state)
+{
+    const char *t =
+        "{\"name\":\"web-canary\",\"service\":\"web\",\"port\":9001,\"protocol\":\"http\","
+        "\"split\":{\"v1\":90,\"v2\":10},"
+        "\"match\":[{\"header\":\"x-canary\",\"value\":\"1\",\"version\":\"v2\"}],"
+        "\"timeouts\":{\"connect_ms\":500,\"request_ms\":3000},\"retries\":{\"attempts\":3},"
+        "\"outlier\":{\"consecutive_failures\":3,\"base_ejection_ms\":1000,"
+        "\"max_ejection_ms\":5000,\"max_ejected_percent\":40}}";
+    struct route r;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_string_equal(r.name, "web-canary");
+    assert_string_equal(r.service, "web");
+    assert_int_equal(r.port, 9001);
+    assert_int_equal(r.protocol, ROUTE_HTTP);
+    assert_int_equal(r.n_split, 2);
+    assert_string_equal(r.split[0].version, "v1");
+    assert_int_equal(r.split[0].weight, 90);
+    assert_int_equal(r.split[1].weight, 10);
+    assert_int_equal(r.n_match, 1);
+    assert_string_equal(r.match[0].header, "x-canary");
+    assert_string_equal(r.match[0].value, "1");
+    assert_string_equal(r.match[0].version, "v2");
+    assert_int_equal(r.connect_ms, 500);
+    assert_int_equal(r.request_ms, 3000);
+    assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.outlier_failures, 3);
+    assert_int_equal(r.outlier_base_ms, 1000);
+    assert_int_equal(r.outlier_max_ms, 5000);
+    assert_int_equal(r.outlier_max_percent, 40);
+}
+
+static void test_defaults(void **state)
+{
+    const char *t = "{\"service\":\"web\",\"port\":9001}";
+    struct route r;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_string_equal(r.name, "web");
+    assert_int_equal(r.protocol, ROUTE_HTTP);
+    assert_int_equal(r.n_split, 0);
+    assert_int_equal(r.n_match, 0);
+    assert_int_equal(r.connect_ms, 1000);
+    assert_int_equal(r.request_ms, 15000);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.outlier_failures, 5);
+    assert_int_equal(r.outlier_base_ms, 30000);
+    assert_int_equal(r.outlier_max_ms, 300000);
+    assert_int_equal(r.outlier_max_percent, 50);
+}
+
+static void test_canonical_json_reads_back_the_same(void **state)
+{
+    const char *t = "{\"service\":\"db\",\"port\":5433,\"protocol\":\"tcp\","
+                    "\"split\":{\"green\":100,\"blue\":0}}";
+    struct route r, again;
+    struct err e;
+    char *j, *k;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    j = route_json(&r);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"connect_ms\":1000"));
+    assert_int_equal(route_parse(&again, j, strlen(j), &e), 0);
+    k = route_json(&again);
+    assert_string_equal(j, k);
+    assert_int_equal(again.protocol, ROUTE_TCP);
+    free(j);
+    free(k);
+}
+
+static void test_bad_routes_name_the_field(void **state)
+{
+    (void)state;
+    refused("[]", "route");
+    refused("{", "route: not JSON");
+    refused("{\"port\":1}", "service");
+    refused("{\"service\":\"Web\",\"port\":1}", "service");
+    refused("{\"service\":\"web\"}", "port");
+    refused("{\"service\":\"web\",\"port\":0}", "port");
+    refused("{\"service\":\"web\",\"port\":70000}", "port");
+    refused("{\"service\":\"web\",\"port\":\"80\"}", "port");
+    refused("{\"service\":\"web\",\"port\":1,\"name\":\"-x\"}", "name");
+    refused("{\"service\":\"web\",\"port\":1,\"protocol\":\"udp\"}", "protocol");
+    refused("{\"service\":\"web\",\"port\":1,\"colour\":1}", "colour: unknown field");
+    refused("{\"service\":\"web\",\"port\":1,\"split\":[]}", "split");
+    refused("{\"service\":\"web\",\"port\":1,\"split\":{}}", "split");
+    refused("{\"service\":\"web\",\"port\":1,\"split\":{\"v1\":101}}", "split.v1");
+    refused("{\"service\":\"web\",\"port\":1,\"split\":{\"v1\":0}}", "split");
+    refused("{\"service\":\"web\",\"port\":1,\"split\":{\"v 1\":5}}", "split.v 1");
+    refused("{\"service\":\"web\",\"port\":1,\"match\":{}}", "match");
+    refused("{\"service\":\"web\",\"port\":1,\"match\":[{\"header\":\"x\",\"value\":\"1\"}]}",
+            "match[0].version");
+    refused("{\"service\":\"web\",\"port\":1,\"match\":[{\"header\":\"a b\",\"value\":\"1\","
+            "\"version\":\"v\"}]}",
+            "match[0].header");
+    refused("{\"service\":\"web\",\"port\":1,\"protocol\":\"tcp\",\"match\":[{\"header\":\"x\","
+            "\"value\":\"1\",\"version\":\"v\"}]}",
+            "match");
+    refused("{\"service\":\"web\",\"port\":1,\"timeouts\":{\"connect_ms\":0}}",
+            "timeouts.connect_ms");
+    refused("{\"service\":\"web\",\"port\":1,\"timeouts\":{\"idle_ms\":5}}", "timeouts.idle_ms");
+    refused("{\"service\":\"web\",\"port\":1,\"retries\":{\"attempts\":9}}", "retries.attempts");
+    refused("{\"service\":\"web\",\"port\":1,\"outlier\":{\"max_ejected_percent\":101}}",
+            "outlier.max_ejected_percent");
+    refused("{\"service\":\"web\",\"port\":1,\"outlier\":{\"base_ejection_ms\":9,"
+            "\"max_ejection_ms\":5}}",
+            "outlier.max_ejection_ms");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"]}", "hosts");
+    refused("{\"service\":\"web\",\"port\":1,\"limits\":{}}", "limits");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_route),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_canonical_json_reads_back_the_same),
+        cmocka_unit_test(test_bad_routes_name_the_field),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
