@@ -1,0 +1,231 @@
+/* balance: version choice, power of two choices over peak-EWMA load, and
+ * outlier ejection (see balance.h). */
+#include "core/balance.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/mem.h"
+
+static uint64_t next_rand(struct bal *b)
+{
+    uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rand_below(struct bal *b, uint64_t n)
+{
+    return n ? next_rand(b) % n : 0;
+}
+
+void bal_cfg_route(struct bal_cfg *c, const struct route *r)
+{
+    c->failures = r->outlier_failures;
+    c->base_ms = r->outlier_base_ms;
+    c->max_ms = r->outlier_max_ms;
+    c->max_percent = r->outlier_max_percent;
+    c->decay_ms = 10000;
+}
+
+void bal_init(struct bal *b, const struct bal_cfg *cfg, uint64_t seed)
+{
+    memset(b, 0, sizeof(*b));
+    b->cfg = *cfg;
+    b->rng = seed;
+}
+
+void bal_release(struct bal *b)
+{
+    free(b->ep);
+    b->ep = NULL;
+    b->n = 0;
+}
+
+int bal_find(const struct bal *b, const char *key)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->ep[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+void bal_set(struct bal *b, const struct bal_ep *eps, size_t n)
+{
+    struct bal_ep *ep = n ? xcalloc(n, sizeof(*ep)) : NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        int old = bal_find(b, eps[i].key);
+        if (old >= 0)
+            ep[i] = b->ep[old];
+        memcpy(ep[i].key, eps[i].key, sizeof(ep[i].key));
+        ep[i].key[BAL_KEY_MAX - 1] = '\0';
+        memcpy(ep[i].version, eps[i].version, sizeof(ep[i].version));
+        ep[i].version[ROUTE_VERSION_MAX] = '\0';
+        ep[i].local = eps[i].local;
+        ep[i].ud = eps[i].ud;
+    }
+    free(b->ep);
+    b->ep = ep;
+    b->n = n;
+}
+
+int bal_is_ejected(const struct bal *b, int i, uint64_t now_ms)
+{
+    return b->ep[i].ejected_until && now_ms < b->ep[i].ejected_until;
+}
+
+static int has_version(const struct bal *b, const char *version)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->ep[i].version, version) == 0)
+            return 1;
+    return 0;
+}
+
+const char *bal_version(struct bal *b, const struct route *r, bal_header_fn header, void *ud)
+{
+    uint32_t total = 0;
+    uint64_t x;
+
+    for (size_t i = 0; header && i < r->n_match; i++) {
+        size_t len;
+        const char *v = header(ud, r->match[i].header, &len);
+        if (v && len == strlen(r->match[i].value) && memcmp(v, r->match[i].value, len) == 0)
+            return r->match[i].version;
+    }
+    for (size_t i = 0; i < r->n_split; i++)
+        if (has_version(b, r->split[i].version))
+            total += r->split[i].weight;
+    if (total == 0)
+        return NULL;
+    x = rand_below(b, total);
+    for (size_t i = 0; i < r->n_split; i++) {
+        if (!has_version(b, r->split[i].version))
+            continue;
+        if (x < r->split[i].weight)
+            return r->split[i].version;
+        x -= r->split[i].weight;
+    }
+    return NULL; /* not reached: x < total */
+}
+
+/* The latency estimate of ep at now: the peak-EWMA decays toward 0 while
+ * no request ends, so an endpoint that was slow once gets tried again. */
+static double cost_at(const struct bal *b, const struct bal_ep *ep, uint64_t now_ms)
+{
+    double dt = now_ms > ep->stamp_ms ? (double)(now_ms - ep->stamp_ms) : 0.0;
+
+    return ep->cost_ms * exp(-dt / (double)(b->cfg.decay_ms ? b->cfg.decay_ms : 1));
+}
+
+static double load_of(const struct bal *b, const struct bal_ep *ep, uint64_t now_ms)
+{
+    return (cost_at(b, ep, now_ms) + 1.0) * ((double)ep->outstanding + 1.0);
+}
+
+/* The k-th endpoint (0-based) of version, not skip, ejected or not as
+ * `in` asks (in: only those not ejected). */
+static int nth(const struct bal *b, const char *version, int skip, int in, uint64_t now_ms,
+               size_t k)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if ((int)i == skip || (version && strcmp(b->ep[i].version, version) != 0))
+            continue;
+        if (in && bal_is_ejected(b, (int)i, now_ms))
+            continue;
+        if (k-- == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int bal_pick(struct bal *b, const char *version, int skip, uint64_t now_ms)
+{
+    size_t m = 0;
+    int in = 1, x, y;
+    double lx, ly;
+
+    while (nth(b, version, skip, in, now_ms, m) >= 0)
+        m++;
+    if (m == 0) {
+        /* panic: every candidate is ejected; better any of them than none */
+        in = 0;
+        while (nth(b, version, skip, in, now_ms, m) >= 0)
+            m++;
+    }
+    if (m == 0)
+        return -1;
+    if (m == 1)
+        return nth(b, version, skip, in, now_ms, 0);
+    {
+        size_t i = (size_t)rand_below(b, m), j = (size_t)rand_below(b, m - 1);
+        if (j >= i)
+            j++;
+        x = nth(b, version, skip, in, now_ms, i);
+        y = nth(b, version, skip, in, now_ms, j);
+    }
+    lx = load_of(b, &b->ep[x], now_ms);
+    ly = load_of(b, &b->ep[y], now_ms);
+    if (lx == ly)
+        return b->ep[y].local && !b->ep[x].local ? y : x;
+    return lx < ly ? x : y;
+}
+
+void bal_begin(struct bal *b, int i)
+{
+    if (i >= 0 && (size_t)i < b->n)
+        b->ep[i].outstanding++;
+}
+
+static size_t ejected_now(const struct bal *b, uint64_t now_ms)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->n; i++)
+        k += bal_is_ejected(b, (int)i, now_ms);
+    return k;
+}
+
+int bal_end(struct bal *b, int i, int ok, uint32_t latency_ms, uint64_t now_ms)
+{
+    struct bal_ep *ep;
+    double rtt = latency_ms, cost, w;
+    size_t cap;
+    uint64_t len;
+
+    if (i < 0 || (size_t)i >= b->n)
+        return 0;
+    ep = &b->ep[i];
+    if (ep->outstanding)
+        ep->outstanding--;
+    /* peak-EWMA: a slower sample is taken at once, a faster one decays in */
+    cost = cost_at(b, ep, now_ms);
+    w = exp(-(double)(now_ms > ep->stamp_ms ? now_ms - ep->stamp_ms : 0) /
+            (double)(b->cfg.decay_ms ? b->cfg.decay_ms : 1));
+    ep->cost_ms = rtt > cost ? rtt : ep->cost_ms * w + rtt * (1.0 - w);
+    ep->stamp_ms = now_ms;
+    if (ok) {
+        ep->failures = 0;
+        return 0;
+    }
+    if (bal_is_ejected(b, i, now_ms) || ++ep->failures < b->cfg.failures)
+        return 0;
+    cap = b->n * b->cfg.max_percent / 100;
+    if (cap == 0 && b->cfg.max_percent > 0)
+        cap = 1;
+    if (ejected_now(b, now_ms) >= cap)
+        return 0;
+    ep->failures = 0;
+    ep->ejections++;
+    len = (uint64_t)b->cfg.base_ms * ep->ejections;
+    if (len > b->cfg.max_ms)
+        len = b->cfg.max_ms;
+    ep->ejected_until = now_ms + (len ? len : 1);
+    b->ejections_total++;
+    return 1;
+}

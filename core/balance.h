@@ -1,0 +1,91 @@
+/* balance: the proxy's choice of an endpoint for one request, pure. It
+ * owns the per-endpoint state the choice needs and nothing that does I/O:
+ *   - the version: the route's header matches first, then its split by
+ *     weight over the versions that have endpoints now;
+ *   - the endpoint: power of two choices (two at random among those of the
+ *     version that are not ejected, the one with the lower load wins),
+ *     load = (peak-EWMA latency + 1 ms) x (outstanding requests + 1), as
+ *     Finagle's and linkerd's balancer; equal loads prefer this node's;
+ *   - outlier ejection: N consecutive failures take an endpoint out for
+ *     base x times ejected (capped), never more than max_percent of the
+ *     endpoints (at least one); when every endpoint of a version is
+ *     ejected, the choice spreads over all of them again (panic).
+ * Time comes in as an argument and randomness from the caller's seed, so
+ * the same inputs give the same choices. Not here: sockets, the catalog,
+ * HTTP (agent/proxy). */
+#ifndef TROUPE_BALANCE_H
+#define TROUPE_BALANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/route.h"
+
+#define BAL_KEY_MAX 256 /* bytes of an endpoint's key, with the NUL */
+
+struct bal_ep {
+    char key[BAL_KEY_MAX]; /* identity across refreshes, e.g. "node/instance-id" */
+    char version[ROUTE_VERSION_MAX + 1];
+    uint8_t local;         /* on this node: preferred when loads are equal */
+    void *ud;              /* the caller's (an address): copied, never read */
+    /* state, kept by bal_set for an endpoint whose key stays */
+    uint32_t outstanding;
+    double cost_ms;         /* peak-EWMA latency */
+    uint64_t stamp_ms;      /* when cost_ms was last updated */
+    uint32_t failures;      /* consecutive */
+    uint32_t ejections;     /* times ejected so far */
+    uint64_t ejected_until; /* 0: not ejected; else until this time (ms) */
+};
+
+struct bal_cfg {
+    uint32_t failures;    /* consecutive failures that eject */
+    uint32_t base_ms;     /* first ejection; the n-th lasts n x base_ms */
+    uint32_t max_ms;      /* an ejection lasts at most this */
+    uint32_t max_percent; /* of the endpoints ejected at once (at least one) */
+    uint32_t decay_ms;    /* time constant of the latency EWMA */
+};
+
+struct bal {
+    struct bal_cfg cfg;
+    uint64_t rng; /* splitmix64 state */
+    size_t n;
+    struct bal_ep *ep; /* heap, n; bal_release frees */
+    uint64_t ejections_total;
+};
+
+/* The config of a route's outlier fields, decay 10 s. */
+void bal_cfg_route(struct bal_cfg *c, const struct route *r);
+void bal_init(struct bal *b, const struct bal_cfg *cfg, uint64_t seed);
+void bal_release(struct bal *b);
+
+/* Replaces the endpoints with eps[0..n) (their key, version, local and ud
+ * are copied); an endpoint whose key was there keeps its state (outstanding
+ * requests, latency, failures, ejection), a new one starts fresh. */
+void bal_set(struct bal *b, const struct bal_ep *eps, size_t n);
+/* The index of the endpoint with key, or -1. */
+int bal_find(const struct bal *b, const char *key);
+
+/* Looks up a request header (case-insensitive name); NULL when absent. */
+typedef const char *(*bal_header_fn)(void *ud, const char *name, size_t *len);
+
+/* The version a request goes to: the first of the route's matches whose
+ * header equals its value, else one of the split's versions at random by
+ * weight among those with at least one endpoint. NULL: any version (no
+ * split, or no version of the split has an endpoint). header may be NULL
+ * (no headers, TCP). The string belongs to r. */
+const char *bal_version(struct bal *b, const struct route *r, bal_header_fn header, void *ud);
+
+/* An endpoint for a request to version (NULL: any), other than skip (-1:
+ * none): its index, or -1 when there is none. */
+int bal_pick(struct bal *b, const char *version, int skip, uint64_t now_ms);
+
+/* A request to endpoint i starts, and ends: ok or not (a connect failure,
+ * a 5xx, a reset), with its latency. A failure may eject the endpoint:
+ * bal_end returns 1 when it did. */
+void bal_begin(struct bal *b, int i);
+int bal_end(struct bal *b, int i, int ok, uint32_t latency_ms, uint64_t now_ms);
+
+/* 1 when endpoint i is ejected at now. */
+int bal_is_ejected(const struct bal *b, int i, uint64_t now_ms);
+
+#endif

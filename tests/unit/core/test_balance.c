@@ -1,0 +1,285 @@
+/* Tests of core/balance: the version split and header matches, power of
+ * two choices over load, outlier ejection and its limits, and that state
+ * survives a refresh of the endpoints. Time is an argument and the
+ * generator is seeded, so every run makes the same choices. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <cmocka.h>
+
+#include "core/balance.h"
+
+static struct bal_cfg cfg = {.failures = 3, .base_ms = 1000, .max_ms = 2500,
+                             .max_percent = 50, .decay_ms = 10000};
+
+static void set_eps(struct bal *b, size_t n, const char *const *versions)
+{
+    struct bal_ep eps[16];
+
+    memset(eps, 0, sizeof(eps));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(eps[i].key, sizeof(eps[i].key), "node%zu/web", i);
+        snprintf(eps[i].version, sizeof(eps[i].version), "%s", versions ? versions[i] : "v1");
+    }
+    bal_set(b, eps, n);
+}
+
+static struct route canary(void)
+{
+    struct route r;
+    struct err e;
+    const char *t = "{\"service\":\"web\",\"port\":9001,\"split\":{\"v1\":90,\"v2\":10},"
+                    "\"match\":[{\"header\":\"x-canary\",\"value\":\"1\",\"version\":\"v2\"}]}";
+
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    return r;
+}
+
+static const char *hdr_canary(void *ud, const char *name, size_t *len)
+{
+    (void)ud;
+    if (strcasecmp(name, "x-canary") != 0)
+        return NULL;
+    *len = 1;
+    return "1";
+}
+
+static void test_split_90_10_within_2_percent_over_10000(void **state)
+{
+    const char *vs[] = {"v1", "v1", "v2"};
+    struct route r = canary();
+    struct bal b;
+    int v2 = 0;
+
+    (void)state;
+    bal_init(&b, &cfg, 42);
+    set_eps(&b, 3, vs);
+    for (int i = 0; i < 10000; i++)
+        v2 += strcmp(bal_version(&b, &r, NULL, NULL), "v2") == 0;
+    assert_in_range(v2, 800, 1200);
+    bal_release(&b);
+}
+
+static void test_header_match_pins_the_version(void **state)
+{
+    const char *vs[] = {"v1", "v2"};
+    struct route r = canary();
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 1);
+    set_eps(&b, 2, vs);
+    for (int i = 0; i < 1000; i++)
+        assert_string_equal(bal_version(&b, &r, hdr_canary, NULL), "v2");
+    bal_release(&b);
+}
+
+static void test_split_skips_versions_without_endpoints(void **state)
+{
+    struct route r = canary();
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 7);
+    set_eps(&b, 2, NULL); /* only v1 */
+    for (int i = 0; i < 1000; i++)
+        assert_string_equal(bal_version(&b, &r, NULL, NULL), "v1");
+    set_eps(&b, 0, NULL);
+    assert_null(bal_version(&b, &r, NULL, NULL));
+    assert_int_equal(bal_pick(&b, NULL, -1, 0), -1);
+    bal_release(&b);
+}
+
+static void test_pick_keeps_to_the_version_and_skips(void **state)
+{
+    const char *vs[] = {"v1", "v2", "v1"};
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 3);
+    set_eps(&b, 3, vs);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(bal_pick(&b, "v2", -1, 0), 1);
+        assert_int_equal(bal_pick(&b, "v1", 0, 0), 2);
+    }
+    assert_int_equal(bal_pick(&b, "v2", 1, 0), -1);
+    assert_int_equal(bal_pick(&b, "v3", -1, 0), -1);
+    bal_release(&b);
+}
+
+static void test_two_choices_avoid_the_busier_endpoint(void **state)
+{
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 5);
+    set_eps(&b, 2, NULL);
+    for (int i = 0; i < 10; i++)
+        bal_begin(&b, 0);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(bal_pick(&b, NULL, -1, 0), 1);
+    bal_release(&b);
+}
+
+static void test_slow_endpoint_gets_a_smaller_share(void **state)
+{
+    struct bal b;
+    int count[3] = {0};
+    uint64_t now = 0;
+
+    (void)state;
+    bal_init(&b, &cfg, 11);
+    set_eps(&b, 3, NULL);
+    /* endpoint 2 answers in 100 ms, the others in 1 ms; 4 requests in flight */
+    int inflight[4] = {-1, -1, -1, -1};
+    for (int i = 0; i < 3000; i++) {
+        int slot = i % 4;
+        if (inflight[slot] >= 0)
+            bal_end(&b, inflight[slot], 1, inflight[slot] == 2 ? 100 : 1, now);
+        inflight[slot] = bal_pick(&b, NULL, -1, now);
+        bal_begin(&b, inflight[slot]);
+        count[inflight[slot]]++;
+        now += 1;
+    }
+    assert_true(count[2] * 4 < count[0]);
+    assert_true(count[2] * 4 < count[1]);
+    bal_release(&b);
+}
+
+static void test_equal_loads_prefer_this_node(void **state)
+{
+    struct bal_ep eps[2];
+    struct bal b;
+
+    (void)state;
+    memset(eps, 0, sizeof(eps));
+    strcpy(eps[0].key, "a/web");
+    strcpy(eps[1].key, "b/web");
+    eps[1].local = 1;
+    bal_init(&b, &cfg, 9);
+    bal_set(&b, eps, 2);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(bal_pick(&b, NULL, -1, 0), 1);
+    bal_release(&b);
+}
+
+static void test_consecutive_failures_eject_for_a_growing_backoff(void **state)
+{
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 13);
+    set_eps(&b, 4, NULL);
+    assert_int_equal(bal_end(&b, 0, 0, 1, 100), 0);
+    assert_int_equal(bal_end(&b, 0, 1, 1, 100), 0); /* a success resets the count */
+    assert_int_equal(bal_end(&b, 0, 0, 1, 100), 0);
+    assert_int_equal(bal_end(&b, 0, 0, 1, 100), 0);
+    assert_int_equal(bal_end(&b, 0, 0, 1, 100), 1);
+    assert_true(bal_is_ejected(&b, 0, 100));
+    for (int i = 0; i < 200; i++)
+        assert_int_not_equal(bal_pick(&b, NULL, -1, 500), 0);
+    assert_false(bal_is_ejected(&b, 0, 1100)); /* 1 x base */
+    for (int i = 0; i < 3; i++)
+        bal_end(&b, 0, 0, 1, 1100);
+    assert_true(bal_is_ejected(&b, 0, 3099)); /* 2 x base */
+    assert_false(bal_is_ejected(&b, 0, 3100));
+    for (int i = 0; i < 3; i++)
+        bal_end(&b, 0, 0, 1, 4000);
+    assert_true(bal_is_ejected(&b, 0, 6499)); /* 3 x base, capped at 2500 */
+    assert_false(bal_is_ejected(&b, 0, 6500));
+    assert_int_equal(b.ejections_total, 3);
+    bal_release(&b);
+}
+
+static void test_never_more_than_max_percent_ejected(void **state)
+{
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 17);
+    set_eps(&b, 4, NULL);
+    for (int ep = 0; ep < 4; ep++)
+        for (int i = 0; i < 3; i++)
+            bal_end(&b, ep, 0, 1, 10);
+    assert_true(bal_is_ejected(&b, 0, 10));
+    assert_true(bal_is_ejected(&b, 1, 10));
+    assert_false(bal_is_ejected(&b, 2, 10));
+    assert_false(bal_is_ejected(&b, 3, 10));
+    bal_release(&b);
+}
+
+static void test_all_ejected_spreads_over_all_panic(void **state)
+{
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 19);
+    set_eps(&b, 1, NULL); /* one endpoint: at least one may be ejected */
+    for (int i = 0; i < 3; i++)
+        bal_end(&b, 0, 0, 1, 10);
+    assert_true(bal_is_ejected(&b, 0, 10));
+    assert_int_equal(bal_pick(&b, NULL, -1, 10), 0);
+    bal_release(&b);
+}
+
+static void test_refresh_keeps_the_state_of_endpoints_that_stay(void **state)
+{
+    struct bal b;
+
+    (void)state;
+    bal_init(&b, &cfg, 23);
+    set_eps(&b, 3, NULL);
+    bal_begin(&b, 2);
+    for (int i = 0; i < 3; i++)
+        bal_end(&b, 1, 0, 1, 10);
+    set_eps(&b, 2, NULL); /* node2 leaves */
+    assert_int_equal(b.n, 2);
+    assert_true(bal_is_ejected(&b, 1, 10));
+    assert_int_equal(bal_find(&b, "node2/web"), -1);
+    set_eps(&b, 3, NULL); /* and comes back fresh */
+    assert_int_equal(b.ep[2].outstanding, 0);
+    bal_release(&b);
+}
+
+static void test_same_seed_same_choices(void **state)
+{
+    struct route r = canary();
+    const char *vs[] = {"v1", "v1", "v2", "v2"};
+    struct bal a, b;
+
+    (void)state;
+    bal_init(&a, &cfg, 99);
+    bal_init(&b, &cfg, 99);
+    set_eps(&a, 4, vs);
+    set_eps(&b, 4, vs);
+    for (int i = 0; i < 1000; i++) {
+        const char *va = bal_version(&a, &r, NULL, NULL), *vb = bal_version(&b, &r, NULL, NULL);
+        assert_string_equal(va, vb);
+        assert_int_equal(bal_pick(&a, va, -1, (uint64_t)i), bal_pick(&b, vb, -1, (uint64_t)i));
+    }
+    bal_release(&a);
+    bal_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_90_10_within_2_percent_over_10000),
+        cmocka_unit_test(test_header_match_pins_the_version),
+        cmocka_unit_test(test_split_skips_versions_without_endpoints),
+        cmocka_unit_test(test_pick_keeps_to_the_version_and_skips),
+        cmocka_unit_test(test_two_choices_avoid_the_busier_endpoint),
+        cmocka_unit_test(test_slow_endpoint_gets_a_smaller_share),
+        cmocka_unit_test(test_equal_loads_prefer_this_node),
+        cmocka_unit_test(test_consecutive_failures_eject_for_a_growing_backoff),
+        cmocka_unit_test(test_never_more_than_max_percent_ejected),
+        cmocka_unit_test(test_all_ejected_spreads_over_all_panic),
+        cmocka_unit_test(test_refresh_keeps_the_state_of_endpoints_that_stay),
+        cmocka_unit_test(test_same_seed_same_choices),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
