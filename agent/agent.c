@@ -19,6 +19,7 @@
 #include "agent/api/api.h"
 #include "agent/trust/bundle.h"
 #include "agent/dns/dnsd.h"
+#include "agent/proxy/proxy.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
 #include "agent/place/place_drive.h"
@@ -493,6 +494,7 @@ static void stop_now(struct agent *a)
     api_close(a);
     agent_dns_stop(a);
     place_drive_close(a);
+    proxy_close(a);
     super_close(a->super); /* the instances keep running */
     a->super = NULL;
     catalog_close(a);
@@ -648,6 +650,8 @@ static int agent_start(struct agent *a, struct err *e)
     if ((rc = api_open(a, e)) < 0)
         return rc;
     if ((rc = agent_dns_start(a, e)) < 0)
+        return rc;
+    if ((rc = proxy_open(a, e)) < 0)
         return rc;
     repl_drive_start(a);
 

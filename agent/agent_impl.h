@@ -26,6 +26,7 @@
 struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
 struct bundles;  /* bundle jobs and their counters (bundle.c) */
 struct dnsd;     /* the DNS server (dns/dnsd.c) */
+struct proxy;    /* the traffic proxy (proxy/proxy.c) */
 struct super;    /* the supervisor (super.c) */
 struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
 struct tls_server; /* the API's certificate (api/tls.c) */
@@ -47,6 +48,7 @@ struct agent {
     struct super *super;
     struct catalog *catalog; /* the service catalog (agent/catalog_impl.h) */
     struct place_drive *place; /* NULL until the supervisor is open */
+    struct proxy *proxy;     /* listeners of the routes (proxy/proxy_impl.h) */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* the next join round (core/swim_rejoin) */

@@ -128,6 +128,11 @@ static const struct opt opts[] = {
      .help = "TTL of NXDOMAIN and NODATA answers (the SOA minimum)"},
     {.flag = "dns-only-passing", .type = T_FLAG, .off = offsetof(struct config, dns_only_passing),
      .help = "DNS answers only passing instances (default: warning ones too)"},
+    {.flag = "proxy-bind", .type = T_ADDR_LIST, .off = offsetof(struct config, proxy_bind),
+     .list = {offsetof(struct config, n_proxy_bind), 1}, .port = 0, .what = "proxy addresses",
+     .def_doc = "127.0.0.1", .arg = "IP",
+     .help = "address the proxy's route listeners bind, each on its route's port (the node's "
+             "address lets other machines use them)"},
     {.flag = "trust-repo", .type = T_PATH, .off = offsetof(struct config, trust_repo),
      .arg = "URL|DIR",
      .help = "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "

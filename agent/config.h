@@ -70,6 +70,9 @@ struct config {
     char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][CONFIG_ITEM_MAX];
     uint32_t dns_service_ttl_s, dns_node_ttl_s, dns_negative_ttl_s;
     int dns_only_passing;
+    /* proxy: the address route listeners bind (none given: 127.0.0.1) */
+    size_t n_proxy_bind;
+    char proxy_bind[1][CONFIG_ITEM_MAX];
     /* limits of the listeners (HTTP API, DNS over TCP, gossip TCP) */
     uint32_t http_max_conns;
     uint32_t http_header_timeout_ms; /* request line and headers, from the first byte */

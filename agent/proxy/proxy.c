@@ -1,0 +1,331 @@
+/* proxy: routes and their listeners, and the endpoints of each route from
+ * the local catalog replica (see proxy.h). A timer compares the catalog's
+ * index and the membership generation with what was applied last and, when
+ * either moved, reads the routes again (new ones start listening, removed
+ * ones stop, changed ones take their new fields) and each route's
+ * endpoints: the passing instances of its service on serving nodes. Open
+ * connections are not touched: they hold their route and the address they
+ * connected to. Connections themselves are proxy_conn.c's. */
+#include "agent/proxy/proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/agent_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/log.h"
+#include "agent/proxy/proxy_impl.h"
+#include "core/cat.h"
+#include "core/mem.h"
+
+#define PROXY_TICK_MS       200   /* how soon a catalog change is in force */
+#define PROXY_FULL_MS       5000  /* a full pass anyway: ejections end, failed binds retry */
+#define PROXY_ENDPOINTS_MAX 1024  /* endpoints of one route */
+
+uint64_t proxy_now(struct proxy *p)
+{
+    return uv_now(&p->a->loop);
+}
+
+void proxy_route_unref(struct proxy_route *rt)
+{
+    if (--rt->refs > 0)
+        return;
+    bal_release(&rt->bal);
+    free(rt->addrs);
+    free(rt);
+}
+
+/* ---- listeners ---- */
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    proxy_route_unref(h->data);
+}
+
+static void on_connection(uv_stream_t *s, int status)
+{
+    struct proxy_route *rt = s->data;
+
+    if (status < 0) {
+        log_warn("proxy", "route %s: accept: %s", rt->r.name, uv_strerror(status));
+        return;
+    }
+    pconn_accept(rt);
+}
+
+static void listen_route(struct proxy_route *rt)
+{
+    struct proxy *p = rt->p;
+    struct sockaddr_storage ss = p->bind;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int rc;
+
+    if (rt->handle_init || rt->gone || proxy_now(p) < rt->bind_retry_ms)
+        return;
+    if (ss.ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(rt->r.port);
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof(ip));
+    } else {
+        ((struct sockaddr_in *)&ss)->sin_port = htons(rt->r.port);
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
+    }
+    uv_tcp_init(&p->a->loop, &rt->listener);
+    rt->listener.data = rt;
+    rt->handle_init = 1;
+    rt->refs++; /* the listener's, dropped in its close callback */
+    rc = uv_tcp_bind(&rt->listener, (const struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&rt->listener, 511, on_connection);
+    if (rc < 0) {
+        /* another process has the port: say so, and try again later */
+        log_warn("proxy", "route %s: cannot listen on %s:%u: %s (retrying every %d s)",
+                 rt->r.name, ip, rt->r.port, uv_strerror(rc), PROXY_FULL_MS / 1000);
+        rt->bind_retry_ms = proxy_now(p) + PROXY_FULL_MS;
+        uv_close((uv_handle_t *)&rt->listener, on_listener_closed);
+        rt->handle_init = 0;
+        return;
+    }
+    rt->listening = 1;
+    log_info("proxy", "route %s: %s on %s:%u -> service %s", rt->r.name,
+             route_protocol_name(rt->r.protocol), ip, rt->r.port, rt->r.service);
+}
+
+static void unlisten_route(struct proxy_route *rt)
+{
+    if (rt->handle_init && !uv_is_closing((uv_handle_t *)&rt->listener))
+        uv_close((uv_handle_t *)&rt->listener, on_listener_closed);
+    rt->handle_init = 0;
+    rt->listening = 0;
+}
+
+/* ---- routes from the replicated state ---- */
+
+struct want {
+    struct route *r; /* heap array */
+    size_t n;
+    const char *last;
+    const struct crdt *c;
+};
+
+static int collect_route(void *ud, const struct crdt_rec *rec)
+{
+    struct want *w = ud;
+    const struct crdt_rec *win;
+    struct route r;
+    struct err e;
+
+    if (w->last && strcmp(w->last, rec->key) == 0)
+        return 0;
+    w->last = rec->key;
+    win = crdt_lww(w->c, CRDT_ROUTE, rec->key);
+    if (!win || win->deleted)
+        return 0;
+    if (route_parse(&r, (const char *)win->val, win->len, &e) < 0) {
+        log_debug("proxy", "route %s from %s is not valid: %s", win->key, win->origin, e.msg);
+        return 0;
+    }
+    snprintf(r.name, sizeof(r.name), "%s", win->key);
+    w->r = xrealloc(w->r, (w->n + 1) * sizeof(*w->r));
+    w->r[w->n++] = r;
+    return 0;
+}
+
+static struct proxy_route *find_route(struct proxy *p, const char *name)
+{
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+        if (strcmp(rt->r.name, name) == 0)
+            return rt;
+    return NULL;
+}
+
+static void drop_route(struct proxy *p, struct proxy_route *rt)
+{
+    struct proxy_route **pp = &p->routes;
+
+    while (*pp != rt)
+        pp = &(*pp)->next;
+    *pp = rt->next;
+    rt->gone = 1;
+    unlisten_route(rt);
+    log_info("proxy", "route %s: removed", rt->r.name);
+    proxy_route_unref(rt);
+}
+
+static struct proxy_route *add_route(struct proxy *p, const struct route *r)
+{
+    struct proxy_route *rt = xcalloc(1, sizeof(*rt));
+    struct bal_cfg bc;
+
+    rt->p = p;
+    rt->r = *r;
+    rt->refs = 1;
+    bal_cfg_route(&bc, r);
+    bal_init(&rt->bal, &bc, randombytes_random() | (uint64_t)randombytes_random() << 32);
+    rt->next = p->routes;
+    p->routes = rt;
+    return rt;
+}
+
+static void sync_routes(struct proxy *p)
+{
+    struct want w = {.c = p->a->catalog->crdt};
+    struct proxy_route *rt, *next;
+
+    crdt_scan(w.c, CRDT_ROUTE, NULL, 0, collect_route, &w);
+    for (rt = p->routes; rt; rt = next) {
+        size_t i;
+        next = rt->next;
+        for (i = 0; i < w.n; i++)
+            if (strcmp(w.r[i].name, rt->r.name) == 0 && w.r[i].port == rt->r.port)
+                break;
+        if (i == w.n)
+            drop_route(p, rt); /* gone, or moved to another port: a new listener */
+    }
+    for (size_t i = 0; i < w.n; i++) {
+        rt = find_route(p, w.r[i].name);
+        if (!rt) {
+            rt = add_route(p, &w.r[i]);
+        } else if (memcmp(&rt->r, &w.r[i], sizeof(rt->r)) != 0) {
+            struct bal_cfg bc;
+            rt->r = w.r[i]; /* connections read the fields at each request */
+            bal_cfg_route(&bc, &rt->r);
+            rt->bal.cfg = bc;
+            log_info("proxy", "route %s: changed", rt->r.name);
+        }
+        listen_route(rt);
+    }
+    free(w.r);
+}
+
+/* ---- endpoints from the catalog ---- */
+
+/* The address of a node's gossip (its instances without an address of
+ * their own listen there): 1 when known and served. */
+static int node_ip(struct agent *a, const char *node, struct node_addr *out)
+{
+    size_t n = swim_member_count(a->swim);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(a->swim, i);
+        if (strcasecmp(m->name, node) != 0)
+            continue;
+        if (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT)
+            return 0;
+        *out = m->addr;
+        return 1;
+    }
+    if (strcasecmp(node, swim_self(a->swim)->name) == 0) {
+        *out = swim_self(a->swim)->addr;
+        return 1;
+    }
+    return 0;
+}
+
+static void refresh_endpoints(struct proxy *p, struct proxy_route *rt)
+{
+    struct agent *a = p->a;
+    struct cat_view cv;
+    struct cat_entry *es = NULL;
+    struct bal_ep *eps;
+    struct sockaddr_storage *addrs;
+    size_t n = 0, k = 0;
+
+    catalog_view(a, &cv);
+    if (cat_service_entries(&cv, rt->r.service, NULL, CAT_PASSING, 1, &es, &n, NULL) < 0)
+        n = 0;
+    if (n > PROXY_ENDPOINTS_MAX)
+        n = PROXY_ENDPOINTS_MAX;
+    eps = n ? xcalloc(n, sizeof(*eps)) : NULL;
+    addrs = n ? xcalloc(n, sizeof(*addrs)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct cat_instance *in = &es[i].inst;
+        struct node_addr na;
+
+        memset(&na, 0, sizeof(na));
+        if (in->address[0]) {
+            if (inet_pton(AF_INET, in->address, na.ip) == 1)
+                na.family = 4;
+            else if (inet_pton(AF_INET6, in->address, na.ip) == 1)
+                na.family = 6;
+        } else if (!node_ip(a, in->node, &na)) {
+            continue;
+        }
+        if (!na.family || !in->port)
+            continue;
+        na.port = in->port;
+        node_addr_to_sockaddr(&na, &addrs[k]);
+        snprintf(eps[k].key, sizeof(eps[k].key), "%s/%s", in->node, in->id);
+        snprintf(eps[k].version, sizeof(eps[k].version), "%s", in->version);
+        eps[k].local = strcasecmp(in->node, a->cfg.node) == 0;
+        k++;
+    }
+    cat_entries_free(es, n);
+    bal_set(&rt->bal, eps, k);
+    free(rt->addrs);
+    rt->addrs = addrs;
+    free(eps);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct proxy *p = t->data;
+    struct agent *a = p->a;
+    uint64_t seen = catalog_index(a) + a->member_gen, now = proxy_now(p);
+
+    if (seen == p->seen && now < p->last_full_ms + PROXY_FULL_MS)
+        return;
+    p->seen = seen;
+    p->last_full_ms = now;
+    sync_routes(p);
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+        refresh_endpoints(p, rt);
+}
+
+/* ---- lifecycle ---- */
+
+int proxy_open(struct agent *a, struct err *e)
+{
+    struct proxy *p = xcalloc(1, sizeof(*p));
+    struct node_addr bind;
+
+    memset(&bind, 0, sizeof(bind));
+    bind.family = 4;
+    bind.ip[0] = 127;
+    bind.ip[3] = 1;
+    if (a->cfg.n_proxy_bind && node_addr_parse(&bind, a->cfg.proxy_bind[0], 0, e) < 0) {
+        free(p);
+        return err_wrap(e, "--proxy-bind");
+    }
+    bind.port = 0;
+    node_addr_to_sockaddr(&bind, &p->bind);
+    p->a = a;
+    uv_timer_init(&a->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, on_tick, 0, PROXY_TICK_MS);
+    a->proxy = p;
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void proxy_close(struct agent *a)
+{
+    struct proxy *p = a->proxy;
+
+    if (!p)
+        return;
+    a->proxy = NULL;
+    p->closing = 1;
+    while (p->routes)
+        drop_route(p, p->routes);
+    while (p->conns)
+        pconn_abort(p->conns); /* unlinks itself */
+    uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+}

@@ -1,0 +1,23 @@
+/* proxy: the per-node traffic proxy. For every route of the replicated
+ * state (core/route, CRDT_ROUTE) it listens on 127.0.0.1:PORT (or the
+ * --proxy-bind address) and passes each connection (tcp) or request (http)
+ * to a passing instance of the route's service on a serving node, chosen
+ * by core/balance. Routes and endpoints follow the local catalog replica.
+ *
+ * Single-threaded on the agent's loop for now: the proxy shares the loop
+ * with gossip and DNS (worker threads reading a published snapshot are
+ * issue 12's next step, docs/proxy.md). */
+#ifndef TROUPE_PROXY_H
+#define TROUPE_PROXY_H
+
+#include "core/err.h"
+
+struct agent;
+
+/* Starts following the routes (listeners open as routes appear). */
+int proxy_open(struct agent *a, struct err *e);
+/* Closes the listeners and every open connection (handles close on the
+ * loop; the memory goes in their close callbacks). */
+void proxy_close(struct agent *a);
+
+#endif

@@ -1,0 +1,59 @@
+/* proxy_impl: what the proxy's files share: proxy.c (routes, listeners,
+ * endpoints from the catalog) and proxy_conn.c (one client connection,
+ * tcp splice or http requests). Not for the rest of agent/. */
+#ifndef TROUPE_PROXY_IMPL_H
+#define TROUPE_PROXY_IMPL_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "core/balance.h"
+#include "core/route.h"
+
+struct agent;
+struct pconn;
+
+/* One route and its listener. Connections hold a reference, so a route
+ * that goes away (or changes port) keeps serving the connections it has
+ * until they end; it is freed when the last one closes. */
+struct proxy_route {
+    struct proxy_route *next;
+    struct proxy *p;
+    struct route r;
+    uv_tcp_t listener;
+    int listening;   /* bound and listening */
+    int handle_init; /* listener initialized (its close is pending or done) */
+    int gone;        /* no longer a route of the state: closing */
+    int refs;        /* 1 for the proxy's list + 1 per connection + 1 while the listener is open */
+    uint64_t bind_retry_ms; /* a failed bind is tried again after this time */
+    struct bal bal;
+    struct sockaddr_storage *addrs; /* heap, bal.n, the address of each endpoint */
+    /* counters */
+    uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;
+    uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
+};
+
+struct proxy {
+    struct agent *a;
+    uv_timer_t timer; /* follows the catalog's index */
+    uint64_t seen;    /* catalog index + membership generation last applied */
+    uint64_t last_full_ms;
+    struct proxy_route *routes;
+    struct pconn *conns; /* every open connection, to close them at stop */
+    size_t n_conns;
+    struct sockaddr_storage bind; /* port 0: taken from each route */
+    int closing;
+};
+
+/* proxy.c */
+void proxy_route_unref(struct proxy_route *rt);
+uint64_t proxy_now(struct proxy *p);
+
+/* proxy_conn.c: a new connection on rt's listener (accepts it). */
+void pconn_accept(struct proxy_route *rt);
+/* Closes a connection now (at stop). */
+void pconn_abort(struct pconn *c);
+struct pconn *pconn_next(struct pconn *c);
+
+#endif
