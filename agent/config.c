@@ -129,10 +129,11 @@ static const struct opt opts[] = {
     {.flag = "dns-only-passing", .type = T_FLAG, .off = offsetof(struct config, dns_only_passing),
      .help = "DNS answers only passing instances (default: warning ones too)"},
     {.flag = "proxy-bind", .type = T_ADDR_LIST, .off = offsetof(struct config, proxy_bind),
-     .list = {offsetof(struct config, n_proxy_bind), 1}, .port = 0, .what = "proxy addresses",
-     .def_doc = "127.0.0.1", .arg = "IP",
-     .help = "address the proxy's route listeners bind, each on its route's port (the node's "
-             "address lets other machines use them)"},
+     .list = {offsetof(struct config, n_proxy_bind), 1}, .port = CONFIG_PROXY_NO_PORT,
+     .what = "proxy addresses",
+     .def_doc = "none", .arg = "IP",
+     .help = "address the proxy's route listeners bind, each on its route's port (none: "
+             "127.0.0.1; the node's address lets other machines use them)"},
     {.flag = "trust-repo", .type = T_PATH, .off = offsetof(struct config, trust_repo),
      .arg = "URL|DIR",
      .help = "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "
@@ -875,6 +876,13 @@ int config_check(const struct config *c, struct err *e)
                        "FILE --http-tls-key FILE, or say --http-insecure to serve plain HTTP "
                        "to the network",
                        node_addr_str(&c->http, addr, sizeof(addr)));
+    if (c->n_proxy_bind) {
+        struct node_addr pa;
+        if (node_addr_parse(&pa, c->proxy_bind[0], CONFIG_PROXY_NO_PORT, e) < 0 ||
+            pa.port != CONFIG_PROXY_NO_PORT)
+            return err_set(e, -EINVAL, "--proxy-bind \"%s\": an IP address without a port "
+                           "(each route listens on its own)", c->proxy_bind[0]);
+    }
     if (!c->trust_repo[0] != !c->trust_root[0])
         return err_set(e, -EINVAL, "%s",
                        c->trust_repo[0] ? "--trust-repo needs --trust-root FILE (the pinned "

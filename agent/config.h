@@ -70,7 +70,8 @@ struct config {
     char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][CONFIG_ITEM_MAX];
     uint32_t dns_service_ttl_s, dns_node_ttl_s, dns_negative_ttl_s;
     int dns_only_passing;
-    /* proxy: the address route listeners bind (none given: 127.0.0.1) */
+    /* proxy: the address route listeners bind (none given: 127.0.0.1); an IP
+     * without a port, parsed with CONFIG_PROXY_NO_PORT standing for none */
     size_t n_proxy_bind;
     char proxy_bind[1][CONFIG_ITEM_MAX];
     /* limits of the listeners (HTTP API, DNS over TCP, gossip TCP) */
@@ -81,6 +82,8 @@ struct config {
     uint32_t dns_tcp_max_conns;
     uint32_t gossip_tcp_max_conns;
 };
+
+#define CONFIG_PROXY_NO_PORT 1
 
 void config_init(struct config *c);
 /* argv[0] is "agent". Returns 0, CONFIG_HELP after printing help to stdout,

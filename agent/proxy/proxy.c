@@ -296,7 +296,7 @@ int proxy_open(struct agent *a, struct err *e)
     bind.family = 4;
     bind.ip[0] = 127;
     bind.ip[3] = 1;
-    if (a->cfg.n_proxy_bind && node_addr_parse(&bind, a->cfg.proxy_bind[0], 0, e) < 0) {
+    if (a->cfg.n_proxy_bind && node_addr_parse(&bind, a->cfg.proxy_bind[0], CONFIG_PROXY_NO_PORT, e) < 0) {
         free(p);
         return err_wrap(e, "--proxy-bind");
     }

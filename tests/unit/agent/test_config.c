@@ -307,6 +307,7 @@ static const struct bad_case bad_flags[] = {
     {"--dns-domain", "a b", "labels of letters", 0},
     {"--dns-domain", "-x", "labels of letters", 0},
     {"--dns-upstream", "resolver", "not an IP address", 0},
+    {"--proxy-bind", "proxyhost", "not an IP address", 0},
     {"--dns-service-ttl-s", "604801", "number of seconds", 0},
     {"--dns-node-ttl-s", "x", "number of seconds", 0},
     {"--dns-negative-ttl-s", "-1", "number of seconds", 0},
@@ -411,7 +412,8 @@ static void test_every_bad_json_value_is_refused_naming_the_key(void **state)
             snprintf(json, sizeof(json), "{\"%s\": %s}", key, v);
         else if (number)
             snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v); /* a string */
-        else if (list || strcmp(b->flag, "--dns-upstream") == 0)
+        else if (list || strcmp(b->flag, "--dns-upstream") == 0 ||
+                 strcmp(b->flag, "--proxy-bind") == 0)
             snprintf(json, sizeof(json), "{\"%s\": [\"%s\"]}", key, v);
         else
             snprintf(json, sizeof(json), "{\"%s\": \"%s\"}", key, v);
@@ -726,6 +728,8 @@ static const struct landing landings[] = {
     {.flag = "--dns-domain", .value = "example.", .fields = {FIELD(dns_domain)}},
     {.flag = "--dns-upstream", .value = "192.0.2.53",
      .fields = {FIELD(dns_upstreams), FIELD(n_dns_upstreams)}},
+    {.flag = "--proxy-bind", .value = "10.0.0.7",
+     .fields = {FIELD(proxy_bind), FIELD(n_proxy_bind)}},
     {.flag = "--dns-service-ttl-s", .value = "7", .fields = {FIELD(dns_service_ttl_s)}},
     {.flag = "--dns-node-ttl-s", .value = "31", .fields = {FIELD(dns_node_ttl_s)}},
     {.flag = "--dns-negative-ttl-s", .value = "9", .fields = {FIELD(dns_negative_ttl_s)}},
@@ -885,6 +889,21 @@ static void swim_of(const char *profile, const char *flag, const char *value,
 
 /* The default that --help and the docs print is what config_init leaves:
  * giving that value as a flag changes nothing. */
+static void test_proxy_bind_is_an_address_without_a_port(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    char *ok[] = {"agent", "--proxy-bind", "10.0.0.1", NULL};
+    char *bad[] = {"agent", "--proxy-bind", "10.0.0.1:80", NULL};
+    struct err e;
+
+    config_init(c);
+    assert_int_equal(config_parse(c, 3, ok, &e), 0);
+    config_init(c);
+    assert_true(config_parse(c, 3, bad, &e) < 0);
+    assert_non_null(strstr(e.msg, "--proxy-bind"));
+    free(c);
+}
+
 static void test_config_init_holds_the_documented_defaults(void **state)
 {
     struct config *init = calloc(1, sizeof(*init)), *given = calloc(1, sizeof(*given));
@@ -989,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_every_option_of_the_table_has_a_landing),
         cmocka_unit_test(test_every_option_lands_in_its_own_field_and_no_other),
         cmocka_unit_test(test_config_init_holds_the_documented_defaults),
+        cmocka_unit_test(test_proxy_bind_is_an_address_without_a_port),
         cmocka_unit_test(test_dns_defaults_are_the_dns_servers),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
