@@ -9,6 +9,8 @@
 
 #include "core/mem.h"
 
+#define BAL_TIE 0.25 /* relative difference of two loads below which they are equal */
+
 static uint64_t next_rand(struct bal *b)
 {
     uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);
@@ -171,7 +173,10 @@ int bal_pick(struct bal *b, const char *version, int skip, uint64_t now_ms)
     }
     lx = load_of(b, &b->ep[x], now_ms);
     ly = load_of(b, &b->ep[y], now_ms);
-    if (lx == ly)
+    /* Loads within BAL_TIE of each other are equal: without it, sequential
+     * requests to endpoints a fraction of a millisecond apart all go to
+     * whichever had the lower last sample, which is noise. x is random. */
+    if (lx <= ly * (1.0 + BAL_TIE) && ly <= lx * (1.0 + BAL_TIE))
         return b->ep[y].local && !b->ep[x].local ? y : x;
     return lx < ly ? x : y;
 }
