@@ -588,3 +588,96 @@ long http1_parse_response(struct http1_resp *r, uint8_t *buf, size_t len, int eo
     r->body_len = clen;
     return hend + (long)clen;
 }
+
+/* ---- following a chunked body ---- */
+
+enum { CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER_START,
+       CH_TRAILER_LINE, CH_END_LF, CH_DONE };
+
+#define CH_EXTRA_MAX (16u << 10) /* bytes of chunk extensions and trailers */
+
+int http1_chunks_done(const struct http1_chunks *st)
+{
+    return st->state == CH_DONE;
+}
+
+long http1_chunks_feed(struct http1_chunks *st, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && st->state != CH_DONE) {
+        uint8_t c = p[i];
+        switch (st->state) {
+        case CH_SIZE:
+            if (hexval(c) >= 0) {
+                if (++st->digits > 15)
+                    return -1;
+                st->left = st->left * 16 + (uint64_t)hexval(c);
+            } else if (st->digits && (c == ';' || c == ' ' || c == '\t')) {
+                st->state = CH_EXT;
+            } else if (st->digits && c == '\r') {
+                st->state = CH_SIZE_LF;
+            } else {
+                return -1;
+            }
+            i++;
+            break;
+        case CH_EXT: /* chunk extensions: skipped to the line end */
+            if (++st->extra > CH_EXTRA_MAX)
+                return -1;
+            if (c == '\r')
+                st->state = CH_SIZE_LF;
+            i++;
+            break;
+        case CH_TRAILER_LINE: /* a trailer field: skipped to the line end */
+            if (++st->extra > CH_EXTRA_MAX)
+                return -1;
+            if (c == '\n')
+                st->state = CH_TRAILER_START;
+            i++;
+            break;
+        case CH_SIZE_LF:
+            if (c != '\n')
+                return -1;
+            st->state = st->left ? CH_DATA : CH_TRAILER_START;
+            st->digits = 0;
+            i++;
+            break;
+        case CH_DATA: {
+            size_t take = n - i < st->left ? n - i : (size_t)st->left;
+            st->left -= take;
+            i += take;
+            if (st->left == 0)
+                st->state = CH_DATA_CR;
+            break;
+        }
+        case CH_DATA_CR:
+            if (c != '\r')
+                return -1;
+            st->state = CH_DATA_LF;
+            i++;
+            break;
+        case CH_DATA_LF:
+            if (c != '\n')
+                return -1;
+            st->state = CH_SIZE;
+            i++;
+            break;
+        case CH_TRAILER_START:
+            st->state = c == '\r' ? CH_END_LF : CH_TRAILER_LINE;
+            if (st->state == CH_TRAILER_LINE)
+                continue; /* the byte is the line's first */
+            i++;
+            break;
+        case CH_END_LF:
+            if (c != '\n')
+                return -1;
+            st->state = CH_DONE;
+            i++;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return (long)i;
+}

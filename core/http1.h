@@ -93,4 +93,20 @@ long http1_parse_response_head(struct http1_resp *resp, const uint8_t *buf, size
 long http1_parse_response(struct http1_resp *resp, uint8_t *buf, size_t len, int eof,
                           const struct http1_limits *lim);
 
+/* Follows a chunked body as it streams by, to find where it ends, without
+ * decoding or holding it (a proxy passes the bytes on as they are). Zero
+ * it to start. */
+struct http1_chunks {
+    int state;
+    uint64_t left;   /* bytes of the current chunk still to come */
+    unsigned digits; /* of the size being read */
+    size_t extra;    /* bytes of extensions and trailers so far (bounded) */
+};
+
+/* Feeds n bytes: returns how many of them belong to the body (n, or less
+ * when the body ended inside them), or -1 when they are not a chunked
+ * body. http1_chunks_done says whether the body ended. */
+long http1_chunks_feed(struct http1_chunks *st, const uint8_t *p, size_t n);
+int http1_chunks_done(const struct http1_chunks *st);
+
 #endif

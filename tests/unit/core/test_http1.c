@@ -540,9 +540,48 @@ static void test_truncated_or_malformed_responses_are_refused(void **state)
     free(b);
 }
 
+static void test_chunks_find_the_end_of_a_streamed_body(void **state)
+{
+    const char *body = "5;ext=1\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nx-t: 1\r\n\r\nNEXT";
+    size_t len = strlen(body);
+
+    (void)state;
+    /* whole, and byte by byte: the end is found at the same place */
+    for (size_t step = len; step >= 1; step = step == len ? 1 : 0) {
+        struct http1_chunks st;
+        size_t used = 0;
+        memset(&st, 0, sizeof(st));
+        while (used < len && !http1_chunks_done(&st)) {
+            size_t n = len - used < step ? len - used : step;
+            long k = http1_chunks_feed(&st, (const uint8_t *)body + used, n);
+            assert_true(k >= 0);
+            used += (size_t)k;
+            if ((size_t)k < n)
+                break;
+        }
+        assert_true(http1_chunks_done(&st));
+        assert_int_equal(used, len - 4);
+    }
+}
+
+static void test_chunks_refuse_what_is_not_chunked(void **state)
+{
+    struct http1_chunks st;
+
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(http1_chunks_feed(&st, (const uint8_t *)"zz\r\n", 4), -1);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(http1_chunks_feed(&st, (const uint8_t *)"2\r\nabX", 7), -1);
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(http1_chunks_feed(&st, (const uint8_t *)"1234567890abcdef0\r\n", 19), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chunks_find_the_end_of_a_streamed_body),
+        cmocka_unit_test(test_chunks_refuse_what_is_not_chunked),
         cmocka_unit_test(test_simple_get_is_parsed),
         cmocka_unit_test(test_bare_line_feeds_are_accepted),
         cmocka_unit_test(test_header_value_whitespace_is_trimmed),
