@@ -12,8 +12,7 @@
 #
 # The floors of issue 12 (troupe's requests/s at least HAProxy's, its added
 # p99 at most HAProxy's) are printed as met or missed; the script does not
-# fail on them yet (the proxy opens one upstream connection per request:
-# there is no upstream pool yet, docs/proxy.md).
+# fail on them yet (docs/proxy.md says why).
 #
 # usage: bench/proxy.sh   (environment: TROUPE_BIN, SECONDS_=5, ROUNDS=3, CONNS=32)
 set -u

@@ -5,7 +5,8 @@
  * ones stop, changed ones take their new fields) and each route's
  * endpoints: the passing instances of its service on serving nodes. Open
  * connections are not touched: they hold their route and the address they
- * connected to. Connections themselves are proxy_conn.c's. */
+ * connected to. Connections themselves, and the pool of idle upstream
+ * connections, are proxy_conn.c's. */
 #include "agent/proxy/proxy.h"
 
 #include <arpa/inet.h>
@@ -151,6 +152,7 @@ static void drop_route(struct proxy *p, struct proxy_route *rt)
     *pp = rt->next;
     rt->gone = 1;
     unlisten_route(rt);
+    pconn_pool_close(rt);
     log_info("proxy", "route %s: removed", rt->r.name);
     proxy_route_unref(rt);
 }

@@ -1,20 +1,22 @@
-/* proxy_conn: one client connection of a route's listener, and its
- * upstream. In tcp mode the bytes pass both ways as they come (with
- * half-close); in http mode each request is parsed with core/http1, sent to
- * an endpoint of the version the balancer picks, and the response streamed
- * back. Backpressure both ways: a side whose peer has more than
- * PCONN_QUEUE_HIGH bytes queued is not read until the queue drains.
+/* proxy_conn: one client connection of a route's listener, its upstream
+ * connection, and the route's pool of idle upstream connections. In tcp
+ * mode the bytes pass both ways as they come (with half-close); in http
+ * mode each request is parsed with core/http1, sent to an endpoint of the
+ * version the balancer picks, and the response streamed back.
+ * Backpressure both ways: a side whose peer has more than PCONN_QUEUE_HIGH
+ * bytes queued is not read until the queue drains.
  *
- * What an upstream connection carries in http mode: one request, with
- * "connection: close" (no pool of upstream connections yet); the response
- * ends when the upstream closes or its content-length is reached. The
- * client's connection stays open between requests when the response's
+ * http: upstream connections are kept alive and pooled per route and
+ * endpoint when the response allows it (HTTP/1.1, no "connection: close",
+ * framed by content-length or chunked and read to its end); a pooled
+ * connection the endpoint closed meanwhile is retried once on a new one.
+ * The client's connection stays open between requests when the response's
  * framing allows it. A request body is buffered whole (core/http1, at most
  * 1 MiB); a response body is streamed. A connect failure or timeout is
  * retried on another endpoint (route retries.attempts); when nothing was
  * sent to the client yet, failures answer with a status and an
  * x-troupe-reason header (no-endpoints, connect-failed, timeout,
- * upstream-reset). */
+ * upstream-reset, bad-response). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,37 +30,50 @@
 #define PCONN_READ_BYTES (64u << 10)
 #define PCONN_QUEUE_HIGH (256u << 10) /* stop reading the other side above this */
 #define PCONN_IN_MAX     (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
+#define PCONN_IDLE_MAX   256 /* idle upstream connections per route */
 
 enum pstate {
-    PS_IDLE = 0,   /* http: waiting for a request */
-    PS_CONNECT,    /* connecting upstream */
-    PS_STREAM,     /* tcp: splicing; http: request sent, response coming */
-    PS_DONE,       /* closing */
+    PS_IDLE = 0, /* http: waiting for a request */
+    PS_CONNECT,  /* connecting upstream */
+    PS_STREAM,   /* tcp: splicing; http: request sent, response coming */
+    PS_DONE,     /* closing */
+};
+
+/* An upstream connection: serving one client connection, or idle in its
+ * route's pool. Freed in its close callback. */
+struct pup {
+    uv_tcp_t h;
+    uv_connect_t creq;
+    struct pconn *c;        /* the connection it serves; NULL when idle or closing */
+    struct proxy_route *rt; /* the pool it is in, while idle */
+    struct pup *next;       /* the pool's list */
+    char key[BAL_KEY_MAX];  /* its endpoint */
+    int pending;            /* writes not yet called back */
+    int reused;             /* taken from the pool for this request */
+    int got_bytes;          /* response bytes came on this use */
 };
 
 struct pconn {
     struct pconn *next, *prev; /* the proxy's list */
     struct proxy_route *rt;
-    uv_tcp_t down;   /* the client */
-    uv_tcp_t up;     /* the endpoint */
-    uv_connect_t creq;
+    uv_tcp_t down;     /* the client */
+    struct pup *up;    /* the endpoint, or NULL */
     uv_timer_t ctimer; /* connect timeout */
     uv_timer_t rtimer; /* http: whole request timeout */
     int open_handles;
-    int up_init;       /* up initialized and not yet closed */
     int closing;
     enum pstate state;
     int is_http;
 
     /* the endpoint of this request */
     char ep_key[BAL_KEY_MAX];
-    int ep_busy;        /* counted as outstanding in the balancer */
+    int ep_busy; /* counted as outstanding in the balancer */
     char version[ROUTE_VERSION_MAX + 1];
     int any_version;
-    int last_ep;        /* index tried last, skipped on the retry */
+    int last_ep; /* index tried last, skipped on the retry */
     uint32_t attempts;
     uint64_t t_start, t_connected;
-    int connect_failed; /* the attempt in flight failed (connect cb or timeout) */
+    int no_pool; /* this request's next attempt opens a new connection */
 
     /* tcp: who has ended its side */
     int down_eof, up_eof;
@@ -66,27 +81,30 @@ struct pconn {
     /* http */
     uint8_t *in; /* client bytes (heap), in_len of in_cap */
     size_t in_len, in_cap;
-    size_t req_len;       /* bytes of the request being served */
-    int req_head;         /* HEAD: the response has no body */
-    int client_keep;      /* the client wants keep-alive */
-    uint8_t *ureq;        /* the request as sent upstream (heap) */
+    size_t req_len;   /* bytes of the request being served */
+    int req_head;     /* HEAD: the response has no body */
+    int client_keep;  /* the client wants keep-alive */
+    uint8_t *ureq;    /* the request as sent upstream (heap) */
     size_t ureq_len;
     uint8_t head[HTTP1_HEADER_BYTES]; /* response head while it comes in */
     size_t head_len;
     int head_done;
-    int sent_any;         /* bytes of a response went to the client */
-    int resp_framed;      /* content-length or chunked: the client connection can stay */
+    int sent_any;     /* bytes of a response went to the client */
+    int resp_framed;  /* content-length or chunked: the client connection can stay */
     int resp_has_length;
-    uint64_t body_left;   /* with content-length: bytes still to come */
+    int resp_chunked;
+    struct http1_chunks chunks;
+    uint64_t body_left; /* with content-length: bytes still to come */
     int resp_complete;
-    int close_after;      /* close the client once what is queued is written */
-    int pending_writes;   /* writes to the client not yet called back */
+    int up_reusable;    /* the upstream connection may go back to the pool */
+    int close_after;    /* close the client once what is queued is written */
+    int pending_writes; /* writes to the client not yet called back */
 };
 
 struct wreq {
     uv_write_t w;
-    struct pconn *c;
-    size_t len;
+    struct pconn *c; /* a write to the client */
+    struct pup *u;   /* a write upstream */
     char data[];
 };
 
@@ -94,11 +112,109 @@ static void up_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void try_request(struct pconn *c);
 static void start_attempt(struct pconn *c);
-static void resume(struct pconn *c, uv_stream_t *from);
 
 struct pconn *pconn_next(struct pconn *c)
 {
     return c->next;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)h;
+    (void)hint;
+    buf->base = malloc(PCONN_READ_BYTES);
+    buf->len = buf->base ? PCONN_READ_BYTES : 0;
+}
+
+static void shutdown_cb(uv_shutdown_t *r, int status)
+{
+    (void)status;
+    free(r);
+}
+
+/* ---- upstream connections and the pool ---- */
+
+static void pup_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void pup_close(struct pup *u)
+{
+    u->c = NULL;
+    if (!uv_is_closing((uv_handle_t *)&u->h))
+        uv_close((uv_handle_t *)&u->h, pup_closed);
+}
+
+static void pool_unlink(struct pup *u)
+{
+    struct pup **pp = &u->rt->idle;
+
+    while (*pp && *pp != u)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = u->next;
+        u->rt->n_idle--;
+    }
+    u->rt = NULL;
+    u->next = NULL;
+}
+
+/* An idle connection that speaks (or closes) is of no more use. */
+static void idle_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct pup *u = s->data;
+
+    free(buf->base);
+    if (n == 0)
+        return;
+    pool_unlink(u);
+    pup_close(u);
+}
+
+static struct pup *pool_take(struct proxy_route *rt, const char *key)
+{
+    for (struct pup *u = rt->idle; u; u = u->next) {
+        if (strcmp(u->key, key) != 0)
+            continue;
+        pool_unlink(u);
+        uv_read_stop((uv_stream_t *)&u->h);
+        return u;
+    }
+    return NULL;
+}
+
+void pconn_pool_close(struct proxy_route *rt)
+{
+    while (rt->idle) {
+        struct pup *u = rt->idle;
+        pool_unlink(u);
+        pup_close(u);
+    }
+}
+
+/* The connection lets go of its upstream: into the pool when keep and the
+ * route has room, else closed. */
+static void detach_up(struct pconn *c, int keep)
+{
+    struct pup *u = c->up;
+    struct proxy_route *rt = c->rt;
+
+    if (!u)
+        return;
+    c->up = NULL;
+    u->c = NULL;
+    uv_read_stop((uv_stream_t *)&u->h);
+    if (keep && c->is_http && u->pending == 0 && u->h.write_queue_size == 0 && !rt->gone &&
+        !rt->p->closing && rt->n_idle < PCONN_IDLE_MAX) {
+        u->rt = rt;
+        u->next = rt->idle;
+        rt->idle = u;
+        rt->n_idle++;
+        uv_read_start((uv_stream_t *)&u->h, alloc_cb, idle_read_cb);
+        return;
+    }
+    pup_close(u);
 }
 
 /* ---- closing ---- */
@@ -134,11 +250,10 @@ static void ep_end(struct pconn *c, int ok)
         log_info("proxy", "route %s: endpoint %s ejected", c->rt->r.name, c->ep_key);
 }
 
-static void close_handle(struct pconn *c, uv_handle_t *h)
+static void close_handle(uv_handle_t *h)
 {
     if (!uv_is_closing(h))
         uv_close(h, handle_closed);
-    (void)c;
 }
 
 static void pconn_close(struct pconn *c)
@@ -150,6 +265,7 @@ static void pconn_close(struct pconn *c)
     c->closing = 1;
     c->state = PS_DONE;
     ep_end(c, 1); /* the client went away, or the exchange ended: not the endpoint's fault */
+    detach_up(c, 0);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -157,13 +273,9 @@ static void pconn_close(struct pconn *c)
     if (c->next)
         c->next->prev = c->prev;
     p->n_conns--;
-    close_handle(c, (uv_handle_t *)&c->down);
-    close_handle(c, (uv_handle_t *)&c->ctimer);
-    close_handle(c, (uv_handle_t *)&c->rtimer);
-    if (c->up_init) {
-        c->up_init = 0;
-        close_handle(c, (uv_handle_t *)&c->up);
-    }
+    close_handle((uv_handle_t *)&c->down);
+    close_handle((uv_handle_t *)&c->ctimer);
+    close_handle((uv_handle_t *)&c->rtimer);
 }
 
 void pconn_abort(struct pconn *c)
@@ -171,89 +283,104 @@ void pconn_abort(struct pconn *c)
     pconn_close(c);
 }
 
-/* ---- writing ---- */
+/* ---- reading and writing, with backpressure ---- */
 
-static uv_stream_t *other(struct pconn *c, uv_stream_t *s)
+static void resume_down(struct pconn *c)
 {
-    return s == (uv_stream_t *)&c->down ? (uv_stream_t *)&c->up : (uv_stream_t *)&c->down;
+    if (c->closing || c->down_eof || (c->is_http ? c->state != PS_IDLE : c->state != PS_STREAM))
+        return;
+    if (c->up && c->up->h.write_queue_size > PCONN_QUEUE_HIGH)
+        return;
+    uv_read_start((uv_stream_t *)&c->down, alloc_cb, down_read_cb);
 }
 
-static int reading_allowed(struct pconn *c, uv_stream_t *from)
+static void resume_up(struct pconn *c)
 {
-    if (c->closing)
-        return 0;
-    if (from == (uv_stream_t *)&c->up)
-        return c->up_init && !c->up_eof && c->state == PS_STREAM;
-    /* the client: tcp while splicing; http only between requests */
-    return !c->down_eof && (c->is_http ? c->state == PS_IDLE : c->state == PS_STREAM);
+    if (c->closing || !c->up || c->up_eof || c->state != PS_STREAM)
+        return;
+    if (c->down.write_queue_size > PCONN_QUEUE_HIGH)
+        return;
+    uv_read_start((uv_stream_t *)&c->up->h, alloc_cb, up_read_cb);
 }
+
+static void up_failed(struct pconn *c, ssize_t err);
 
 static void write_cb(uv_write_t *w, int status)
 {
     struct wreq *r = (struct wreq *)w;
-    struct pconn *c = r->c;
-    uv_stream_t *to = w->handle;
+    struct pup *u = r->u;
+    struct pconn *c = u ? u->c : r->c;
 
-    free(r);
-    if (to == (uv_stream_t *)&c->down)
+    if (u)
+        u->pending--;
+    else
         c->pending_writes--;
-    if (c->closing || uv_is_closing((uv_handle_t *)to))
-        return; /* a write cancelled by a close */
+    free(r);
+    if (!c || c->closing || (u && c->up != u))
+        return; /* the upstream was let go of, or the connection is closing */
     if (status < 0) {
+        if (u)
+            up_failed(c, status);
+        else
+            pconn_close(c);
+        return;
+    }
+    if (!u && c->close_after && c->pending_writes == 0) {
         pconn_close(c);
         return;
     }
-    if (to == (uv_stream_t *)&c->down && c->close_after && c->pending_writes == 0) {
-        pconn_close(c);
-        return;
-    }
-    /* the queue drained: read the side that feeds it again */
-    if (to->write_queue_size < PCONN_QUEUE_HIGH / 2) {
-        uv_stream_t *from = other(c, to);
-        resume(c, from);
-    }
+    /* a queue drained: read the side that feeds it again */
+    if (u && u->h.write_queue_size < PCONN_QUEUE_HIGH / 2)
+        resume_down(c);
+    if (!u && c->down.write_queue_size < PCONN_QUEUE_HIGH / 2)
+        resume_up(c);
 }
 
-static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static int queue_write(uv_stream_t *to, struct pconn *c, struct pup *u, const void *data,
+                       size_t len)
 {
-    (void)h;
-    (void)hint;
-    buf->base = malloc(PCONN_READ_BYTES);
-    buf->len = buf->base ? PCONN_READ_BYTES : 0;
-}
-
-static void resume(struct pconn *c, uv_stream_t *from)
-{
-    uv_read_cb cb = from == (uv_stream_t *)&c->up ? up_read_cb : down_read_cb;
-
-    if (reading_allowed(c, from))
-        uv_read_start(from, alloc_cb, cb);
-}
-
-/* Queues len bytes to `to` (copied); stops reading the other side when to's
- * queue is long. */
-static void send_bytes(struct pconn *c, uv_stream_t *to, const void *data, size_t len)
-{
-    struct wreq *r;
+    struct wreq *r = xmalloc(sizeof(*r) + len);
     uv_buf_t b;
 
-    if (c->closing || len == 0)
-        return;
-    r = xmalloc(sizeof(*r) + len);
     r->c = c;
-    r->len = len;
+    r->u = u;
     memcpy(r->data, data, len);
     b = uv_buf_init(r->data, (unsigned)len);
     if (uv_write(&r->w, to, &b, 1, write_cb) < 0) {
         free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* Queues bytes to the client; stops reading the upstream when the client's
+ * queue is long. */
+static void send_down(struct pconn *c, const void *data, size_t len)
+{
+    if (c->closing || len == 0)
+        return;
+    if (queue_write((uv_stream_t *)&c->down, c, NULL, data, len) < 0) {
         pconn_close(c);
         return;
     }
-    if (to == (uv_stream_t *)&c->down)
-        c->pending_writes++;
-    if (to->write_queue_size > PCONN_QUEUE_HIGH &&
-        (to == (uv_stream_t *)&c->up || c->up_init))
-        uv_read_stop(other(c, to));
+    c->pending_writes++;
+    if (c->down.write_queue_size > PCONN_QUEUE_HIGH && c->up)
+        uv_read_stop((uv_stream_t *)&c->up->h);
+}
+
+static void send_up(struct pconn *c, const void *data, size_t len)
+{
+    struct pup *u = c->up;
+
+    if (c->closing || !u || len == 0)
+        return;
+    if (queue_write((uv_stream_t *)&u->h, NULL, u, data, len) < 0) {
+        up_failed(c, UV_EPIPE);
+        return;
+    }
+    u->pending++;
+    if (u->h.write_queue_size > PCONN_QUEUE_HIGH)
+        uv_read_stop((uv_stream_t *)&c->down);
 }
 
 /* An answer of the proxy itself; the connection closes after it unless
@@ -261,9 +388,10 @@ static void send_bytes(struct pconn *c, uv_stream_t *to, const void *data, size_
 static void reply(struct pconn *c, int status, const char *reason, const char *why, int keep)
 {
     char buf[512];
-    const char *text = status == 503 ? "Service Unavailable"
+    const char *text = status == 503   ? "Service Unavailable"
                        : status == 504 ? "Gateway Timeout"
                        : status == 502 ? "Bad Gateway"
+                       : status == 413 ? "Content Too Large"
                                        : "Bad Request";
     char body[256];
     int bl = snprintf(body, sizeof(body), "%s: route %s\n", why, c->rt->r.name);
@@ -276,50 +404,32 @@ static void reply(struct pconn *c, int status, const char *reason, const char *w
         c->rt->resp_5xx++;
     else
         c->rt->resp_4xx++;
-    send_bytes(c, (uv_stream_t *)&c->down, buf, (size_t)n);
+    send_down(c, buf, (size_t)n);
     c->sent_any = 1;
     if (!keep)
         c->close_after = 1;
 }
 
-/* ---- upstream connection ---- */
+/* ---- connecting ---- */
 
-static void up_closed_retry(uv_handle_t *h);
+static void next_request(struct pconn *c);
 
 static void attempt_failed(struct pconn *c)
 {
-    struct proxy_route *rt = c->rt;
-
-    rt->connect_failures++;
+    c->rt->connect_failures++;
     ep_end(c, 0);
     uv_timer_stop(&c->ctimer);
-    c->connect_failed = 1;
-    if (c->up_init) {
-        c->up_init = 0;
-        uv_close((uv_handle_t *)&c->up, up_closed_retry);
-    }
-}
-
-/* The failed attempt's handle is closed: try another endpoint, or give up. */
-static void up_closed_retry(uv_handle_t *h)
-{
-    struct pconn *c = h->data;
-
-    if (--c->open_handles == 0) {
-        release(c);
-        return;
-    }
-    if (c->closing)
-        return;
+    detach_up(c, 0);
     if (c->attempts < c->rt->r.attempts) {
         c->rt->retries++;
         start_attempt(c);
-        return;
-    }
-    if (c->is_http)
+    } else if (c->is_http) {
+        uv_timer_stop(&c->rtimer);
+        c->state = PS_DONE;
         reply(c, 502, "connect-failed", "no endpoint accepted the connection", 0);
-    else
+    } else {
         pconn_close(c);
+    }
 }
 
 static void on_ctimeout(uv_timer_t *t)
@@ -338,40 +448,65 @@ static void on_rtimeout(uv_timer_t *t)
         return;
     c->rt->timeouts++;
     ep_end(c, 0);
+    detach_up(c, 0);
+    uv_timer_stop(&c->ctimer);
+    c->state = PS_DONE;
     if (!c->sent_any)
         reply(c, 504, "timeout", "the endpoint did not answer in time", 0);
     else
         pconn_close(c);
 }
 
+/* The upstream is ready for the request (new, or from the pool). */
+static void upstream_ready(struct pconn *c)
+{
+    c->t_connected = proxy_now(c->rt->p);
+    c->state = PS_STREAM;
+    if (c->is_http) {
+        send_up(c, c->ureq, c->ureq_len);
+        resume_up(c);
+    } else {
+        resume_up(c);
+        resume_down(c);
+    }
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
-    struct pconn *c = req->data;
+    struct pup *u = req->data;
+    struct pconn *c = u->c;
 
-    if (c->closing || c->connect_failed || status == UV_ECANCELED)
+    if (!c || c->closing || status == UV_ECANCELED)
         return;
     if (status < 0) {
         attempt_failed(c);
         return;
     }
     uv_timer_stop(&c->ctimer);
-    c->t_connected = proxy_now(c->rt->p);
-    c->state = PS_STREAM;
-    uv_tcp_nodelay(&c->up, 1);
-    if (c->is_http) {
-        send_bytes(c, (uv_stream_t *)&c->up, c->ureq, c->ureq_len);
-        resume(c, (uv_stream_t *)&c->up);
-    } else {
-        resume(c, (uv_stream_t *)&c->up);
-        resume(c, (uv_stream_t *)&c->down);
+    uv_tcp_nodelay(&u->h, 1);
+    upstream_ready(c);
+}
+
+static void no_endpoints(struct pconn *c)
+{
+    c->rt->no_endpoints++;
+    uv_timer_stop(&c->rtimer);
+    if (!c->is_http) {
+        pconn_close(c);
+        return;
     }
+    reply(c, 503, "no-endpoints", "no passing instance", c->client_keep);
+    if (c->client_keep && !c->closing)
+        next_request(c); /* the next request may follow on the same connection */
 }
 
 static void start_attempt(struct pconn *c)
 {
     struct proxy_route *rt = c->rt;
     uint64_t now = proxy_now(rt->p);
-    int i = bal_pick(&rt->bal, c->any_version ? NULL : c->version, c->last_ep, now);
+    const char *v = c->any_version ? NULL : c->version;
+    int i = bal_pick(&rt->bal, v, c->last_ep, now);
+    struct pup *u;
     int rc;
 
     /* a retry with no other endpoint of the version: another of any version, else the same */
@@ -380,22 +515,7 @@ static void start_attempt(struct pconn *c)
     if (i < 0 && c->attempts > 0)
         i = bal_pick(&rt->bal, NULL, -1, now);
     if (i < 0) {
-        rt->no_endpoints++;
-        uv_timer_stop(&c->rtimer);
-        if (c->is_http)
-            reply(c, 503, "no-endpoints", "no passing instance", c->client_keep);
-        else
-            pconn_close(c);
-        if (c->is_http && c->client_keep && !c->closing) {
-            /* the next request may follow on the same connection */
-            memmove(c->in, c->in + c->req_len, c->in_len - c->req_len);
-            c->in_len -= c->req_len;
-            c->req_len = 0;
-            c->state = PS_IDLE;
-            c->sent_any = 0;
-            resume(c, (uv_stream_t *)&c->down);
-            try_request(c);
-        }
+        no_endpoints(c);
         return;
     }
     c->attempts++;
@@ -404,15 +524,25 @@ static void start_attempt(struct pconn *c)
     bal_begin(&rt->bal, i);
     c->ep_busy = 1;
     c->t_start = now;
-    c->connect_failed = 0;
-    c->state = PS_CONNECT;
-    uv_tcp_init(c->down.loop, &c->up);
-    c->up.data = c;
-    c->up_init = 1;
-    c->open_handles++;
+    if (c->is_http && !c->no_pool && (u = pool_take(rt, c->ep_key))) {
+        u->c = c;
+        u->reused = 1;
+        u->got_bytes = 0;
+        c->up = u;
+        upstream_ready(c);
+        return;
+    }
+    c->no_pool = 0;
+    u = xcalloc(1, sizeof(*u));
+    uv_tcp_init(c->down.loop, &u->h);
+    u->h.data = u;
+    u->creq.data = u;
+    u->c = c;
+    snprintf(u->key, sizeof(u->key), "%s", c->ep_key);
+    c->up = u;
     c->up_eof = 0;
-    c->creq.data = c;
-    rc = uv_tcp_connect(&c->creq, &c->up, (const struct sockaddr *)&rt->addrs[i], on_connect);
+    c->state = PS_CONNECT;
+    rc = uv_tcp_connect(&u->creq, &u->h, (const struct sockaddr *)&rt->addrs[i], on_connect);
     if (rc < 0) {
         attempt_failed(c);
         return;
@@ -420,7 +550,7 @@ static void start_attempt(struct pconn *c)
     uv_timer_start(&c->ctimer, on_ctimeout, rt->r.connect_ms, 0);
 }
 
-/* ---- http: requests and responses ---- */
+/* ---- http: requests ---- */
 
 static int hop_by_hop(const char *name, size_t len)
 {
@@ -451,7 +581,8 @@ static const char *req_header(void *ud, const char *name, size_t *len)
     return http1_header(q->h, q->n_headers, name, len);
 }
 
-/* Builds the upstream request of q into c->ureq. */
+/* Builds the upstream request of q into c->ureq: HTTP/1.1, keep-alive,
+ * hop-by-hop headers removed, the body (decoded) with its length. */
 static void build_request(struct pconn *c, const struct http1_req *q)
 {
     size_t cap = 512 + q->target_len + q->body_len, len = 0;
@@ -477,7 +608,7 @@ static void build_request(struct pconn *c, const struct http1_req *q)
         n = snprintf(line, sizeof(line), "content-length: %zu\r\n", q->body_len);
         append(&b, &len, &cap, line, (size_t)n);
     }
-    append(&b, &len, &cap, "connection: close\r\n\r\n", 21);
+    append(&b, &len, &cap, "\r\n", 2);
     if (q->body_len)
         append(&b, &len, &cap, q->body, q->body_len);
     free(c->ureq);
@@ -501,8 +632,11 @@ static void serve_request(struct pconn *c, struct http1_req *q)
     c->resp_complete = 0;
     c->resp_framed = 0;
     c->resp_has_length = 0;
+    c->resp_chunked = 0;
+    c->up_reusable = 0;
     c->attempts = 0;
     c->last_ep = -1;
+    c->no_pool = 0;
     v = bal_version(&rt->bal, &rt->r, req_header, q);
     c->any_version = v == NULL;
     snprintf(c->version, sizeof(c->version), "%s", v ? v : "");
@@ -533,32 +667,28 @@ static void try_request(struct pconn *c)
     serve_request(c, &q);
 }
 
+/* The client's connection goes on to its next request. */
 static void next_request(struct pconn *c)
 {
+    memmove(c->in, c->in + c->req_len, c->in_len - c->req_len);
+    c->in_len -= c->req_len;
+    c->req_len = 0;
     c->state = PS_IDLE;
-    resume(c, (uv_stream_t *)&c->down);
+    resume_down(c);
     try_request(c);
 }
 
-static void up_closed_next(uv_handle_t *h)
-{
-    struct pconn *c = h->data;
+/* ---- http: responses ---- */
 
-    if (--c->open_handles == 0) {
-        release(c);
-        return;
-    }
-    if (!c->closing)
-        next_request(c);
-}
-
-/* The exchange of one request ended; the client connection goes on to its
- * next request when the response's framing allows it, else it closes. */
+/* The exchange of one request ended: the upstream goes back to the pool
+ * when it can, and the client connection goes on to its next request when
+ * the response's framing allows it, else it closes. */
 static void response_done(struct pconn *c)
 {
     uv_timer_stop(&c->rtimer);
     c->resp_complete = 1;
     ep_end(c, 1);
+    detach_up(c, c->up_reusable);
     if (!c->client_keep || !c->resp_framed) {
         c->state = PS_DONE;
         c->close_after = 1;
@@ -566,16 +696,7 @@ static void response_done(struct pconn *c)
             pconn_close(c);
         return;
     }
-    memmove(c->in, c->in + c->req_len, c->in_len - c->req_len);
-    c->in_len -= c->req_len;
-    c->req_len = 0;
-    c->state = PS_DONE; /* until the upstream handle is closed: it is reused */
-    if (c->up_init) {
-        c->up_init = 0;
-        uv_close((uv_handle_t *)&c->up, up_closed_next);
-    } else {
-        next_request(c);
-    }
+    next_request(c);
 }
 
 /* The response head is in c->head (hl bytes): the client gets it without
@@ -608,22 +729,43 @@ static void send_head(struct pconn *c, const struct http1_resp *r, size_t hl,
     n = snprintf(line, sizeof(line), "x-troupe-attempts: %u\r\n%s\r\n", c->attempts,
                  c->client_keep && c->resp_framed ? "" : "connection: close\r\n");
     append(&b, &len, &cap, line, (size_t)n);
-    send_bytes(c, (uv_stream_t *)&c->down, b, len);
+    send_down(c, b, len);
     free(b);
     c->sent_any = 1;
 }
 
-/* Body bytes of the response: to the client, counting a content-length. */
+/* Body bytes of the response: to the client, following the framing to
+ * find the end. Bytes past the end make the upstream unfit for reuse. */
 static void body_bytes(struct pconn *c, const uint8_t *p, size_t n)
 {
-    if (c->resp_has_length && n > c->body_left)
-        n = (size_t)c->body_left; /* the endpoint sent more than it said: dropped */
-    send_bytes(c, (uv_stream_t *)&c->down, p, n);
-    if (c->resp_has_length) {
-        c->body_left -= n;
-        if (c->body_left == 0)
+    if (c->resp_chunked) {
+        long k = http1_chunks_feed(&c->chunks, p, n);
+        if (k < 0) {
+            /* not chunked after all: passed on as it is, ended by the close */
+            c->resp_chunked = 0;
+            c->up_reusable = 0;
+            send_down(c, p, n);
+            return;
+        }
+        send_down(c, p, (size_t)k);
+        if ((size_t)k < n)
+            c->up_reusable = 0;
+        if (http1_chunks_done(&c->chunks))
             response_done(c);
+        return;
     }
+    if (!c->resp_has_length) {
+        send_down(c, p, n);
+        return;
+    }
+    if (n > c->body_left) {
+        n = (size_t)c->body_left; /* the endpoint sent more than it said: dropped */
+        c->up_reusable = 0;
+    }
+    send_down(c, p, n);
+    c->body_left -= n;
+    if (c->body_left == 0)
+        response_done(c);
 }
 
 static void count_status(struct proxy_route *rt, int status)
@@ -638,12 +780,27 @@ static void count_status(struct proxy_route *rt, int status)
         rt->resp_2xx++;
 }
 
+/* 1 when the upstream may serve another request after this response. */
+static int reusable(const struct http1_resp *r, const struct http1_framing *f)
+{
+    size_t vl;
+    const char *v = http1_header(r->h, r->n_headers, "connection", &vl);
+
+    if (r->minor < 1 || !(f->no_body || f->chunked || f->has_length))
+        return 0;
+    for (size_t i = 0; v && i + 5 <= vl; i++)
+        if (strncasecmp(v + i, "close", 5) == 0)
+            return 0;
+    return 1;
+}
+
 static void http_up_bytes(struct pconn *c, const uint8_t *p, size_t n)
 {
     struct http1_limits lim = {HTTP1_HEADER_BYTES, SIZE_MAX / 2};
     struct http1_resp r;
     struct http1_framing f;
-    size_t take;
+    size_t take, rest;
+    uint8_t *tmp;
     long hl;
 
     if (c->head_done) {
@@ -659,18 +816,21 @@ static void http_up_bytes(struct pconn *c, const uint8_t *p, size_t n)
         return;
     if (hl <= 0) {
         ep_end(c, 0);
+        detach_up(c, 0);
+        c->state = PS_DONE;
+        uv_timer_stop(&c->rtimer);
         reply(c, 502, "bad-response", "the endpoint's response is not HTTP/1.1", 0);
         return;
     }
+    rest = c->head_len - (size_t)hl;
+    tmp = rest ? xmemdup(c->head + hl, rest) : NULL;
     if (r.status >= 100 && r.status < 200) {
         /* an interim response (100 Continue): dropped, the final one follows */
-        size_t rest = c->head_len - (size_t)hl;
-        uint8_t *tmp = rest ? xmemdup(c->head + hl, rest) : NULL;
         c->head_len = 0;
         if (rest)
             http_up_bytes(c, tmp, rest);
         free(tmp);
-        if (take < n && !c->closing)
+        if (take < n && !c->closing && c->up)
             http_up_bytes(c, p + take, n - take);
         return;
     }
@@ -678,70 +838,96 @@ static void http_up_bytes(struct pconn *c, const uint8_t *p, size_t n)
     count_status(c->rt, r.status);
     ep_end(c, r.status < 500); /* the latency is the time to the head */
     send_head(c, &r, (size_t)hl, &f);
+    c->up_reusable = reusable(&r, &f);
     if (f.no_body || c->req_head) {
+        free(tmp);
+        c->up_reusable = c->up_reusable && rest == 0 && take == n;
         response_done(c);
         return;
     }
+    c->resp_chunked = f.chunked;
+    memset(&c->chunks, 0, sizeof(c->chunks));
     c->resp_has_length = f.has_length && !f.chunked;
     c->body_left = f.content_length;
     if (c->resp_has_length && c->body_left == 0) {
+        free(tmp);
+        c->up_reusable = c->up_reusable && rest == 0 && take == n;
         response_done(c);
         return;
     }
     /* what came with the head, and what the rest of this read held */
-    {
-        size_t in_head = c->head_len - (size_t)hl;
-        uint8_t *tmp = in_head ? xmemdup(c->head + hl, in_head) : NULL;
-        if (in_head)
-            body_bytes(c, tmp, in_head);
-        free(tmp);
-    }
+    if (rest)
+        body_bytes(c, tmp, rest);
+    free(tmp);
     if (take < n && !c->resp_complete && !c->closing)
         body_bytes(c, p + take, n - take);
 }
 
-/* ---- reading ---- */
-
-static void shutdown_cb(uv_shutdown_t *r, int status)
+/* The upstream failed or ended (err: UV_EOF or an error) during the
+ * request. */
+static void up_failed(struct pconn *c, ssize_t err)
 {
-    (void)status;
-    free(r);
+    struct pup *u = c->up;
+
+    if (!c->is_http) {
+        c->up_eof = 1;
+        if (u)
+            uv_read_stop((uv_stream_t *)&u->h);
+        if (err == UV_EOF && !c->down_eof) {
+            /* tcp half-close: the client gets our end once its queue is written */
+            uv_shutdown_t *sr = xmalloc(sizeof(*sr));
+            if (uv_shutdown(sr, (uv_stream_t *)&c->down, shutdown_cb) == 0)
+                return;
+            free(sr);
+        }
+        pconn_close(c);
+        return;
+    }
+    if (c->resp_complete)
+        return;
+    if (!c->head_done && u && u->reused && !u->got_bytes) {
+        /* a pooled connection the endpoint had closed: once more on a new one */
+        ep_end(c, 1);
+        detach_up(c, 0);
+        c->attempts--;
+        c->no_pool = 1;
+        c->last_ep = -1;
+        start_attempt(c);
+        return;
+    }
+    if (!c->head_done) {
+        ep_end(c, 0);
+        detach_up(c, 0);
+        uv_timer_stop(&c->rtimer);
+        c->state = PS_DONE;
+        if (!c->sent_any)
+            reply(c, 502, "upstream-reset", "the endpoint closed before answering", 0);
+        else
+            pconn_close(c);
+        return;
+    }
+    if (err == UV_EOF && !c->resp_has_length && !c->resp_chunked) {
+        c->up_reusable = 0;
+        response_done(c); /* close-delimited: the end is the close */
+        return;
+    }
+    pconn_close(c); /* shorter than its framing said */
 }
 
 static void up_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    struct pconn *c = s->data;
+    struct pup *u = s->data;
+    struct pconn *c = u->c;
 
-    if (n > 0 && !c->closing) {
-        if (c->is_http) {
-            if (!c->resp_complete)
+    if (c && !c->closing && c->up == u) {
+        if (n > 0) {
+            u->got_bytes = 1;
+            if (!c->is_http)
+                send_down(c, buf->base, (size_t)n);
+            else if (!c->resp_complete)
                 http_up_bytes(c, (const uint8_t *)buf->base, (size_t)n);
-        } else {
-            send_bytes(c, (uv_stream_t *)&c->down, buf->base, (size_t)n);
-        }
-    } else if (n < 0 && !c->closing) {
-        uv_read_stop(s);
-        c->up_eof = 1;
-        if (!c->is_http) {
-            /* tcp half-close: the client gets our end once the queue is written */
-            uv_shutdown_t *sr = xmalloc(sizeof(*sr));
-            if (n != UV_EOF || c->down_eof ||
-                uv_shutdown(sr, (uv_stream_t *)&c->down, shutdown_cb) < 0) {
-                free(sr);
-                pconn_close(c);
-            }
-        } else if (c->resp_complete) {
-            /* nothing more was expected */
-        } else if (!c->head_done) {
-            ep_end(c, 0);
-            if (!c->sent_any)
-                reply(c, 502, "upstream-reset", "the endpoint closed before answering", 0);
-            else
-                pconn_close(c);
-        } else if (c->resp_has_length) {
-            pconn_close(c); /* shorter than its content-length */
-        } else {
-            response_done(c); /* chunked or close-delimited: the end is the close */
+        } else if (n < 0) {
+            up_failed(c, n);
         }
     }
     free(buf->base);
@@ -752,26 +938,24 @@ static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     struct pconn *c = s->data;
 
     if (n > 0 && !c->closing) {
-        if (c->is_http) {
-            if (c->in_len + (size_t)n > PCONN_IN_MAX) {
-                uv_read_stop(s);
-                c->state = PS_DONE;
-                reply(c, 413, "too-large", "request larger than the proxy buffers", 0);
-            } else {
-                append(&c->in, &c->in_len, &c->in_cap, buf->base, (size_t)n);
-                try_request(c);
-            }
+        if (!c->is_http) {
+            send_up(c, buf->base, (size_t)n);
+        } else if (c->in_len + (size_t)n > PCONN_IN_MAX) {
+            uv_read_stop(s);
+            c->state = PS_DONE;
+            reply(c, 413, "too-large", "request larger than the proxy buffers", 0);
         } else {
-            send_bytes(c, (uv_stream_t *)&c->up, buf->base, (size_t)n);
+            append(&c->in, &c->in_len, &c->in_cap, buf->base, (size_t)n);
+            try_request(c);
         }
     } else if (n < 0 && !c->closing) {
         uv_read_stop(s);
         c->down_eof = 1;
-        if (c->is_http || n != UV_EOF || c->up_eof || c->state != PS_STREAM) {
+        if (c->is_http || n != UV_EOF || c->up_eof || c->state != PS_STREAM || !c->up) {
             pconn_close(c);
         } else {
             uv_shutdown_t *sr = xmalloc(sizeof(*sr));
-            if (uv_shutdown(sr, (uv_stream_t *)&c->up, shutdown_cb) < 0) {
+            if (uv_shutdown(sr, (uv_stream_t *)&c->up->h, shutdown_cb) < 0) {
                 free(sr);
                 pconn_close(c);
             }
@@ -787,6 +971,7 @@ void pconn_accept(struct proxy_route *rt)
     struct proxy *p = rt->p;
     uv_loop_t *loop = rt->listener.loop;
     struct pconn *c = xcalloc(1, sizeof(*c));
+    const char *v;
 
     c->rt = rt;
     rt->refs++;
@@ -810,15 +995,12 @@ void pconn_accept(struct proxy_route *rt)
     uv_tcp_nodelay(&c->down, 1);
     if (c->is_http) {
         c->state = PS_IDLE;
-        resume(c, (uv_stream_t *)&c->down);
+        resume_down(c);
         return;
     }
-    /* tcp: the client is read once the endpoint is connected */
-    c->any_version = 1;
-    {
-        const char *v = bal_version(&rt->bal, &rt->r, NULL, NULL);
-        c->any_version = v == NULL;
-        snprintf(c->version, sizeof(c->version), "%s", v ? v : "");
-    }
+    /* tcp: one version per connection; the client is read once the endpoint is connected */
+    v = bal_version(&rt->bal, &rt->r, NULL, NULL);
+    c->any_version = v == NULL;
+    snprintf(c->version, sizeof(c->version), "%s", v ? v : "");
     start_attempt(c);
 }

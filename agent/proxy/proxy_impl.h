@@ -1,6 +1,7 @@
 /* proxy_impl: what the proxy's files share: proxy.c (routes, listeners,
  * endpoints from the catalog) and proxy_conn.c (one client connection,
- * tcp splice or http requests). Not for the rest of agent/. */
+ * tcp splice or http requests, and the pool of upstream connections). Not
+ * for the rest of agent/. */
 #ifndef TROUPE_PROXY_IMPL_H
 #define TROUPE_PROXY_IMPL_H
 
@@ -13,6 +14,7 @@
 
 struct agent;
 struct pconn;
+struct pup;
 
 /* One route and its listener. Connections hold a reference, so a route
  * that goes away (or changes port) keeps serving the connections it has
@@ -29,6 +31,8 @@ struct proxy_route {
     uint64_t bind_retry_ms; /* a failed bind is tried again after this time */
     struct bal bal;
     struct sockaddr_storage *addrs; /* heap, bal.n, the address of each endpoint */
+    struct pup *idle; /* http: idle upstream connections, kept alive (proxy_conn.c) */
+    size_t n_idle;
     /* counters */
     uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;
     uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
@@ -52,6 +56,8 @@ uint64_t proxy_now(struct proxy *p);
 
 /* proxy_conn.c: a new connection on rt's listener (accepts it). */
 void pconn_accept(struct proxy_route *rt);
+/* Closes the route's idle upstream connections (the route goes). */
+void pconn_pool_close(struct proxy_route *rt);
 /* Closes a connection now (at stop). */
 void pconn_abort(struct pconn *c);
 struct pconn *pconn_next(struct pconn *c);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """proxy_backend.py PORT ANSWER: an HTTP/1.1 server (keep-alive) on every
-address that answers each GET with ANSWER and a newline. The proxy tests
+address that answers each GET with ANSWER and a newline (with
+content-length; GET /chunked: the same in three chunks). The proxy tests
 run one per instance, so each response says which instance served it."""
 import http.server
 import sys
@@ -12,6 +13,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("content-type", "text/plain")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            third = max(1, len(ANSWER) // 3)
+            parts = [ANSWER[:third], ANSWER[third:2 * third], ANSWER[2 * third:]]
+            for part in parts:
+                if part:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_response(200)
         self.send_header("content-type", "text/plain")
         self.send_header("content-length", str(len(ANSWER)))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""proxy_client.py PORT N [HEADER:VALUE]: N GET requests to 127.0.0.1:PORT
+"""proxy_client.py PORT N [HEADER:VALUE] [PATH]: N GET requests to 127.0.0.1:PORT
 over one keep-alive connection (a new one when the server closes it);
 prints a JSON object answer -> count, with "status NNN" for a response
 that is not 200."""
@@ -9,7 +9,8 @@ import sys
 
 port, n = int(sys.argv[1]), int(sys.argv[2])
 headers = {}
-if len(sys.argv) > 3:
+path = sys.argv[4] if len(sys.argv) > 4 else "/"
+if len(sys.argv) > 3 and sys.argv[3]:
     k, v = sys.argv[3].split(":", 1)
     headers[k] = v
 counts = {}
@@ -19,7 +20,7 @@ for _ in range(n):
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", "/", headers=headers)
+            conn.request("GET", path, headers=headers)
             r = conn.getresponse()
             body = r.read().decode().strip()
             key = body if r.status == 200 else "status %d" % r.status

@@ -67,6 +67,11 @@ out=$(client 3 9001 200 x-canary:1)
 [ "$out" = '{"v2 h3": 200}' ] || fail "x-canary: 1 did not always go to v2: $out"
 say "ok: the header match sent 200 of 200 requests to v2"
 
+out=$(client 3 9001 100 "" /chunked)
+[ "$(jq '[.[]] | add' <<<"$out")" = 100 ] && ! grep -q 'status\|error' <<<"$out" ||
+    fail "chunked responses through one keep-alive connection: $out"
+say "ok: 100 chunked responses over one client connection (upstreams kept alive): $out"
+
 say "web-2's check fails on h2"
 api 2 PUT "/v1/agent/check/web-2-ttl/fail?note=down" >/dev/null || fail "fail web-2"
 no_h2() { ! client 3 9001 30 | grep -q 'h2'; }
