@@ -14,14 +14,16 @@ static void print_routes(json_t *arr)
     json_t *r;
 
     printf("%-24s %-6s %-8s %-20s %s\n", "ROUTE", "PORT", "PROTO", "SERVICE", "SPLIT");
-    json_array_foreach(arr, i, r) {
+    json_array_foreach(arr, i, r)
+    {
         json_t *split = json_object_get(r, "split");
         const char *k;
         json_t *w;
         char buf[256] = "";
         size_t n = 0;
 
-        json_object_foreach(split, k, w) {
+        json_object_foreach(split, k, w)
+        {
             int m = snprintf(buf + n, sizeof(buf) - n, "%s%s=%lld", n ? "," : "", k,
                              (long long)json_integer_value(w));
             if (m < 0 || (size_t)m >= sizeof(buf) - n)

@@ -27,8 +27,8 @@
 struct bal_ep {
     char key[BAL_KEY_MAX]; /* identity across refreshes, e.g. "node/instance-id" */
     char version[ROUTE_VERSION_MAX + 1];
-    uint8_t local;         /* on this node: preferred when loads are equal */
-    void *ud;              /* the caller's (an address): copied, never read */
+    uint8_t local; /* on this node: preferred when loads are equal */
+    void *ud;      /* the caller's (an address): copied, never read */
     /* state, kept by bal_set for an endpoint whose key stays */
     uint32_t outstanding;
     double cost_ms;         /* peak-EWMA latency */

@@ -13,7 +13,8 @@ static int check_keys(json_t *obj, const char *where, const char *const *allowed
     const char *k;
     json_t *v;
 
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         size_t i;
         for (i = 0; allowed[i]; i++)
             if (strcmp(k, allowed[i]) == 0)
@@ -93,8 +94,7 @@ static int get_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint3
         return err_set(e, -EINVAL, "%s: expected an integer", field);
     n = json_integer_value(v);
     if (n < (json_int_t)lo || n > (json_int_t)hi)
-        return err_set(e, -EINVAL, "%s: %lld is out of range %u..%u", field, (long long)n, lo,
-                       hi);
+        return err_set(e, -EINVAL, "%s: %lld is out of range %u..%u", field, (long long)n, lo, hi);
     *out = (uint32_t)n;
     return 0;
 }
@@ -112,7 +112,8 @@ static int parse_split(struct route *r, json_t *v, struct err *e)
         return err_set(e, -EINVAL, "split: must name at least one version");
     if (json_object_size(v) > ROUTE_SPLIT_MAX)
         return err_set(e, -EINVAL, "split: more than %d versions", ROUTE_SPLIT_MAX);
-    json_object_foreach(v, k, w) {
+    json_object_foreach(v, k, w)
+    {
         struct route_split *s = &r->split[r->n_split];
 
         snprintf(field, sizeof(field), "split.%.64s", k);
@@ -141,7 +142,8 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
         return err_set(e, -EINVAL, "match: expected an array");
     if (json_array_size(v) > ROUTE_MATCH_MAX)
         return err_set(e, -EINVAL, "match: more than %d entries", ROUTE_MATCH_MAX);
-    json_array_foreach(v, i, m) {
+    json_array_foreach(v, i, m)
+    {
         struct route_match *x = &r->match[i];
 
         snprintf(where, sizeof(where), "match[%zu]", i);
@@ -158,8 +160,7 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
         if (get_copy(json_object_get(m, "value"), field, x->value, sizeof(x->value), e) < 0)
             return -EINVAL;
         snprintf(field, sizeof(field), "%s.version", where);
-        if (get_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) <
-            0)
+        if (get_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) < 0)
             return -EINVAL;
         if (!version_ok(x->version))
             return err_set(e, -EINVAL, "%s: 1-%d printable bytes without spaces", field,
@@ -232,9 +233,9 @@ static int parse_outlier(struct route *r, json_t *v, struct err *e)
 
 static int parse_obj(struct route *r, json_t *root, struct err *e)
 {
-    static const char *const keys[] = {"name",  "service",  "port",    "protocol", "split",
-                                       "match", "timeouts", "retries", "outlier",  "hosts",
-                                       "limits", NULL};
+    static const char *const keys[] = {"name",    "service", "port",     "protocol",
+                                       "split",   "match",   "timeouts", "retries",
+                                       "outlier", "hosts",   "limits",   NULL};
     json_t *v;
     uint32_t port = 0;
 
@@ -257,8 +258,7 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         if (get_copy(v, "name", r->name, sizeof(r->name), e) < 0)
             return -EINVAL;
         if (!route_name_ok(r->name))
-            return err_set(e, -EINVAL,
-                           "name: 1-%d of [a-z0-9-], not starting or ending with '-'",
+            return err_set(e, -EINVAL, "name: 1-%d of [a-z0-9-], not starting or ending with '-'",
                            ROUTE_NAME_MAX);
         r->name_given = 1;
     } else {
@@ -335,18 +335,17 @@ char *route_json(const struct route *r)
     for (size_t i = 0; i < r->n_split; i++)
         json_object_set_new(split, r->split[i].version, json_integer(r->split[i].weight));
     for (size_t i = 0; i < r->n_match; i++)
-        json_array_append_new(match, json_pack("{s:s, s:s, s:s}", "header", r->match[i].header,
-                                               "value", r->match[i].value, "version",
-                                               r->match[i].version));
+        json_array_append_new(match,
+                              json_pack("{s:s, s:s, s:s}", "header", r->match[i].header, "value",
+                                        r->match[i].value, "version", r->match[i].version));
     o = json_pack("{s:s, s:s, s:i, s:s, s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I, s:I, s:I}}", "name",
                   r->name, "service", r->service, "port", (int)r->port, "protocol",
                   route_protocol_name(r->protocol), "timeouts", "connect_ms",
                   (json_int_t)r->connect_ms, "request_ms", (json_int_t)r->request_ms, "retries",
                   "attempts", (json_int_t)r->attempts, "outlier", "consecutive_failures",
                   (json_int_t)r->outlier_failures, "base_ejection_ms",
-                  (json_int_t)r->outlier_base_ms, "max_ejection_ms",
-                  (json_int_t)r->outlier_max_ms, "max_ejected_percent",
-                  (json_int_t)r->outlier_max_percent);
+                  (json_int_t)r->outlier_base_ms, "max_ejection_ms", (json_int_t)r->outlier_max_ms,
+                  "max_ejected_percent", (json_int_t)r->outlier_max_percent);
     if (!o) {
         json_decref(split);
         json_decref(match);

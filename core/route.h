@@ -17,13 +17,13 @@
 
 #include "core/err.h"
 
-#define ROUTE_TEXT_MAX     (16u << 10) /* bytes of a route's JSON */
-#define ROUTE_NAME_MAX     63          /* route and service names: DNS labels */
-#define ROUTE_VERSION_MAX  64          /* a version label (CAT_VERSION_MAX) */
-#define ROUTE_SPLIT_MAX    8           /* versions in a split */
-#define ROUTE_MATCH_MAX    16          /* header matches */
-#define ROUTE_HEADER_MAX   64          /* bytes of a header name */
-#define ROUTE_VALUE_MAX    256         /* bytes of a header value to match */
+#define ROUTE_TEXT_MAX    (16u << 10) /* bytes of a route's JSON */
+#define ROUTE_NAME_MAX    63          /* route and service names: DNS labels */
+#define ROUTE_VERSION_MAX 64          /* a version label (CAT_VERSION_MAX) */
+#define ROUTE_SPLIT_MAX   8           /* versions in a split */
+#define ROUTE_MATCH_MAX   16          /* header matches */
+#define ROUTE_HEADER_MAX  64          /* bytes of a header name */
+#define ROUTE_VALUE_MAX   256         /* bytes of a header value to match */
 
 enum route_protocol { ROUTE_HTTP = 1, ROUTE_TCP = 2 };
 
@@ -50,13 +50,13 @@ struct route {
     struct route_split split[ROUTE_SPLIT_MAX];
     size_t n_match; /* http only */
     struct route_match match[ROUTE_MATCH_MAX];
-    uint32_t connect_ms; /* timeouts.connect_ms: 1..60000, default 1000 */
-    uint32_t request_ms; /* timeouts.request_ms: 1..3600000, default 15000 */
-    uint32_t attempts;   /* retries.attempts: tries on connect failure, 1..5, default 2 */
-    uint32_t outlier_failures;     /* outlier.consecutive_failures: 1..1000, default 5 */
-    uint32_t outlier_base_ms;      /* outlier.base_ejection_ms: default 30000 */
-    uint32_t outlier_max_ms;       /* outlier.max_ejection_ms: default 300000 */
-    uint32_t outlier_max_percent;  /* outlier.max_ejected_percent: 0..100, default 50 */
+    uint32_t connect_ms;          /* timeouts.connect_ms: 1..60000, default 1000 */
+    uint32_t request_ms;          /* timeouts.request_ms: 1..3600000, default 15000 */
+    uint32_t attempts;            /* retries.attempts: tries on connect failure, 1..5, default 2 */
+    uint32_t outlier_failures;    /* outlier.consecutive_failures: 1..1000, default 5 */
+    uint32_t outlier_base_ms;     /* outlier.base_ejection_ms: default 30000 */
+    uint32_t outlier_max_ms;      /* outlier.max_ejection_ms: default 300000 */
+    uint32_t outlier_max_percent; /* outlier.max_ejected_percent: 0..100, default 50 */
 };
 
 /* Parses and validates a route from JSON text. On error e names the field

@@ -144,8 +144,7 @@ static void delete_route(struct agent *a, struct httpd_req *req, const char *nam
     agent_drive(a);
 }
 
-int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
-                     const char *path)
+int api_routes_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
     const char *name;
 
@@ -160,7 +159,6 @@ int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
     else if (strcmp(method, "DELETE") == 0)
         delete_route(a, req, name);
     else
-        api_reply_error(req, 405, "method %s not allowed on /v1/routes (GET, PUT, DELETE)",
-                        method);
+        api_reply_error(req, 405, "method %s not allowed on /v1/routes (GET, PUT, DELETE)", method);
     return 1;
 }

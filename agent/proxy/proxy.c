@@ -22,9 +22,9 @@
 #include "core/cat.h"
 #include "core/mem.h"
 
-#define PROXY_TICK_MS       200   /* how soon a catalog change is in force */
-#define PROXY_FULL_MS       5000  /* a full pass anyway: ejections end, failed binds retry */
-#define PROXY_ENDPOINTS_MAX 1024  /* endpoints of one route */
+#define PROXY_TICK_MS       200  /* how soon a catalog change is in force */
+#define PROXY_FULL_MS       5000 /* a full pass anyway: ejections end, failed binds retry */
+#define PROXY_ENDPOINTS_MAX 1024 /* endpoints of one route */
 
 uint64_t proxy_now(struct proxy *p)
 {
@@ -83,8 +83,8 @@ static void listen_route(struct proxy_route *rt)
         rc = uv_listen((uv_stream_t *)&rt->listener, 511, on_connection);
     if (rc < 0) {
         /* another process has the port: say so, and try again later */
-        log_warn("proxy", "route %s: cannot listen on %s:%u: %s (retrying every %d s)",
-                 rt->r.name, ip, rt->r.port, uv_strerror(rc), PROXY_FULL_MS / 1000);
+        log_warn("proxy", "route %s: cannot listen on %s:%u: %s (retrying every %d s)", rt->r.name,
+                 ip, rt->r.port, uv_strerror(rc), PROXY_FULL_MS / 1000);
         rt->bind_retry_ms = proxy_now(p) + PROXY_FULL_MS;
         uv_close((uv_handle_t *)&rt->listener, on_listener_closed);
         rt->handle_init = 0;
@@ -298,7 +298,8 @@ int proxy_open(struct agent *a, struct err *e)
     bind.family = 4;
     bind.ip[0] = 127;
     bind.ip[3] = 1;
-    if (a->cfg.n_proxy_bind && node_addr_parse(&bind, a->cfg.proxy_bind[0], CONFIG_PROXY_NO_PORT, e) < 0) {
+    if (a->cfg.n_proxy_bind &&
+        node_addr_parse(&bind, a->cfg.proxy_bind[0], CONFIG_PROXY_NO_PORT, e) < 0) {
         free(p);
         return err_wrap(e, "--proxy-bind");
     }

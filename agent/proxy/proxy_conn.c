@@ -81,16 +81,16 @@ struct pconn {
     /* http */
     uint8_t *in; /* client bytes (heap), in_len of in_cap */
     size_t in_len, in_cap;
-    size_t req_len;   /* bytes of the request being served */
-    int req_head;     /* HEAD: the response has no body */
-    int client_keep;  /* the client wants keep-alive */
-    uint8_t *ureq;    /* the request as sent upstream (heap) */
+    size_t req_len;  /* bytes of the request being served */
+    int req_head;    /* HEAD: the response has no body */
+    int client_keep; /* the client wants keep-alive */
+    uint8_t *ureq;   /* the request as sent upstream (heap) */
     size_t ureq_len;
     uint8_t head[HTTP1_HEADER_BYTES]; /* response head while it comes in */
     size_t head_len;
     int head_done;
-    int sent_any;     /* bytes of a response went to the client */
-    int resp_framed;  /* content-length or chunked: the client connection can stay */
+    int sent_any;    /* bytes of a response went to the client */
+    int resp_framed; /* content-length or chunked: the client connection can stay */
     int resp_has_length;
     int resp_chunked;
     struct http1_chunks chunks;
@@ -554,9 +554,9 @@ static void start_attempt(struct pconn *c)
 
 static int hop_by_hop(const char *name, size_t len)
 {
-    static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                      "trailer", "transfer-encoding", "upgrade",
-                                      "content-length", "expect", NULL};
+    static const char *const hop[] = {
+        "connection",        "keep-alive", "proxy-connection", "te",     "trailer",
+        "transfer-encoding", "upgrade",    "content-length",   "expect", NULL};
 
     for (size_t i = 0; hop[i]; i++)
         if (strlen(hop[i]) == len && strncasecmp(hop[i], name, len) == 0)

@@ -31,7 +31,7 @@ struct proxy_route {
     uint64_t bind_retry_ms; /* a failed bind is tried again after this time */
     struct bal bal;
     struct sockaddr_storage *addrs; /* heap, bal.n, the address of each endpoint */
-    struct pup *idle; /* http: idle upstream connections, kept alive (proxy_conn.c) */
+    struct pup *idle;               /* http: idle upstream connections, kept alive (proxy_conn.c) */
     size_t n_idle;
     /* counters */
     uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;

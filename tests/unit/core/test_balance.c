@@ -13,8 +13,8 @@
 
 #include "core/balance.h"
 
-static struct bal_cfg cfg = {.failures = 3, .base_ms = 1000, .max_ms = 2500,
-                             .max_percent = 50, .decay_ms = 10000};
+static struct bal_cfg cfg = {
+    .failures = 3, .base_ms = 1000, .max_ms = 2500, .max_percent = 50, .decay_ms = 10000};
 
 static void set_eps(struct bal *b, size_t n, const char *const *versions)
 {
