@@ -48,6 +48,8 @@ static const char *const route_paths[] = {
     "/v1/kv/",
     "/v1/place",
     "/v1/place/",
+    "/v1/routes",
+    "/v1/routes/",
     "/v1/specs",
     "/v1/specs/",
 };
