@@ -83,43 +83,49 @@ static int domain_ok(const char *s)
     }
 }
 
+int dns_domain_check(const char *domain, uint8_t *zone, char *canon, struct err *e)
+{
+    char dotted[DNS_DOMAIN_MAX + 2], text[DNSW_TEXT_MAX + 1];
+    size_t n = strlen(domain);
+
+    if (n == 0 || n > DNS_DOMAIN_MAX)
+        return err_set(e, -EINVAL, "DNS domain \"%s\": 1-%d characters", domain,
+                       DNS_DOMAIN_MAX);
+    if (!domain_ok(domain))
+        return err_set(e, -EINVAL,
+                       "DNS domain \"%s\": labels of letters, digits, '-' and '_', 1-63 each, "
+                       "separated by dots",
+                       domain);
+    /* the domain in text always ends with a dot, so names append to it */
+    snprintf(dotted, sizeof(dotted), "%s%s", domain, domain[n - 1] == '.' ? "" : ".");
+    text[0] = '\0';
+    if (strcmp(dotted, ".") != 0 && strlen(dotted) <= DNS_DOMAIN_MAX &&
+        dnsw_name_from_text(zone, dotted)) {
+        dnsw_name_lower(zone);
+        dnsw_name_to_text(zone, text); /* lower case, odd bytes as \DDD */
+    }
+    if (!text[0] || strlen(text) > DNS_DOMAIN_MAX)
+        return err_set(e, -EINVAL, "DNS domain \"%s\" is not a valid domain name", domain);
+    snprintf(canon, DNS_DOMAIN_MAX + 1, "%s", text);
+    return 0;
+}
+
 struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
 {
     struct dns *d;
-    char domain[DNS_DOMAIN_MAX + 2], text[DNSW_TEXT_MAX + 1];
-    size_t n = strlen(c->domain);
+    uint8_t zone[DNSW_NAME_MAX];
+    char canon[DNS_DOMAIN_MAX + 1];
 
-    if (n == 0 || n > DNS_DOMAIN_MAX) {
-        err_set(e, -EINVAL, "DNS domain \"%s\": 1-%d characters", c->domain, DNS_DOMAIN_MAX);
+    if (dns_domain_check(c->domain, zone, canon, e) < 0)
         return NULL;
-    }
-    if (!domain_ok(c->domain)) {
-        err_set(e, -EINVAL,
-                "DNS domain \"%s\": labels of letters, digits, '-' and '_', 1-63 each, "
-                "separated by dots",
-                c->domain);
-        return NULL;
-    }
     if (c->self[0] == '\0') {
         err_set(e, -EINVAL, "DNS: our node name is empty");
         return NULL;
     }
     d = xcalloc(1, sizeof(*d));
     d->cfg = *c;
-    /* the domain in text always ends with a dot, so names append to it */
-    snprintf(domain, sizeof(domain), "%s%s", c->domain, c->domain[n - 1] == '.' ? "" : ".");
-    text[0] = '\0';
-    if (strcmp(domain, ".") != 0 && strlen(domain) <= DNS_DOMAIN_MAX &&
-        dnsw_name_from_text(d->zone, domain)) {
-        dnsw_name_lower(d->zone);
-        dnsw_name_to_text(d->zone, text); /* lower case, odd bytes as \DDD */
-    }
-    if (!text[0] || strlen(text) > DNS_DOMAIN_MAX) {
-        err_set(e, -EINVAL, "DNS domain \"%s\" is not a valid domain name", c->domain);
-        free(d);
-        return NULL;
-    }
-    snprintf(d->cfg.domain, sizeof(d->cfg.domain), "%s", text);
+    memcpy(d->zone, zone, sizeof(d->zone));
+    snprintf(d->cfg.domain, sizeof(d->cfg.domain), "%s", canon);
     if (d->cfg.cache_slots == 0)
         d->cfg.cache_slots = 1;
     d->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;

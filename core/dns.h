@@ -94,6 +94,11 @@ struct dns_stats {
 
 struct dns;
 
+/* Checks a zone name as dns_new would take it: 0, with its wire form in
+ * zone (DNSW_NAME_MAX bytes) and its canonical text (lower case, ending
+ * with a dot) in canon (DNS_DOMAIN_MAX + 1 bytes); or a negative code with
+ * a message. Allocates nothing. */
+int dns_domain_check(const char *domain, uint8_t *zone, char *canon, struct err *e);
 /* Returns NULL with a message when the config is invalid (domain). seed
  * drives the shuffles. Free with dns_free. */
 struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e);
