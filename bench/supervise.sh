@@ -120,7 +120,9 @@ say "supervisord $(supervisord --version 2>/dev/null) supervising the program (p
 # two free ports in a row for the agent's gossip and API
 G=$((20000 + $$ % 12000)) # below the ephemeral ports (32768-)
 while ss -Htuln | awk '{print $5}' | grep -Eq ":($G|$((G + 1)))\$"; do G=$((G + 2)); done
-"$BIN" agent --node bench --bind 127.0.0.1:$G --http 127.0.0.1:$((G + 1)) \
+# The spec runs as root, as runsv and supervisord run the program: the
+# agent must allow it (--allow-root-services).
+"$BIN" agent --node bench --allow-root-services --bind 127.0.0.1:$G --http 127.0.0.1:$((G + 1)) \
     --data-dir "$TMP/troupe/data" --log-level warn >"$TMP/troupe/log" 2>&1 &
 PIDS+=($!)
 T() { "$BIN" --http 127.0.0.1:$((G + 1)) "$@"; }
@@ -229,7 +231,7 @@ EOF2
     cc -O2 -o "$TMP/listener" "$TMP/listener.c" || return 2
     touch "$dir/starts" && chmod 666 "$dir/starts" && chmod 755 "$dir" "$TMP/listener"
     for i in $(seq 1 "$n"); do
-        "$BIN" agent --node "c$i" --bind "$net.$i:$cg" --http "$net.$i:$((cg + 1))" --http-insecure --dns off \
+        "$BIN" agent --node "c$i" --bind "$net.$i:$cg" --http "$net.$i:$((cg + 1))" --http-insecure --allow-root-services --dns off \
             --data-dir "$dir/h$i" --log-level warn $( [ "$i" -gt 1 ] && echo --join "$net.1:$cg" ) \
             >"$dir/h$i.log" 2>&1 &
         PIDS+=($!)
