@@ -81,6 +81,8 @@ int cmd_kv(struct cli *c);
 int cmd_event(struct cli *c);
 int cmd_events(struct cli *c);
 int cmd_watch(struct cli *c);
+/* troupe top (cmd_top.c). */
+int cmd_top(struct cli *c);
 /* The cluster's service specs (cmd_place.c). */
 int cmd_apply(struct cli *c);
 int cmd_diff(struct cli *c);

@@ -47,6 +47,9 @@ static const char usage[] =
     "                          the proxy's routes: a port on every agent to a service\n"
     "  watch services | service NAME | kv PREFIX\n"
     "                          print each change as it happens\n"
+    "  top [--limit N] [--json]\n"
+    "                          the cluster live: nodes, services and their health,\n"
+    "                          this node's instances, the latest events\n"
     "  trust init|add|publish|rotate|verify ...\n"
     "                          sign bundles and check them (troupe trust --help)\n"
     "  bundle build|fetch ...  pack a directory into a bundle; have the agent fetch,\n"
@@ -426,6 +429,13 @@ static const struct cli_cmd commands[] = {
     {"watch", cmd_watch, 2,
      "Usage: troupe watch services | service NAME | kv PREFIX [--json] [--http ADDR]\n"
      "Prints the current state, then again at every change (blocking queries).\n"},
+    {"top", cmd_top, 0,
+     "Usage: troupe top [--limit N] [--json] [--http ADDR]\n"
+     "The cluster as the local agent sees it: nodes with their status and instances,\n"
+     "services with each instance's health and checks, the instances this agent\n"
+     "supervises, and the latest N events (10). On a terminal it redraws at every\n"
+     "change (blocking queries) until interrupted; otherwise it prints one snapshot\n"
+     "(--json: as one object) and ends.\n"},
 };
 
 /* Parses the CLI's flags into c (c->args has room for argc entries) and runs
