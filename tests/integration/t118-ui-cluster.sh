@@ -2,6 +2,7 @@
 # The web UI on a cluster of three hosts in network namespaces, in headless
 # Chromium driven through chromedriver (tests/integration/ui_cluster_driver.py)
 # from h1's namespace: the page lists the three nodes on its map and table;
+# the keyboard reaches every control with a visible focus ring;
 # the instance view of a supervised service follows its logs live; a
 # failing TTL check on h2 turns its instance critical; h3 killed with
 # SIGKILL is shown dead at most 2 s after h1 declares it dead; the event

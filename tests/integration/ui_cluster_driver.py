@@ -6,7 +6,8 @@ hosts, for t118. It runs in the namespace of the host whose UI it opens.
 usage: ui_cluster_driver.py DRIVER_URL AGENT_URL SCREENSHOT_DIR VICTIM VICTIM_PID FAIL_CMD
 
 Asserts, without reloading the page once it opened: the map and the table
-list the three nodes alive; the supervised service "ticker" has an
+list the three nodes alive; Tab reaches the skip link first, then each
+control with a visible focus ring; the supervised service "ticker" has an
 instance view whose logs show a line the instance printed after the page
 opened; FAIL_CMD (a shell command: a TTL check of another host fails)
 turns that instance critical; VICTIM killed with SIGKILL is shown dead at
@@ -94,6 +95,11 @@ def api_status(name):
     return next((m["status"] for m in members if m["name"] == name), None)
 
 
+def press_tab():
+    call("POST", "/session/%s/actions" % session, {"actions": [{"type": "key", "id": "kb", "actions": [
+        {"type": "keyDown", "value": "\ue004"}, {"type": "keyUp", "value": "\ue004"}]}]})
+
+
 def window(w, h):
     call("POST", "/session/%s/window/rect" % session, {"width": w, "height": h})
 
@@ -126,6 +132,22 @@ try:
              "const b = %s; return b && b.querySelector('[data-instance=\"api\"]')"
              "?.dataset.health === 'passing'" % (MAP_BOX % "h2"))
     shot("cluster")
+
+    # keyboard: Tab reaches the skip link first, then every control, each
+    # with a visible focus ring
+    seen = []
+    for _ in range(12):
+        press_tab()
+        f = js("const e = document.activeElement, s = getComputedStyle(e), r = e.getBoundingClientRect();"
+               "return {tag: e.tagName, text: (e.textContent || e.id || '').trim().slice(0, 30),"
+               " outline: s.outlineStyle, width: parseFloat(s.outlineWidth), left: r.left}")
+        if f["tag"] == "BODY" or f["outline"] == "none" or f["width"] < 2 or f["left"] < 0:
+            fail("Tab %d focused %s with no visible focus (%s)" % (len(seen) + 1, f["text"], f))
+        seen.append(f["text"] or f["tag"])
+    if seen[0] != "Skip to content":
+        fail("the first Tab focuses %r, not the skip link" % seen[0])
+    print("ok: Tab walks %s, each with a visible focus ring" % ", ".join(seen))
+    js("document.activeElement.blur()")
 
     # the instance view: its facts, then its logs following live
     wait_for("this node's instances list ticker running",
