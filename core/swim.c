@@ -38,6 +38,47 @@ size_t swim_live_count(const struct swim *s)
     return s->count[SWIM_ALIVE] + s->count[SWIM_SUSPECT];
 }
 
+/* ---- counters ---- */
+
+/* Counts the messages of one encoded buffer, by kind, into msgs/bytes: a
+ * compound's parts under their own kinds, its envelope and framing under
+ * MSG_COMPOUND. Reads only what the codec wrote or already checked, but
+ * stays within len whatever the bytes say. */
+static void count_kinds(uint64_t *msgs, uint64_t *bytes, const uint8_t *buf, size_t len)
+{
+    size_t pos = 3, parts = 0;
+    unsigned kind;
+
+    if (len < 2)
+        return;
+    kind = buf[1] < SWIM_MSG_KINDS ? buf[1] : 0;
+    if (kind != MSG_COMPOUND || len < 3) {
+        msgs[kind]++;
+        bytes[kind] += len;
+        return;
+    }
+    for (unsigned i = 0; i < buf[2] && pos + 2 <= len; i++) {
+        size_t plen = (size_t)buf[pos] << 8 | buf[pos + 1];
+        unsigned pk;
+        if (plen < 2 || pos + 2 + plen > len)
+            break;
+        pk = buf[pos + 3] < SWIM_MSG_KINDS ? buf[pos + 3] : 0;
+        msgs[pk]++;
+        bytes[pk] += plen;
+        parts += plen;
+        pos += 2 + plen;
+    }
+    msgs[MSG_COMPOUND]++;
+    bytes[MSG_COMPOUND] += len - parts;
+}
+
+static void count_out(struct swim *s, const uint8_t *data, size_t len)
+{
+    s->stats.packets_out++;
+    s->stats.bytes_out += len;
+    count_kinds(s->stats.msgs_out, s->stats.msg_bytes_out, data, len);
+}
+
 /* ---- outputs and events ---- */
 
 static void out_push(struct swim *s, uint8_t kind, const struct node_addr *to, const uint8_t *data,
@@ -54,8 +95,7 @@ static void out_push(struct swim *s, uint8_t kind, const struct node_addr *to, c
     o->to = *to;
     o->data = xmemdup(data, len);
     o->len = len;
-    s->stats.packets_out++;
-    s->stats.bytes_out += len;
+    count_out(s, data, len);
 }
 
 static struct swim_event *event(struct swim *s, uint8_t kind, const struct swim_member *m)
@@ -437,6 +477,8 @@ static void on_alive(struct swim *s, uint64_t now, const struct msg_alive *a)
         m->m.incarnation = a->incarnation;
         m->m.addr = a->addr;
         set_tags(m, a->tags, a->tags_len);
+        if (m->m.state == SWIM_SUSPECT)
+            s->stats.suspicions_refuted++;
         if (m->m.state != SWIM_ALIVE)
             set_state(s, m, SWIM_ALIVE, now);
         broadcast_alive(s, idx);
@@ -705,6 +747,8 @@ static void probe_end(struct swim *s, uint64_t now)
         return;
     t = &s->members[p->target];
     s->stats.probe_failures++;
+    if (t->m.state == SWIM_ALIVE)
+        s->stats.suspicions_raised++;
     /* Lifeguard: a failed probe may be our own fault (swim_awareness.c) */
     awareness_probe_failed(s, p->nacks_expected, p->nacks_got);
     /* Alive: we suspect it. Already suspect: our failed probe is one more
@@ -724,9 +768,16 @@ static void on_ack(struct swim *s, uint64_t now, uint32_t seq)
     struct probe *p = &s->probe;
 
     if (p->active && seq == p->seq && !p->acked) {
+        if (p->indirect_sent || now > p->timeout_ms)
+            s->stats.acks_late++;
         p->acked = 1;
         awareness_probe_acked(s);
         return;
+    }
+    if (!p->active && seq == p->seq && p->seq && !p->acked && !p->late_counted) {
+        /* the member answered after we gave up on it: too late to count */
+        s->stats.acks_late++;
+        p->late_counted = 1;
     }
     for (int i = 0; i < SWIM_RELAYS_MAX; i++) {
         struct relay *r = &s->relays[i];
@@ -953,6 +1004,7 @@ int swim_recv_packet(struct swim *s, uint64_t now_ms, const struct node_addr *fr
         s->stats.decode_errors++;
         return rc;
     }
+    count_kinds(s->stats.msgs_in, s->stats.msg_bytes_in, buf, len);
     s->packet_from = from;
     rc = handle(s, now_ms, &m, 0);
     s->packet_from = NULL;
@@ -993,11 +1045,13 @@ int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *fr
 
     if (reply)
         *reply = NULL;
+    s->stats.packets_in++;
     s->stats.bytes_in += len;
     if ((rc = codec_decode(&m, buf, len, e)) < 0) {
         s->stats.decode_errors++;
         return rc;
     }
+    count_kinds(s->stats.msgs_in, s->stats.msg_bytes_in, buf, len);
     switch (m.type) {
     case MSG_PING:
         if (reply && strcmp(m.u.ping.target, self_m(s)->m.name) == 0) {
@@ -1048,6 +1102,8 @@ int swim_recv_stream(struct swim *s, uint64_t now_ms, const struct node_addr *fr
         rc = err_set(e, -EPROTO, "unexpected message type %u on a stream", m.type);
     }
     msg_release(&m);
+    if (reply && *reply)
+        count_out(s, *reply, *reply_len);
     return rc;
 }
 
@@ -1364,6 +1420,24 @@ size_t swim_count_state(const struct swim *s, enum swim_state st)
 const struct swim_stats *swim_stats(const struct swim *s)
 {
     return &s->stats;
+}
+
+size_t swim_broadcasts_queued(const struct swim *s, size_t *user)
+{
+    if (user)
+        *user = s->n_user_bcast;
+    return s->n_bcast;
+}
+
+const char *swim_msg_kind_name(unsigned kind)
+{
+    static const char *const names[SWIM_MSG_KINDS] = {
+        [MSG_PING] = "ping",         [MSG_ACK] = "ack",         [MSG_NACK] = "nack",
+        [MSG_PING_REQ] = "ping_req", [MSG_SUSPECT] = "suspect", [MSG_ALIVE] = "alive",
+        [MSG_DEAD] = "dead",         [MSG_LEAVE] = "leave",     [MSG_PUSHPULL] = "push_pull",
+        [MSG_COMPOUND] = "compound", [MSG_USER] = "user",       [MSG_REPL] = "repl",
+    };
+    return kind < SWIM_MSG_KINDS && names[kind] ? names[kind] : "other";
 }
 
 const struct swim_config *swim_config(const struct swim *s)

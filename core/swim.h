@@ -97,10 +97,25 @@ struct swim_event {
     size_t len;
 };
 
+/* Message kinds are indexed by enum msg_type; index 0 holds types this
+ * version does not know (never counted for decoded input). */
+#define SWIM_MSG_KINDS (MSG_REPL + 1)
+
 struct swim_stats {
     uint64_t probes, probe_failures, indirect_probes, tcp_fallbacks;
-    uint64_t suspicions, refutes, deaths;
+    uint64_t acks_late;          /* acks of our probe after its timeout */
+    uint64_t suspicions;         /* members that became suspect in our table */
+    uint64_t suspicions_raised;  /* of those, by our own failed probe */
+    uint64_t suspicions_refuted; /* suspects of ours that came back alive, refuting */
+    uint64_t refutes, deaths;    /* refutes: suspicions of ourselves we refuted */
+    /* Datagrams and stream messages, stream replies included. */
     uint64_t packets_in, packets_out, bytes_in, bytes_out;
+    /* Decoded messages and their bytes, by kind: each part of a compound
+     * counts under its own kind; [MSG_COMPOUND] counts the compound
+     * envelopes and their framing bytes, so the bytes of every kind add up
+     * to the bytes of the messages that decoded (all of bytes_out). */
+    uint64_t msgs_in[SWIM_MSG_KINDS], msgs_out[SWIM_MSG_KINDS];
+    uint64_t msg_bytes_in[SWIM_MSG_KINDS], msg_bytes_out[SWIM_MSG_KINDS];
     uint64_t decode_errors;      /* malformed input dropped */
     uint64_t broadcasts_dropped; /* queue over broadcast_queue_max */
     uint64_t pushpulls;
@@ -167,6 +182,10 @@ size_t swim_count_state(const struct swim *s, enum swim_state state);
 /* Lifeguard local health score: 0 (healthy) .. awareness_max. */
 uint32_t swim_awareness(const struct swim *s);
 const struct swim_stats *swim_stats(const struct swim *s);
+/* Broadcasts waiting in the queue (user: of them, user payloads). */
+size_t swim_broadcasts_queued(const struct swim *s, size_t *user);
+/* "ping", "ack", ... for an enum msg_type; "other" for index 0 or unknown. */
+const char *swim_msg_kind_name(unsigned kind);
 const struct swim_config *swim_config(const struct swim *s);
 
 const char *swim_state_name(enum swim_state st); /* "alive", "suspect", ... */

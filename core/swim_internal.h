@@ -72,6 +72,7 @@ struct probe {
     uint64_t end_ms;     /* no ack by then: suspect */
     int indirect_sent;
     int acked;
+    int late_counted; /* an ack after the probe ended was counted (stats only) */
     uint32_t nacks_expected, nacks_got;
 };
 

@@ -300,6 +300,95 @@ static void test_lossy_link_alone_does_not_kill_thanks_to_indirect_probes(void *
     net_free(&n);
 }
 
+static uint64_t sum_kinds(const uint64_t *v)
+{
+    uint64_t t = 0;
+    for (int k = 0; k < SWIM_MSG_KINDS; k++)
+        t += v[k];
+    return t;
+}
+
+static void test_ping_in_and_its_ack_out_count_under_their_kinds(void **st)
+{
+    struct net n;
+    struct msg m;
+    uint8_t buf[256];
+    struct node_addr a1 = addr_of(1);
+    const struct swim_stats *ss;
+    struct swim_out o;
+    int len;
+
+    net_init(&n, 1, 11);
+    memset(&m, 0, sizeof(m));
+    m.type = MSG_PING;
+    m.u.ping.seq = 7;
+    strcpy(m.u.ping.target, "n0");
+    strcpy(m.u.ping.source, "n1");
+    m.u.ping.source_addr = a1;
+    len = codec_encode(&m, buf, sizeof(buf), NULL);
+    assert_true(len > 0);
+
+    assert_int_equal(swim_recv_packet(n.node[0], n.now, &a1, buf, (size_t)len, NULL), 0);
+
+    ss = swim_stats(n.node[0]);
+    assert_int_equal(ss->msgs_in[MSG_PING], 1);
+    assert_int_equal(ss->msg_bytes_in[MSG_PING], len);
+    assert_int_equal(sum_kinds(ss->msgs_in), 1);
+    assert_int_equal(ss->msgs_out[MSG_ACK], 1);
+    assert_int_equal(sum_kinds(ss->msg_bytes_out), ss->bytes_out);
+    assert_int_equal(swim_poll_out(n.node[0], &o), 1);
+    assert_int_equal(ss->msg_bytes_out[MSG_ACK], o.len);
+    free(o.data);
+    net_free(&n);
+}
+
+static void test_pings_sent_count_under_ping_inside_compounds(void **st)
+{
+    struct net n;
+    const struct swim_stats *s0, *s1;
+
+    net_init(&n, 3, 12);
+    join_all(&n);
+    run_for(&n, 3000);
+
+    s0 = swim_stats(n.node[0]);
+    s1 = swim_stats(n.node[1]);
+    /* every probe is a ping, alone or with gossip piggybacked */
+    assert_true(s0->probes > 0);
+    assert_true(s0->msgs_out[MSG_PING] >= s0->probes);
+    assert_true(s1->msgs_in[MSG_PING] > 0);
+    assert_true(s0->msgs_out[MSG_ACK] > 0);
+    assert_true(s0->msgs_out[MSG_PUSHPULL] > 0 || s0->msgs_in[MSG_PUSHPULL] > 0);
+    /* the kinds account for every byte, out and (nothing malformed) in */
+    for (int i = 0; i < 3; i++) {
+        const struct swim_stats *ss = swim_stats(n.node[i]);
+        assert_int_equal(ss->decode_errors, 0);
+        assert_int_equal(sum_kinds(ss->msg_bytes_out), ss->bytes_out);
+        assert_int_equal(sum_kinds(ss->msg_bytes_in), ss->bytes_in);
+        assert_int_equal(ss->msgs_out[0] + ss->msgs_in[0], 0);
+    }
+    net_free(&n);
+}
+
+static void test_killed_node_counts_raised_suspicion_and_late_acks_stay_zero(void **st)
+{
+    struct net n;
+    uint64_t raised = 0;
+
+    net_init(&n, 4, 13);
+    join_all(&n);
+    run_for(&n, 2000);
+    n.down[3] = 1;
+    run_for(&n, 10000);
+    for (int i = 0; i < 3; i++) {
+        raised += swim_stats(n.node[i])->suspicions_raised;
+        assert_int_equal(swim_stats(n.node[i])->acks_late, 0);
+        assert_int_equal(swim_stats(n.node[i])->suspicions_refuted, 0);
+    }
+    assert_true(raised >= 1);
+    net_free(&n);
+}
+
 /* Encodes "FROM suspects NODE at incarnation INC" into buf; returns its length. */
 static size_t suspect_msg(uint8_t *buf, size_t cap, const char *node, const char *from,
                           uint32_t inc)
@@ -1021,6 +1110,9 @@ int main(void)
         cmocka_unit_test(test_five_nodes_converge_through_one_seed),
         cmocka_unit_test(test_killed_node_is_suspected_then_dead_everywhere),
         cmocka_unit_test(test_lossy_link_alone_does_not_kill_thanks_to_indirect_probes),
+        cmocka_unit_test(test_ping_in_and_its_ack_out_count_under_their_kinds),
+        cmocka_unit_test(test_pings_sent_count_under_ping_inside_compounds),
+        cmocka_unit_test(test_killed_node_counts_raised_suspicion_and_late_acks_stay_zero),
         cmocka_unit_test(test_suspected_node_refutes_with_higher_incarnation),
         cmocka_unit_test(test_short_partition_of_one_node_does_not_kill_it),
         cmocka_unit_test(test_graceful_leave_shows_left_not_dead),
