@@ -1,8 +1,8 @@
 #!/bin/bash
 # GET /metrics passes `promtool check metrics`, and its counters move when
-# their thing happens: probes and a death of a killed peer, DNS queries,
-# API requests by route and code, check runs, supervisor restarts and
-# exits, SQLite commits, the event loop's lag.
+# their thing happens: probes, pings and acks by kind, and a death of a
+# killed peer, DNS queries, API requests by route and code, check runs,
+# supervisor restarts and exits, SQLite commits, the event loop's lag.
 . "$(dirname "$0")/sup_lib.sh"
 command -v promtool >/dev/null || { echo "needs promtool (Debian's prometheus, scripts/deps)"; exit 77; }
 command -v dig >/dev/null || { echo "needs dig (scripts/deps)"; exit 77; }
@@ -68,6 +68,11 @@ moved() {
 moved troupe_membership_probes_total 1
 moved troupe_membership_suspicions_total 1
 moved troupe_membership_deaths_total 1
+moved troupe_membership_suspicions_raised_total 1
+moved 'troupe_membership_messages_total{dir="out",kind="ping"}' 1
+moved 'troupe_membership_messages_total{dir="in",kind="ack"}' 1
+moved 'troupe_membership_message_bytes_total{dir="out",kind="ping"}' 1
+moved 'troupe_membership_messages_total{dir="out",kind="suspect"}' 1
 moved 'troupe_membership_members{status="dead"}' 1
 moved 'troupe_net_udp_packets_total{dir="out"}' 1
 moved 'troupe_dns_queries_total{qtype="A"}' 3
@@ -88,5 +93,10 @@ moved troupe_store_commit_duration_seconds_count 1
 moved troupe_process_event_loop_lag_seconds_count 1
 moved troupe_process_cpu_seconds_total 0.001
 [ "$(value "$TMP/after.prom" troupe_process_resident_memory_bytes)" -gt 1000000 ] || fail "RSS"
+# the kinds account for every byte the agent sent
+kinds_out=$(awk '$1 ~ /^troupe_membership_message_bytes_total\{dir="out"/ {t += $2} END {print t}' "$TMP/after.prom")
+[ "$kinds_out" = "$(value "$TMP/after.prom" 'troupe_membership_bytes_total{dir="out"}')" ] ||
+    fail "bytes out by kind add up to $kinds_out, not troupe_membership_bytes_total{dir=\"out\"}"
+grep -q '^troupe_membership_broadcasts_queued{kind="user"} ' "$TMP/after.prom" || fail "broadcasts queued"
 [ "$(value "$TMP/after.prom" troupe_process_open_fds)" -gt 3 ] || fail "open fds"
 say "ok: every counter moved with its event"
