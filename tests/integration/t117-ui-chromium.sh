@@ -2,8 +2,10 @@
 # The web UI at /ui, in headless Chromium driven through chromedriver
 # (tests/integration/ui_driver.py): it lists the node and the services with
 # their health (a passing one, a critical one), a service registered after
-# the page opened appears without a reload, a peer killed with SIGKILL is
-# shown dead without a reload, and no JavaScript error happens. Screenshots go to BUILD/test-artifacts/t117/.
+# the page opened appears without a reload, a route of the proxy with a
+# 90/10 split shows under its service with its versions and weights, a peer
+# killed with SIGKILL is shown dead without a reload, and no JavaScript
+# error happens. Screenshots go to BUILD/test-artifacts/t117/.
 . "$(dirname "$0")/lib.sh"
 [ -x "$BIN" ] || fail "no troupe binary at $BIN"
 command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
@@ -11,7 +13,7 @@ command -v chromium >/dev/null && command -v chromedriver >/dev/null ||
 command -v python3 >/dev/null || { echo "needs python3"; exit 77; }
 ART=$(cd "$(dirname "$BIN")/.." && pwd)/test-artifacts/t117
 rm -rf "$ART" && mkdir -p "$ART" || fail "cannot make $ART"
-reserve_ports G H W G2 H2
+reserve_ports G H W G2 H2 R
 U="http://127.0.0.1:$H"
 "$BIN" agent --node solo --bind 127.0.0.1:$G --http 127.0.0.1:$H --data-dir "$TMP/solo" \
     --profile fast >"$TMP/solo.log" 2>&1 &
@@ -25,7 +27,7 @@ say "started peer (pid ${PID[2]}) joining solo"
 alive2() { [ "$(curl -s "$U/v1/members" | jq '[.[] | select(.status == "alive")] | length')" = 2 ]; }
 wait_until 10 "solo sees peer alive" alive2
 curl -sf -X PUT "$U/v1/agent/service/register" \
-    -d "{\"name\": \"web\", \"port\": 80, \"checks\": [{\"tcp\": \"127.0.0.1:$H\", \"interval\": \"1s\"}]}" >/dev/null ||
+    -d "{\"name\": \"web\", \"port\": 80, \"version\": \"v1\", \"checks\": [{\"tcp\": \"127.0.0.1:$H\", \"interval\": \"1s\"}]}" >/dev/null ||
     fail "register web"
 curl -sf -X PUT "$U/v1/agent/service/register" \
     -d '{"name": "shut", "port": 81, "checks": [{"tcp": "127.0.0.1:1", "interval": "1s"}]}' >/dev/null ||
@@ -39,7 +41,7 @@ chromedriver --port="$W" >"$TMP/chromedriver.log" 2>&1 &
 PID[3]=$!
 say "started chromedriver (pid ${PID[3]}) on port $W"
 wait_until 10 "chromedriver answers" curl -sf "http://127.0.0.1:$W/status"
-python3 "$(dirname "$0")/ui_driver.py" "http://127.0.0.1:$W" "$U" solo "$ART" peer "${PID[2]}" ||
+ROUTE_PORT=$R python3 "$(dirname "$0")/ui_driver.py" "http://127.0.0.1:$W" "$U" solo "$ART" peer "${PID[2]}" ||
     fail "the UI in Chromium (above)"
 wait "${PID[2]}" 2>/dev/null
 unset 'PID[2]' # killed by the driver

@@ -1,5 +1,7 @@
 // troupe's UI: reads the local agent's API and draws the nodes (a map and a
-// table), services with their instances and checks, this node's supervised
+// table), services with their instances and checks (and, for a service the
+// proxy routes, its route: port, protocol, versions and their split), this
+// node's supervised
 // instances, one instance with its logs, the KV store as a tree and the
 // event history. It refreshes when a blocking query on the catalog returns
 // (the index moved, or the wait ran out), never in a tight loop; an open
@@ -98,7 +100,43 @@ function drawNodes(members, byNode, self) {
 
 // ---- services ----
 
-function drawServices(services, health) {
+// A route of the proxy (docs/proxy.md) over a service's instances: its port
+// and protocol, then every version (of the split or of an instance) with
+// its instances, how many pass, and its weight; then the header matches.
+function drawRoute(r, insts) {
+  const split = r.split || {};
+  const total = Object.values(split).reduce((a, b) => a + b, 0);
+  const versions = new Map(Object.keys(split).map((v) => [v, { n: 0, passing: 0 }]));
+  for (const i of insts) {
+    const v = i.service.version || '';
+    if (!versions.has(v)) versions.set(v, { n: 0, passing: 0 });
+    versions.get(v).n++;
+    if (i.status === 'passing') versions.get(v).passing++;
+  }
+  const weight = (v) => {
+    if (!total) return 'any (no split)';
+    if (!(v in split)) return 'none (not in the split)';
+    return split[v] + ' (' + Math.round(1000 * split[v] / total) / 10 + '%)';
+  };
+  const proto = r.protocol || 'http';
+  return h('div', { class: 'route', 'data-route': r.name, 'data-port': String(r.port),
+    'data-protocol': proto },
+  h('p', {}, h('b', {}, 'Route ' + r.name), ': port ' + r.port + ', ' + proto,
+    r.error ? h('span', { class: 'st st-critical' }, ' ' + r.error) : null),
+  h('div', { class: 'scroll' }, h('table', {},
+    h('caption', { class: 'sr' }, 'versions of ' + r.service + ' on route ' + r.name),
+    h('thead', {}, h('tr', {}, ['Version', 'Instances', 'Passing', 'Weight']
+      .map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, [...versions.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([v, c]) =>
+      h('tr', { 'data-version': v, 'data-weight': v in split ? String(split[v]) : '' },
+        h('th', { scope: 'row' }, v || '(none)'), h('td', {}, String(c.n)),
+        h('td', {}, String(c.passing)), h('td', {}, weight(v))))))),
+  (r.match || []).length ? h('ul', { class: 'matches', 'aria-label': 'header matches' },
+    r.match.map((m) => h('li', { 'data-header': m.header, 'data-version': m.version },
+      'header ', h('code', {}, m.header + ': ' + m.value), ' → ' + m.version))) : null);
+}
+
+function drawServices(services, health, routes) {
   const list = document.getElementById('services-list');
   if (!services.length) { list.replaceChildren(h('p', {}, 'No services registered.')); return; }
   const open = new Set([...list.querySelectorAll('details[open]')].map((d) => d.dataset.service));
@@ -107,10 +145,13 @@ function drawServices(services, health) {
   list.replaceChildren(...services.map((s) => {
     const insts = health[s.name] || [];
     const worst = s.critical ? 'critical' : s.warning ? 'warning' : 'passing';
+    const rts = routes.filter((r) => r.service === s.name);
     return h('details', { id: 'svc-' + s.name, 'data-service': s.name, 'data-health': worst,
       open: first ? services.length <= 8 : open.has(s.name) },
     h('summary', {}, h('b', {}, s.name), ' ', status(worst),
-      ` ${s.passing}/${s.instances} passing `, tags(s.tags)),
+      ` ${s.passing}/${s.instances} passing `, tags(s.tags),
+      rts.map((r) => h('span', { class: 'tag' }, 'route :' + r.port))),
+    rts.map((r) => drawRoute(r, insts)),
     h('div', { class: 'scroll' }, h('table', {},
       h('thead', {}, h('tr', {}, ['Instance', 'Node', 'Address', 'Version', 'Health', 'Checks']
         .map((c) => h('th', { scope: 'col' }, c)))),
@@ -331,6 +372,7 @@ async function refresh() {
   // views a token policy may close to anonymous readers
   const ps = await get('/v1/agent/ps').catch(() => ({ body: [] }));
   const kv = await get('/v1/kv/?recurse').catch((e) => ({ body: [], error: e }));
+  const routes = await get('/v1/routes').catch(() => ({ body: [] })); // an agent without the proxy
   const health = {};
   const byNode = {};
   await Promise.all(services.body.map(async (s) => {
@@ -347,7 +389,7 @@ async function refresh() {
   document.getElementById('self').textContent = 'node ' + self.body.name + ' · ' +
     self.body.members.alive + ' alive · version ' + self.body.version;
   drawNodes(members.body, byNode, self.body);
-  drawServices(services.body, health);
+  drawServices(services.body, health, Array.isArray(routes.body) ? routes.body : []);
   drawPs(ps.body);
   drawInstance();
   drawKv(kv.body, kv.error);
