@@ -409,7 +409,7 @@ static int split_target(struct http1_req *r)
         if (c == '%') {
             int hi = i + 1 < qpos ? hexval((unsigned char)r->target[i + 1]) : -1;
             int lo = i + 2 < qpos ? hexval((unsigned char)r->target[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+            if (hi < 0 || lo < 0)
                 return req_fail(r, 400, "bad percent-encoding in the path");
             c = hi * 16 + lo;
             i += 2;
@@ -417,6 +417,7 @@ static int split_target(struct http1_req *r)
         r->path[o++] = (char)c;
     }
     r->path[o] = '\0';
+    r->path_len = o;
     return 0;
 }
 

@@ -32,6 +32,8 @@ struct http1_req {
     const char *target; /* as sent: path?query */
     size_t target_len;
     char path[HTTP1_PATH_MAX + 1]; /* percent-decoded path, NUL-terminated */
+    size_t path_len;               /* its bytes: more than strlen(path) when it holds %00,
+                                    * which the parser leaves to the server to refuse */
     const char *query;             /* after '?', not decoded; NULL when none */
     size_t query_len;
     int minor; /* HTTP/1.<minor> */

@@ -14,6 +14,7 @@
 #include "agent/api/api_impl.h"
 #include "agent/api/api_ui.h"
 #include "agent/api/tls.h"
+#include "agent/api/api_input.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
 #include "agent/super/super.h"
@@ -93,35 +94,6 @@ void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Length of the UTF-8 sequence at p (n bytes left), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    uint32_t cp;
-
-    if (p[0] < 0x80)
-        return 1;
-    if ((p[0] & 0xe0) == 0xc0)
-        len = 2, cp = p[0] & 0x1f;
-    else if ((p[0] & 0xf0) == 0xe0)
-        len = 3, cp = p[0] & 0x0f;
-    else if ((p[0] & 0xf8) == 0xf0)
-        len = 4, cp = p[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 json_t *api_json_text(const char *s, size_t len)
 {
     char *copy = xmalloc(len + 1);
@@ -129,7 +101,7 @@ json_t *api_json_text(const char *s, size_t len)
     json_t *j;
 
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_len(p + i, len - i);
+        size_t n = api_input_utf8_char(p + i, len - i);
         if (n == 0) {
             copy[i++] = '?';
             continue;
@@ -498,10 +470,18 @@ static const struct route routes[] = {
 static void handle(void *ud, struct httpd_req *req)
 {
     struct agent *a = ud;
-    const char *method = httpd_req_method(req), *path = httpd_req_path(req);
+    const char *method = httpd_req_method(req), *path = httpd_req_path(req), *query;
+    size_t query_len;
     int path_known = 0;
+    char why[256];
 
     httpd_req_set_tag(req, api_metrics_route(path));
+    /* no handler, and no JSON builder, ever sees text that is not UTF-8 */
+    query = httpd_req_query_raw(req, &query_len);
+    if (api_input_check(path, httpd_req_path_len(req), query, query_len, why, sizeof(why)) < 0) {
+        reply_error(req, 400, "%s", why);
+        return;
+    }
     if (api_super_handle(a, req))
         return;
 

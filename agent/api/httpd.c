@@ -672,6 +672,17 @@ const char *httpd_req_path(const struct httpd_req *r)
     return r->r.path;
 }
 
+size_t httpd_req_path_len(const struct httpd_req *r)
+{
+    return r->r.path_len;
+}
+
+const char *httpd_req_query_raw(const struct httpd_req *r, size_t *len)
+{
+    *len = r->r.query_len;
+    return r->r.query;
+}
+
 int httpd_req_query(const struct httpd_req *r, const char *name, char *out, size_t cap)
 {
     return http1_query_get(r->r.query, r->r.query_len, name, out, cap);

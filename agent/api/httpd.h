@@ -48,6 +48,10 @@ void httpd_close(struct httpd *h, void (*done)(void *ud), void *ud);
 
 const char *httpd_req_method(const struct httpd_req *r);
 const char *httpd_req_path(const struct httpd_req *r); /* percent-decoded */
+/* Bytes of the decoded path: more than strlen when it holds %00. */
+size_t httpd_req_path_len(const struct httpd_req *r);
+/* The query as sent (after '?', not decoded); NULL when none. */
+const char *httpd_req_query_raw(const struct httpd_req *r, size_t *len);
 /* Query parameter, percent-decoded into out; -1 absent, -2 malformed/too long. */
 int httpd_req_query(const struct httpd_req *r, const char *name, char *out, size_t cap);
 const char *httpd_req_body(const struct httpd_req *r, size_t *len);
