@@ -36,11 +36,19 @@ struct api_join {
     int answered;
 };
 
-static void reply_json(struct httpd_req *req, int status, json_t *j)
+/* The one place an answer's JSON is written. */
+void api_reply_json(struct httpd_req *req, int status, json_t *j)
 {
-    char *body = json_dumps(j, JSON_COMPACT);
-    size_t len = strlen(body);
+    char *body = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    size_t len;
 
+    if (!body) { /* a builder refused a value (not UTF-8): say so rather than crash */
+        static const char msg[] = "{\"error\":\"the answer could not be encoded as JSON\"}\n";
+        httpd_respond(req, 500, "application/json", msg, sizeof(msg) - 1);
+        json_decref(j);
+        return;
+    }
+    len = strlen(body);
     /* a trailing newline makes curl output readable; JSON parsers ignore it */
     body = xrealloc(body, len + 2);
     body[len++] = '\n';
@@ -60,29 +68,9 @@ static void reply_verror(struct httpd_req *req, int status, const char *fmt, va_
     if (n < 0)
         n = 0;
     /* the message may quote what the client sent: keep it valid JSON text */
-    reply_json(req, status,
+    api_reply_json(req, status,
                json_pack("{s:o}", "error",
                          api_json_text(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1)));
-}
-
-static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_error(struct httpd_req *req, int status, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    reply_verror(req, status, fmt, ap);
-    va_end(ap);
-}
-
-void api_reply_json(struct httpd_req *req, int status, json_t *j)
-{
-    if (!j) { /* json_pack refused a value (not UTF-8): say so rather than crash */
-        j = json_pack("{s:s}", "error", "the answer could not be encoded as JSON");
-        status = 500;
-    }
-    reply_json(req, status, j);
 }
 
 void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
@@ -92,6 +80,63 @@ void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
     va_start(ap, fmt);
     reply_verror(req, status, fmt, ap);
     va_end(ap);
+}
+
+static const struct {
+    int code, status, body_status;
+} statuses[] = {
+    {-ENOENT, 404, 400}, /* no such thing; in a body: the document names what is not there */
+    {-EPERM, 403, 403},
+    {-EEXIST, 409, 409},
+    {-ENOTSUP, 422, 422}, /* understood, but not supported (a cluster spec) */
+    {-EIO, 500, 500}, /* the disk, not the client */
+};
+
+int api_status(int code)
+{
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        if (statuses[i].code == code)
+            return statuses[i].status;
+    return 400;
+}
+
+int api_status_of_body(int code)
+{
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        if (statuses[i].code == code)
+            return statuses[i].body_status;
+    return 400;
+}
+
+void api_reply_err(struct httpd_req *req, const struct err *e)
+{
+    api_reply_error(req, api_status(e->code), "%s", e->msg);
+}
+
+const struct api_route *api_route_find(const struct api_route *t, size_t n, const char *method,
+                                       const char *path, const char **rest, int *path_known)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(t[i].pattern);
+        const char *r;
+        if (len && t[i].pattern[len - 1] == '*') {
+            if (strncmp(path, t[i].pattern, len - 1) != 0)
+                continue;
+            r = path + len - 1;
+        } else {
+            if (strcmp(path, t[i].pattern) != 0)
+                continue;
+            r = path + len;
+        }
+        if (!api_method_is(method, t[i].method)) {
+            if (path_known)
+                *path_known = 1;
+            continue;
+        }
+        *rest = r;
+        return &t[i];
+    }
+    return NULL;
 }
 
 json_t *api_json_text(const char *s, size_t len)
@@ -120,16 +165,6 @@ int api_query_has(struct httpd_req *req, const char *name)
     return httpd_req_query(req, name, v, sizeof(v)) != -1;
 }
 
-int api_prefix(const char *path, const char *prefix, const char **rest)
-{
-    size_t n = strlen(prefix);
-
-    if (strncmp(path, prefix, n) != 0)
-        return 0;
-    *rest = path + n;
-    return 1;
-}
-
 int api_method_is(const char *method, const char *want)
 {
     return strcmp(method, want) == 0 ||
@@ -143,7 +178,7 @@ static json_t *tags_json(const uint8_t *enc, size_t len)
 
     if (len && tags_decode(&t, enc, len, NULL) == 0) {
         for (size_t i = 0; i < t.n; i++)
-            json_object_set_new(o, t.t[i].key, json_string(t.t[i].val));
+            json_object_set_new(o, t.t[i].key, api_json_text(t.t[i].val, strlen(t.t[i].val)));
     }
     return o;
 }
@@ -161,20 +196,21 @@ static json_t *member_json(const struct swim_member *m)
         ip = addr + 1;
         addr[strlen(addr) - 1] = '\0';
     }
-    return json_pack("{s:s, s:s, s:i, s:s, s:I, s:o}", "name", m->name, "addr", ip, "port",
+    /* names and tags come from other members: shown, whatever their bytes */
+    return json_pack("{s:o, s:s, s:i, s:s, s:I, s:o}", "name", api_json_text(m->name, strlen(m->name)), "addr", ip, "port",
                      (int)m->addr.port, "status", swim_state_name((enum swim_state)m->state),
                      "incarnation", (json_int_t)m->incarnation, "tags",
                      tags_json(m->tags, m->tags_len));
 }
 
-static void get_members(struct agent *a, struct httpd_req *req)
+static void get_members(struct agent *a, struct httpd_req *req, const char *rest)
 {
     json_t *arr = json_array();
     size_t n = swim_member_count(a->swim);
 
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, member_json(swim_member_at(a->swim, i)));
-    reply_json(req, 200, arr);
+    api_reply_json(req, 200, arr);
 }
 
 static json_t *counts_json(struct agent *a)
@@ -207,7 +243,7 @@ static json_t *join_json(struct agent *a)
     return o;
 }
 
-static void get_self(struct agent *a, struct httpd_req *req)
+static void get_self(struct agent *a, struct httpd_req *req, const char *rest)
 {
     json_t *o = member_json(swim_self(a->swim));
     char bind[64];
@@ -223,14 +259,14 @@ static void get_self(struct agent *a, struct httpd_req *req)
     json_object_set_new(o, "join", join_json(a));
     json_object_set_new(o, "uptime_s",
                         json_integer((json_int_t)((agent_wall_ms() - a->started_wall_ms) / 1000)));
-    reply_json(req, 200, o);
+    api_reply_json(req, 200, o);
 }
 
-static void get_health(struct agent *a, struct httpd_req *req)
+static void get_health(struct agent *a, struct httpd_req *req, const char *rest)
 {
     json_t *o = json_pack("{s:s, s:i, s:o}", "status", a->stopping ? "leaving" : "ok",
                           "awareness", (int)swim_awareness(a->swim), "members", counts_json(a));
-    reply_json(req, a->stopping ? 503 : 200, o);
+    api_reply_json(req, a->stopping ? 503 : 200, o);
 }
 
 /* ---- PUT /v1/join ---- */
@@ -261,7 +297,7 @@ static void join_finish(struct api_join *j)
                                                    : j->outcome[i] == 2 ? "this agent's own address"
                                                                         : "no answer in time"));
     }
-    reply_json(j->req, joined ? 200 : 502,
+    api_reply_json(j->req, joined ? 200 : 502,
                json_pack("{s:i, s:o}", "joined", joined, "errors", errors));
     for (struct api_join **p = &a->api_joins; *p; p = &(*p)->next) {
         if (*p == j) {
@@ -294,7 +330,7 @@ void api_join_outcome(struct agent *a, const struct node_addr *addr, int ok)
     }
 }
 
-static void put_join(struct agent *a, struct httpd_req *req)
+static void put_join(struct agent *a, struct httpd_req *req, const char *rest)
 {
     json_error_t jerr;
     json_t *body, *addrs;
@@ -305,25 +341,25 @@ static void put_join(struct agent *a, struct httpd_req *req)
 
     body = json_loadb(data, len, 0, &jerr);
     if (!body) {
-        reply_error(req, 400, "body is not JSON: %s", jerr.text);
+        api_reply_error(req, 400, "body is not JSON: %s", jerr.text);
         return;
     }
     addrs = json_object_get(body, "addrs");
     if (!json_is_array(addrs) || json_array_size(addrs) == 0) {
         json_decref(body);
-        reply_error(req, 400, "field \"addrs\": expected a non-empty array of \"IP:PORT\"");
+        api_reply_error(req, 400, "field \"addrs\": expected a non-empty array of \"IP:PORT\"");
         return;
     }
     if (json_array_size(addrs) > AGENT_JOIN_MAX) {
         json_decref(body);
-        reply_error(req, 400, "field \"addrs\": at most %d addresses", AGENT_JOIN_MAX);
+        api_reply_error(req, 400, "field \"addrs\": at most %d addresses", AGENT_JOIN_MAX);
         return;
     }
     j = xcalloc(1, sizeof(*j));
     for (i = 0; i < json_array_size(addrs); i++) {
         const char *s = json_string_value(json_array_get(addrs, i));
         if (!s || node_addr_parse(&j->addr[i], s, 7420, &e) < 0) {
-            reply_error(req, 400, "field \"addrs\"[%zu]: %s", i,
+            api_reply_error(req, 400, "field \"addrs\"[%zu]: %s", i,
                         s ? e.msg : "expected a string \"IP:PORT\"");
             json_decref(body);
             free(j);
@@ -354,9 +390,9 @@ static void put_join(struct agent *a, struct httpd_req *req)
         join_finish(j);
 }
 
-static void put_leave(struct agent *a, struct httpd_req *req)
+static void put_leave(struct agent *a, struct httpd_req *req, const char *rest)
 {
-    reply_json(req, 200, json_pack("{s:b}", "left", 1));
+    api_reply_json(req, 200, json_pack("{s:b}", "left", 1));
     agent_leave(a);
 }
 
@@ -368,20 +404,21 @@ static void bundle_done(void *ud, const struct bundle_result *r)
 
     if (!r->path) {
         const char *refusal = bundle_refusal(r->e->code);
-        json_t *o = json_pack("{s:s, s:s}", "bundle", r->name, "error", r->e->msg);
+        json_t *o = json_pack("{s:s, s:o}", "bundle", r->name, "error",
+                              api_json_text(r->e->msg, strlen(r->e->msg)));
         if (refusal)
             json_object_set_new(o, "refused", json_string(refusal));
-        reply_json(req, bundle_http_status(r->e->code), o);
+        api_reply_json(req, bundle_http_status(r->e->code), o);
         return;
     }
-    reply_json(req, 200,
+    api_reply_json(req, 200,
                json_pack("{s:s, s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "bundle", r->name, "path",
                          r->path, "reused", r->reused, "manifest", "name", r->manifest->name,
                          "version", r->manifest->version, "entrypoint", r->manifest->entrypoint,
                          "runtime", r->manifest->runtime));
 }
 
-static void put_bundle_fetch(struct agent *a, struct httpd_req *req)
+static void put_bundle_fetch(struct agent *a, struct httpd_req *req, const char *rest)
 {
     json_error_t jerr;
     json_t *body;
@@ -392,13 +429,13 @@ static void put_bundle_fetch(struct agent *a, struct httpd_req *req)
 
     body = json_loadb(data, len, 0, &jerr);
     if (!body) {
-        reply_error(req, 400, "body is not JSON: %s", jerr.text);
+        api_reply_error(req, 400, "body is not JSON: %s", jerr.text);
         return;
     }
     name = json_string_value(json_object_get(body, "bundle"));
     if (!name || !trust_target_name_valid(name)) {
         json_decref(body);
-        reply_error(req, 400, "field \"bundle\": expected \"NAME@VERSION\"");
+        api_reply_error(req, 400, "field \"bundle\": expected \"NAME@VERSION\"");
         return;
     }
     snprintf(buf, sizeof(buf), "%s", name);
@@ -408,14 +445,14 @@ static void put_bundle_fetch(struct agent *a, struct httpd_req *req)
 
 /* ---- GET /metrics ---- */
 
-static void get_metrics(struct agent *a, struct httpd_req *req)
+static void get_metrics(struct agent *a, struct httpd_req *req, const char *rest)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
 
     if (!f) {
-        reply_error(req, 500, "out of memory");
+        api_reply_error(req, 500, "out of memory");
         return;
     }
     membership_write_metrics(a, f);
@@ -439,24 +476,18 @@ static void get_metrics(struct agent *a, struct httpd_req *req)
 
 /* ---- GET /v1/dns/stats ---- */
 
-static void get_dns_stats(struct agent *a, struct httpd_req *req)
+static void get_dns_stats(struct agent *a, struct httpd_req *req, const char *rest)
 {
     if (!a->dnsd) {
-        reply_error(req, 404, "DNS is off on this agent (see --dns)");
+        api_reply_error(req, 404, "DNS is off on this agent (see --dns)");
         return;
     }
-    reply_json(req, 200, dnsd_stats_json(a->dnsd));
+    api_reply_json(req, 200, dnsd_stats_json(a->dnsd));
 }
 
 /* ---- routing ---- */
 
-struct route {
-    const char *method;
-    const char *path;
-    void (*fn)(struct agent *a, struct httpd_req *req);
-};
-
-static const struct route routes[] = {
+static const struct api_route routes[] = {
     {"GET", "/v1/members", get_members},
     {"GET", "/v1/self", get_self},
     {"GET", "/v1/health", get_health},
@@ -470,7 +501,8 @@ static const struct route routes[] = {
 static void handle(void *ud, struct httpd_req *req)
 {
     struct agent *a = ud;
-    const char *method = httpd_req_method(req), *path = httpd_req_path(req), *query;
+    const char *method = httpd_req_method(req), *path = httpd_req_path(req), *query, *rest;
+    const struct api_route *r;
     size_t query_len;
     int path_known = 0;
     char why[256];
@@ -479,21 +511,16 @@ static void handle(void *ud, struct httpd_req *req)
     /* no handler, and no JSON builder, ever sees text that is not UTF-8 */
     query = httpd_req_query_raw(req, &query_len);
     if (api_input_check(path, httpd_req_path_len(req), query, query_len, why, sizeof(why)) < 0) {
-        reply_error(req, 400, "%s", why);
+        api_reply_error(req, 400, "%s", why);
         return;
     }
     if (api_super_handle(a, req))
         return;
-
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, path) != 0)
-            continue;
-        path_known = 1;
-        if (strcmp(routes[i].method, method) == 0 ||
-            (strcmp(method, "POST") == 0 && strcmp(routes[i].method, "PUT") == 0)) {
-            routes[i].fn(a, req);
-            return;
-        }
+    r = api_route_find(routes, sizeof(routes) / sizeof(routes[0]), method, path, &rest,
+                       &path_known);
+    if (r) {
+        r->fn(a, req, rest);
+        return;
     }
     if (!path_known && (api_ui_route(a, req, method, path) ||
                         api_catalog_route(a, req, method, path) ||
@@ -503,9 +530,9 @@ static void handle(void *ud, struct httpd_req *req)
                         api_routes_route(a, req, method, path)))
         return;
     if (path_known)
-        reply_error(req, 405, "method %s not allowed on %s", method, path);
+        api_reply_error(req, 405, "method %s not allowed on %s", method, path);
     else
-        reply_error(req, 404, "no such endpoint: %s %s", method, path);
+        api_reply_error(req, 404, "no such endpoint: %s %s", method, path);
 }
 
 int api_open(struct agent *a, struct err *e)

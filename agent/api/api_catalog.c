@@ -244,17 +244,12 @@ static void get_own(struct agent *a, struct httpd_req *req)
 
 /* ---- writes ---- */
 
-static int status_of_err(int code)
-{
-    return code == -ENOENT ? 404 : code == -EPERM ? 403 : code == -EEXIST ? 409 : code == -EIO ? 500 : 400;
-}
-
 static int do_register(void *ud, const struct catalog_def *d, struct err *e)
 {
     return catalog_register(ud, d, CATALOG_SRC_API, e);
 }
 
-static void put_register(struct agent *a, struct httpd_req *req)
+static void put_register(struct agent *a, struct httpd_req *req, const char *rest)
 {
     size_t len;
     const char *body = httpd_req_body(req, &len);
@@ -268,7 +263,7 @@ static void put_register(struct agent *a, struct httpd_req *req)
     err_clear(&e);
     rc = services_parse_text(body, len, do_register, a, &e);
     if (rc < 0) {
-        api_reply_error(req, status_of_err(rc), "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -282,7 +277,7 @@ static void put_deregister(struct agent *a, struct httpd_req *req, const char *i
     int rc = catalog_deregister(a, id, &e);
 
     if (rc < 0) {
-        api_reply_error(req, status_of_err(rc), "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -299,6 +294,11 @@ static struct check_run *find_check(struct agent *a, const char *id)
     return NULL;
 }
 
+static const struct {
+    const char *verb;
+    uint8_t status;
+} verbs[] = {{"pass", CAT_PASSING}, {"warn", CAT_WARNING}, {"fail", CAT_CRITICAL}};
+
 /* PUT /v1/agent/check/ID/pass|warn|fail, the output from ?note= or a body
  * {"output": "..."} or the raw body. */
 static void put_check(struct agent *a, struct httpd_req *req, const char *rest)
@@ -310,6 +310,7 @@ static void put_check(struct agent *a, struct httpd_req *req, const char *rest)
     const char *body = httpd_req_body(req, &blen);
     struct check_run *r;
     uint8_t status;
+    size_t i;
     json_t *j = NULL;
     struct err e;
     int rc;
@@ -320,17 +321,15 @@ static void put_check(struct agent *a, struct httpd_req *req, const char *rest)
     }
     memcpy(id, rest, (size_t)(slash - rest));
     id[slash - rest] = '\0';
-    if (strcmp(slash + 1, "pass") == 0)
-        status = CAT_PASSING;
-    else if (strcmp(slash + 1, "warn") == 0)
-        status = CAT_WARNING;
-    else if (strcmp(slash + 1, "fail") == 0)
-        status = CAT_CRITICAL;
-    else {
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(slash + 1, verbs[i].verb) == 0)
+            break;
+    if (i == sizeof(verbs) / sizeof(verbs[0])) {
         api_reply_error(req, 404, "expected /v1/agent/check/ID/pass, warn or fail, not \"%s\"",
                         slash + 1);
         return;
     }
+    status = verbs[i].status;
     if (!(r = find_check(a, id))) {
         api_reply_error(req, 404, "no check of this agent has id \"%s\"", id);
         return;
@@ -376,41 +375,57 @@ static void put_check(struct agent *a, struct httpd_req *req, const char *rest)
     agent_drive(a);
 }
 
+static void read_services(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_services);
+}
+
+static void read_service(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_service);
+}
+
+static void read_digest(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_digest);
+}
+
+static void read_health(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_health);
+}
+
+static void read_own(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_own);
+}
+
+static const struct api_route routes[] = {
+    {"GET", "/v1/catalog/services", read_services},
+    {"GET", "/v1/catalog/service/*", read_service},
+    {"GET", "/v1/catalog/digest", read_digest},
+    {"GET", "/v1/health/service/*", read_health},
+    {"GET", "/v1/agent/services", read_own},
+    {"PUT", "/v1/agent/service/register", put_register},
+    {"PUT", "/v1/agent/service/deregister/*", put_deregister},
+    {"PUT", "/v1/agent/check/*", put_check},
+};
+
 int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method,
                       const char *path)
 {
+    const size_t n = sizeof(routes) / sizeof(routes[0]);
+    const struct api_route *r;
     const char *rest;
-    api_read_fn read = NULL;
+    int known = 0;
 
-    if (strcmp(path, "/v1/catalog/services") == 0)
-        read = get_services;
-    else if (api_prefix(path, "/v1/catalog/service/", &rest))
-        read = get_service;
-    else if (strcmp(path, "/v1/catalog/digest") == 0)
-        read = get_digest;
-    else if (api_prefix(path, "/v1/health/service/", &rest))
-        read = get_health;
-    else if (strcmp(path, "/v1/agent/services") == 0)
-        read = get_own;
-    if (read) {
-        if (strcmp(method, "GET") != 0)
-            api_reply_error(req, 405, "method %s not allowed on %s", method, path);
-        else
-            api_block(a, req, read);
+    if ((r = api_route_find(routes, n, method, path, &rest, &known))) {
+        r->fn(a, req, rest);
         return 1;
     }
-    if (strcmp(path, "/v1/agent/service/register") == 0 ||
-        api_prefix(path, "/v1/agent/service/deregister/", &rest) ||
-        api_prefix(path, "/v1/agent/check/", &rest)) {
-        if (!api_method_is(method, "PUT"))
-            api_reply_error(req, 405, "method %s not allowed on %s (use PUT)", method, path);
-        else if (strcmp(path, "/v1/agent/service/register") == 0)
-            put_register(a, req);
-        else if (api_prefix(path, "/v1/agent/service/deregister/", &rest))
-            put_deregister(a, req, rest);
-        else
-            put_check(a, req, rest);
-        return 1;
-    }
-    return 0;
+    if (!known)
+        return 0;
+    api_reply_error(req, 405, "method %s not allowed on %s%s", method, path,
+                    api_route_find(routes, n, "PUT", path, &rest, NULL) ? " (use PUT)" : "");
+    return 1;
 }

@@ -65,7 +65,7 @@ static void put_fire(struct agent *a, struct httpd_req *req, const char *name)
     }
     if (rc < 0) {
         free(ev);
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -133,24 +133,31 @@ static void get_events(struct agent *a, struct httpd_req *req)
     api_reply_json(req, 200, arr);
 }
 
+static void read_events(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_events);
+}
+
+static const struct api_route routes[] = {
+    {"PUT", "/v1/event/fire/*", put_fire},
+    {"GET", "/v1/events", read_events},
+};
+
 int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
                      const char *path)
 {
-    const char *name;
+    const size_t n = sizeof(routes) / sizeof(routes[0]);
+    const struct api_route *r;
+    const char *rest;
+    int known = 0;
 
-    if (api_prefix(path, "/v1/event/fire/", &name)) {
-        if (!api_method_is(method, "PUT"))
-            api_reply_error(req, 405, "method %s not allowed on %s (use PUT)", method, path);
-        else
-            put_fire(a, req, name);
+    if ((r = api_route_find(routes, n, method, path, &rest, &known))) {
+        r->fn(a, req, rest);
         return 1;
     }
-    if (strcmp(path, "/v1/events") == 0) {
-        if (strcmp(method, "GET") != 0)
-            api_reply_error(req, 405, "method %s not allowed on %s", method, path);
-        else
-            api_block(a, req, get_events);
-        return 1;
-    }
-    return 0;
+    if (!known)
+        return 0;
+    api_reply_error(req, 405, "method %s not allowed on %s%s", method, path,
+                    api_route_find(routes, n, "PUT", path, &rest, NULL) ? " (use PUT)" : "");
+    return 1;
 }

@@ -1,6 +1,7 @@
 /* api_impl: what the files of the HTTP API share (api.c routes and the
  * membership endpoints; api_catalog.c, api_kv.c, api_events.c the catalog
- * endpoints; api_block.c blocking queries). Not for the rest of agent/,
+ * endpoints; api_super.c the supervisor's; api_block.c blocking queries;
+ * api_input.c the checks of a request's text). Not for the rest of agent/,
  * except catalog/catalog.c, which wakes blocking queries when its index
  * moves (a known exception, docs/architecture.md). */
 #ifndef TROUPE_API_IMPL_H
@@ -10,20 +11,50 @@
 #include <stdint.h>
 
 #include "agent/api/httpd.h"
+#include "core/err.h"
 
 struct agent;
 
-/* Answers with j (which this takes) as compact JSON; the index header too. */
+/* The one reply path of every handler. api_reply_json answers with j
+ * (which it takes) as compact JSON and a newline; a NULL j (a JSON builder
+ * refused a value) is answered 500 with a JSON error, never dereferenced.
+ * api_reply_error answers {"error": TEXT}, bytes that are not UTF-8 in the
+ * text shown as '?'. */
 void api_reply_json(struct httpd_req *req, int status, json_t *j);
 void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The HTTP status of a negative error code, the one mapping every handler
+ * uses: -ENOENT 404, -EPERM 403, -EEXIST 409, -ENOTSUP 422 (understood, not
+ * supported: a cluster spec asking for what placement cannot do), -EIO 500,
+ * anything else 400.
+ * api_status is for what the path names; api_status_of_body for a document
+ * in the body, where something it names that does not exist (-ENOENT) makes
+ * the document wrong: 400. (Bundle fetches map the trust errors with
+ * bundle_http_status: a refusal there is about the mirror, not the client.) */
+int api_status(int code);
+int api_status_of_body(int code);
+/* api_reply_error(req, api_status(e->code), "%s", e->msg) */
+void api_reply_err(struct httpd_req *req, const struct err *e);
+
+/* Route tables: a request matches the first row whose method and pattern
+ * fit. A pattern ending in '*' matches any rest of the path (empty, or
+ * with slashes), which the handler gets; otherwise rest is "". A "PUT" row
+ * takes POST too. */
+typedef void (*api_route_fn)(struct agent *a, struct httpd_req *req, const char *rest);
+struct api_route {
+    const char *method;
+    const char *pattern;
+    api_route_fn fn;
+};
+/* The matching row, or NULL; *path_known (may be NULL) is set to 1 when a
+ * row of another method has this path. */
+const struct api_route *api_route_find(const struct api_route *t, size_t n, const char *method,
+                                       const char *path, const char **rest, int *path_known);
 /* A JSON string of bytes that may not be UTF-8 (check output, payloads):
  * bytes that do not form UTF-8 become '?'. */
 json_t *api_json_text(const char *s, size_t len);
 /* 1 when the query has parameter name (with or without a value). */
 int api_query_has(struct httpd_req *req, const char *name);
-/* When path starts with prefix, *rest points past it and 1 is returned. */
-int api_prefix(const char *path, const char *prefix, const char **rest);
 /* PUT routes also take POST. */
 int api_method_is(const char *method, const char *want);
 

@@ -116,7 +116,7 @@ static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -183,7 +183,7 @@ static void delete_kv(struct agent *a, struct httpd_req *req, const char *key)
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -191,19 +191,30 @@ static void delete_kv(struct agent *a, struct httpd_req *req, const char *key)
     agent_drive(a);
 }
 
+static void read_kv(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_kv);
+}
+
+static const struct api_route routes[] = {
+    {"GET", "/v1/kv/*", read_kv},
+    {"PUT", "/v1/kv/*", put_kv},
+    {"DELETE", "/v1/kv/*", delete_kv},
+};
+
 int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
+    const struct api_route *r;
     const char *key;
+    int known = 0;
 
-    if (!api_prefix(path, "/v1/kv/", &key))
+    if ((r = api_route_find(routes, sizeof(routes) / sizeof(routes[0]), method, path, &key,
+                            &known))) {
+        r->fn(a, req, key);
+        return 1;
+    }
+    if (!known)
         return 0;
-    if (strcmp(method, "GET") == 0)
-        api_block(a, req, get_kv);
-    else if (api_method_is(method, "PUT"))
-        put_kv(a, req, key);
-    else if (strcmp(method, "DELETE") == 0)
-        delete_kv(a, req, key);
-    else
-        api_reply_error(req, 405, "method %s not allowed on /v1/kv/ (GET, PUT, DELETE)", method);
+    api_reply_error(req, 405, "method %s not allowed on /v1/kv/ (GET, PUT, DELETE)", method);
     return 1;
 }

@@ -102,7 +102,7 @@ static void put_route(struct agent *a, struct httpd_req *req, const char *name)
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -136,7 +136,7 @@ static void delete_route(struct agent *a, struct httpd_req *req, const char *nam
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -144,21 +144,31 @@ static void delete_route(struct agent *a, struct httpd_req *req, const char *nam
     agent_drive(a);
 }
 
+static void read_routes(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_routes);
+}
+
+const struct api_route api_routes_routes[] = {
+    {"GET", "/v1/routes", read_routes},      {"GET", "/v1/routes/*", read_routes},
+    {"PUT", "/v1/routes", put_route},        {"PUT", "/v1/routes/*", put_route},
+    {"DELETE", "/v1/routes", delete_route},  {"DELETE", "/v1/routes/*", delete_route},
+};
+const size_t api_routes_n_routes = sizeof(api_routes_routes) / sizeof(api_routes_routes[0]);
+
 int api_routes_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
+    const struct api_route *r;
     const char *name;
+    int known = 0;
 
-    if (strcmp(path, "/v1/routes") == 0)
-        name = "";
-    else if (!api_prefix(path, "/v1/routes/", &name))
+    if ((r = api_route_find(api_routes_routes, api_routes_n_routes, method, path, &name,
+                            &known))) {
+        r->fn(a, req, name);
+        return 1;
+    }
+    if (!known)
         return 0;
-    if (strcmp(method, "GET") == 0)
-        api_block(a, req, get_routes);
-    else if (api_method_is(method, "PUT"))
-        put_route(a, req, name);
-    else if (strcmp(method, "DELETE") == 0)
-        delete_route(a, req, name);
-    else
-        api_reply_error(req, 405, "method %s not allowed on /v1/routes (GET, PUT, DELETE)", method);
+    api_reply_error(req, 405, "method %s not allowed on /v1/routes (GET, PUT, DELETE)", method);
     return 1;
 }

@@ -53,7 +53,8 @@ static void get_specs(struct agent *a, struct httpd_req *req)
     const char *path = httpd_req_path(req), *name = "";
     const struct crdt_rec *r;
 
-    api_prefix(path, "/v1/specs/", &name);
+    if (path[strlen("/v1/specs")] == '/')
+        name = path + strlen("/v1/specs/");
     if (!name[0]) {
         struct list l = {.c = a->catalog, .arr = json_array()};
         crdt_scan(a->catalog->crdt, CRDT_SPEC, NULL, 0, list_cb, &l);
@@ -121,7 +122,7 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     }
     if ((rc = place_spec_check(text, strlen(text), &p, &e)) < 0) {
         free(text);
-        api_reply_error(req, rc == -ENOTSUP ? 422 : 400, "%s", e.msg);
+        api_reply_error(req, api_status_of_body(rc), "%s", e.msg);
         return;
     }
     rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, name, text, (uint32_t)strlen(text),
@@ -130,7 +131,7 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -159,7 +160,7 @@ static void delete_spec(struct agent *a, struct httpd_req *req, const char *name
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
-        api_reply_error(req, rc == -EIO ? 500 : 400, "%s", e.msg);
+        api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -170,34 +171,72 @@ static void delete_spec(struct agent *a, struct httpd_req *req, const char *name
 
 static void get_place(struct agent *a, struct httpd_req *req)
 {
-    const char *name = "";
+    const char *path = httpd_req_path(req), *name = "";
 
-    api_prefix(httpd_req_path(req), "/v1/place/", &name);
+    if (path[strlen("/v1/place")] == '/')
+        name = path + strlen("/v1/place/");
     api_set_index(a, req);
     api_reply_json(req, 200, place_drive_status(a, name[0] ? name : NULL));
 }
 
-int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
+static void read_place(struct agent *a, struct httpd_req *req, const char *rest)
 {
-    const char *name = "";
+    api_block(a, req, get_place);
+}
 
-    if (strcmp(path, "/v1/place") == 0 || api_prefix(path, "/v1/place/", &name)) {
-        if (strcmp(method, "GET") == 0)
-            api_block(a, req, get_place);
-        else
-            api_reply_error(req, 405, "method %s not allowed on /v1/place (GET)", method);
-        return 1;
-    }
-    if (strcmp(path, "/v1/specs") != 0 && !api_prefix(path, "/v1/specs/", &name))
-        return 0;
-    if (strcmp(method, "GET") == 0)
-        api_block(a, req, get_specs);
-    else if (name[0] && api_method_is(method, "PUT"))
+static void read_specs(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_block(a, req, get_specs);
+}
+
+static void not_allowed(struct agent *a, struct httpd_req *req, const char *rest);
+
+static void put_named(struct agent *a, struct httpd_req *req, const char *name)
+{
+    if (!name[0])
+        not_allowed(a, req, name);
+    else
         put_spec(a, req, name);
-    else if (name[0] && strcmp(method, "DELETE") == 0)
+}
+
+static void delete_named(struct agent *a, struct httpd_req *req, const char *name)
+{
+    if (!name[0])
+        not_allowed(a, req, name);
+    else
         delete_spec(a, req, name);
+}
+
+const struct api_route api_specs_routes[] = {
+    {"GET", "/v1/place", read_place},   {"GET", "/v1/place/*", read_place},
+    {"GET", "/v1/specs", read_specs},   {"GET", "/v1/specs/*", read_specs},
+    {"PUT", "/v1/specs/*", put_named},  {"DELETE", "/v1/specs/*", delete_named},
+};
+const size_t api_specs_n_routes = sizeof(api_specs_routes) / sizeof(api_specs_routes[0]);
+
+static void not_allowed(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    const char *method = httpd_req_method(req), *path = httpd_req_path(req);
+
+    if (strncmp(path, "/v1/place", strlen("/v1/place")) == 0)
+        api_reply_error(req, 405, "method %s not allowed on /v1/place (GET)", method);
     else
         api_reply_error(req, 405, "method %s not allowed on %s (GET; PUT, DELETE with a name)",
                         method, path);
+}
+
+int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
+{
+    const struct api_route *r;
+    const char *rest;
+    int known = 0;
+
+    if ((r = api_route_find(api_specs_routes, api_specs_n_routes, method, path, &rest, &known))) {
+        r->fn(a, req, rest);
+        return 1;
+    }
+    if (!known)
+        return 0;
+    not_allowed(a, req, rest);
     return 1;
 }

@@ -7,19 +7,11 @@
 
 #include "agent/api/api_impl.h"
 
-int api_ui_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
+/* GET /ui, /ui/ and /ui/NAME: a file of the UI. */
+static void get_ui(struct agent *a, struct httpd_req *req, const char *name)
 {
-    const char *name;
-
-    (void)a;
-    if (strcmp(path, "/ui") == 0 || strcmp(path, "/ui/") == 0)
+    if (!name[0])
         name = "index.html";
-    else if (!api_prefix(path, "/ui/", &name))
-        return 0;
-    if (strcmp(method, "GET") != 0) {
-        api_reply_error(req, 405, "method %s not allowed on %s", method, path);
-        return 1;
-    }
     for (const struct api_ui_file *f = api_ui_files; f->name; f++) {
         if (strcmp(f->name, name) != 0)
             continue;
@@ -28,8 +20,29 @@ int api_ui_route(struct agent *a, struct httpd_req *req, const char *method, con
         httpd_add_header(req, "Content-Security-Policy",
                          "default-src 'self'; frame-ancestors 'none'");
         httpd_respond(req, 200, f->content_type, f->data, f->len);
+        return;
+    }
+    api_reply_error(req, 404, "no such file of the UI: %s", httpd_req_path(req));
+}
+
+const struct api_route api_ui_routes[] = {
+    {"GET", "/ui", get_ui},
+    {"GET", "/ui/*", get_ui},
+};
+const size_t api_ui_n_routes = sizeof(api_ui_routes) / sizeof(api_ui_routes[0]);
+
+int api_ui_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
+{
+    const struct api_route *r;
+    const char *name;
+    int known = 0;
+
+    if ((r = api_route_find(api_ui_routes, api_ui_n_routes, method, path, &name, &known))) {
+        r->fn(a, req, name);
         return 1;
     }
-    api_reply_error(req, 404, "no such file of the UI: %s", path);
+    if (!known)
+        return 0;
+    api_reply_error(req, 405, "method %s not allowed on %s", method, path);
     return 1;
 }
