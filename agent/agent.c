@@ -676,40 +676,85 @@ static int agent_start(struct agent *a, struct err *e)
     return 0;
 }
 
-int agent_main(int argc, char **argv)
+int agent_open(struct agent **out, int argc, char **argv, struct err *e)
 {
     struct agent *a = xcalloc(1, sizeof(*a));
-    struct err e;
-    int rc, code = 0;
+    int rc;
 
-    err_clear(&e);
+    *out = NULL;
     a->argc = argc;
     a->argv = argv;
     config_init(&a->cfg);
-    rc = config_parse(&a->cfg, argc, argv, &e);
-    if (rc == CONFIG_HELP) {
+    rc = config_parse(&a->cfg, argc, argv, e);
+    if (rc == CONFIG_HELP || rc < 0) {
         free(a);
-        return 0;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "troupe agent: %s\n", e.msg);
-        fprintf(stderr, "Try 'troupe agent --help'.\n");
-        free(a);
-        return 2;
+        return rc;
     }
     log_set_level(a->cfg.log_level);
     notify_init(&a->notify);
     if (sodium_init() < 0) {
-        fprintf(stderr, "troupe agent: libsodium failed to initialise\n");
         free(a);
-        return 1;
+        return err_set(e, -EIO, "libsodium failed to initialise");
     }
     uv_loop_init(&a->loop);
-    rc = agent_start(a, &e);
+    *out = a;
+    rc = agent_start(a, e);
+    if (rc < 0)
+        stop_now(a);
+    return rc;
+}
+
+void agent_stop(struct agent *a)
+{
+    stop_now(a);
+}
+
+void agent_free(struct agent *a)
+{
+    if (!a)
+        return;
+    catalog_free(a);
+    swim_free(a->swim);
+    keyring_free(a->kr);
+    store_close(a->store);
+    bundle_release(a);
+    api_metrics_free(a);
+    free(a);
+}
+
+static void print_route(void *ud, const char *method, const char *pattern)
+{
+    fprintf(ud, "%s %s\n", method, pattern);
+}
+
+int agent_routes_main(void)
+{
+    api_routes_each(print_route, stdout);
+    return 0;
+}
+
+int agent_main(int argc, char **argv)
+{
+    struct agent *a;
+    struct err e;
+    int rc, code = 0;
+
+    err_clear(&e);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "troupe agent: libsodium failed to initialise\n");
+        return 1;
+    }
+    rc = agent_open(&a, argc, argv, &e);
+    if (rc == CONFIG_HELP)
+        return 0;
+    if (!a) {
+        fprintf(stderr, "troupe agent: %s\n", e.msg);
+        fprintf(stderr, "Try 'troupe agent --help'.\n");
+        return 2;
+    }
     if (rc < 0) {
         log_error("agent", "%s", e.msg);
         code = 1;
-        stop_now(a);
     } else {
         notify_ready(&a->notify, &a->loop); /* API, DNS and gossip listen */
     }
@@ -718,13 +763,7 @@ int agent_main(int argc, char **argv)
         log_warn("agent", "event loop closed with handles still open");
     if (code == 0)
         log_info("agent", "stopped");
-    catalog_free(a);
-    swim_free(a->swim);
-    keyring_free(a->kr);
-    store_close(a->store);
-    bundle_release(a);
-    api_metrics_free(a);
-    free(a);
+    agent_free(a);
     return code;
 }
 

@@ -14,4 +14,20 @@ int agent_main(int argc, char **argv);
  * it (config_print_flags): for the CLI's shell completion. */
 void agent_print_flags(FILE *f);
 
+/* `troupe _api-routes`, for tests: prints "METHOD PATTERN" for every
+ * route of the HTTP API, in the order they are tried; returns 0. */
+int agent_routes_main(void);
+
+/* The same agent inside another program (tests, fuzz targets): parses the
+ * flags and opens everything on the agent's own loop (agent_impl.h), which
+ * the caller runs. Returns 0; CONFIG_HELP or a negative code with e (with
+ * *out NULL when the flags are wrong; set, and already stopped, when
+ * starting failed). To end: agent_stop, run the loop until it has no
+ * handles, then agent_free (NULL: no-op). */
+struct agent;
+struct err;
+int agent_open(struct agent **out, int argc, char **argv, struct err *e);
+void agent_stop(struct agent *a);
+void agent_free(struct agent *a);
+
 #endif

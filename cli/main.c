@@ -564,6 +564,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "_completion") == 0) /* hidden: make deb installs its output */
             return cli_completion_main(argc - i, argv + i, commands,
                                        sizeof(commands) / sizeof(commands[0]));
+        if (strcmp(argv[i], "_api-routes") == 0)
+            return agent_routes_main();
         if (strcmp(argv[i], "agent") == 0)
             return agent_main(argc - i, argv + i);
         if (strcmp(argv[i], "trust") == 0 || strcmp(argv[i], "bundle") == 0)

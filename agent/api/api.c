@@ -197,7 +197,8 @@ static json_t *member_json(const struct swim_member *m)
         addr[strlen(addr) - 1] = '\0';
     }
     /* names and tags come from other members: shown, whatever their bytes */
-    return json_pack("{s:o, s:s, s:i, s:s, s:I, s:o}", "name", api_json_text(m->name, strlen(m->name)), "addr", ip, "port",
+    return json_pack("{s:o, s:s, s:i, s:s, s:I, s:o}", "name",
+                     api_json_text(m->name, strlen(m->name)), "addr", ip, "port",
                      (int)m->addr.port, "status", swim_state_name((enum swim_state)m->state),
                      "incarnation", (json_int_t)m->incarnation, "tags",
                      tags_json(m->tags, m->tags_len));
@@ -487,7 +488,7 @@ static void get_dns_stats(struct agent *a, struct httpd_req *req, const char *re
 
 /* ---- routing ---- */
 
-static const struct api_route routes[] = {
+const struct api_route api_own_routes[] = {
     {"GET", "/v1/members", get_members},
     {"GET", "/v1/self", get_self},
     {"GET", "/v1/health", get_health},
@@ -497,6 +498,7 @@ static const struct api_route routes[] = {
     {"GET", "/metrics", get_metrics},
     {"GET", "/v1/dns/stats", get_dns_stats},
 };
+const size_t api_own_n_routes = sizeof(api_own_routes) / sizeof(api_own_routes[0]);
 
 static void handle(void *ud, struct httpd_req *req)
 {
@@ -516,7 +518,7 @@ static void handle(void *ud, struct httpd_req *req)
     }
     if (api_super_handle(a, req))
         return;
-    r = api_route_find(routes, sizeof(routes) / sizeof(routes[0]), method, path, &rest,
+    r = api_route_find(api_own_routes, api_own_n_routes, method, path, &rest,
                        &path_known);
     if (r) {
         r->fn(a, req, rest);
@@ -533,6 +535,31 @@ static void handle(void *ud, struct httpd_req *req)
         api_reply_error(req, 405, "method %s not allowed on %s", method, path);
     else
         api_reply_error(req, 404, "no such endpoint: %s %s", method, path);
+}
+
+void api_routes_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud)
+{
+    static const struct {
+        const struct api_route *t;
+        const size_t *n;
+    } tables[] = {
+        {api_super_routes, &api_super_n_routes},     {api_own_routes, &api_own_n_routes},
+        {api_ui_routes, &api_ui_n_routes},           {api_catalog_routes, &api_catalog_n_routes},
+        {api_kv_routes, &api_kv_n_routes},           {api_events_routes, &api_events_n_routes},
+        {api_specs_routes, &api_specs_n_routes},     {api_routes_routes, &api_routes_n_routes},
+    };
+
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        for (size_t k = 0; k < *tables[i].n; k++)
+            fn(ud, tables[i].t[k].method, tables[i].t[k].pattern);
+}
+
+void api_answer_parked(struct agent *a)
+{
+    if (a->catalog)
+        api_block_close(a);
+    while (a->api_joins)
+        join_finish(a->api_joins);
 }
 
 int api_open(struct agent *a, struct err *e)

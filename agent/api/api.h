@@ -17,6 +17,12 @@ void api_tls_reload(struct agent *a);
 /* The supervisor's endpoints (api_super.c): 1 when it handled req. */
 struct httpd_req;
 int api_super_handle(struct agent *a, struct httpd_req *req);
+/* Every route the API serves, in the order they are tried: "PUT" rows
+ * take POST too; a pattern ending in '*' takes any rest of the path. */
+void api_routes_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
+/* Answers now every request still waiting (blocking reads, joins), as if
+ * its wait ran out. For tests that drive the API without waiting. */
+void api_answer_parked(struct agent *a);
 /* A join started by the API got its outcome (called for every outcome). */
 void api_join_outcome(struct agent *a, const struct node_addr *addr, int ok);
 

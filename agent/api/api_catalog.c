@@ -400,7 +400,7 @@ static void read_own(struct agent *a, struct httpd_req *req, const char *rest)
     api_block(a, req, get_own);
 }
 
-static const struct api_route routes[] = {
+const struct api_route api_catalog_routes[] = {
     {"GET", "/v1/catalog/services", read_services},
     {"GET", "/v1/catalog/service/*", read_service},
     {"GET", "/v1/catalog/digest", read_digest},
@@ -410,22 +410,25 @@ static const struct api_route routes[] = {
     {"PUT", "/v1/agent/service/deregister/*", put_deregister},
     {"PUT", "/v1/agent/check/*", put_check},
 };
+const size_t api_catalog_n_routes = sizeof(api_catalog_routes) / sizeof(api_catalog_routes[0]);
 
 int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method,
                       const char *path)
 {
-    const size_t n = sizeof(routes) / sizeof(routes[0]);
+    const size_t n = api_catalog_n_routes;
     const struct api_route *r;
     const char *rest;
-    int known = 0;
+    int known = 0, use_put;
 
-    if ((r = api_route_find(routes, n, method, path, &rest, &known))) {
+    if ((r = api_route_find(api_catalog_routes, n, method, path, &rest, &known))) {
         r->fn(a, req, rest);
         return 1;
     }
     if (!known)
         return 0;
+    /* a path of a write says which method it takes */
+    use_put = api_route_find(api_catalog_routes, n, "PUT", path, &rest, NULL) != NULL;
     api_reply_error(req, 405, "method %s not allowed on %s%s", method, path,
-                    api_route_find(routes, n, "PUT", path, &rest, NULL) ? " (use PUT)" : "");
+                    use_put ? " (use PUT)" : "");
     return 1;
 }

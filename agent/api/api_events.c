@@ -138,26 +138,29 @@ static void read_events(struct agent *a, struct httpd_req *req, const char *rest
     api_block(a, req, get_events);
 }
 
-static const struct api_route routes[] = {
+const struct api_route api_events_routes[] = {
     {"PUT", "/v1/event/fire/*", put_fire},
     {"GET", "/v1/events", read_events},
 };
+const size_t api_events_n_routes = sizeof(api_events_routes) / sizeof(api_events_routes[0]);
 
 int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
                      const char *path)
 {
-    const size_t n = sizeof(routes) / sizeof(routes[0]);
+    const size_t n = api_events_n_routes;
     const struct api_route *r;
     const char *rest;
-    int known = 0;
+    int known = 0, use_put;
 
-    if ((r = api_route_find(routes, n, method, path, &rest, &known))) {
+    if ((r = api_route_find(api_events_routes, n, method, path, &rest, &known))) {
         r->fn(a, req, rest);
         return 1;
     }
     if (!known)
         return 0;
+    /* a path of a write says which method it takes */
+    use_put = api_route_find(api_events_routes, n, "PUT", path, &rest, NULL) != NULL;
     api_reply_error(req, 405, "method %s not allowed on %s%s", method, path,
-                    api_route_find(routes, n, "PUT", path, &rest, NULL) ? " (use PUT)" : "");
+                    use_put ? " (use PUT)" : "");
     return 1;
 }

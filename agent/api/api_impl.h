@@ -58,6 +58,13 @@ int api_query_has(struct httpd_req *req, const char *name);
 /* PUT routes also take POST. */
 int api_method_is(const char *method, const char *want);
 
+/* The route tables of each file, in the order handle() tries them. */
+extern const struct api_route api_super_routes[], api_own_routes[], api_ui_routes[],
+    api_catalog_routes[], api_kv_routes[], api_events_routes[], api_specs_routes[],
+    api_routes_routes[];
+extern const size_t api_super_n_routes, api_own_n_routes, api_ui_n_routes, api_catalog_n_routes,
+    api_kv_n_routes, api_events_n_routes, api_specs_n_routes, api_routes_n_routes;
+
 /* Blocking reads (?index=N&wait=D): fn answers req; it runs now when the
  * catalog index is past N (or no index was given), else once it moves or
  * the wait (default 5 min, at most 10 min) runs out. Every answer carries

@@ -196,11 +196,12 @@ static void read_kv(struct agent *a, struct httpd_req *req, const char *rest)
     api_block(a, req, get_kv);
 }
 
-static const struct api_route routes[] = {
+const struct api_route api_kv_routes[] = {
     {"GET", "/v1/kv/*", read_kv},
     {"PUT", "/v1/kv/*", put_kv},
     {"DELETE", "/v1/kv/*", delete_kv},
 };
+const size_t api_kv_n_routes = sizeof(api_kv_routes) / sizeof(api_kv_routes[0]);
 
 int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
@@ -208,7 +209,7 @@ int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, con
     const char *key;
     int known = 0;
 
-    if ((r = api_route_find(routes, sizeof(routes) / sizeof(routes[0]), method, path, &key,
+    if ((r = api_route_find(api_kv_routes, api_kv_n_routes, method, path, &key,
                             &known))) {
         r->fn(a, req, key);
         return 1;

@@ -196,7 +196,7 @@ static void secret_rm(struct agent *a, struct httpd_req *req, const char *name)
         api_reply_json(req, 200, json_pack("{s:s, s:s}", "secret", name, "removed", "ok"));
 }
 
-static const struct api_route routes[] = {
+const struct api_route api_super_routes[] = {
     {"PUT", "/v1/agent/run", run_apply},
     {"DELETE", "/v1/agent/run/*", run_remove},
     {"GET", "/v1/agent/ps", ps},
@@ -210,6 +210,7 @@ static const struct api_route routes[] = {
     {"PUT", "/v1/agent/secret/*", secret_put},
     {"DELETE", "/v1/agent/secret/*", secret_rm},
 };
+const size_t api_super_n_routes = sizeof(api_super_routes) / sizeof(api_super_routes[0]);
 
 /* Returns 1 when it handled the request: another method on one of these
  * paths is left to the rest of the API (which answers 404). */
@@ -220,7 +221,7 @@ int api_super_handle(struct agent *a, struct httpd_req *req)
 
     if (!a->super)
         return 0;
-    r = api_route_find(routes, sizeof(routes) / sizeof(routes[0]), httpd_req_method(req),
+    r = api_route_find(api_super_routes, api_super_n_routes, httpd_req_method(req),
                        httpd_req_path(req), &rest, NULL);
     if (!r)
         return 0;

@@ -53,7 +53,9 @@ struct conn {
 };
 
 struct httpd_req {
-    struct conn *c; /* NULL once the connection is gone */
+    struct conn *c;  /* NULL once the connection is gone, or injected */
+    httpd_sink sink; /* injected (httpd_inject): where the answer goes */
+    void *sink_ud;
     uint8_t *in;    /* then the connection's input, which r points into: freed here */
     struct http1_req r;
     size_t consumed; /* bytes of c->in the request takes */
@@ -284,8 +286,10 @@ static void tls_flush(struct conn *c, int close_after)
     }
 }
 
-static void send_response(struct conn *c, int status, const char *ctype, const char *extra,
-                          size_t extra_len, const void *body, size_t len, int close_after)
+/* The bytes of an answer, in a write request (the caller frees it). */
+static struct write_req *response_new(int status, const char *ctype, const char *extra,
+                                      size_t extra_len, const void *body, size_t len,
+                                      int close_after)
 {
     char head[512];
     int hl = snprintf(head, sizeof(head),
@@ -294,9 +298,8 @@ static void send_response(struct conn *c, int status, const char *ctype, const c
                       status, reason(status), ctype ? ctype : "text/plain", len,
                       close_after ? "close" : "keep-alive");
     struct write_req *wr = xmalloc(sizeof(*wr) + (size_t)hl + extra_len + 2 + len);
-    uv_buf_t b;
 
-    wr->c = c;
+    wr->c = NULL;
     wr->close_after = close_after;
     memcpy(wr->data, head, (size_t)hl);
     memcpy(wr->data + hl, extra, extra_len);
@@ -304,6 +307,16 @@ static void send_response(struct conn *c, int status, const char *ctype, const c
     if (len)
         memcpy(wr->data + (size_t)hl + extra_len + 2, body, len);
     wr->len = (size_t)hl + extra_len + 2 + len;
+    return wr;
+}
+
+static void send_response(struct conn *c, int status, const char *ctype, const char *extra,
+                          size_t extra_len, const void *body, size_t len, int close_after)
+{
+    struct write_req *wr = response_new(status, ctype, extra, extra_len, body, len, close_after);
+    uv_buf_t b;
+
+    wr->c = c;
     if (c->tls) { /* TLS: the answer goes out encrypted */
         int rc = tls_conn_write(c->tls, wr->data, wr->len);
         free(wr);
@@ -496,6 +509,15 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
     struct conn *c = req->c;
     int close_after;
 
+    if (req->sink) {
+        struct write_req *wr = response_new(status, content_type, req->extra, req->extra_len,
+                                            body, len, !req->r.keep_alive);
+        req->sink(req->sink_ud, wr->data, wr->len);
+        free(wr);
+        free(req->in);
+        free(req);
+        return;
+    }
     if (!c) {
         free(req->in);
         free(req);
@@ -692,6 +714,38 @@ const char *httpd_req_body(const struct httpd_req *r, size_t *len)
 {
     *len = r->r.body_len;
     return (const char *)r->r.body;
+}
+
+int httpd_inject(struct httpd *h, const uint8_t *bytes, size_t len, httpd_sink sink, void *ud)
+{
+    struct httpd_req *req = xcalloc(1, sizeof(*req));
+    long n;
+
+    req->in = xmalloc(len ? len : 1);
+    if (len)
+        memcpy(req->in, bytes, len);
+    n = http1_parse_request(&req->r, req->in, len, NULL);
+    if (n <= 0) {
+        int rc = n == 0 ? 0 : -1;
+        if (n < 0) { /* answered as a connection would be, then closed */
+            char body[256];
+            int bl = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", req->r.error);
+            struct write_req *wr =
+                response_new(req->r.status, "application/json", "", 0, body, (size_t)bl, 1);
+            h->stats.errors++;
+            sink(ud, wr->data, wr->len);
+            free(wr);
+        }
+        free(req->in);
+        free(req);
+        return rc;
+    }
+    h->stats.requests++;
+    req->sink = sink;
+    req->sink_ud = ud;
+    memcpy(req->method, req->r.method, req->r.method_len < 16 ? req->r.method_len : 16);
+    h->handler(h->ud, req);
+    return 1;
 }
 
 const struct httpd_stats *httpd_stats(const struct httpd *h)

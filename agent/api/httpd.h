@@ -69,6 +69,15 @@ void httpd_add_header(struct httpd_req *r, const char *name, const char *value);
 void httpd_respond(struct httpd_req *r, int status, const char *content_type, const void *body,
                    size_t len);
 
+/* Without a socket (tests, fuzzing): parses one request from bytes (copied)
+ * and hands it to the handler as if it had arrived; the answer, the bytes a
+ * connection would have been sent, goes to sink, now or later from the
+ * loop. Returns 1 when handed over, 0 when the bytes are not a whole
+ * request (nothing answered), -1 when the parser refused them (answered,
+ * as a connection would be). */
+typedef void (*httpd_sink)(void *ud, const char *resp, size_t len);
+int httpd_inject(struct httpd *h, const uint8_t *bytes, size_t len, httpd_sink sink, void *ud);
+
 struct httpd_stats {
     uint64_t requests, errors, conns_accepted, conns_refused;
     uint64_t conns_evicted;     /* idle ones closed to make room */
