@@ -147,7 +147,7 @@ json_t *api_json_text(const char *s, size_t len)
 
     for (size_t i = 0; i < len;) {
         size_t n = api_input_utf8_char(p + i, len - i);
-        if (n == 0) {
+        if (n == 0 || p[i] == 0) { /* a JSON "\u0000" is more than jansson (and so the CLI) reads */
             copy[i++] = '?';
             continue;
         }

@@ -51,7 +51,7 @@ struct api_route {
 const struct api_route *api_route_find(const struct api_route *t, size_t n, const char *method,
                                        const char *path, const char **rest, int *path_known);
 /* A JSON string of bytes that may not be UTF-8 (check output, payloads):
- * bytes that do not form UTF-8 become '?'. */
+ * bytes that do not form UTF-8, and NUL, become '?'. */
 json_t *api_json_text(const char *s, size_t len);
 /* 1 when the query has parameter name (with or without a value). */
 int api_query_has(struct httpd_req *req, const char *name);

@@ -357,12 +357,13 @@ static void join_pieces(struct recs *rs)
 
 static json_t *text_json(const char *p, size_t n)
 {
-    json_t *j = json_stringn(p, n);
+    json_t *j = memchr(p, 0, n) ? NULL : json_stringn(p, n);
     char *c;
 
     if (j)
         return j;
-    /* not UTF-8: show the bytes that are not ASCII as '?' */
+    /* not UTF-8, or NUL (a "\u0000" is more than jansson, so the CLI, reads):
+     * show the bytes that are not ASCII, and NUL, as '?' */
     c = xmemdup(p, n);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)c[i] >= 0x80 || c[i] == 0)
