@@ -165,6 +165,25 @@ int api_query_has(struct httpd_req *req, const char *name)
     return httpd_req_query(req, name, v, sizeof(v)) != -1;
 }
 
+int api_query_uint(struct httpd_req *req, const char *name, uint64_t *v)
+{
+    char buf[32];
+    int rc = httpd_req_query(req, name, buf, sizeof(buf));
+    uint64_t x = 0;
+
+    if (rc == -1)
+        return 0;
+    if (rc < 0 || !buf[0])
+        return -1;
+    for (const char *p = buf; *p; p++) {
+        if (*p < '0' || *p > '9' || x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -1;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    *v = x;
+    return 1;
+}
+
 int api_method_is(const char *method, const char *want)
 {
     return strcmp(method, want) == 0 ||

@@ -74,17 +74,14 @@ void api_block(struct agent *a, struct httpd_req *req, api_read_fn fn)
     struct catalog *c = a->catalog;
     struct api_wait *w;
     char v[32];
-    uint64_t index, wait_ms = WAIT_DEFAULT_MS;
-    char *end;
-    int rc = httpd_req_query(req, "index", v, sizeof(v));
+    uint64_t index = 0, wait_ms = WAIT_DEFAULT_MS;
+    int rc = api_query_uint(req, "index", &index);
 
-    if (rc == -1) {
+    if (rc == 0) {
         fn(a, req);
         return;
     }
-    errno = 0;
-    index = strtoull(v, &end, 10);
-    if (rc < 0 || !v[0] || *end || errno || v[0] == '-') {
+    if (rc < 0) {
         api_reply_error(req, 400, "index: expected a whole number (an X-Troupe-Index)");
         return;
     }

@@ -86,20 +86,16 @@ static void event_cb(void *ud, const struct store_event *ev)
 static int int_param(struct httpd_req *req, const char *name, int64_t def, int64_t max,
                      int64_t *out)
 {
-    char v[32], *end;
-    long long x;
-    int rc = httpd_req_query(req, name, v, sizeof(v));
+    uint64_t x;
+    int rc = api_query_uint(req, name, &x);
 
     *out = def;
-    if (rc == -1)
-        return 0;
-    errno = 0;
-    x = strtoll(v, &end, 10);
-    if (rc < 0 || !v[0] || *end || errno || x < 0) {
+    if (rc < 0) {
         api_reply_error(req, 400, "%s: expected a whole number", name);
         return -1;
     }
-    *out = x > max ? max : x;
+    if (rc > 0)
+        *out = x > (uint64_t)max ? max : (int64_t)x;
     return 0;
 }
 

@@ -55,6 +55,9 @@ const struct api_route *api_route_find(const struct api_route *t, size_t n, cons
 json_t *api_json_text(const char *s, size_t len);
 /* 1 when the query has parameter name (with or without a value). */
 int api_query_has(struct httpd_req *req, const char *name);
+/* A query parameter that is a whole number: digits only (no sign, no
+ * space), within 64 bits. 1 with *v set, 0 when absent, -1 otherwise. */
+int api_query_uint(struct httpd_req *req, const char *name, uint64_t *v);
 /* PUT routes also take POST. */
 int api_method_is(const char *method, const char *want);
 

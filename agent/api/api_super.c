@@ -22,14 +22,11 @@
 
 static int query_u64(struct httpd_req *req, const char *name, uint64_t *v, struct err *e)
 {
-    char buf[32], *end;
-    int rc = httpd_req_query(req, name, buf, sizeof(buf));
+    int rc = api_query_uint(req, name, v);
 
-    if (rc == -1)
-        return 0;
-    if (rc < 0 || !buf[0] || (*v = strtoull(buf, &end, 10), *end))
+    if (rc < 0)
         return err_set(e, -EINVAL, "query %s: expected a number", name);
-    return 1;
+    return rc;
 }
 
 /* Answers j (a JSON builder's result: NULL with e set when it failed, and
@@ -153,6 +150,10 @@ static void logs(struct agent *a, struct httpd_req *req, const char *name)
     if ((has_inst = query_u64(req, "instance", &inst, &e)) < 0 ||
         query_u64(req, "since", &since, &e) < 0 || query_u64(req, "tail", &tail, &e) < 0) {
         api_reply_err(req, &e);
+        return;
+    }
+    if (inst > INT32_MAX) { /* not an instance: no wrap to -1 (all of them) */
+        api_reply_error(req, 400, "query instance: expected a number");
         return;
     }
     crc = httpd_req_query(req, "cursor", cursor, sizeof(cursor));
