@@ -66,25 +66,61 @@ wait_until 5 "evictions are counted" metric_ge troupe_api_connections_evicted_to
 metric_is troupe_api_connections_refused_total 0 || fail "refused while idle ones could make room"
 unhold idle
 wait_until 10 "the idle connections are gone" metric_is troupe_api_connections_open 1
-# 150 clients that never finish their headers: 100 fill the limit, 50 are
-# closed at once: refused, or (accepted before their first bytes were read,
-# so still idle) made room for newer ones
+# 150 clients that never finish their headers. 99 come first, and a normal
+# request answered after them shows the agent has read their first bytes
+# (they are past idle, so none can be evicted); then 51 more: one takes the
+# last place, 50 are closed at once: refused, or made room for by a newer
+# one while still idle (accepted, first bytes not read yet).
 evicted=$(metric troupe_api_connections_evicted_total)
-hold head $H 150 head
-wait_until 10 "50 of 150 half-sent requests are closed at once" held head 100 50
-wait_until 10 "then the 100 time out on their headers" held head 0 150
+refused=$(metric troupe_api_connections_refused_total)
+hold head $H 99 head
+wait_until 10 "99 half-sent requests are open" held head 99 0
+curl -sf -o /dev/null "$U/v1/self" || fail "a request was kept out by 99 half-sent ones"
+hold head2 $H 51 head
+wait_until 10 "50 of 51 more half-sent requests are closed at once" held head2 1 50
+held head 99 0 || fail "a half-sent request was taken for an idle one and evicted"
 closed_at_once() {
     local r e
     r=$(metric troupe_api_connections_refused_total) && e=$(metric troupe_api_connections_evicted_total) &&
-        [ "$r" -ge 1 ] && [ $((r + e - evicted)) = 50 ]
+        [ $((r - refused + e - evicted)) = 50 ]
 }
-wait_until 5 "refusals are counted" closed_at_once
-say "closed at once: $(metric troupe_api_connections_refused_total) refused, $(( $(metric troupe_api_connections_evicted_total) - evicted )) idle ones evicted"
+wait_until 10 "then the 100 time out on their headers" held head 0 99
+wait_until 10 "the last one too" held head2 0 51
+# (counted once places are free again: /metrics needs one too)
+wait_until 5 "those closed at once are counted" closed_at_once
+say "closed at once: $(( $(metric troupe_api_connections_refused_total) - refused )) refused, $(( $(metric troupe_api_connections_evicted_total) - evicted )) idle ones evicted"
 wait_until 5 "header timeouts are counted" metric_ge 'troupe_api_timeouts_total{phase="header"}' 100
+unhold head
+unhold head2
+
+# No connection is idle when all 100 places hold blocking queries waiting
+# for a change: then every newer connection is refused, counted and logged
+# once, however fast they come. A query is parked as soon as the agent has
+# read it, which ss shows as an empty receive queue on the agent's side;
+# they answer when their 15 s wait ends (a client gone is seen then).
+index=$(curl -sf -D - -o /dev/null "$U/v1/catalog/services" | tr -d '\r' |
+    awk -F': ' 'tolower($1) == "x-troupe-index" {print $2}')
+[ -n "$index" ] || fail "no X-Troupe-Index on /v1/catalog/services"
+refused=$(metric troupe_api_connections_refused_total)
+WAITERS=()
+for i in $(seq 1 100); do
+    curl -s -o /dev/null --max-time 60 "$U/v1/catalog/services?index=$index&wait=15s" &
+    WAITERS+=($!)
+done
+all_read() {
+    [ "$(ss -Htn state established "( sport = :$H )" | awk '$1 == 0' | wc -l)" = 100 ]
+}
+wait_until 20 "100 blocking queries are read and parked" all_read
+hold busy $H 20 idle
+wait_until 10 "20 connections over the limit are refused" held busy 0 20
+unhold busy
+kill "${WAITERS[@]}" 2>/dev/null
+wait "${WAITERS[@]}" 2>/dev/null
+wait_until 25 "the blocking queries are answered when their wait ends" metric_is troupe_catalog_blocking_queries 0
+wait_until 5 "the refusals are counted" metric_ge troupe_api_connections_refused_total $((refused + 20))
 n=$(grep -c 'HTTP API: a connection refused' "$TMP/solo.log")
 [ "$n" = 1 ] || fail "$n log lines for $(metric troupe_api_connections_refused_total) refusals, not 1"
 say "logged once: $(grep -o 'HTTP API: a connection refused.*' "$TMP/solo.log")"
-unhold head
 
 say "--- slow clients"
 out=$(python3 "$HERE/trickle.py" 127.0.0.1 $H 1 "" $'GET /v1/self HTTP/1.1\r\nHost: x\r\nX-Slow: 1234567890\r\n\r\n')
