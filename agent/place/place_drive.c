@@ -185,7 +185,7 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
         memset(ap, 0, sizeof(*ap));
         snprintf(ap->name, sizeof(ap->name), "%s", name);
     }
-    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, &e) < 0) {
+    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, slots, &e) < 0) {
         log_warn("place", "%s: the supervisor refused slots 0x%llx: %s", name,
                  (unsigned long long)slots, e.msg);
         snprintf(ap->error, sizeof(ap->error), "%s", e.msg);

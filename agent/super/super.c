@@ -22,6 +22,7 @@
 #include "agent/log.h"
 #include "agent/super/super_impl.h"
 #include "core/mem.h"
+#include "core/place_update.h"
 
 static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit *x);
 static void svc_maybe_free(struct super *s, struct svc *v);
@@ -161,6 +162,7 @@ static int inst_spawn(struct inst *in, struct err *e)
     if ((rc = spawn_process(&r, &pid, e)) < 0)
         goto out;
     in->pid = pid;
+    in->ver = super_svc_ver(in->svc);
     in->pid_start = spawn_proc_start(pid);
     in->started_wall_ms = agent_wall_ms();
     in->adopted = 0;
@@ -547,8 +549,33 @@ static uint32_t slots_span(uint64_t slots)
     return slots ? 64u - (uint32_t)__builtin_clzll(slots) : 0;
 }
 
+uint64_t super_svc_ver(const struct svc *v)
+{
+    return pu_version(v->spec.json);
+}
+
+int super_may_replace(const struct inst *in)
+{
+    const struct svc *v = in->svc;
+
+    if (!v->placed)
+        return 1;
+    return (v->update >> in->idx & 1) && in->ver != super_svc_ver(v);
+}
+
+/* Restarts what runs of an older version where the rolling update allows. */
+static void replace_allowed(struct svc *v)
+{
+    for (uint32_t i = 0; i < v->n_inst; i++) {
+        struct inst *in = v->inst[i];
+        if (in && inst_wanted(v, i) && in->ver && super_may_replace(in) &&
+            (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
+            inst_drive(in, SUP_EV_RESTART, NULL);
+    }
+}
+
 int super_place(struct super *s, const char *name, const char *text, size_t len, uint64_t slots,
-                struct err *e)
+                uint64_t update, struct err *e)
 {
     struct sup_spec sp;
     struct svc *v = super_find(s, name);
@@ -584,6 +611,7 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
         v->spec = sp;
         v->placed = 1;
         v->slots = slots;
+        v->update = update;
         v->want = slots_span(slots);
         s->svc[s->n_svc++] = v;
         log_info("super", "%s: runs slots 0x%llx of the cluster spec", name,
@@ -597,8 +625,14 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
     changed = strcmp(v->spec.json, sp.json) != 0;
     if (!changed && v->slots == slots && !v->removing) {
         sup_spec_release(&sp);
+        if (v->update != update) {
+            v->update = update;
+            if (v->b.ready || !v->spec.bundle)
+                replace_allowed(v);
+        }
         return 0;
     }
+    v->update = update;
     if (v->slots != slots)
         log_info("super", "%s: runs slots 0x%llx of the cluster spec (was 0x%llx)", name,
                  (unsigned long long)slots, (unsigned long long)v->slots);
@@ -609,6 +643,8 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
         sup_spec_release(&sp);
         if ((rc = super_store_spec_put(s, v, e)) < 0)
             return rc;
+        if (v->b.ready || !v->spec.bundle)
+            replace_allowed(v);
         svc_converge(s, v);
         return 0;
     }
@@ -620,12 +656,7 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
     if (!super_bundle_changed(s, v))
         v->b.restart_pending = 1;
     else
-        for (uint32_t i = 0; i < v->n_inst; i++) {
-            struct inst *in = v->inst[i];
-            if (in && inst_wanted(v, i) &&
-                (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
-                inst_drive(in, SUP_EV_RESTART, NULL);
-        }
+        replace_allowed(v);
     svc_converge(s, v);
     return 0;
 }
@@ -813,6 +844,7 @@ static void adopt(struct super *s, struct svc *v, uint32_t idx)
         if (st && st == row.pid_start && (in->w = super_watch(s, in, row.pid, 0, &e))) {
             in->pid = row.pid;
             in->pid_start = st;
+            in->ver = super_svc_ver(v);
             in->adopted = 1;
             log_info("super", "%s/%u: re-adopted pid %d, running for %llu ms", v->spec.name,
                      idx, (int)row.pid,

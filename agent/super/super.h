@@ -33,10 +33,13 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
 /* Runs the slots of a cluster spec that placement gave this node (bit k:
  * slot k, as instance k, registered with meta slot=k): new, a new version
  * (what runs restarts with it), or other slots (the ones no longer given
- * stop). text NULL or slots 0: stops them all and forgets the spec. A
- * node-local service (troupe run) of that name wins: -EEXIST. */
+ * stop). On a new version, only the running instances of the slots in
+ * `update` are restarted with it (the rolling update of agent/place);
+ * the others keep their version until a later call allows them. text
+ * NULL or slots 0: stops them all and forgets the spec. A node-local
+ * service (troupe run) of that name wins: -EEXIST. */
 int super_place(struct super *s, const char *name, const char *text, size_t len, uint64_t slots,
-                struct err *e);
+                uint64_t update, struct err *e);
 /* Calls cb for every service run for a cluster spec, with its slots. */
 void super_placed_each(struct super *s, void (*cb)(void *ud, const char *name, uint64_t slots),
                        void *ud);

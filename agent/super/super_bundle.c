@@ -200,7 +200,8 @@ static void fetch_done(void *ud, const struct bundle_result *r)
                 continue;
             if (in->sm.state == SUP_FETCHING)
                 super_drive(in, SUP_EV_START);
-            else if (restart && (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
+            else if (restart && super_may_replace(in) &&
+                     (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
                 super_drive(in, SUP_EV_RESTART);
         }
         free(q);

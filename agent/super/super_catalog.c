@@ -85,6 +85,8 @@ void super_catalog_register(struct inst *in)
         if (in->svc->placed) {
             snprintf(v, sizeof(v), "%u", in->idx);
             tags_set(&d.inst.meta, "slot", v, NULL);
+            snprintf(v, sizeof(v), "%016llx", (unsigned long long)in->ver);
+            tags_set(&d.inst.meta, "ver", v, NULL);
         }
     }
     for (size_t i = 0; i < sp->n_tags && i < CAT_TAGS_MAX; i++)

@@ -53,6 +53,7 @@ struct inst {
     uv_timer_t timer;   /* the state machine's deadline */
     uint64_t started_wall_ms;
     uint16_t ports[SUP_PORTS_MAX];
+    uint64_t ver;       /* core/place_update version of the spec it was started with, 0: unknown */
     int registered;     /* in the catalog */
     int adopted;        /* not our child: its exit code is unknown */
     int retired;        /* scaled down: freed once stopped */
@@ -87,6 +88,7 @@ struct svc {
     int seen;           /* found in this load of the directory */
     int placed;         /* run for a cluster spec (agent/place): instance idx = slot */
     uint64_t slots;     /* placed: the slots this node runs (bit k: slot k) */
+    uint64_t update;    /* placed: the slots that may be replaced by the spec's version now */
 };
 
 struct super {
@@ -119,6 +121,12 @@ void super_metrics_note(struct super *s, const struct sup_out *out, const struct
 
 /* ---- super.c ---- */
 uint64_t super_mono_ms(void);
+/* The version of the spec a service holds now (core/place_update). */
+uint64_t super_svc_ver(const struct svc *v);
+/* A running instance of an older version may be restarted on the spec's:
+ * always for a node-local service, only where placement allows it (the
+ * rolling update) for a cluster spec. */
+int super_may_replace(const struct inst *in);
 struct svc *super_find(struct super *s, const char *name);
 /* The process of an instance ended (x: how, when it was our child). */
 void super_exited(struct inst *in, const struct sup_exit *x);
