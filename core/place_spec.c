@@ -9,6 +9,7 @@
 
 #include "core/mem.h"
 #include "core/place.h"
+#include "core/place_update.h"
 #include "core/sup_spec.h"
 
 static const char *const fields[] = {"count",  "constraints", "spread", "resources",
@@ -208,6 +209,7 @@ int place_spec_check(const char *text, size_t len, struct place_spec *p, struct 
     free(sup);
     if (rc < 0)
         return rc;
+    p->version = pu_version(s.json);
     for (size_t i = 0; i < s.n_ports; i++) {
         if (s.ports[i].port && p->count > 1 && !p->distinct_hosts) {
             rc = err_set(e, -EINVAL,

@@ -17,6 +17,8 @@
 #include "core/cat.h"
 #include "core/mem.h"
 #include "core/place.h"
+#include "core/place_update.h"
+#include "core/repl.h"
 
 #define PLACE_TICK_MS   250
 #define PLACE_SETTLE_MS 5000
@@ -25,8 +27,22 @@
 struct applied {
     char name[64];
     char *sup; /* heap: the supervisor spec given */
-    uint64_t slots;
+    uint64_t slots, update;
     char error[256]; /* the supervisor's refusal, "" none */
+};
+
+/* The rolling update of one spec as this node follows it (core/place_update). */
+struct track {
+    char name[64];
+    uint64_t target;     /* the version the spec record asks for */
+    uint64_t arrived_ms; /* when this node first saw it (loop clock) */
+    char *stable;        /* heap: the cluster spec text last seen settled on every slot */
+    uint64_t stable_ver;
+    uint64_t reverted; /* the version this node rolled back, 0: none */
+    int failed_seen;   /* the target's failure went to the history */
+    struct pu_slot obs[PLACE_COUNT_MAX];
+    struct pu_plan plan;
+    int live; /* seen in this placement */
 };
 
 struct place_drive {
@@ -37,6 +53,9 @@ struct place_drive {
     int dirty, settled;
     struct applied *ap;
     size_t n_ap;
+    struct track *tr;
+    size_t n_tr;
+    int rolling; /* some spec is not settled: look again at every tick */
 };
 
 /* The inputs of one placement: specs and members, and the answer. */
@@ -163,7 +182,8 @@ static void applied_drop(struct place_drive *d, struct applied *ap)
     *ap = d->ap[--d->n_ap];
 }
 
-static void run_spec(struct place_drive *d, const char *name, const char *text, uint64_t slots)
+static void run_spec(struct place_drive *d, const char *name, const char *text, uint64_t slots,
+                     uint64_t update)
 {
     struct applied *ap = applied_find(d, name);
     char *sup = NULL;
@@ -174,7 +194,7 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
         log_warn("place", "%s: %s", name, e.msg);
         return;
     }
-    if (ap && ap->slots == slots &&
+    if (ap && ap->slots == slots && ap->update == update &&
         ((!sup && !ap->sup) || (sup && ap->sup && strcmp(sup, ap->sup) == 0))) {
         free(sup);
         return;
@@ -185,7 +205,7 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
         memset(ap, 0, sizeof(*ap));
         snprintf(ap->name, sizeof(ap->name), "%s", name);
     }
-    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, slots, &e) < 0) {
+    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, update, &e) < 0) {
         log_warn("place", "%s: the supervisor refused slots 0x%llx: %s", name,
                  (unsigned long long)slots, e.msg);
         snprintf(ap->error, sizeof(ap->error), "%s", e.msg);
@@ -195,6 +215,7 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
     free(ap->sup);
     ap->sup = sup;
     ap->slots = slots;
+    ap->update = update;
     if (!slots && !ap->error[0])
         applied_drop(d, ap);
 }
@@ -213,6 +234,139 @@ static void stale_cb(void *ud, const char *name, uint64_t slots)
     snprintf(st->names[st->n++], 64, "%s", name);
 }
 
+static struct track *track_of(struct place_drive *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_tr; i++)
+        if (strcmp(d->tr[i].name, name) == 0)
+            return &d->tr[i];
+    d->tr = xrealloc(d->tr, (d->n_tr + 1) * sizeof(*d->tr));
+    memset(&d->tr[d->n_tr], 0, sizeof(*d->tr));
+    snprintf(d->tr[d->n_tr].name, sizeof(d->tr[d->n_tr].name), "%s", name);
+    return &d->tr[d->n_tr++];
+}
+
+/* What the catalog shows of each slot of spec i: the best instance
+ * (passing on the target first), and since when this node sees it pass. */
+static void observe(struct agent *a, const struct place_spec *p, struct track *tr, uint64_t now)
+{
+    struct cat_view v;
+    struct cat_entry *es = NULL;
+    size_t n = 0;
+    struct pu_slot best[PLACE_COUNT_MAX];
+    int rank[PLACE_COUNT_MAX];
+
+    memset(best, 0, sizeof(best));
+    for (size_t k = 0; k < PLACE_COUNT_MAX; k++)
+        rank[k] = -1;
+    catalog_view(a, &v);
+    if (cat_service_entries(&v, p->name, NULL, CAT_CRITICAL, 1, &es, &n, NULL) < 0)
+        n = 0;
+    for (size_t j = 0; j < n; j++) {
+        const char *sl = tag_get(&es[j].inst.meta, "slot"), *ver = tag_get(&es[j].inst.meta, "ver");
+        unsigned long k;
+        uint64_t vv;
+        int passing, r;
+        if (!sl || !ver || (k = strtoul(sl, NULL, 10)) >= p->count)
+            continue;
+        vv = strtoull(ver, NULL, 16);
+        passing = es[j].status == CAT_PASSING;
+        r = (vv == p->version) * 2 + passing * 3;
+        if (r > rank[k]) {
+            rank[k] = r;
+            best[k].ver = vv;
+            best[k].passing = (uint8_t)passing;
+        }
+    }
+    cat_entries_free(es, n);
+    for (uint32_t k = 0; k < p->count; k++) {
+        struct pu_slot *o = &tr->obs[k];
+        if (best[k].passing && o->passing && o->ver == best[k].ver)
+            best[k].passing_ms = o->passing_ms;
+        else
+            best[k].passing_ms = now;
+        *o = best[k];
+    }
+}
+
+/* Writes the spec record back to the last version that settled everywhere.
+ * One writer: the member placement gives the spec's first placeable slot
+ * (every agent computes the same one). Last-writer-wins makes a second
+ * writer (two members disagreeing for a moment) harmless: both write the
+ * same text. It writes only while the record still asks for the failed
+ * version, so a newer apply is not overwritten unless it crosses the
+ * rollback on the wire (then the later clock wins, as for any two writes). */
+static void roll_back(struct agent *a, struct gathered *g, size_t i, struct track *tr)
+{
+    const struct place_spec *p = &g->specs[i];
+    int writer = -1;
+    struct err e;
+    int rc;
+
+    for (size_t k = 0; k < g->r.n && writer < 0; k++)
+        if (g->r.s[k].spec == i && g->r.s[k].member >= 0)
+            writer = g->r.s[k].member;
+    if (writer < 0 || writer != g->self || tr->reverted == p->version)
+        return;
+    tr->reverted = p->version;
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, p->name, tr->stable,
+                  (uint32_t)strlen(tr->stable), &e);
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        log_warn("place", "%s: rollback not written: %s", p->name, e.msg);
+        return;
+    }
+    log_warn("place", "%s: version %016llx did not become healthy within %u ms: rolled back to %016llx",
+             p->name, (unsigned long long)p->version, p->update.healthy_deadline_ms,
+             (unsigned long long)tr->stable_ver);
+    history_add(a, "rollback", p->name,
+                "version %016llx did not become healthy within %u ms; back to %016llx",
+                (unsigned long long)p->version, p->update.healthy_deadline_ms,
+                (unsigned long long)tr->stable_ver);
+    agent_drive(a);
+}
+
+/* The slots of spec i that may run its version now, and what follows from
+ * the catalog: a version settled everywhere becomes the one to go back to;
+ * a version past its deadline is rolled back (auto_revert). */
+static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64_t now)
+{
+    const struct place_spec *p = &g->specs[i];
+    struct track *tr = track_of(d, p->name);
+
+    tr->live = 1;
+    if (tr->target != p->version) {
+        tr->target = p->version;
+        tr->arrived_ms = now;
+        tr->failed_seen = 0;
+    }
+    observe(d->a, p, tr, now);
+    pu_plan(&p->update, p->version, tr->obs, p->count, now, &tr->plan);
+    if (tr->plan.settled >= p->count) {
+        if (tr->stable_ver != p->version) {
+            if (tr->stable)
+                history_add(d->a, "update", p->name, "version %016llx runs on all %u slots",
+                            (unsigned long long)p->version, p->count);
+            free(tr->stable);
+            tr->stable = xstrdup(g->texts[i]);
+            tr->stable_ver = p->version;
+        }
+        return tr->plan.may_update;
+    }
+    d->rolling = 1;
+    if (pu_failed(&p->update, &tr->plan, p->count, tr->arrived_ms, now)) {
+        if (!tr->failed_seen) {
+            tr->failed_seen = 1;
+            log_warn("place", "%s: version %016llx: %u of %u slots settled after %u ms", p->name,
+                     (unsigned long long)p->version, tr->plan.settled, p->count,
+                     p->update.healthy_deadline_ms);
+        }
+        if (p->update.auto_revert && tr->stable && tr->stable_ver != p->version)
+            roll_back(d->a, g, i, tr);
+    }
+    return tr->plan.may_update;
+}
+
 static int other_alive(struct agent *a)
 {
     for (size_t i = 1; i < swim_member_count(a->swim); i++)
@@ -228,9 +382,21 @@ static void place_now(struct place_drive *d)
     struct stale st = {0};
 
     gather(a, &g);
+    d->rolling = 0;
+    for (size_t i = 0; i < d->n_tr; i++)
+        d->tr[i].live = 0;
     for (size_t i = 0; i < g.n_specs; i++) {
         uint64_t mine = g.self >= 0 ? place_mine(&g.r, (uint32_t)i, g.self) : 0;
-        run_spec(d, g.specs[i].name, g.texts[i], mine);
+        uint64_t update = roll(d, &g, i, uv_now(&a->loop));
+        run_spec(d, g.specs[i].name, g.texts[i], mine, update);
+    }
+    for (size_t i = 0; i < d->n_tr;) {
+        if (!d->tr[i].live) {
+            free(d->tr[i].stable);
+            d->tr[i] = d->tr[--d->n_tr];
+        } else {
+            i++;
+        }
     }
     /* what runs for a spec that is gone (deleted, or refused now) */
     super_placed_each(a->super, stale_cb, &st);
@@ -239,7 +405,7 @@ static void place_now(struct place_drive *d)
         for (size_t k = 0; k < g.n_specs && !live; k++)
             live = strcmp(g.specs[k].name, st.names[i]) == 0;
         if (!live)
-            run_spec(d, st.names[i], NULL, 0);
+            run_spec(d, st.names[i], NULL, 0, 0);
     }
     for (size_t i = 0; i < d->n_ap;) {
         int live = 0;
@@ -268,7 +434,7 @@ static void tick(uv_timer_t *t)
         d->settled = 1;
         d->dirty = 1;
     }
-    if (!d->dirty && index == d->seen_index && gen == d->seen_gen)
+    if (!d->dirty && !d->rolling && index == d->seen_index && gen == d->seen_gen)
         return;
     d->dirty = 0;
     d->seen_index = index;
@@ -302,6 +468,9 @@ static void closed_cb(uv_handle_t *h)
     for (size_t i = 0; i < d->n_ap; i++)
         free(d->ap[i].sup);
     free(d->ap);
+    for (size_t i = 0; i < d->n_tr; i++)
+        free(d->tr[i].stable);
+    free(d->tr);
     free(d);
 }
 
@@ -349,9 +518,12 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
                 continue;
             here++;
             passing += es[j].status == CAT_PASSING;
-            json_array_append_new(run, json_pack("{s:s, s:s, s:s}", "node", es[j].inst.node, "id",
-                                                 es[j].inst.id, "status",
-                                                 cat_status_name(es[j].status)));
+            json_array_append_new(run, json_pack("{s:s, s:s, s:s, s:s}", "node", es[j].inst.node,
+                                                 "id", es[j].inst.id, "status",
+                                                 cat_status_name(es[j].status), "version",
+                                                 tag_get(&es[j].inst.meta, "ver")
+                                                     ? tag_get(&es[j].inst.meta, "ver")
+                                                     : ""));
         }
         running += here;
         missing += here == 0;
@@ -372,6 +544,19 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
                   (json_int_t)doubled, "slots", slots);
     if (ap && ap->error[0])
         json_object_set_new(o, "error", json_string(ap->error));
+    {
+        char ver[24];
+        snprintf(ver, sizeof(ver), "%016llx", (unsigned long long)p->version);
+        json_object_set_new(o, "version", json_string(ver));
+    }
+    for (size_t t = 0; a->place && t < a->place->n_tr; t++) {
+        const struct track *tr = &a->place->tr[t];
+        if (strcmp(tr->name, p->name) != 0 || tr->target != p->version)
+            continue;
+        json_object_set_new(o, "update",
+                            json_pack("{s:i, s:i, s:i}", "settled", (int)tr->plan.settled, "old",
+                                      (int)tr->plan.old, "busy", (int)tr->plan.busy));
+    }
     cat_entries_free(es, n);
     return o;
 }
