@@ -778,8 +778,12 @@ static json_t *inst_json(struct inst *in)
                   in->adopted);
     if (sp->bundle)
         json_object_set_new(o, "bundle", json_string(sp->bundle));
-    if (in->svc->placed)
+    if (in->svc->placed) {
+        char ver[24];
         json_object_set_new(o, "slot", json_integer(in->idx));
+        snprintf(ver, sizeof(ver), "%016llx", (unsigned long long)in->ver);
+        json_object_set_new(o, "version", json_string(ver));
+    }
     /* why it waits, failed, or still runs the version before */
     if (sp->bundle && in->svc->b.error[0] && !in->svc->b.ready)
         json_object_set_new(o, "error", json_string(in->svc->b.error));
