@@ -47,6 +47,9 @@ static const char usage[] =
     "  --gc-rule agent|serving  with --churn: collection waits for every member not\n"
     "                         reaped (agent, default), or only live ones (the old rule)\n"
     "  --reap-after T         forget dead members after T (default: the profile's)\n"
+    "  --place SLOTS          cluster specs with SLOTS slots in all (64 per spec):\n"
+    "                         every node places over its own view; reports moves\n"
+    "                         per join and death, and double-running slot-seconds\n"
     "  --progress T           say on stderr how far the run got every T simulated\n"
     "  --json                 one JSON object instead of text\n"
     "  --help                 this text\n"
@@ -68,6 +71,7 @@ enum opt {
     O_JOIN_LATE,
     O_SEEDS,
     O_SERVICES,
+    O_PLACE,
     O_RAMP,
     O_STREAM_TIMEOUT,
     O_PROGRESS,
@@ -96,6 +100,7 @@ static const struct option opts[] = {
     {"join-late", required_argument, NULL, O_JOIN_LATE},
     {"seeds", required_argument, NULL, O_SEEDS},
     {"services", required_argument, NULL, O_SERVICES},
+    {"place", required_argument, NULL, O_PLACE},
     {"ramp-ms", required_argument, NULL, O_RAMP},
     {"stream-timeout-ms", required_argument, NULL, O_STREAM_TIMEOUT},
     {"progress", required_argument, NULL, O_PROGRESS},
@@ -459,6 +464,11 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
             break;
         case O_SERVICES:
             rc = parse_u32(optarg, 100, &sc->services, "--services", e);
+            break;
+        case O_PLACE:
+            rc = parse_u32(optarg, 1000000, &sc->place_slots, "--place", e);
+            if (rc == 0 && sc->place_slots == 0)
+                rc = err_set(e, -EINVAL, "--place: at least 1 slot");
             break;
         case O_SEEDS:
             rc = parse_u32(optarg, 1000, &sc->seeds, "--seeds", e);

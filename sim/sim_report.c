@@ -174,6 +174,8 @@ static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_
         json_repl(f, &r->repl);
     if (sc->churn)
         json_churn(f, &r->churn);
+    if (sc->place_slots)
+        sim_place_print(f, &r->place, sc->nodes, 1);
     fprintf(f, "\"formed_ms\":");
     json_ms(f, r->formed_ms);
     fprintf(f, ",\"whole_since_ms\":");
@@ -258,5 +260,7 @@ void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_res
         text_repl(f, &r->repl);
     if (sc->churn)
         text_churn(f, &r->churn);
+    if (sc->place_slots)
+        sim_place_print(f, &r->place, sc->nodes, 0);
     fprintf(f, "trace                 %016" PRIx64 "\n", r->trace);
 }

@@ -775,6 +775,9 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     size_t n_acts, next = 0;
     uint64_t progress_at = sc->progress_ms;
     struct sim_churn_hooks hooks = {&d, hook_swim, hook_freeze, hook_restart, hook_poke};
+    uint64_t place_at = SIM_PLACE_TICK_MS;
+    struct sim_place *pl = NULL;
+    struct swim **sw = NULL;
     int rc = 0;
 
     memset(r, 0, sizeof(*r));
@@ -818,6 +821,19 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
         d.ch = sim_churn_new(&cc, d.total, d.rp, d.net);
     }
     acts = plan(sc, d.total, &n_acts);
+    if (sc->place_slots) {
+        pl = sim_place_new(sc->place_slots, d.total);
+        sw = xcalloc(d.total, sizeof(*sw));
+        for (size_t i = 0; i < sc->n_kill; i++)
+            sim_place_expect(pl, SIM_PLACE_DEATH, sc->kill[i].first, sc->kill[i].count,
+                             sc->kill[i].at_ms);
+        for (size_t i = 0; i < sc->n_join_late; i++)
+            sim_place_expect(pl, SIM_PLACE_JOIN, sc->join_late[i].first, sc->join_late[i].count,
+                             sc->join_late[i].at_ms);
+        for (size_t i = 0; i < sc->n_part; i++)
+            if (sc->part[i].end_ms < sc->duration_ms)
+                sim_place_expect(pl, SIM_PLACE_HEAL, 0, 0, sc->part[i].end_ms);
+    }
 
     for (;;) {
         uint64_t until = next < n_acts && acts[next].at_ms < sc->duration_ms ? acts[next].at_ms
@@ -827,11 +843,19 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
             until = progress_at;
         if (d.ch && sim_churn_next(d.ch) < until)
             until = sim_churn_next(d.ch);
+        if (pl && place_at < until)
+            until = place_at;
         while (sim_net_next(d.net, until, &ev))
             deliver(&d, &ev);
         if (sc->progress_ms && until == progress_at) {
             progress(&d, sc->progress);
             progress_at += sc->progress_ms;
+        }
+        if (pl && until == place_at) {
+            for (uint32_t i = 0; i < d.total; i++)
+                sw[i] = d.nodes[i].swim;
+            sim_place_tick(pl, until, sw, d.formed_ms != NEVER);
+            place_at += SIM_PLACE_TICK_MS;
         }
         if (until >= sc->duration_ms)
             break;
@@ -855,7 +879,11 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     if (d.ch)
         sim_churn_finish(d.ch, &hooks, &r->churn);
     collect(&d);
+    if (pl)
+        sim_place_result(pl, &r->place);
 out:
+    sim_place_free(pl);
+    free(sw);
     for (uint32_t i = 0; i < d.total; i++) {
         swim_free(d.nodes[i].swim);
         free(d.nodes[i].peers);

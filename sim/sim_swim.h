@@ -25,6 +25,7 @@
 #include "core/swim.h"
 #include "sim/sim_net.h"
 #include "sim/sim_churn.h"
+#include "sim/sim_place.h"
 #include "sim/sim_repl.h"
 
 #define SIM_ACTIONS_MAX 64
@@ -56,6 +57,7 @@ struct sim_scenario {
     int gc_serving;    /* with churn: collection counts only live members (the old rule) */
     unsigned fault_kinds;   /* with churn: bits 1 << SIM_FAULT_* (0: all) */
     uint64_t reap_after_ms; /* 0: the profile's */
+    uint32_t place_slots; /* placement (sim_place): slots of the cluster's specs (0: none) */
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;
@@ -102,6 +104,7 @@ struct sim_result {
     uint64_t trace;              /* hash of every byte sent, with its time and ends */
     struct sim_repl_result repl; /* with services > 0 */
     struct sim_churn_result churn; /* with churn > 0 */
+    struct sim_place_result place; /* with place_slots > 0 */
 };
 
 /* Runs the scenario to its end. Returns 0, or a negative code with a

@@ -1,0 +1,375 @@
+/* sim_place: core/place over the simulated nodes' own views (see
+ * sim_place.h). Each tick hashes every running node's view (the set of
+ * members it holds alive or suspect), places once per distinct view (a
+ * small cache keeps the views of the last ticks), then counts for every
+ * slot how many running nodes run it: node o runs slot s when the
+ * placement of o's own view gives s to o. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/place.h"
+#include "sim/sim_place.h"
+
+#define VIEWS_MAX 64
+#define NEVER     UINT64_MAX
+
+struct view {
+    uint64_t hash;
+    int32_t *owner; /* per slot: node index, -1 unplaceable */
+    uint64_t used;  /* tick number of its last use, 0: empty */
+};
+
+struct sim_place {
+    uint32_t slots, total;
+    struct place_spec *specs;
+    size_t n_specs;
+    struct view cache[VIEWS_MAX];
+    uint64_t *vh;       /* per node: the hash of its view this tick */
+    uint32_t *nlive;    /* per node: members it holds alive or suspect */
+    uint32_t *copies;   /* per slot, this tick */
+    int32_t *runner;    /* per slot: a node that runs it this tick */
+    uint8_t *placeable; /* per slot: some view places it */
+    int32_t *once;      /* the last exactly-once assignment */
+    int have_once;
+    int32_t *pre[SIM_PLACE_EVENTS_MAX]; /* per event: `once` when it happened */
+    uint8_t started[SIM_PLACE_EVENTS_MAX];
+    struct place_member *m;
+    uint64_t tick;
+    struct sim_place_result r;
+};
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int live_state(uint8_t st)
+{
+    return st == SWIM_ALIVE || st == SWIM_SUSPECT;
+}
+
+static uint32_t node_of(const char *name)
+{
+    return (uint32_t)strtoul(name + 1, NULL, 10); /* "n<i>" */
+}
+
+struct sim_place *sim_place_new(uint32_t slots, uint32_t total_nodes)
+{
+    struct sim_place *p = xcalloc(1, sizeof(*p));
+
+    p->slots = slots;
+    p->total = total_nodes;
+    p->n_specs = (slots + PLACE_COUNT_MAX - 1) / PLACE_COUNT_MAX;
+    p->specs = xcalloc(p->n_specs ? p->n_specs : 1, sizeof(*p->specs));
+    for (size_t i = 0; i < p->n_specs; i++) {
+        snprintf(p->specs[i].name, sizeof(p->specs[i].name), "s%04zu", i);
+        p->specs[i].count = i + 1 < p->n_specs ? PLACE_COUNT_MAX
+                                               : slots - (uint32_t)i * PLACE_COUNT_MAX;
+        p->specs[i].update.max_parallel = 1;
+    }
+    p->vh = xcalloc(total_nodes, sizeof(*p->vh));
+    p->nlive = xcalloc(total_nodes, sizeof(*p->nlive));
+    p->copies = xcalloc(slots + 1, sizeof(*p->copies));
+    p->runner = xcalloc(slots + 1, sizeof(*p->runner));
+    p->placeable = xcalloc(slots + 1, 1);
+    p->once = xcalloc(slots + 1, sizeof(*p->once));
+    p->m = xcalloc(total_nodes, sizeof(*p->m));
+    p->r.slots = slots;
+    p->r.specs = (uint32_t)p->n_specs;
+    return p;
+}
+
+void sim_place_free(struct sim_place *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < VIEWS_MAX; i++)
+        free(p->cache[i].owner);
+    for (size_t i = 0; i < p->r.n_ev; i++)
+        free(p->pre[i]);
+    free(p->specs);
+    free(p->vh);
+    free(p->nlive);
+    free(p->copies);
+    free(p->runner);
+    free(p->placeable);
+    free(p->once);
+    free(p->m);
+    free(p);
+}
+
+void sim_place_expect(struct sim_place *p, uint8_t kind, uint32_t first, uint32_t count,
+                      uint64_t at_ms)
+{
+    struct sim_place_event *ev;
+
+    if (p->r.n_ev == SIM_PLACE_EVENTS_MAX)
+        return;
+    ev = &p->r.ev[p->r.n_ev++];
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = kind;
+    ev->first = first;
+    ev->count = count;
+    ev->at_ms = at_ms;
+    ev->known_ms = ev->converged_ms = NEVER;
+}
+
+static uint64_t view_hash(const struct swim *s, uint32_t *nlive)
+{
+    uint64_t h = 0;
+    uint32_t n = 0;
+
+    for (size_t i = 0; i < swim_member_count(s); i++) {
+        const struct swim_member *m = swim_member_at(s, i);
+        if (!live_state(m->state))
+            continue;
+        h ^= mix64(node_of(m->name) + 1);
+        n++;
+    }
+    *nlive = n;
+    return mix64(h ^ n);
+}
+
+/* The cached placement of view hash h, computed from s's view on a miss. */
+static struct view *view_get(struct sim_place *p, uint64_t h, const struct swim *s)
+{
+    struct view *v = NULL, *lru = &p->cache[0];
+    struct place_result res;
+    size_t n = 0;
+
+    for (size_t i = 0; i < VIEWS_MAX; i++) {
+        if (p->cache[i].used && p->cache[i].hash == h) {
+            v = &p->cache[i];
+            v->used = p->tick;
+            return v;
+        }
+        if (p->cache[i].used < lru->used)
+            lru = &p->cache[i];
+    }
+    v = lru;
+    for (size_t i = 0; i < swim_member_count(s); i++) {
+        const struct swim_member *m = swim_member_at(s, i);
+        if (!live_state(m->state))
+            continue;
+        p->m[n].name = m->name;
+        p->m[n].tags = NULL;
+        memset(&p->m[n].cap, 0, sizeof(p->m[n].cap));
+        n++;
+    }
+    if (place_compute(p->specs, p->n_specs, p->m, n, &res, NULL) < 0) {
+        memset(&res, 0, sizeof(res));
+    }
+    if (!v->owner)
+        v->owner = xcalloc(p->slots + 1, sizeof(*v->owner));
+    for (uint32_t k = 0; k < p->slots; k++)
+        v->owner[k] = k < res.n && res.s[k].member >= 0
+                          ? (int32_t)node_of(p->m[res.s[k].member].name)
+                          : -1;
+    place_result_release(&res);
+    v->hash = h;
+    v->used = p->tick;
+    p->r.computes++;
+    return v;
+}
+
+static int view_has(const struct swim *s, uint32_t node)
+{
+    for (size_t i = 0; i < swim_member_count(s); i++) {
+        const struct swim_member *m = swim_member_at(s, i);
+        if (node_of(m->name) == node)
+            return live_state(m->state);
+    }
+    return 0;
+}
+
+/* Every running node's view agrees with the event: the dead are out of
+ * it, the joiners in it, every running node in it after a heal. */
+static int known(const struct sim_place *p, const struct sim_place_event *ev,
+                 struct swim *const *swims, uint32_t running)
+{
+    for (uint32_t v = 0; v < p->total; v++) {
+        if (!swims[v])
+            continue;
+        if (ev->kind == SIM_PLACE_HEAL) {
+            if (p->nlive[v] != running)
+                return 0;
+            continue;
+        }
+        for (uint32_t x = ev->first; x < ev->first + ev->count; x++) {
+            int has = view_has(swims[v], x);
+            if ((ev->kind == SIM_PLACE_DEATH) == has)
+                return 0;
+            if (ev->kind == SIM_PLACE_JOIN && !swims[x])
+                return 0;
+        }
+    }
+    return 1;
+}
+
+void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims, int formed)
+{
+    struct view *used[VIEWS_MAX];
+    size_t n_used = 0;
+    uint32_t running = 0, bad = 0;
+    const double dt = SIM_PLACE_TICK_MS / 1000.0;
+
+    if (!formed)
+        return;
+    p->tick++;
+    p->r.ticks++;
+    for (uint32_t v = 0; v < p->total; v++) {
+        if (!swims[v])
+            continue;
+        running++;
+        p->vh[v] = view_hash(swims[v], &p->nlive[v]);
+    }
+    for (uint32_t v = 0; v < p->total; v++) {
+        struct view *w;
+        int seen = 0;
+        if (!swims[v])
+            continue;
+        for (size_t i = 0; i < n_used && !seen; i++)
+            seen = used[i]->hash == p->vh[v];
+        if (seen)
+            continue;
+        w = view_get(p, p->vh[v], swims[v]);
+        if (n_used < VIEWS_MAX)
+            used[n_used++] = w;
+    }
+    if (n_used > p->r.max_views)
+        p->r.max_views = (uint32_t)n_used;
+    memset(p->copies, 0, p->slots * sizeof(*p->copies));
+    memset(p->placeable, 0, p->slots);
+    for (size_t i = 0; i < n_used; i++) {
+        const struct view *w = used[i];
+        for (uint32_t k = 0; k < p->slots; k++) {
+            int32_t o = w->owner[k];
+            if (o < 0)
+                continue;
+            p->placeable[k] = 1;
+            if (swims[o] && p->vh[o] == w->hash) {
+                p->copies[k]++;
+                p->runner[k] = o;
+            }
+        }
+    }
+    for (uint32_t k = 0; k < p->slots; k++) {
+        if (p->copies[k] > p->r.max_copies)
+            p->r.max_copies = p->copies[k];
+        if (p->copies[k] > 1)
+            p->r.double_slot_s += (p->copies[k] - 1) * dt;
+        if (!p->copies[k] && p->placeable[k])
+            p->r.missing_slot_s += dt;
+        bad += p->copies[k] != 1;
+    }
+    if (!bad) {
+        p->r.ticks_once++;
+    }
+    /* events: the exactly-once state before, when all know, the one after */
+    for (size_t i = 0; i < p->r.n_ev; i++) {
+        struct sim_place_event *ev = &p->r.ev[i];
+        if (ev->at_ms > now_ms || ev->converged_ms != NEVER)
+            continue;
+        if (!p->started[i]) {
+            p->started[i] = 1;
+            if (p->have_once) {
+                p->pre[i] = xcalloc(p->slots + 1, sizeof(*p->pre[i]));
+                memcpy(p->pre[i], p->once, p->slots * sizeof(*p->once));
+                for (uint32_t k = 0; ev->kind == SIM_PLACE_DEATH && k < p->slots; k++)
+                    ev->owned += (uint32_t)p->pre[i][k] >= ev->first &&
+                                 (uint32_t)p->pre[i][k] < ev->first + ev->count;
+            }
+        }
+        if (ev->known_ms == NEVER && known(p, ev, swims, running))
+            ev->known_ms = now_ms;
+        if (ev->known_ms != NEVER && !bad) {
+            ev->converged_ms = now_ms;
+            for (uint32_t k = 0; p->pre[i] && k < p->slots; k++)
+                ev->moved += p->pre[i][k] != p->runner[k];
+        }
+    }
+    if (!bad) {
+        memcpy(p->once, p->runner, p->slots * sizeof(*p->once));
+        p->have_once = 1;
+    }
+}
+
+void sim_place_result(const struct sim_place *p, struct sim_place_result *r)
+{
+    *r = p->r;
+}
+
+static const char *kind_name(uint8_t k)
+{
+    return k == SIM_PLACE_DEATH ? "death" : k == SIM_PLACE_JOIN ? "join" : "heal";
+}
+
+static void json_ms(FILE *f, uint64_t ms)
+{
+    if (ms == NEVER)
+        fprintf(f, "null");
+    else
+        fprintf(f, "%" PRIu64, ms);
+}
+
+static uint64_t since(uint64_t a, uint64_t b)
+{
+    return a == NEVER || b == NEVER ? NEVER : a - b;
+}
+
+void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, int json)
+{
+    double per_node = nodes ? (double)r->slots / nodes : 0;
+
+    if (json) {
+        fprintf(f,
+                "\"place\":{\"slots\":%u,\"specs\":%u,\"computes\":%" PRIu64
+                ",\"ticks\":%" PRIu64 ",\"ticks_once\":%" PRIu64
+                ",\"double_slot_s\":%.2f,\"missing_slot_s\":%.2f,\"max_copies\":%u,"
+                "\"max_views\":%u,\"slots_per_node\":%.2f,\"events\":[",
+                r->slots, r->specs, r->computes, r->ticks, r->ticks_once, r->double_slot_s,
+                r->missing_slot_s, r->max_copies, r->max_views, per_node);
+        for (size_t i = 0; i < r->n_ev; i++) {
+            const struct sim_place_event *ev = &r->ev[i];
+            fprintf(f, "%s{\"kind\":\"%s\",\"first\":%u,\"count\":%u,\"at_ms\":%" PRIu64,
+                    i ? "," : "", kind_name(ev->kind), ev->first, ev->count, ev->at_ms);
+            fprintf(f, ",\"known_after_ms\":");
+            json_ms(f, since(ev->known_ms, ev->at_ms));
+            fprintf(f, ",\"converged_after_known_ms\":");
+            json_ms(f, since(ev->converged_ms, ev->known_ms));
+            fprintf(f, ",\"moved\":%u,\"owned\":%u}", ev->moved, ev->owned);
+        }
+        fprintf(f, "]},");
+        return;
+    }
+    fprintf(f, "place                 %u slots in %u specs, %.2f per node; %" PRIu64
+               " placements computed (at most %u views in one tick)\n",
+            r->slots, r->specs, per_node, r->computes, r->max_views);
+    fprintf(f, "place exactly once    %" PRIu64 " of %" PRIu64 " ticks; double %.2f slot-s,"
+               " missing %.2f slot-s, at most %u copies\n",
+            r->ticks_once, r->ticks, r->double_slot_s, r->missing_slot_s, r->max_copies);
+    for (size_t i = 0; i < r->n_ev; i++) {
+        const struct sim_place_event *ev = &r->ev[i];
+        uint64_t k = since(ev->known_ms, ev->at_ms), c = since(ev->converged_ms, ev->known_ms);
+        fprintf(f, "place %-5s at %6.3f s", kind_name(ev->kind), (double)ev->at_ms / 1000.0);
+        if (ev->count)
+            fprintf(f, " nodes %u-%u", ev->first, ev->first + ev->count - 1);
+        fprintf(f, ": known by all after ");
+        if (k == NEVER)
+            fprintf(f, "never");
+        else
+            fprintf(f, "%.3f s", (double)k / 1000.0);
+        fprintf(f, ", exactly once %s", c == NEVER ? "never" : "");
+        if (c != NEVER)
+            fprintf(f, "%.3f s later", (double)c / 1000.0);
+        fprintf(f, "; %u slots moved", ev->moved);
+        if (ev->kind == SIM_PLACE_DEATH)
+            fprintf(f, " (the dead held %u)", ev->owned);
+        fprintf(f, "\n");
+    }
+}
