@@ -12,7 +12,7 @@
 #include "core/place.h"
 #include "sim/sim_place.h"
 
-#define VIEWS_MAX 64
+#define VIEWS_KEEP 64 /* views kept from earlier ticks */
 #define NEVER     UINT64_MAX
 
 struct view {
@@ -25,7 +25,9 @@ struct sim_place {
     uint32_t slots, total;
     struct place_spec *specs;
     size_t n_specs;
-    struct view cache[VIEWS_MAX];
+    struct view *cache; /* heap: n_cache; grows to the distinct views of one tick */
+    size_t n_cache;
+    size_t *used;       /* this tick's views (indexes into cache: it may move as it grows) */
     uint64_t *vh;       /* per node: the hash of its view this tick */
     uint32_t *nlive;    /* per node: members it holds alive or suspect */
     uint32_t *copies;   /* per slot, this tick */
@@ -79,6 +81,7 @@ struct sim_place *sim_place_new(uint32_t slots, uint32_t total_nodes)
     p->placeable = xcalloc(slots + 1, 1);
     p->once = xcalloc(slots + 1, sizeof(*p->once));
     p->m = xcalloc(total_nodes, sizeof(*p->m));
+    p->used = xcalloc(total_nodes, sizeof(*p->used));
     p->r.slots = slots;
     p->r.specs = (uint32_t)p->n_specs;
     return p;
@@ -88,8 +91,10 @@ void sim_place_free(struct sim_place *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < VIEWS_MAX; i++)
+    for (size_t i = 0; i < p->n_cache; i++)
         free(p->cache[i].owner);
+    free(p->cache);
+    free(p->used);
     for (size_t i = 0; i < p->r.n_ev; i++)
         free(p->pre[i]);
     free(p->specs);
@@ -138,20 +143,28 @@ static uint64_t view_hash(const struct swim *s, uint32_t *nlive)
 /* The cached placement of view hash h, computed from s's view on a miss. */
 static struct view *view_get(struct sim_place *p, uint64_t h, const struct swim *s)
 {
-    struct view *v = NULL, *lru = &p->cache[0];
+    struct view *v = NULL;
     struct place_result res;
     size_t n = 0;
 
-    for (size_t i = 0; i < VIEWS_MAX; i++) {
+    for (size_t i = 0; i < p->n_cache; i++) {
         if (p->cache[i].used && p->cache[i].hash == h) {
             v = &p->cache[i];
             v->used = p->tick;
             return v;
         }
-        if (p->cache[i].used < lru->used)
-            lru = &p->cache[i];
+        /* the oldest view not used in this tick makes room */
+        if (p->n_cache >= VIEWS_KEEP && p->cache[i].used < p->tick &&
+            (!v || p->cache[i].used < v->used))
+            v = &p->cache[i];
     }
-    v = lru;
+    if (!v) {
+        /* every kept view is in use this tick: grow (the views of this
+         * tick are referred to by index, see sim_place_tick) */
+        p->cache = xrealloc(p->cache, (p->n_cache + 1) * sizeof(*p->cache));
+        v = &p->cache[p->n_cache++];
+        memset(v, 0, sizeof(*v));
+    }
     for (size_t i = 0; i < swim_member_count(s); i++) {
         const struct swim_member *m = swim_member_at(s, i);
         if (!live_state(m->state))
@@ -213,7 +226,7 @@ static int known(const struct sim_place *p, const struct sim_place_event *ev,
 
 void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims, int formed)
 {
-    struct view *used[VIEWS_MAX];
+    size_t *used = p->used;
     size_t n_used = 0;
     uint32_t running = 0, bad = 0;
     const double dt = SIM_PLACE_TICK_MS / 1000.0;
@@ -234,19 +247,18 @@ void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *sw
         if (!swims[v])
             continue;
         for (size_t i = 0; i < n_used && !seen; i++)
-            seen = used[i]->hash == p->vh[v];
+            seen = p->cache[used[i]].hash == p->vh[v];
         if (seen)
             continue;
         w = view_get(p, p->vh[v], swims[v]);
-        if (n_used < VIEWS_MAX)
-            used[n_used++] = w;
+        used[n_used++] = (size_t)(w - p->cache);
     }
     if (n_used > p->r.max_views)
         p->r.max_views = (uint32_t)n_used;
     memset(p->copies, 0, p->slots * sizeof(*p->copies));
     memset(p->placeable, 0, p->slots);
     for (size_t i = 0; i < n_used; i++) {
-        const struct view *w = used[i];
+        const struct view *w = &p->cache[used[i]];
         for (uint32_t k = 0; k < p->slots; k++) {
             int32_t o = w->owner[k];
             if (o < 0)
