@@ -1,4 +1,4 @@
-/* cmd_place: troupe apply, diff and status, the client side of the
+/* cmd_place: troupe apply, diff, status and promote, the client side of the
  * cluster's service specs (/v1/specs, /v1/place). apply and diff read a
  * directory of NAME.json specs (or one file) and check every spec here,
  * with core/place, before anything is published: a bad file stops the
@@ -282,6 +282,17 @@ static void print_status(json_t *res)
                (long long)json_integer_value(json_object_get(sp, "unplaceable")));
         if (err)
             printf("  error on %s: %s\n", json_string_value(json_object_get(res, "node")), err);
+        if (json_object_get(sp, "update")) {
+            json_t *u = json_object_get(sp, "update");
+            printf("  version %s: %lld settled, %lld down or settling, %lld on an older version%s\n",
+                   json_string_value(json_object_get(sp, "version")),
+                   (long long)json_integer_value(json_object_get(u, "settled")),
+                   (long long)json_integer_value(json_object_get(u, "busy")),
+                   (long long)json_integer_value(json_object_get(u, "old")),
+                   json_is_true(json_object_get(u, "promote"))
+                       ? "; the canary waits for troupe promote"
+                       : "");
+        }
         printf("  %-5s %-20s %s\n", "SLOT", "PLACED ON", "RUNNING (node/status)");
         json_array_foreach(json_object_get(sp, "slots"), k, sl)
         {
@@ -313,4 +324,34 @@ int cmd_status(struct cli *c)
     else
         snprintf(path, sizeof(path), "/v1/place");
     return cli_show(c, "GET", path, NULL, print_status);
+}
+
+int cmd_promote(struct cli *c)
+{
+    char path[256];
+    json_t *res = NULL, *spec, *u, *out = NULL;
+    char *body;
+    int rc;
+
+    if (c->nargs != 1)
+        return usage_error("promote: expected NAME");
+    snprintf(path, sizeof(path), "/v1/specs/%s", c->args[0]);
+    if ((rc = call(c, "GET", path, NULL, &res)) != 0)
+        return rc;
+    spec = json_object_get(res, "spec");
+    u = json_object_get(spec, "update");
+    if (!json_is_object(spec) || !json_integer_value(json_object_get(u, "canary"))) {
+        fprintf(stderr, "troupe: %s: no canary to promote (update.canary is 0)\n", c->args[0]);
+        json_decref(res);
+        return 1;
+    }
+    json_object_del(u, "canary");
+    body = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = call(c, "PUT", path, body, &out);
+    free(body);
+    json_decref(out);
+    json_decref(res);
+    if (rc == 0)
+        printf("%s: promoted: the new version rolls out to every slot\n", c->args[0]);
+    return rc;
 }

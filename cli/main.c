@@ -426,6 +426,11 @@ static const struct cli_cmd commands[] = {
      "       troupe route rm NAME [--http ADDR]\n"
      "A route makes every agent listen on its port and pass what arrives to the\n"
      "passing instances of its service (docs/proxy.md). The last write wins.\n"},
+    {"promote", cmd_promote, 1,
+     "Usage: troupe promote NAME [--http ADDR]\n"
+     "Ends the canary of a cluster spec (update.canary N: N slots run the new version\n"
+     "and the others wait): writes the spec again without canary, and the new version\n"
+     "rolls out to every slot, max_parallel at a time.\n"},
     {"watch", cmd_watch, 2,
      "Usage: troupe watch services | service NAME | kv PREFIX [--json] [--http ADDR]\n"
      "Prints the current state, then again at every change (blocking queries).\n"},

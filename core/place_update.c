@@ -1,6 +1,7 @@
 /* place_update: the rolling update rule (see place_update.h). A slot is
  * judged from what the catalog shows of it; the budget is max_parallel
- * minus the slots that are down or still settling; candidates take the
+ * minus the slots that are down or still settling (and, for a canary, no
+ * more than `canary` slots on the new version); candidates take the
  * budget in slot order, so two agents that see the same catalog never
  * hand one free place to two different slots. */
 #include <string.h>
@@ -43,6 +44,13 @@ void pu_plan(const struct place_update *u, uint64_t target, const struct pu_slot
         }
     }
     room = out->busy >= max ? 0 : max - out->busy;
+    if (u->canary) {
+        /* a canary: no more than `canary` slots on the target until promoted */
+        uint32_t on = 0;
+        for (uint32_t k = 0; k < count; k++)
+            on += slots[k].ver == target;
+        room = on >= u->canary ? 0 : (u->canary - on < room ? u->canary - on : room);
+    }
     for (uint32_t k = 0; k < count && room; k++) {
         if (pu_slot_state(&slots[k], target, u->min_healthy_ms, now_ms) != PU_OLD)
             continue;
@@ -54,7 +62,9 @@ void pu_plan(const struct place_update *u, uint64_t target, const struct pu_slot
 int pu_failed(const struct place_update *u, const struct pu_plan *p, uint32_t count,
               uint64_t arrived_ms, uint64_t now_ms)
 {
-    if (p->settled >= count)
+    uint32_t goal = u->canary && u->canary < count ? u->canary : count;
+
+    if (p->settled >= goal)
         return 0;
     return now_ms >= arrived_ms && now_ms - arrived_ms >= u->healthy_deadline_ms;
 }

@@ -12,7 +12,10 @@
  *   a slot passing on an older version is a candidate; the first `free`
  *   candidates in slot order may be replaced now;
  *   a slot that is not passing anyway (down, failing, starting) may always
- *   take the new version: replacing it takes nothing away.
+ *   take the new version: replacing it takes nothing away;
+ *   with update.canary N, no candidate is taken once N slots run the new
+ *   version: the rest waits until the spec is written again with canary
+ *   0 (troupe promote), which leaves the version as it is.
  *
  * Owns that rule and the one that says when a version has failed (not all
  * slots settled on it within healthy_deadline_ms of its arrival). Which
@@ -55,7 +58,8 @@ void pu_plan(const struct place_update *u, uint64_t target, const struct pu_slot
              uint32_t count, uint64_t now_ms, struct pu_plan *out);
 
 /* The target version, which arrived at arrived_ms (this agent's clock),
- * has failed: not every slot settled on it within healthy_deadline_ms. */
+ * has failed: not every slot (a canary: not its N slots) settled on it
+ * within healthy_deadline_ms. */
 int pu_failed(const struct place_update *u, const struct pu_plan *p, uint32_t count,
               uint64_t arrived_ms, uint64_t now_ms);
 

@@ -553,9 +553,11 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
         const struct track *tr = &a->place->tr[t];
         if (strcmp(tr->name, p->name) != 0 || tr->target != p->version)
             continue;
-        json_object_set_new(o, "update",
-                            json_pack("{s:i, s:i, s:i}", "settled", (int)tr->plan.settled, "old",
-                                      (int)tr->plan.old, "busy", (int)tr->plan.busy));
+        json_object_set_new(
+            o, "update",
+            json_pack("{s:i, s:i, s:i, s:b}", "settled", (int)tr->plan.settled, "old",
+                      (int)tr->plan.old, "busy", (int)tr->plan.busy, "promote",
+                      p->update.canary && tr->plan.old && tr->plan.settled >= p->update.canary));
     }
     cat_entries_free(es, n);
     return o;

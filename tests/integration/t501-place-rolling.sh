@@ -4,7 +4,8 @@
 # passing instance, and every slot ends on the new version. A version whose
 # check fails is rolled back (auto_revert) on every host: the spec record
 # is the previous version again, every slot runs it, and the rollback is
-# in the history.
+# in the history. A canary of 1 runs one slot on the new version until
+# troupe promote, then the rest rolls.
 . "$(dirname "$0")/lib.sh"
 
 place_cleanup() {
@@ -25,13 +26,13 @@ trap place_cleanup EXIT
 net_up 5
 cluster 5 --enable-exec-checks
 
-# spec ARG CHECK: the roll spec running sleep ARG with an exec check CHECK
+# spec ARG CHECK [CANARY]: the roll spec running sleep ARG with an exec check CHECK
 spec() {
     cat >"$TMP/roll.json" <<JSON
 {"name": "roll", "command": "/bin/sleep", "args": ["$1"], "user": "nobody", "count": 6,
  "checks": [{"name": "ok", "exec": "$2", "interval_ms": 300, "timeout_ms": 250}],
  "update": {"max_parallel": 2, "min_healthy_ms": 1500, "healthy_deadline_ms": 12000,
-            "auto_revert": true}}
+            "auto_revert": true, "canary": ${3:-0}}}
 JSON
 }
 
@@ -116,3 +117,22 @@ rolled() {
 }
 wait_until 10 "the rollback is in a history" rolled
 say "$(grep -h "rolled back" "$TMP"/h*.log | head -n 1)"
+
+say "v4 with canary 1: one slot on v4 until troupe promote"
+spec 100003 true 1
+cli 3 apply "$TMP/roll.json" || fail "apply v4 with a canary"
+# on_new I N: as hI sees it, N slots run the spec's version and pass
+on_new() {
+    api "$1" GET /v1/place/roll | jq -e --argjson n "$2" '.specs[0] as $s |
+        [$s.slots[] | select(.running[0].version == $s.version and
+                             .running[0].status == "passing")] | length == $n'
+}
+waits() { api 1 GET /v1/place/roll | jq -e '.specs[0].update.promote'; }
+wait_until 30 "the canary passes and waits for promote" waits
+one_new() { on_new 1 1 && on_new 4 1; }
+hold 3 "one slot on v4, five on v2, as h1 and h4 see it" one_new
+cli 2 status roll | grep -q "the canary waits for troupe promote" ||
+    fail "troupe status does not say the canary waits: $(cli 2 status roll)"
+cli 5 promote roll || fail "troupe promote"
+wait_until 60 "every slot passing on v4 on every host" all_on_version
+[ "$(version_of 2)" != "$v2" ] || fail "v4 has the version of v2"

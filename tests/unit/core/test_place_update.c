@@ -152,6 +152,26 @@ static void test_failed_after_deadline_unless_all_settled(void **st)
     assert_false(pu_failed(&u, &p, 6, 1000, 99999));
 }
 
+static void test_canary_stops_after_n_slots_on_the_new_version(void **st)
+{
+    struct place_update u = cfg(2);
+    struct pu_slot s[6];
+    struct pu_plan p;
+
+    (void)st;
+    u.canary = 1;
+    all(s, 6, OLD);
+    pu_plan(&u, NEW, s, 6, 5000, &p);
+    assert_int_equal(p.may_update, 0x1);
+    s[0] = (struct pu_slot){.ver = NEW, .passing = 1, .passing_ms = 0}; /* settled */
+    pu_plan(&u, NEW, s, 6, 5000, &p);
+    assert_int_equal(p.may_update, 0x1); /* waits for troupe promote */
+    assert_false(pu_failed(&u, &p, 6, 0, 99999));
+    u.canary = 0; /* promoted: the same version, the rest rolls */
+    pu_plan(&u, NEW, s, 6, 5000, &p);
+    assert_int_equal(p.may_update, 0x7);
+}
+
 static void test_version_is_stable_and_never_zero(void **st)
 {
     (void)st;
@@ -170,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_never_more_than_max_parallel_down_over_a_rollout),
         cmocka_unit_test(test_same_catalog_same_answer_on_every_agent),
         cmocka_unit_test(test_failed_after_deadline_unless_all_settled),
+        cmocka_unit_test(test_canary_stops_after_n_slots_on_the_new_version),
         cmocka_unit_test(test_version_is_stable_and_never_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
