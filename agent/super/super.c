@@ -294,8 +294,12 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
              v->b.error + (strncmp(v->b.error, "refused ", 8) == 0 ? 8 : 0), v->spec.name);
     /* an instance that is not restarted at once leaves the catalog now; one
      * that is gets its registration replaced right after the spawn, so that
-     * the durable write of the catalog does not delay the replacement */
-    if ((o.notes & SUP_NOTE_EXITED) && o.act != SUP_ACT_SPAWN)
+     * the durable write of the catalog does not delay the replacement;
+     * except one replaced by a new version of its cluster spec: the new
+     * version starts with no check passed (the rolling update waits for
+     * it to pass, not for the old version's health) */
+    if ((o.notes & SUP_NOTE_EXITED) &&
+        (o.act != SUP_ACT_SPAWN || (v->placed && in->ver != super_svc_ver(v))))
         super_catalog_deregister(in);
     super_metrics_note(in->super, &o, &in->sm.last);
     if (o.notes & SUP_NOTE_EXITED)

@@ -26,11 +26,13 @@ trap place_cleanup EXIT
 net_up 5
 cluster 5 --enable-exec-checks
 
-# spec ARG CHECK [CANARY]: the roll spec running sleep ARG with an exec check CHECK
+# spec ARG CHECK [CANARY]: the roll spec running sleep ARG with an exec check
+# CHECK, which passes after three successes: a replaced slot is down ~1 s
 spec() {
     cat >"$TMP/roll.json" <<JSON
 {"name": "roll", "command": "/bin/sleep", "args": ["$1"], "user": "nobody", "count": 6,
- "checks": [{"name": "ok", "exec": "$2", "interval_ms": 300, "timeout_ms": 250}],
+ "checks": [{"name": "ok", "exec": "$2", "interval_ms": 300, "timeout_ms": 250,
+             "successes_before_passing": 3}],
  "update": {"max_parallel": 2, "min_healthy_ms": 1500, "healthy_deadline_ms": 12000,
             "auto_revert": true, "canary": ${3:-0}}}
 JSON
@@ -53,10 +55,12 @@ version_of() { api "$1" GET /v1/place/roll | jq -r '.specs[0].version'; }
 # instance (OUT) and how many are down or not settled on the version (OUT.busy)
 poll() {
     while :; do
-        api 1 GET /v1/place/roll >"$1.json"
-        jq '[.specs[0].slots[] | select([.running[] | select(.status == "passing")] |
-            length == 0)] | length' "$1.json" >>"$1"
-        jq '.specs[0].update.busy // 0' "$1.json" >>"$1.busy"
+        api 1 GET /v1/place/roll | jq -r '([.specs[0].slots[] | select([.running[] |
+            select(.status == "passing")] | length == 0)] | length),
+            (.specs[0].update.busy // 0)' | {
+            read -r down && echo "$down" >>"$1"
+            read -r busy && echo "$busy" >>"$1.busy"
+        }
         sleep 0.1
     done
 }
