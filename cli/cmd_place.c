@@ -284,14 +284,15 @@ static void print_status(json_t *res)
             printf("  error on %s: %s\n", json_string_value(json_object_get(res, "node")), err);
         if (json_object_get(sp, "update")) {
             json_t *u = json_object_get(sp, "update");
-            printf("  version %s: %lld settled, %lld down or settling, %lld on an older version%s\n",
-                   json_string_value(json_object_get(sp, "version")),
-                   (long long)json_integer_value(json_object_get(u, "settled")),
-                   (long long)json_integer_value(json_object_get(u, "busy")),
-                   (long long)json_integer_value(json_object_get(u, "old")),
-                   json_is_true(json_object_get(u, "promote"))
-                       ? "; the canary waits for troupe promote"
-                       : "");
+            printf(
+                "  version %s: %lld settled, %lld down or settling, %lld on an older version%s\n",
+                json_string_value(json_object_get(sp, "version")),
+                (long long)json_integer_value(json_object_get(u, "settled")),
+                (long long)json_integer_value(json_object_get(u, "busy")),
+                (long long)json_integer_value(json_object_get(u, "old")),
+                json_is_true(json_object_get(u, "promote"))
+                    ? "; the canary waits for troupe promote"
+                    : "");
         }
         printf("  %-5s %-20s %s\n", "SLOT", "PLACED ON", "RUNNING (node/status)");
         json_array_foreach(json_object_get(sp, "slots"), k, sl)

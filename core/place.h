@@ -51,8 +51,8 @@ struct place_spec {
     char spread[TAG_KEY_MAX + 1]; /* "" or a tag key: even shares over its values */
     struct place_res res;         /* what one slot takes */
     struct place_update update;
-    uint64_t version;             /* place_spec_check: of the supervisor spec inside
-                                     (pu_version of its canonical JSON), 0 otherwise */
+    uint64_t version; /* place_spec_check: of the supervisor spec inside
+                         (pu_version of its canonical JSON), 0 otherwise */
 };
 
 struct place_member {

@@ -30,9 +30,9 @@
 
 /* What the catalog says of one slot, as this agent sees it. */
 struct pu_slot {
-    uint64_t ver;          /* version of the best instance seen, 0: none runs */
-    uint8_t passing;       /* that instance passes its checks */
-    uint64_t passing_ms;   /* since when this agent has seen it passing (its clock) */
+    uint64_t ver;        /* version of the best instance seen, 0: none runs */
+    uint8_t passing;     /* that instance passes its checks */
+    uint64_t passing_ms; /* since when this agent has seen it passing (its clock) */
 };
 
 enum pu_state {

@@ -13,7 +13,7 @@
 #include "sim/sim_place.h"
 
 #define VIEWS_KEEP 64 /* views kept from earlier ticks */
-#define NEVER     UINT64_MAX
+#define NEVER      UINT64_MAX
 
 struct view {
     uint64_t hash;
@@ -70,8 +70,8 @@ struct sim_place *sim_place_new(uint32_t slots, uint32_t total_nodes)
     p->specs = xcalloc(p->n_specs ? p->n_specs : 1, sizeof(*p->specs));
     for (size_t i = 0; i < p->n_specs; i++) {
         snprintf(p->specs[i].name, sizeof(p->specs[i].name), "s%04zu", i);
-        p->specs[i].count = i + 1 < p->n_specs ? PLACE_COUNT_MAX
-                                               : slots - (uint32_t)i * PLACE_COUNT_MAX;
+        p->specs[i].count =
+            i + 1 < p->n_specs ? PLACE_COUNT_MAX : slots - (uint32_t)i * PLACE_COUNT_MAX;
         p->specs[i].update.max_parallel = 1;
     }
     p->vh = xcalloc(total_nodes, sizeof(*p->vh));
@@ -180,9 +180,8 @@ static struct view *view_get(struct sim_place *p, uint64_t h, const struct swim 
     if (!v->owner)
         v->owner = xcalloc(p->slots + 1, sizeof(*v->owner));
     for (uint32_t k = 0; k < p->slots; k++)
-        v->owner[k] = k < res.n && res.s[k].member >= 0
-                          ? (int32_t)node_of(p->m[res.s[k].member].name)
-                          : -1;
+        v->owner[k] =
+            k < res.n && res.s[k].member >= 0 ? (int32_t)node_of(p->m[res.s[k].member].name) : -1;
     place_result_release(&res);
     v->hash = h;
     v->used = p->tick;
@@ -340,8 +339,8 @@ void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, 
 
     if (json) {
         fprintf(f,
-                "\"place\":{\"slots\":%u,\"specs\":%u,\"computes\":%" PRIu64
-                ",\"ticks\":%" PRIu64 ",\"ticks_once\":%" PRIu64
+                "\"place\":{\"slots\":%u,\"specs\":%u,\"computes\":%" PRIu64 ",\"ticks\":%" PRIu64
+                ",\"ticks_once\":%" PRIu64
                 ",\"double_slot_s\":%.2f,\"missing_slot_s\":%.2f,\"max_copies\":%u,"
                 "\"max_views\":%u,\"slots_per_node\":%.2f,\"events\":[",
                 r->slots, r->specs, r->computes, r->ticks, r->ticks_once, r->double_slot_s,
@@ -359,11 +358,13 @@ void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, 
         fprintf(f, "]},");
         return;
     }
-    fprintf(f, "place                 %u slots in %u specs, %.2f per node; %" PRIu64
-               " placements computed (at most %u views in one tick)\n",
+    fprintf(f,
+            "place                 %u slots in %u specs, %.2f per node; %" PRIu64
+            " placements computed (at most %u views in one tick)\n",
             r->slots, r->specs, per_node, r->computes, r->max_views);
-    fprintf(f, "place exactly once    %" PRIu64 " of %" PRIu64 " ticks; double %.2f slot-s,"
-               " missing %.2f slot-s, at most %u copies\n",
+    fprintf(f,
+            "place exactly once    %" PRIu64 " of %" PRIu64 " ticks; double %.2f slot-s,"
+            " missing %.2f slot-s, at most %u copies\n",
             r->ticks_once, r->ticks, r->double_slot_s, r->missing_slot_s, r->max_copies);
     for (size_t i = 0; i < r->n_ev; i++) {
         const struct sim_place_event *ev = &r->ev[i];

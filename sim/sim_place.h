@@ -20,7 +20,7 @@
 
 #include "core/swim.h"
 
-#define SIM_PLACE_TICK_MS   250
+#define SIM_PLACE_TICK_MS    250
 #define SIM_PLACE_EVENTS_MAX 200
 
 enum sim_place_kind { SIM_PLACE_DEATH = 1, SIM_PLACE_JOIN, SIM_PLACE_HEAL };
@@ -37,12 +37,12 @@ struct sim_place_event {
 
 struct sim_place_result {
     uint32_t slots, specs;
-    uint64_t computes;      /* distinct views placed */
+    uint64_t computes;          /* distinct views placed */
     uint64_t ticks, ticks_once; /* ticks placed; ticks every slot ran exactly once */
-    double double_slot_s;   /* sum over slots of (copies - 1) x time, copies > 1 */
-    double missing_slot_s;  /* slots placeable in some view that ran nowhere */
+    double double_slot_s;       /* sum over slots of (copies - 1) x time, copies > 1 */
+    double missing_slot_s;      /* slots placeable in some view that ran nowhere */
     uint32_t max_copies;
-    uint32_t max_views;     /* distinct views in one tick */
+    uint32_t max_views; /* distinct views in one tick */
     struct sim_place_event ev[SIM_PLACE_EVENTS_MAX];
     size_t n_ev;
 };
@@ -58,8 +58,7 @@ void sim_place_expect(struct sim_place *p, uint8_t kind, uint32_t first, uint32_
 /* One tick at now_ms: swims[i] is node i's membership, NULL when it does
  * not run; formed: the initial nodes all saw each other (placement starts
  * then, as an agent waits to see its peers). */
-void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims,
-                    int formed);
+void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims, int formed);
 void sim_place_result(const struct sim_place *p, struct sim_place_result *r);
 
 void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, int json);

@@ -316,7 +316,8 @@ static void roll_back(struct agent *a, struct gathered *g, size_t i, struct trac
         log_warn("place", "%s: rollback not written: %s", p->name, e.msg);
         return;
     }
-    log_warn("place", "%s: version %016llx did not become healthy within %u ms: rolled back to %016llx",
+    log_warn("place",
+             "%s: version %016llx did not become healthy within %u ms: rolled back to %016llx",
              p->name, (unsigned long long)p->version, p->update.healthy_deadline_ms,
              (unsigned long long)tr->stable_ver);
     history_add(a, "rollback", p->name,
@@ -518,12 +519,11 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
                 continue;
             here++;
             passing += es[j].status == CAT_PASSING;
-            json_array_append_new(run, json_pack("{s:s, s:s, s:s, s:s}", "node", es[j].inst.node,
-                                                 "id", es[j].inst.id, "status",
-                                                 cat_status_name(es[j].status), "version",
-                                                 tag_get(&es[j].inst.meta, "ver")
-                                                     ? tag_get(&es[j].inst.meta, "ver")
-                                                     : ""));
+            json_array_append_new(
+                run, json_pack("{s:s, s:s, s:s, s:s}", "node", es[j].inst.node, "id", es[j].inst.id,
+                               "status", cat_status_name(es[j].status), "version",
+                               tag_get(&es[j].inst.meta, "ver") ? tag_get(&es[j].inst.meta, "ver")
+                                                                : ""));
         }
         running += here;
         missing += here == 0;

@@ -53,7 +53,7 @@ static void test_settling_new_slots_use_the_budget(void **st)
     (void)st;
     all(s, 6, OLD);
     s[0] = (struct pu_slot){.ver = NEW, .passing = 1, .passing_ms = 4500}; /* settling */
-    s[1] = (struct pu_slot){.ver = 0};                                   /* restarting */
+    s[1] = (struct pu_slot){.ver = 0};                                     /* restarting */
     pu_plan(&u, NEW, s, 6, 5000, &p);
     assert_int_equal(p.busy, 2);
     assert_int_equal(p.may_update, 0x3); /* only the busy ones */
