@@ -45,11 +45,12 @@ void pu_plan(const struct place_update *u, uint64_t target, const struct pu_slot
     }
     room = out->busy >= max ? 0 : max - out->busy;
     if (u->canary) {
-        /* a canary: no more than `canary` slots on the target until promoted */
-        uint32_t on = 0;
-        for (uint32_t k = 0; k < count; k++)
-            on += slots[k].ver == target;
-        room = on >= u->canary ? 0 : (u->canary - on < room ? u->canary - on : room);
+        /* a canary: no more than `canary` slots off the old version until
+         * promoted. A canary slot being replaced shows no version at all
+         * (it left the catalog), so what counts is every slot that is not
+         * old, not only those seen on the target. */
+        uint32_t off = count - out->old;
+        room = off >= u->canary ? 0 : (u->canary - off < room ? u->canary - off : room);
     }
     for (uint32_t k = 0; k < count && room; k++) {
         if (pu_slot_state(&slots[k], target, u->min_healthy_ms, now_ms) != PU_OLD)

@@ -163,6 +163,9 @@ static void test_canary_stops_after_n_slots_on_the_new_version(void **st)
     all(s, 6, OLD);
     pu_plan(&u, NEW, s, 6, 5000, &p);
     assert_int_equal(p.may_update, 0x1);
+    s[0] = (struct pu_slot){.ver = 0}; /* being replaced: out of the catalog */
+    pu_plan(&u, NEW, s, 6, 5000, &p);
+    assert_int_equal(p.may_update, 0x1); /* not slot 1 in its place */
     s[0] = (struct pu_slot){.ver = NEW, .passing = 1, .passing_ms = 0}; /* settled */
     pu_plan(&u, NEW, s, 6, 5000, &p);
     assert_int_equal(p.may_update, 0x1); /* waits for troupe promote */
