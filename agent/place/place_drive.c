@@ -4,7 +4,9 @@
  * the slots of this node, spec by spec, only where they changed. Until the
  * node has seen another live member (or PLACE_SETTLE_MS passed since the
  * start), it places nothing: a node that restarts alone in its own view
- * would otherwise start every slot of the cluster. */
+ * would otherwise start every slot of the cluster. During a rolling
+ * update it also places again when time alone moves the rollout (a slot
+ * has passed for min_healthy_ms, a deadline is over). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,8 @@ struct place_drive {
     size_t n_ap;
     struct track *tr;
     size_t n_tr;
-    int rolling; /* some spec is not settled: look again at every tick */
+    uint64_t wake_ms; /* a rollout moves with time alone then (a slot settles, a
+                         deadline passes): place again; UINT64_MAX none */
 };
 
 /* The inputs of one placement: specs and members, and the answer. */
@@ -234,6 +237,11 @@ static void stale_cb(void *ud, const char *name, uint64_t slots)
     snprintf(st->names[st->n++], 64, "%s", name);
 }
 
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
 static struct track *track_of(struct place_drive *d, const char *name)
 {
     for (size_t i = 0; i < d->n_tr; i++)
@@ -354,7 +362,15 @@ static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64
         }
         return tr->plan.may_update;
     }
-    d->rolling = 1;
+    /* what changes with time alone; the rest comes with the catalog's index */
+    for (uint32_t k = 0; k < p->count; k++) {
+        const struct pu_slot *o = &tr->obs[k];
+        if (o->ver == p->version && o->passing &&
+            pu_slot_state(o, p->version, p->update.min_healthy_ms, now) == PU_BUSY)
+            d->wake_ms = min64(d->wake_ms, o->passing_ms + p->update.min_healthy_ms);
+    }
+    if (!tr->failed_seen)
+        d->wake_ms = min64(d->wake_ms, tr->arrived_ms + p->update.healthy_deadline_ms);
     if (pu_failed(&p->update, &tr->plan, p->count, tr->arrived_ms, now)) {
         if (!tr->failed_seen) {
             tr->failed_seen = 1;
@@ -383,7 +399,7 @@ static void place_now(struct place_drive *d)
     struct stale st = {0};
 
     gather(a, &g);
-    d->rolling = 0;
+    d->wake_ms = UINT64_MAX;
     for (size_t i = 0; i < d->n_tr; i++)
         d->tr[i].live = 0;
     for (size_t i = 0; i < g.n_specs; i++) {
@@ -435,7 +451,7 @@ static void tick(uv_timer_t *t)
         d->settled = 1;
         d->dirty = 1;
     }
-    if (!d->dirty && !d->rolling && index == d->seen_index && gen == d->seen_gen)
+    if (!d->dirty && uv_now(&a->loop) < d->wake_ms && index == d->seen_index && gen == d->seen_gen)
         return;
     d->dirty = 0;
     d->seen_index = index;
@@ -455,6 +471,7 @@ int place_drive_open(struct agent *a, struct err *e)
     (void)e;
     d->a = a;
     d->opened_ms = uv_now(&a->loop);
+    d->wake_ms = UINT64_MAX;
     uv_timer_init(&a->loop, &d->timer);
     d->timer.data = d;
     uv_timer_start(&d->timer, tick, PLACE_TICK_MS, PLACE_TICK_MS);
