@@ -30,7 +30,10 @@ expect 2 "--gc" --churn 5 --gc 0
 expect 2 "--gc-rule" --gc-rule sometimes
 expect 2 "--fault-kinds" --fault-kinds flood
 expect 2 "--reap-after" --reap-after 0
+expect 2 "--place" --place 0
+expect 2 "--place" --place lots
 expect 2 "unknown option" --frobnicate
 expect 2 "unexpected argument" extra
 expect 0 "Usage: troupe-sim" --help
 expect 0 "join seen by all" --nodes 3 --seconds 5
+expect 0 "place exactly once" --nodes 3 --seconds 5 --place 10
