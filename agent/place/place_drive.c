@@ -14,6 +14,7 @@
 #include "agent/agent_impl.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
+#include "agent/metrics.h"
 #include "agent/place/place_drive.h"
 #include "agent/super/super.h"
 #include "core/cat.h"
@@ -57,6 +58,9 @@ struct place_drive {
     size_t n_ap;
     struct track *tr;
     size_t n_tr;
+    struct {
+        uint64_t placements, failed, rollbacks;
+    } stats;
     uint64_t wake_ms; /* a rollout moves with time alone then (a slot settles, a
                          deadline passes): place again; UINT64_MAX none */
 };
@@ -324,6 +328,8 @@ static void roll_back(struct agent *a, struct gathered *g, size_t i, struct trac
         log_warn("place", "%s: rollback not written: %s", p->name, e.msg);
         return;
     }
+    if (a->place)
+        a->place->stats.rollbacks++;
     log_warn("place",
              "%s: version %016llx did not become healthy within %u ms: rolled back to %016llx",
              p->name, (unsigned long long)p->version, p->update.healthy_deadline_ms,
@@ -374,6 +380,7 @@ static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64
     if (pu_failed(&p->update, &tr->plan, p->count, tr->arrived_ms, now)) {
         if (!tr->failed_seen) {
             tr->failed_seen = 1;
+            d->stats.failed++;
             log_warn("place", "%s: version %016llx: %u of %u slots settled after %u ms", p->name,
                      (unsigned long long)p->version, tr->plan.settled, p->count,
                      p->update.healthy_deadline_ms);
@@ -399,6 +406,7 @@ static void place_now(struct place_drive *d)
     struct stale st = {0};
 
     gather(a, &g);
+    d->stats.placements++;
     d->wake_ms = UINT64_MAX;
     for (size_t i = 0; i < d->n_tr; i++)
         d->tr[i].live = 0;
@@ -593,4 +601,36 @@ json_t *place_drive_status(struct agent *a, const char *name)
                   (json_int_t)g.n_m, "specs", specs, "invalid", g.invalid);
     gathered_release(&g);
     return o;
+}
+
+void place_drive_write_metrics(struct agent *a, FILE *f)
+{
+    const struct place_drive *d = a->place;
+    uint64_t slots = 0, settled = 0, old = 0, busy = 0;
+
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n_ap; i++)
+        slots += (uint64_t)__builtin_popcountll(d->ap[i].slots);
+    for (size_t i = 0; i < d->n_tr; i++) {
+        settled += d->tr[i].plan.settled;
+        old += d->tr[i].plan.old;
+        busy += d->tr[i].plan.busy;
+    }
+    metrics_one(f, "troupe_place_placements_total", "counter",
+                "Placements computed (on a change of the specs, the members or the catalog).",
+                d->stats.placements);
+    metrics_one(f, "troupe_place_slots", "gauge",
+                "Slots of cluster specs that placement gives this node.", slots);
+    metrics_head(f, "troupe_place_update_slots", "gauge",
+                 "Slots of every cluster spec as this node sees the rollout: settled on the "
+                 "spec's version, passing on an older one, or down or settling.");
+    fprintf(f, "troupe_place_update_slots{state=\"settled\"} %llu\n", (unsigned long long)settled);
+    fprintf(f, "troupe_place_update_slots{state=\"old\"} %llu\n", (unsigned long long)old);
+    fprintf(f, "troupe_place_update_slots{state=\"busy\"} %llu\n", (unsigned long long)busy);
+    metrics_one(f, "troupe_place_failed_versions_total", "counter",
+                "Versions seen not settled within their healthy_deadline_ms.", d->stats.failed);
+    metrics_one(f, "troupe_place_rollbacks_total", "counter",
+                "Rollbacks this node wrote (auto_revert; it owns the spec's first slot).",
+                d->stats.rollbacks);
 }

@@ -8,6 +8,7 @@
 #define TROUPE_PLACE_DRIVE_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -22,5 +23,7 @@ void place_drive_kick(struct agent *a);
  * member placement gives each or the reason it cannot, and the instances
  * of the catalog that run it with their node and health (new reference). */
 json_t *place_drive_status(struct agent *a, const char *name);
+/* troupe_place_* lines of /metrics. */
+void place_drive_write_metrics(struct agent *a, FILE *f);
 
 #endif

@@ -120,6 +120,11 @@ rolled() {
     return 1
 }
 wait_until 10 "the rollback is in a history" rolled
+n=0
+for i in 1 2 3 4 5; do
+    n=$((n + $(api "$i" GET /metrics | awk '$1 == "troupe_place_rollbacks_total" {print $2}')))
+done
+[ "$n" = 1 ] || fail "$n rollbacks written in all (troupe_place_rollbacks_total), not 1"
 say "$(grep -h "rolled back" "$TMP"/h*.log | head -n 1)"
 
 say "v4 with canary 1: one slot on v4 until troupe promote"
