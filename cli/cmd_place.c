@@ -294,7 +294,7 @@ static void print_status(json_t *res)
                     ? "; the canary waits for troupe promote"
                     : "");
         }
-        printf("  %-5s %-20s %s\n", "SLOT", "PLACED ON", "RUNNING (node/status)");
+        printf("  %-5s %-20s %s\n", "SLOT", "PLACED ON", "RUNNING (node/status@version)");
         json_array_foreach(json_object_get(sp, "slots"), k, sl)
         {
             const char *node = json_string_value(json_object_get(sl, "node"));
@@ -302,8 +302,13 @@ static void print_status(json_t *res)
             printf("  %-5lld %-20s", (long long)json_integer_value(json_object_get(sl, "slot")),
                    node ? node : "-");
             json_array_foreach(json_object_get(sl, "running"), j, run)
+            {
+                const char *ver = json_string_value(json_object_get(run, "version"));
                 printf(" %s/%s", json_string_value(json_object_get(run, "node")),
                        json_string_value(json_object_get(run, "status")));
+                if (ver && *ver)
+                    printf("@%.8s", ver);
+            }
             if (!json_array_size(json_object_get(sl, "running")))
                 printf(" (none)");
             if (why)
