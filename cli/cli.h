@@ -87,7 +87,7 @@ int cmd_top(struct cli *c);
 int cmd_apply(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_status(struct cli *c);
-int cmd_route(struct cli *c); /* cmd_route.c */
 int cmd_promote(struct cli *c);
+int cmd_route(struct cli *c); /* cmd_route.c */
 
 #endif
