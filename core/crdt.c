@@ -54,6 +54,7 @@ struct crdt {
     struct rnode **tab;      /* open addressing, linear probing */
     size_t tab_cap, tab_n;
     uint64_t index;
+    uint64_t kind_index[CRDT_KIND_MAX + 1]; /* changes of records of each kind */
     unsigned self_asks; /* syncs that asked peers for all our own records */
 };
 
@@ -61,7 +62,7 @@ struct crdt {
 
 static int is_lww(uint8_t kind)
 {
-    return kind == CRDT_KV || kind == CRDT_SPEC || kind == CRDT_ROUTE;
+    return kind == CRDT_KV || kind == CRDT_SPEC || kind == CRDT_ROUTE || kind == CRDT_TOKEN;
 }
 
 static uint64_t hash_of(const char *origin, uint8_t kind, const char *key)
@@ -234,6 +235,7 @@ static void node_remove(struct crdt *c, size_t slot)
     struct origin *o = n->o;
 
     tab_del_slot(c, slot);
+    c->kind_index[n->r.kind]++;
     o->recs[n->oi] = o->recs[--o->n];
     o->recs[n->oi]->oi = n->oi;
     free(n);
@@ -311,6 +313,7 @@ static struct rnode *store(struct crdt *c, struct origin *o, const struct crdt_r
     if (o != c->me)
         note_version(o, r->version);
     c->index++;
+    c->kind_index[r->kind]++;
     return n;
 }
 
@@ -900,6 +903,11 @@ size_t crdt_census_apply(struct crdt *c, const char *origin, uint64_t covered,
 uint64_t crdt_index(const struct crdt *c)
 {
     return c->index;
+}
+
+uint64_t crdt_kind_index(const struct crdt *c, uint8_t kind)
+{
+    return kind <= CRDT_KIND_MAX ? c->kind_index[kind] : 0;
 }
 
 uint64_t crdt_self_version(const struct crdt *c)

@@ -32,8 +32,10 @@ enum crdt_kind {
     CRDT_EVENT = 4,    /* a user event; key: zero-padded sequence; one writer */
     CRDT_SPEC = 5,     /* a cluster-wide service spec; key: name; LWW by hlc */
     CRDT_ROUTE = 6,    /* a proxy route (core/route.h); key: route name; LWW by hlc */
+    CRDT_TOKEN = 7,    /* an API token (core/acl: a hash, never the secret); key: its
+                          name; LWW by hlc */
 };
-#define CRDT_KIND_MAX 6
+#define CRDT_KIND_MAX 7
 
 /* One record. Records handed out by the store point into its memory and
  * stay valid until the next call that changes the store. */
@@ -184,6 +186,9 @@ size_t crdt_census_apply(struct crdt *c, const char *origin, uint64_t covered,
 /* A counter that goes up with every change of state, local or merged: the
  * index of blocking queries. */
 uint64_t crdt_index(const struct crdt *c);
+/* The same counted for one kind only: a reader that caches what records of
+ * one kind say (API tokens) rebuilds when this moves, not at every change. */
+uint64_t crdt_kind_index(const struct crdt *c, uint8_t kind);
 uint64_t crdt_self_version(const struct crdt *c);
 const char *crdt_self(const struct crdt *c);
 size_t crdt_count(const struct crdt *c); /* records held, tombstones included */
