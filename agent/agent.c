@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <uv.h>
 
+#include "agent/acl/tokens.h"
 #include "agent/agent_impl.h"
 #include "agent/api/api.h"
 #include "agent/trust/bundle.h"
@@ -616,7 +617,7 @@ static int agent_start(struct agent *a, struct err *e)
     metrics_lag_start(&a->loop_lag, &a->loop);
     if ((rc = store_open(&a->store, a->cfg.data_dir, e)) < 0 || (rc = bundle_open(a, e)) < 0)
         return rc;
-    if ((rc = catalog_open(a, e)) < 0)
+    if ((rc = catalog_open(a, e)) < 0 || (rc = tokens_open(a, e)) < 0)
         return rc;
     if ((rc = build_keyring(&a->cfg, &a->kr, e)) < 0)
         return rc;
@@ -713,6 +714,7 @@ void agent_free(struct agent *a)
 {
     if (!a)
         return;
+    tokens_free(a);
     catalog_free(a);
     swim_free(a->swim);
     keyring_free(a->kr);

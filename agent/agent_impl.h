@@ -30,6 +30,7 @@ struct proxy;    /* the traffic proxy (proxy/proxy.c) */
 struct super;    /* the supervisor (super.c) */
 struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
 struct tls_server; /* the API's certificate (api/tls.c) */
+struct tokens;   /* API tokens: the management token, the cache (acl/tokens.c) */
 
 struct agent {
     uv_loop_t loop;
@@ -49,6 +50,7 @@ struct agent {
     struct catalog *catalog; /* the service catalog (agent/catalog_impl.h) */
     struct place_drive *place; /* NULL until the supervisor is open */
     struct proxy *proxy;     /* listeners of the routes (proxy/proxy_impl.h) */
+    struct tokens *tokens;   /* API tokens (agent/acl/tokens.h) */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* the next join round (core/swim_rejoin) */

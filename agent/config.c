@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "agent/config_table.h"
+#include "core/acl.h"
 #include "core/dns_wire.h"
 
 /* T_CHOICE writes an int into an enum field */
 _Static_assert(sizeof(enum swim_profile) == sizeof(int), "profile is not int-sized");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "log level is not int-sized");
+_Static_assert(sizeof(enum acl_default) == sizeof(int), "acl default is not int-sized");
 
 /* The first profile is the default; docs show the others' timings after it. */
 static const struct opt_choice profiles[] = {
@@ -27,6 +29,9 @@ static const struct opt_choice profiles[] = {
 
 static const struct opt_choice log_levels[] = {
     {"error", LOG_ERROR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}, {NULL, 0}};
+
+static const struct opt_choice acl_defaults[] = {
+    {"read", ACL_DEFAULT_READ}, {"deny", ACL_DEFAULT_DENY}, {"off", ACL_DEFAULT_OFF}, {NULL, 0}};
 
 static void default_node(void *field);
 
@@ -186,6 +191,13 @@ static const struct opt opts[] = {
      .off = offsetof(struct config, gossip_tcp_max_conns), .def = 128, .arg = "N",
      .help = "inbound gossip TCP streams at once at most (each must deliver its request in "
              "10 s); more are closed at once, counted and logged once per 30 s"},
+    {.flag = "acl-default", .type = T_CHOICE, .off = offsetof(struct config, acl_default),
+     .def = ACL_DEFAULT_READ, .choices = acl_defaults, .what = "default policy",
+     .arg = "read|deny|off",
+     .help = "what API requests without a token may do: read the members, catalog, KV and "
+             "events (read) or nothing (deny); writes, secrets, logs and the supervisor always "
+             "need a token (see docs/acl.md). off authorizes nothing at all: benchmarks only, "
+             "loopback API only"},
 };
 
 /* clang-format on */
@@ -869,6 +881,10 @@ int config_check(const struct config *c, struct err *e)
                                            : "--http-tls-key needs --http-tls-cert FILE");
     if (c->http_tls_cert[0] && c->http_insecure)
         return err_set(e, -EINVAL, "--http-insecure and --http-tls-cert contradict: drop one");
+    if (c->acl_default == ACL_DEFAULT_OFF && !is_loopback(&c->http))
+        return err_set(e, -EINVAL,
+                       "--acl-default off lets anyone who reaches the API do anything: only "
+                       "with a loopback --http address");
     if (!is_loopback(&c->http) && !c->http_tls_cert[0] && !c->http_insecure)
         return err_set(e, -EINVAL,
                        "--http %s is beyond loopback: give the API TLS with --http-tls-cert "

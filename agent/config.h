@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "agent/log.h"
+#include "core/acl.h"
 #include "core/codec.h"
 #include "core/dns.h"
 #include "core/err.h"
@@ -81,6 +82,7 @@ struct config {
     uint32_t http_idle_timeout_ms;   /* a connection between requests */
     uint32_t dns_tcp_max_conns;
     uint32_t gossip_tcp_max_conns;
+    enum acl_default acl_default; /* what API requests without a token may do */
 };
 
 #define CONFIG_PROXY_NO_PORT 1

@@ -41,9 +41,11 @@ const char *acl_access_name(uint8_t access)
     }
 }
 
+static const struct acl_rule default_off[] = {{ACL_RES_ALL, ACL_WRITE, 0, ""}};
+
 const char *acl_default_name(uint8_t def)
 {
-    return def == ACL_DEFAULT_DENY ? "deny" : "read";
+    return def == ACL_DEFAULT_DENY ? "deny" : def == ACL_DEFAULT_OFF ? "off" : "read";
 }
 
 int acl_default_parse(const char *s, uint8_t *def)
@@ -52,6 +54,8 @@ int acl_default_parse(const char *s, uint8_t *def)
         *def = ACL_DEFAULT_READ;
     else if (strcmp(s, "deny") == 0)
         *def = ACL_DEFAULT_DENY;
+    else if (strcmp(s, "off") == 0)
+        *def = ACL_DEFAULT_OFF;
     else
         return -EINVAL;
     return 0;
@@ -302,6 +306,8 @@ void acl_decide(const struct acl_token *t, uint8_t def, uint8_t res, const char 
     if (def == ACL_DEFAULT_READ)
         decide_rules(default_read, sizeof(default_read) / sizeof(default_read[0]), res, name,
                      len, d);
+    else if (def == ACL_DEFAULT_OFF)
+        decide_rules(default_off, 1, res, name, len, d);
     else
         d->access = ACL_NONE, d->rule = NULL;
     if (d->access == ACL_NONE)

@@ -52,6 +52,8 @@ enum acl_access {
 enum acl_default {
     ACL_DEFAULT_READ = 0, /* node, service, kv, event, trust, agent: read */
     ACL_DEFAULT_DENY = 1, /* nothing */
+    ACL_DEFAULT_OFF = 2,  /* everything ("*:write"): no authorization, for benchmarks
+                             and throwaway clusters */
 };
 
 struct acl_rule {
@@ -79,7 +81,7 @@ struct acl_decision {
 
 const char *acl_resource_name(uint8_t res); /* "kv", "*", ...; "?" when invalid */
 const char *acl_access_name(uint8_t access); /* "read", "write", "deny", "none" */
-const char *acl_default_name(uint8_t def);   /* "read", "deny" */
+const char *acl_default_name(uint8_t def);   /* "read", "deny", "off" */
 int acl_default_parse(const char *s, uint8_t *def); /* 0 or -EINVAL */
 
 /* Parses "RESOURCE:ACCESS[:PREFIX]" (the prefix is the rest, colons and

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/acl/tokens.h"
 #include "agent/agent_impl.h"
 #include "agent/trust/bundle.h"
 #include "agent/dns/dnsd.h"
@@ -487,6 +488,7 @@ static void get_metrics(struct agent *a, struct httpd_req *req, const char *rest
     if (a->httpd)
         httpd_write_metrics(a->httpd, f);
     api_write_metrics(a, f);
+    tokens_write_metrics(a, f);
     if (a->dnsd)
         dnsd_write_metrics(a->dnsd, f);
     store_write_metrics(a->store, f);
@@ -537,7 +539,10 @@ static void handle(void *ud, struct httpd_req *req)
         api_reply_error(req, 400, "%s", why);
         return;
     }
-    if (api_super_handle(a, req))
+    /* who may do what: one check, before any route runs (api_acl.c) */
+    if (!api_acl_check(a, req))
+        return;
+    if (api_tokens_route(a, req, method, path) || api_super_handle(a, req))
         return;
     r = api_route_find(api_own_routes, api_own_n_routes, method, path, &rest,
                        &path_known);
@@ -568,6 +573,7 @@ void api_routes_each(void (*fn)(void *ud, const char *method, const char *patter
         {api_ui_routes, &api_ui_n_routes},           {api_catalog_routes, &api_catalog_n_routes},
         {api_kv_routes, &api_kv_n_routes},           {api_events_routes, &api_events_n_routes},
         {api_specs_routes, &api_specs_n_routes},     {api_routes_routes, &api_routes_n_routes},
+        {api_tokens_routes, &api_tokens_n_routes},
     };
 
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)

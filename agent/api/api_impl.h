@@ -14,6 +14,7 @@
 #include "core/err.h"
 
 struct agent;
+struct acl_token;
 
 /* The one reply path of every handler. api_reply_json answers with j
  * (which it takes) as compact JSON and a newline; a NULL j (a JSON builder
@@ -64,9 +65,10 @@ int api_method_is(const char *method, const char *want);
 /* The route tables of each file, in the order handle() tries them. */
 extern const struct api_route api_super_routes[], api_own_routes[], api_ui_routes[],
     api_catalog_routes[], api_kv_routes[], api_events_routes[], api_specs_routes[],
-    api_routes_routes[];
+    api_routes_routes[], api_tokens_routes[];
 extern const size_t api_super_n_routes, api_own_n_routes, api_ui_n_routes, api_catalog_n_routes,
-    api_kv_n_routes, api_events_n_routes, api_specs_n_routes, api_routes_n_routes;
+    api_kv_n_routes, api_events_n_routes, api_specs_n_routes, api_routes_n_routes,
+    api_tokens_n_routes;
 
 /* Blocking reads (?index=N&wait=D): fn answers req; it runs now when the
  * catalog index is past N (or no index was given), else once it moves or
@@ -95,5 +97,18 @@ int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
 int api_metrics_route(const char *path); /* the route's number, for httpd_req_set_tag */
 void api_metrics_open(struct agent *a);  /* after httpd_open */
 void api_write_metrics(struct agent *a, FILE *f);
+
+/* api_acl.c: the one authorization check, before any route runs. 1 when
+ * the request may go on; 0 when it was answered (404, 405, 401, 403).
+ * Writes are audited. */
+int api_acl_check(struct agent *a, struct httpd_req *req);
+/* The token a request carries (already checked), NULL for none. */
+const struct acl_token *api_acl_token(struct agent *a, struct httpd_req *req);
+/* The rows of the authorization table, for the test that every route has
+ * one (and every row a route). */
+void api_acl_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
+/* api_tokens.c: the token endpoints. */
+int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method,
+                     const char *path);
 
 #endif

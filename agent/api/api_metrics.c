@@ -50,6 +50,9 @@ static const char *const route_paths[] = {
     "/v1/place/",
     "/v1/routes",
     "/v1/routes/",
+    "/v1/acl/tokens",
+    "/v1/acl/token/",
+    "/v1/acl/self",
     "/v1/specs",
     "/v1/specs/",
 };

@@ -64,6 +64,8 @@ struct httpd_req {
     size_t extra_len;
     uint64_t start_ns; /* when it was parsed */
     int tag;           /* the handler's (httpd_req_set_tag), -1 none */
+    void (*on_respond)(void *ud, int status); /* httpd_req_on_respond */
+    void *on_respond_ud;
 };
 
 struct write_req {
@@ -509,6 +511,8 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
     struct conn *c = req->c;
     int close_after;
 
+    if (req->on_respond)
+        req->on_respond(req->on_respond_ud, status);
     if (req->sink) {
         struct write_req *wr = response_new(status, content_type, req->extra, req->extra_len,
                                             body, len, !req->r.keep_alive);
@@ -746,6 +750,38 @@ int httpd_inject(struct httpd *h, const uint8_t *bytes, size_t len, httpd_sink s
     memcpy(req->method, req->r.method, req->r.method_len < 16 ? req->r.method_len : 16);
     h->handler(h->ud, req);
     return 1;
+}
+
+const char *httpd_req_header(const struct httpd_req *r, const char *name, size_t *len)
+{
+    return http1_header(r->r.h, r->r.n_headers, name, len);
+}
+
+char *httpd_req_peer(const struct httpd_req *r, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN];
+
+    snprintf(out, cap, "?");
+    if (!r->c || uv_tcp_getpeername(&r->c->tcp, (struct sockaddr *)&ss, &len) < 0)
+        return out;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+        snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+    }
+    return out;
+}
+
+void httpd_req_on_respond(struct httpd_req *r, void (*fn)(void *ud, int status), void *ud)
+{
+    r->on_respond = fn;
+    r->on_respond_ud = ud;
 }
 
 const struct httpd_stats *httpd_stats(const struct httpd *h)

@@ -55,6 +55,13 @@ const char *httpd_req_query_raw(const struct httpd_req *r, size_t *len);
 /* Query parameter, percent-decoded into out; -1 absent, -2 malformed/too long. */
 int httpd_req_query(const struct httpd_req *r, const char *name, char *out, size_t cap);
 const char *httpd_req_body(const struct httpd_req *r, size_t *len);
+/* The value of header name (case-insensitive), *len its length; NULL when absent. */
+const char *httpd_req_header(const struct httpd_req *r, const char *name, size_t *len);
+/* The client's address as text ("IP:PORT"); "?" when unknown. Returns out. */
+char *httpd_req_peer(const struct httpd_req *r, char *out, size_t cap);
+/* fn(ud, status) runs when the request is answered, before it is freed
+ * (one callback per request; a later call replaces it). */
+void httpd_req_on_respond(struct httpd_req *r, void (*fn)(void *ud, int status), void *ud);
 
 /* A number of the handler's own, handed to the observer (-1 until set). */
 void httpd_req_set_tag(struct httpd_req *r, int tag);

@@ -163,6 +163,7 @@ static void sync_with(struct agent *a, const char *name)
 struct adopt {
     struct agent *a;
     const char *origin;
+    uint8_t kind; /* CRDT_KV or CRDT_TOKEN */
     size_t n;
     char **keys;
 };
@@ -172,9 +173,9 @@ static int find_kv(void *ud, const struct crdt_rec *r)
     struct adopt *ad = ud;
     const struct crdt_rec *w;
 
-    if (r->kind != CRDT_KV || r->deleted)
+    if (r->kind != ad->kind || r->deleted)
         return 0;
-    w = crdt_lww(ad->a->catalog->crdt, CRDT_KV, r->key);
+    w = crdt_lww(ad->a->catalog->crdt, ad->kind, r->key);
     if (w != r && !(w && strcmp(w->origin, ad->origin) == 0 && strcmp(w->key, r->key) == 0))
         return 0; /* another write of the key wins anyway */
     ad->keys = xrealloc(ad->keys, (ad->n + 1) * sizeof(*ad->keys));
@@ -195,12 +196,13 @@ static int adopter(struct agent *a)
     return 1;
 }
 
-/* KV values are multi-writer data: a reaped member's winning writes are
- * written again by one live agent before its records are forgotten, so a
- * key does not vanish with the agent that last wrote it. */
-static void adopt_kv(struct agent *a, const char *origin)
+/* KV values and API tokens are multi-writer data: a reaped member's
+ * winning writes are written again by one live agent before its records
+ * are forgotten, so a key or a token does not vanish with the agent that
+ * last wrote it. */
+static void adopt_kind(struct agent *a, const char *origin, uint8_t kind)
 {
-    struct adopt ad = {.a = a, .origin = origin};
+    struct adopt ad = {.a = a, .origin = origin, .kind = kind};
     struct catalog *c = a->catalog;
     struct err e;
 
@@ -208,17 +210,19 @@ static void adopt_kv(struct agent *a, const char *origin)
         return;
     crdt_scan_origin(c->crdt, origin, find_kv, &ad);
     for (size_t i = 0; i < ad.n; i++) {
-        const struct crdt_rec *r = crdt_get(c->crdt, origin, CRDT_KV, ad.keys[i]);
+        const struct crdt_rec *r = crdt_get(c->crdt, origin, kind, ad.keys[i]);
         if (r && !r->deleted) {
             uint8_t *val = xmemdup(r->len ? r->val : (const uint8_t *)"", r->len ? r->len : 1);
-            if (repl_put(c->repl, agent_wall_ms(), CRDT_KV, ad.keys[i], val, r->len, &e) < 0)
-                log_warn("repl", "adopting key %s of %s: %s", ad.keys[i], origin, e.msg);
+            if (repl_put(c->repl, agent_wall_ms(), kind, ad.keys[i], val, r->len, &e) < 0)
+                log_warn("repl", "adopting %s %s of %s: %s", kind == CRDT_KV ? "key" : "token",
+                         ad.keys[i], origin, e.msg);
             free(val);
         }
         free(ad.keys[i]);
     }
     if (ad.n)
-        log_info("repl", "adopted %zu keys last written by %s", ad.n, origin);
+        log_info("repl", "adopted %zu %s last written by %s", ad.n,
+                 kind == CRDT_KV ? "keys" : "tokens", origin);
     free(ad.keys);
 }
 
@@ -261,7 +265,8 @@ void repl_drive_event(struct agent *a, const struct swim_event *ev)
         break;
     case SWIM_EV_REAP:
         c->members_index++;
-        adopt_kv(a, ev->name);
+        adopt_kind(a, ev->name, CRDT_KV);
+        adopt_kind(a, ev->name, CRDT_TOKEN);
         drop_origin(a, ev->name);
         forgotten_add(a, ev->name);
         history_add(a, "member", ev->name, "reaped: its instances and records are forgotten");

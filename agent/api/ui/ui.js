@@ -171,14 +171,16 @@ function drawServices(services, health, routes) {
 
 // ---- this node's instances ----
 
-function drawPs(ps) {
+function drawPs(ps, needToken) {
   fill(document.querySelector('#ps-t tbody'), ps.length ? ps.map((p) =>
     h('tr', { 'data-service': p.service, 'data-state': p.state },
       h('th', { scope: 'row' }, instLink(p.service, p.instance, p.service)),
       h('td', {}, instLink(p.service, p.instance, String(p.instance))), h('td', {}, status(p.state)),
       h('td', {}, p.pid || '—'), h('td', {}, p.restarts), h('td', {}, p.last_exit || '—'),
       h('td', {}, ports(p.ports))))
-    : [h('tr', {}, h('td', { colSpan: 7 }, 'Nothing supervised here.'))]);
+    : [h('tr', {}, h('td', { colSpan: 7 }, needToken
+      ? 'The supervisor needs a token (run:read): type one in the Token field at the top.'
+      : 'Nothing supervised here.'))]);
 }
 
 function ports(p) { return Object.entries(p || {}).map(([k, v]) => k + '=' + v).join(' ') || '—'; }
@@ -369,8 +371,10 @@ function drawEvents(events) {
 async function refresh() {
   const [self, members, services, events] = await Promise.all([
     get('/v1/self'), get('/v1/members'), get('/v1/catalog/services'), get('/v1/events?limit=200')]);
-  // views a token policy may close to anonymous readers
-  const ps = await get('/v1/agent/ps').catch(() => ({ body: [] }));
+  // views a token policy may close to anonymous readers; the supervisor
+  // always needs a token (run:read), so none is asked for without one
+  const ps = token() ? await get('/v1/agent/ps').catch(() => ({ body: [] }))
+    : { body: [], needToken: true };
   const kv = await get('/v1/kv/?recurse').catch((e) => ({ body: [], error: e }));
   const routes = await get('/v1/routes').catch(() => ({ body: [] })); // an agent without the proxy
   const health = {};
@@ -390,7 +394,7 @@ async function refresh() {
     self.body.members.alive + ' alive · version ' + self.body.version;
   drawNodes(members.body, byNode, self.body);
   drawServices(services.body, health, Array.isArray(routes.body) ? routes.body : []);
-  drawPs(ps.body);
+  drawPs(ps.body, ps.needToken);
   drawInstance();
   drawKv(kv.body, kv.error);
   lastEvents = events.body;
@@ -435,10 +439,12 @@ document.getElementById('token-f').addEventListener('submit', (ev) => {
   f.value = '';
   showToken();
   if (view) { view = null; route(); } // a view that needed it starts again
+  refresh().catch(() => {}); // what the token opens (this node's instances), without waiting
 });
 document.getElementById('token-forget').addEventListener('click', () => {
   try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* storage off */ }
   showToken();
+  refresh().catch(() => {});
 });
 document.getElementById('ev-kind').addEventListener('change', () => drawEvents(lastEvents));
 document.getElementById('ev-node').addEventListener('change', () => drawEvents(lastEvents));

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "agent/config.h"
+#include "core/acl.h"
 
 #define KEY_A "mS3tvwZzS1bJv0bMoYtqbcGv0rJdzL0cz4vd9YyQf1Y="
 #define KEY_B "2Ns6yqoq3CJX4wF1kxwI2DqyH0xcZ1c0o4jRaeo1Kcg="
@@ -329,6 +330,7 @@ static const struct bad_case bad_flags[] = {
     {"--http-tls-key", "", "empty", 0},
     {"--http-insecure", "yes", "true or false", 1},
     {"--gc-interval-ms", "0", "positive whole number", 0},
+    {"--acl-default", "allow", "not read, deny or off", 0},
 };
 
 static int ends_with(const char *s, const char *tail)
@@ -597,6 +599,22 @@ static void test_cgroup_parent_is_auto_off_or_a_path_from_the_root(void **state)
     free(c);
 }
 
+static void test_acl_default_off_needs_a_loopback_api(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+
+    assert_int_equal(parse(c, &e, "--acl-default", "deny", NULL), 0);
+    assert_int_equal(c->acl_default, ACL_DEFAULT_DENY);
+    assert_int_equal(parse(c, &e, "--acl-default", "off", NULL), 0);
+    assert_int_equal(c->acl_default, ACL_DEFAULT_OFF);
+    assert_int_equal(parse(c, &e, "--acl-default", "off", "--http", "10.0.0.1:7421", NULL),
+                     -EINVAL);
+    assert_non_null(strstr(e.msg, "--acl-default off"));
+    assert_non_null(strstr(e.msg, "loopback"));
+    free(c);
+}
+
 static void test_too_many_joins_or_keys_are_refused(void **state)
 {
     struct config *c = calloc(1, sizeof(*c));
@@ -754,6 +772,7 @@ static const struct landing landings[] = {
     {.flag = "--http-tls-key", .value = "/etc/troupe/api.key",
      .fields = {FIELD(http_tls_key)}, .with = {"--http-tls-cert", "/etc/troupe/api.pem"}},
     {.flag = "--http-insecure", .value = "true", .fields = {FIELD(http_insecure)}},
+    {.flag = "--acl-default", .value = "deny", .fields = {FIELD(acl_default)}},
 };
 
 #define N_LANDINGS (sizeof(landings) / sizeof(landings[0]))
@@ -1002,6 +1021,7 @@ int main(void)
         cmocka_unit_test(test_probe_timeout_must_be_below_the_interval),
         cmocka_unit_test(test_api_beyond_loopback_needs_tls_or_insecure),
         cmocka_unit_test(test_cgroup_parent_is_auto_off_or_a_path_from_the_root),
+        cmocka_unit_test(test_acl_default_off_needs_a_loopback_api),
         cmocka_unit_test(test_too_many_joins_or_keys_are_refused),
         cmocka_unit_test(test_tags_beyond_the_wire_limit_are_refused_naming_the_flag),
         cmocka_unit_test(test_json_path_longer_than_the_limit_is_refused_not_cut),

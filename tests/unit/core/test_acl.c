@@ -278,7 +278,10 @@ static void test_default_policy_names_parse(void **state)
     assert_int_equal(d, ACL_DEFAULT_READ);
     assert_int_equal(acl_default_parse("deny", &d), 0);
     assert_int_equal(d, ACL_DEFAULT_DENY);
+    assert_int_equal(acl_default_parse("off", &d), 0);
+    assert_int_equal(d, ACL_DEFAULT_OFF);
     assert_int_equal(acl_default_parse("allow", &d), -EINVAL);
+    assert_true(allows(NULL, ACL_DEFAULT_OFF, ACL_RES_SECRET, ACL_WRITE, "db"));
 }
 
 int main(void)

@@ -1,0 +1,72 @@
+/* Tests of agent/api/api_acl.c's table against the route tables of the
+ * API: every route has its row in the authorization table (a route without
+ * one is unreachable: the check answers 404 before it), and every row is a
+ * route (no stale row opens a path). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/api/api.h"
+#include "agent/api/api_impl.h"
+
+#define ROWS_MAX 256
+
+struct rows {
+    size_t n;
+    const char *method[ROWS_MAX], *pattern[ROWS_MAX];
+};
+
+static void collect(void *ud, const char *method, const char *pattern)
+{
+    struct rows *r = ud;
+
+    assert_true(r->n < ROWS_MAX);
+    r->method[r->n] = method;
+    r->pattern[r->n++] = pattern;
+}
+
+static int has(const struct rows *r, const char *method, const char *pattern)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->method[i], method) == 0 && strcmp(r->pattern[i], pattern) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_every_route_has_a_row_of_the_authorization_table(void **state)
+{
+    static struct rows routes, acl;
+
+    api_routes_each(collect, &routes);
+    api_acl_each(collect, &acl);
+    assert_true(routes.n >= 40);
+    for (size_t i = 0; i < routes.n; i++)
+        if (!has(&acl, routes.method[i], routes.pattern[i]))
+            fail_msg("route %s %s has no row in agent/api/api_acl.c", routes.method[i],
+                     routes.pattern[i]);
+}
+
+static void test_every_row_of_the_authorization_table_is_a_route(void **state)
+{
+    static struct rows routes, acl;
+
+    api_routes_each(collect, &routes);
+    api_acl_each(collect, &acl);
+    for (size_t i = 0; i < acl.n; i++)
+        if (!has(&routes, acl.method[i], acl.pattern[i]))
+            fail_msg("row %s %s of agent/api/api_acl.c is no route", acl.method[i],
+                     acl.pattern[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_route_has_a_row_of_the_authorization_table),
+        cmocka_unit_test(test_every_row_of_the_authorization_table_is_a_route),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
