@@ -26,6 +26,9 @@ struct cli {
     int prune;          /* apply --prune */
     const char *kind;   /* events --kind */
     long limit;         /* events --limit */
+    const char *name;   /* token create --name */
+    int n_rules;        /* token create --rule, repeatable */
+    const char *rules[32];
     int nargs;
     char **args; /* positional arguments after the command */
 };
@@ -89,5 +92,7 @@ int cmd_diff(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_promote(struct cli *c);
 int cmd_route(struct cli *c); /* cmd_route.c */
+/* troupe token create|list|show|revoke (cmd_token.c) */
+int cmd_token(struct cli *c);
 
 #endif

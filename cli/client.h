@@ -19,6 +19,17 @@ struct client_resp {
     uint64_t index; /* X-Troupe-Index, 0 when absent */
 };
 
+/* The token every call sends (X-Troupe-Token), from --token or
+ * $TROUPE_TOKEN; NULL or "" for none. Without one, the first write, or a
+ * read the agent refuses (401, 403), asks the agent where its management
+ * token file is (GET /v1/acl/self) and, when this user can read that
+ * file, goes with it (a refused read is sent again): whoever runs the
+ * agent runs the CLI without typing a token. */
+void client_token_set(const char *secret);
+/* Why no token could be found after a refusal (e.g. the file is not
+ * readable by this user), or NULL. */
+const char *client_token_hint(void);
+
 /* Sends METHOD path with an optional body to the agent at addr. Returns 0
  * with *resp filled, -ECONNREFUSED and the like when the agent cannot be
  * reached (message names the address), -EPROTO for a garbled answer. */

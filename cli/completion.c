@@ -219,18 +219,18 @@ static void print_bash(const struct cli_cmd *table, size_t n)
            "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
            "        w=${COMP_WORDS[i]}\n"
            "        case $w in\n"
-           "        --http|--ca-cert) [ -z \"$cmd\" ] && ((i++)) ;;\n"
+           "        --http|--ca-cert|--token) [ -z \"$cmd\" ] && ((i++)) ;;\n"
            "        -*) ;;\n"
            "        *) if [ -z \"$cmd\" ]; then cmd=$w; elif [ -z \"$sub\" ]; then sub=$w; fi ;;\n"
            "        esac\n"
            "    done\n"
            "    COMPREPLY=()\n"
            "    if [ -z \"$cmd\" ]; then\n"
-           "        case $prev in --http|--ca-cert) return ;; esac\n"
+           "        case $prev in --http|--ca-cert|--token) return ;; esac\n"
            "        COMPREPLY=($(compgen -W \"agent");
     for (size_t i = 0; i < n; i++)
         printf(" %s", table[i].name);
-    printf(" trust bundle version help --http --ca-cert --help\" -- \"$cur\"))\n"
+    printf(" trust bundle version help --http --ca-cert --token --help\" -- \"$cur\"))\n"
            "        return\n"
            "    fi\n"
            "    case $cmd in\n");
@@ -241,6 +241,7 @@ static void print_bash(const struct cli_cmd *table, size_t n)
         comp_read(c, table[i].name, table[i].help);
         words_add(&c->flags, "--http", 6); /* every command takes these */
         words_add(&c->flags, "--ca-cert", 9);
+        words_add(&c->flags, "--token", 7);
         words_add(&c->flags, "--help", 6);
         print_case(table[i].name, c);
     }

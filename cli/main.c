@@ -22,7 +22,7 @@
 
 
 static const char usage[] =
-    "Usage: troupe [--http ADDR] COMMAND [OPTIONS]\n"
+    "Usage: troupe [--http ADDR] [--token SECRET] COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
     "  agent [OPTIONS]         run the agent (troupe agent --help for its options)\n"
@@ -67,6 +67,8 @@ static const char usage[] =
     "                          share of their slots\n"
     "  diff DIR|FILE           what apply would change, field by field (exit 2: some)\n"
     "  status [NAME] [--json]  cluster specs: desired against running, slot by slot\n"
+    "  token create --name NAME --rule RULE... | list | show NAME | revoke NAME\n"
+    "                          API tokens and what they may do (RESOURCE:ACCESS[:PREFIX])\n"
     "  version                 print the version\n"
     "\n"
     "Options for every command:\n"
@@ -75,6 +77,9 @@ static const char usage[] =
     "  --ca-cert FILE          the CA certificates (PEM) an https:// agent's\n"
     "                          certificate must chain to (default $TROUPE_CACERT,\n"
     "                          or the system's)\n"
+    "  --token SECRET          the API token to send (default $TROUPE_TOKEN; without\n"
+    "                          one, the agent's management token when this user can\n"
+    "                          read its file)\n"
     "  --help                  print help\n"
     "\n"
     "Exit codes: 0 done, 1 the agent answered an error, 2 usage error,\n"
@@ -124,6 +129,8 @@ int cli_request(const struct cli *c, const char *method, const char *path, const
     if (r.status >= 400) {
         const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
         fprintf(stderr, "troupe: the agent answered %d: %s\n", r.status, msg ? msg : r.body);
+        if ((r.status == 401 || r.status == 403) && client_token_hint())
+            fprintf(stderr, "troupe: %s\n", client_token_hint());
         json_decref(j);
         free(r.body);
         return EXIT_API;
@@ -406,7 +413,8 @@ static const struct cli_cmd commands[] = {
     {"events", cmd_events, 0,
      "Usage: troupe events [-f|--follow] [--kind KIND] [--limit N] [--json] [--http ADDR]\n"
      "Prints the local agent's event history (member, service, check, config, user,\n"
-     "agent); -f keeps printing new events as they happen.\n"},
+     "agent, audit: every write through the API); -f keeps printing new events as\n"
+     "they happen.\n"},
     {"apply", cmd_apply, 1,
      "Usage: troupe apply DIR|FILE [--prune] [--http ADDR]\n"
      "Publishes the cluster specs of DIR (every NAME.json) or FILE: each agent runs the\n"
@@ -431,6 +439,15 @@ static const struct cli_cmd commands[] = {
      "Ends the canary of a cluster spec (update.canary N: N slots run the new version\n"
      "and the others wait): writes the spec again without canary, and the new version\n"
      "rolls out to every slot, max_parallel at a time.\n"},
+    {"token", cmd_token, 2,
+     "Usage: troupe token create --name NAME --rule RULE... [--json]\n"
+     "       troupe token list [--json]\n"
+     "       troupe token show NAME [--json]\n"
+     "       troupe token revoke NAME\n"
+     "API tokens, replicated to every agent. A rule is RESOURCE:ACCESS[:PREFIX]:\n"
+     "RESOURCE node, service, kv, event, run, secret, trust, acl, agent or *; ACCESS\n"
+     "read, write or deny; the longest matching prefix decides, deny wins at equal\n"
+     "prefix. create prints the secret once: only its hash is kept.\n"},
     {"watch", cmd_watch, 2,
      "Usage: troupe watch services | service NAME | kv PREFIX [--json] [--http ADDR]\n"
      "Prints the current state, then again at every change (blocking queries).\n"},
@@ -476,6 +493,22 @@ static int cli_run(struct cli *c, int argc, char **argv, const char *http, const
                 ca = argv[++i];
             else
                 return usage_error("--ca-cert: missing FILE");
+        } else if (strcmp(a, "--token") == 0 || strncmp(a, "--token=", 8) == 0) {
+            if (a[7] == '=')
+                client_token_set(a + 8);
+            else if (i + 1 < argc)
+                client_token_set(argv[++i]);
+            else
+                return usage_error("--token: missing SECRET");
+        } else if (strcmp(a, "--name") == 0 || strcmp(a, "--rule") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s: missing a value", a);
+            if (a[2] == 'n')
+                c->name = argv[++i];
+            else if (c->n_rules == (int)(sizeof(c->rules) / sizeof(c->rules[0])))
+                return usage_error("--rule: at most %zu", sizeof(c->rules) / sizeof(c->rules[0]));
+            else
+                c->rules[c->n_rules++] = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             c->json = 1;
         } else if (strcmp(a, "--status") == 0 || strncmp(a, "--status=", 9) == 0) {
@@ -561,6 +594,7 @@ int main(int argc, char **argv)
     const char *ca = getenv("TROUPE_CACERT");
     int rc;
 
+    client_token_set(getenv("TROUPE_TOKEN"));
     /* `troupe agent ...` hands every remaining flag to the agent, `troupe
      * trust|bundle ...` to their own parser */
     for (int i = 1; i < argc; i++) {
@@ -577,6 +611,14 @@ int main(int argc, char **argv)
             return trust_cmd_main(argc - i, argv + i, http);
         if (strcmp(argv[i], "--http") == 0 && i + 1 < argc) {
             http = argv[++i];
+            continue;
+        }
+        if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
+            client_token_set(argv[++i]);
+            continue;
+        }
+        if (strncmp(argv[i], "--token=", 8) == 0) {
+            client_token_set(argv[i] + 8);
             continue;
         }
         if (strncmp(argv[i], "--http=", 7) == 0) {
