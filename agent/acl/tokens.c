@@ -52,17 +52,44 @@ static int read_secret(int fd, char *out, size_t cap, const char *path, struct e
     return 0;
 }
 
-/* Writes a new secret to path through a temporary file, 0600. */
+/* The secret of $TOKENS_INITIAL_ENV when it is set: 0, 1 when unset, or
+ * -EINVAL when it is too short or not printable. */
+static int initial_secret(char *secret, size_t cap, struct err *e)
+{
+    const char *v = getenv(TOKENS_INITIAL_ENV);
+    size_t n;
+
+    if (!v || !v[0])
+        return 1;
+    n = strlen(v);
+    if (n < 32 || n > ACL_SECRET_MAX || n >= cap)
+        return err_set(e, -EINVAL, "$%s: expected 32 to %d characters, not %zu",
+                       TOKENS_INITIAL_ENV, ACL_SECRET_MAX, n);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] <= ' ' || v[i] > '~')
+            return err_set(e, -EINVAL, "$%s: only printable characters, no spaces",
+                           TOKENS_INITIAL_ENV);
+    memcpy(secret, v, n + 1);
+    return 0;
+}
+
+/* Writes a new secret to path through a temporary file, 0600: the one of
+ * $TOKENS_INITIAL_ENV, else 32 random bytes as hex. */
 static int make_secret(const char *path, char *secret, size_t cap, struct err *e)
 {
     uint8_t raw[32];
     char tmp[PATH_MAX + 8];
-    int fd, rc = 0;
+    int fd, rc;
     size_t len;
 
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2hex(secret, cap, raw, sizeof(raw));
-    sodium_memzero(raw, sizeof(raw));
+    if ((rc = initial_secret(secret, cap, e)) < 0)
+        return rc;
+    if (rc == 1) {
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(secret, cap, raw, sizeof(raw));
+        sodium_memzero(raw, sizeof(raw));
+    }
+    rc = 0;
     len = strlen(secret);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     unlink(tmp);

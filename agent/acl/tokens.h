@@ -22,6 +22,10 @@
 struct agent;
 
 #define TOKENS_MANAGEMENT "management" /* the name of every agent's own token */
+/* When set at an agent's first start, the management token file gets this
+ * secret instead of a random one: one management token for every agent a
+ * provisioning tool starts (kept out of argv, which every user can read). */
+#define TOKENS_INITIAL_ENV "TROUPE_INITIAL_MANAGEMENT_TOKEN"
 
 struct tokens_stats {
     uint64_t lookups, unknown, rebuilds, bad_records;

@@ -24,6 +24,19 @@ export TROUPE_MEMCHECK_DIR=$MEMCHECK
 
 say() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*"; }
 
+# API tokens: every agent a test starts makes its management token file
+# from TEST_TOKEN at its first start (TROUPE_INITIAL_MANAGEMENT_TOKEN), and
+# every curl of the test sends it (a curlrc), as an operator who holds the
+# file would; `curl -q ...` (-q first) sends none. The troupe command finds
+# the token by itself, as it does for the user who runs the agent.
+TEST_TOKEN=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export TROUPE_INITIAL_MANAGEMENT_TOKEN=$TEST_TOKEN
+export CURL_HOME=$TMP/curl
+mkdir -p "$CURL_HOME"
+printf 'header = "X-Troupe-Token: %s"\n' "$TEST_TOKEN" >"$CURL_HOME/.curlrc"
+# mgmt_token I: the management token in hI's data dir
+mgmt_token() { cat "$TMP/h$1/acl/management-token"; }
+
 # stop_all: SIGTERM to every process the test started, SIGKILL to those still
 # running after TROUPE_STOP_S seconds (5; a leak check under valgrind is slow)
 stop_all() {

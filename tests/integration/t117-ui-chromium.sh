@@ -41,7 +41,8 @@ chromedriver --port="$W" >"$TMP/chromedriver.log" 2>&1 &
 PID[3]=$!
 say "started chromedriver (pid ${PID[3]}) on port $W"
 wait_until 10 "chromedriver answers" curl -sf "http://127.0.0.1:$W/status"
-ROUTE_PORT=$R python3 "$(dirname "$0")/ui_driver.py" "http://127.0.0.1:$W" "$U" solo "$ART" peer "${PID[2]}" ||
+ROUTE_PORT=$R TROUPE_UI_TOKEN=$TEST_TOKEN python3 "$(dirname "$0")/ui_driver.py" "http://127.0.0.1:$W" \
+    "$U" solo "$ART" peer "${PID[2]}" ||
     fail "the UI in Chromium (above)"
 wait "${PID[2]}" 2>/dev/null
 unset 'PID[2]' # killed by the driver

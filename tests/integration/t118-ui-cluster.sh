@@ -56,7 +56,11 @@ ip netns exec "$(ns 1)" chromedriver --port=$W >"$TMP/chromedriver.log" 2>&1 &
 PID[9]=$!
 say "started chromedriver (pid ${PID[9]}) in h1's namespace, port $W"
 wait_until 10 "chromedriver answers" ip netns exec "$(ns 1)" curl -sf "http://127.0.0.1:$W/status"
-ip netns exec "$(ns 1)" python3 "$(dirname "$0")/ui_cluster_driver.py" "http://127.0.0.1:$W" \
+# this node's instances and their logs need a token that may read them
+# (run:read): the page is given the test's management token, as a user
+# who holds one types it
+TROUPE_UI_TOKEN=$TEST_TOKEN \
+    ip netns exec "$(ns 1)" python3 "$(dirname "$0")/ui_cluster_driver.py" "http://127.0.0.1:$W" \
     http://127.0.0.1:7421 "$ART" h3 "${PID[3]}" \
     "ip netns exec $(ns 2) curl -sf -X PUT 'http://127.0.0.1:7421/v1/agent/check/api-ttl/fail?note=disk%20full'" ||
     fail "the UI in Chromium (above)"

@@ -13,8 +13,9 @@ again without a reload. With ROUTE_PORT in the environment: registers a
 second instance of web at version v2, sets a route of web on that port with
 a 90/10 split of v1 and v2 and a header match, and asserts that the
 service shows the route, its versions and weights without a reload. Any
-JavaScript error fails. Saves screenshots in
-SCREENSHOT_DIR. Exits 0 on success, 1 with a message."""
+JavaScript error fails. Saves screenshots in SCREENSHOT_DIR. Calls to the
+agent carry $TROUPE_UI_TOKEN when set. Exits 0 on success, 1 with a
+message."""
 import base64
 import json
 import os
@@ -28,10 +29,16 @@ PEER, PEER_PID = (sys.argv[5], int(sys.argv[6])) if len(sys.argv) > 6 else (None
 ROUTE_PORT = int(os.environ.get("ROUTE_PORT", "0"))
 
 
+# the API's writes need a token: the test's, from $TROUPE_UI_TOKEN
+TOKEN = os.environ.get("TROUPE_UI_TOKEN", "")
+
+
 def call(method, path, body=None, base=DRIVER, timeout=60):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if base == AGENT and TOKEN:
+        headers["X-Troupe-Token"] = TOKEN
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()
