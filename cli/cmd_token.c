@@ -14,7 +14,8 @@ static void rules_text(json_t *rules, char *buf, size_t cap)
     json_t *r;
 
     buf[0] = '\0';
-    json_array_foreach(rules, i, r) {
+    json_array_foreach(rules, i, r)
+    {
         int w = snprintf(buf + off, cap - off, "%s%s", i ? " " : "", json_string_value(r) ?: "?");
         if (w < 0 || (size_t)w >= cap - off)
             break;
@@ -79,12 +80,14 @@ static int token_list(struct cli *c)
         json_decref(arr);
         return 0;
     }
-    json_array_foreach(arr, i, t) {
+    json_array_foreach(arr, i, t)
+    {
         size_t l = strlen(json_string_value(json_object_get(t, "name")) ?: "");
         w = l > w ? l : w;
     }
     printf("%-*s  %-20s  %-14s  %s\n", (int)w, "NAME", "CREATED", "BY", "RULES");
-    json_array_foreach(arr, i, t) {
+    json_array_foreach(arr, i, t)
+    {
         rules_text(json_object_get(t, "rules"), rules, sizeof(rules));
         created_text(t, when, sizeof(when));
         printf("%-*s  %-20s  %-14s  %s\n", (int)w,

@@ -16,8 +16,8 @@
 
 #define ACL_FORMAT 1 /* first byte of a token record's value */
 
-static const char *const res_names[] = {"*",      "node",  "service", "kv",  "event",
-                                        "run",    "secret", "trust",  "acl", "agent"};
+static const char *const res_names[] = {"*",   "node",   "service", "kv",  "event",
+                                        "run", "secret", "trust",   "acl", "agent"};
 
 /* The default policies as rules, prefix "" each. */
 static const struct acl_rule default_read[] = {
@@ -34,10 +34,14 @@ const char *acl_resource_name(uint8_t res)
 const char *acl_access_name(uint8_t access)
 {
     switch (access) {
-    case ACL_DENY: return "deny";
-    case ACL_READ: return "read";
-    case ACL_WRITE: return "write";
-    default: return "none";
+    case ACL_DENY:
+        return "deny";
+    case ACL_READ:
+        return "read";
+    case ACL_WRITE:
+        return "write";
+    default:
+        return "none";
     }
 }
 
@@ -304,8 +308,8 @@ void acl_decide(const struct acl_token *t, uint8_t def, uint8_t res, const char 
     }
     d->by_default = 1;
     if (def == ACL_DEFAULT_READ)
-        decide_rules(default_read, sizeof(default_read) / sizeof(default_read[0]), res, name,
-                     len, d);
+        decide_rules(default_read, sizeof(default_read) / sizeof(default_read[0]), res, name, len,
+                     d);
     else if (def == ACL_DEFAULT_OFF)
         decide_rules(default_off, 1, res, name, len, d);
     else
@@ -314,8 +318,8 @@ void acl_decide(const struct acl_token *t, uint8_t def, uint8_t res, const char 
         d->access = ACL_DENY;
 }
 
-int acl_allows(const struct acl_token *t, uint8_t def, uint8_t res, uint8_t want,
-               const char *name, int subtree, struct acl_decision *d)
+int acl_allows(const struct acl_token *t, uint8_t def, uint8_t res, uint8_t want, const char *name,
+               int subtree, struct acl_decision *d)
 {
     size_t len = strlen(name);
 

@@ -15,14 +15,14 @@
 
 #include "core/err.h"
 
-#define ACL_NAME_MAX   64  /* token name: 1-64 of [A-Za-z0-9._-] */
-#define ACL_PREFIX_MAX 128 /* bytes of a rule's prefix */
-#define ACL_RULES_MAX  16  /* rules of one token */
-#define ACL_HASH_LEN   32  /* SHA-256 of the secret */
-#define ACL_SECRET_MAX 128 /* bytes of a secret as a client sends it */
+#define ACL_NAME_MAX      64                    /* token name: 1-64 of [A-Za-z0-9._-] */
+#define ACL_PREFIX_MAX    128                   /* bytes of a rule's prefix */
+#define ACL_RULES_MAX     16                    /* rules of one token */
+#define ACL_HASH_LEN      32                    /* SHA-256 of the secret */
+#define ACL_SECRET_MAX    128                   /* bytes of a secret as a client sends it */
 #define ACL_RULE_TEXT_MAX (24 + ACL_PREFIX_MAX) /* "RESOURCE:ACCESS:PREFIX" and NUL */
-#define ACL_VALUE_MAX (1 + ACL_HASH_LEN + 8 + 1 + ACL_NAME_MAX + 1 + \
-                       ACL_RULES_MAX * (3 + ACL_PREFIX_MAX))
+#define ACL_VALUE_MAX                                                                              \
+    (1 + ACL_HASH_LEN + 8 + 1 + ACL_NAME_MAX + 1 + ACL_RULES_MAX * (3 + ACL_PREFIX_MAX))
 
 /* What a rule is about. ACL_RES_ALL ("*") stands for every resource. */
 enum acl_resource {
@@ -41,7 +41,7 @@ enum acl_resource {
 
 /* Ordered: a higher access includes the lower allowing ones. */
 enum acl_access {
-    ACL_NONE = 0,  /* no rule matched (decisions only, never in a rule) */
+    ACL_NONE = 0, /* no rule matched (decisions only, never in a rule) */
     ACL_DENY = 1,
     ACL_READ = 2,
     ACL_WRITE = 3,
@@ -79,9 +79,9 @@ struct acl_decision {
     int by_default;              /* the default policy decided, not the token */
 };
 
-const char *acl_resource_name(uint8_t res); /* "kv", "*", ...; "?" when invalid */
-const char *acl_access_name(uint8_t access); /* "read", "write", "deny", "none" */
-const char *acl_default_name(uint8_t def);   /* "read", "deny", "off" */
+const char *acl_resource_name(uint8_t res);         /* "kv", "*", ...; "?" when invalid */
+const char *acl_access_name(uint8_t access);        /* "read", "write", "deny", "none" */
+const char *acl_default_name(uint8_t def);          /* "read", "deny", "off" */
 int acl_default_parse(const char *s, uint8_t *def); /* 0 or -EINVAL */
 
 /* Parses "RESOURCE:ACCESS[:PREFIX]" (the prefix is the rest, colons and
@@ -116,8 +116,8 @@ void acl_decide(const struct acl_token *t, uint8_t def, uint8_t res, const char 
 /* 1 when t may do `want` (ACL_READ or ACL_WRITE) on name; with subtree,
  * on every name that starts with name (a recursive read or delete), so a
  * longer rule below it must allow it too. On 0, *d says what decided. */
-int acl_allows(const struct acl_token *t, uint8_t def, uint8_t res, uint8_t want,
-               const char *name, int subtree, struct acl_decision *d);
+int acl_allows(const struct acl_token *t, uint8_t def, uint8_t res, uint8_t want, const char *name,
+               int subtree, struct acl_decision *d);
 
 /* The text of a refusal: `needs kv:write on "app/x" (no token given)`,
  * `needs secret:read (token "ci": rule secret:deny: decides)`. */

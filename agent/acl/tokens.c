@@ -29,7 +29,7 @@ struct tokens {
     struct tok {
         struct acl_token t;
         char origin[SWIM_NAME_MAX + 1];
-    } *v;
+    } * v;
     size_t n, cap;
     uint32_t *index; /* slot -> 1 + position in v, 0 empty; a power of two */
     size_t index_cap;
@@ -63,8 +63,8 @@ static int initial_secret(char *secret, size_t cap, struct err *e)
         return 1;
     n = strlen(v);
     if (n < 32 || n > ACL_SECRET_MAX || n >= cap)
-        return err_set(e, -EINVAL, "$%s: expected 32 to %d characters, not %zu",
-                       TOKENS_INITIAL_ENV, ACL_SECRET_MAX, n);
+        return err_set(e, -EINVAL, "$%s: expected 32 to %d characters, not %zu", TOKENS_INITIAL_ENV,
+                       ACL_SECRET_MAX, n);
     for (size_t i = 0; i < n; i++)
         if (v[i] <= ' ' || v[i] > '~')
             return err_set(e, -EINVAL, "$%s: only printable characters, no spaces",
@@ -131,8 +131,10 @@ static int management_open(struct tokens *tk, const char *data_dir, struct err *
     if (fd < 0) {
         if ((rc = make_secret(tk->file, secret, sizeof(secret), e)) < 0)
             return rc;
-        log_info("acl", "made the management token: %s (readable by this user only; the "
-                        "troupe command reads it)", tk->file);
+        log_info("acl",
+                 "made the management token: %s (readable by this user only; the "
+                 "troupe command reads it)",
+                 tk->file);
     } else {
         if (fstat(fd, &st) == 0 && (st.st_mode & 077)) {
             log_warn("acl", "%s was readable by others: made it 0600", tk->file);
@@ -314,8 +316,7 @@ int tokens_create(struct agent *a, struct acl_token *t, char secret[65], struct 
         rc = catalog_save(a, e);
     if (rc < 0)
         return rc;
-    log_info("acl", "token \"%s\" created by %s", t->name,
-             t->created_by[0] ? t->created_by : "?");
+    log_info("acl", "token \"%s\" created by %s", t->name, t->created_by[0] ? t->created_by : "?");
     agent_drive(a);
     return 0;
 }

@@ -117,7 +117,7 @@ static const struct acl_route table[] = {
     {"GET", "/v1/acl/self", ACL_RES_ACL, ACL_READ, N_NONE, F_OPEN},
 };
 
-#define TABLE_N (sizeof(table) / sizeof(table[0]))
+#define TABLE_N   (sizeof(table) / sizeof(table[0]))
 #define NAMES_MAX 64 /* services of one registration body */
 
 /* 1 when path matches the pattern; *rest gets what the '*' covers. */
@@ -363,8 +363,8 @@ int api_acl_check(struct agent *a, struct httpd_req *req)
     }
     if (rt->access == ACL_WRITE)
         audit_start(a, req, method, path, t, 0);
-    subtree = (rt->flags & F_SUBTREE) &&
-              (api_query_has(req, "recurse") || api_query_has(req, "keys"));
+    subtree =
+        (rt->flags & F_SUBTREE) && (api_query_has(req, "recurse") || api_query_has(req, "keys"));
     ns = xmalloc(sizeof(*ns));
     request_names(a, req, rt, rest, ns);
     for (size_t i = 0; i < ns->n; i++) {

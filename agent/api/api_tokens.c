@@ -85,7 +85,8 @@ static void put_token(struct agent *a, struct httpd_req *req, const struct acl_t
                         ACL_RULES_MAX);
         goto out;
     }
-    json_array_foreach(rules, i, v) {
+    json_array_foreach(rules, i, v)
+    {
         if (!json_is_string(v)) {
             api_reply_error(req, 400, "rules[%zu]: expected a string", i);
             goto out;
@@ -103,8 +104,9 @@ static void put_token(struct agent *a, struct httpd_req *req, const struct acl_t
         goto out;
     }
     api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:s, s:s, s:o}", "name", t->name, "secret", secret,
-                                       "rules", rules_json(t)));
+    api_reply_json(
+        req, 200,
+        json_pack("{s:s, s:s, s:o}", "name", t->name, "secret", secret, "rules", rules_json(t)));
     memset(secret, 0, sizeof(secret));
 out:
     json_decref(j);
@@ -182,23 +184,19 @@ static void route_self(struct agent *a, struct httpd_req *req, const char *rest)
 }
 
 const struct api_route api_tokens_routes[] = {
-    {"GET", "/v1/acl/tokens", route_list},
-    {"PUT", "/v1/acl/tokens", route_create},
-    {"GET", "/v1/acl/token/*", route_show},
-    {"DELETE", "/v1/acl/token/*", route_revoke},
+    {"GET", "/v1/acl/tokens", route_list},  {"PUT", "/v1/acl/tokens", route_create},
+    {"GET", "/v1/acl/token/*", route_show}, {"DELETE", "/v1/acl/token/*", route_revoke},
     {"GET", "/v1/acl/self", route_self},
 };
 const size_t api_tokens_n_routes = sizeof(api_tokens_routes) / sizeof(api_tokens_routes[0]);
 
-int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method,
-                     const char *path)
+int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
     const struct api_route *r;
     const char *rest;
     int known = 0;
 
-    if ((r = api_route_find(api_tokens_routes, api_tokens_n_routes, method, path, &rest,
-                            &known))) {
+    if ((r = api_route_find(api_tokens_routes, api_tokens_n_routes, method, path, &rest, &known))) {
         r->fn(a, req, rest);
         return 1;
     }

@@ -58,8 +58,7 @@ static void test_every_row_of_the_authorization_table_is_a_route(void **state)
     api_acl_each(collect, &acl);
     for (size_t i = 0; i < acl.n; i++)
         if (!has(&routes, acl.method[i], acl.pattern[i]))
-            fail_msg("row %s %s of agent/api/api_acl.c is no route", acl.method[i],
-                     acl.pattern[i]);
+            fail_msg("row %s %s of agent/api/api_acl.c is no route", acl.method[i], acl.pattern[i]);
 }
 
 int main(void)
