@@ -1,7 +1,7 @@
 #!/bin/bash
 # No root by accident: a spec asking for root (user or group root, added
 # capabilities, a port below 1024 on the host's network) is refused with a
-# 400 naming the field and what it needs, from the API and from the config
+# 403 naming the field and what it needs, from the API and from the config
 # dir (the refused file is logged by name, the others still load), unless
 # the agent was started with --allow-root-services; then the instance runs
 # as uid 0.
@@ -21,11 +21,11 @@ grep -q 'as-root.json refused, the running version (if any) stays: field "user":
 say "config dir: $(grep -o 'as-root.json refused.*' "$TMP/solo.log")"
 [ -z "$(field as-root 0 pid)" ] || fail "as-root runs"
 
-# refused_api JSON FIELD: a 400 naming the field and the flag
+# refused_api JSON FIELD: a 403 naming the field and the flag
 refused_api() {
     local code
     code=$(curl -s -o "$TMP/out" -w '%{http_code}' -X PUT --data "$1" "127.0.0.1:$H/v1/agent/run")
-    [ "$code" = 400 ] || fail "API answered $code to $1: $(cat "$TMP/out")"
+    [ "$code" = 403 ] || fail "API answered $code to $1: $(cat "$TMP/out")"
     jq -e --arg f "field \"$2\":" '.error | contains($f) and contains("--allow-root-services") and contains("run:write on service")' \
         "$TMP/out" >/dev/null || fail "the error does not name $2 and the flag: $(cat "$TMP/out")"
     say "refused: $(jq -r .error "$TMP/out")"
