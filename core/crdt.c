@@ -56,6 +56,8 @@ struct crdt {
     uint64_t index;
     uint64_t kind_index[CRDT_KIND_MAX + 1]; /* changes of records of each kind */
     unsigned self_asks; /* syncs that asked peers for all our own records */
+    uint64_t boot_floor; /* our versions above it were given in this boot (crdt_boot) */
+    uint64_t loaded_max; /* our counter as read back from disk, or as a peer showed it since */
 };
 
 #define SEEN_MAX 4096 /* versions remembered above a gap; more waits for a sync */
@@ -462,6 +464,32 @@ static void restamp_all(struct crdt *c, uint64_t floor)
     free(v);
 }
 
+static int lww_after(const struct crdt_rec *a, const struct crdt_rec *b)
+{
+    if (a->hlc != b->hlc)
+        return a->hlc > b->hlc;
+    return strcmp(a->origin, b->origin) > 0;
+}
+
+/* A multi-writer record of ours from before this boot, newer than what our
+ * data dir held: peers kept what we wrote or deleted after the snapshot we
+ * started from, and that is the truth of the key, not our old copy (which
+ * would come back with its old stamp). It is taken as it is, with its
+ * version (no new one: peers hold it already); if another origin's write
+ * beats it, it loses as any write of ours does. */
+static const struct crdt_rec *adopt_own(struct crdt *c, const struct crdt_rec *r)
+{
+    const struct crdt_rec *win;
+    const struct rnode *n = store(c, c->me, r);
+
+    if (n->r.deleted)
+        return &n->r;
+    win = crdt_lww(c, r->kind, r->key);
+    if (win && win != &n->r && lww_after(win, &n->r))
+        return write_own(c, r->kind, r->key, NULL, 0, 1, r->hlc);
+    return &n->r;
+}
+
 /* A copy of one of our own records that we do not hold at that version or
  * newer: it comes from before a restart that lost our state. When it is
  * beyond our counter, versions we gave out since the restart were already
@@ -490,12 +518,6 @@ static const struct crdt_rec *reassert(struct crdt *c, const struct crdt_rec *r,
     return &now->r;
 }
 
-static int lww_after(const struct crdt_rec *a, const struct crdt_rec *b)
-{
-    if (a->hlc != b->hlc)
-        return a->hlc > b->hlc;
-    return strcmp(a->origin, b->origin) > 0;
-}
 
 int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec **out,
                struct err *e)
@@ -512,7 +534,10 @@ int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec *
     if (o == c->me) {
         if (held && held->r.version >= r->version)
             return 0;
-        stored = reassert(c, r, held);
+        if (is_lww(r->kind) && r->version <= c->boot_floor)
+            stored = adopt_own(c, r);
+        else
+            stored = reassert(c, r, held);
         if (!stored)
             return 0;
         if (out)
@@ -709,11 +734,56 @@ int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
     return 0;
 }
 
+void crdt_boot(struct crdt *c, uint64_t epoch)
+{
+    uint64_t floor = epoch << CRDT_EPOCH_SHIFT;
+
+    if (epoch >= (UINT64_MAX >> CRDT_EPOCH_SHIFT))
+        return;
+    /* the data dir is from this epoch or a later one (a clock set back):
+     * the next epoch after it, which no boot before ours has used */
+    if (floor <= c->me->covered)
+        floor = ((c->me->covered >> CRDT_EPOCH_SHIFT) + 1) << CRDT_EPOCH_SHIFT;
+    c->loaded_max = c->me->covered;
+    c->me->covered = floor;
+    c->boot_floor = floor;
+}
+
+/* Our one-writer records read back from disk, stamped again in this boot:
+ * a peer covers versions of ours that our data dir does not know, so one
+ * of them may have superseded such a record (and its tombstone may be
+ * collected); said again, the record is news to everyone. */
+static void restamp_loaded(struct crdt *c)
+{
+    struct origin *me = c->me;
+    struct rnode **v = xmalloc((me->n ? me->n : 1) * sizeof(*v));
+    size_t n = 0;
+
+    for (size_t i = 0; i < me->n; i++)
+        if (me->recs[i]->r.version <= c->boot_floor && !is_lww(me->recs[i]->r.kind))
+            v[n++] = me->recs[i];
+    qsort(v, n, sizeof(*v), cmp_version);
+    for (size_t i = 0; i < n; i++)
+        write_own(c, v[i]->r.kind, v[i]->r.key, v[i]->r.val, v[i]->r.len, v[i]->r.deleted,
+                  v[i]->r.hlc);
+    free(v);
+}
+
 void crdt_self_floor(struct crdt *c, uint64_t version)
 {
     if (version > c->me->covered) {
         restamp_all(c, version); /* a peer covers more of ours than we wrote */
         c->me->gone = version;
+        return;
+    }
+    if (version > c->loaded_max && c->loaded_max < c->boot_floor) {
+        /* a peer covers versions of ours from before this boot that our
+         * data dir lacks (or this boot's, past them): what we hold from
+         * disk is said again, and peers are asked again for every record
+         * of ours they hold (crdt_digest leaves us out) */
+        restamp_loaded(c);
+        c->loaded_max = version < c->boot_floor ? version : c->boot_floor;
+        c->self_asks = 0;
     }
 }
 
@@ -881,16 +951,19 @@ size_t crdt_census_apply(struct crdt *c, const char *origin, uint64_t covered,
     struct origin *o = origin_find(c, origin);
     size_t dropped = 0;
 
-    if (!o || o == c->me)
-        return 0; /* our own records are ours to say */
+    if (!o)
+        return 0;
     for (size_t j = 0; j < o->n;) {
         struct rnode *x = o->recs[j];
-        if (x->r.version > covered || hash_in(hashes, n, crdt_key_hash(x->r.kind, x->r.key)) ||
+        /* our own records are ours to say, except a multi-writer one read
+         * back from disk: the key was written again and deleted since */
+        if ((o == c->me && (!is_lww(x->r.kind) || x->r.version > c->boot_floor)) ||
+            x->r.version > covered || hash_in(hashes, n, crdt_key_hash(x->r.kind, x->r.key)) ||
             (x->r.deleted && is_lww(x->r.kind) && hides_live(c, x))) {
             j++;
             continue;
         }
-        if (x->r.version > o->gone)
+        if (x->r.version > o->gone && o != c->me)
             o->gone = x->r.version;
         node_remove(c, tab_slot(c, o->name, x->r.kind, x->r.key, x->hash));
         dropped++;

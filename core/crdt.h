@@ -143,6 +143,21 @@ int crdt_delta(const struct crdt *c, const struct crdt_digest *peer,
  * state: the counter moves past it and our records are stamped again. Call
  * it for our own origin before merging the sync's records. */
 void crdt_cover(struct crdt *c, const char *origin, uint64_t version);
+/* Versions of ours are (epoch, counter): the epoch in the high 32 bits,
+ * the counter of this boot's writes below. */
+#define CRDT_EPOCH_SHIFT 32
+/* Starts this boot's versions: call it once our own records are loaded from
+ * disk, before our first write. `epoch` must grow from one start to the
+ * next even when the data dir does not (the agent passes wall-clock
+ * seconds since 2024): an agent restored from an old data dir then gives
+ * versions above everything it gave before, which its restored counter
+ * alone cannot promise. When what was loaded is from this epoch or a later
+ * one (the clock went back), the epoch after it is taken. Multi-writer
+ * records of ours at or below the floor (read back from disk) then defer
+ * to what peers hold: a newer version of ours from a peer is taken as it
+ * is (crdt_merge) and a census drops one that was deleted since. Without
+ * it the counter goes on from what was loaded, as before. */
+void crdt_boot(struct crdt *c, uint64_t epoch);
 /* A peer covers our origin up to version: when that is past our counter we
  * restarted from older state, and as in crdt_cover the counter moves past
  * it and our records are stamped again (no sync is counted). */
@@ -179,7 +194,8 @@ size_t crdt_census(const struct crdt *c, const char *origin, uint64_t *covered, 
 /* A peer's census of origin (hashes sorted): drops our records of origin
  * at or below `covered` whose key it does not hold, except a multi-writer
  * tombstone that hides an older live write (as crdt_gc). Our own origin is
- * left alone: we are its writer. Returns how many were dropped. */
+ * left alone (we are its writer), except multi-writer records read back
+ * from disk before crdt_boot. Returns how many were dropped. */
 size_t crdt_census_apply(struct crdt *c, const char *origin, uint64_t covered,
                          const uint64_t *hashes, size_t n);
 

@@ -167,6 +167,9 @@ void sim_repl_start(struct sim_repl *s, uint32_t i, uint64_t now)
     n->rng = mix(n->rng);
     cfg.seed = n->rng;
     n->c = crdt_new(name);
+    /* as the agent: this boot's versions above any given before, even by a
+     * data dir restored after (sim_repl_load reads back older versions) */
+    crdt_boot(n->c, now / 1000 + 1);
     n->r = repl_new(n->c, &cfg);
     n->joined = 0;
     n->running = 1;

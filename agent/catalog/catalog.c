@@ -477,6 +477,16 @@ static void init_timer(struct agent *a, uv_timer_t *t)
     t->data = a;
 }
 
+/* The epoch of this boot's versions (crdt_boot): seconds since 2024, so
+ * that (epoch << 32 | counter) stays below 2^63 (SQLite's integers) until
+ * 2092. */
+static uint64_t catalog_epoch(uint64_t wall_ms)
+{
+    const uint64_t since_s = 1704067200; /* 2024-01-01T00:00:00Z */
+    uint64_t s = wall_ms / 1000;
+    return s > since_s ? s - since_s : 1;
+}
+
 int catalog_open(struct agent *a, struct err *e)
 {
     struct catalog *c = xcalloc(1, sizeof(*c));
@@ -499,6 +509,8 @@ int catalog_open(struct agent *a, struct err *e)
     init_timer(a, &c->later_timer);
     if ((r = store_records_load(a->store, load_rec, a, e)) < 0)
         return r;
+    /* versions of this boot above any an older copy of the data dir gave */
+    crdt_boot(c->crdt, catalog_epoch(agent_wall_ms()));
     crdt_digest(c->crdt, &c->saved);
     c->saved_index = crdt_index(c->crdt);
     c->saved_self = crdt_self_version(c->crdt);

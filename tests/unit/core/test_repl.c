@@ -747,6 +747,8 @@ static void restart_from_snap(struct prop *p, int i, int j_peer)
     node_start(&p->n, i);
     for (size_t j = 0; j < p->snaps[i].n; j++)
         assert_true(crdt_load(p->n.c[i], &p->snaps[i].r[j], NULL) >= 0);
+    if (!getenv("TROUPE_PROP_NO_EPOCH")) /* as the agent; unset: the counter alone */
+        crdt_boot(p->n.c[i], p->n.now / 1000);
     /* as the agent at start: it asks a member for its own records before it
      * writes anew (a restart cut off from everyone reuses versions, which
      * is not what this property is about) */
