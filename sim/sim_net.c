@@ -34,6 +34,7 @@ struct sim_net {
 
     uint64_t *timer_at; /* per node: the armed wake-up, UINT64_MAX: none */
     uint8_t *up;
+    uint64_t *up_since; /* per node: when it last came up (a restart) */
     struct partition *parts;
     size_t n_parts;
 
@@ -192,6 +193,7 @@ struct sim_net *sim_net_new(const struct sim_net_config *c, struct err *e)
     for (uint32_t i = 0; i < c->nodes; i++)
         n->timer_at[i] = UINT64_MAX;
     n->up = xmalloc(c->nodes);
+    n->up_since = xcalloc(c->nodes, sizeof(*n->up_since));
     memset(n->up, 1, c->nodes);
     n->node_stats = xcalloc(c->nodes, sizeof(*n->node_stats));
     return n;
@@ -209,6 +211,7 @@ void sim_net_free(struct sim_net *n)
     free(n->parts);
     free(n->timer_at);
     free(n->up);
+    free(n->up_since);
     free(n->node_stats);
     free(n->last);
     free(n);
@@ -249,6 +252,8 @@ int sim_net_reachable(const struct sim_net *n, uint32_t a, uint32_t b)
 
 void sim_net_set_up(struct sim_net *n, uint32_t node, int up)
 {
+    if (up && !n->up[node])
+        n->up_since[node] = n->now;
     n->up[node] = up != 0;
     if (!up)
         n->timer_at[node] = UINT64_MAX;
@@ -360,6 +365,16 @@ int sim_net_next(struct sim_net *n, uint64_t until_ms, struct sim_ev *ev)
         case SIM_EV_REPLY:
             if (!n->up[e.to]) {
                 free(e.data); /* a reply to a node that died meanwhile */
+                continue;
+            }
+            /* an end restarted since the stream opened: the connection died
+             * with it, and the end still running sees it fail */
+            if (e.opened_ms < n->up_since[e.to] || e.opened_ms < n->up_since[e.from]) {
+                uint32_t opener = e.kind == SIM_EV_STREAM ? e.from : e.to;
+                uint32_t peer = e.kind == SIM_EV_STREAM ? e.to : e.from;
+                free(e.data);
+                if (e.opened_ms >= n->up_since[opener])
+                    stream_fail(n, opener, peer, e.opened_ms);
                 continue;
             }
             if (!sim_net_reachable(n, e.from, e.to)) {
