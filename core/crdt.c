@@ -779,11 +779,9 @@ void crdt_self_floor(struct crdt *c, uint64_t version)
     if (version > c->loaded_max && c->loaded_max < c->boot_floor) {
         /* a peer covers versions of ours from before this boot that our
          * data dir lacks (or this boot's, past them): what we hold from
-         * disk is said again, and peers are asked again for every record
-         * of ours they hold (crdt_digest leaves us out) */
+         * disk is said again */
         restamp_loaded(c);
         c->loaded_max = version < c->boot_floor ? version : c->boot_floor;
-        c->self_asks = 0;
     }
 }
 
@@ -816,6 +814,11 @@ void crdt_cover(struct crdt *c, const char *origin, uint64_t version)
         note_version(o, version);
         c->index++;
     }
+}
+
+int crdt_booted(const struct crdt *c)
+{
+    return c->boot_floor != 0;
 }
 
 uint64_t crdt_covered(const struct crdt *c, const char *origin)

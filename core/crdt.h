@@ -158,6 +158,10 @@ void crdt_cover(struct crdt *c, const char *origin, uint64_t version);
  * is (crdt_merge) and a census drops one that was deleted since. Without
  * it the counter goes on from what was loaded, as before. */
 void crdt_boot(struct crdt *c, uint64_t epoch);
+/* 1 once crdt_boot was called: repl then asks every peer once for all the
+ * records of ours it holds (its first sync with it leaves us out of the
+ * digest), since our data dir may be older than what a peer holds. */
+int crdt_booted(const struct crdt *c);
 /* A peer covers our origin up to version: when that is past our counter we
  * restarted from older state, and as in crdt_cover the counter moves past
  * it and our records are stamped again (no sync is counted). */

@@ -623,14 +623,26 @@ uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *p
                                uint32_t *n_recs)
 {
     struct crdt_digest mine;
+    uint8_t *buf;
+
+    crdt_digest(c, &mine);
+    buf = repl_msg_encode_delta_as(c, &mine, peer, reply, set, max, len, n_recs);
+    crdt_digest_release(&mine);
+    return buf;
+}
+
+uint8_t *repl_msg_encode_delta_as(const struct crdt *c, const struct crdt_digest *mine,
+                                  const struct crdt_digest *peer, int reply,
+                                  const struct repl_buckets *set, size_t max, size_t *len,
+                                  uint32_t *n_recs)
+{
     struct delta_acc a = {0};
     size_t head, total;
     uint32_t count;
     uint8_t *buf;
     struct wr w;
 
-    crdt_digest(c, &mine);
-    head = 3 + 1 + (set ? set_size(set) : 0) + digest_part_size(&mine, set, &count) + 1 + 1 +
+    head = 3 + 1 + (set ? set_size(set) : 0) + digest_part_size(mine, set, &count) + 1 + 1 +
            SWIM_NAME_MAX + 8 + 4;
     a.budget = max > head ? max - head : 0;
     crdt_delta(c, peer, delta_count, &a);
@@ -641,7 +653,7 @@ uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *p
     wr_u8(&w, (uint8_t)((reply ? 1 : 0) | (set ? 2 : 0)));
     if (set)
         put_set(&w, set);
-    put_digest_part(&w, &mine, set);
+    put_digest_part(&w, mine, set);
     wr_u8(&w, (uint8_t)a.cut);
     if (a.cut) {
         put_name(&w, a.cut_origin);
@@ -652,7 +664,6 @@ uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *p
     a.n = 0;
     a.w = &w;
     crdt_delta(c, peer, delta_write, &a);
-    crdt_digest_release(&mine);
     *len = w.len;
     if (n_recs)
         *n_recs = a.n;

@@ -158,6 +158,12 @@ uint8_t *repl_msg_encode_partial(const struct crdt_digest *d, const struct repl_
 uint8_t *repl_msg_encode_delta(const struct crdt *c, const struct crdt_digest *peer, int reply,
                                const struct repl_buckets *set, size_t max, size_t *len,
                                uint32_t *n_recs);
+/* The same with `mine` as our digest (one that leaves our own origin out,
+ * to ask the peer for every record of ours it holds). */
+uint8_t *repl_msg_encode_delta_as(const struct crdt *c, const struct crdt_digest *mine,
+                                  const struct crdt_digest *peer, int reply,
+                                  const struct repl_buckets *set, size_t max, size_t *len,
+                                  uint32_t *n_recs);
 
 /* A broadcast payload of several records, built in a caller's buffer of
  * cap bytes (at most CODEC_USER_MAX): init, then add while it returns 0

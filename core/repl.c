@@ -24,6 +24,7 @@
 struct peer_dg {
     char name[SWIM_NAME_MAX + 1];
     struct crdt_digest d;
+    uint8_t asked; /* it sent us every record of ours it holds, in this boot */
 };
 
 struct want {
@@ -37,6 +38,7 @@ struct pend {
     uint64_t sent_ms;
     struct crdt_digest snap;
     uint8_t used, got_new;
+    uint8_t ask_self; /* snap leaves our own origin out: the peer sends all of ours */
 };
 
 struct repl {
@@ -293,9 +295,24 @@ static uint32_t summary_buckets(size_t n)
 
 /* Starts a sync with peer; -EBUSY when one is in flight with it or
  * syncs_max are. */
+static struct peer_dg *peer_find(struct repl *r, const char *name, int create);
+
+/* Removes origin's entry from d. */
+static void digest_drop(struct crdt_digest *d, const char *origin)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (strcmp(d->e[i].origin, origin) == 0) {
+            memmove(d->e + i, d->e + i + 1, (d->n - i - 1) * sizeof(*d->e));
+            d->n--;
+            return;
+        }
+    }
+}
+
 static int start_sync(struct repl *r, const char *peer)
 {
     struct pend *p = NULL;
+    const struct peer_dg *pd;
     size_t len;
     uint8_t *data;
 
@@ -303,6 +320,7 @@ static int start_sync(struct repl *r, const char *peer)
         return -EINVAL;
     if (pend_find(r, peer) || pend_count(r) >= r->cfg.syncs_max)
         return -EBUSY;
+    pd = peer_find(r, peer, 0);
     for (size_t i = 0; i < PEND_MAX && !p; i++)
         p = r->pend[i].used ? NULL : &r->pend[i];
     memset(p, 0, sizeof(*p));
@@ -310,6 +328,13 @@ static int start_sync(struct repl *r, const char *peer)
     p->sent_ms = r->now;
     snprintf(p->peer, sizeof(p->peer), "%s", peer);
     crdt_digest(r->c, &p->snap);
+    /* once per boot and peer, we ask for every record of ours it holds:
+     * our data dir may be older than what some peer holds of ours, and
+     * only that peer can tell us (others covered those versions from us) */
+    if (crdt_booted(r->c) && !(pd && pd->asked)) {
+        p->ask_self = 1;
+        digest_drop(&p->snap, crdt_self(r->c));
+    }
     data = repl_msg_encode_summary(&p->snap, summary_buckets(p->snap.n), &len);
     r->st.syncs++;
     r->last_sync_ms = r->now;
@@ -580,12 +605,13 @@ static void keep_digest(struct repl *r, const char *from, struct crdt_digest *d,
     p->d = *d;
     d->n = 0;
     d->e = NULL;
-    /* it covers more of ours than we wrote: we restarted from older state,
-     * and the versions we gave since are taken; say our records again */
-    if (crdt_digest_get(&p->d, crdt_self(r->c)) > crdt_self_version(r->c)) {
+    /* it covers more of ours than we wrote, or than our data dir held: we
+     * restarted from older state; say our records again (crdt_self_floor) */
+    {
         uint64_t before = crdt_self_version(r->c);
         crdt_self_floor(r->c, crdt_digest_get(&p->d, crdt_self(r->c)));
-        own_changes(r, before);
+        if (crdt_self_version(r->c) != before)
+            own_changes(r, before);
     }
 }
 
@@ -733,10 +759,21 @@ static void on_partial(struct repl *r, const char *from, struct repl_msg *m)
     if (!differ) {
         r->st.syncs_equal++;
         keep_digest(r, from, &peer, NULL);
+        if (p->ask_self)
+            peer_find(r, from, 1)->asked = 1; /* it holds nothing of ours */
         pend_done(r, p);
         return;
     }
-    data = repl_msg_encode_delta(r->c, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
+    if (p->ask_self) { /* our entries without us, as in our summary */
+        struct crdt_digest mine;
+        crdt_digest(r->c, &mine);
+        digest_drop(&mine, crdt_self(r->c));
+        data = repl_msg_encode_delta_as(r->c, &mine, &peer, 1, &m->set, CODEC_STREAM_MAX, &len,
+                                        &n);
+        crdt_digest_release(&mine);
+    } else {
+        data = repl_msg_encode_delta(r->c, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
+    }
     r->st.sync_records_out += n;
     send_census(r, from, &peer);
     keep_digest(r, from, &peer, NULL);
@@ -770,8 +807,13 @@ static int on_delta(struct repl *r, uint64_t wall_ms, const char *from, struct r
         }
     }
     if (p) {
+        int asked = p->ask_self;
         p->got_new |= (uint8_t)got;
         pend_done(r, p);
+        keep_digest(r, from, &m->digest, set);
+        if (asked && valid_peer(r, from))
+            peer_find(r, from, 1)->asked = 1;
+        return 0;
     }
     keep_digest(r, from, &m->digest, set);
     return 0;

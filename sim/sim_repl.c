@@ -167,9 +167,6 @@ void sim_repl_start(struct sim_repl *s, uint32_t i, uint64_t now)
     n->rng = mix(n->rng);
     cfg.seed = n->rng;
     n->c = crdt_new(name);
-    /* as the agent: this boot's versions above any given before, even by a
-     * data dir restored after (sim_repl_load reads back older versions) */
-    crdt_boot(n->c, now / 1000 + 1);
     n->r = repl_new(n->c, &cfg);
     n->joined = 0;
     n->running = 1;
@@ -403,6 +400,12 @@ void sim_repl_load(struct sim_repl *s, uint32_t i, const struct crdt_rec *recs, 
 {
     for (size_t k = 0; i < s->total && s->n[i].running && k < n; k++)
         crdt_load(s->n[i].c, &recs[k], NULL);
+}
+
+void sim_repl_boot(struct sim_repl *s, uint32_t i, uint64_t now)
+{
+    if (i < s->total && s->n[i].running)
+        crdt_boot(s->n[i].c, now / 1000 + 1);
 }
 
 void sim_repl_forget(struct sim_repl *s, uint32_t i, const char *name)

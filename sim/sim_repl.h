@@ -67,6 +67,9 @@ struct crdt *sim_repl_crdt(struct sim_repl *s, uint32_t i);
 struct repl *sim_repl_repl(struct sim_repl *s, uint32_t i);
 /* Loads records into node i's store, as an agent reads its data dir. */
 void sim_repl_load(struct sim_repl *s, uint32_t i, const struct crdt_rec *recs, size_t n);
+/* As the agent once its data dir is read: this boot's versions start
+ * above any an older boot gave (crdt_boot, seconds of simulated time). */
+void sim_repl_boot(struct sim_repl *s, uint32_t i, uint64_t now);
 
 void sim_repl_collect(struct sim_repl *s, struct sim_net *net, const uint64_t *start_ms,
                       const uint64_t *until_ms, struct sim_repl_result *r);

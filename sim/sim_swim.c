@@ -420,8 +420,10 @@ static int start(struct drv *d, uint32_t i, struct err *e)
     if (!n->swim)
         return e ? e->code : -EINVAL;
     n->start_ms = now;
-    if (d->rp)
+    if (d->rp) {
         sim_repl_start(d->rp, i, now);
+        sim_repl_boot(d->rp, i, now);
+    }
     d->running++;
     d->started++;
     if (!n->late)
@@ -562,6 +564,7 @@ static void hook_restart(void *ud, uint32_t i, const struct crdt_rec *recs, size
         return;
     sim_repl_start(d->rp, i, sim_net_now(d->net));
     sim_repl_load(d->rp, i, recs, n);
+    sim_repl_boot(d->rp, i, sim_net_now(d->net));
     drive(d, i);
 }
 
