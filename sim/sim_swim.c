@@ -565,6 +565,9 @@ static void hook_restart(void *ud, uint32_t i, const struct crdt_rec *recs, size
     sim_repl_start(d->rp, i, sim_net_now(d->net));
     sim_repl_load(d->rp, i, recs, n);
     sim_repl_boot(d->rp, i, sim_net_now(d->net));
+    /* as the agent, whose sync timer runs from its start: a restart that
+     * rejoins without a join event of its own still syncs */
+    sim_repl_joined(d->rp, i, sim_net_now(d->net), d->nodes[i].swim);
     drive(d, i);
 }
 
