@@ -859,6 +859,52 @@ static int hides_live(const struct crdt *c, const struct rnode *t)
     return 0;
 }
 
+/* Records of origin that crdt_adopt_origin takes over, copied out (the
+ * store changes while they are written again). */
+struct adoptee {
+    uint8_t kind, deleted;
+    uint64_t hlc;
+    char *key;
+    uint8_t *val;
+    uint32_t len;
+};
+
+size_t crdt_adopt_origin(struct crdt *c, const char *origin, uint8_t kind, size_t max)
+{
+    struct origin *o = origin_find(c, origin);
+    struct adoptee *v;
+    size_t n = 0;
+
+    if (!o || o == c->me)
+        return 0;
+    v = xmalloc((o->n ? o->n : 1) * sizeof(*v));
+    for (size_t j = 0; j < o->n && n < max; j++) {
+        const struct rnode *x = o->recs[j];
+        const struct crdt_rec *win;
+        if (x->r.kind != kind || !is_lww(kind))
+            continue;
+        win = crdt_lww(c, x->r.kind, x->r.key);
+        if (win != &x->r)
+            continue; /* another write of the key wins anyway */
+        if (x->r.deleted && !hides_live(c, x))
+            continue; /* a delete that hides nothing: its going changes no read */
+        v[n].kind = x->r.kind;
+        v[n].deleted = x->r.deleted;
+        v[n].hlc = x->r.hlc;
+        v[n].key = xstrdup(x->r.key);
+        v[n].len = x->r.len;
+        v[n].val = x->r.len ? xmemdup(x->r.val, x->r.len) : NULL;
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        write_own(c, v[i].kind, v[i].key, v[i].val, v[i].len, v[i].deleted, v[i].hlc);
+        free(v[i].key);
+        free(v[i].val);
+    }
+    free(v);
+    return n;
+}
+
 size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_peers)
 {
     size_t removed = 0;

@@ -169,6 +169,15 @@ void crdt_self_floor(struct crdt *c, uint64_t version);
 /* Our coverage of origin (0 when unknown). */
 uint64_t crdt_covered(const struct crdt *c, const char *origin);
 
+/* Before a reaped member's records go: its multi-writer records of `kind`
+ * that decide a read are written again under our name with their stamps,
+ * so every key reads the same without them. That is its winning writes,
+ * and its winning deletes that hide an older live write of another origin
+ * (without them that write would come back); a delete that hides nothing
+ * is not taken. At most max records. Returns how many were written; the
+ * caller disseminates our records above the counter it saw before. */
+size_t crdt_adopt_origin(struct crdt *c, const char *origin, uint8_t kind, size_t max);
+
 /* Removes every record of origin (a reaped member). Returns how many. */
 size_t crdt_drop_origin(struct crdt *c, const char *origin);
 

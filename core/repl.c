@@ -297,16 +297,25 @@ static uint32_t summary_buckets(size_t n)
  * syncs_max are. */
 static struct peer_dg *peer_find(struct repl *r, const char *name, int create);
 
-/* Removes origin's entry from d. */
-static void digest_drop(struct crdt_digest *d, const char *origin)
+/* Sets origin's entry of d to 0, adding it when absent: the digest of a
+ * sync that asks the peer for every record of origin it holds. An explicit
+ * 0 (rather than no entry) makes the summary differ even from a peer that
+ * holds records of origin above a gap and so has no entry either. */
+static void digest_zero(struct crdt_digest *d, const char *origin)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        if (strcmp(d->e[i].origin, origin) == 0) {
-            memmove(d->e + i, d->e + i + 1, (d->n - i - 1) * sizeof(*d->e));
-            d->n--;
-            return;
-        }
+    size_t i = 0;
+
+    while (i < d->n && strcmp(d->e[i].origin, origin) < 0)
+        i++;
+    if (i < d->n && strcmp(d->e[i].origin, origin) == 0) {
+        d->e[i].version = 0;
+        return;
     }
+    d->e = xrealloc(d->e, (d->n + 1) * sizeof(*d->e));
+    memmove(d->e + i + 1, d->e + i, (d->n - i) * sizeof(*d->e));
+    snprintf(d->e[i].origin, sizeof(d->e[i].origin), "%s", origin);
+    d->e[i].version = 0;
+    d->n++;
 }
 
 static int start_sync(struct repl *r, const char *peer)
@@ -333,7 +342,7 @@ static int start_sync(struct repl *r, const char *peer)
      * only that peer can tell us (others covered those versions from us) */
     if (crdt_booted(r->c) && !(pd && pd->asked)) {
         p->ask_self = 1;
-        digest_drop(&p->snap, crdt_self(r->c));
+        digest_zero(&p->snap, crdt_self(r->c));
     }
     data = repl_msg_encode_summary(&p->snap, summary_buckets(p->snap.n), &len);
     r->st.syncs++;
@@ -441,6 +450,15 @@ int repl_del(struct repl *r, uint64_t wall_ms, uint8_t kind, const char *key, st
     if (rc == 1)
         disseminate(r, out);
     return rc;
+}
+
+size_t repl_adopt(struct repl *r, const char *origin, uint8_t kind, size_t max)
+{
+    uint64_t before = crdt_self_version(r->c);
+    size_t n = crdt_adopt_origin(r->c, origin, kind, max);
+
+    own_changes(r, before);
+    return n;
 }
 
 /* ---- merging ---- */
@@ -764,10 +782,10 @@ static void on_partial(struct repl *r, const char *from, struct repl_msg *m)
         pend_done(r, p);
         return;
     }
-    if (p->ask_self) { /* our entries without us, as in our summary */
+    if (p->ask_self) { /* our entries with us at 0, as in our summary */
         struct crdt_digest mine;
         crdt_digest(r->c, &mine);
-        digest_drop(&mine, crdt_self(r->c));
+        digest_zero(&mine, crdt_self(r->c));
         data = repl_msg_encode_delta_as(r->c, &mine, &peer, 1, &m->set, CODEC_STREAM_MAX, &len,
                                         &n);
         crdt_digest_release(&mine);

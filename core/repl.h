@@ -147,6 +147,12 @@ int repl_poll_out(struct repl *r, struct repl_out *o);
  * tombstones themselves; one that was not counted learns by census. */
 size_t repl_gc(struct repl *r, int (*live)(void *ud, const char *node), void *ud);
 
+/* A member is about to be reaped: its multi-writer writes and deletes of
+ * `kind` that decide a read are written again under our name, with their
+ * stamps, and disseminated (crdt_adopt_origin; at most max). One live
+ * member does it. Returns how many. */
+size_t repl_adopt(struct repl *r, const char *origin, uint8_t kind, size_t max);
+
 /* A member was reaped: its records and its digest go. */
 void repl_forget(struct repl *r, const char *node);
 

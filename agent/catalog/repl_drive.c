@@ -20,6 +20,7 @@
 
 #define EVENTS_KEEP_MS   (3600u * 1000u) /* our user events are deleted after an hour */
 #define FORGOTTEN_MAX    1024
+#define ADOPT_MAX        100000 /* keys one reaped member can hand over */
 
 int repl_drive_serving(void *ud, const char *node)
 {
@@ -160,29 +161,6 @@ static void sync_with(struct agent *a, const char *name)
         repl_sync_soon(a->catalog->repl, name);
 }
 
-struct adopt {
-    struct agent *a;
-    const char *origin;
-    uint8_t kind; /* CRDT_KV or CRDT_TOKEN */
-    size_t n;
-    char **keys;
-};
-
-static int find_kv(void *ud, const struct crdt_rec *r)
-{
-    struct adopt *ad = ud;
-    const struct crdt_rec *w;
-
-    if (r->kind != ad->kind || r->deleted)
-        return 0;
-    w = crdt_lww(ad->a->catalog->crdt, ad->kind, r->key);
-    if (w != r && !(w && strcmp(w->origin, ad->origin) == 0 && strcmp(w->key, r->key) == 0))
-        return 0; /* another write of the key wins anyway */
-    ad->keys = xrealloc(ad->keys, (ad->n + 1) * sizeof(*ad->keys));
-    ad->keys[ad->n++] = xstrdup(r->key);
-    return 0;
-}
-
 /* The lowest-named live member, so that one agent adopts a reaped one's keys. */
 static int adopter(struct agent *a)
 {
@@ -196,34 +174,21 @@ static int adopter(struct agent *a)
     return 1;
 }
 
-/* KV values and API tokens are multi-writer data: a reaped member's
- * winning writes are written again by one live agent before its records
- * are forgotten, so a key or a token does not vanish with the agent that
- * last wrote it. */
+/* KV values and API tokens are multi-writer data: a reaped member's writes
+ * and deletes that decide a read are written again by one live agent,
+ * with their stamps, before its records are forgotten, so a key or a token
+ * neither vanishes with the agent that last wrote it nor comes back when
+ * the agent that deleted (revoked) it goes (core/crdt.h crdt_adopt_origin). */
 static void adopt_kind(struct agent *a, const char *origin, uint8_t kind)
 {
-    struct adopt ad = {.a = a, .origin = origin, .kind = kind};
-    struct catalog *c = a->catalog;
-    struct err e;
+    size_t n;
 
     if (!adopter(a))
         return;
-    crdt_scan_origin(c->crdt, origin, find_kv, &ad);
-    for (size_t i = 0; i < ad.n; i++) {
-        const struct crdt_rec *r = crdt_get(c->crdt, origin, kind, ad.keys[i]);
-        if (r && !r->deleted) {
-            uint8_t *val = xmemdup(r->len ? r->val : (const uint8_t *)"", r->len ? r->len : 1);
-            if (repl_put(c->repl, agent_wall_ms(), kind, ad.keys[i], val, r->len, &e) < 0)
-                log_warn("repl", "adopting %s %s of %s: %s", kind == CRDT_KV ? "key" : "token",
-                         ad.keys[i], origin, e.msg);
-            free(val);
-        }
-        free(ad.keys[i]);
-    }
-    if (ad.n)
-        log_info("repl", "adopted %zu %s last written by %s", ad.n,
+    n = repl_adopt(a->catalog->repl, origin, kind, ADOPT_MAX);
+    if (n)
+        log_info("repl", "adopted %zu %s last written or deleted by %s", n,
                  kind == CRDT_KV ? "keys" : "tokens", origin);
-    free(ad.keys);
 }
 
 void repl_drive_event(struct agent *a, const struct swim_event *ev)

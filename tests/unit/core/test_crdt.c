@@ -770,6 +770,166 @@ static void test_census_is_wanted_only_when_versions_in_between_may_be_gone(void
     crdt_free(c);
 }
 
+/* ---- boots: versions above any an old data dir gave ---- */
+
+static int save_cb(void *ud, const struct crdt_rec *r)
+{
+    struct history *h = ud;
+    if (h->n < HIST_MAX)
+        hrec_set(&h->rec[h->n++], r);
+    return 0;
+}
+
+/* The records of c's own origin as its store holds them, copied out: a
+ * data dir, or a backup of one. */
+static size_t save_own(const struct crdt *c, struct hrec *out, size_t max)
+{
+    static struct history h;
+    h.n = 0;
+    crdt_scan_origin(c, crdt_self(c), save_cb, &h);
+    for (size_t i = 0; i < h.n && i < max; i++)
+        hrec_set(&out[i], &h.rec[i].r);
+    return h.n < max ? h.n : max;
+}
+
+static void test_boot_versions_are_above_those_an_old_data_dir_gave(void **state)
+{
+    struct crdt *a = crdt_new("a"), *peer = crdt_new("p");
+    const struct crdt_rec *w;
+    struct hrec dir[4];
+    size_t n;
+    uint64_t last;
+
+    crdt_boot(a, 100);
+    crdt_put(a, CRDT_INSTANCE, "i1", "v", 1, 1, &w, NULL);
+    assert_int_equal(w->version, (100ull << CRDT_EPOCH_SHIFT) + 1);
+    crdt_merge(peer, w, NULL, NULL);
+    n = save_own(a, dir, 4); /* the backup */
+    crdt_put(a, CRDT_INSTANCE, "i2", "v", 1, 2, &w, NULL);
+    crdt_merge(peer, w, NULL, NULL);
+    last = w->version;
+    crdt_free(a);
+
+    /* restored from the backup, later: the counter alone would give i2's
+     * version again, to another record, and the peer would ignore it */
+    a = crdt_new("a");
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(crdt_load(a, &dir[i].r, NULL), 1);
+    crdt_boot(a, 160);
+    crdt_put(a, CRDT_INSTANCE, "i3", "v", 1, 3, &w, NULL);
+    assert_true(w->version > last);
+    assert_int_equal(w->version, (160ull << CRDT_EPOCH_SHIFT) + 1);
+    assert_int_equal(crdt_merge(peer, w, NULL, NULL), 1);
+    assert_non_null(crdt_get(peer, "a", CRDT_INSTANCE, "i3"));
+    crdt_free(a);
+
+    /* a clock set back: the epoch after the one read back */
+    a = crdt_new("a");
+    for (size_t i = 0; i < n; i++)
+        crdt_load(a, &dir[i].r, NULL);
+    crdt_boot(a, 50);
+    crdt_put(a, CRDT_INSTANCE, "i4", "v", 1, 4, &w, NULL);
+    assert_int_equal(w->version, (101ull << CRDT_EPOCH_SHIFT) + 1);
+    crdt_free(a);
+    crdt_free(peer);
+}
+
+static void test_own_kv_write_from_an_old_data_dir_defers_to_the_peers_newer_one(void **state)
+{
+    struct crdt *a = crdt_new("a");
+    struct crdt_rec old = rec("a", CRDT_KV, "k", 5, 0, 50, "old");
+    struct crdt_rec del = rec("a", CRDT_KV, "k", 9, 1, 90, NULL);
+    struct crdt_rec inst = rec("a", CRDT_INSTANCE, "i", 6, 0, 60, "run");
+    struct crdt_rec inst_del = rec("a", CRDT_INSTANCE, "i", 10, 1, 100, NULL);
+    const struct crdt_rec *got;
+
+    assert_int_equal(crdt_load(a, &old, NULL), 1);
+    assert_int_equal(crdt_load(a, &inst, NULL), 1);
+    crdt_boot(a, 7);
+    /* a peer holds our delete of k, made after the backup: it is the key's
+     * truth, taken as it is (no new version, the old write does not return) */
+    assert_int_equal(crdt_merge(a, &del, NULL, NULL), 1);
+    got = crdt_get(a, "a", CRDT_KV, "k");
+    assert_true(got->deleted);
+    assert_int_equal(got->version, 9);
+    assert_int_equal(crdt_self_version(a), 7ull << CRDT_EPOCH_SHIFT);
+    /* a one-writer record is ours to say: what we hold is said again */
+    assert_int_equal(crdt_merge(a, &inst_del, NULL, NULL), 1);
+    got = crdt_get(a, "a", CRDT_INSTANCE, "i");
+    assert_false(got->deleted);
+    assert_true(got->version > (7ull << CRDT_EPOCH_SHIFT));
+    crdt_free(a);
+}
+
+static void test_census_drops_own_kv_write_read_back_from_disk_only(void **state)
+{
+    struct crdt *a = crdt_new("a");
+    struct crdt_rec old = rec("a", CRDT_KV, "k", 5, 0, 50, "old");
+    struct crdt_rec inst = rec("a", CRDT_INSTANCE, "i", 6, 0, 60, "run");
+    uint64_t none = 0;
+
+    crdt_load(a, &old, NULL);
+    crdt_load(a, &inst, NULL);
+    /* before the boot, our own records are ours to say */
+    assert_int_equal(crdt_census_apply(a, "a", 9, &none, 0), 0);
+    crdt_boot(a, 7);
+    crdt_put(a, CRDT_KV, "new", "v", 1, 70, NULL, NULL);
+    /* a peer covers our versions to 9 and holds no k: the write was deleted
+     * since and the delete collected. The instance and this boot's write
+     * stay (we are their writer; the peer has not seen the latter) */
+    assert_int_equal(crdt_census_apply(a, "a", UINT64_MAX, &none, 0), 1);
+    assert_null(crdt_get(a, "a", CRDT_KV, "k"));
+    assert_non_null(crdt_get(a, "a", CRDT_INSTANCE, "i"));
+    assert_non_null(crdt_get(a, "a", CRDT_KV, "new"));
+    crdt_free(a);
+}
+
+/* ---- adoption: a reaped member's multi-writer records ---- */
+
+static void test_adoption_keeps_a_reaped_members_winning_writes_and_deletes(void **state)
+{
+    struct crdt *c = crdt_new("x");
+    struct crdt_rec b_old = rec("b", CRDT_KV, "deleted", 1, 0, 10, "old");
+    struct crdt_rec m_del = rec("m", CRDT_KV, "deleted", 1, 1, 20, NULL);
+    struct crdt_rec m_put = rec("m", CRDT_KV, "written", 2, 0, 30, "m");
+    struct crdt_rec m_lone = rec("m", CRDT_KV, "lone", 3, 1, 40, NULL);
+    struct crdt_rec m_lost = rec("m", CRDT_KV, "lost", 4, 0, 50, "m");
+    struct crdt_rec b_new = rec("b", CRDT_KV, "lost", 2, 0, 60, "b");
+    struct crdt_rec m_inst = rec("m", CRDT_INSTANCE, "i", 5, 0, 70, "run");
+    const struct crdt_rec *r;
+
+    crdt_merge(c, &b_old, NULL, NULL);
+    crdt_merge(c, &m_del, NULL, NULL);
+    crdt_merge(c, &m_put, NULL, NULL);
+    crdt_merge(c, &m_lone, NULL, NULL);
+    crdt_merge(c, &m_lost, NULL, NULL);
+    crdt_merge(c, &b_new, NULL, NULL);
+    crdt_merge(c, &m_inst, NULL, NULL);
+    /* its delete that hides b's write and its winning write are taken; a
+     * delete hiding nothing, a write that loses, and one-writer records not */
+    assert_int_equal(crdt_adopt_origin(c, "m", CRDT_KV, 100), 2);
+    crdt_drop_origin(c, "m");
+    r = crdt_lww(c, CRDT_KV, "deleted");
+    assert_true(r->deleted);
+    assert_int_equal(r->hlc, 20);
+    assert_string_equal(r->origin, "x");
+    r = crdt_lww(c, CRDT_KV, "written");
+    assert_false(r->deleted);
+    assert_int_equal(r->hlc, 30);
+    assert_memory_equal(r->val, "m", 1);
+    assert_null(crdt_get(c, "x", CRDT_KV, "lone"));
+    assert_string_equal(crdt_lww(c, CRDT_KV, "lost")->origin, "b");
+    assert_null(crdt_get(c, "x", CRDT_INSTANCE, "i"));
+    crdt_free(c);
+    /* bounded: at most max records */
+    c = crdt_new("x");
+    crdt_merge(c, &b_old, NULL, NULL);
+    crdt_merge(c, &m_del, NULL, NULL);
+    crdt_merge(c, &m_put, NULL, NULL);
+    assert_int_equal(crdt_adopt_origin(c, "m", CRDT_KV, 1), 1);
+    crdt_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +957,10 @@ int main(void)
         cmocka_unit_test(test_census_is_wanted_only_when_versions_in_between_may_be_gone),
         cmocka_unit_test(test_own_tombstones_wait_until_peers_were_asked_for_ours),
         cmocka_unit_test(test_a_version_given_again_replaces_an_older_one_of_its_key),
+        cmocka_unit_test(test_boot_versions_are_above_those_an_old_data_dir_gave),
+        cmocka_unit_test(test_own_kv_write_from_an_old_data_dir_defers_to_the_peers_newer_one),
+        cmocka_unit_test(test_census_drops_own_kv_write_read_back_from_disk_only),
+        cmocka_unit_test(test_adoption_keeps_a_reaped_members_winning_writes_and_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -972,6 +972,8 @@ static int prop_run(uint64_t seed, char *why, size_t why_len)
 
     memset(&p, 0, sizeof(p));
     net_init(&p.n);
+    for (int i = 0; i < N && !getenv("TROUPE_PROP_NO_EPOCH"); i++)
+        crdt_boot(p.n.c[i], p.n.now / 1000 - 1); /* as the agent: started before */
     p.rng = seed * 0x9e3779b97f4a7c15ull + 1;
     for (int step = 0; step < PROP_STEPS; step++)
         prop_step(&p, step);
@@ -988,6 +990,85 @@ static int prop_run(uint64_t seed, char *why, size_t why_len)
     free(p.ops);
     net_free(&p.n);
     return bad;
+}
+
+/* n0 restored from a backup: only n2 holds the newer value n0 gave a
+ * record after the backup, and n2 is away while n0 asks the others, who
+ * then cover n0's versions from its digest. Once back, n2 is asked too
+ * (once per peer and boot): n0 learns of the newer value and says again
+ * what it holds, and everyone agrees. A census cannot tell this: n0 holds
+ * the key. */
+static void test_restored_node_asks_every_peer_once_for_its_records(void **state)
+{
+    struct net n;
+    struct snap backup = {0};
+    uint64_t sent;
+
+    (void)state;
+    net_init(&n);
+    crdt_boot(n.c[0], 10);
+    put(&n, 0, CRDT_INSTANCE, "kept", "v1");
+    pump(&n);
+    crdt_scan(n.c[0], CRDT_INSTANCE, NULL, 1, snap_cb, &backup);
+    for (int i = 0; i < N; i++) /* only n2 hears of the next write */
+        for (int j = 0; j < N; j++)
+            n.cut[i][j] = !((i == 0 && j == 2) || (i == 2 && j == 0));
+    put(&n, 0, CRDT_INSTANCE, "kept", "v2");
+    pump(&n);
+    memset(n.cut, 0, sizeof(n.cut));
+    n.down[2] = 1;
+    node_stop(&n, 0);
+    node_start(&n, 0);
+    for (size_t j = 0; j < backup.n; j++)
+        assert_int_equal(crdt_load(n.c[0], &backup.r[j], NULL), 1);
+    crdt_boot(n.c[0], 20);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    n.down[2] = 0;
+    sent = repl_stats(n.r[2])->sync_records_out;
+    repl_sync(n.r[0], "n2");
+    pump(&n);
+    assert_true(repl_stats(n.r[2])->sync_records_out > sent);
+    sync_all(&n, 2);
+    for (int i = 0; i < N; i++) {
+        const struct crdt_rec *r = crdt_get(n.c[i], "n0", CRDT_INSTANCE, "kept");
+        assert_memory_equal(r->val, "v1", 2);
+        assert_true(r->version > (20ull << CRDT_EPOCH_SHIFT));
+    }
+    assert_converged(&n);
+    /* asked once: the next sync with n2 sends nothing of n0 back */
+    sent = repl_stats(n.r[2])->sync_records_out;
+    repl_sync(n.r[0], "n2");
+    pump(&n);
+    assert_int_equal(repl_stats(n.r[2])->sync_records_out, sent);
+    snap_release(&backup);
+    net_free(&n);
+}
+
+/* A reaped member's delete that hides an older write of another origin is
+ * written again by the adopter, so the write does not come back. */
+static void test_adopted_delete_of_a_reaped_member_keeps_the_key_deleted(void **state)
+{
+    struct net n;
+
+    (void)state;
+    net_init(&n);
+    put(&n, 1, CRDT_KV, "k", "old");
+    pump(&n);
+    n.now += 5;
+    for (int j = 0; j < N; j++) /* n1 is away when n4 deletes */
+        n.cut[1][j] = n.cut[j][1] = 1;
+    assert_int_equal(repl_del(n.r[4], n.now, CRDT_KV, "k", NULL), 1);
+    pump(&n);
+    n.down[4] = 1; /* and n4 goes for good */
+    memset(n.cut, 0, sizeof(n.cut));
+    assert_int_equal(repl_adopt(n.r[0], "n4", CRDT_KV, 100), 1);
+    pump(&n);
+    for (int i = 0; i < N - 1; i++)
+        repl_forget(n.r[i], "n4");
+    sync_all(&n, 2);
+    for (int i = 0; i < N - 1; i++)
+        assert_true(crdt_lww(n.c[i], CRDT_KV, "k")->deleted);
+    net_free(&n);
 }
 
 static void test_nothing_deleted_comes_back_after_partitions_and_restarts(void **state)
@@ -1133,6 +1214,8 @@ int main(void)
         cmocka_unit_test(test_summary_from_an_unknown_sender_is_answered),
         cmocka_unit_test(test_member_away_drops_what_was_deleted_and_collected_meanwhile),
         cmocka_unit_test(test_census_message_round_trips_and_bad_ones_are_refused),
+        cmocka_unit_test(test_restored_node_asks_every_peer_once_for_its_records),
+        cmocka_unit_test(test_adopted_delete_of_a_reaped_member_keeps_the_key_deleted),
         cmocka_unit_test(test_nothing_deleted_comes_back_after_partitions_and_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
