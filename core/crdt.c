@@ -821,6 +821,11 @@ int crdt_booted(const struct crdt *c)
     return c->boot_floor != 0;
 }
 
+uint64_t crdt_boot_floor(const struct crdt *c)
+{
+    return c->boot_floor;
+}
+
 uint64_t crdt_covered(const struct crdt *c, const char *origin)
 {
     const struct origin *o = origin_find(c, origin);

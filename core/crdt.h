@@ -162,6 +162,8 @@ void crdt_boot(struct crdt *c, uint64_t epoch);
  * records of ours it holds (its first sync with it leaves us out of the
  * digest), since our data dir may be older than what a peer holds. */
 int crdt_booted(const struct crdt *c);
+/* Our versions above it were given in this boot (0 before crdt_boot). */
+uint64_t crdt_boot_floor(const struct crdt *c);
 /* A peer covers our origin up to version: when that is past our counter we
  * restarted from older state, and as in crdt_cover the counter moves past
  * it and our records are stamped again (no sync is counted). */

@@ -44,8 +44,10 @@ static int save_rec(void *ud, const struct crdt_rec *r)
     int own = strcmp(r->origin, crdt_self(a->catalog->crdt)) == 0, rc;
 
     /* the digest leaves us out for a while after a start (crdt_digest): our
-     * own records already on disk are not written again */
-    if (own && r->version <= a->catalog->saved_self)
+     * own records of this boot already on disk are not written again (one
+     * from before it may be a peer's newer copy of ours, taken as it is) */
+    if (own && r->version <= a->catalog->saved_self &&
+        r->version > crdt_boot_floor(a->catalog->crdt))
         return 0;
     if ((rc = store_record_put(a->store, r, &e)) < 0) {
         log_warn("store", "%s", e.msg);
