@@ -13,6 +13,7 @@
 struct qe {
     uint64_t at, seq;
     uint64_t opened_ms;
+    uint64_t lives; /* streams: the opener's and the peer's lives when it opened */
     uint8_t *data;
     uint32_t len;
     uint32_t from, to;
@@ -34,7 +35,7 @@ struct sim_net {
 
     uint64_t *timer_at; /* per node: the armed wake-up, UINT64_MAX: none */
     uint8_t *up;
-    uint64_t *up_since; /* per node: when it last came up (a restart) */
+    uint32_t *life; /* per node: how many times it came up (a restart is a new life) */
     struct partition *parts;
     size_t n_parts;
 
@@ -108,7 +109,7 @@ static int before(const struct qe *a, const struct qe *b)
 }
 
 static void push(struct sim_net *n, uint8_t kind, uint64_t at, uint32_t from, uint32_t to,
-                 uint64_t opened, uint8_t *data, size_t len)
+                 uint64_t opened, uint64_t lives, uint8_t *data, size_t len)
 {
     size_t i;
 
@@ -120,6 +121,7 @@ static void push(struct sim_net *n, uint8_t kind, uint64_t at, uint32_t from, ui
     n->q[i] = (struct qe){.at = at < n->now ? n->now : at,
                           .seq = n->seq++,
                           .opened_ms = opened,
+                          .lives = lives,
                           .data = data,
                           .len = (uint32_t)len,
                           .from = from,
@@ -193,7 +195,7 @@ struct sim_net *sim_net_new(const struct sim_net_config *c, struct err *e)
     for (uint32_t i = 0; i < c->nodes; i++)
         n->timer_at[i] = UINT64_MAX;
     n->up = xmalloc(c->nodes);
-    n->up_since = xcalloc(c->nodes, sizeof(*n->up_since));
+    n->life = xcalloc(c->nodes, sizeof(*n->life));
     memset(n->up, 1, c->nodes);
     n->node_stats = xcalloc(c->nodes, sizeof(*n->node_stats));
     return n;
@@ -211,7 +213,7 @@ void sim_net_free(struct sim_net *n)
     free(n->parts);
     free(n->timer_at);
     free(n->up);
-    free(n->up_since);
+    free(n->life);
     free(n->node_stats);
     free(n->last);
     free(n);
@@ -250,10 +252,14 @@ int sim_net_reachable(const struct sim_net *n, uint32_t a, uint32_t b)
     return n->up[a] && n->up[b] && !sim_net_separated_since(n, a, b, n->now);
 }
 
+void sim_net_new_life(struct sim_net *n, uint32_t node)
+{
+    if (node < n->cfg.nodes)
+        n->life[node]++;
+}
+
 void sim_net_set_up(struct sim_net *n, uint32_t node, int up)
 {
-    if (up && !n->up[node])
-        n->up_since[node] = n->now;
     n->up[node] = up != 0;
     if (!up)
         n->timer_at[node] = UINT64_MAX;
@@ -268,7 +274,7 @@ void sim_net_timer(struct sim_net *n, uint32_t node, uint64_t at_ms)
     if (n->timer_at[node] == at_ms || !n->up[node])
         return;
     n->timer_at[node] = at_ms;
-    push(n, SIM_EV_TIMER, at_ms, node, node, 0, NULL, 0);
+    push(n, SIM_EV_TIMER, at_ms, node, node, 0, 0, NULL, 0);
 }
 
 void sim_net_send(struct sim_net *n, uint32_t from, uint32_t to, uint8_t *data, size_t len)
@@ -284,13 +290,14 @@ void sim_net_send(struct sim_net *n, uint32_t from, uint32_t to, uint8_t *data, 
         free(data);
         return;
     }
-    push(n, SIM_EV_DGRAM, n->now + one_way(n, from, to), from, to, 0, data, len);
+    push(n, SIM_EV_DGRAM, n->now + one_way(n, from, to), from, to, 0, 0, data, len);
 }
 
 static void stream_fail(struct sim_net *n, uint32_t opener, uint32_t peer, uint64_t opened)
 {
     n->stats.streams_failed++;
-    push(n, SIM_EV_STREAM_FAILED, opened + n->cfg.stream_timeout_ms, peer, opener, opened, NULL, 0);
+    push(n, SIM_EV_STREAM_FAILED, opened + n->cfg.stream_timeout_ms, peer, opener, opened, 0, NULL,
+         0);
 }
 
 void sim_net_stream(struct sim_net *n, uint32_t from, uint32_t to, uint8_t *data, size_t len)
@@ -314,7 +321,8 @@ void sim_net_stream(struct sim_net *n, uint32_t from, uint32_t to, uint8_t *data
         stream_fail(n, from, to, n->now);
         return;
     }
-    push(n, SIM_EV_STREAM, n->now + d, from, to, n->now, data, len);
+    push(n, SIM_EV_STREAM, n->now + d, from, to, n->now,
+         (uint64_t)n->life[from] << 32 | n->life[to], data, len);
 }
 
 void sim_net_reply(struct sim_net *n, const struct sim_ev *req, uint8_t *data, size_t len)
@@ -325,7 +333,7 @@ void sim_net_reply(struct sim_net *n, const struct sim_ev *req, uint8_t *data, s
     if (!data) {
         /* closed without an answer: the opener sees the connection end */
         push(n, SIM_EV_STREAM_FAILED, n->now + one_way(n, peer, opener), peer, opener,
-             req->opened_ms, NULL, 0);
+             req->opened_ms, 0, NULL, 0);
         n->stats.streams_failed++;
         return;
     }
@@ -336,7 +344,7 @@ void sim_net_reply(struct sim_net *n, const struct sim_ev *req, uint8_t *data, s
         stream_fail(n, opener, peer, req->opened_ms);
         return;
     }
-    push(n, SIM_EV_REPLY, n->now + d, peer, opener, req->opened_ms, data, len);
+    push(n, SIM_EV_REPLY, n->now + d, peer, opener, req->opened_ms, req->lives, data, len);
 }
 
 /* ---- delivery ---- */
@@ -369,13 +377,16 @@ int sim_net_next(struct sim_net *n, uint64_t until_ms, struct sim_ev *ev)
             }
             /* an end restarted since the stream opened: the connection died
              * with it, and the end still running sees it fail */
-            if (e.opened_ms < n->up_since[e.to] || e.opened_ms < n->up_since[e.from]) {
+            {
                 uint32_t opener = e.kind == SIM_EV_STREAM ? e.from : e.to;
                 uint32_t peer = e.kind == SIM_EV_STREAM ? e.to : e.from;
-                free(e.data);
-                if (e.opened_ms >= n->up_since[opener])
-                    stream_fail(n, opener, peer, e.opened_ms);
-                continue;
+                int opener_same = n->life[opener] == (uint32_t)(e.lives >> 32);
+                if (!opener_same || n->life[peer] != (uint32_t)e.lives) {
+                    free(e.data);
+                    if (opener_same)
+                        stream_fail(n, opener, peer, e.opened_ms);
+                    continue;
+                }
             }
             if (!sim_net_reachable(n, e.from, e.to)) {
                 free(e.data);
@@ -397,6 +408,7 @@ int sim_net_next(struct sim_net *n, uint64_t until_ms, struct sim_ev *ev)
         ev->from = e.from;
         ev->to = e.to;
         ev->opened_ms = e.opened_ms;
+        ev->lives = e.lives;
         ev->data = e.data;
         ev->len = e.len;
         n->stats.events++;

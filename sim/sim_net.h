@@ -51,6 +51,7 @@ struct sim_ev {
     uint64_t at_ms; /* now */
     uint32_t from, to;
     uint64_t opened_ms; /* streams: when the opener sent the request */
+    uint64_t lives;     /* streams: the opener's and the peer's lives then (sim_net_new_life) */
     uint8_t *data;      /* owned by the network, valid until the next sim_net_next */
     size_t len;
 };
@@ -87,6 +88,9 @@ int sim_net_reachable(const struct sim_net *n, uint32_t a, uint32_t b);
 int sim_net_separated_since(const struct sim_net *n, uint32_t a, uint32_t b, uint64_t since_ms);
 
 /* Takes node down (it stops sending and receiving) or brings it up. */
+/* Node starts a new life (an agent restarted): streams either end opened
+ * before it are gone, and the end still running sees them fail. */
+void sim_net_new_life(struct sim_net *n, uint32_t node);
 void sim_net_set_up(struct sim_net *n, uint32_t node, int up);
 
 /* Wakes `node` with a SIM_EV_TIMER at at_ms (not before now). A node has one

@@ -511,6 +511,7 @@ static int restart_node(struct drv *d, uint32_t i, struct err *e)
     n->swim = swim_new(&c, now, e);
     if (!n->swim)
         return e ? e->code : -EINVAL;
+    sim_net_new_life(d->net, i);
     sim_net_set_up(d->net, i, 1);
     d->live_pairs += n->live_viewers; /* left out of the count while it was stopped */
     d->running++;
