@@ -680,6 +680,7 @@ struct census_part {
 uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *peer,
                                 const char *peer_name, size_t max, size_t *len, uint32_t *n_origins)
 {
+    (void)peer_name;
     struct crdt_digest mine;
     struct census_part *parts;
     size_t n_parts = 0, total = 3 + 4;
@@ -692,7 +693,9 @@ uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *
         const char *o = mine.e[i].origin;
         struct census_part *p = &parts[n_parts];
         size_t sz;
-        if (strcmp(o, peer_name) == 0 || !crdt_census_wanted(c, o, crdt_digest_get(peer, o)))
+        /* the peer's own origin too (peer_name): its multi-writer records
+         * read back from an old data dir go by census (crdt_census_apply) */
+        if (!crdt_census_wanted(c, o, crdt_digest_get(peer, o)))
             continue;
         p->origin = o;
         p->n = crdt_census(c, o, &p->covered, &p->hashes);

@@ -174,7 +174,8 @@ int repl_batch_add(uint8_t *buf, size_t *len, size_t cap, const struct crdt_rec 
  * now covers for that origin (after merging every record of the delta), or
  * 0 when the delta was cut before that origin. */
 /* The census of every origin that a peer whose digest is `peer` (named
- * peer_name, whose own origin is left out) needs (crdt_census_wanted), at
+ * peer_name) needs (crdt_census_wanted), its own origin included (its
+ * multi-writer records read back from an old data dir go by census), at
  * most max bytes: origins that do not fit wait for a later sync. NULL when
  * none is needed; else a heap buffer (caller frees), *n_origins set. */
 uint8_t *repl_msg_encode_census(const struct crdt *c, const struct crdt_digest *peer,

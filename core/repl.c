@@ -297,25 +297,39 @@ static uint32_t summary_buckets(size_t n)
  * syncs_max are. */
 static struct peer_dg *peer_find(struct repl *r, const char *name, int create);
 
-/* Sets origin's entry of d to 0, adding it when absent: the digest of a
- * sync that asks the peer for every record of origin it holds. An explicit
- * 0 (rather than no entry) makes the summary differ even from a peer that
- * holds records of origin above a gap and so has no entry either. */
-static void digest_zero(struct crdt_digest *d, const char *origin)
+/* Sets origin's entry of d to v, adding it when absent. */
+static void digest_set(struct crdt_digest *d, const char *origin, uint64_t v)
 {
     size_t i = 0;
 
     while (i < d->n && strcmp(d->e[i].origin, origin) < 0)
         i++;
     if (i < d->n && strcmp(d->e[i].origin, origin) == 0) {
-        d->e[i].version = 0;
+        d->e[i].version = v;
         return;
     }
     d->e = xrealloc(d->e, (d->n + 1) * sizeof(*d->e));
     memmove(d->e + i + 1, d->e + i, (d->n - i) * sizeof(*d->e));
     snprintf(d->e[i].origin, sizeof(d->e[i].origin), "%s", origin);
-    d->e[i].version = 0;
+    d->e[i].version = v;
     d->n++;
+}
+
+/* The digest of a sync that asks the peer for every record of ours it
+ * holds: our entry at an explicit 0 (rather than none), so the summary
+ * differs even from a peer that holds records of ours above a gap and so
+ * has no entry for us either. */
+static void digest_zero(struct crdt_digest *d, const char *origin)
+{
+    digest_set(d, origin, 0);
+}
+
+static void digest_copy(struct crdt_digest *to, const struct crdt_digest *from)
+{
+    to->n = from->n;
+    to->e = xmalloc((from->n ? from->n : 1) * sizeof(*to->e));
+    if (from->n)
+        memcpy(to->e, from->e, from->n * sizeof(*to->e));
 }
 
 static int start_sync(struct repl *r, const char *peer)
@@ -689,7 +703,22 @@ static void send_census(struct repl *r, const char *to, const struct crdt_digest
 
     if (!valid_peer(r, to))
         return;
+    if (crdt_booted(r->c)) {
+        /* our census of ourselves only once we asked this peer for every
+         * record of ours it holds: before, a write of ours it holds that
+         * our data dir lacks would go instead of coming back to us */
+        const struct peer_dg *pd = peer_find(r, to, 0);
+        if (!pd || !pd->asked) {
+            struct crdt_digest x;
+            digest_copy(&x, d);
+            digest_set(&x, crdt_self(r->c), crdt_self_version(r->c));
+            data = repl_msg_encode_census(r->c, &x, to, CODEC_STREAM_MAX, &len, &n);
+            crdt_digest_release(&x);
+            goto sent;
+        }
+    }
     data = repl_msg_encode_census(r->c, d, to, CODEC_STREAM_MAX, &len, &n);
+sent:
     if (!data)
         return;
     r->st.census_out++;
