@@ -55,7 +55,7 @@ struct crdt {
     size_t tab_cap, tab_n;
     uint64_t index;
     uint64_t kind_index[CRDT_KIND_MAX + 1]; /* changes of records of each kind */
-    unsigned self_asks; /* syncs that asked peers for all our own records */
+    unsigned self_asks;  /* syncs that asked peers for all our own records */
     uint64_t boot_floor; /* our versions above it were given in this boot (crdt_boot) */
     uint64_t loaded_max; /* our counter as read back from disk, or as a peer showed it since */
 };
@@ -517,7 +517,6 @@ static const struct crdt_rec *reassert(struct crdt *c, const struct crdt_rec *r,
         return write_own(c, r->kind, r->key, NULL, 0, 1, r->hlc);
     return &now->r;
 }
-
 
 int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec **out,
                struct err *e)

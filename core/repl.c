@@ -815,8 +815,7 @@ static void on_partial(struct repl *r, const char *from, struct repl_msg *m)
         struct crdt_digest mine;
         crdt_digest(r->c, &mine);
         digest_zero(&mine, crdt_self(r->c));
-        data = repl_msg_encode_delta_as(r->c, &mine, &peer, 1, &m->set, CODEC_STREAM_MAX, &len,
-                                        &n);
+        data = repl_msg_encode_delta_as(r->c, &mine, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
         crdt_digest_release(&mine);
     } else {
         data = repl_msg_encode_delta(r->c, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);

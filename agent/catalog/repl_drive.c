@@ -20,7 +20,7 @@
 
 #define EVENTS_KEEP_MS   (3600u * 1000u) /* our user events are deleted after an hour */
 #define FORGOTTEN_MAX    1024
-#define ADOPT_MAX        100000 /* keys one reaped member can hand over */
+#define ADOPT_MAX      100000 /* keys one reaped member can hand over */
 
 int repl_drive_serving(void *ud, const char *node)
 {
