@@ -969,6 +969,9 @@ void repl_forget(struct repl *r, const char *node)
     if (p) {
         size_t i = (size_t)(p - r->peers);
         crdt_digest_release(&p->d);
+        if (p->asked)
+            return; /* asked once per start: if it returns, not again (an empty digest
+                     * holds collection back as no digest would) */
         memmove(r->peers + i, r->peers + i + 1, (r->n_peers - i - 1) * sizeof(*r->peers));
         r->n_peers--;
     }

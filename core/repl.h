@@ -153,7 +153,8 @@ size_t repl_gc(struct repl *r, int (*live)(void *ud, const char *node), void *ud
  * member does it. Returns how many. */
 size_t repl_adopt(struct repl *r, const char *origin, uint8_t kind, size_t max);
 
-/* A member was reaped: its records and its digest go. */
+/* A member was reaped: its records and its digest go (that we asked it
+ * for our own records in this start is kept). */
 void repl_forget(struct repl *r, const char *node);
 
 const struct repl_stats *repl_stats(const struct repl *r);
