@@ -5,14 +5,12 @@
 # collection period) and restarts from an old snapshot of the replica come
 # and go. Once they are over every node holds the same live records, each
 # as its origin holds it, and each shared key reads as its newest write or
-# delete: nothing deleted is back, nothing written is lost. Eight seeds
-# without restarts, forty with (an agent restored from an old data dir
-# that writes before it reaches the members holding its later versions).
+# delete: nothing deleted is back, nothing written is lost. Eight seeds,
+# with and without restarts (docs/catalog.md gives the figures over forty
+# and two hundred).
 . "$(dirname "$0")/lib.bash"
 for kinds in partition,freeze partition,freeze,restart; do
-    seeds=$(seq 1 8)
-    [ "$kinds" = partition,freeze,restart ] && seeds=$(seq 1 40)
-    for seed in $seeds; do
+    for seed in 1 2 3 4 5 6 7 8; do
         sim "$TMP/r" --nodes 8 --seconds 5m --churn 20 --faults 12 --fault-kinds "$kinds" \
             --gc 5s --seed "$seed"
         what="seed $seed, $kinds"
