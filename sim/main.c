@@ -3,6 +3,7 @@
  * of the flags; the wall-clock time of the run goes to stderr. Exit codes:
  * 0 done, 2 usage error. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,10 +213,13 @@ static int parse_ranges(const char *s, uint32_t total, const char *flag, struct 
 
 /* ---- scenario flags, resolved once the node count is known ---- */
 
+/* The flags kept as text until every flag is read, in the order they are
+ * resolved. */
+enum pending_kind { PD_KILL, PD_LEAVE, PD_RESTART, PD_PARTITION, PD_KINDS };
+
 struct pending {
-    char *kill[SIM_ACTIONS_MAX], *partition[SIM_ACTIONS_MAX];
-    char *leave[SIM_ACTIONS_MAX], *restart[SIM_ACTIONS_MAX];
-    size_t n_kill, n_partition, n_leave, n_restart;
+    char *arg[PD_KINDS][SIM_ACTIONS_MAX];
+    size_t n[PD_KINDS];
 };
 
 /* --kill, --leave and --restart: NODES@T into the scenario's list */
@@ -390,12 +394,80 @@ static int parse_fault_kinds(const char *s, unsigned *kinds, struct err *e)
     return rc;
 }
 
-static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json, struct err *e)
-{
-    struct pending pd = {0};
-    int c, rc = 0, ramp_set = 0;
-    uint64_t ramp = 0;
+/* ---- the table of flags that set one number of the scenario ---- */
 
+enum num_kind { NUM_U32, NUM_TIME };
+
+struct num_opt {
+    int id;
+    const char *flag;
+    enum num_kind kind;
+    uint32_t max;        /* NUM_U32: the largest value taken */
+    size_t off;          /* of the field in struct sim_scenario */
+    const char *if_zero; /* the complaint when 0 is refused, or NULL */
+};
+
+#define SC_FIELD(f) offsetof(struct sim_scenario, f)
+
+static const struct num_opt num_opts[] = {
+    {O_NODES, "--nodes", NUM_U32, 1000000, SC_FIELD(nodes), "at least 1"},
+    {O_SECONDS, "--seconds", NUM_TIME, 0, SC_FIELD(duration_ms), NULL},
+    {O_JITTER, "--jitter-ms", NUM_U32, 60000, SC_FIELD(net.jitter_ms), NULL},
+    {O_SERVICES, "--services", NUM_U32, 100, SC_FIELD(services), NULL},
+    {O_PLACE, "--place", NUM_U32, 1000000, SC_FIELD(place_slots), "at least 1 slot"},
+    {O_SEEDS, "--seeds", NUM_U32, 1000, SC_FIELD(seeds), "at least 1"},
+    {O_STREAM_TIMEOUT, "--stream-timeout-ms", NUM_U32, 600000, SC_FIELD(net.stream_timeout_ms),
+     "must be positive"},
+    {O_PROGRESS, "--progress", NUM_TIME, 0, SC_FIELD(progress_ms), "must be positive"},
+    {O_CHURN, "--churn", NUM_U32, 6000, SC_FIELD(churn), NULL},
+    {O_FAULTS, "--faults", NUM_U32, 1000, SC_FIELD(faults), NULL},
+    {O_GC, "--gc", NUM_TIME, 0, SC_FIELD(gc_ms), "must be positive"},
+    {O_REAP, "--reap-after", NUM_TIME, 0, SC_FIELD(reap_after_ms), "must be positive"},
+};
+
+#undef SC_FIELD
+
+static const struct num_opt *num_opt_find(int id)
+{
+    for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++)
+        if (num_opts[i].id == id)
+            return &num_opts[i];
+    return NULL;
+}
+
+static int parse_num_opt(const struct num_opt *o, const char *s, struct sim_scenario *sc,
+                         struct err *e)
+{
+    char *field = (char *)sc + o->off;
+    int rc, zero;
+
+    if (o->kind == NUM_U32) {
+        uint32_t *v = (uint32_t *)(void *)field;
+        rc = parse_u32(s, o->max, v, o->flag, e);
+        zero = rc == 0 && *v == 0;
+    } else {
+        uint64_t *v = (uint64_t *)(void *)field;
+        rc = parse_time(s, v, o->flag, e);
+        zero = rc == 0 && *v == 0;
+    }
+    if (zero && o->if_zero)
+        rc = err_set(e, -EINVAL, "%s: %s", o->flag, o->if_zero);
+    return rc;
+}
+
+/* --kill, --leave, --restart and --partition: kept as text for now. */
+static int keep_pending(struct pending *pd, enum pending_kind k, const char *s, struct err *e)
+{
+    if (pd->n[k] == SIM_ACTIONS_MAX)
+        return err_set(e, -EINVAL,
+                       "at most %d of each of --kill, --leave, --restart and --partition",
+                       SIM_ACTIONS_MAX);
+    pd->arg[k][pd->n[k]++] = xstrdup(s);
+    return 0;
+}
+
+static void scenario_defaults(struct sim_scenario *sc)
+{
     memset(sc, 0, sizeof(*sc));
     sc->nodes = 10;
     sc->duration_ms = 60000;
@@ -406,158 +478,109 @@ static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json,
     sc->net.latency_max_ms = 5;
     sc->net.jitter_ms = 1;
     sc->net.stream_timeout_ms = 5000;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case O_NODES:
-            rc = parse_u32(optarg, 1000000, &sc->nodes, "--nodes", e);
-            if (rc == 0 && sc->nodes == 0)
-                rc = err_set(e, -EINVAL, "--nodes: at least 1");
-            break;
-        case O_SECONDS:
-            rc = parse_time(optarg, &sc->duration_ms, "--seconds", e);
-            break;
-        case O_PROFILE:
-            if (strcmp(optarg, "lan") == 0)
-                sc->profile = SWIM_PROFILE_LAN;
-            else if (strcmp(optarg, "fast") == 0)
-                sc->profile = SWIM_PROFILE_FAST;
-            else
-                rc = err_set(e, -EINVAL, "--profile: '%s' is not lan or fast", optarg);
-            break;
-        case O_SEED:
-            rc = parse_u64(optarg, UINT64_MAX, &sc->seed, "--seed", e);
-            break;
-        case O_LOSS:
-            rc = parse_loss(optarg, &sc->net.loss, e);
-            break;
-        case O_LATENCY:
-            rc = parse_latency(optarg, &sc->net, e);
-            break;
-        case O_JITTER:
-            rc = parse_u32(optarg, 60000, &sc->net.jitter_ms, "--jitter-ms", e);
-            break;
-        case O_KILL:
-        case O_LEAVE:
-        case O_RESTART:
-        case O_PARTITION: {
-            char **slot = c == O_KILL      ? &pd.kill[pd.n_kill]
-                          : c == O_LEAVE   ? &pd.leave[pd.n_leave]
-                          : c == O_RESTART ? &pd.restart[pd.n_restart]
-                                           : &pd.partition[pd.n_partition];
-            size_t *n = c == O_KILL      ? &pd.n_kill
-                        : c == O_LEAVE   ? &pd.n_leave
-                        : c == O_RESTART ? &pd.n_restart
-                                         : &pd.n_partition;
-            if (*n == SIM_ACTIONS_MAX) {
-                rc = err_set(e, -EINVAL,
-                             "at most %d of each of --kill, --leave, --restart and --partition",
-                             SIM_ACTIONS_MAX);
-                break;
-            }
-            *slot = xstrdup(optarg);
-            (*n)++;
-            break;
-        }
-        case O_JOIN_LATE:
-            rc = add_join_late(sc, optarg, e);
-            break;
-        case O_SERVICES:
-            rc = parse_u32(optarg, 100, &sc->services, "--services", e);
-            break;
-        case O_PLACE:
-            rc = parse_u32(optarg, 1000000, &sc->place_slots, "--place", e);
-            if (rc == 0 && sc->place_slots == 0)
-                rc = err_set(e, -EINVAL, "--place: at least 1 slot");
-            break;
-        case O_SEEDS:
-            rc = parse_u32(optarg, 1000, &sc->seeds, "--seeds", e);
-            if (rc == 0 && sc->seeds == 0)
-                rc = err_set(e, -EINVAL, "--seeds: at least 1");
-            break;
-        case O_RAMP:
-            rc = parse_u64(optarg, 3600000, &ramp, "--ramp-ms", e);
-            ramp_set = 1;
-            break;
-        case O_STREAM_TIMEOUT:
-            rc = parse_u32(optarg, 600000, &sc->net.stream_timeout_ms, "--stream-timeout-ms", e);
-            if (rc == 0 && sc->net.stream_timeout_ms == 0)
-                rc = err_set(e, -EINVAL, "--stream-timeout-ms: must be positive");
-            break;
-        case O_PROGRESS:
-            rc = parse_time(optarg, &sc->progress_ms, "--progress", e);
-            if (rc == 0 && sc->progress_ms == 0)
-                rc = err_set(e, -EINVAL, "--progress: must be positive");
-            sc->progress = stderr;
-            break;
-        case O_CHURN:
-            rc = parse_u32(optarg, 6000, &sc->churn, "--churn", e);
-            break;
-        case O_FAULTS:
-            rc = parse_u32(optarg, 1000, &sc->faults, "--faults", e);
-            break;
-        case O_GC:
-            rc = parse_time(optarg, &sc->gc_ms, "--gc", e);
-            if (rc == 0 && sc->gc_ms == 0)
-                rc = err_set(e, -EINVAL, "--gc: must be positive");
-            break;
-        case O_GC_RULE:
-            if (strcmp(optarg, "agent") == 0 || strcmp(optarg, "serving") == 0)
-                sc->gc_serving = strcmp(optarg, "serving") == 0;
-            else
-                rc = err_set(e, -EINVAL, "--gc-rule: '%s' is not agent or serving", optarg);
-            break;
-        case O_FAULT_KINDS:
-            rc = parse_fault_kinds(optarg, &sc->fault_kinds, e);
-            break;
-        case O_REAP:
-            rc = parse_time(optarg, &sc->reap_after_ms, "--reap-after", e);
-            if (rc == 0 && sc->reap_after_ms == 0)
-                rc = err_set(e, -EINVAL, "--reap-after: must be positive");
-            break;
-        case O_JSON:
-            *json = 1;
-            break;
-        case O_HELP:
-            fputs(usage, stdout);
-            exit(0);
-        default:
-            rc = err_set(e, -EINVAL, "unknown option '%s' (see --help)", argv[optind - 1]);
-        }
+}
+
+/* One flag that is not in num_opts. */
+static int parse_other_opt(int c, struct sim_scenario *sc, struct pending *pd, uint64_t *ramp,
+                           int *ramp_set, int *json, char **argv, struct err *e)
+{
+    switch (c) {
+    case O_PROFILE:
+        if (strcmp(optarg, "lan") == 0)
+            sc->profile = SWIM_PROFILE_LAN;
+        else if (strcmp(optarg, "fast") == 0)
+            sc->profile = SWIM_PROFILE_FAST;
+        else
+            return err_set(e, -EINVAL, "--profile: '%s' is not lan or fast", optarg);
+        return 0;
+    case O_SEED:
+        return parse_u64(optarg, UINT64_MAX, &sc->seed, "--seed", e);
+    case O_LOSS:
+        return parse_loss(optarg, &sc->net.loss, e);
+    case O_LATENCY:
+        return parse_latency(optarg, &sc->net, e);
+    case O_KILL:
+        return keep_pending(pd, PD_KILL, optarg, e);
+    case O_LEAVE:
+        return keep_pending(pd, PD_LEAVE, optarg, e);
+    case O_RESTART:
+        return keep_pending(pd, PD_RESTART, optarg, e);
+    case O_PARTITION:
+        return keep_pending(pd, PD_PARTITION, optarg, e);
+    case O_JOIN_LATE:
+        return add_join_late(sc, optarg, e);
+    case O_RAMP:
+        *ramp_set = 1;
+        return parse_u64(optarg, 3600000, ramp, "--ramp-ms", e);
+    case O_GC_RULE:
+        if (strcmp(optarg, "agent") != 0 && strcmp(optarg, "serving") != 0)
+            return err_set(e, -EINVAL, "--gc-rule: '%s' is not agent or serving", optarg);
+        sc->gc_serving = strcmp(optarg, "serving") == 0;
+        return 0;
+    case O_FAULT_KINDS:
+        return parse_fault_kinds(optarg, &sc->fault_kinds, e);
+    case O_JSON:
+        *json = 1;
+        return 0;
+    case O_HELP:
+        fputs(usage, stdout);
+        exit(0);
+    default:
+        return err_set(e, -EINVAL, "unknown option '%s' (see --help)", argv[optind - 1]);
     }
-    if (rc == 0 && optind < argc)
-        rc = err_set(e, -EINVAL, "unexpected argument '%s' (see --help)", argv[optind]);
-    if (rc == 0 && (uint64_t)sim_scenario_total(sc) > 1000000)
-        rc = err_set(e, -EINVAL, "more than 1000000 nodes with the late joiners");
+}
+
+/* Once every flag is read: numbers the late joiners, then resolves the
+ * kept flags against the node count. Frees what pd holds. */
+static int resolve_pending(struct sim_scenario *sc, struct pending *pd, int rc, struct err *e)
+{
+    static const char *const flags[PD_KINDS] = {"--kill", "--leave", "--restart", NULL};
+    struct sim_action *lists[PD_KINDS] = {sc->kill, sc->leave, sc->restart, NULL};
+    size_t *counts[PD_KINDS] = {&sc->n_kill, &sc->n_leave, &sc->n_restart, NULL};
+
     if (rc == 0) {
         uint32_t first = sc->nodes;
         for (size_t i = 0; i < sc->n_join_late; i++) {
             sc->join_late[i].first = first;
             first += sc->join_late[i].count;
         }
-        sc->ramp_ms = ramp_set ? ramp : sc->nodes;
     }
-    for (size_t i = 0; i < pd.n_kill; i++) {
-        if (rc == 0)
-            rc = resolve_nodes(sc, pd.kill[i], "--kill", sc->kill, &sc->n_kill, e);
-        free(pd.kill[i]);
-    }
-    for (size_t i = 0; i < pd.n_leave; i++) {
-        if (rc == 0)
-            rc = resolve_nodes(sc, pd.leave[i], "--leave", sc->leave, &sc->n_leave, e);
-        free(pd.leave[i]);
-    }
-    for (size_t i = 0; i < pd.n_restart; i++) {
-        if (rc == 0)
-            rc = resolve_nodes(sc, pd.restart[i], "--restart", sc->restart, &sc->n_restart, e);
-        free(pd.restart[i]);
-    }
-    for (size_t i = 0; i < pd.n_partition; i++) {
-        if (rc == 0)
-            rc = resolve_partition(sc, pd.partition[i], e);
-        free(pd.partition[i]);
+    for (int k = 0; k < PD_KINDS; k++) {
+        for (size_t i = 0; i < pd->n[k]; i++) {
+            if (rc == 0 && k == PD_PARTITION)
+                rc = resolve_partition(sc, pd->arg[k][i], e);
+            else if (rc == 0)
+                rc = resolve_nodes(sc, pd->arg[k][i], flags[k], lists[k], counts[k], e);
+            free(pd->arg[k][i]);
+        }
     }
     return rc;
+}
+
+static int parse_args(int argc, char **argv, struct sim_scenario *sc, int *json, struct err *e)
+{
+    struct pending pd = {0};
+    int c, rc = 0, ramp_set = 0;
+    uint64_t ramp = 0;
+
+    scenario_defaults(sc);
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const struct num_opt *o = num_opt_find(c);
+        if (o)
+            rc = parse_num_opt(o, optarg, sc, e);
+        else
+            rc = parse_other_opt(c, sc, &pd, &ramp, &ramp_set, json, argv, e);
+        if (c == O_PROGRESS)
+            sc->progress = stderr;
+    }
+    if (rc == 0 && optind < argc)
+        rc = err_set(e, -EINVAL, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (rc == 0 && (uint64_t)sim_scenario_total(sc) > 1000000)
+        rc = err_set(e, -EINVAL, "more than 1000000 nodes with the late joiners");
+    if (rc == 0)
+        sc->ramp_ms = ramp_set ? ramp : sc->nodes;
+    return resolve_pending(sc, &pd, rc, e);
 }
 
 int main(int argc, char **argv)
