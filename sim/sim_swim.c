@@ -62,6 +62,9 @@ struct drv {
     struct sim_churn *ch; /* with churn */
     uint64_t *rejoin_v;  /* restarts back in the cluster: how long it took */
     size_t n_rejoin, n_rejoin_cut; /* and those stopped again before they were */
+    struct sim_place *pl; /* with --place */
+    struct swim **sw;     /* with --place: each node's swim, handed to every tick */
+    uint64_t place_at;    /* with --place: the next tick */
 };
 
 /* ---- names and addresses ---- */
@@ -659,38 +662,33 @@ static int u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void collect(struct drv *d)
+/* How long joins took to reach every node: the initial nodes (late 0) or the
+ * late joiners (late 1). v has room for every node. */
+static void collect_joins(struct drv *d, int late, uint64_t *v, struct sim_dist *out)
 {
-    struct sim_result *r = d->r;
-    uint64_t *v = xcalloc(d->total + 1, sizeof(*v));
-    uint64_t end = d->sc->duration_ms, pkts = 0, bytes = 0, streams = 0;
-    double node_s = 0;
-    size_t n, never;
-    const struct sim_net_stats *ns = sim_net_stats(d->net);
+    size_t n = 0, never = 0;
 
-    r->formed_ms = d->formed_ms;
-    check_whole(d);
-    r->whole_ms = d->whole_ms;
-    r->missing_pairs = (uint64_t)d->running * (d->running ? d->running - 1 : 0) - d->live_pairs;
-    for (int late = 0; late < 2; late++) {
-        n = never = 0;
-        for (uint32_t i = 0; i < d->total; i++) {
-            const struct node *x = &d->nodes[i];
-            if (x->late != late || x->join_ms == NEVER || (x->killed && x->seen_all_ms == NEVER))
-                continue;
-            if (x->seen_all_ms == NEVER)
-                never++;
-            else
-                v[n++] = x->seen_all_ms - x->join_ms;
-        }
-        qsort(v, n, sizeof(*v), u64_cmp);
-        dist(late ? &r->join_late : &r->join, v, n, never);
-    }
-    n = never = 0;
     for (uint32_t i = 0; i < d->total; i++) {
         const struct node *x = &d->nodes[i];
-        /* deaths: kills (not leaves); a node restarted before all saw it
-         * dead is not counted */
+        if (x->late != late || x->join_ms == NEVER || (x->killed && x->seen_all_ms == NEVER))
+            continue;
+        if (x->seen_all_ms == NEVER)
+            never++;
+        else
+            v[n++] = x->seen_all_ms - x->join_ms;
+    }
+    qsort(v, n, sizeof(*v), u64_cmp);
+    dist(out, v, n, never);
+}
+
+/* How long deaths took to reach every node: kills (not leaves); a node
+ * restarted before all saw it dead is not counted. */
+static void collect_deaths(struct drv *d, uint64_t *v, struct sim_dist *out)
+{
+    size_t n = 0, never = 0;
+
+    for (uint32_t i = 0; i < d->total; i++) {
+        const struct node *x = &d->nodes[i];
         if (x->kill_ms == NEVER || x->left || (x->swim && x->dead_all_ms == NEVER))
             continue;
         if (x->dead_all_ms == NEVER)
@@ -699,15 +697,26 @@ static void collect(struct drv *d)
             v[n++] = x->dead_all_ms - x->kill_ms;
     }
     qsort(v, n, sizeof(*v), u64_cmp);
-    dist(&r->death, v, n, never);
-    if (d->rejoin_v) {
-        never = 0;
-        for (uint32_t i = 0; i < d->total; i++)
-            never += d->nodes[i].swim && d->nodes[i].restart_ms != NEVER &&
-                     d->nodes[i].back_all_ms == NEVER;
-        qsort(d->rejoin_v, d->n_rejoin, sizeof(*d->rejoin_v), u64_cmp);
-        dist(&r->rejoin, d->rejoin_v, d->n_rejoin, never);
-    }
+    dist(out, v, n, never);
+}
+
+static void collect_rejoins(struct drv *d, struct sim_dist *out)
+{
+    size_t never = 0;
+
+    for (uint32_t i = 0; i < d->total; i++)
+        never += d->nodes[i].swim && d->nodes[i].restart_ms != NEVER &&
+                 d->nodes[i].back_all_ms == NEVER;
+    qsort(d->rejoin_v, d->n_rejoin, sizeof(*d->rejoin_v), u64_cmp);
+    dist(out, d->rejoin_v, d->n_rejoin, never);
+}
+
+/* Packets, bytes and streams per node-second (mean and busiest node), and
+ * the swim counters summed over the nodes still running. */
+static void collect_traffic(struct drv *d, struct sim_result *r)
+{
+    uint64_t end = d->sc->duration_ms, pkts = 0, bytes = 0, streams = 0;
+    double node_s = 0;
 
     for (uint32_t i = 0; i < d->total; i++) {
         const struct node *x = &d->nodes[i];
@@ -739,22 +748,46 @@ static void collect(struct drv *d)
         r->bytes_per_node_s = (double)bytes / node_s;
         r->streams_per_node_s = (double)streams / node_s;
     }
+}
+
+/* The catalog's figures, over the time each node ran. */
+static void collect_repl(struct drv *d, struct sim_result *r)
+{
+    uint64_t end = d->sc->duration_ms;
+    uint64_t *from = xcalloc(d->total, sizeof(*from)), *until = xcalloc(d->total, sizeof(*until));
+
+    for (uint32_t i = 0; i < d->total; i++) {
+        from[i] = d->nodes[i].join_ms == NEVER ? NEVER : d->nodes[i].start_ms;
+        until[i] = d->nodes[i].killed ? d->nodes[i].kill_ms : end;
+    }
+    sim_repl_collect(d->rp, d->net, from, until, &r->repl);
+    free(from);
+    free(until);
+}
+
+static void collect(struct drv *d)
+{
+    struct sim_result *r = d->r;
+    uint64_t *v = xcalloc(d->total + 1, sizeof(*v));
+    const struct sim_net_stats *ns = sim_net_stats(d->net);
+
+    r->formed_ms = d->formed_ms;
+    check_whole(d);
+    r->whole_ms = d->whole_ms;
+    r->missing_pairs = (uint64_t)d->running * (d->running ? d->running - 1 : 0) - d->live_pairs;
+    collect_joins(d, 0, v, &r->join);
+    collect_joins(d, 1, v, &r->join_late);
+    collect_deaths(d, v, &r->death);
+    if (d->rejoin_v)
+        collect_rejoins(d, &r->rejoin);
+    collect_traffic(d, r);
     r->dgrams_lost = ns->dgrams_lost;
     r->dgrams_unreachable = ns->dgrams_unreachable;
     r->streams_failed = ns->streams_failed;
     r->events = ns->events;
     r->trace = d->trace;
-    if (d->rp) {
-        uint64_t *from = xcalloc(d->total, sizeof(*from)),
-                 *until = xcalloc(d->total, sizeof(*until));
-        for (uint32_t i = 0; i < d->total; i++) {
-            from[i] = d->nodes[i].join_ms == NEVER ? NEVER : d->nodes[i].start_ms;
-            until[i] = d->nodes[i].killed ? d->nodes[i].kill_ms : end;
-        }
-        sim_repl_collect(d->rp, d->net, from, until, &r->repl);
-        free(from);
-        free(until);
-    }
+    if (d->rp)
+        collect_repl(d, r);
     free(v);
 }
 
@@ -774,6 +807,102 @@ void sim_scenario_release(struct sim_scenario *sc)
     }
 }
 
+/* Every node not started yet, its figures NEVER; room for the rejoin
+ * times; the catalog and churn when the scenario asks for them. */
+static void drv_setup(struct drv *d, const struct sim_scenario *sc)
+{
+    for (uint32_t i = 0; i < d->total; i++) {
+        struct node *x = &d->nodes[i];
+        x->join_ms = x->seen_all_ms = x->kill_ms = x->dead_all_ms = x->join_retry_ms = NEVER;
+        x->late = i >= sc->nodes;
+        x->restart_ms = x->back_all_ms = NEVER;
+    }
+    if (sc->n_restart || (sc->churn && sc->faults)) {
+        size_t restarts = sc->churn ? sc->faults : 0; /* the churn's restarts count too */
+        for (size_t i = 0; i < sc->n_restart; i++)
+            restarts += sc->restart[i].count;
+        d->rejoin_v = xcalloc(restarts + 1, sizeof(*d->rejoin_v));
+    }
+    d->live = xcalloc(((uint64_t)d->total * d->total + 63) / 64, sizeof(*d->live));
+    d->formed_ms = d->whole_ms = NEVER;
+    d->grace_ms = partition_grace(sc, d->total);
+    d->trace = mix64(sc->seed);
+    if (sc->services || sc->churn)
+        d->rp = sim_repl_new(d->total, sc->services, sc->seed);
+    if (sc->churn) {
+        struct sim_churn_config cc = {sc->churn, sc->faults,     sc->gc_ms,      sc->duration_ms,
+                                      sc->seed,  sc->gc_serving, sc->fault_kinds};
+        sim_repl_set_active(d->rp);
+        d->ch = sim_churn_new(&cc, d->total, d->rp, d->net);
+    }
+}
+
+/* With --place: the placement and the events it times moves against. */
+static void place_setup(struct drv *d, const struct sim_scenario *sc)
+{
+    d->place_at = SIM_PLACE_TICK_MS;
+    if (!sc->place_slots)
+        return;
+    d->pl = sim_place_new(sc->place_slots, d->total);
+    d->sw = xcalloc(d->total, sizeof(*d->sw));
+    for (size_t i = 0; i < sc->n_kill; i++)
+        sim_place_expect(d->pl, SIM_PLACE_DEATH, sc->kill[i].first, sc->kill[i].count,
+                         sc->kill[i].at_ms);
+    for (size_t i = 0; i < sc->n_join_late; i++)
+        sim_place_expect(d->pl, SIM_PLACE_JOIN, sc->join_late[i].first, sc->join_late[i].count,
+                         sc->join_late[i].at_ms);
+    for (size_t i = 0; i < sc->n_part; i++)
+        if (sc->part[i].end_ms < sc->duration_ms)
+            sim_place_expect(d->pl, SIM_PLACE_HEAL, 0, 0, sc->part[i].end_ms);
+}
+
+static void place_tick(struct drv *d, uint64_t now)
+{
+    for (uint32_t i = 0; i < d->total; i++)
+        d->sw[i] = d->nodes[i].swim;
+    sim_place_tick(d->pl, now, d->sw, d->formed_ms != NEVER);
+    d->place_at += SIM_PLACE_TICK_MS;
+}
+
+/* The scenario's action a, due now. */
+static int act_do(struct drv *d, const struct act *a, struct err *e)
+{
+    switch (a->kind) {
+    case ACT_KILL:
+        kill_node(d, a->node, 0);
+        return 0;
+    case ACT_LEAVE:
+        leave_node(d, a->node);
+        return 0;
+    case ACT_STOP:
+        kill_node(d, a->node, 1);
+        return 0;
+    case ACT_RESTART:
+        return restart_node(d, a->node, e);
+    default:
+        if (!d->nodes[a->node].swim && !d->nodes[a->node].killed)
+            return start(d, a->node, e);
+        return 0;
+    }
+}
+
+static void drv_release(struct drv *d)
+{
+    sim_place_free(d->pl);
+    free(d->sw);
+    for (uint32_t i = 0; i < d->total; i++) {
+        swim_free(d->nodes[i].swim);
+        free(d->nodes[i].peers);
+        free(d->nodes[i].rj);
+    }
+    free(d->rejoin_v);
+    sim_churn_free(d->ch);
+    sim_repl_free(d->rp);
+    free(d->nodes);
+    free(d->live);
+    sim_net_free(d->net);
+}
+
 int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err *e)
 {
     struct drv d;
@@ -782,9 +911,6 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     size_t n_acts, next = 0;
     uint64_t progress_at = sc->progress_ms;
     struct sim_churn_hooks hooks = {&d, hook_swim, hook_freeze, hook_restart, hook_poke};
-    uint64_t place_at = SIM_PLACE_TICK_MS;
-    struct sim_place *pl = NULL;
-    struct swim **sw = NULL;
     int rc = 0;
 
     memset(r, 0, sizeof(*r));
@@ -803,44 +929,9 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
     for (size_t i = 0; i < sc->n_part; i++)
         sim_net_partition(d.net, sc->part[i].group, sc->part[i].start_ms, sc->part[i].end_ms);
     d.nodes = xcalloc(d.total, sizeof(*d.nodes));
-    for (uint32_t i = 0; i < d.total; i++) {
-        struct node *x = &d.nodes[i];
-        x->join_ms = x->seen_all_ms = x->kill_ms = x->dead_all_ms = x->join_retry_ms = NEVER;
-        x->late = i >= sc->nodes;
-        x->restart_ms = x->back_all_ms = NEVER;
-    }
-    if (sc->n_restart || (sc->churn && sc->faults)) {
-        size_t restarts = sc->churn ? sc->faults : 0; /* the churn's restarts count too */
-        for (size_t i = 0; i < sc->n_restart; i++)
-            restarts += sc->restart[i].count;
-        d.rejoin_v = xcalloc(restarts + 1, sizeof(*d.rejoin_v));
-    }
-    d.live = xcalloc(((uint64_t)d.total * d.total + 63) / 64, sizeof(*d.live));
-    d.formed_ms = d.whole_ms = NEVER;
-    d.grace_ms = partition_grace(sc, d.total);
-    d.trace = mix64(sc->seed);
-    if (sc->services || sc->churn)
-        d.rp = sim_repl_new(d.total, sc->services, sc->seed);
-    if (sc->churn) {
-        struct sim_churn_config cc = {sc->churn, sc->faults,     sc->gc_ms,      sc->duration_ms,
-                                      sc->seed,  sc->gc_serving, sc->fault_kinds};
-        sim_repl_set_active(d.rp);
-        d.ch = sim_churn_new(&cc, d.total, d.rp, d.net);
-    }
+    drv_setup(&d, sc);
     acts = plan(sc, d.total, &n_acts);
-    if (sc->place_slots) {
-        pl = sim_place_new(sc->place_slots, d.total);
-        sw = xcalloc(d.total, sizeof(*sw));
-        for (size_t i = 0; i < sc->n_kill; i++)
-            sim_place_expect(pl, SIM_PLACE_DEATH, sc->kill[i].first, sc->kill[i].count,
-                             sc->kill[i].at_ms);
-        for (size_t i = 0; i < sc->n_join_late; i++)
-            sim_place_expect(pl, SIM_PLACE_JOIN, sc->join_late[i].first, sc->join_late[i].count,
-                             sc->join_late[i].at_ms);
-        for (size_t i = 0; i < sc->n_part; i++)
-            if (sc->part[i].end_ms < sc->duration_ms)
-                sim_place_expect(pl, SIM_PLACE_HEAL, 0, 0, sc->part[i].end_ms);
-    }
+    place_setup(&d, sc);
 
     for (;;) {
         uint64_t until = next < n_acts && acts[next].at_ms < sc->duration_ms ? acts[next].at_ms
@@ -850,58 +941,31 @@ int sim_swim_run(const struct sim_scenario *sc, struct sim_result *r, struct err
             until = progress_at;
         if (d.ch && sim_churn_next(d.ch) < until)
             until = sim_churn_next(d.ch);
-        if (pl && place_at < until)
-            until = place_at;
+        if (d.pl && d.place_at < until)
+            until = d.place_at;
         while (sim_net_next(d.net, until, &ev))
             deliver(&d, &ev);
         if (sc->progress_ms && until == progress_at) {
             progress(&d, sc->progress);
             progress_at += sc->progress_ms;
         }
-        if (pl && until == place_at) {
-            for (uint32_t i = 0; i < d.total; i++)
-                sw[i] = d.nodes[i].swim;
-            sim_place_tick(pl, until, sw, d.formed_ms != NEVER);
-            place_at += SIM_PLACE_TICK_MS;
-        }
+        if (d.pl && until == d.place_at)
+            place_tick(&d, until);
         if (until >= sc->duration_ms)
             break;
         if (d.ch && sim_churn_next(d.ch) <= until)
             sim_churn_step(d.ch, until, &hooks);
-        for (; next < n_acts && acts[next].at_ms == until; next++) {
-            if (acts[next].kind == ACT_KILL)
-                kill_node(&d, acts[next].node, 0);
-            else if (acts[next].kind == ACT_LEAVE)
-                leave_node(&d, acts[next].node);
-            else if (acts[next].kind == ACT_STOP)
-                kill_node(&d, acts[next].node, 1);
-            else if (acts[next].kind == ACT_RESTART) {
-                if ((rc = restart_node(&d, acts[next].node, e)) < 0)
-                    goto out;
-            } else if (!d.nodes[acts[next].node].swim && !d.nodes[acts[next].node].killed &&
-                     (rc = start(&d, acts[next].node, e)) < 0)
+        for (; next < n_acts && acts[next].at_ms == until; next++)
+            if ((rc = act_do(&d, &acts[next], e)) < 0)
                 goto out;
-        }
     }
     if (d.ch)
         sim_churn_finish(d.ch, &hooks, &r->churn);
     collect(&d);
-    if (pl)
-        sim_place_result(pl, &r->place);
+    if (d.pl)
+        sim_place_result(d.pl, &r->place);
 out:
-    sim_place_free(pl);
-    free(sw);
-    for (uint32_t i = 0; i < d.total; i++) {
-        swim_free(d.nodes[i].swim);
-        free(d.nodes[i].peers);
-        free(d.nodes[i].rj);
-    }
-    free(d.rejoin_v);
-    sim_churn_free(d.ch);
-    sim_repl_free(d.rp);
-    free(d.nodes);
-    free(d.live);
+    drv_release(&d);
     free(acts);
-    sim_net_free(d.net);
     return rc;
 }
