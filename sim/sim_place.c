@@ -223,23 +223,27 @@ static int known(const struct sim_place *p, const struct sim_place_event *ev,
     return 1;
 }
 
-void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims, int formed)
+/* Hashes every running node's view; returns how many nodes run. */
+static uint32_t hash_views(struct sim_place *p, struct swim *const *swims)
 {
-    size_t *used = p->used;
-    size_t n_used = 0;
-    uint32_t running = 0, bad = 0;
-    const double dt = SIM_PLACE_TICK_MS / 1000.0;
+    uint32_t running = 0;
 
-    if (!formed)
-        return;
-    p->tick++;
-    p->r.ticks++;
     for (uint32_t v = 0; v < p->total; v++) {
         if (!swims[v])
             continue;
         running++;
         p->vh[v] = view_hash(swims[v], &p->nlive[v]);
     }
+    return running;
+}
+
+/* Computes (or finds in the cache) each distinct view once, into p->used;
+ * returns how many there are. */
+static size_t distinct_views(struct sim_place *p, struct swim *const *swims)
+{
+    size_t *used = p->used;
+    size_t n_used = 0;
+
     for (uint32_t v = 0; v < p->total; v++) {
         struct view *w;
         int seen = 0;
@@ -252,12 +256,17 @@ void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *sw
         w = view_get(p, p->vh[v], swims[v]);
         used[n_used++] = (size_t)(w - p->cache);
     }
-    if (n_used > p->r.max_views)
-        p->r.max_views = (uint32_t)n_used;
+    return n_used;
+}
+
+/* A slot runs on its owner when the owner's own view says so: counts the
+ * copies of each slot and notes which slots some view can place. */
+static void count_copies(struct sim_place *p, size_t n_used, struct swim *const *swims)
+{
     memset(p->copies, 0, p->slots * sizeof(*p->copies));
     memset(p->placeable, 0, p->slots);
     for (size_t i = 0; i < n_used; i++) {
-        const struct view *w = &p->cache[used[i]];
+        const struct view *w = &p->cache[p->used[i]];
         for (uint32_t k = 0; k < p->slots; k++) {
             int32_t o = w->owner[k];
             if (o < 0)
@@ -269,6 +278,15 @@ void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *sw
             }
         }
     }
+}
+
+/* Adds this tick's double and missing slot-seconds; returns how many slots
+ * do not run exactly once. */
+static uint32_t score_slots(struct sim_place *p)
+{
+    const double dt = SIM_PLACE_TICK_MS / 1000.0;
+    uint32_t bad = 0;
+
     for (uint32_t k = 0; k < p->slots; k++) {
         if (p->copies[k] > p->r.max_copies)
             p->r.max_copies = p->copies[k];
@@ -278,10 +296,13 @@ void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *sw
             p->r.missing_slot_s += dt;
         bad += p->copies[k] != 1;
     }
-    if (!bad) {
-        p->r.ticks_once++;
-    }
-    /* events: the exactly-once state before, when all know, the one after */
+    return bad;
+}
+
+/* Events: the exactly-once state before, when all know, the one after. */
+static void track_events(struct sim_place *p, uint64_t now_ms, struct swim *const *swims,
+                         uint32_t running, uint32_t bad)
+{
     for (size_t i = 0; i < p->r.n_ev; i++) {
         struct sim_place_event *ev = &p->r.ev[i];
         if (ev->at_ms > now_ms || ev->converged_ms != NEVER)
@@ -304,6 +325,26 @@ void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *sw
                 ev->moved += p->pre[i][k] != p->runner[k];
         }
     }
+}
+
+void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims, int formed)
+{
+    uint32_t running, bad;
+    size_t n_used;
+
+    if (!formed)
+        return;
+    p->tick++;
+    p->r.ticks++;
+    running = hash_views(p, swims);
+    n_used = distinct_views(p, swims);
+    if (n_used > p->r.max_views)
+        p->r.max_views = (uint32_t)n_used;
+    count_copies(p, n_used, swims);
+    bad = score_slots(p);
+    if (!bad)
+        p->r.ticks_once++;
+    track_events(p, now_ms, swims, running, bad);
     if (!bad) {
         memcpy(p->once, p->runner, p->slots * sizeof(*p->once));
         p->have_once = 1;
