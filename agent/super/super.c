@@ -71,6 +71,76 @@ static void save(struct inst *in)
 
 /* ---- spawning one instance ---- */
 
+/* Writes the instance's secrets into a fresh directory of its own; *dir is
+ * where the process finds them (inside the container for crun). */
+static int inst_secrets(struct inst *in, uid_t uid, gid_t gid, const char **dir, struct err *e)
+{
+    struct super *s = in->super;
+    const struct sup_spec *sp = &in->svc->spec;
+    int rc;
+
+    snprintf(in->secrets_dir, sizeof(in->secrets_dir), "%s/%s-%u", s->secrets_root, sp->name,
+             in->idx);
+    secrets_clear(in->secrets_dir);
+    if ((rc = secrets_materialize(s, sp, in->secrets_dir, uid, gid, e)) < 0)
+        return rc;
+    *dir = super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "/run/secrets" : in->secrets_dir;
+    return 0;
+}
+
+/* Without a container: the command (or the bundle's entrypoint, from the
+ * bundle's directory bdir) runs as the service's user. */
+static int inst_req_host(struct inst *in, uid_t uid, gid_t gid, char **env, char **argv,
+                         char **bargv, char *bdir, size_t bdir_len, struct spawn_req *r,
+                         struct err *e)
+{
+    struct super *s = in->super;
+    const struct sup_spec *sp = &in->svc->spec;
+    int rc;
+
+    if (bargv) {
+        if ((rc = super_bundle_where(s, in->svc, bdir, bdir_len, e)) < 0)
+            return rc;
+        if (rc == 1) {
+            r->bind_src = in->svc->b.dir;
+            r->bind_dst = bdir;
+        }
+        r->path = bargv[0];
+        r->argv = bargv;
+        r->dir = bdir;
+    } else {
+        r->path = sp->command;
+        r->argv = argv;
+        r->dir = sp->dir;
+    }
+    r->envp = env;
+    r->set_user = s->root;
+    r->uid = uid;
+    r->gid = gid;
+    r->no_new_privs = 1;
+    r->nofile = sp->limits.nofile;
+    return 0;
+}
+
+/* The process runs: records it and watches it (killed if it cannot be). */
+static int inst_started(struct inst *in, pid_t pid, struct err *e)
+{
+    in->pid = pid;
+    in->ver = super_svc_ver(in->svc);
+    in->pid_start = spawn_proc_start(pid);
+    in->started_wall_ms = agent_wall_ms();
+    in->adopted = 0;
+    if (!(in->w = super_watch(in->super, in, pid, 0, e))) {
+        kill(pid, SIGKILL);
+        return e->code;
+    }
+    return 0;
+}
+
+/* crun's own environment (the container's is in its config.json); static,
+ * as it must outlive the block that picks it */
+static char *const crun_envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+
 static int inst_spawn(struct inst *in, struct err *e)
 {
     struct super *s = in->super;
@@ -79,6 +149,7 @@ static int inst_spawn(struct inst *in, struct err *e)
     char *crun_argv[16], crun_bufs[8][PATH_MAX];
     char **argv = NULL, **env = NULL, **bargv = NULL;
     const char *secrets_dir = NULL;
+    int crun = super_runtime(in->svc) == SUP_RUNTIME_CRUN;
     struct spawn_req r;
     uid_t uid;
     gid_t gid;
@@ -92,15 +163,8 @@ static int inst_spawn(struct inst *in, struct err *e)
         return rc;
     if ((rc = super_assign_ports(in, e)) < 0)
         return rc;
-    if (sp->n_secrets) {
-        snprintf(in->secrets_dir, sizeof(in->secrets_dir), "%s/%s-%u", s->secrets_root,
-                 sp->name, in->idx);
-        secrets_clear(in->secrets_dir);
-        if ((rc = secrets_materialize(s, sp, in->secrets_dir, uid, gid, e)) < 0)
-            return rc;
-        secrets_dir = super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "/run/secrets"
-                                                                 : in->secrets_dir;
-    }
+    if (sp->n_secrets && (rc = inst_secrets(in, uid, gid, &secrets_dir, e)) < 0)
+        return rc;
     if ((rc = super_logger_spawn(s, in, e)) < 0)
         return rc;
     if (!in->logw && in->logger)
@@ -112,66 +176,33 @@ static int inst_spawn(struct inst *in, struct err *e)
     }
     if (sp->bundle) {
         char **args = super_args(in, NULL);
-        bargv = super_bundle_argv(in->svc, args, super_runtime(in->svc) == SUP_RUNTIME_CRUN);
+        bargv = super_bundle_argv(in->svc, args, crun);
         super_strv_free(args);
     } else {
         argv = super_args(in, sp->command);
     }
-    if (super_runtime(in->svc) == SUP_RUNTIME_CRUN) {
+    if (crun) {
         if ((rc = crun_prepare(s, in, uid, gid, env, bargv ? bargv : argv, crun_argv, crun_bufs,
                                e)) < 0)
             goto out;
         r.path = crun_argv[0];
         r.argv = crun_argv;
-        r.envp = (char *const[]){"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        r.envp = crun_envp;
         r.hide_unified = spawn_cgroup_hybrid();
-        snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
-        if ((rc = super_cgroup_make(s, cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
-            goto out;
-    } else {
-        if (bargv) {
-            /* the entrypoint, from the bundle's directory */
-            if ((rc = super_bundle_where(s, in->svc, bdir, sizeof(bdir), e)) < 0)
-                goto out;
-            if (rc == 1) {
-                r.bind_src = in->svc->b.dir;
-                r.bind_dst = bdir;
-            }
-            r.path = bargv[0];
-            r.argv = bargv;
-            r.dir = bdir;
-        } else {
-            r.path = sp->command;
-            r.argv = argv;
-            r.dir = sp->dir;
-        }
-        r.envp = env;
-        r.set_user = s->root;
-        r.uid = uid;
-        r.gid = gid;
-        r.no_new_privs = 1;
-        r.nofile = sp->limits.nofile;
-        snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
-        if ((rc = super_cgroup_make(s, cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
-            goto out;
+    } else if ((rc = inst_req_host(in, uid, gid, env, argv, bargv, bdir, sizeof(bdir), &r, e)) <
+               0) {
+        goto out;
     }
+    snprintf(cg_name, sizeof(cg_name), "%s-%u", sp->name, in->idx);
+    if ((rc = super_cgroup_make(s, cg_name, &sp->limits, r.cgroups, cg_paths, e)) < 0)
+        goto out;
     r.fds[0] = -1;
     r.fds[1] = in->log_out;
     r.fds[2] = in->log_err;
     r.fds[3] = -1;
     if ((rc = spawn_process(&r, &pid, e)) < 0)
         goto out;
-    in->pid = pid;
-    in->ver = super_svc_ver(in->svc);
-    in->pid_start = spawn_proc_start(pid);
-    in->started_wall_ms = agent_wall_ms();
-    in->adopted = 0;
-    if (!(in->w = super_watch(s, in, pid, 0, e))) {
-        kill(pid, SIGKILL);
-        rc = e->code;
-        goto out;
-    }
-    rc = 0;
+    rc = inst_started(in, pid, e);
 out:
     super_strv_free(argv);
     super_strv_free(bargv);
