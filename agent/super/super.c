@@ -511,6 +511,35 @@ static int spec_usable(struct super *s, const struct sup_spec *sp, struct err *e
     return 0;
 }
 
+/* A new service for sp (which it takes: released when there is no room,
+ * NULL and -ENOSPC in e). The caller sets what else it wants and calls svc_begin. */
+static struct svc *svc_add(struct super *s, struct sup_spec *sp, struct err *e)
+{
+    struct svc *v;
+
+    if (s->n_svc == SUPER_SERVICES_MAX) {
+        sup_spec_release(sp);
+        err_set(e, -ENOSPC, "at most %d services", SUPER_SERVICES_MAX);
+        return NULL;
+    }
+    v = xcalloc(1, sizeof(*v));
+    v->spec = *sp;
+    s->svc[s->n_svc++] = v;
+    return v;
+}
+
+/* A service just added: stored, its bundle fetched, its instances started. */
+static int svc_begin(struct super *s, struct svc *v, struct err *e)
+{
+    int rc;
+
+    if ((rc = super_store_spec_put(s, v, e)) < 0)
+        return rc;
+    super_bundle_changed(s, v);
+    svc_converge(s, v);
+    return 0;
+}
+
 int super_apply(struct super *s, const char *text, size_t len, char *name, struct err *e)
 {
     struct sup_spec sp;
@@ -541,20 +570,11 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
         return 0;
     }
     if (!v) {
-        if (s->n_svc == SUPER_SERVICES_MAX) {
-            sup_spec_release(&sp);
-            return err_set(e, -ENOSPC, "at most %d services", SUPER_SERVICES_MAX);
-        }
-        v = xcalloc(1, sizeof(*v));
-        v->spec = sp;
+        if (!(v = svc_add(s, &sp, e)))
+            return -ENOSPC;
         v->want = sp.instances;
-        s->svc[s->n_svc++] = v;
         log_info("super", "%s: new service, %u instances", sp.name, sp.instances);
-        if ((rc = super_store_spec_put(s, v, e)) < 0)
-            return rc;
-        super_bundle_changed(s, v);
-        svc_converge(s, v);
-        return 0;
+        return svc_begin(s, v, e);
     }
     /* a new version: restart what runs under the new spec */
     log_info("super", "%s: new version of the spec", sp.name);
@@ -609,12 +629,74 @@ static void replace_allowed(struct svc *v)
     }
 }
 
+/* The cluster spec's text for name, parsed and checked for this node. */
+static int place_spec_read(struct super *s, const char *name, const char *text, size_t len,
+                           struct sup_spec *sp, struct err *e)
+{
+    int rc;
+
+    if ((rc = sup_spec_parse(sp, text, len, e)) < 0)
+        return rc;
+    if (strcmp(sp->name, name) != 0)
+        rc = err_set(e, -EINVAL, "name: %s is not %s", sp->name, name);
+    else
+        rc = spec_usable(s, sp, e);
+    if (rc < 0)
+        sup_spec_release(sp);
+    return rc;
+}
+
+/* A placed service already here gets sp (which it takes), its slots and its
+ * rolling-update mask. */
+static int place_update(struct super *s, struct svc *v, struct sup_spec *sp, uint64_t slots,
+                        uint64_t update, struct err *e)
+{
+    int rc, changed = strcmp(v->spec.json, sp->json) != 0;
+
+    if (!changed && v->slots == slots && !v->removing) {
+        sup_spec_release(sp);
+        if (v->update != update) {
+            v->update = update;
+            if (v->b.ready || !v->spec.bundle)
+                replace_allowed(v);
+        }
+        return 0;
+    }
+    v->update = update;
+    if (v->slots != slots)
+        log_info("super", "%s: runs slots 0x%llx of the cluster spec (was 0x%llx)", v->spec.name,
+                 (unsigned long long)slots, (unsigned long long)v->slots);
+    v->slots = slots;
+    v->want = slots_span(slots);
+    v->removing = 0;
+    if (!changed) {
+        sup_spec_release(sp);
+        if ((rc = super_store_spec_put(s, v, e)) < 0)
+            return rc;
+        if (v->b.ready || !v->spec.bundle)
+            replace_allowed(v);
+        svc_converge(s, v);
+        return 0;
+    }
+    log_info("super", "%s: new version of the cluster spec", v->spec.name);
+    sup_spec_release(&v->spec);
+    v->spec = *sp;
+    if ((rc = super_store_spec_put(s, v, e)) < 0)
+        return rc;
+    if (!super_bundle_changed(s, v))
+        v->b.restart_pending = 1;
+    else
+        replace_allowed(v);
+    svc_converge(s, v);
+    return 0;
+}
+
 int super_place(struct super *s, const char *name, const char *text, size_t len, uint64_t slots,
                 uint64_t update, struct err *e)
 {
     struct sup_spec sp;
     struct svc *v = super_find(s, name);
-    int rc, changed;
+    int rc;
 
     if (v && !v->placed)
         return err_set(e, -EEXIST,
@@ -627,73 +709,18 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
         log_info("super", "%s: no slot of the cluster spec runs here any more", name);
         return super_remove(s, name, e);
     }
-    if ((rc = sup_spec_parse(&sp, text, len, e)) < 0)
+    if ((rc = place_spec_read(s, name, text, len, &sp, e)) < 0)
         return rc;
-    if (strcmp(sp.name, name) != 0) {
-        sup_spec_release(&sp);
-        return err_set(e, -EINVAL, "name: %s is not %s", sp.name, name);
-    }
-    if ((rc = spec_usable(s, &sp, e)) < 0) {
-        sup_spec_release(&sp);
-        return rc;
-    }
-    if (!v) {
-        if (s->n_svc == SUPER_SERVICES_MAX) {
-            sup_spec_release(&sp);
-            return err_set(e, -ENOSPC, "at most %d services", SUPER_SERVICES_MAX);
-        }
-        v = xcalloc(1, sizeof(*v));
-        v->spec = sp;
-        v->placed = 1;
-        v->slots = slots;
-        v->update = update;
-        v->want = slots_span(slots);
-        s->svc[s->n_svc++] = v;
-        log_info("super", "%s: runs slots 0x%llx of the cluster spec", name,
-                 (unsigned long long)slots);
-        if ((rc = super_store_spec_put(s, v, e)) < 0)
-            return rc;
-        super_bundle_changed(s, v);
-        svc_converge(s, v);
-        return 0;
-    }
-    changed = strcmp(v->spec.json, sp.json) != 0;
-    if (!changed && v->slots == slots && !v->removing) {
-        sup_spec_release(&sp);
-        if (v->update != update) {
-            v->update = update;
-            if (v->b.ready || !v->spec.bundle)
-                replace_allowed(v);
-        }
-        return 0;
-    }
-    v->update = update;
-    if (v->slots != slots)
-        log_info("super", "%s: runs slots 0x%llx of the cluster spec (was 0x%llx)", name,
-                 (unsigned long long)slots, (unsigned long long)v->slots);
+    if (v)
+        return place_update(s, v, &sp, slots, update, e);
+    if (!(v = svc_add(s, &sp, e)))
+        return -ENOSPC;
+    v->placed = 1;
     v->slots = slots;
+    v->update = update;
     v->want = slots_span(slots);
-    v->removing = 0;
-    if (!changed) {
-        sup_spec_release(&sp);
-        if ((rc = super_store_spec_put(s, v, e)) < 0)
-            return rc;
-        if (v->b.ready || !v->spec.bundle)
-            replace_allowed(v);
-        svc_converge(s, v);
-        return 0;
-    }
-    log_info("super", "%s: new version of the cluster spec", name);
-    sup_spec_release(&v->spec);
-    v->spec = sp;
-    if ((rc = super_store_spec_put(s, v, e)) < 0)
-        return rc;
-    if (!super_bundle_changed(s, v))
-        v->b.restart_pending = 1;
-    else
-        replace_allowed(v);
-    svc_converge(s, v);
-    return 0;
+    log_info("super", "%s: runs slots 0x%llx of the cluster spec", name, (unsigned long long)slots);
+    return svc_begin(s, v, e);
 }
 
 void super_placed_each(struct super *s, void (*cb)(void *ud, const char *name, uint64_t slots),
