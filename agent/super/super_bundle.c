@@ -158,6 +158,73 @@ static int resolve(struct svc *v, const struct bundle_result *r, struct err *e)
     return 0;
 }
 
+/* The bundle is verified and resolved: the waiting instances start, and
+ * those of an older version restart where the rolling update allows. */
+static void fetch_ready(struct super *s, struct svc *v, const struct bundle_result *r)
+{
+    int restart = v->b.restart_pending;
+    char d[PATH_MAX + 512];
+
+    v->b.ready = 1;
+    v->b.error[0] = '\0';
+    v->b.failures = 0;
+    v->b.restart_pending = 0;
+    hold_all(v, 0);
+    snprintf(d, sizeof(d), "%s verified, runs %s from %s (%s)", r->name, v->b.entry, r->path,
+             v->b.runtime == SUP_RUNTIME_CRUN ? "crun" : "process");
+    log_info("super", "%s: %s", v->spec.name, d);
+    super_history(s, "bundle", v->spec.name, d);
+    for (uint32_t i = 0; i < v->n_inst; i++) {
+        struct inst *in = v->inst[i];
+        if (!in)
+            continue;
+        if (in->sm.state == SUP_FETCHING)
+            super_drive(in, SUP_EV_START);
+        else if (restart && super_may_replace(in) &&
+                 (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
+            super_drive(in, SUP_EV_RESTART);
+    }
+}
+
+/* Not trusted, or cannot run: the waiting instances fail; what runs (the
+ * version before) keeps running. */
+static void fetch_refused(struct super *s, struct svc *v, const char *bundle, const char *why)
+{
+    int failed = 0;
+
+    snprintf(v->b.error, sizeof(v->b.error), "refused %s: %s", bundle, why);
+    v->b.restart_pending = 0;
+    v->b.failures = 0;
+    log_warn("super", "%s: %s", v->spec.name, v->b.error);
+    for (uint32_t i = 0; i < v->n_inst; i++) {
+        if (v->inst[i] && v->inst[i]->sm.state == SUP_FETCHING) {
+            super_drive(v->inst[i], SUP_EV_REFUSED);
+            failed++;
+        }
+    }
+    if (!failed)
+        super_history(s, "refused", v->spec.name, v->b.error);
+}
+
+/* The mirror or the disk failed: try again later, with a doubling delay;
+ * the instances wait. */
+static void fetch_retry(struct super *s, struct svc *v, const char *bundle, const char *why)
+{
+    uint64_t delay = RETRY_FIRST_MS;
+
+    for (uint32_t i = 0; i < v->b.failures && delay < RETRY_MAX_MS; i++)
+        delay *= 2;
+    if (delay > RETRY_MAX_MS)
+        delay = RETRY_MAX_MS;
+    v->b.failures++;
+    snprintf(v->b.error, sizeof(v->b.error), "%s: %s (trying again in %llu s)", bundle, why,
+             (unsigned long long)delay / 1000);
+    log_warn("super", "%s: %s", v->spec.name, v->b.error);
+    super_history(s, "fetch-fail", v->spec.name, v->b.error);
+    v->b.retry_at_ms = super_mono_ms() + delay;
+    arm_retry(s);
+}
+
 static void fetch_done(void *ud, const struct bundle_result *r)
 {
     struct fetch_req *q = ud;
@@ -180,70 +247,15 @@ static void fetch_done(void *ud, const struct bundle_result *r)
     rc = r->path ? resolve(v, r, &e) : r->e->code;
     if (!r->path)
         e = *r->e;
-    if (rc == 0) {
-        int restart = v->b.restart_pending;
-        v->b.ready = 1;
-        v->b.error[0] = '\0';
-        v->b.failures = 0;
-        v->b.restart_pending = 0;
-        hold_all(v, 0);
-        {
-            char d[PATH_MAX + 512];
-            snprintf(d, sizeof(d), "%s verified, runs %s from %s (%s)", r->name, v->b.entry,
-                     r->path, v->b.runtime == SUP_RUNTIME_CRUN ? "crun" : "process");
-            log_info("super", "%s: %s", v->spec.name, d);
-            super_history(s, "bundle", v->spec.name, d);
-        }
-        for (uint32_t i = 0; i < v->n_inst; i++) {
-            struct inst *in = v->inst[i];
-            if (!in)
-                continue;
-            if (in->sm.state == SUP_FETCHING)
-                super_drive(in, SUP_EV_START);
-            else if (restart && super_may_replace(in) &&
-                     (in->sm.state == SUP_RUNNING || in->sm.state == SUP_BACKOFF))
-                super_drive(in, SUP_EV_RESTART);
-        }
-        free(q);
-        return;
-    }
+    if (rc == 0)
+        fetch_ready(s, v, r);
     /* an unknown bundle (or a file the mirror lacks: the same code) may be
      * published yet: it is waited for like a mirror that is down */
-    if ((bundle_refusal(rc) && rc != TRUST_UNKNOWN) || r->path || rc == -ENOSYS ||
-        rc == -EINVAL) {
-        /* not trusted, or cannot run: the waiting instances fail; what runs
-         * (the version before) keeps running */
-        int failed = 0;
-        snprintf(v->b.error, sizeof(v->b.error), "refused %s: %s", q->bundle, e.msg);
-        v->b.restart_pending = 0;
-        v->b.failures = 0;
-        log_warn("super", "%s: %s", v->spec.name, v->b.error);
-        for (uint32_t i = 0; i < v->n_inst; i++) {
-            if (v->inst[i] && v->inst[i]->sm.state == SUP_FETCHING) {
-                super_drive(v->inst[i], SUP_EV_REFUSED);
-                failed++;
-            }
-        }
-        if (!failed)
-            super_history(s, "refused", v->spec.name, v->b.error);
-        free(q);
-        return;
-    }
-    /* the mirror or the disk failed: try again later, the instances wait */
-    {
-        uint64_t delay = RETRY_FIRST_MS;
-        for (uint32_t i = 0; i < v->b.failures && delay < RETRY_MAX_MS; i++)
-            delay *= 2;
-        if (delay > RETRY_MAX_MS)
-            delay = RETRY_MAX_MS;
-        v->b.failures++;
-        snprintf(v->b.error, sizeof(v->b.error), "%s: %s (trying again in %llu s)", q->bundle,
-                 e.msg, (unsigned long long)delay / 1000);
-        log_warn("super", "%s: %s", v->spec.name, v->b.error);
-        super_history(s, "fetch-fail", v->spec.name, v->b.error);
-        v->b.retry_at_ms = super_mono_ms() + delay;
-        arm_retry(s);
-    }
+    else if ((bundle_refusal(rc) && rc != TRUST_UNKNOWN) || r->path || rc == -ENOSYS ||
+             rc == -EINVAL)
+        fetch_refused(s, v, q->bundle, e.msg);
+    else
+        fetch_retry(s, v, q->bundle, e.msg);
     free(q);
 }
 
