@@ -280,14 +280,91 @@ int services_parse_check(json_t *j, const char *where, struct catalog_check_def 
 static const char *const service_keys[] = {"id", "name", "address", "port", "tags", "meta",
                                            "version", "weight", "check", "checks", NULL};
 
+static int parse_tags(json_t *v, struct cat_instance *in, struct err *e)
+{
+    json_t *item;
+    size_t i;
+
+    if (!json_is_array(v) || json_array_size(v) > CAT_TAGS_MAX)
+        return err_set(e, -EINVAL, "tags: expected an array of at most %d strings", CAT_TAGS_MAX);
+    json_array_foreach(v, i, item) {
+        if (!json_is_string(item) || json_string_length(item) == 0 ||
+            json_string_length(item) > CAT_TAG_MAX ||
+            strlen(json_string_value(item)) != json_string_length(item))
+            return err_set(e, -EINVAL, "tags[%zu]: expected a string of 1 to %d bytes", i,
+                           CAT_TAG_MAX);
+        memcpy(in->tags[in->n_tags++], json_string_value(item), json_string_length(item) + 1);
+    }
+    return 0;
+}
+
+static int parse_meta(json_t *v, struct cat_instance *in, struct err *e)
+{
+    const char *k;
+    json_t *item;
+    struct err sub;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "meta: expected an object of strings");
+    json_object_foreach(v, k, item) {
+        if (!json_is_string(item))
+            return err_set(e, -EINVAL, "meta.%s: expected a string", k);
+        if (tags_set(&in->meta, k, json_string_value(item), &sub) < 0)
+            return err_set(e, -EINVAL, "meta.%s: %s", k, sub.msg);
+    }
+    return 0;
+}
+
+/* "check" (one) and "checks" (a list) into d->checks. */
+static int parse_checks(json_t *j, struct catalog_def *d, struct err *e)
+{
+    json_t *v, *item;
+    char where[48];
+    size_t i;
+    int rc;
+
+    if ((v = json_object_get(j, "check"))) {
+        if ((rc = services_parse_check(v, "check", &d->checks[0], e)) < 0)
+            return rc;
+        d->n_checks = 1;
+    }
+    if ((v = json_object_get(j, "checks"))) {
+        if (!json_is_array(v) || json_array_size(v) + d->n_checks > CATALOG_CHECKS_MAX)
+            return err_set(e, -EINVAL, "checks: expected an array of at most %d checks",
+                           CATALOG_CHECKS_MAX);
+        json_array_foreach(v, i, item) {
+            snprintf(where, sizeof(where), "checks[%zu]", i);
+            if ((rc = services_parse_check(item, where, &d->checks[d->n_checks], e)) < 0)
+                return rc;
+            d->n_checks++;
+        }
+    }
+    return 0;
+}
+
+/* A check without an id gets "<instance id>:<n>"; no id twice. */
+static int name_checks(struct catalog_def *d, struct err *e)
+{
+    const char *id = d->inst.id;
+
+    for (size_t i = 0; i < d->n_checks; i++) {
+        struct catalog_check_def *c = &d->checks[i];
+        if (!c->id[0] && snprintf(c->id, sizeof(c->id), "%s:%zu", id, i + 1) >= (int)sizeof(c->id))
+            return err_set(e, -EINVAL, "checks[%zu].id: missing, and \"%s:%zu\" is too long", i,
+                           id, i + 1);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(d->checks[k].id, c->id) == 0)
+                return err_set(e, -EINVAL, "checks[%zu].id: \"%s\" is used twice", i, c->id);
+    }
+    return 0;
+}
+
 int services_parse(json_t *j, struct catalog_def *d, struct err *e)
 {
     struct cat_instance *in = &d->inst;
-    json_t *v, *item;
+    json_t *v;
     uint64_t u;
-    size_t i;
     int rc;
-    char where[48];
 
     memset(d, 0, sizeof(*d));
     if (!json_is_object(j))
@@ -310,61 +387,13 @@ int services_parse(json_t *j, struct catalog_def *d, struct err *e)
         return rc;
     if (rc)
         in->weight = (uint32_t)u;
-    if ((v = json_object_get(j, "tags"))) {
-        if (!json_is_array(v) || json_array_size(v) > CAT_TAGS_MAX)
-            return err_set(e, -EINVAL, "tags: expected an array of at most %d strings",
-                           CAT_TAGS_MAX);
-        json_array_foreach(v, i, item) {
-            if (!json_is_string(item) || json_string_length(item) == 0 ||
-                json_string_length(item) > CAT_TAG_MAX ||
-                strlen(json_string_value(item)) != json_string_length(item))
-                return err_set(e, -EINVAL, "tags[%zu]: expected a string of 1 to %d bytes", i,
-                               CAT_TAG_MAX);
-            memcpy(in->tags[in->n_tags++], json_string_value(item),
-                   json_string_length(item) + 1);
-        }
-    }
-    if ((v = json_object_get(j, "meta"))) {
-        const char *k;
-        struct err sub;
-        if (!json_is_object(v))
-            return err_set(e, -EINVAL, "meta: expected an object of strings");
-        json_object_foreach(v, k, item) {
-            if (!json_is_string(item))
-                return err_set(e, -EINVAL, "meta.%s: expected a string", k);
-            if (tags_set(&in->meta, k, json_string_value(item), &sub) < 0)
-                return err_set(e, -EINVAL, "meta.%s: %s", k, sub.msg);
-        }
-    }
-    if ((rc = cat_instance_check(in, e)) < 0)
+    if ((v = json_object_get(j, "tags")) && (rc = parse_tags(v, in, e)) < 0)
         return rc;
-    if ((v = json_object_get(j, "check"))) {
-        if ((rc = services_parse_check(v, "check", &d->checks[0], e)) < 0)
-            return rc;
-        d->n_checks = 1;
-    }
-    if ((v = json_object_get(j, "checks"))) {
-        if (!json_is_array(v) || json_array_size(v) + d->n_checks > CATALOG_CHECKS_MAX)
-            return err_set(e, -EINVAL, "checks: expected an array of at most %d checks",
-                           CATALOG_CHECKS_MAX);
-        json_array_foreach(v, i, item) {
-            snprintf(where, sizeof(where), "checks[%zu]", i);
-            if ((rc = services_parse_check(item, where, &d->checks[d->n_checks], e)) < 0)
-                return rc;
-            d->n_checks++;
-        }
-    }
-    for (i = 0; i < d->n_checks; i++) {
-        struct catalog_check_def *c = &d->checks[i];
-        if (!c->id[0] &&
-            snprintf(c->id, sizeof(c->id), "%s:%zu", in->id, i + 1) >= (int)sizeof(c->id))
-            return err_set(e, -EINVAL, "checks[%zu].id: missing, and \"%s:%zu\" is too long",
-                           i, in->id, i + 1);
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(d->checks[k].id, c->id) == 0)
-                return err_set(e, -EINVAL, "checks[%zu].id: \"%s\" is used twice", i, c->id);
-    }
-    return 0;
+    if ((v = json_object_get(j, "meta")) && (rc = parse_meta(v, in, e)) < 0)
+        return rc;
+    if ((rc = cat_instance_check(in, e)) < 0 || (rc = parse_checks(j, d, e)) < 0)
+        return rc;
+    return name_checks(d, e);
 }
 
 int services_parse_root(json_t *root,
