@@ -393,6 +393,57 @@ static int cursor_find(const char *cursor, uint32_t idx, uint64_t *ino, uint64_t
     return 0;
 }
 
+/* The lines of one instance's log at path (with inode ino) since the cursor,
+ * or since since_ms in every kept file; returns the offset read to. */
+static uint64_t read_instance(struct recs *rs, const char *path, uint32_t idx, uint64_t ino,
+                              const char *cursor, uint64_t since_ms)
+{
+    uint64_t c_ino = 0, off = 0, end_off;
+    char old[PATH_MAX + 40];
+
+    if (cursor && cursor_find(cursor, idx, &c_ino, &off)) {
+        if (c_ino != ino) {
+            /* rotated since: the rest of the old file is now .1 */
+            struct stat os;
+            snprintf(old, sizeof(old), "%s.1", path);
+            if (stat(old, &os) == 0 && (uint64_t)os.st_ino == c_ino)
+                add_file(rs, old, idx, since_ms, off, NULL);
+            off = 0;
+        }
+    } else {
+        for (int k = SUPER_LOG_KEEP; k >= 1; k--) {
+            snprintf(old, sizeof(old), "%s.%d", path, k);
+            add_file(rs, old, idx, since_ms, 0, NULL);
+        }
+    }
+    end_off = off;
+    add_file(rs, path, idx, since_ms, off, &end_off);
+    return end_off;
+}
+
+/* The last max_lines records, in time order, as a JSON array; frees rs. */
+static json_t *lines_json(struct recs *rs, size_t max_lines)
+{
+    size_t first;
+    json_t *lines = json_array();
+
+    if (rs->n) /* rs->r is NULL when no file had a line: qsort must not see it */
+        qsort(rs->r, rs->n, sizeof(*rs->r), rec_cmp);
+    join_pieces(rs);
+    first = rs->n > max_lines ? rs->n - max_lines : 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rec *r = &rs->r[i];
+        if (i >= first)
+            json_array_append_new(
+                lines, json_pack("{s:I, s:i, s:s, s:o, s:i}", "t", (json_int_t)r->t, "instance",
+                                 (int)r->inst, "stream", r->kind == 'o' ? "out" : "err", "text",
+                                 text_json(r->text, r->len), "pieces", (int)r->seq));
+        free(r->text);
+    }
+    free(rs->r);
+    return lines;
+}
+
 json_t *super_logs(struct super *s, const char *name, int instance, uint64_t since_ms,
                    const char *cursor, size_t max_lines, struct err *e)
 {
@@ -400,31 +451,27 @@ json_t *super_logs(struct super *s, const char *name, int instance, uint64_t sin
     struct recs rs = {0};
     json_t *lines, *out;
     char *cur = NULL;
-    size_t cur_len = 0, first;
+    size_t cur_len = 0;
     int ncur = 0;
-    FILE *cf = open_memstream(&cur, &cur_len);
+    FILE *cf;
     DIR *d;
     struct dirent *de;
 
     if (!sup_name_ok(name)) {
-        fclose(cf);
-        free(cur);
         err_set(e, -EINVAL, "\"%s\" is not a service name", name);
         return NULL;
     }
     snprintf(dir, sizeof(dir), "%s/logs/%s", s->data_dir, name);
     if (!(d = opendir(dir))) {
-        fclose(cf);
-        free(cur);
         err_set(e, -ENOENT, "no logs of a service \"%s\"", name);
         return NULL;
     }
+    cf = open_memstream(&cur, &cur_len);
     while ((de = readdir(d))) {
         char *end;
         unsigned long idx = strtoul(de->d_name, &end, 10);
         struct stat st;
-        uint64_t ino = 0, off = 0, end_off = 0;
-        int has = 0;
+        uint64_t end_off;
 
         if (end == de->d_name || strcmp(end, ".log") != 0)
             continue;
@@ -433,48 +480,13 @@ json_t *super_logs(struct super *s, const char *name, int instance, uint64_t sin
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         if (stat(path, &st) < 0)
             continue;
-        if (cursor && cursor_find(cursor, (uint32_t)idx, &ino, &off)) {
-            has = 1;
-            if (ino != (uint64_t)st.st_ino) {
-                /* rotated since: the rest of the old file is now .1 */
-                char old[PATH_MAX + 40];
-                struct stat os;
-                snprintf(old, sizeof(old), "%s.1", path);
-                if (stat(old, &os) == 0 && (uint64_t)os.st_ino == ino)
-                    add_file(&rs, old, (uint32_t)idx, since_ms, off, NULL);
-                off = 0;
-            }
-        }
-        if (!has) {
-            for (int k = SUPER_LOG_KEEP; k >= 1; k--) {
-                char old[PATH_MAX + 40];
-                snprintf(old, sizeof(old), "%s.%d", path, k);
-                add_file(&rs, old, (uint32_t)idx, since_ms, 0, NULL);
-            }
-        }
-        end_off = off;
-        add_file(&rs, path, (uint32_t)idx, since_ms, off, &end_off);
+        end_off = read_instance(&rs, path, (uint32_t)idx, (uint64_t)st.st_ino, cursor, since_ms);
         fprintf(cf, "%s%lu:%llu:%llu", ncur++ ? "," : "", idx,
                 (unsigned long long)st.st_ino, (unsigned long long)end_off);
     }
     closedir(d);
     fclose(cf);
-    if (rs.n) /* rs.r is NULL when no file had a line: qsort must not see it */
-        qsort(rs.r, rs.n, sizeof(*rs.r), rec_cmp);
-    join_pieces(&rs);
-    first = rs.n > max_lines ? rs.n - max_lines : 0;
-    lines = json_array();
-    for (size_t i = 0; i < rs.n; i++) {
-        if (i >= first)
-            json_array_append_new(
-                lines, json_pack("{s:I, s:i, s:s, s:o, s:i}", "t", (json_int_t)rs.r[i].t,
-                                 "instance", (int)rs.r[i].inst, "stream",
-                                 rs.r[i].kind == 'o' ? "out" : "err", "text",
-                                 text_json(rs.r[i].text, rs.r[i].len), "pieces",
-                                 (int)rs.r[i].seq));
-        free(rs.r[i].text);
-    }
-    free(rs.r);
+    lines = lines_json(&rs, max_lines);
     out = json_pack("{s:o, s:s}", "lines", lines, "cursor", cur ? cur : "");
     free(cur);
     return out;
