@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_field.h"
 #include "core/mem.h"
 #include "core/place.h"
 #include "core/place_update.h"
@@ -20,20 +21,6 @@ int place_spec_field(const char *key)
     for (size_t i = 0; fields[i]; i++)
         if (strcmp(fields[i], key) == 0)
             return 1;
-    return 0;
-}
-
-static int get_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint32_t *out,
-                   struct err *e)
-{
-    json_int_t n;
-
-    if (!json_is_integer(v))
-        return err_set(e, -EINVAL, "%s: expected an integer", field);
-    n = json_integer_value(v);
-    if (n < (json_int_t)lo || n > (json_int_t)hi)
-        return err_set(e, -EINVAL, "%s: %lld is not in %u..%u", field, (long long)n, lo, hi);
-    *out = (uint32_t)n;
     return 0;
 }
 
@@ -70,10 +57,10 @@ static int parse_resources(struct place_spec *p, json_t *v, struct err *e)
     json_object_foreach(v, k, x)
     {
         if (strcmp(k, "cpu_millis") == 0) {
-            if (get_u32(x, "resources.cpu_millis", 0, 1000000, &p->res.cpu_millis, e) < 0)
+            if (jfield_u32(x, "resources.cpu_millis", 0, 1000000, &p->res.cpu_millis, e) < 0)
                 return e->code;
         } else if (strcmp(k, "memory_mb") == 0) {
-            if (get_u32(x, "resources.memory_mb", 0, 16u << 20, &p->res.memory_mb, e) < 0)
+            if (jfield_u32(x, "resources.memory_mb", 0, 16u << 20, &p->res.memory_mb, e) < 0)
                 return e->code;
         } else {
             return err_set(e, -EINVAL, "resources.%s: unknown field", k);
@@ -95,16 +82,16 @@ static int parse_update(struct place_spec *p, json_t *v, struct err *e)
         char f[64];
         snprintf(f, sizeof(f), "update.%s", k);
         if (strcmp(k, "max_parallel") == 0) {
-            if (get_u32(x, f, 1, PLACE_COUNT_MAX, &u->max_parallel, e) < 0)
+            if (jfield_u32(x, f, 1, PLACE_COUNT_MAX, &u->max_parallel, e) < 0)
                 return e->code;
         } else if (strcmp(k, "min_healthy_ms") == 0) {
-            if (get_u32(x, f, 0, 3600000, &u->min_healthy_ms, e) < 0)
+            if (jfield_u32(x, f, 0, 3600000, &u->min_healthy_ms, e) < 0)
                 return e->code;
         } else if (strcmp(k, "healthy_deadline_ms") == 0) {
-            if (get_u32(x, f, 1000, 86400000, &u->healthy_deadline_ms, e) < 0)
+            if (jfield_u32(x, f, 1000, 86400000, &u->healthy_deadline_ms, e) < 0)
                 return e->code;
         } else if (strcmp(k, "canary") == 0) {
-            if (get_u32(x, f, 0, PLACE_COUNT_MAX, &u->canary, e) < 0)
+            if (jfield_u32(x, f, 0, PLACE_COUNT_MAX, &u->canary, e) < 0)
                 return e->code;
         } else if (strcmp(k, "auto_revert") == 0) {
             if (!json_is_boolean(x))
@@ -128,7 +115,7 @@ static int parse_root(struct place_spec *p, json_t *root, struct err *e)
         return err_set(e, -EINVAL, "name: expected a service name ([a-z0-9-], 1-63)");
     snprintf(p->name, sizeof(p->name), "%s", json_string_value(v));
     if ((v = json_object_get(root, "count")) &&
-        get_u32(v, "count", 0, PLACE_COUNT_MAX, &p->count, e) < 0)
+        jfield_u32(v, "count", 0, PLACE_COUNT_MAX, &p->count, e) < 0)
         return e->code;
     if ((v = json_object_get(root, "exclusive")) && !json_is_boolean(v))
         return err_set(e, -EINVAL, "exclusive: expected true or false");

@@ -8,33 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static int check_keys(json_t *obj, const char *where, const char *const *allowed, struct err *e)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach(obj, k, v)
-    {
-        size_t i;
-        for (i = 0; allowed[i]; i++)
-            if (strcmp(k, allowed[i]) == 0)
-                break;
-        if (!allowed[i])
-            return err_set(e, -EINVAL, "%s%s%s: unknown field", where, *where ? "." : "", k);
-    }
-    return 0;
-}
+#include "core/json_field.h"
 
 int route_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > ROUTE_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
-        return 0;
-    for (; *s; s++)
-        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
-            return 0;
-    return 1;
+    return jfield_name_ok(s, ROUTE_NAME_MAX);
 }
 
 const char *route_protocol_name(uint8_t p)
@@ -66,39 +44,6 @@ static int header_ok(const char *s)
     return 1;
 }
 
-/* A string field copied into dst (cap bytes with the NUL): present,
- * 1..cap-1 bytes, no NUL inside. */
-static int get_copy(json_t *v, const char *field, char *dst, size_t cap, struct err *e)
-{
-    size_t n;
-
-    if (!json_is_string(v))
-        return err_set(e, -EINVAL, "%s: expected a string", field);
-    n = json_string_length(v);
-    if (n == 0)
-        return err_set(e, -EINVAL, "%s: must not be empty", field);
-    if (n >= cap)
-        return err_set(e, -EINVAL, "%s: longer than %zu bytes", field, cap - 1);
-    if (strlen(json_string_value(v)) != n)
-        return err_set(e, -EINVAL, "%s: contains a NUL byte", field);
-    memcpy(dst, json_string_value(v), n + 1);
-    return 0;
-}
-
-static int get_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint32_t *out,
-                   struct err *e)
-{
-    json_int_t n;
-
-    if (!json_is_integer(v))
-        return err_set(e, -EINVAL, "%s: expected an integer", field);
-    n = json_integer_value(v);
-    if (n < (json_int_t)lo || n > (json_int_t)hi)
-        return err_set(e, -EINVAL, "%s: %lld is out of range %u..%u", field, (long long)n, lo, hi);
-    *out = (uint32_t)n;
-    return 0;
-}
-
 static int parse_split(struct route *r, json_t *v, struct err *e)
 {
     const char *k;
@@ -120,7 +65,7 @@ static int parse_split(struct route *r, json_t *v, struct err *e)
         if (!version_ok(k))
             return err_set(e, -EINVAL, "%s: a version is 1-%d printable bytes without spaces",
                            field, ROUTE_VERSION_MAX);
-        if (get_u32(w, field, 0, 100, &s->weight, e) < 0)
+        if (jfield_u32(w, field, 0, 100, &s->weight, e) < 0)
             return -EINVAL;
         memcpy(s->version, k, strlen(k) + 1);
         sum += s->weight;
@@ -149,18 +94,18 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
         snprintf(where, sizeof(where), "match[%zu]", i);
         if (!json_is_object(m))
             return err_set(e, -EINVAL, "%s: expected an object", where);
-        if (check_keys(m, where, keys, e) < 0)
+        if (jfield_only_keys(m, where, keys, e) < 0)
             return -EINVAL;
         snprintf(field, sizeof(field), "%s.header", where);
-        if (get_copy(json_object_get(m, "header"), field, x->header, sizeof(x->header), e) < 0)
+        if (jfield_copy(json_object_get(m, "header"), field, x->header, sizeof(x->header), e) < 0)
             return -EINVAL;
         if (!header_ok(x->header))
             return err_set(e, -EINVAL, "%s: not an HTTP header name", field);
         snprintf(field, sizeof(field), "%s.value", where);
-        if (get_copy(json_object_get(m, "value"), field, x->value, sizeof(x->value), e) < 0)
+        if (jfield_copy(json_object_get(m, "value"), field, x->value, sizeof(x->value), e) < 0)
             return -EINVAL;
         snprintf(field, sizeof(field), "%s.version", where);
-        if (get_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) < 0)
+        if (jfield_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) < 0)
             return -EINVAL;
         if (!version_ok(x->version))
             return err_set(e, -EINVAL, "%s: 1-%d printable bytes without spaces", field,
@@ -177,13 +122,13 @@ static int parse_timeouts(struct route *r, json_t *v, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "timeouts: expected an object");
-    if (check_keys(v, "timeouts", keys, e) < 0)
+    if (jfield_only_keys(v, "timeouts", keys, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "connect_ms")) &&
-        get_u32(x, "timeouts.connect_ms", 1, 60000, &r->connect_ms, e) < 0)
+        jfield_u32(x, "timeouts.connect_ms", 1, 60000, &r->connect_ms, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "request_ms")) &&
-        get_u32(x, "timeouts.request_ms", 1, 3600000, &r->request_ms, e) < 0)
+        jfield_u32(x, "timeouts.request_ms", 1, 3600000, &r->request_ms, e) < 0)
         return -EINVAL;
     return 0;
 }
@@ -195,10 +140,10 @@ static int parse_retries(struct route *r, json_t *v, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "retries: expected an object");
-    if (check_keys(v, "retries", keys, e) < 0)
+    if (jfield_only_keys(v, "retries", keys, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "attempts")) &&
-        get_u32(x, "retries.attempts", 1, 5, &r->attempts, e) < 0)
+        jfield_u32(x, "retries.attempts", 1, 5, &r->attempts, e) < 0)
         return -EINVAL;
     return 0;
 }
@@ -211,19 +156,19 @@ static int parse_outlier(struct route *r, json_t *v, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "outlier: expected an object");
-    if (check_keys(v, "outlier", keys, e) < 0)
+    if (jfield_only_keys(v, "outlier", keys, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "consecutive_failures")) &&
-        get_u32(x, "outlier.consecutive_failures", 1, 1000, &r->outlier_failures, e) < 0)
+        jfield_u32(x, "outlier.consecutive_failures", 1, 1000, &r->outlier_failures, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "base_ejection_ms")) &&
-        get_u32(x, "outlier.base_ejection_ms", 1, 3600000, &r->outlier_base_ms, e) < 0)
+        jfield_u32(x, "outlier.base_ejection_ms", 1, 3600000, &r->outlier_base_ms, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "max_ejection_ms")) &&
-        get_u32(x, "outlier.max_ejection_ms", 1, 3600000, &r->outlier_max_ms, e) < 0)
+        jfield_u32(x, "outlier.max_ejection_ms", 1, 3600000, &r->outlier_max_ms, e) < 0)
         return -EINVAL;
     if ((x = json_object_get(v, "max_ejected_percent")) &&
-        get_u32(x, "outlier.max_ejected_percent", 0, 100, &r->outlier_max_percent, e) < 0)
+        jfield_u32(x, "outlier.max_ejected_percent", 0, 100, &r->outlier_max_percent, e) < 0)
         return -EINVAL;
     if (r->outlier_max_ms < r->outlier_base_ms)
         return err_set(e, -EINVAL, "outlier.max_ejection_ms: %u is below base_ejection_ms %u",
@@ -241,7 +186,7 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
 
     if (!json_is_object(root))
         return err_set(e, -EINVAL, "route: expected a JSON object");
-    if (check_keys(root, "", keys, e) < 0)
+    if (jfield_only_keys(root, "", keys, e) < 0)
         return -EINVAL;
     if (json_object_get(root, "hosts"))
         return err_set(e, -EINVAL, "hosts: not supported yet (there is no ingress)");
@@ -249,13 +194,13 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         return err_set(e, -EINVAL, "limits: not supported yet");
     if (!(v = json_object_get(root, "service")))
         return err_set(e, -EINVAL, "service: missing");
-    if (get_copy(v, "service", r->service, sizeof(r->service), e) < 0)
+    if (jfield_copy(v, "service", r->service, sizeof(r->service), e) < 0)
         return -EINVAL;
     if (!route_name_ok(r->service))
         return err_set(e, -EINVAL, "service: 1-%d of [a-z0-9-], not starting or ending with '-'",
                        ROUTE_NAME_MAX);
     if ((v = json_object_get(root, "name"))) {
-        if (get_copy(v, "name", r->name, sizeof(r->name), e) < 0)
+        if (jfield_copy(v, "name", r->name, sizeof(r->name), e) < 0)
             return -EINVAL;
         if (!route_name_ok(r->name))
             return err_set(e, -EINVAL, "name: 1-%d of [a-z0-9-], not starting or ending with '-'",
@@ -266,7 +211,7 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
     }
     if (!(v = json_object_get(root, "port")))
         return err_set(e, -EINVAL, "port: missing");
-    if (get_u32(v, "port", 1, 65535, &port, e) < 0)
+    if (jfield_u32(v, "port", 1, 65535, &port, e) < 0)
         return -EINVAL;
     r->port = (uint16_t)port;
     if ((v = json_object_get(root, "protocol"))) {

@@ -10,35 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_field.h"
 #include "core/mem.h"
 #include "core/trust.h"
 
-static int check_keys(json_t *obj, const char *where, const char *const *allowed, struct err *e)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach(obj, k, v) {
-        size_t i;
-        for (i = 0; allowed[i]; i++)
-            if (strcmp(k, allowed[i]) == 0)
-                break;
-        if (!allowed[i])
-            return err_set(e, -EINVAL, "%s%s%s: unknown field", where, *where ? "." : "", k);
-    }
-    return 0;
-}
-
 int sup_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > SUP_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
-        return 0;
-    for (; *s; s++)
-        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
-            return 0;
-    return 1;
+    return jfield_name_ok(s, SUP_NAME_MAX);
 }
 
 int sup_secret_name_ok(const char *s)
@@ -62,61 +40,6 @@ static int env_name_ok(const char *s)
         if (!(isalnum((unsigned char)*s) || *s == '_'))
             return 0;
     return 1;
-}
-
-/* A string field: present, a string, 1..max bytes, no NUL. */
-static int get_str(json_t *v, const char *field, size_t max, const char **out, struct err *e)
-{
-    size_t n;
-
-    if (!json_is_string(v))
-        return err_set(e, -EINVAL, "%s: expected a string", field);
-    n = json_string_length(v);
-    *out = json_string_value(v);
-    if (n == 0)
-        return err_set(e, -EINVAL, "%s: must not be empty", field);
-    if (n > max)
-        return err_set(e, -EINVAL, "%s: longer than %zu bytes", field, max);
-    if (strlen(*out) != n)
-        return err_set(e, -EINVAL, "%s: contains a NUL byte", field);
-    return 0;
-}
-
-static int get_copy(json_t *v, const char *field, char *dst, size_t cap, struct err *e)
-{
-    const char *s;
-    int rc = get_str(v, field, cap - 1, &s, e);
-
-    if (rc == 0)
-        memcpy(dst, s, strlen(s) + 1);
-    return rc;
-}
-
-/* An integer field within [lo, hi]. */
-static int get_u64(json_t *v, const char *field, uint64_t lo, uint64_t hi, uint64_t *out,
-                   struct err *e)
-{
-    json_int_t n;
-
-    if (!json_is_integer(v))
-        return err_set(e, -EINVAL, "%s: expected an integer", field);
-    n = json_integer_value(v);
-    if (n < 0 || (uint64_t)n < lo || (uint64_t)n > hi)
-        return err_set(e, -EINVAL, "%s: %lld is out of range %llu..%llu", field, (long long)n,
-                       (unsigned long long)lo, (unsigned long long)hi);
-    *out = (uint64_t)n;
-    return 0;
-}
-
-static int get_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint32_t *out,
-                   struct err *e)
-{
-    uint64_t n = 0;
-    int rc = get_u64(v, field, lo, hi, &n, e);
-
-    if (rc == 0)
-        *out = (uint32_t)n;
-    return rc;
 }
 
 /* ---- fields ---- */
@@ -143,7 +66,7 @@ static int parse_args(struct sup_spec *s, json_t *v, struct err *e)
             }
             return err_set(e, -EINVAL, "%s: expected a string", field);
         }
-        if (get_str(a, field, SUP_STR_MAX, &str, e) < 0)
+        if (jfield_str(a, field, SUP_STR_MAX, &str, e) < 0)
             return e->code;
         s->args[s->n_args++] = xstrdup(str);
     }
@@ -173,7 +96,7 @@ static int parse_env(struct sup_spec *s, json_t *v, struct err *e)
                            field);
         if (!json_is_string(val))
             return err_set(e, -EINVAL, "%s: expected a string", field);
-        if (json_string_length(val) && get_str(val, field, SUP_STR_MAX, &str, e) < 0)
+        if (json_string_length(val) && jfield_str(val, field, SUP_STR_MAX, &str, e) < 0)
             return e->code;
         n = strlen(k) + strlen(str) + 2;
         s->env[s->n_env] = xmalloc(n);
@@ -184,7 +107,7 @@ static int parse_env(struct sup_spec *s, json_t *v, struct err *e)
 
 static int parse_user(json_t *v, const char *field, char *dst, struct err *e)
 {
-    if (get_copy(v, field, dst, SUP_USER_MAX + 1, e) < 0)
+    if (jfield_copy(v, field, dst, SUP_USER_MAX + 1, e) < 0)
         return e->code;
     for (const char *p = dst; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
@@ -215,7 +138,7 @@ static int parse_ports(struct sup_spec *s, json_t *v, struct err *e)
             uint32_t n;
             if (!json_is_integer(p))
                 return err_set(e, -EINVAL, "%s: expected a port number or \"auto\"", field);
-            if (get_u32(p, field, 1, 65535, &n, e) < 0)
+            if (jfield_u32(p, field, 1, 65535, &n, e) < 0)
                 return e->code;
             sp->port = (uint16_t)n;
         }
@@ -228,7 +151,7 @@ static int parse_restart(struct sup_spec *s, json_t *v, struct err *e)
 {
     const char *r;
 
-    if (get_str(v, "restart", 32, &r, e) < 0)
+    if (jfield_str(v, "restart", 32, &r, e) < 0)
         return e->code;
     if (strcmp(r, "always") == 0)
         s->sup.restart = SUP_RESTART_ALWAYS;
@@ -249,19 +172,19 @@ static int parse_backoff(struct sup_spec *s, json_t *v, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "backoff: expected an object");
-    if (check_keys(v, "backoff", keys, e) < 0)
+    if (jfield_only_keys(v, "backoff", keys, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "first_ms")) &&
-        get_u32(f, "backoff.first_ms", 1, 3600000, &s->sup.backoff_first_ms, e) < 0)
+        jfield_u32(f, "backoff.first_ms", 1, 3600000, &s->sup.backoff_first_ms, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "max_ms")) &&
-        get_u32(f, "backoff.max_ms", 1, 86400000, &s->sup.backoff_max_ms, e) < 0)
+        jfield_u32(f, "backoff.max_ms", 1, 86400000, &s->sup.backoff_max_ms, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "reset_after_ms")) &&
-        get_u32(f, "backoff.reset_after_ms", 1, 86400000, &s->sup.backoff_reset_ms, e) < 0)
+        jfield_u32(f, "backoff.reset_after_ms", 1, 86400000, &s->sup.backoff_reset_ms, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "min_run_ms")) &&
-        get_u32(f, "backoff.min_run_ms", 1, 86400000, &s->sup.min_run_ms, e) < 0)
+        jfield_u32(f, "backoff.min_run_ms", 1, 86400000, &s->sup.min_run_ms, e) < 0)
         return e->code;
     if (s->sup.backoff_max_ms < s->sup.backoff_first_ms)
         return err_set(e, -EINVAL, "backoff.max_ms: below backoff.first_ms");
@@ -275,13 +198,13 @@ static int parse_start_limit(struct sup_spec *s, json_t *v, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "start_limit: expected an object");
-    if (check_keys(v, "start_limit", keys, e) < 0)
+    if (jfield_only_keys(v, "start_limit", keys, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "burst")) &&
-        get_u32(f, "start_limit.burst", 0, SUP_START_BURST_MAX, &s->sup.start_burst, e) < 0)
+        jfield_u32(f, "start_limit.burst", 0, SUP_START_BURST_MAX, &s->sup.start_burst, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "interval_ms")) &&
-        get_u32(f, "start_limit.interval_ms", 1, 86400000, &s->sup.start_interval_ms, e) < 0)
+        jfield_u32(f, "start_limit.interval_ms", 1, 86400000, &s->sup.start_interval_ms, e) < 0)
         return e->code;
     return 0;
 }
@@ -299,7 +222,7 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
     snprintf(where, sizeof(where), "checks[%zu]", idx);
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "%s: expected an object", where);
-    if (check_keys(v, where, keys, e) < 0)
+    if (jfield_only_keys(v, where, keys, e) < 0)
         return e->code;
     c->interval_ms = 10000;
     c->timeout_ms = 2000;
@@ -308,7 +231,7 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
     snprintf(c->name, sizeof(c->name), "check%zu", idx + 1);
     if ((f = json_object_get(v, "name"))) {
         snprintf(field, sizeof(field), "%s.name", where);
-        if (get_copy(f, field, c->name, sizeof(c->name), e) < 0)
+        if (jfield_copy(f, field, c->name, sizeof(c->name), e) < 0)
             return e->code;
         for (const char *p = c->name; *p; p++)
             if (!(isalnum((unsigned char)*p) || strchr("._:-", *p)))
@@ -316,7 +239,7 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
     }
     if ((f = json_object_get(v, "role"))) {
         snprintf(field, sizeof(field), "%s.role", where);
-        if (get_str(f, field, 16, &str, e) < 0)
+        if (jfield_str(f, field, 16, &str, e) < 0)
             return e->code;
         if (strcmp(str, "readiness") == 0)
             c->role = SUP_CHECK_READINESS;
@@ -332,7 +255,7 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
         if (c->type)
             return err_set(e, -EINVAL, "%s: a check has one of http, tcp, exec or ttl_ms",
                            field);
-        if (get_str(f, field, SUP_STR_MAX, &str, e) < 0)
+        if (jfield_str(f, field, SUP_STR_MAX, &str, e) < 0)
             return e->code;
         if (t == SUP_CHECK_HTTP && strncmp(str, "http://", 7) != 0)
             return err_set(e, -EINVAL, "%s: expected an http:// URL", field);
@@ -346,7 +269,7 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
         if (c->type)
             return err_set(e, -EINVAL, "%s: a check has one of http, tcp, exec or ttl_ms",
                            field);
-        if (get_u32(f, field, 100, 86400000, &c->ttl_ms, e) < 0)
+        if (jfield_u32(f, field, 100, 86400000, &c->ttl_ms, e) < 0)
             return e->code;
         c->type = SUP_CHECK_TTL;
     }
@@ -355,7 +278,7 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
 #define U32_FIELD(key, lo, hi)                                                                 \
     if ((f = json_object_get(v, #key))) {                                                      \
         snprintf(field, sizeof(field), "%s." #key, where);                                     \
-        if (get_u32(f, field, lo, hi, &c->key, e) < 0)                                         \
+        if (jfield_u32(f, field, lo, hi, &c->key, e) < 0)                                         \
             return e->code;                                                                    \
     }
     U32_FIELD(interval_ms, 50, 86400000)
@@ -403,7 +326,7 @@ static int parse_name_list(json_t *v, const char *what, size_t max, size_t cap,
     json_array_foreach(v, i, x) {
         char *slot = dst + i * cap;
         snprintf(field, sizeof(field), "%s[%zu]", what, i);
-        if (get_copy(x, field, slot, cap, e) < 0)
+        if (jfield_copy(x, field, slot, cap, e) < 0)
             return e->code;
         if (ok && !ok(slot))
             return err_set(e, -EINVAL, "%s: \"%s\" is not a valid name", field, slot);
@@ -441,21 +364,21 @@ static int parse_limits(struct sup_spec *s, json_t *v, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "limits: expected an object");
-    if (check_keys(v, "limits", keys, e) < 0)
+    if (jfield_only_keys(v, "limits", keys, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "memory_mb"))) {
-        if (get_u64(f, "limits.memory_mb", 4, 1u << 24, &mb, e) < 0)
+        if (jfield_u64(f, "limits.memory_mb", 4, 1u << 24, &mb, e) < 0)
             return e->code;
         s->limits.memory_bytes = mb << 20;
     }
     if ((f = json_object_get(v, "cpu_percent")) &&
-        get_u32(f, "limits.cpu_percent", 1, 100000, &s->limits.cpu_percent, e) < 0)
+        jfield_u32(f, "limits.cpu_percent", 1, 100000, &s->limits.cpu_percent, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "pids")) &&
-        get_u32(f, "limits.pids", 1, 1u << 22, &s->limits.pids, e) < 0)
+        jfield_u32(f, "limits.pids", 1, 1u << 22, &s->limits.pids, e) < 0)
         return e->code;
     if ((f = json_object_get(v, "nofile")) &&
-        get_u32(f, "limits.nofile", 16, 1u << 20, &s->limits.nofile, e) < 0)
+        jfield_u32(f, "limits.nofile", 16, 1u << 20, &s->limits.nofile, e) < 0)
         return e->code;
     return 0;
 }
@@ -464,7 +387,7 @@ static int parse_runtime(struct sup_spec *s, json_t *v, struct err *e)
 {
     const char *r;
 
-    if (get_str(v, "runtime", 16, &r, e) < 0)
+    if (jfield_str(v, "runtime", 16, &r, e) < 0)
         return e->code;
     if (strcmp(r, "process") == 0)
         s->runtime = SUP_RUNTIME_PROCESS;
@@ -479,7 +402,7 @@ static int parse_network(struct sup_spec *s, json_t *v, struct err *e)
 {
     const char *r;
 
-    if (get_str(v, "network", 16, &r, e) < 0)
+    if (jfield_str(v, "network", 16, &r, e) < 0)
         return e->code;
     if (strcmp(r, "host") == 0)
         s->own_network = 0;
@@ -499,7 +422,7 @@ static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
 
     if (!(f = json_object_get(root, "name")))
         return err_set(e, -EINVAL, "name: missing");
-    if (get_copy(f, "name", s->name, sizeof(s->name), e) < 0)
+    if (jfield_copy(f, "name", s->name, sizeof(s->name), e) < 0)
         return e->code;
     if (!sup_name_ok(s->name))
         return err_set(e, -EINVAL,
@@ -507,7 +430,7 @@ static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
     if ((f = json_object_get(root, "bundle"))) {
         if (json_object_get(root, "command"))
             return err_set(e, -EINVAL, "bundle: a spec names a command or a bundle, not both");
-        if (get_str(f, "bundle", TRUST_NAME_MAX, &str, e) < 0)
+        if (jfield_str(f, "bundle", TRUST_NAME_MAX, &str, e) < 0)
             return e->code;
         if (!trust_target_name_valid(str))
             return err_set(e, -EINVAL,
@@ -517,7 +440,7 @@ static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
     } else {
         if (!(f = json_object_get(root, "command")))
             return err_set(e, -EINVAL, "command: missing (or name a signed \"bundle\")");
-        if (get_str(f, "command", SUP_STR_MAX, &str, e) < 0)
+        if (jfield_str(f, "command", SUP_STR_MAX, &str, e) < 0)
             return e->code;
         s->command = xstrdup(str);
     }
@@ -526,7 +449,7 @@ static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
     if ((f = json_object_get(root, "dir"))) {
         if (s->bundle)
             return err_set(e, -EINVAL, "dir: a bundle runs from its own directory");
-        if (get_str(f, "dir", SUP_STR_MAX, &str, e) < 0)
+        if (jfield_str(f, "dir", SUP_STR_MAX, &str, e) < 0)
             return e->code;
         if (str[0] != '/')
             return err_set(e, -EINVAL, "dir: \"%s\" is not an absolute path", str);
@@ -547,7 +470,7 @@ static int parse_instances(struct sup_spec *s, json_t *root, struct err *e)
     json_t *f;
 
     if ((f = json_object_get(root, "instances")) &&
-        get_u32(f, "instances", 0, SUP_INSTANCES_MAX, &s->instances, e) < 0)
+        jfield_u32(f, "instances", 0, SUP_INSTANCES_MAX, &s->instances, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "ports")) && parse_ports(s, f, e) < 0)
         return e->code;
@@ -572,13 +495,13 @@ static int parse_lifecycle(struct sup_spec *s, json_t *root, struct err *e)
     if ((f = json_object_get(root, "start_limit")) && parse_start_limit(s, f, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "stop_signal"))) {
-        if (get_str(f, "stop_signal", 16, &str, e) < 0)
+        if (jfield_str(f, "stop_signal", 16, &str, e) < 0)
             return e->code;
         if ((s->stop_signal = sup_signal_parse(str)) < 0)
             return err_set(e, -EINVAL, "stop_signal: \"%s\" is not a signal", str);
     }
     if ((f = json_object_get(root, "stop_grace_ms")) &&
-        get_u32(f, "stop_grace_ms", 0, 3600000, &s->sup.stop_grace_ms, e) < 0)
+        jfield_u32(f, "stop_grace_ms", 0, 3600000, &s->sup.stop_grace_ms, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "checks")) && parse_checks(s, f, e) < 0)
         return e->code;
@@ -604,7 +527,7 @@ static int parse_sandbox(struct sup_spec *s, json_t *root, struct err *e)
     if ((f = json_object_get(root, "rootfs"))) {
         if (s->bundle)
             return err_set(e, -EINVAL, "rootfs: a bundle is its own root file system");
-        if (get_str(f, "rootfs", SUP_STR_MAX, &str, e) < 0)
+        if (jfield_str(f, "rootfs", SUP_STR_MAX, &str, e) < 0)
             return e->code;
         if (str[0] != '/')
             return err_set(e, -EINVAL, "rootfs: \"%s\" is not an absolute path", str);
@@ -648,7 +571,7 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
 
     if (!json_is_object(root))
         return err_set(e, -EINVAL, "a spec is a JSON object");
-    if (check_keys(root, "", keys, e) < 0 || parse_program(s, root, e) < 0 ||
+    if (jfield_only_keys(root, "", keys, e) < 0 || parse_program(s, root, e) < 0 ||
         parse_instances(s, root, e) < 0 || parse_lifecycle(s, root, e) < 0 ||
         parse_sandbox(s, root, e) < 0)
         return e->code;

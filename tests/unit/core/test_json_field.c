@@ -1,0 +1,100 @@
+/* Tests of core/json_field: each check takes what is in bounds and refuses
+ * the rest with an error that names the field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/json_field.h"
+
+static void assert_msg(const struct err *e, const char *want)
+{
+    if (strcmp(e->msg, want) != 0)
+        fail_msg("error \"%s\", wanted \"%s\"", e->msg, want);
+}
+
+static void test_unknown_key_is_named_with_its_object(void **state)
+{
+    static const char *const keys[] = {"a", "b", NULL};
+    json_t *ok = json_pack("{s:i, s:i}", "a", 1, "b", 2), *bad = json_pack("{s:i}", "c", 1);
+    struct err e;
+
+    (void)state;
+    assert_int_equal(jfield_only_keys(ok, "x", keys, &e), 0);
+    assert_int_equal(jfield_only_keys(bad, "x", keys, &e), -EINVAL);
+    assert_msg(&e, "x.c: unknown field");
+    assert_int_equal(jfield_only_keys(bad, "", keys, &e), -EINVAL);
+    assert_msg(&e, "c: unknown field");
+    json_decref(ok);
+    json_decref(bad);
+}
+
+static void test_string_is_copied_within_its_capacity(void **state)
+{
+    json_t *abc = json_string("abc"), *empty = json_string(""), *num = json_integer(1);
+    json_t *nul = json_stringn("a\0b", 3);
+    char dst[4];
+    struct err e;
+
+    (void)state;
+    assert_int_equal(jfield_copy(abc, "f", dst, sizeof(dst), &e), 0);
+    assert_string_equal(dst, "abc");
+    assert_int_equal(jfield_copy(abc, "f", dst, 3, &e), -EINVAL);
+    assert_msg(&e, "f: longer than 2 bytes");
+    assert_int_equal(jfield_copy(empty, "f", dst, sizeof(dst), &e), -EINVAL);
+    assert_msg(&e, "f: must not be empty");
+    assert_int_equal(jfield_copy(num, "f", dst, sizeof(dst), &e), -EINVAL);
+    assert_msg(&e, "f: expected a string");
+    assert_int_equal(jfield_copy(nul, "f", dst, sizeof(dst), &e), -EINVAL);
+    assert_msg(&e, "f: contains a NUL byte");
+    json_decref(abc);
+    json_decref(empty);
+    json_decref(num);
+    json_decref(nul);
+}
+
+static void test_integer_outside_its_range_is_refused(void **state)
+{
+    json_t *five = json_integer(5), *neg = json_integer(-1), *str = json_string("5");
+    uint32_t v = 0;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(jfield_u32(five, "n", 1, 5, &v, &e), 0);
+    assert_int_equal(v, 5);
+    assert_int_equal(jfield_u32(five, "n", 6, 9, &v, &e), -EINVAL);
+    assert_msg(&e, "n: 5 is out of range 6..9");
+    assert_int_equal(jfield_u32(neg, "n", 0, 9, &v, &e), -EINVAL);
+    assert_msg(&e, "n: -1 is out of range 0..9");
+    assert_int_equal(jfield_u32(str, "n", 0, 9, &v, &e), -EINVAL);
+    assert_msg(&e, "n: expected an integer");
+    json_decref(five);
+    json_decref(neg);
+    json_decref(str);
+}
+
+static void test_name_is_lowercase_digits_and_inner_dashes(void **state)
+{
+    (void)state;
+    assert_true(jfield_name_ok("web-2", 5));
+    assert_false(jfield_name_ok("web-22", 5));
+    assert_false(jfield_name_ok("", 5));
+    assert_false(jfield_name_ok("-web", 5));
+    assert_false(jfield_name_ok("web-", 5));
+    assert_false(jfield_name_ok("Web", 5));
+    assert_false(jfield_name_ok("w_b", 5));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unknown_key_is_named_with_its_object),
+        cmocka_unit_test(test_string_is_copied_within_its_capacity),
+        cmocka_unit_test(test_integer_outside_its_range_is_refused),
+        cmocka_unit_test(test_name_is_lowercase_digits_and_inner_dashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
