@@ -75,6 +75,31 @@ memcheck_reports() {
     [ $found -eq 0 ]
 }
 
+# kill_instances DIR...: the agents leave their instances running when they
+# stop (by design), and a killed agent's too: kill -9 every instance pid the
+# data dirs know of, and its process group
+kill_instances() {
+    local d p
+    command -v sqlite3 >/dev/null || return 0
+    for d in "$@"; do
+        [ -f "$d/troupe.db" ] || continue
+        for p in $(sqlite3 "$d/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
+            kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
+        done
+    done
+}
+
+# instances_cleanup: the EXIT trap of a test whose agents run instances:
+# stops the agents (so that none restarts what is killed), then every
+# instance the hosts' data dirs know of, then cleanup
+instances_cleanup() {
+    local rc=$?
+    stop_all
+    kill_instances "$TMP"/h*
+    (exit $rc)
+    cleanup
+}
+
 cleanup() {
     local rc=$?
     stop_all

@@ -11,11 +11,7 @@ sup_cleanup() {
     local rc=$? p
     stop_all # the agent first, so that it restarts nothing killed below
     # stop what still runs: every instance pid the data dir knows, and its group
-    if [ -f "$TMP/solo/troupe.db" ] && command -v sqlite3 >/dev/null; then
-        for p in $(sqlite3 "$TMP/solo/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
-            kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
-        done
-    fi
+    kill_instances "$TMP/solo"
     # containers left by a killed crun: delete them (crun wants v1 alone on hybrid hosts)
     for c in "$TMP"/solo/crun/troupe-*; do
         [ -d "$c" ] || continue

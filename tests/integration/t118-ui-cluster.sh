@@ -20,13 +20,11 @@ rm -rf "$ART" && mkdir -p "$ART" || fail "cannot make $ART"
 
 # the instances the supervisor of h1 runs outlive a stopped agent: stop them
 t118_cleanup() {
-    local rc=$? p
+    local rc=$?
     if [ -n "${PID[1]:-}" ]; then
         cli 1 rm ticker >/dev/null 2>&1
     fi
-    for p in $(sqlite3 "$TMP/h1/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
-        kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
-    done
+    kill_instances "$TMP/h1"
     (exit $rc)
     cleanup
 }

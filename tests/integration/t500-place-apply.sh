@@ -6,21 +6,7 @@
 # field (naming it) and 0 once applied.
 . "$(dirname "$0")/lib.sh"
 
-# the agents leave their instances running when they stop (by design), and
-# a killed agent's too: stop every instance any data dir knows of
-place_cleanup() {
-    local rc=$? i p
-    stop_all
-    for i in 1 2 3 4; do
-        [ -f "$TMP/h$i/troupe.db" ] || continue
-        for p in $(sqlite3 "$TMP/h$i/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
-            kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
-        done
-    done
-    (exit $rc)
-    cleanup
-}
-trap place_cleanup EXIT
+trap instances_cleanup EXIT
 
 net_up 4
 start 1 --tag role=web

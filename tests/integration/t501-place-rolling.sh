@@ -9,17 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 
 place_cleanup() {
-    local rc=$? i p
+    local rc=$?
     [ -n "${POLLER:-}" ] && kill "$POLLER" 2>/dev/null
-    stop_all
-    for i in 1 2 3 4 5; do
-        [ -f "$TMP/h$i/troupe.db" ] || continue
-        for p in $(sqlite3 "$TMP/h$i/troupe.db" "SELECT pid FROM sup_instances WHERE pid > 0" 2>/dev/null); do
-            kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null
-        done
-    done
     (exit $rc)
-    cleanup
+    instances_cleanup
 }
 trap place_cleanup EXIT
 
