@@ -10,7 +10,8 @@ int jfield_only_keys(json_t *obj, const char *where, const char *const *allowed,
     const char *k;
     json_t *v;
 
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         size_t i;
         for (i = 0; allowed[i]; i++)
             if (strcmp(k, allowed[i]) == 0)
@@ -48,8 +49,7 @@ int jfield_copy(json_t *v, const char *field, char *dst, size_t cap, struct err 
     return rc;
 }
 
-int jfield_u64(json_t *v, const char *field, uint64_t lo, uint64_t hi, uint64_t *out,
-               struct err *e)
+int jfield_u64(json_t *v, const char *field, uint64_t lo, uint64_t hi, uint64_t *out, struct err *e)
 {
     json_int_t n;
 
@@ -63,8 +63,7 @@ int jfield_u64(json_t *v, const char *field, uint64_t lo, uint64_t hi, uint64_t 
     return 0;
 }
 
-int jfield_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint32_t *out,
-               struct err *e)
+int jfield_u32(json_t *v, const char *field, uint32_t lo, uint32_t hi, uint32_t *out, struct err *e)
 {
     uint64_t n = 0;
     int rc = jfield_u64(v, field, lo, hi, &n, e);

@@ -105,7 +105,8 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
         if (jfield_copy(json_object_get(m, "value"), field, x->value, sizeof(x->value), e) < 0)
             return -EINVAL;
         snprintf(field, sizeof(field), "%s.version", where);
-        if (jfield_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) < 0)
+        if (jfield_copy(json_object_get(m, "version"), field, x->version, sizeof(x->version), e) <
+            0)
             return -EINVAL;
         if (!version_ok(x->version))
             return err_set(e, -EINVAL, "%s: 1-%d printable bytes without spaces", field,

@@ -9,23 +9,7 @@
 #include <cmocka.h>
 
 #include "agent/store/store.h"
-
-static int make_dir(void **state)
-{
-    char *d = strdup("/tmp/troupe-store-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    *state = d;
-    return 0;
-}
-
-static int remove_dir(void **state)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
-    assert_int_equal(system(cmd), 0);
-    free(*state);
-    return 0;
-}
+#include "tests/unit/tmpdir.h"
 
 static void addr(struct node_addr *a, const char *s)
 {
@@ -185,19 +169,21 @@ static void test_incarnation_survives_reopen_and_never_goes_down(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_peers_survive_reopen_newest_first, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_peer_seen_again_updates_address, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_forgotten_peer_is_not_loaded, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_second_open_of_same_dir_is_refused, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_load_is_capped, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_trust_versions_survive_reopen_per_pin, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_unwritable_dir_names_the_dir, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_peers_survive_reopen_newest_first, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_peer_seen_again_updates_address, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_forgotten_peer_is_not_loaded, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_second_open_of_same_dir_is_refused, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_load_is_capped, tmpdir_make, tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_trust_versions_survive_reopen_per_pin, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_unwritable_dir_names_the_dir, tmpdir_make,
+                                        tmpdir_remove),
         cmocka_unit_test_setup_teardown(test_incarnation_survives_reopen_and_never_goes_down,
-                                        make_dir, remove_dir),
+                                        tmpdir_make, tmpdir_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

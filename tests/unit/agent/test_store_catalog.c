@@ -12,23 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/store/store_catalog.h"
-
-static int make_dir(void **state)
-{
-    char *d = strdup("/tmp/troupe-store-catalog-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    *state = d;
-    return 0;
-}
-
-static int remove_dir(void **state)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
-    assert_int_equal(system(cmd), 0);
-    free(*state);
-    return 0;
-}
+#include "tests/unit/tmpdir.h"
 
 static struct crdt_rec rec(const char *origin, uint8_t kind, const char *key, uint64_t version,
                            int deleted, const char *val)
@@ -221,15 +205,15 @@ static void test_history_since_kind_and_newest(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_records_survive_reopen_and_upsert, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_drop_origin_removes_only_its_rows, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_prune_removes_collected_tombstones_only, make_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(test_registrations_round_trip, make_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(test_history_since_kind_and_newest, make_dir,
-                                        remove_dir),
+        cmocka_unit_test_setup_teardown(test_records_survive_reopen_and_upsert, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_drop_origin_removes_only_its_rows, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_prune_removes_collected_tombstones_only, tmpdir_make,
+                                        tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_registrations_round_trip, tmpdir_make, tmpdir_remove),
+        cmocka_unit_test_setup_teardown(test_history_since_kind_and_newest, tmpdir_make,
+                                        tmpdir_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
