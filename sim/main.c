@@ -480,19 +480,27 @@ static void scenario_defaults(struct sim_scenario *sc)
     sc->net.stream_timeout_ms = 5000;
 }
 
+/* s is one of two words: *second says whether it is the second. */
+static int pick(const char *s, const char *first, const char *second_word, const char *flag,
+                int *second, struct err *e)
+{
+    if (strcmp(s, first) != 0 && strcmp(s, second_word) != 0)
+        return err_set(e, -EINVAL, "%s: '%s' is not %s or %s", flag, s, first, second_word);
+    *second = strcmp(s, second_word) == 0;
+    return 0;
+}
+
 /* One flag that is not in num_opts. */
 static int parse_other_opt(int c, struct sim_scenario *sc, struct pending *pd, uint64_t *ramp,
                            int *ramp_set, int *json, char **argv, struct err *e)
 {
+    int rc, second = 0;
+
     switch (c) {
     case O_PROFILE:
-        if (strcmp(optarg, "lan") == 0)
-            sc->profile = SWIM_PROFILE_LAN;
-        else if (strcmp(optarg, "fast") == 0)
-            sc->profile = SWIM_PROFILE_FAST;
-        else
-            return err_set(e, -EINVAL, "--profile: '%s' is not lan or fast", optarg);
-        return 0;
+        if ((rc = pick(optarg, "lan", "fast", "--profile", &second, e)) == 0)
+            sc->profile = second ? SWIM_PROFILE_FAST : SWIM_PROFILE_LAN;
+        return rc;
     case O_SEED:
         return parse_u64(optarg, UINT64_MAX, &sc->seed, "--seed", e);
     case O_LOSS:
@@ -513,10 +521,9 @@ static int parse_other_opt(int c, struct sim_scenario *sc, struct pending *pd, u
         *ramp_set = 1;
         return parse_u64(optarg, 3600000, ramp, "--ramp-ms", e);
     case O_GC_RULE:
-        if (strcmp(optarg, "agent") != 0 && strcmp(optarg, "serving") != 0)
-            return err_set(e, -EINVAL, "--gc-rule: '%s' is not agent or serving", optarg);
-        sc->gc_serving = strcmp(optarg, "serving") == 0;
-        return 0;
+        if ((rc = pick(optarg, "agent", "serving", "--gc-rule", &second, e)) == 0)
+            sc->gc_serving = second;
+        return rc;
     case O_FAULT_KINDS:
         return parse_fault_kinds(optarg, &sc->fault_kinds, e);
     case O_JSON:

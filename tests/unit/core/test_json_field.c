@@ -34,46 +34,41 @@ static void test_unknown_key_is_named_with_its_object(void **state)
 
 static void test_string_is_copied_within_its_capacity(void **state)
 {
-    json_t *abc = json_string("abc"), *empty = json_string(""), *num = json_integer(1);
-    json_t *nul = json_stringn("a\0b", 3);
+    json_t *doc = json_pack("{s:s, s:s, s:i, s:s%}", "abc", "abc", "empty", "", "num", 1, "nul",
+                            "a\0b", (size_t)3);
     char dst[4];
     struct err e;
 
     (void)state;
-    assert_int_equal(jfield_copy(abc, "f", dst, sizeof(dst), &e), 0);
+    assert_int_equal(jfield_copy(json_object_get(doc, "abc"), "f", dst, sizeof(dst), &e), 0);
     assert_string_equal(dst, "abc");
-    assert_int_equal(jfield_copy(abc, "f", dst, 3, &e), -EINVAL);
+    assert_int_equal(jfield_copy(json_object_get(doc, "abc"), "f", dst, 3, &e), -EINVAL);
     assert_msg(&e, "f: longer than 2 bytes");
-    assert_int_equal(jfield_copy(empty, "f", dst, sizeof(dst), &e), -EINVAL);
+    assert_int_equal(jfield_copy(json_object_get(doc, "empty"), "f", dst, 4, &e), -EINVAL);
     assert_msg(&e, "f: must not be empty");
-    assert_int_equal(jfield_copy(num, "f", dst, sizeof(dst), &e), -EINVAL);
+    assert_int_equal(jfield_copy(json_object_get(doc, "num"), "f", dst, 4, &e), -EINVAL);
     assert_msg(&e, "f: expected a string");
-    assert_int_equal(jfield_copy(nul, "f", dst, sizeof(dst), &e), -EINVAL);
+    assert_int_equal(jfield_copy(json_object_get(doc, "nul"), "f", dst, 4, &e), -EINVAL);
     assert_msg(&e, "f: contains a NUL byte");
-    json_decref(abc);
-    json_decref(empty);
-    json_decref(num);
-    json_decref(nul);
+    json_decref(doc);
 }
 
 static void test_integer_outside_its_range_is_refused(void **state)
 {
-    json_t *five = json_integer(5), *neg = json_integer(-1), *str = json_string("5");
+    json_t *doc = json_pack("{s:i, s:i, s:s}", "five", 5, "neg", -1, "str", "5");
     uint32_t v = 0;
     struct err e;
 
     (void)state;
-    assert_int_equal(jfield_u32(five, "n", 1, 5, &v, &e), 0);
+    assert_int_equal(jfield_u32(json_object_get(doc, "five"), "n", 1, 5, &v, &e), 0);
     assert_int_equal(v, 5);
-    assert_int_equal(jfield_u32(five, "n", 6, 9, &v, &e), -EINVAL);
+    assert_int_equal(jfield_u32(json_object_get(doc, "five"), "n", 6, 9, &v, &e), -EINVAL);
     assert_msg(&e, "n: 5 is out of range 6..9");
-    assert_int_equal(jfield_u32(neg, "n", 0, 9, &v, &e), -EINVAL);
+    assert_int_equal(jfield_u32(json_object_get(doc, "neg"), "n", 0, 9, &v, &e), -EINVAL);
     assert_msg(&e, "n: -1 is out of range 0..9");
-    assert_int_equal(jfield_u32(str, "n", 0, 9, &v, &e), -EINVAL);
+    assert_int_equal(jfield_u32(json_object_get(doc, "str"), "n", 0, 9, &v, &e), -EINVAL);
     assert_msg(&e, "n: expected an integer");
-    json_decref(five);
-    json_decref(neg);
-    json_decref(str);
+    json_decref(doc);
 }
 
 static void test_name_is_lowercase_digits_and_inner_dashes(void **state)
