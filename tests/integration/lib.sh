@@ -275,6 +275,16 @@ heal_link() {
     ip -n "$(ns "$2")" route del blackhole "10.77.0.$1/32"
 }
 
+# ---- content trust ----
+
+# trust_workdir: the trust tests run in $TMP, with a passphrase file "pass"
+# for the repository's keys
+trust_workdir() {
+    [ -x "$BIN" ] || fail "no troupe binary at $BIN"
+    cd "$TMP" || exit 1
+    echo "a passphrase for tests" >pass
+}
+
 # ---- catalog helpers ----
 
 # api I METHOD PATH [curl args...]: hI's HTTP API from inside its namespace; prints the body,
@@ -292,6 +302,13 @@ cluster() {
     start 1 "$@"
     for i in $(seq 2 "$n"); do start "$i" --join 10.77.0.1 "$@"; done
     for i in $(seq 1 "$n"); do wait_until 20 "h$i sees $n alive" sees_count "$i" alive "$n"; done
+}
+
+# register_at URL JSON: registers the service JSON with the agent at URL;
+# fails naming the service
+register_at() {
+    curl -sf -X PUT "$1/v1/agent/service/register" -d "$2" >/dev/null ||
+        fail "register $(jq -r .name <<<"$2" 2>/dev/null)"
 }
 
 # passing_count I NAME: how many instances of NAME hI serves as passing

@@ -21,12 +21,8 @@ value() { awk -v n="$2" '$1 == n {v = $2} END {print v == "" ? 0 : v}' "$1"; }
 scrape >"$TMP/before.prom" || fail "GET /metrics"
 
 U="http://127.0.0.1:$H"
-curl -sf -X PUT "$U/v1/agent/service/register" \
-    -d "{\"name\": \"web\", \"port\": 80, \"checks\": [{\"tcp\": \"127.0.0.1:$H\", \"interval\": \"200ms\"}]}" >/dev/null ||
-    fail "register web"
-curl -sf -X PUT "$U/v1/agent/service/register" \
-    -d '{"name": "shut", "port": 81, "checks": [{"tcp": "127.0.0.1:1", "interval": "200ms"}]}' >/dev/null ||
-    fail "register shut"
+register_at "$U" "{\"name\": \"web\", \"port\": 80, \"checks\": [{\"tcp\": \"127.0.0.1:$H\", \"interval\": \"200ms\"}]}"
+register_at "$U" '{"name": "shut", "port": 81, "checks": [{"tcp": "127.0.0.1:1", "interval": "200ms"}]}'
 cat >"$TMP/crash.json" <<JSON
 {"name": "crash", "command": "/bin/sh", "args": ["-c", "exit 3"],
  "user": "$SUP_USER", "start_limit": {"burst": 10, "interval_ms": 60000}}

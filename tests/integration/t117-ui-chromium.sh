@@ -26,12 +26,8 @@ PID[2]=$!
 say "started peer (pid ${PID[2]}) joining solo"
 alive2() { [ "$(curl -s "$U/v1/members" | jq '[.[] | select(.status == "alive")] | length')" = 2 ]; }
 wait_until 10 "solo sees peer alive" alive2
-curl -sf -X PUT "$U/v1/agent/service/register" \
-    -d "{\"name\": \"web\", \"port\": 80, \"version\": \"v1\", \"checks\": [{\"tcp\": \"127.0.0.1:$H\", \"interval\": \"1s\"}]}" >/dev/null ||
-    fail "register web"
-curl -sf -X PUT "$U/v1/agent/service/register" \
-    -d '{"name": "shut", "port": 81, "checks": [{"tcp": "127.0.0.1:1", "interval": "1s"}]}' >/dev/null ||
-    fail "register shut"
+register_at "$U" "{\"name\": \"web\", \"port\": 80, \"version\": \"v1\", \"checks\": [{\"tcp\": \"127.0.0.1:$H\", \"interval\": \"1s\"}]}"
+register_at "$U" '{"name": "shut", "port": 81, "checks": [{"tcp": "127.0.0.1:1", "interval": "1s"}]}'
 curl -sf "$U/ui" | grep -q '<title>troupe</title>' || fail "GET /ui is not the page"
 [ "$(curl -s -o /dev/null -w '%{content_type}' "$U/ui/ui.js")" = "text/javascript; charset=utf-8" ] ||
     fail "ui.js has the wrong content type"

@@ -4,9 +4,7 @@
 # one mirror per attack, each refused by `troupe trust verify` with exit 1
 # and a message naming the attack. No agent, no network.
 . "$(dirname "$0")/lib.sh"
-[ -x "$BIN" ] || fail "no troupe binary at $BIN"
-cd "$TMP" || exit 1
-echo "a passphrase for tests" >pass
+trust_workdir
 T() { "$BIN" "$@"; }
 
 # expect_refused WHAT REPO BUNDLE [ROOT]: verify exits 1 and names WHAT

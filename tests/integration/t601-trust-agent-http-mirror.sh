@@ -5,11 +5,9 @@
 # repository (also after an agent restart: the versions are in its store),
 # or a frozen one is refused with an error that names the attack.
 . "$(dirname "$0")/lib.sh"
-[ -x "$BIN" ] || fail "no troupe binary at $BIN"
 command -v python3 >/dev/null || fail "python3 is needed for the HTTP mirror"
-cd "$TMP" || exit 1
+trust_workdir
 reserve_ports G H M
-echo "a passphrase for tests" >pass
 size() { stat -c %s "$1"; }
 
 "$BIN" trust init repo --passphrase-file pass >/dev/null || fail "trust init"

@@ -5,11 +5,9 @@
 # nothing lands outside the data dir. An agent without --trust-repo says
 # what is missing.
 . "$(dirname "$0")/lib.sh"
-[ -x "$BIN" ] || fail "no troupe binary at $BIN"
 command -v python3 >/dev/null && command -v zstd >/dev/null || fail "needs python3 and zstd"
-cd "$TMP" || exit 1
+trust_workdir
 reserve_ports G H
-echo "a passphrase for tests" >pass
 "$BIN" trust init repo --passphrase-file pass >/dev/null || fail "trust init"
 
 # evil NAME KIND: a tar.zst with a valid manifest, then one hostile entry

@@ -4,11 +4,9 @@
 # runs off its loop). A mirror that cannot be reached is an error that says
 # so, not a refusal.
 . "$(dirname "$0")/lib.sh"
-[ -x "$BIN" ] || fail "no troupe binary at $BIN"
 command -v python3 >/dev/null || fail "python3 is needed for the stalling mirror"
-cd "$TMP" || exit 1
+trust_workdir
 reserve_ports G H M
-echo "a passphrase for tests" >pass
 "$BIN" trust init repo --passphrase-file pass >/dev/null || fail "trust init"
 
 # answers every request with a head announcing 1000 bytes, sends 10, stalls

@@ -22,8 +22,7 @@ trap t610_cleanup EXIT
 command -v python3 >/dev/null || fail "python3 is needed (the bundled program serves HTTP)"
 command -v crun >/dev/null || fail "crun is not installed (scripts/deps)"
 [ -x /bin/busybox ] || fail "busybox-static is not installed (scripts/deps)"
-cd "$TMP" || exit 1
-echo "a passphrase for tests" >pass
+trust_workdir
 
 say "publisher: a trust repository, hello@1.0 and hello@2.0 signed and published"
 # the program: a shell script that serves its own directory over HTTP
