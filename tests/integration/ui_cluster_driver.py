@@ -17,76 +17,18 @@ A token in $TROUPE_UI_TOKEN is typed into the page's token field first.
 Any JavaScript error or console error fails. Saves screenshots in
 SCREENSHOT_DIR, one of them at a phone's width. Exits 0 on success, 1
 with a message."""
-import base64
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
+
+from ui_webdriver import call, errors, fail, js, setup, shot, start, wait_for
 
 DRIVER, AGENT, SHOTS, VICTIM, VICTIM_PID, FAIL_CMD = sys.argv[1:7]
 VICTIM_PID = int(VICTIM_PID)
 TOKEN = os.environ.get("TROUPE_UI_TOKEN", "")
-session = None
-
-
-def call(method, path, body=None, base=DRIVER, timeout=60, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers=dict({"Content-Type": "application/json"}, **(headers or {})))
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        raise SystemExit("FAIL: %s %s: HTTP %d %s" % (method, path, e.code, raw[:400]))
-    return json.loads(raw) if raw else None
-
-
-def fail(msg):
-    shot("failure")
-    raise SystemExit("FAIL: " + msg)
-
-
-def js(script, *args):
-    return call("POST", "/session/%s/execute/sync" % session,
-                {"script": script, "args": list(args)})["value"]
-
-
-def shot(name):
-    if not session:
-        return
-    try:
-        png = call("GET", "/session/%s/screenshot" % session)["value"]
-        path = os.path.join(SHOTS, "ui-%s.png" % name)
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(png))
-        print("screenshot: " + path)
-    except SystemExit:
-        pass
-
-
-def wait_for(what, script, limit=15):
-    start = time.time()
-    while time.time() - start < limit:
-        v = js(script)
-        if v:
-            print("ok: %s (%d ms)" % (what, (time.time() - start) * 1000))
-            return v
-        time.sleep(0.1)
-    fail("after %ds: %s; errors: %s" % (limit, what, js("return window.uiErrors || []")))
-
-
-def errors():
-    errs = js("return window.uiErrors || []")
-    try:  # the browser's console, where chromedriver offers it
-        logs = call("POST", "/session/%s/se/log" % session, {"type": "browser"})["value"]
-        errs += [l["message"] for l in logs if l.get("level") == "SEVERE"]
-    except SystemExit:
-        pass
-    return errs
+setup(DRIVER, SHOTS, 0.1)
 
 
 def api_status(name):
@@ -116,7 +58,7 @@ caps = {"capabilities": {"alwaysMatch": {
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run", "--window-size=1280,1000",
                  "--user-data-dir=" + os.path.join(SHOTS, "chromium-profile")]}}}}
-session = call("POST", "/session", caps)["value"]["sessionId"]
+session = start(caps)
 try:
     call("POST", "/session/%s/url" % session, {"url": AGENT + "/ui"})
     js("document.documentElement.dataset.loaded = 'once'")

@@ -16,83 +16,26 @@ service shows the route, its versions and weights without a reload. Any
 JavaScript error fails. Saves screenshots in SCREENSHOT_DIR. Calls to the
 agent carry $TROUPE_UI_TOKEN when set. Exits 0 on success, 1 with a
 message."""
-import base64
-import json
 import os
 import signal
 import sys
-import time
-import urllib.request
+
+from ui_webdriver import call as wd_call
+from ui_webdriver import errors, fail, js, setup, shot, start, wait_for
 
 DRIVER, AGENT, NODE, SHOTS = sys.argv[1:5]
 PEER, PEER_PID = (sys.argv[5], int(sys.argv[6])) if len(sys.argv) > 6 else (None, 0)
 ROUTE_PORT = int(os.environ.get("ROUTE_PORT", "0"))
-
+setup(DRIVER, SHOTS)
 
 # the API's writes need a token: the test's, from $TROUPE_UI_TOKEN
 TOKEN = os.environ.get("TROUPE_UI_TOKEN", "")
 
 
-def call(method, path, body=None, base=DRIVER, timeout=60):
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json"}
-    if base == AGENT and TOKEN:
-        headers["X-Troupe-Token"] = TOKEN
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        raise SystemExit("FAIL: %s %s: HTTP %d %s" % (method, path, e.code, raw[:400]))
-    return json.loads(raw) if raw else None
-
-
-def fail(msg):
-    shot("failure")
-    raise SystemExit("FAIL: " + msg)
-
-
-session = None
-
-
-def js(script, *args):
-    return call("POST", "/session/%s/execute/sync" % session,
-                {"script": script, "args": list(args)})["value"]
-
-
-def shot(name):
-    if not session:
-        return
-    try:
-        png = call("GET", "/session/%s/screenshot" % session)["value"]
-        path = os.path.join(SHOTS, "ui-%s.png" % name)
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(png))
-        print("screenshot: " + path)
-    except SystemExit:
-        pass
-
-
-def wait_for(what, script, limit=15):
-    start = time.time()
-    while time.time() - start < limit:
-        v = js(script)
-        if v:
-            print("ok: %s (%d ms)" % (what, (time.time() - start) * 1000))
-            return v
-        time.sleep(0.2)
-    fail("after %ds: %s; errors: %s" % (limit, what, js("return window.uiErrors || []")))
-
-
-def errors():
-    errs = js("return window.uiErrors || []")
-    try:  # the browser's console, where chromedriver offers it
-        logs = call("POST", "/session/%s/se/log" % session, {"type": "browser"})["value"]
-        errs += [l["message"] for l in logs if l.get("level") == "SEVERE"]
-    except SystemExit:
-        pass
-    return errs
+def call(method, path, body=None, base=None, timeout=60):
+    """ui_webdriver's call, with the token on calls to the agent."""
+    headers = {"X-Troupe-Token": TOKEN} if base == AGENT and TOKEN else None
+    return wd_call(method, path, body, base=base, timeout=timeout, headers=headers)
 
 
 caps = {"capabilities": {"alwaysMatch": {
@@ -103,7 +46,7 @@ caps = {"capabilities": {"alwaysMatch": {
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run", "--window-size=1280,900",
                  "--user-data-dir=" + os.path.join(SHOTS, "chromium-profile")]}}}}
-session = call("POST", "/session", caps)["value"]["sessionId"]
+session = start(caps)
 try:
     call("POST", "/session/%s/url" % session, {"url": AGENT + "/ui"})
     wait_for("the page lists node %s as alive" % NODE,
