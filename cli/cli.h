@@ -69,6 +69,11 @@ int cli_request(const struct cli *c, const char *method, const char *path, const
  * (NUL-terminated, the caller frees). Returns 0 or an exit code, after
  * printing the error. */
 int cli_slurp(const char *path, char **out, size_t *len, size_t max);
+/* PUTs the file at path (as cli_slurp reads it) to the API's api_path;
+ * prints the answer as JSON with --json, else the answer's "name" between
+ * before and after. Returns 0 or an exit code. */
+int cli_put_file(const struct cli *c, const char *path, size_t max, const char *api_path,
+                 const char *before, const char *after);
 /* Percent-encodes s into out for a URL path (keeps '/' when keep_slash). */
 void cli_url_encode(const char *s, int keep_slash, char *out, size_t cap);
 

@@ -42,25 +42,12 @@ int cmd_route(struct cli *c)
     const char *sub = c->nargs > 0 ? c->args[0] : "";
     char path[256];
     json_t *res;
-    char *text;
-    size_t len;
     int rc;
 
     if (strcmp(sub, "set") == 0) {
         if (c->nargs < 2)
             return usage_error("route set: missing FILE (or - for stdin)");
-        if ((rc = cli_slurp(c->args[1], &text, &len, ROUTE_TEXT_MAX)) != 0)
-            return rc;
-        rc = call_raw(c, "PUT", "/v1/routes", text, len, &res);
-        free(text);
-        if (rc != 0)
-            return rc;
-        if (c->json)
-            print_json(res);
-        else
-            printf("route %s set\n", json_string_value(json_object_get(res, "name")));
-        json_decref(res);
-        return 0;
+        return cli_put_file(c, c->args[1], ROUTE_TEXT_MAX, "/v1/routes", "route ", " set");
     }
     if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0)
         return cli_show(c, "GET", "/v1/routes", NULL, print_routes);

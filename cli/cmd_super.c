@@ -55,27 +55,33 @@ static int need_name(struct cli *c, const char *cmd)
     return 0;
 }
 
-int cmd_run(struct cli *c)
+int cli_put_file(const struct cli *c, const char *path, size_t max, const char *api_path,
+                 const char *before, const char *after)
 {
     char *text;
     size_t len;
     json_t *res;
     int rc;
 
-    if (c->nargs < 1)
-        return usage_error("run: missing FILE (or - for stdin)");
-    if ((rc = cli_slurp(c->args[0], &text, &len, SUP_SPEC_TEXT_MAX)) != 0)
+    if ((rc = cli_slurp(path, &text, &len, max)) != 0)
         return rc;
-    rc = call_raw(c, "PUT", "/v1/agent/run", text, len, &res);
+    rc = call_raw(c, "PUT", api_path, text, len, &res);
     free(text);
     if (rc != 0)
         return rc;
     if (c->json)
         print_json(res);
     else
-        printf("running %s\n", json_string_value(json_object_get(res, "name")));
+        printf("%s%s%s\n", before, json_string_value(json_object_get(res, "name")), after);
     json_decref(res);
     return 0;
+}
+
+int cmd_run(struct cli *c)
+{
+    if (c->nargs < 1)
+        return usage_error("run: missing FILE (or - for stdin)");
+    return cli_put_file(c, c->args[0], SUP_SPEC_TEXT_MAX, "/v1/agent/run", "running ", "");
 }
 
 static void human_ms(long long ms, char *buf, size_t cap)
