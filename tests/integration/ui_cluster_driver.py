@@ -50,15 +50,7 @@ NODE_ROW = "document.querySelector('#nodes-t tr[data-node=\"%s\"]')"
 MAP_BOX = "document.querySelector('#map li[data-node=\"%s\"]')"
 SAME_PAGE = "document.documentElement.dataset.loaded === 'once'"
 
-caps = {"capabilities": {"alwaysMatch": {
-    "browserName": "chrome",
-    "goog:loggingPrefs": {"browser": "ALL"},
-    "goog:chromeOptions": {
-        "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--window-size=1280,1000",
-                 "--user-data-dir=" + os.path.join(SHOTS, "chromium-profile")]}}}}
-session = start(caps)
+session = start(1280, 1000)
 try:
     call("POST", "/session/%s/url" % session, {"url": AGENT + "/ui"})
     js("document.documentElement.dataset.loaded = 'once'")

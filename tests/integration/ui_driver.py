@@ -38,15 +38,7 @@ def call(method, path, body=None, base=None, timeout=60):
     return wd_call(method, path, body, base=base, timeout=timeout, headers=headers)
 
 
-caps = {"capabilities": {"alwaysMatch": {
-    "browserName": "chrome",
-    "goog:loggingPrefs": {"browser": "ALL"},
-    "goog:chromeOptions": {
-        "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--window-size=1280,900",
-                 "--user-data-dir=" + os.path.join(SHOTS, "chromium-profile")]}}}}
-session = start(caps)
+session = start(1280, 900)
 try:
     call("POST", "/session/%s/url" % session, {"url": AGENT + "/ui"})
     wait_for("the page lists node %s as alive" % NODE,

@@ -32,8 +32,18 @@ def call(method, path, body=None, base=None, timeout=60, headers=None):
     return json.loads(raw) if raw else None
 
 
-def start(caps):
+def start(width, height):
+    """Opens headless Chromium ($CHROMIUM) with a window of width x height,
+    its profile in SHOTS, and keeps the browser's log."""
     global session
+    caps = {"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:loggingPrefs": {"browser": "ALL"},
+        "goog:chromeOptions": {
+            "binary": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--no-first-run", "--window-size=%d,%d" % (width, height),
+                     "--user-data-dir=" + os.path.join(SHOTS, "chromium-profile")]}}}}
     session = call("POST", "/session", caps)["value"]["sessionId"]
     return session
 
