@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <uv.h>
@@ -308,6 +309,22 @@ static void rejoin_step(struct agent *a, uint64_t now)
         uv_timer_stop(&a->join_timer);
     else
         uv_timer_start(&a->join_timer, join_timer_cb, next > now ? next - now : 1, 0);
+}
+
+int agent_member_addr(struct agent *a, const char *node, struct node_addr *out)
+{
+    size_t n = swim_member_count(a->swim);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(a->swim, i);
+        if (strcasecmp(m->name, node) != 0)
+            continue;
+        if (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT)
+            return 0;
+        *out = m->addr;
+        return 1;
+    }
+    return 0;
 }
 
 void agent_join_outcome(struct agent *a, const struct node_addr *addr, int ok)

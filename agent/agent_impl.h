@@ -83,6 +83,9 @@ uint64_t agent_wall_ms(void);
 void agent_drive(struct agent *a);
 void agent_leave(struct agent *a);
 void agent_join_outcome(struct agent *a, const struct node_addr *addr, int ok);
+/* The gossip address of the member named node (without case) into *out:
+ * 1 while it is alive or suspect, 0 when it is not, or not known. */
+int agent_member_addr(struct agent *a, const char *node, struct node_addr *out);
 void agent_peers_save_cb(uv_timer_t *t);
 /* troupe_membership_* lines for GET /metrics (membership_metrics.c). */
 void membership_write_metrics(struct agent *a, FILE *f);

@@ -624,19 +624,7 @@ void dnsd_write_metrics(const struct dnsd *d, FILE *f)
  * alive or suspect. */
 static int view_node(void *ud, const char *node, struct node_addr *out)
 {
-    struct agent *a = ud;
-    size_t n = swim_member_count(a->swim);
-
-    for (size_t i = 0; i < n; i++) {
-        const struct swim_member *m = swim_member_at(a->swim, i);
-        if (strcasecmp(m->name, node) != 0)
-            continue;
-        if (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT)
-            return 0;
-        *out = m->addr;
-        return 1;
-    }
-    return 0;
+    return agent_member_addr(ud, node, out);
 }
 
 /* Service instances from the local replica of the catalog. */

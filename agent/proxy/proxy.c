@@ -209,17 +209,8 @@ static void sync_routes(struct proxy *p)
  * their own listen there): 1 when known and served. */
 static int node_ip(struct agent *a, const char *node, struct node_addr *out)
 {
-    size_t n = swim_member_count(a->swim);
-
-    for (size_t i = 0; i < n; i++) {
-        const struct swim_member *m = swim_member_at(a->swim, i);
-        if (strcasecmp(m->name, node) != 0)
-            continue;
-        if (m->state != SWIM_ALIVE && m->state != SWIM_SUSPECT)
-            return 0;
-        *out = m->addr;
+    if (agent_member_addr(a, node, out))
         return 1;
-    }
     if (strcasecmp(node, swim_self(a->swim)->name) == 0) {
         *out = swim_self(a->swim)->addr;
         return 1;
