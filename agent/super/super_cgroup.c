@@ -349,10 +349,79 @@ static int mkdir_p2(const char *base, const char *name, char *out, size_t cap)
     return 0;
 }
 
+/* Writes val to the file leaf of dir. */
+static int write_at(const char *dir, const char *leaf, const char *val)
+{
+    char file[600];
+
+    snprintf(file, sizeof(file), "%s/%s", dir, leaf);
+    return write_file(file, val);
+}
+
+/* cgroup v2: one group holds every limit (best effort: a controller the
+ * kernel lacks leaves its limit unset); its cgroup.procs into procs. */
+static int make_v2(const char *name, const struct sup_limits *l, char procs[PATH_MAX],
+                   struct err *e)
+{
+    char dir[512], val[64];
+    int rc;
+
+    write_at(CG_ROOT, "cgroup.subtree_control", "+memory +cpu +pids");
+    if ((rc = mkdir_p2(CG_ROOT, name, dir, sizeof(dir))) < 0)
+        return err_set(e, rc, "limits: cgroup %s: %s", name, strerror(-rc));
+    write_at(CG_ROOT "/troupe", "cgroup.subtree_control", "+memory +cpu +pids");
+    if (l->memory_bytes) {
+        snprintf(val, sizeof(val), "%llu", (unsigned long long)l->memory_bytes);
+        write_at(dir, "memory.max", val);
+        write_at(dir, "memory.swap.max", "0");
+    }
+    if (l->cpu_percent) {
+        snprintf(val, sizeof(val), "%u 100000", l->cpu_percent * 1000);
+        write_at(dir, "cpu.max", val);
+    }
+    if (l->pids) {
+        snprintf(val, sizeof(val), "%u", l->pids);
+        write_at(dir, "pids.max", val);
+    }
+    snprintf(procs, PATH_MAX, "%s/cgroup.procs", dir);
+    return 0;
+}
+
+/* cgroup v1: the group of the controller ctl (0 memory, 1 cpu, 2 pids) in
+ * its own hierarchy, with its limit; its cgroup.procs into procs. */
+static int make_v1(int ctl, const char *name, const struct sup_limits *l, char procs[PATH_MAX],
+                   struct err *e)
+{
+    static const char *const ctls[] = {"memory", "cpu", "pids"};
+    char base[64], dir[512], val[64];
+    int rc;
+
+    snprintf(base, sizeof(base), CG_ROOT "/%s", ctls[ctl]);
+    if ((rc = mkdir_p2(base, name, dir, sizeof(dir))) < 0)
+        return err_set(e, rc, "limits: cgroup %s/%s: %s", ctls[ctl], name, strerror(-rc));
+    if (ctl == 0) {
+        snprintf(val, sizeof(val), "%llu", (unsigned long long)l->memory_bytes);
+        if ((rc = write_at(dir, "memory.limit_in_bytes", val)) < 0)
+            return err_set(e, rc, "limits.memory_mb: %s", strerror(-rc));
+        write_at(dir, "memory.memsw.limit_in_bytes", val); /* absent without swap accounting */
+    } else if (ctl == 1) {
+        write_at(dir, "cpu.cfs_period_us", "100000");
+        snprintf(val, sizeof(val), "%u", l->cpu_percent * 1000);
+        if ((rc = write_at(dir, "cpu.cfs_quota_us", val)) < 0)
+            return err_set(e, rc, "limits.cpu_percent: %s", strerror(-rc));
+    } else {
+        snprintf(val, sizeof(val), "%u", l->pids);
+        if ((rc = write_at(dir, "pids.max", val)) < 0)
+            return err_set(e, rc, "limits.pids: %s", strerror(-rc));
+    }
+    snprintf(procs, PATH_MAX, "%s/cgroup.procs", dir);
+    return 0;
+}
+
 int super_cgroup_make(struct super *s, const char *name, const struct sup_limits *l,
                       const char *cgroups[4], char paths[4][PATH_MAX], struct err *e)
 {
-    char dir[512], file[600], val[64];
+    const int v1_wanted[3] = {l->memory_bytes != 0, l->cpu_percent != 0, l->pids != 0};
     size_t n = 0;
     int rc;
 
@@ -370,62 +439,16 @@ int super_cgroup_make(struct super *s, const char *name, const struct sup_limits
     } else if (!s->root) {
         return 0;
     } else if (is_v2()) {
-        snprintf(file, sizeof(file), CG_ROOT "/cgroup.subtree_control");
-        write_file(file, "+memory +cpu +pids");
-        if ((rc = mkdir_p2(CG_ROOT, name, dir, sizeof(dir))) < 0)
-            return err_set(e, rc, "limits: cgroup %s: %s", name, strerror(-rc));
-        snprintf(file, sizeof(file), CG_ROOT "/troupe/cgroup.subtree_control");
-        write_file(file, "+memory +cpu +pids");
-        if (l->memory_bytes) {
-            snprintf(file, sizeof(file), "%s/memory.max", dir);
-            snprintf(val, sizeof(val), "%llu", (unsigned long long)l->memory_bytes);
-            write_file(file, val);
-            snprintf(file, sizeof(file), "%s/memory.swap.max", dir);
-            write_file(file, "0");
-        }
-        if (l->cpu_percent) {
-            snprintf(file, sizeof(file), "%s/cpu.max", dir);
-            snprintf(val, sizeof(val), "%u 100000", l->cpu_percent * 1000);
-            write_file(file, val);
-        }
-        if (l->pids) {
-            snprintf(file, sizeof(file), "%s/pids.max", dir);
-            snprintf(val, sizeof(val), "%u", l->pids);
-            write_file(file, val);
-        }
-        snprintf(paths[n], PATH_MAX, "%s/cgroup.procs", dir);
+        if ((rc = make_v2(name, l, paths[n], e)) < 0)
+            return rc;
         cgroups[n] = paths[n];
         n++;
     } else {
-        static const char *const ctl[] = {"memory", "cpu", "pids"};
         for (int i = 0; i < 3; i++) {
-            char base[64];
-            if ((i == 0 && !l->memory_bytes) || (i == 1 && !l->cpu_percent) || (i == 2 && !l->pids))
+            if (!v1_wanted[i])
                 continue;
-            snprintf(base, sizeof(base), CG_ROOT "/%s", ctl[i]);
-            if ((rc = mkdir_p2(base, name, dir, sizeof(dir))) < 0)
-                return err_set(e, rc, "limits: cgroup %s/%s: %s", ctl[i], name, strerror(-rc));
-            if (i == 0) {
-                snprintf(file, sizeof(file), "%s/memory.limit_in_bytes", dir);
-                snprintf(val, sizeof(val), "%llu", (unsigned long long)l->memory_bytes);
-                if ((rc = write_file(file, val)) < 0)
-                    return err_set(e, rc, "limits.memory_mb: %s", strerror(-rc));
-                snprintf(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", dir);
-                write_file(file, val); /* absent without swap accounting */
-            } else if (i == 1) {
-                snprintf(file, sizeof(file), "%s/cpu.cfs_period_us", dir);
-                write_file(file, "100000");
-                snprintf(file, sizeof(file), "%s/cpu.cfs_quota_us", dir);
-                snprintf(val, sizeof(val), "%u", l->cpu_percent * 1000);
-                if ((rc = write_file(file, val)) < 0)
-                    return err_set(e, rc, "limits.cpu_percent: %s", strerror(-rc));
-            } else {
-                snprintf(file, sizeof(file), "%s/pids.max", dir);
-                snprintf(val, sizeof(val), "%u", l->pids);
-                if ((rc = write_file(file, val)) < 0)
-                    return err_set(e, rc, "limits.pids: %s", strerror(-rc));
-            }
-            snprintf(paths[n], PATH_MAX, "%s/cgroup.procs", dir);
+            if ((rc = make_v1(i, name, l, paths[n], e)) < 0)
+                return rc;
             cgroups[n] = paths[n];
             n++;
         }
