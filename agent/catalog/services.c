@@ -194,28 +194,38 @@ static int get_period(json_t *o, const char *key, const char *where, uint32_t *m
     return 1;
 }
 
-int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c,
-                         struct err *e)
+/* An exec check's "args": 1..CATALOG_ARGS_MAX non-empty strings. */
+static int check_args(json_t *args, const char *w, struct catalog_check_def *c, struct err *e)
 {
-    char w[96], host[256], path[CATALOG_TARGET_MAX];
+    size_t i;
+    json_t *a;
+
+    if (!json_is_array(args) || json_array_size(args) == 0 ||
+        json_array_size(args) > CATALOG_ARGS_MAX)
+        return err_set(e, -EINVAL, "%sargs: expected an array of 1 to %d strings", w,
+                       CATALOG_ARGS_MAX);
+    json_array_foreach(args, i, a) {
+        if (!json_is_string(a) || json_string_length(a) == 0 ||
+            strlen(json_string_value(a)) != json_string_length(a) || json_string_length(a) > 4096)
+            return err_set(e, -EINVAL, "%sargs[%zu]: expected a non-empty string", w, i);
+        c->argv[c->argc++] = xstrdup(json_string_value(a));
+    }
+    return 0;
+}
+
+/* Which of http, tcp, args and ttl the check is (exactly one), with its
+ * target; *type is its HEALTH_* kind. */
+static int check_kind(json_t *j, const char *where, const char *w, struct catalog_check_def *c,
+                      uint8_t *type, struct err *e)
+{
+    char host[256], path[CATALOG_TARGET_MAX];
     uint16_t port;
-    uint64_t v;
     int kinds = 0, rc;
     json_t *args;
-    uint8_t type = 0;
 
-    memset(c, 0, sizeof(*c));
-    if (!json_is_object(j))
-        return err_set(e, -EINVAL, "%s: expected an object", where);
-    snprintf(w, sizeof(w), "%s.", where);
-    if ((rc = only_keys(j, w, check_keys, e)) < 0)
-        return rc;
-    if ((rc = get_string(j, "id", w, c->id, sizeof(c->id), 0, e)) < 0 ||
-        (rc = get_string(j, "name", w, c->name, sizeof(c->name), 0, e)) < 0)
-        return rc;
     if (json_object_get(j, "http")) {
         kinds++;
-        type = HEALTH_HTTP;
+        *type = HEALTH_HTTP;
         if ((rc = get_string(j, "http", w, c->target, sizeof(c->target), 1, e)) < 0)
             return rc;
         if (services_parse_url(c->target, host, sizeof(host), &port, path, sizeof(path)) < 0)
@@ -223,37 +233,34 @@ int services_parse_check(json_t *j, const char *where, struct catalog_check_def 
     }
     if (json_object_get(j, "tcp")) {
         kinds++;
-        type = HEALTH_TCP;
+        *type = HEALTH_TCP;
         if ((rc = get_string(j, "tcp", w, c->target, sizeof(c->target), 1, e)) < 0)
             return rc;
         if (services_parse_hostport(c->target, host, sizeof(host), &port) < 0)
             return err_set(e, -EINVAL, "%stcp: expected HOST:PORT", w);
     }
     if ((args = json_object_get(j, "args"))) {
-        size_t i;
-        json_t *a;
         kinds++;
-        type = HEALTH_EXEC;
-        if (!json_is_array(args) || json_array_size(args) == 0 ||
-            json_array_size(args) > CATALOG_ARGS_MAX)
-            return err_set(e, -EINVAL, "%sargs: expected an array of 1 to %d strings", w,
-                           CATALOG_ARGS_MAX);
-        json_array_foreach(args, i, a) {
-            if (!json_is_string(a) || json_string_length(a) == 0 ||
-                strlen(json_string_value(a)) != json_string_length(a) ||
-                json_string_length(a) > 4096)
-                return err_set(e, -EINVAL, "%sargs[%zu]: expected a non-empty string", w, i);
-            c->argv[c->argc++] = xstrdup(json_string_value(a));
-        }
+        *type = HEALTH_EXEC;
+        if ((rc = check_args(args, w, c, e)) < 0)
+            return rc;
     }
     if (json_object_get(j, "ttl")) {
         kinds++;
-        type = HEALTH_TTL;
+        *type = HEALTH_TTL;
     }
     if (kinds != 1)
         return err_set(e, -EINVAL, "%s: expected exactly one of http, tcp, args, ttl", where);
-    health_cfg_default(&c->cfg, type);
-    if (type == HEALTH_TTL && (rc = get_period(j, "ttl", w, &c->cfg.ttl_ms, e)) < 0)
+    return 0;
+}
+
+/* The periods and thresholds of c->cfg, over the kind's defaults. */
+static int check_timing(json_t *j, const char *w, struct catalog_check_def *c, struct err *e)
+{
+    uint64_t v;
+    int rc;
+
+    if (c->cfg.type == HEALTH_TTL && (rc = get_period(j, "ttl", w, &c->cfg.ttl_ms, e)) < 0)
         return rc;
     if ((rc = get_period(j, "interval", w, &c->cfg.interval_ms, e)) < 0 ||
         (rc = get_period(j, "timeout", w, &c->cfg.timeout_ms, e)) < 0)
@@ -272,6 +279,30 @@ int services_parse_check(json_t *j, const char *where, struct catalog_check_def 
         return rc;
     if (rc)
         c->cfg.deregister_critical_after_ms = v;
+    return 0;
+}
+
+int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c,
+                         struct err *e)
+{
+    char w[96];
+    uint8_t type = 0;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    if (!json_is_object(j))
+        return err_set(e, -EINVAL, "%s: expected an object", where);
+    snprintf(w, sizeof(w), "%s.", where);
+    if ((rc = only_keys(j, w, check_keys, e)) < 0)
+        return rc;
+    if ((rc = get_string(j, "id", w, c->id, sizeof(c->id), 0, e)) < 0 ||
+        (rc = get_string(j, "name", w, c->name, sizeof(c->name), 0, e)) < 0)
+        return rc;
+    if ((rc = check_kind(j, where, w, c, &type, e)) < 0)
+        return rc;
+    health_cfg_default(&c->cfg, type);
+    if ((rc = check_timing(j, w, c, e)) < 0)
+        return rc;
     if ((rc = health_cfg_check(&c->cfg, e)) < 0)
         return err_wrap(e, "%s", where);
     return 0;
