@@ -107,12 +107,13 @@ static void constraints_text(const struct place_spec *p, char *out, size_t cap)
                               p->constraints.t[i].val);
 }
 
-/* Places the slots of one spec; used (per member) is spent as it goes. */
-static void place_one(const struct place_spec *p, uint32_t spec_idx, const struct place_member *m,
-                      size_t n_m, const uint64_t *mh, uint8_t *elig, struct place_res *used,
-                      uint32_t *held, const char **vals, struct place_slot *out)
+/* Marks the members the spec's constraints allow in elig (and none as
+ * holding a slot yet); the distinct values of the spread tag among them go
+ * to vals, sorted, their count to *nv. Returns how many are eligible. */
+static size_t eligible(const struct place_spec *p, const struct place_member *m, size_t n_m,
+                       uint8_t *elig, uint32_t *held, const char **vals, size_t *nv)
 {
-    size_t n_elig = 0, nv = 0;
+    size_t n_elig = 0, n = 0;
 
     for (size_t i = 0; i < n_m; i++) {
         held[i] = 0;
@@ -123,17 +124,50 @@ static void place_one(const struct place_spec *p, uint32_t spec_idx, const struc
         if (p->spread[0]) {
             const char *v = tag_get(m[i].tags, p->spread);
             if (v)
-                vals[nv++] = v;
+                vals[n++] = v;
         }
     }
-    if (nv) {
+    if (n) {
         size_t w = 1;
-        qsort(vals, nv, sizeof(*vals), by_str);
-        for (size_t i = 1; i < nv; i++)
+        qsort(vals, n, sizeof(*vals), by_str);
+        for (size_t i = 1; i < n; i++)
             if (strcmp(vals[i], vals[w - 1]) != 0)
                 vals[w++] = vals[i];
-        nv = w;
+        n = w;
     }
+    *nv = n;
+    return n_elig;
+}
+
+/* Why slot s found no member: none live, none eligible, distinct_hosts
+ * used them all up (taken), or none with room (full). */
+static void unplaced_reason(const struct place_spec *p, size_t n_m, size_t n_elig, size_t full,
+                            size_t taken, struct place_slot *s)
+{
+    if (n_m == 0) {
+        snprintf(s->reason, sizeof(s->reason), "no live members");
+    } else if (n_elig == 0) {
+        char c[PLACE_REASON_MAX - 48];
+        constraints_text(p, c, sizeof(c));
+        snprintf(s->reason, sizeof(s->reason), "constraints: no live member has %s", c);
+    } else if (full == 0 && taken) {
+        snprintf(s->reason, sizeof(s->reason), "distinct_hosts: %zu eligible members for %u slots",
+                 n_elig, p->count);
+    } else {
+        snprintf(s->reason, sizeof(s->reason),
+                 "resources: no eligible member has room for cpu_millis=%u memory_mb=%u "
+                 "(%zu full)",
+                 p->res.cpu_millis, p->res.memory_mb, full);
+    }
+}
+
+/* Places the slots of one spec; used (per member) is spent as it goes. */
+static void place_one(const struct place_spec *p, uint32_t spec_idx, const struct place_member *m,
+                      size_t n_m, const uint64_t *mh, uint8_t *elig, struct place_res *used,
+                      uint32_t *held, const char **vals, struct place_slot *out)
+{
+    size_t nv, n_elig = eligible(p, m, n_m, elig, held, vals, &nv);
+
     for (uint32_t k = 0; k < p->count; k++) {
         struct place_slot *s = &out[k];
         const char *target = nv ? vals[k % nv] : NULL;
@@ -170,28 +204,14 @@ static void place_one(const struct place_spec *p, uint32_t spec_idx, const struc
         }
         if (best < 0)
             best = other;
-        if (best >= 0) {
-            s->member = best;
-            held[best]++;
-            used[best].cpu_millis += p->res.cpu_millis;
-            used[best].memory_mb += p->res.memory_mb;
+        if (best < 0) {
+            unplaced_reason(p, n_m, n_elig, full, taken, s);
             continue;
         }
-        if (n_m == 0) {
-            snprintf(s->reason, sizeof(s->reason), "no live members");
-        } else if (n_elig == 0) {
-            char c[PLACE_REASON_MAX - 48];
-            constraints_text(p, c, sizeof(c));
-            snprintf(s->reason, sizeof(s->reason), "constraints: no live member has %s", c);
-        } else if (full == 0 && taken) {
-            snprintf(s->reason, sizeof(s->reason),
-                     "distinct_hosts: %zu eligible members for %u slots", n_elig, p->count);
-        } else {
-            snprintf(s->reason, sizeof(s->reason),
-                     "resources: no eligible member has room for cpu_millis=%u memory_mb=%u "
-                     "(%zu full)",
-                     p->res.cpu_millis, p->res.memory_mb, full);
-        }
+        s->member = best;
+        held[best]++;
+        used[best].cpu_millis += p->res.cpu_millis;
+        used[best].memory_mb += p->res.memory_mb;
     }
 }
 

@@ -209,25 +209,14 @@ static int parse_start_limit(struct sup_spec *s, json_t *v, struct err *e)
     return 0;
 }
 
-static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e)
+/* A check's "name" (default checkN) and "role". */
+static int parse_check_name_role(struct sup_check *c, json_t *v, const char *where, size_t idx,
+                                 struct err *e)
 {
-    static const char *const keys[] = {"name", "role", "http", "tcp", "exec", "ttl_ms",
-                                       "interval_ms", "timeout_ms", "successes_before_passing",
-                                       "failures_before_critical", NULL};
-    static const char *const kinds[] = {NULL, "http", "tcp", "exec"};
-    char where[32], field[64];
+    char field[64];
     const char *str;
     json_t *f;
 
-    snprintf(where, sizeof(where), "checks[%zu]", idx);
-    if (!json_is_object(v))
-        return err_set(e, -EINVAL, "%s: expected an object", where);
-    if (jfield_only_keys(v, where, keys, e) < 0)
-        return e->code;
-    c->interval_ms = 10000;
-    c->timeout_ms = 2000;
-    c->successes_before_passing = 1;
-    c->failures_before_critical = 1;
     snprintf(c->name, sizeof(c->name), "check%zu", idx + 1);
     if ((f = json_object_get(v, "name"))) {
         snprintf(field, sizeof(field), "%s.name", where);
@@ -248,6 +237,17 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
         else
             return err_set(e, -EINVAL, "%s: \"%s\" is not readiness or liveness", field, str);
     }
+    return 0;
+}
+
+/* Exactly one of http, tcp, exec (with its target) and ttl_ms. */
+static int parse_check_kind(struct sup_check *c, json_t *v, const char *where, struct err *e)
+{
+    static const char *const kinds[] = {NULL, "http", "tcp", "exec"};
+    char field[64];
+    const char *str;
+    json_t *f;
+
     for (uint8_t t = SUP_CHECK_HTTP; t <= SUP_CHECK_EXEC; t++) {
         if (!(f = json_object_get(v, kinds[t])))
             continue;
@@ -275,10 +275,32 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
     }
     if (!c->type)
         return err_set(e, -EINVAL, "%s: needs one of http, tcp, exec or ttl_ms", where);
+    return 0;
+}
+
+static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e)
+{
+    static const char *const keys[] = {"name", "role", "http", "tcp", "exec", "ttl_ms",
+                                       "interval_ms", "timeout_ms", "successes_before_passing",
+                                       "failures_before_critical", NULL};
+    char where[32], field[64];
+    json_t *f;
+
+    snprintf(where, sizeof(where), "checks[%zu]", idx);
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "%s: expected an object", where);
+    if (jfield_only_keys(v, where, keys, e) < 0)
+        return e->code;
+    c->interval_ms = 10000;
+    c->timeout_ms = 2000;
+    c->successes_before_passing = 1;
+    c->failures_before_critical = 1;
+    if (parse_check_name_role(c, v, where, idx, e) < 0 || parse_check_kind(c, v, where, e) < 0)
+        return e->code;
 #define U32_FIELD(key, lo, hi)                                                                 \
     if ((f = json_object_get(v, #key))) {                                                      \
         snprintf(field, sizeof(field), "%s." #key, where);                                     \
-        if (jfield_u32(f, field, lo, hi, &c->key, e) < 0)                                         \
+        if (jfield_u32(f, field, lo, hi, &c->key, e) < 0)                                      \
             return e->code;                                                                    \
     }
     U32_FIELD(interval_ms, 50, 86400000)
