@@ -9,10 +9,7 @@
 # one has mapped OpenSSL. No floor: it prints.
 #
 # usage: bench/api-tls.sh   (environment: TROUPE_BIN, REQUESTS=5000, ROUNDS=3)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REQUESTS=${REQUESTS:-5000}
 ROUNDS=${ROUNDS:-3}
 TMP=$(mktemp -d /tmp/troupe-bench.XXXXXX)

@@ -17,10 +17,7 @@
 #
 # usage: bench/catalog.sh   (environment: TROUPE_BIN, N=20, ROUNDS=30,
 #        INSTANCES=1000, LIMIT_S=30: one measurement gives up after it)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N=${N:-20}
 ROUNDS=${ROUNDS:-30}
 INSTANCES=${INSTANCES:-1000}
@@ -28,7 +25,6 @@ LIMIT_S=${LIMIT_S:-30}
 TMP=$(mktemp -d /tmp/troupe-bench.XXXXXX)
 declare -A PID
 
-say() { echo "[$(date +%H:%M:%S)] $*"; }
 cleanup() {
     local rc=$? p
     for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done

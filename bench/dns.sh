@@ -19,10 +19,7 @@
 #
 # usage: bench/dns.sh   (environment: TROUPE_BIN, N_ADDRS=50, SECONDS_=5,
 #        ROUNDS=3, CLIENTS=8, OUTSTANDING=500, RATE=10000)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N_ADDRS=${N_ADDRS:-50}
 SECS=${SECONDS_:-5}
 CLIENTS=${CLIENTS:-8}
@@ -52,7 +49,6 @@ IN=()
 in_ns() { "${IN[@]}" "$@"; }
 declare -A PID
 
-say() { echo "[$(date +%H:%M:%S)] $*"; }
 cleanup() {
     local rc=$? p
     for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done

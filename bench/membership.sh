@@ -25,10 +25,7 @@
 #
 # usage: bench/membership.sh   (environment: TROUPE_BIN, SERF_BIN, N=20,
 #        ROUNDS=5, FREEZE_S=3, LIMIT_S=60: one measurement gives up after it)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SERF=${SERF_BIN:-$(command -v serf || true)}
 N=${N:-20}
 ROUNDS=${ROUNDS:-5}
@@ -37,8 +34,6 @@ WATCH_S=${WATCH_S:-10} # how long after the resume false deaths are looked for
 LIMIT_S=${LIMIT_S:-60}
 TMP=$(mktemp -d /tmp/troupe-bench.XXXXXX)
 declare -A PID
-
-say() { echo "[$(date +%H:%M:%S)] $*"; }
 
 cleanup() {
     local rc=$? p

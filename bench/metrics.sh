@@ -8,10 +8,7 @@
 # of one scrape. Fails over 1 ms of agent CPU per scrape.
 #
 # usage: bench/metrics.sh   (environment: TROUPE_BIN, INSTANCES=1000, SCRAPES=100)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 INSTANCES=${INSTANCES:-1000}
 SCRAPES=${SCRAPES:-100}
 TMP=$(mktemp -d /tmp/troupe-bench.XXXXXX)

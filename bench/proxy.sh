@@ -15,10 +15,7 @@
 # fail on them yet (docs/proxy.md says why).
 #
 # usage: bench/proxy.sh   (environment: TROUPE_BIN, SECONDS_=5, ROUNDS=3, CONNS=32)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SECS=${SECONDS_:-5}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-32}

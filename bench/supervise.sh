@@ -17,17 +17,12 @@
 # 1/10 of supervisord's; crash to passing everywhere under 1 s (median).
 #
 # usage: bench/supervise.sh   (environment: TROUPE_BIN, CRASHES=50, RUN_MS=2100)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CRASHES=${CRASHES:-50}
 RUN_MS=${RUN_MS:-2100}
 AGENTS=${AGENTS:-5}
 TMP=$(mktemp -d /tmp/troupe-bench.XXXXXX)
 PIDS=()
-
-say() { echo "[$(date +%H:%M:%S)] $*"; }
 
 cleanup() {
     local rc=$? p

@@ -9,10 +9,7 @@
 # Floor: verify within 1.3x of sha256sum. Exits 1 when missed.
 #
 # usage: bench/trust.sh   (environment: TROUPE_BIN, SIZE_MB=200, ROUNDS=7)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SIZE_MB=${SIZE_MB:-200}
 ROUNDS=${ROUNDS:-7}
 FLOOR=1.3
