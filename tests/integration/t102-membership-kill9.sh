@@ -2,9 +2,7 @@
 # kill -9 of one agent is seen as dead by all four others.
 . "$(dirname "$0")/lib.sh"
 net_up 5
-start 1
-for i in 2 3 4 5; do start "$i" --join 10.77.0.1; done
-for i in 1 2 3 4 5; do wait_until 15 "h$i sees 5 alive" sees_count "$i" alive 5; done
+cluster 5
 say "kill -9 h5"
 kill -9 "${PID[5]}"
 wait_until 20 "h1-h4 see h5 dead" all_see h5 dead 1 2 3 4

@@ -3,9 +3,7 @@
 # one cluster with everyone alive everywhere.
 . "$(dirname "$0")/lib.sh"
 net_up 5
-start 1
-for i in 2 3 4 5; do start "$i" --join 10.77.0.1; done
-for i in 1 2 3 4 5; do wait_until 15 "h$i sees 5 alive" sees_count "$i" alive 5; done
+cluster 5
 say "cutting {h1,h2} from {h3,h4,h5}"
 for a in 1 2; do for b in 3 4 5; do cut_link "$a" "$b"; done; done
 other_side_down() {

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from ui_webdriver import call, errors, fail, js, setup, shot, start, wait_for
+from ui_webdriver import call, fail, js, no_errors, setup, shot, start, stop, wait_for
 
 DRIVER, AGENT, SHOTS, VICTIM, VICTIM_PID, FAIL_CMD = sys.argv[1:7]
 VICTIM_PID = int(VICTIM_PID)
@@ -177,9 +177,6 @@ try:
         fail("at a phone's width (390 px) the page is %d px wide" % wide)
     print("ok: at 390 px the page is %d px wide" % wide)
     shot("phone")
-    errs = errors()
-    if errs:
-        fail("JavaScript or console errors: %s" % errs)
-    print("ok: no JavaScript error")
+    no_errors("JavaScript or console errors")
 finally:
-    call("DELETE", "/session/%s" % session)
+    stop()

@@ -21,7 +21,7 @@ import signal
 import sys
 
 from ui_webdriver import call as wd_call
-from ui_webdriver import errors, fail, js, setup, shot, start, wait_for
+from ui_webdriver import fail, js, no_errors, setup, shot, start, stop, wait_for
 
 DRIVER, AGENT, NODE, SHOTS = sys.argv[1:5]
 PEER, PEER_PID = (sys.argv[5], int(sys.argv[6])) if len(sys.argv) > 6 else (None, 0)
@@ -107,9 +107,6 @@ try:
                  ".some((li) => li.textContent.includes('%s') && li.textContent.includes('dead'))"
                  % PEER)
         shot("dead")
-    errs = errors()
-    if errs:
-        fail("JavaScript errors: %s" % errs)
-    print("ok: no JavaScript error")
+    no_errors("JavaScript errors")
 finally:
-    call("DELETE", "/session/%s" % session)
+    stop()

@@ -90,3 +90,15 @@ def errors():
     except SystemExit:
         pass
     return errs
+
+
+def no_errors(what):
+    """Fails with what and the errors when the page or the console had any."""
+    errs = errors()
+    if errs:
+        fail("%s: %s" % (what, errs))
+    print("ok: no JavaScript error")
+
+
+def stop():
+    call("DELETE", "/session/%s" % session)
