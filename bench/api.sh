@@ -26,10 +26,7 @@
 #
 # usage: bench/api.sh   (environment: TROUPE_BIN, ROUNDS=21, READS=2000,
 #        WRITES=500, PIN=0)
-set -u
-export LC_ALL=C
-SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${TROUPE_BIN:-$SRC/build/cli/troupe}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS=${ROUNDS:-21}
 READS=${READS:-2000}
 WRITES=${WRITES:-500}
@@ -52,7 +49,6 @@ if [ "${PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null;
 fi
 declare -A PID
 
-say() { echo "[$(date +%H:%M:%S)] $*"; }
 cleanup() {
     local rc=$? p
     for p in "${PID[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
