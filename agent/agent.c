@@ -81,8 +81,7 @@ static void handle_events(struct agent *a)
         repl_drive_event(a, &ev); /* deltas, history, reaped members' records */
         switch (ev.kind) {
         case SWIM_EV_JOIN:
-            log_info("member", "%s joined at %s (incarnation %u)", ev.name, addr,
-                     ev.incarnation);
+            log_info("member", "%s joined at %s (incarnation %u)", ev.name, addr, ev.incarnation);
             schedule_peers_save(a);
             break;
         case SWIM_EV_UPDATE:
@@ -210,8 +209,7 @@ static void on_stream_reply(void *ud, const struct node_addr *to, const uint8_t 
         return;
     }
     if (swim_recv_stream(a->swim, agent_now(a), to, buf, len, NULL, NULL, &e) < 0)
-        log_debug("gossip", "dropped stream reply from %s: %s", node_addr_str(to, addr, 64),
-                  e.msg);
+        log_debug("gossip", "dropped stream reply from %s: %s", node_addr_str(to, addr, 64), e.msg);
     agent_drive(a);
 }
 
@@ -265,8 +263,7 @@ static void rejoin_targets(struct agent *a)
 
     swim_rejoin_clear_targets(&a->rejoin);
     for (size_t i = 0; i < a->n_join; i++) {
-        if (swim_rejoin_add_target(&a->rejoin, &a->join[i]) == SWIM_REJOIN_OWN &&
-            !a->join_logged)
+        if (swim_rejoin_add_target(&a->rejoin, &a->join[i]) == SWIM_REJOIN_OWN && !a->join_logged)
             log_info("join", "skipping %s: it is this agent's own address",
                      node_addr_str(&a->join[i], addr, sizeof(addr)));
     }
@@ -294,8 +291,9 @@ static void rejoin_step(struct agent *a, uint64_t now)
         alone = a->rejoin.alone;
         n = swim_rejoin_round(&a->rejoin, now, a->swim, to, SWIM_REJOIN_TARGETS_MAX);
         if (n && alone && a->rejoin.attempts > 1)
-            log_warn("join", "no live member but this one: joining through %zu addresses "
-                             "(attempt %u), next in %llu ms",
+            log_warn("join",
+                     "no live member but this one: joining through %zu addresses "
+                     "(attempt %u), next in %llu ms",
                      n, a->rejoin.attempts,
                      (unsigned long long)(swim_rejoin_next(&a->rejoin) - now));
         for (size_t i = 0; i < n; i++) {

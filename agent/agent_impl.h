@@ -23,14 +23,14 @@
 
 #define AGENT_JOIN_MAX 64
 
-struct api_join; /* a PUT /v1/join waiting for its outcomes (api.c) */
-struct bundles;  /* bundle jobs and their counters (bundle.c) */
-struct dnsd;     /* the DNS server (dns/dnsd.c) */
-struct proxy;    /* the traffic proxy (proxy/proxy.c) */
-struct super;    /* the supervisor (super.c) */
+struct api_join;    /* a PUT /v1/join waiting for its outcomes (api.c) */
+struct bundles;     /* bundle jobs and their counters (bundle.c) */
+struct dnsd;        /* the DNS server (dns/dnsd.c) */
+struct proxy;       /* the traffic proxy (proxy/proxy.c) */
+struct super;       /* the supervisor (super.c) */
 struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
-struct tls_server; /* the API's certificate (api/tls.c) */
-struct tokens;   /* API tokens: the management token, the cache (acl/tokens.c) */
+struct tls_server;  /* the API's certificate (api/tls.c) */
+struct tokens;      /* API tokens: the management token, the cache (acl/tokens.c) */
 
 struct agent {
     uv_loop_t loop;
@@ -47,10 +47,10 @@ struct agent {
     struct dnsd *dnsd;   /* NULL when DNS is off */
     uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
     struct super *super;
-    struct catalog *catalog; /* the service catalog (agent/catalog_impl.h) */
+    struct catalog *catalog;   /* the service catalog (agent/catalog_impl.h) */
     struct place_drive *place; /* NULL until the supervisor is open */
-    struct proxy *proxy;     /* listeners of the routes (proxy/proxy_impl.h) */
-    struct tokens *tokens;   /* API tokens (agent/acl/tokens.h) */
+    struct proxy *proxy;       /* listeners of the routes (proxy/proxy_impl.h) */
+    struct tokens *tokens;     /* API tokens (agent/acl/tokens.h) */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* the next join round (core/swim_rejoin) */
@@ -66,13 +66,13 @@ struct agent {
     struct swim_rejoin rejoin;
     struct node_addr join[AGENT_JOIN_MAX]; /* --join, parsed */
     size_t n_join;
-    int join_logged; /* the skipped own addresses were logged */
+    int join_logged;            /* the skipped own addresses were logged */
     uint32_t saved_incarnation; /* ours, as the data dir holds it */
 
-    struct api_join *api_joins; /* pending PUT /v1/join calls */
+    struct api_join *api_joins;      /* pending PUT /v1/join calls */
     struct api_metrics *api_metrics; /* requests by route (api/api_metrics.c); heap */
     struct metrics_lag loop_lag;     /* the event loop's lag (metrics.h) */
-    struct bundles *bundles;     /* fetch, verify, unpack jobs */
+    struct bundles *bundles;         /* fetch, verify, unpack jobs */
     uint64_t started_wall_ms;
     int stopping; /* leaving: lingering until leave_timer fires */
     int closed;   /* handles are closing */

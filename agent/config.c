@@ -895,8 +895,10 @@ int config_check(const struct config *c, struct err *e)
         struct node_addr pa;
         if (node_addr_parse(&pa, c->proxy_bind[0], CONFIG_PROXY_NO_PORT, e) < 0 ||
             pa.port != CONFIG_PROXY_NO_PORT)
-            return err_set(e, -EINVAL, "--proxy-bind \"%s\": an IP address without a port "
-                           "(each route listens on its own)", c->proxy_bind[0]);
+            return err_set(e, -EINVAL,
+                           "--proxy-bind \"%s\": an IP address without a port "
+                           "(each route listens on its own)",
+                           c->proxy_bind[0]);
     }
     if (!c->trust_repo[0] != !c->trust_root[0])
         return err_set(e, -EINVAL, "%s",

@@ -22,11 +22,11 @@
 #include "core/swim.h"
 #include "core/tags.h"
 
-#define CONFIG_JOIN_MAX 64
-#define CONFIG_KEYS_MAX 8
+#define CONFIG_JOIN_MAX          64
+#define CONFIG_KEYS_MAX          8
 #define CONFIG_DNS_UPSTREAMS_MAX 8
-#define CONFIG_ITEM_MAX 64 /* bytes of one item of a list, its NUL included */
-#define CONFIG_HELP     1 /* config_parse printed --help */
+#define CONFIG_ITEM_MAX          64 /* bytes of one item of a list, its NUL included */
+#define CONFIG_HELP              1  /* config_parse printed --help */
 
 struct config {
     char node[SWIM_NAME_MAX + 1];
@@ -47,9 +47,9 @@ struct config {
     int dev;
     enum log_level log_level;
     char config_file[PATH_MAX];
-    char config_dir[PATH_MAX]; /* service files; empty: none */
-    int exec_checks;           /* exec health checks allowed */
-    int allow_root_services;   /* specs may ask for root, capabilities, ports < 1024 */
+    char config_dir[PATH_MAX];    /* service files; empty: none */
+    int exec_checks;              /* exec health checks allowed */
+    int allow_root_services;      /* specs may ask for root, capabilities, ports < 1024 */
     char cgroup_parent[PATH_MAX]; /* "auto", "off" or a cgroup v2 path: see super_cgroup.c */
     /* tuning; 0 = the profile's default */
     uint32_t probe_interval_ms;
@@ -64,8 +64,8 @@ struct config {
     char trust_root[PATH_MAX];
     uint32_t trust_fetch_idle_ms; /* 0 (never from config_init): the HTTP client's default */
     /* DNS */
-    struct node_addr dns;  /* family 0: off */
-    int dns_explicit;      /* --dns given: failing to listen is fatal */
+    struct node_addr dns; /* family 0: off */
+    int dns_explicit;     /* --dns given: failing to listen is fatal */
     char dns_domain[DNS_DOMAIN_MAX + 1];
     size_t n_dns_upstreams; /* 0: the nameservers of /etc/resolv.conf */
     char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][CONFIG_ITEM_MAX];

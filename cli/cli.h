@@ -51,8 +51,7 @@ int cli_completion_main(int argc, char **argv, const struct cli_cmd *table, size
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Calls the API and parses its JSON answer into *out (caller decrefs).
  * Returns 0 or an exit code, after printing the error. */
-int call(const struct cli *c, const char *method, const char *path, const char *body,
-         json_t **out);
+int call(const struct cli *c, const char *method, const char *path, const char *body, json_t **out);
 /* Like call, with a body that may hold any bytes. */
 int call_raw(const struct cli *c, const char *method, const char *path, const char *body,
              size_t len, json_t **out);

@@ -349,8 +349,7 @@ int client_call(const struct node_addr *addr, const char *method, const char *pa
         token_from_file(addr, timeout_ms);
     }
     rc = call_once(addr, method, path, body, body_len, timeout_ms, resp, e);
-    if (rc == 0 && (resp->status == 401 || resp->status == 403) && !tok.given &&
-        !tok.tried_file) {
+    if (rc == 0 && (resp->status == 401 || resp->status == 403) && !tok.given && !tok.tried_file) {
         tok.tried_file = 1;
         if (token_from_file(addr, timeout_ms) == 0) {
             free(resp->body);

@@ -21,7 +21,8 @@ static void join_array(json_t *arr, char *buf, size_t cap)
     json_t *v;
 
     buf[0] = '\0';
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         int w = snprintf(buf + off, cap - off, "%s%s", i ? "," : "", json_string_value(v) ?: "");
         if (w < 0 || (size_t)w >= cap - off)
             break;
@@ -37,9 +38,10 @@ void cli_print_services(json_t *arr)
     char tags[1024];
 
     json_array_foreach(arr, i, s) w = strlen(str(s, "name")) > w ? strlen(str(s, "name")) : w;
-    printf("%-*s  %9s  %7s  %7s  %8s  %s\n", (int)w, "SERVICE", "INSTANCES", "PASSING",
-           "WARNING", "CRITICAL", "TAGS");
-    json_array_foreach(arr, i, s) {
+    printf("%-*s  %9s  %7s  %7s  %8s  %s\n", (int)w, "SERVICE", "INSTANCES", "PASSING", "WARNING",
+           "CRITICAL", "TAGS");
+    json_array_foreach(arr, i, s)
+    {
         join_array(json_object_get(s, "tags"), tags, sizeof(tags));
         printf("%-*s  %9lld  %7lld  %7lld  %8lld  %s\n", (int)w, str(s, "name"),
                (long long)json_integer_value(json_object_get(s, "instances")),
@@ -55,29 +57,32 @@ void cli_print_health(json_t *arr)
     size_t i, k, wn = 4, wi = 2;
     json_t *e, *ck;
 
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         json_t *svc = json_object_get(e, "service");
         wn = strlen(str(e, "node")) > wn ? strlen(str(e, "node")) : wn;
         wi = strlen(str(svc, "id")) > wi ? strlen(str(svc, "id")) : wi;
     }
     printf("%-*s  %-*s  %-21s  %-8s  %s\n", (int)wn, "NODE", (int)wi, "ID", "ADDRESS", "STATUS",
            "CHECKS");
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         json_t *svc = json_object_get(e, "service");
         char addr[80], checks[1024];
         size_t off = 0;
         snprintf(addr, sizeof(addr), "%s:%lld", str(svc, "address"),
                  (long long)json_integer_value(json_object_get(svc, "port")));
         checks[0] = '\0';
-        json_array_foreach(json_object_get(e, "checks"), k, ck) {
+        json_array_foreach(json_object_get(e, "checks"), k, ck)
+        {
             int w = snprintf(checks + off, sizeof(checks) - off, "%s%s=%s", k ? " " : "",
                              str(ck, "id"), str(ck, "status"));
             if (w < 0 || (size_t)w >= sizeof(checks) - off)
                 break;
             off += (size_t)w;
         }
-        printf("%-*s  %-*s  %-21s  %-8s  %s%s\n", (int)wn, str(e, "node"), (int)wi,
-               str(svc, "id"), addr, str(e, "status"), checks,
+        printf("%-*s  %-*s  %-21s  %-8s  %s%s\n", (int)wn, str(e, "node"), (int)wi, str(svc, "id"),
+               addr, str(e, "status"), checks,
                json_is_false(json_object_get(e, "serving")) ? " (node down)" : "");
     }
 }
@@ -127,8 +132,8 @@ int cmd_service(struct cli *c)
             fprintf(stderr, "troupe: %s: unreadable or larger than 1 MiB\n", c->args[1]);
             return EXIT_USAGE;
         }
-        rc = cli_request(c, "PUT", "/v1/agent/service/register", body, len, CLIENT_TIMEOUT_MS,
-                         &res, NULL);
+        rc = cli_request(c, "PUT", "/v1/agent/service/register", body, len, CLIENT_TIMEOUT_MS, &res,
+                         NULL);
         free(body);
         if (rc)
             return rc;
@@ -136,8 +141,7 @@ int cmd_service(struct cli *c)
             print_json(res);
         else
             printf("registered %lld instance(s) from %s\n",
-                   (long long)json_integer_value(json_object_get(res, "registered")),
-                   c->args[1]);
+                   (long long)json_integer_value(json_object_get(res, "registered")), c->args[1]);
         json_decref(res);
         return 0;
     }

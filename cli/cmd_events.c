@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 
-#define FOLLOW_WAIT "60s"
+#define FOLLOW_WAIT       "60s"
 #define FOLLOW_TIMEOUT_MS 75000
 
 int cmd_event(struct cli *c)
@@ -21,8 +21,7 @@ int cmd_event(struct cli *c)
     if (c->nargs < 2 || c->nargs > 3 || strcmp(c->args[0], "fire") != 0)
         return usage_error("event: expected fire NAME [PAYLOAD]");
     if (c->nargs == 3 && strlen(c->args[2]) > 512)
-        return usage_error("event fire: the payload is %zu bytes, at most 512",
-                               strlen(c->args[2]));
+        return usage_error("event fire: the payload is %zu bytes, at most 512", strlen(c->args[2]));
     strcpy(path, "/v1/event/fire/");
     cli_url_encode(c->args[1], 0, path + strlen(path), sizeof(path) - strlen(path));
     rc = cli_request(c, "PUT", path, c->nargs == 3 ? c->args[2] : "",
@@ -78,7 +77,8 @@ int cmd_events(struct cli *c)
         return rc;
     if (!c->json && !c->follow)
         printf("%-23s  %-7s  %-20s  %s\n", "TIME", "KIND", "SUBJECT", "DETAIL");
-    json_array_foreach(arr, i, ev) {
+    json_array_foreach(arr, i, ev)
+    {
         print_event(ev, c->json);
         since = (long long)json_integer_value(json_object_get(ev, "seq"));
     }
@@ -89,7 +89,8 @@ int cmd_events(struct cli *c)
                  (unsigned long long)index, FOLLOW_WAIT, kind[0] ? "&kind=" : "", kind);
         if ((rc = cli_request(c, "GET", path, NULL, 0, FOLLOW_TIMEOUT_MS, &arr, &index)))
             return rc;
-        json_array_foreach(arr, i, ev) {
+        json_array_foreach(arr, i, ev)
+        {
             print_event(ev, c->json);
             since = (long long)json_integer_value(json_object_get(ev, "seq"));
         }

@@ -36,15 +36,17 @@ void cli_print_kv(json_t *arr)
     size_t i;
     json_t *e;
 
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         const char *k = json_string_value(json_object_get(e, "key"));
         const char *b64 = json_string_value(json_object_get(e, "value"));
         size_t blen = b64 ? strlen(b64) : 0, len = 0;
         unsigned char *val = malloc(blen + 1);
         if (!k || !val)
             continue;
-        if (b64 && sodium_base642bin(val, blen + 1, b64, blen, NULL, &len, NULL,
-                                     sodium_base64_VARIANT_ORIGINAL) == 0 &&
+        if (b64 &&
+            sodium_base642bin(val, blen + 1, b64, blen, NULL, &len, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) == 0 &&
             printable(val, len))
             printf("%s=%.*s\n", k, (int)len, (const char *)val);
         else

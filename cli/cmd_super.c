@@ -102,9 +102,10 @@ static void print_ps(json_t *arr)
     size_t i;
     json_t *o;
 
-    printf("%-20s %-4s %-9s %-8s %-9s %-8s %-22s %s\n", "SERVICE", "INST", "STATE", "PID",
-           "UPTIME", "RESTARTS", "LAST EXIT", "PORTS");
-    json_array_foreach(arr, i, o) {
+    printf("%-20s %-4s %-9s %-8s %-9s %-8s %-22s %s\n", "SERVICE", "INST", "STATE", "PID", "UPTIME",
+           "RESTARTS", "LAST EXIT", "PORTS");
+    json_array_foreach(arr, i, o)
+    {
         char up[32] = "-", pid[16] = "-", ports[256] = "";
         const char *k;
         json_t *v;
@@ -115,7 +116,8 @@ static void print_ps(json_t *arr)
             human_ms((long long)json_integer_value(json_object_get(o, "uptime_ms")), up,
                      sizeof(up));
         }
-        json_object_foreach(json_object_get(o, "ports"), k, v) {
+        json_object_foreach(json_object_get(o, "ports"), k, v)
+        {
             if (off < sizeof(ports))
                 off += (size_t)snprintf(ports + off, sizeof(ports) - off, "%s%s=%lld",
                                         off ? "," : "", k, (long long)json_integer_value(v));
@@ -223,17 +225,25 @@ static int parse_since(const char *s, unsigned long long *out)
         return 0;
     }
     switch (*end) {
-    case 's': mult = 1000; break;
-    case 'm': mult = 60000; break;
-    case 'h': mult = 3600000; break;
-    case 'd': mult = 86400000; break;
-    default: return -1;
+    case 's':
+        mult = 1000;
+        break;
+    case 'm':
+        mult = 60000;
+        break;
+    case 'h':
+        mult = 3600000;
+        break;
+    case 'd':
+        mult = 86400000;
+        break;
+    default:
+        return -1;
     }
     if (end[1])
         return -1;
     gettimeofday(&tv, NULL);
-    *out = (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000 -
-           v * mult;
+    *out = (unsigned long long)tv.tv_sec * 1000 + (unsigned long long)tv.tv_usec / 1000 - v * mult;
     return 0;
 }
 
@@ -242,7 +252,8 @@ static void print_lines(struct cli *c, json_t *lines)
     size_t i;
     json_t *l;
 
-    json_array_foreach(lines, i, l) {
+    json_array_foreach(lines, i, l)
+    {
         if (c->json) {
             char *s = json_dumps(l, JSON_COMPACT);
             puts(s);
@@ -268,12 +279,11 @@ int cmd_logs(struct cli *c)
         return usage_error("--since: \"%s\" is not a duration (90s, 10m, 2h, 1d) or unix ms",
                            c->since);
     for (;;) {
-        snprintf(path, sizeof(path), "/v1/agent/logs/%s?since=%llu&tail=%ld%s%s", c->args[0],
-                 since, c->tail >= 0 ? c->tail : (cursor[0] ? 10000 : 1000),
-                 cursor[0] ? "&cursor=" : "", cursor);
+        snprintf(path, sizeof(path), "/v1/agent/logs/%s?since=%llu&tail=%ld%s%s", c->args[0], since,
+                 c->tail >= 0 ? c->tail : (cursor[0] ? 10000 : 1000), cursor[0] ? "&cursor=" : "",
+                 cursor);
         if (c->instance >= 0)
-            snprintf(path + strlen(path), sizeof(path) - strlen(path), "&instance=%d",
-                     c->instance);
+            snprintf(path + strlen(path), sizeof(path) - strlen(path), "&instance=%d", c->instance);
         if ((rc = call(c, "GET", path, NULL, &res)) != 0)
             return rc;
         print_lines(c, json_object_get(res, "lines"));

@@ -45,8 +45,8 @@ int cmd_watch(struct cli *c)
         if (first)
             snprintf(path, sizeof(path), "%s", base);
         else
-            snprintf(path, sizeof(path), "%s&index=%llu&wait=%s", base,
-                     (unsigned long long)index, WATCH_WAIT);
+            snprintf(path, sizeof(path), "%s&index=%llu&wait=%s", base, (unsigned long long)index,
+                     WATCH_WAIT);
         if ((rc = cli_request(c, "GET", path, NULL, 0, WATCH_TIMEOUT_MS, &j, &index)))
             break;
         now = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);

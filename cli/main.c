@@ -19,8 +19,6 @@
 #include "core/codec.h"
 #include "core/mem.h"
 
-
-
 static const char usage[] =
     "Usage: troupe [--http ADDR] [--token SECRET] COMMAND [OPTIONS]\n"
     "\n"
@@ -98,8 +96,7 @@ int usage_error(const char *fmt, ...)
 }
 
 /* Calls the API and parses its JSON answer into *out. Returns an exit code. */
-int call(const struct cli *c, const char *method, const char *path, const char *body,
-         json_t **out)
+int call(const struct cli *c, const char *method, const char *path, const char *body, json_t **out)
 {
     return call_raw(c, method, path, body, body ? strlen(body) : 0, out);
 }
@@ -231,7 +228,8 @@ static int cmd_members(struct cli *c)
     if ((rc = call(c, "GET", "/v1/members", NULL, &arr)) != 0)
         return rc;
     keep = json_array();
-    json_array_foreach(arr, i, m) {
+    json_array_foreach(arr, i, m)
+    {
         const char *st = json_string_value(json_object_get(m, "status"));
         if (!c->status || (st && strcmp(st, c->status) == 0))
             json_array_append(keep, m);
@@ -242,7 +240,8 @@ static int cmd_members(struct cli *c)
         json_decref(keep);
         return 0;
     }
-    json_array_foreach(keep, i, m) {
+    json_array_foreach(keep, i, m)
+    {
         size_t l = strlen(json_string_value(json_object_get(m, "name")) ?: "");
         wname = l > wname ? l : wname;
         snprintf(addr, sizeof(addr), "%s:%lld",
@@ -252,7 +251,8 @@ static int cmd_members(struct cli *c)
     }
     printf("%-*s  %-*s  %-7s  %-11s  %s\n", (int)wname, "NAME", (int)waddr, "ADDRESS", "STATUS",
            "INCARNATION", "TAGS");
-    json_array_foreach(keep, i, m) {
+    json_array_foreach(keep, i, m)
+    {
         snprintf(addr, sizeof(addr), "%s:%lld",
                  json_string_value(json_object_get(m, "addr")) ?: "?",
                  (long long)json_integer_value(json_object_get(m, "port")));
@@ -387,11 +387,10 @@ static const struct cli_cmd commands[] = {
      "Usage: troupe info [--json] [--http ADDR]\nPrints what the local agent knows of itself.\n"},
     {"keygen", cmd_keygen, 0,
      "Usage: troupe keygen\nPrints a new random gossip encryption key for --encrypt.\n"},
-    CMD_SUPER_TABLE
-    {"services", cmd_services, 0,
-     "Usage: troupe services [--json] [--http ADDR]\n"
-     "Lists every service of the catalog: instances on live nodes, how many pass,\n"
-     "warn or fail, and their tags.\n"},
+    CMD_SUPER_TABLE{"services", cmd_services, 0,
+                    "Usage: troupe services [--json] [--http ADDR]\n"
+                    "Lists every service of the catalog: instances on live nodes, how many pass,\n"
+                    "warn or fail, and their tags.\n"},
     {"service", cmd_service, 2,
      "Usage: troupe service register FILE [--http ADDR]\n"
      "       troupe service deregister ID [--http ADDR]\n"
@@ -530,8 +529,7 @@ static int cli_run(struct cli *c, int argc, char **argv, const char *http, const
             } else {
                 long v = strtol(argv[++i], &end, 10);
                 if (*end || end == argv[i] || v < 0 || v > 100000)
-                    return usage_error("%s: \"%s\" is not a number from 0 to 100000", a,
-                                       argv[i]);
+                    return usage_error("%s: \"%s\" is not a number from 0 to 100000", a, argv[i]);
                 if (a[2] == 'i')
                     c->instance = (int)v;
                 else
@@ -552,8 +550,7 @@ static int cli_run(struct cli *c, int argc, char **argv, const char *http, const
                 char *end;
                 c->limit = strtol(argv[++i], &end, 10);
                 if (*end || end == argv[i] || c->limit <= 0 || c->limit > 10000)
-                    return usage_error("--limit: \"%s\" is not a number from 1 to 10000",
-                                       argv[i]);
+                    return usage_error("--limit: \"%s\" is not a number from 1 to 10000", argv[i]);
             }
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option %s", a);

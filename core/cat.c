@@ -78,8 +78,8 @@ int cat_instance_check(struct cat_instance *in, struct err *e)
     size_t i;
 
     if (!valid_id(in->id, CAT_ID_MAX))
-        return err_set(e, -EINVAL, "instance id \"%.*s\": 1..%d of A-Z a-z 0-9 . _ : -", 64,
-                       in->id, CAT_ID_MAX);
+        return err_set(e, -EINVAL, "instance id \"%.*s\": 1..%d of A-Z a-z 0-9 . _ : -", 64, in->id,
+                       CAT_ID_MAX);
     for (i = 0; in->service[i] && i <= CAT_NAME_MAX; i++)
         in->service[i] = (char)tolower((unsigned char)in->service[i]);
     if (!valid_label(in->service, CAT_NAME_MAX))
@@ -94,12 +94,11 @@ int cat_instance_check(struct cat_instance *in, struct err *e)
                        CAT_TAGS_MAX);
     for (i = 0; i < in->n_tags; i++) {
         if (!valid_label(in->tags[i], CAT_TAG_MAX))
-            return err_set(e, -EINVAL, "instance %s: tag \"%.*s\" must be a DNS label", in->id,
-                           64, in->tags[i]);
+            return err_set(e, -EINVAL, "instance %s: tag \"%.*s\" must be a DNS label", in->id, 64,
+                           in->tags[i]);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(in->tags[i], in->tags[j]) == 0)
-                return err_set(e, -EINVAL, "instance %s: tag %s given twice", in->id,
-                               in->tags[i]);
+                return err_set(e, -EINVAL, "instance %s: tag %s given twice", in->id, in->tags[i]);
         }
     }
     if (in->meta.n > TAGS_N_MAX)
@@ -110,8 +109,7 @@ int cat_instance_check(struct cat_instance *in, struct err *e)
     if (in->weight == 0)
         in->weight = 1;
     if (in->weight > 65535)
-        return err_set(e, -EINVAL, "instance %s: weight %u, must be 1..65535", in->id,
-                       in->weight);
+        return err_set(e, -EINVAL, "instance %s: weight %u, must be 1..65535", in->id, in->weight);
     return 0;
 }
 
@@ -253,8 +251,7 @@ int cat_instance_decode(struct cat_instance *in, const uint8_t *buf, size_t len,
     if (rd_u32(&r, &in->weight) < 0)
         return err_set(e, -EBADMSG, "instance %s: truncated", in->id);
     if (rd_left(&r))
-        return err_set(e, -EBADMSG, "instance %s: %zu bytes after the value", in->id,
-                       rd_left(&r));
+        return err_set(e, -EBADMSG, "instance %s: %zu bytes after the value", in->id, rd_left(&r));
     if (in->weight == 0)
         return err_set(e, -EBADMSG, "instance %s: weight 0", in->id);
     if (cat_instance_check(in, e) < 0)
@@ -312,8 +309,7 @@ int cat_event_encode(const struct cat_event *ev, uint8_t *buf, size_t cap, struc
     struct wr w;
 
     if (!valid_text(ev->name, CAT_EVENT_NAME_MAX, 0) || !ev->name[0])
-        return err_set(e, -EINVAL, "event name must be 1..%d printable bytes",
-                       CAT_EVENT_NAME_MAX);
+        return err_set(e, -EINVAL, "event name must be 1..%d printable bytes", CAT_EVENT_NAME_MAX);
     if (ev->payload_len > CAT_EVENT_PAYLOAD_MAX)
         return err_set(e, -EMSGSIZE, "event payload of %u bytes, at most %d", ev->payload_len,
                        CAT_EVENT_PAYLOAD_MAX);
@@ -337,8 +333,7 @@ int cat_event_decode(struct cat_event *ev, const uint8_t *buf, size_t len, struc
     if ((rc = get_str(&r, ev->name, CAT_EVENT_NAME_MAX, "event name", e)) < 0)
         return rc;
     if (!ev->name[0] || !valid_text(ev->name, CAT_EVENT_NAME_MAX, 0))
-        return err_set(e, -EBADMSG, "event name must be 1..%d printable bytes",
-                       CAT_EVENT_NAME_MAX);
+        return err_set(e, -EBADMSG, "event name must be 1..%d printable bytes", CAT_EVENT_NAME_MAX);
     if (rd_u64(&r, &ev->seq) < 0 || rd_u16(&r, &ev->payload_len) < 0)
         return err_set(e, -EBADMSG, "event %s: truncated", ev->name);
     if (ev->payload_len > CAT_EVENT_PAYLOAD_MAX)
@@ -347,8 +342,7 @@ int cat_event_decode(struct cat_event *ev, const uint8_t *buf, size_t len, struc
     if (rd_bytes(&r, ev->payload, ev->payload_len) < 0)
         return err_set(e, -EBADMSG, "event %s: payload truncated", ev->name);
     if (rd_left(&r))
-        return err_set(e, -EBADMSG, "event %s: %zu bytes after the value", ev->name,
-                       rd_left(&r));
+        return err_set(e, -EBADMSG, "event %s: %zu bytes after the value", ev->name, rd_left(&r));
     return 0;
 }
 
@@ -414,8 +408,8 @@ static int check_cb(void *ud, const struct crdt_rec *r)
 
 /* The worst status of the checks of one instance; with want_list, the
  * checks themselves (heap). */
-static void instance_health(const struct crdt *c, const char *node, const char *id,
-                            int want_list, struct checks_acc *a)
+static void instance_health(const struct crdt *c, const char *node, const char *id, int want_list,
+                            struct checks_acc *a)
 {
     memset(a, 0, sizeof(*a));
     a->instance = id;
@@ -486,11 +480,11 @@ static int cmp_entry(const void *x, const void *y)
 }
 
 int cat_service_entries(const struct cat_view *v, const char *service, const char *tag,
-                        uint8_t max_status, int only_serving, struct cat_entry **out,
-                        size_t *n, struct err *e)
+                        uint8_t max_status, int only_serving, struct cat_entry **out, size_t *n,
+                        struct err *e)
 {
-    struct entries_acc a = {.v = v, .tag = tag, .max_status = max_status,
-                            .only_serving = only_serving};
+    struct entries_acc a = {
+        .v = v, .tag = tag, .max_status = max_status, .only_serving = only_serving};
     size_t i;
 
     *out = NULL;
@@ -498,8 +492,8 @@ int cat_service_entries(const struct cat_view *v, const char *service, const cha
     for (i = 0; service[i] && i <= CAT_NAME_MAX; i++)
         a.service[i] = (char)tolower((unsigned char)service[i]);
     if (i > CAT_NAME_MAX || !valid_label(a.service, CAT_NAME_MAX))
-        return err_set(e, -EINVAL, "service \"%.*s\" must be a DNS label (1..%d of a-z 0-9 -)",
-                       64, service, CAT_NAME_MAX);
+        return err_set(e, -EINVAL, "service \"%.*s\" must be a DNS label (1..%d of a-z 0-9 -)", 64,
+                       service, CAT_NAME_MAX);
     crdt_scan(v->c, CRDT_INSTANCE, NULL, 0, entry_cb, &a);
     if (a.n)
         qsort(a.es, a.n, sizeof(*a.es), cmp_entry);

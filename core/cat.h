@@ -18,14 +18,14 @@
 #include "core/err.h"
 #include "core/tags.h"
 
-#define CAT_NAME_MAX    63   /* service name: a DNS label, [a-z0-9-], case-folded */
-#define CAT_ID_MAX      128  /* instance and check ids: [A-Za-z0-9._:-] */
-#define CAT_ADDR_MAX    46   /* an IPv4 or IPv6 address in text */
-#define CAT_TAGS_MAX    32   /* tags of an instance */
-#define CAT_TAG_MAX     63   /* bytes of one tag: a DNS label */
-#define CAT_VERSION_MAX 64   /* the version label of an instance */
-#define CAT_OUTPUT_MAX  4096 /* bytes of check output kept and gossiped */
-#define CAT_EVENT_NAME_MAX 128
+#define CAT_NAME_MAX          63   /* service name: a DNS label, [a-z0-9-], case-folded */
+#define CAT_ID_MAX            128  /* instance and check ids: [A-Za-z0-9._:-] */
+#define CAT_ADDR_MAX          46   /* an IPv4 or IPv6 address in text */
+#define CAT_TAGS_MAX          32   /* tags of an instance */
+#define CAT_TAG_MAX           63   /* bytes of one tag: a DNS label */
+#define CAT_VERSION_MAX       64   /* the version label of an instance */
+#define CAT_OUTPUT_MAX        4096 /* bytes of check output kept and gossiped */
+#define CAT_EVENT_NAME_MAX    128
 #define CAT_EVENT_PAYLOAD_MAX 512
 
 enum cat_status { CAT_PASSING = 0, CAT_WARNING = 1, CAT_CRITICAL = 2 };
@@ -33,29 +33,29 @@ enum cat_status { CAT_PASSING = 0, CAT_WARNING = 1, CAT_CRITICAL = 2 };
 struct cat_instance {
     char id[CAT_ID_MAX + 1];
     char service[CAT_NAME_MAX + 1];
-    char node[SWIM_NAME_MAX + 1];    /* the origin; filled on reads, not encoded */
-    char address[CAT_ADDR_MAX + 1];  /* empty: the node's address */
+    char node[SWIM_NAME_MAX + 1];   /* the origin; filled on reads, not encoded */
+    char address[CAT_ADDR_MAX + 1]; /* empty: the node's address */
     uint16_t port;
     uint8_t n_tags;
     char tags[CAT_TAGS_MAX][CAT_TAG_MAX + 1];
-    struct tags meta;                /* key=value pairs */
+    struct tags meta; /* key=value pairs */
     char version[CAT_VERSION_MAX + 1];
-    uint32_t weight;                 /* 1..65535, default 1 */
+    uint32_t weight; /* 1..65535, default 1 */
 };
 
 struct cat_check {
     char id[CAT_ID_MAX + 1];
-    char instance[CAT_ID_MAX + 1];   /* the instance it judges, same origin */
+    char instance[CAT_ID_MAX + 1]; /* the instance it judges, same origin */
     char name[CAT_ID_MAX + 1];
-    char type[8];                    /* http, tcp, exec, ttl */
-    uint8_t status;                  /* enum cat_status */
+    char type[8];   /* http, tcp, exec, ttl */
+    uint8_t status; /* enum cat_status */
     uint16_t output_len;
     char output[CAT_OUTPUT_MAX + 1];
 };
 
 struct cat_event {
     char name[CAT_EVENT_NAME_MAX + 1];
-    uint64_t seq;                    /* per origin, from 1 */
+    uint64_t seq; /* per origin, from 1 */
     uint16_t payload_len;
     uint8_t payload[CAT_EVENT_PAYLOAD_MAX];
 };
@@ -90,8 +90,8 @@ struct cat_view {
 /* One instance with its health, as queries return it. */
 struct cat_entry {
     struct cat_instance inst;
-    uint8_t status;   /* worst of its checks */
-    uint8_t serving;  /* its node is served (see cat_serving_fn) */
+    uint8_t status;  /* worst of its checks */
+    uint8_t serving; /* its node is served (see cat_serving_fn) */
     uint16_t n_checks;
     struct cat_check *checks; /* heap, n_checks; freed by cat_entries_free */
 };
@@ -101,8 +101,8 @@ struct cat_entry {
  * only_serving, whose node is served. Sorted by (node, id). *out is a heap
  * array of *n entries; free it with cat_entries_free. Returns 0 or <0. */
 int cat_service_entries(const struct cat_view *v, const char *service, const char *tag,
-                        uint8_t max_status, int only_serving, struct cat_entry **out,
-                        size_t *n, struct err *e);
+                        uint8_t max_status, int only_serving, struct cat_entry **out, size_t *n,
+                        struct err *e);
 void cat_entries_free(struct cat_entry *es, size_t n);
 
 /* One service as the services list shows it. */
@@ -110,7 +110,7 @@ struct cat_service {
     char name[CAT_NAME_MAX + 1];
     uint32_t instances; /* of serving nodes */
     uint32_t passing, warning, critical;
-    uint8_t n_tags;     /* the union of the instances' tags, sorted */
+    uint8_t n_tags; /* the union of the instances' tags, sorted */
     char tags[CAT_TAGS_MAX][CAT_TAG_MAX + 1];
 };
 

@@ -363,8 +363,7 @@ static int get_body(struct rd *r, struct msg *m, struct err *e)
         if (m->u.user.len > CODEC_USER_MAX)
             return err_set(e, -EMSGSIZE, "malformed message: user payload of %u bytes",
                            m->u.user.len);
-        return rd_ptr(r, m->u.user.len, &m->u.user.data) < 0 ? bad(e, "user payload truncated")
-                                                              : 0;
+        return rd_ptr(r, m->u.user.len, &m->u.user.data) < 0 ? bad(e, "user payload truncated") : 0;
     case MSG_COMPOUND:
         return get_compound(r, &m->u.compound, e);
     default:

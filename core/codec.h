@@ -18,12 +18,12 @@
 #include "core/err.h"
 
 #define CODEC_VERSION      1
-#define CODEC_PACKET_MAX   1400    /* bytes of plaintext in one UDP packet */
+#define CODEC_PACKET_MAX   1400        /* bytes of plaintext in one UDP packet */
 #define CODEC_STREAM_MAX   (16u << 20) /* bytes of one TCP message (push-pull) */
-#define SWIM_NAME_MAX      64      /* bytes of a node name, without NUL */
-#define SWIM_TAGS_MAX      512     /* bytes of a member's encoded tags */
-#define CODEC_USER_MAX     1200    /* bytes of a user broadcast payload */
-#define CODEC_COMPOUND_MAX 64      /* messages in one compound packet */
+#define SWIM_NAME_MAX      64          /* bytes of a node name, without NUL */
+#define SWIM_TAGS_MAX      512         /* bytes of a member's encoded tags */
+#define CODEC_USER_MAX     1200        /* bytes of a user broadcast payload */
+#define CODEC_COMPOUND_MAX 64          /* messages in one compound packet */
 
 enum msg_type {
     MSG_PING = 1,
@@ -105,11 +105,11 @@ struct pp_member {
 };
 
 struct msg_pushpull {
-    uint8_t join;               /* 1: the sender is joining */
+    uint8_t join; /* 1: the sender is joining */
     uint32_t n_members;
-    struct pp_member *members;  /* decode: heap array, freed by msg_release */
-    uint32_t user_len;          /* opaque state of upper layers */
-    const uint8_t *user;        /* points into the decoded buffer */
+    struct pp_member *members; /* decode: heap array, freed by msg_release */
+    uint32_t user_len;         /* opaque state of upper layers */
+    const uint8_t *user;       /* points into the decoded buffer */
 };
 
 struct msg_user {

@@ -32,16 +32,16 @@
 struct rnode {
     struct crdt_rec r;
     struct origin *o;
-    size_t oi;     /* index in o->recs */
+    size_t oi; /* index in o->recs */
     uint64_t hash;
-    char data[];   /* key, NUL, value */
+    char data[]; /* key, NUL, value */
 };
 
 struct origin {
     char name[SWIM_NAME_MAX + 1];
-    uint64_t covered;  /* see the top of this file; for self: our counter */
-    uint64_t gone;     /* versions up to here may have been collected (see crdt_census) */
-    uint64_t *seen;    /* versions above covered + 1 that arrived, sorted */
+    uint64_t covered; /* see the top of this file; for self: our counter */
+    uint64_t gone;    /* versions up to here may have been collected (see crdt_census) */
+    uint64_t *seen;   /* versions above covered + 1 that arrived, sorted */
     size_t n_seen;
     struct rnode **recs;
     size_t n, cap;
@@ -51,11 +51,11 @@ struct crdt {
     struct origin *me;
     struct origin **origins; /* sorted by name */
     size_t n_origins, cap_origins;
-    struct rnode **tab;      /* open addressing, linear probing */
+    struct rnode **tab; /* open addressing, linear probing */
     size_t tab_cap, tab_n;
     uint64_t index;
     uint64_t kind_index[CRDT_KIND_MAX + 1]; /* changes of records of each kind */
-    unsigned self_asks;  /* syncs that asked peers for all our own records */
+    unsigned self_asks;                     /* syncs that asked peers for all our own records */
     uint64_t boot_floor; /* our versions above it were given in this boot (crdt_boot) */
     uint64_t loaded_max; /* our counter as read back from disk, or as a peer showed it since */
 };
@@ -384,12 +384,16 @@ void crdt_free(struct crdt *c)
 
 /* A new version of our own record under (kind, key). */
 static const struct crdt_rec *write_own(struct crdt *c, uint8_t kind, const char *key,
-                                        const void *val, uint32_t len, int deleted,
-                                        uint64_t hlc)
+                                        const void *val, uint32_t len, int deleted, uint64_t hlc)
 {
-    struct crdt_rec r = {.origin = c->me->name, .key = key, .kind = kind,
-                         .deleted = (uint8_t)deleted, .version = ++c->me->covered,
-                         .hlc = hlc, .len = deleted ? 0 : len, .val = val};
+    struct crdt_rec r = {.origin = c->me->name,
+                         .key = key,
+                         .kind = kind,
+                         .deleted = (uint8_t)deleted,
+                         .version = ++c->me->covered,
+                         .hlc = hlc,
+                         .len = deleted ? 0 : len,
+                         .val = val};
     return &store(c, c->me, &r)->r;
 }
 
@@ -496,8 +500,7 @@ static const struct crdt_rec *adopt_own(struct crdt *c, const struct crdt_rec *r
  * used, and peers that cover them would ignore our records: the counter
  * moves past it and every record we hold is stamped again. Then what we
  * hold under its key is said again, or a tombstone when we hold nothing. */
-static const struct crdt_rec *reassert(struct crdt *c, const struct crdt_rec *r,
-                                       struct rnode *held)
+static const struct crdt_rec *reassert(struct crdt *c, const struct crdt_rec *r, struct rnode *held)
 {
     struct origin *me = c->me;
     const struct rnode *now;
@@ -518,8 +521,7 @@ static const struct crdt_rec *reassert(struct crdt *c, const struct crdt_rec *r,
     return &now->r;
 }
 
-int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec **out,
-               struct err *e)
+int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec **out, struct err *e)
 {
     struct origin *o;
     struct rnode *held, *mine;
@@ -928,8 +930,7 @@ size_t crdt_gc(struct crdt *c, const struct crdt_digest *const *peers, size_t n_
         }
         for (size_t j = 0; j < o->n;) {
             struct rnode *x = o->recs[j];
-            if (!x->r.deleted || x->r.version > floor ||
-                (is_lww(x->r.kind) && hides_live(c, x))) {
+            if (!x->r.deleted || x->r.version > floor || (is_lww(x->r.kind) && hides_live(c, x))) {
                 j++;
                 continue;
             }

@@ -22,7 +22,7 @@
 #include "core/codec.h"
 #include "core/err.h"
 
-#define CRDT_KEY_MAX 512          /* bytes of a key, without NUL */
+#define CRDT_KEY_MAX 512            /* bytes of a key, without NUL */
 #define CRDT_VAL_MAX (512u * 1024u) /* bytes of a value (a KV value at most) */
 
 enum crdt_kind {

@@ -11,7 +11,7 @@
 #include "core/mem.h"
 
 #define DIGEST_ENTRY_MIN 10 /* name (1+1) + version (8) */
-#define REC_MIN 26          /* origin 2, kind, flags, version, hlc, key 3, value length */
+#define REC_MIN          26 /* origin 2, kind, flags, version, hlc, key 3, value length */
 
 static size_t name_len(const char *s)
 {
@@ -104,8 +104,8 @@ static int get_set(struct rd *r, struct repl_buckets *b, struct err *e)
     if (rd_u16(r, &b->n) < 0)
         return err_set(e, -EBADMSG, "bucket set: truncated");
     if (!pow2_buckets(b->n))
-        return err_set(e, -EBADMSG, "bucket set of %u buckets, must be a power of two 1..%d",
-                       b->n, REPL_BUCKETS_MAX);
+        return err_set(e, -EBADMSG, "bucket set of %u buckets, must be a power of two 1..%d", b->n,
+                       REPL_BUCKETS_MAX);
     if (rd_bytes(r, b->bits, (b->n + 7u) / 8) < 0)
         return err_set(e, -EBADMSG, "bucket set: truncated");
     if (b->n < 8 && (b->bits[0] >> b->n))
@@ -114,8 +114,7 @@ static int get_set(struct rd *r, struct repl_buckets *b, struct err *e)
 }
 
 /* Every origin of a partial digest lies in a bucket of its set. */
-static int check_partial(const struct crdt_digest *d, const struct repl_buckets *b,
-                         struct err *e)
+static int check_partial(const struct crdt_digest *d, const struct repl_buckets *b, struct err *e)
 {
     for (size_t i = 0; i < d->n; i++) {
         if (!repl_buckets_covers(b, d->e[i].origin))
@@ -179,8 +178,8 @@ int crdt_codec_get_rec(struct rd *r, struct crdt_wire_rec *out, struct err *e)
         return err_set(e, -EBADMSG, "record from %s: key of %u bytes, must be 1..%d without NUL",
                        out->origin, kl, CRDT_KEY_MAX);
     if (vl > CRDT_VAL_MAX)
-        return err_set(e, -EMSGSIZE, "record from %s: value of %u bytes, at most %u",
-                       out->origin, vl, CRDT_VAL_MAX);
+        return err_set(e, -EMSGSIZE, "record from %s: value of %u bytes, at most %u", out->origin,
+                       vl, CRDT_VAL_MAX);
     if (out->r.deleted && vl)
         return err_set(e, -EBADMSG, "record from %s: a tombstone with a value", out->origin);
     if (rd_ptr(r, vl, &v) < 0)
@@ -276,8 +275,7 @@ static int get_recs(struct repl_msg *m, struct rd *r, const char *what, struct e
     int rc;
 
     if ((size_t)m->n_recs * REC_MIN > rd_left(r))
-        return err_set(e, -EBADMSG, "%s of %u records in %zu bytes", what, m->n_recs,
-                       rd_left(r));
+        return err_set(e, -EBADMSG, "%s of %u records in %zu bytes", what, m->n_recs, rd_left(r));
     start = r->off;
     for (uint32_t i = 0; i < m->n_recs; i++) {
         if ((rc = crdt_codec_get_rec(r, &rec, e)) < 0)
@@ -310,18 +308,16 @@ int repl_msg_decode_bcast(struct repl_msg *m, const uint8_t *buf, size_t len, st
         if ((rc = get_name(&r, m->holder, "notice holder", e)) < 0)
             return rc;
         break;
-    case REPL_B_RECS:
-        {
-            uint8_t n;
-            if (rd_u8(&r, &n) < 0)
-                return err_set(e, -EBADMSG, "repl batch: truncated");
-            if (n == 0)
-                return err_set(e, -EBADMSG, "repl batch: no record");
-            m->n_recs = n;
-            if ((rc = get_recs(m, &r, "batch", e)) < 0)
-                return rc;
-        }
-        break;
+    case REPL_B_RECS: {
+        uint8_t n;
+        if (rd_u8(&r, &n) < 0)
+            return err_set(e, -EBADMSG, "repl batch: truncated");
+        if (n == 0)
+            return err_set(e, -EBADMSG, "repl batch: no record");
+        m->n_recs = n;
+        if ((rc = get_recs(m, &r, "batch", e)) < 0)
+            return rc;
+    } break;
     default:
         return err_set(e, -EPROTO, "repl broadcast: unknown type %u", m->type);
     }
@@ -360,8 +356,7 @@ static int decode_delta(struct repl_msg *m, struct rd *r, struct err *e)
     if (rd_u32(r, &m->n_recs) < 0)
         return err_set(e, -EBADMSG, "delta: truncated");
     if (m->n_recs > CRDT_RECS_MAX)
-        return err_set(e, -EMSGSIZE, "delta of %u records, at most %d", m->n_recs,
-                       CRDT_RECS_MAX);
+        return err_set(e, -EMSGSIZE, "delta of %u records, at most %d", m->n_recs, CRDT_RECS_MAX);
     return get_recs(m, r, "delta", e);
 }
 
@@ -583,7 +578,7 @@ int repl_batch_add(uint8_t *buf, size_t *len, size_t cap, const struct crdt_rec 
 }
 
 struct delta_acc {
-    struct wr *w;  /* NULL while counting */
+    struct wr *w; /* NULL while counting */
     size_t budget, used;
     uint32_t n, max_n;
     int cut;

@@ -50,10 +50,10 @@
 #include "core/crdt.h"
 #include "core/err.h"
 
-#define CRDT_DIGEST_MAX 100000   /* origins in one digest */
-#define CRDT_RECS_MAX   1000000  /* records in one stream message */
+#define CRDT_DIGEST_MAX  100000  /* origins in one digest */
+#define CRDT_RECS_MAX    1000000 /* records in one stream message */
 #define REPL_BUCKETS_MAX 1024    /* buckets of a digest summary */
-#define REPL_BATCH_MAX  255      /* records in one broadcast payload */
+#define REPL_BATCH_MAX   255     /* records in one broadcast payload */
 
 enum repl_bcast_type { REPL_B_REC = 1, REPL_B_NOTICE = 2, REPL_B_RECS = 3 };
 enum repl_stream_type {
@@ -74,8 +74,8 @@ struct repl_census {
 
 /* A subset of the buckets of a digest summary. */
 struct repl_buckets {
-    uint16_t n;                              /* buckets in all: a power of two */
-    uint8_t bits[REPL_BUCKETS_MAX / 8];      /* the buckets in the set */
+    uint16_t n;                         /* buckets in all: a power of two */
+    uint8_t bits[REPL_BUCKETS_MAX / 8]; /* the buckets in the set */
 };
 
 /* One splitmix64 step from z: the hashes of summaries, and repl's random
@@ -120,10 +120,10 @@ struct repl_msg {
     /* REPL_S_SYNC, REPL_S_DELTA, REPL_S_PARTIAL */
     struct crdt_digest digest; /* heap: repl_msg_release */
     uint8_t reply;
-    uint8_t partial;           /* REPL_S_DELTA: digest holds only the buckets of `set` */
-    struct repl_buckets set;   /* REPL_S_DELTA (partial), REPL_S_PARTIAL */
-    uint16_t n_hashes;         /* REPL_S_SUMMARY */
-    uint64_t *hashes;          /* REPL_S_SUMMARY, heap: repl_msg_release */
+    uint8_t partial;         /* REPL_S_DELTA: digest holds only the buckets of `set` */
+    struct repl_buckets set; /* REPL_S_DELTA (partial), REPL_S_PARTIAL */
+    uint16_t n_hashes;       /* REPL_S_SUMMARY */
+    uint64_t *hashes;        /* REPL_S_SUMMARY, heap: repl_msg_release */
     uint8_t has_cut;
     char cut_origin[SWIM_NAME_MAX + 1];
     uint64_t cut_version;

@@ -89,8 +89,7 @@ int dns_domain_check(const char *domain, uint8_t *zone, char *canon, struct err 
     size_t n = strlen(domain);
 
     if (n == 0 || n > DNS_DOMAIN_MAX)
-        return err_set(e, -EINVAL, "DNS domain \"%s\": 1-%d characters", domain,
-                       DNS_DOMAIN_MAX);
+        return err_set(e, -EINVAL, "DNS domain \"%s\": 1-%d characters", domain, DNS_DOMAIN_MAX);
     if (!domain_ok(domain))
         return err_set(e, -EINVAL,
                        "DNS domain \"%s\": labels of letters, digits, '-' and '_', 1-63 each, "

@@ -28,11 +28,11 @@
 #include "core/codec.h"
 #include "core/err.h"
 
-#define DNS_UDP_PAYLOAD   1232  /* EDNS payload we advertise and answer up to */
-#define DNS_UDP_MIN       512   /* without EDNS */
-#define DNS_MSG_MAX       65535 /* one message over TCP */
-#define DNS_DOMAIN_MAX    200   /* bytes of the zone name in text */
-#define DNS_INSTANCES_MAX 4096  /* instances of one service considered per answer */
+#define DNS_UDP_PAYLOAD    1232  /* EDNS payload we advertise and answer up to */
+#define DNS_UDP_MIN        512   /* without EDNS */
+#define DNS_MSG_MAX        65535 /* one message over TCP */
+#define DNS_DOMAIN_MAX     200   /* bytes of the zone name in text */
+#define DNS_INSTANCES_MAX  4096  /* instances of one service considered per answer */
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_REFUSED  5
 
@@ -52,7 +52,7 @@ void dns_config_default(struct dns_config *c);
 /* One instance of a service as the answers need it. */
 struct dns_inst {
     char node[SWIM_NAME_MAX + 1];
-    uint8_t family;  /* 4 or 6; 0: the instance uses its node's address */
+    uint8_t family; /* 4 or 6; 0: the instance uses its node's address */
     uint8_t ip[16];
     uint16_t port;
     uint16_t weight; /* SRV weight */
@@ -110,8 +110,8 @@ void dns_set_upstreams(struct dns *d, int upstreams);
 /* Answers one request of len bytes. tcp says how it came (no size limit
  * but DNS_MSG_MAX). On DNS_REPLY the response is in out (cap must be at
  * least DNS_MSG_MAX) and *out_len is its length. Never reads past len. */
-enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_t *req,
-                           size_t len, int tcp, uint8_t *out, size_t cap, size_t *out_len);
+enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_t *req, size_t len,
+                           int tcp, uint8_t *out, size_t cap, size_t *out_len);
 
 /* The response to send when forwarding failed (no answer in time, no
  * upstream): req's header and question with rcode (SERVFAIL, REFUSED).

@@ -25,7 +25,7 @@ struct dns_built {
 struct dns {
     struct dns_config cfg;
     uint8_t zone[DNSW_NAME_MAX]; /* the domain, lower case, wire form */
-    uint64_t rng;              /* xorshift64* state */
+    uint64_t rng;                /* xorshift64* state */
 
     /* one request's scratch: a bump arena, dropped whole when it ends */
     uint8_t *arena;

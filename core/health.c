@@ -29,7 +29,8 @@ int health_cfg_check(const struct health_cfg *c, struct err *e)
         if (c->interval_ms < 100)
             return err_set(e, -EINVAL, "interval: %u ms, at least 100 ms", c->interval_ms);
         if (c->timeout_ms == 0 || c->timeout_ms >= c->interval_ms)
-            return err_set(e, -EINVAL, "timeout: %u ms, must be above 0 and below the interval (%u ms)",
+            return err_set(e, -EINVAL,
+                           "timeout: %u ms, must be above 0 and below the interval (%u ms)",
                            c->timeout_ms, c->interval_ms);
     }
     if (c->successes_before_passing < 1 || c->successes_before_passing > 100)
@@ -131,8 +132,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
-int health_tick(struct health *h, const struct health_cfg *c, uint64_t now_ms,
-                uint64_t *next_ms)
+int health_tick(struct health *h, const struct health_cfg *c, uint64_t now_ms, uint64_t *next_ms)
 {
     int verdict = HEALTH_SAME;
     uint64_t next = UINT64_MAX;

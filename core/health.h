@@ -20,13 +20,13 @@
 enum health_type { HEALTH_HTTP = 1, HEALTH_TCP, HEALTH_EXEC, HEALTH_TTL };
 
 struct health_cfg {
-    uint8_t type;                         /* enum health_type */
-    uint32_t interval_ms;                 /* 10000; ttl checks: unused */
-    uint32_t timeout_ms;                  /* 2000, below interval */
-    uint32_t ttl_ms;                      /* ttl checks: no report within it -> critical */
-    uint32_t successes_before_passing;    /* 1 */
-    uint32_t failures_before_critical;    /* 1 */
-    uint64_t deregister_critical_after_ms;/* 0: never */
+    uint8_t type;                          /* enum health_type */
+    uint32_t interval_ms;                  /* 10000; ttl checks: unused */
+    uint32_t timeout_ms;                   /* 2000, below interval */
+    uint32_t ttl_ms;                       /* ttl checks: no report within it -> critical */
+    uint32_t successes_before_passing;     /* 1 */
+    uint32_t failures_before_critical;     /* 1 */
+    uint64_t deregister_critical_after_ms; /* 0: never */
 };
 
 void health_cfg_default(struct health_cfg *c, uint8_t type);
@@ -34,12 +34,12 @@ void health_cfg_default(struct health_cfg *c, uint8_t type);
 int health_cfg_check(const struct health_cfg *c, struct err *e);
 
 struct health {
-    uint8_t status;          /* enum cat_status; starts CAT_CRITICAL */
+    uint8_t status; /* enum cat_status; starts CAT_CRITICAL */
     uint32_t ok_run, fail_run;
     uint64_t critical_since_ms;
     uint64_t output_sent_ms; /* when the output was last due for gossip */
     uint64_t ttl_deadline_ms;
-    uint8_t output_dirty;    /* output changed since it was last gossiped */
+    uint8_t output_dirty; /* output changed since it was last gossiped */
     uint16_t output_len;
     char output[CAT_OUTPUT_MAX + 1]; /* capped, NUL-terminated */
 };
@@ -60,8 +60,7 @@ int health_result(struct health *h, const struct health_cfg *c, uint64_t now_ms,
 
 /* Timers: TTL expiry, output due, deregistration. Returns a verdict and,
  * in *next_ms, the next time it needs to run (UINT64_MAX: none). */
-int health_tick(struct health *h, const struct health_cfg *c, uint64_t now_ms,
-                uint64_t *next_ms);
+int health_tick(struct health *h, const struct health_cfg *c, uint64_t now_ms, uint64_t *next_ms);
 
 /* Result mappings of the probes. */
 uint8_t health_from_http(int status_code); /* 2xx passing, 429 warning, else critical */

@@ -592,8 +592,18 @@ long http1_parse_response(struct http1_resp *r, uint8_t *buf, size_t len, int eo
 
 /* ---- following a chunked body ---- */
 
-enum { CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER_START,
-       CH_TRAILER_LINE, CH_END_LF, CH_DONE };
+enum {
+    CH_SIZE = 0,
+    CH_EXT,
+    CH_SIZE_LF,
+    CH_DATA,
+    CH_DATA_CR,
+    CH_DATA_LF,
+    CH_TRAILER_START,
+    CH_TRAILER_LINE,
+    CH_END_LF,
+    CH_DONE
+};
 
 #define CH_EXTRA_MAX (16u << 10) /* bytes of chunk extensions and trailers */
 

@@ -14,12 +14,12 @@
 #include "core/crdt_codec.h"
 #include "core/mem.h"
 
-#define RELAY_FROM_SYNC 16 /* records of one sync that are also relayed by gossip */
-#define WANT_MAX 64        /* notices acted on, remembered to ask only once */
-#define PEND_MAX 16        /* syncs of ours in flight, at most */
-#define QUIET_IDLE 2       /* syncs in a row that bring nothing: back to the slow period */
-#define BATCH_SHARE 320    /* bytes of a packed payload: it fits the user share of a packet */
-#define SUMMARY_PER_BUCKET 16 /* origins per bucket of a summary */
+#define RELAY_FROM_SYNC    16  /* records of one sync that are also relayed by gossip */
+#define WANT_MAX           64  /* notices acted on, remembered to ask only once */
+#define PEND_MAX           16  /* syncs of ours in flight, at most */
+#define QUIET_IDLE         2   /* syncs in a row that bring nothing: back to the slow period */
+#define BATCH_SHARE        320 /* bytes of a packed payload: it fits the user share of a packet */
+#define SUMMARY_PER_BUCKET 16  /* origins per bucket of a summary */
 
 struct peer_dg {
     char name[SWIM_NAME_MAX + 1];
@@ -53,7 +53,7 @@ struct repl {
     size_t want_next;
     /* the sync schedule */
     uint64_t now, rng, next_sync_ms, last_sync_ms;
-    unsigned quiet; /* our syncs in a row that brought nothing new */
+    unsigned quiet;               /* our syncs in a row that brought nothing new */
     char soon[SWIM_NAME_MAX + 1]; /* a peer asked for, "" for none */
     struct pend pend[PEND_MAX];
     /* records waiting to be packed into one broadcast */
@@ -437,7 +437,7 @@ uint64_t repl_tick(struct repl *r, uint64_t now_ms, const struct repl_peers *p)
          * sync itself (repl_sync_soon) */
         r->next_sync_ms =
             now_ms + jitter(r, fast && p && p->n ? r->cfg.sync_fast_ms
-                                            : repl_sync_interval(&r->cfg, p ? p->n : 0));
+                                                 : repl_sync_interval(&r->cfg, p ? p->n : 0));
     }
     next = repl_next_due(r);
     return next > now_ms ? next : now_ms + 1;
@@ -478,8 +478,7 @@ size_t repl_adopt(struct repl *r, const char *origin, uint8_t kind, size_t max)
 /* ---- merging ---- */
 
 /* Merges one remote record; 1 when it was new to us. */
-static int merge_one(struct repl *r, uint64_t wall_ms, const struct crdt_rec *rec,
-                     struct err *e)
+static int merge_one(struct repl *r, uint64_t wall_ms, const struct crdt_rec *rec, struct err *e)
 {
     int rc = crdt_merge(r->c, rec, NULL, e);
 
@@ -509,8 +508,7 @@ static int wanted(struct repl *r, const char *origin, uint64_t version)
 
 /* A gossip record: merged, relayed once when new, and a gap in its
  * origin's versions says we are behind. */
-static int bcast_rec(struct repl *r, uint64_t wall_ms, const struct crdt_rec *rec,
-                     struct err *e)
+static int bcast_rec(struct repl *r, uint64_t wall_ms, const struct crdt_rec *rec, struct err *e)
 {
     int rc = merge_one(r, wall_ms, rec, e);
 
@@ -550,9 +548,8 @@ int repl_recv_broadcast(struct repl *r, uint64_t wall_ms, const char *from, cons
     } else if (m.type == REPL_B_NOTICE) {
         /* A big record exists. Unless we cover it, ask its holder for a sync. */
         const char *holder = from ? from : m.holder;
-        if (strcmp(m.origin, crdt_self(r->c)) != 0 &&
-            crdt_covered(r->c, m.origin) < m.version && strcmp(holder, crdt_self(r->c)) != 0 &&
-            !wanted(r, m.origin, m.version))
+        if (strcmp(m.origin, crdt_self(r->c)) != 0 && crdt_covered(r->c, m.origin) < m.version &&
+            strcmp(holder, crdt_self(r->c)) != 0 && !wanted(r, m.origin, m.version))
             repl_sync(r, holder);
     }
     own_changes(r, before);
@@ -611,8 +608,7 @@ static void digest_patch(const struct crdt_digest *base, const struct crdt_diges
 
 static int valid_peer(const struct repl *r, const char *from)
 {
-    return from && from[0] && strlen(from) <= SWIM_NAME_MAX &&
-           strcmp(from, crdt_self(r->c)) != 0;
+    return from && from[0] && strlen(from) <= SWIM_NAME_MAX && strcmp(from, crdt_self(r->c)) != 0;
 }
 
 /* Keeps a copy of a peer's digest (for tombstone collection); d is taken
@@ -764,8 +760,7 @@ static uint8_t *delta_for(struct repl *r, const char *to, const struct crdt_dige
 
 /* A summary from a peer that syncs with us: answer with our entries of the
  * buckets that differ. Its digest equals ours in the others. */
-static uint8_t *on_summary(struct repl *r, const char *from, const struct repl_msg *m,
-                           size_t *len)
+static uint8_t *on_summary(struct repl *r, const char *from, const struct repl_msg *m, size_t *len)
 {
     struct crdt_digest mine, none = {0}, kept;
     struct repl_buckets set = {.n = m->n_hashes};
@@ -881,19 +876,17 @@ int repl_recv_stream(struct repl *r, uint64_t wall_ms, const char *from, const u
         return rc;
     }
     switch (m.type) {
-    case REPL_S_SYNC:
-        {
-            /* a full digest (older agents): the records it lacks, and ours */
-            uint8_t *data = delta_for(r, from, &m.digest, NULL, 1, &len);
-            if (reply) {
-                *reply = data;
-                *reply_len = len;
-            } else {
-                free(data);
-            }
-            keep_digest(r, from, &m.digest, NULL);
+    case REPL_S_SYNC: {
+        /* a full digest (older agents): the records it lacks, and ours */
+        uint8_t *data = delta_for(r, from, &m.digest, NULL, 1, &len);
+        if (reply) {
+            *reply = data;
+            *reply_len = len;
+        } else {
+            free(data);
         }
-        break;
+        keep_digest(r, from, &m.digest, NULL);
+    } break;
     case REPL_S_SUMMARY:
         if (reply) {
             *reply = on_summary(r, from, &m, &len);

@@ -60,7 +60,8 @@ uint32_t repl_sync_interval(const struct repl_config *c, size_t n);
 /* What the driver must send. */
 enum repl_out_kind {
     REPL_OUT_BROADCAST = 1, /* give data to swim_broadcast_user */
-    REPL_OUT_STREAM = 2,    /* open a stream to node `to`, send data; a reply goes to repl_recv_stream */
+    REPL_OUT_STREAM =
+        2, /* open a stream to node `to`, send data; a reply goes to repl_recv_stream */
 };
 
 struct repl_out {
@@ -71,15 +72,15 @@ struct repl_out {
 };
 
 struct repl_stats {
-    uint64_t broadcasts_out;  /* records queued for gossip (ours and relayed) */
-    uint64_t payloads_out;    /* gossip payloads they were packed into */
+    uint64_t broadcasts_out; /* records queued for gossip (ours and relayed) */
+    uint64_t payloads_out;   /* gossip payloads they were packed into */
     uint64_t broadcasts_in, records_merged, records_stale;
     uint64_t syncs, sync_records_out, sync_records_in, notices;
-    uint64_t syncs_equal;     /* syncs of ours that found both digests equal */
-    uint64_t syncs_fast;      /* syncs of ours started early: we were behind */
-    uint64_t syncs_busy;      /* sync requests left for later: one in flight already */
-    uint64_t sync_timeouts;   /* syncs of ours given up: no answer, or the stream failed */
-    uint64_t gaps;            /* gossip records that showed a gap in their origin's versions */
+    uint64_t syncs_equal;   /* syncs of ours that found both digests equal */
+    uint64_t syncs_fast;    /* syncs of ours started early: we were behind */
+    uint64_t syncs_busy;    /* sync requests left for later: one in flight already */
+    uint64_t sync_timeouts; /* syncs of ours given up: no answer, or the stream failed */
+    uint64_t gaps;          /* gossip records that showed a gap in their origin's versions */
     uint64_t decode_errors, dropped; /* malformed input; outputs over out_max */
     uint64_t gc_collected;
     uint64_t census_out, census_origins_out, census_bytes_out; /* censuses we sent */

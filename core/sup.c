@@ -130,8 +130,7 @@ static void fail(struct sup *s, struct sup_out *out)
 }
 
 /* Automatic restart (after an exit or a liveness failure): limited. */
-static void restart_now(struct sup *s, const struct sup_cfg *c, uint64_t now,
-                        struct sup_out *out)
+static void restart_now(struct sup *s, const struct sup_cfg *c, uint64_t now, struct sup_out *out)
 {
     if (limit_hit(s, c, now)) {
         fail(s, out);
@@ -140,8 +139,7 @@ static void restart_now(struct sup *s, const struct sup_cfg *c, uint64_t now,
     spawn(s, c, now, out);
 }
 
-static void stop_signal(struct sup *s, const struct sup_cfg *c, uint64_t now,
-                        struct sup_out *out)
+static void stop_signal(struct sup *s, const struct sup_cfg *c, uint64_t now, struct sup_out *out)
 {
     s->state = SUP_STOPPING;
     s->deadline_ms = now + c->stop_grace_ms;
@@ -296,8 +294,8 @@ static void timer_backoff(struct sup *s, const struct sup_cfg *c, uint64_t now,
     restart_now(s, c, now, out);
 }
 
-static void refused(struct sup *s, const struct sup_cfg *c, uint64_t now,
-                    const struct sup_exit *x, struct sup_out *out)
+static void refused(struct sup *s, const struct sup_cfg *c, uint64_t now, const struct sup_exit *x,
+                    struct sup_out *out)
 {
     s->state = SUP_FAILED;
     s->deadline_ms = SUP_NEVER;
@@ -305,14 +303,17 @@ static void refused(struct sup *s, const struct sup_cfg *c, uint64_t now,
 
 /* actions[state][event], as s6-supervise reads. NULL: nothing happens. */
 static const cell_fn table[SUP_N_STATES][SUP_N_EVENTS] = {
-    /*               START           STOP           RESTART          UNHEALTHY          EXIT           TIMER           REFUSED */
-    [SUP_DOWN] =     {start_fresh,   NULL,          start_fresh,     NULL,              NULL,          NULL,           NULL},
-    [SUP_RUNNING] =  {NULL,          stop_running,  restart_running, unhealthy_running, exit_running,  NULL,           NULL},
-    [SUP_STOPPING] = {start_stopping, stop_stopping, start_stopping, NULL,              exit_stopping, timer_stopping, NULL},
-    [SUP_BACKOFF] =  {start_now,     stop_waiting,  start_fresh,     NULL,              NULL,          timer_backoff,  NULL},
-    [SUP_EXITED] =   {start_fresh,   stop_waiting,  start_fresh,     NULL,              NULL,          NULL,           NULL},
-    [SUP_FAILED] =   {start_fresh,   stop_waiting,  start_fresh,     NULL,              NULL,          NULL,           NULL},
-    [SUP_FETCHING] = {start_now,     stop_waiting,  start_now,       NULL,              NULL,          NULL,           refused},
+    /*               START           STOP           RESTART          UNHEALTHY          EXIT TIMER
+       REFUSED */
+    [SUP_DOWN] = {start_fresh, NULL, start_fresh, NULL, NULL, NULL, NULL},
+    [SUP_RUNNING] = {NULL, stop_running, restart_running, unhealthy_running, exit_running, NULL,
+                     NULL},
+    [SUP_STOPPING] = {start_stopping, stop_stopping, start_stopping, NULL, exit_stopping,
+                      timer_stopping, NULL},
+    [SUP_BACKOFF] = {start_now, stop_waiting, start_fresh, NULL, NULL, timer_backoff, NULL},
+    [SUP_EXITED] = {start_fresh, stop_waiting, start_fresh, NULL, NULL, NULL, NULL},
+    [SUP_FAILED] = {start_fresh, stop_waiting, start_fresh, NULL, NULL, NULL, NULL},
+    [SUP_FETCHING] = {start_now, stop_waiting, start_now, NULL, NULL, NULL, refused},
 };
 
 void sup_event(struct sup *s, const struct sup_cfg *c, uint64_t now_ms, enum sup_event ev,

@@ -30,15 +30,15 @@ struct sup_cfg {
 void sup_cfg_default(struct sup_cfg *c);
 
 enum sup_state {
-    SUP_DOWN = 0,  /* not running, and not wanted up (stopped, or never started) */
-    SUP_RUNNING,   /* the process runs */
-    SUP_STOPPING,  /* stop signal sent, waiting for the exit (grace deadline) */
-    SUP_BACKOFF,   /* exited; waiting for the backoff delay to restart */
-    SUP_EXITED,    /* exited, and the restart policy says it stays down */
-    SUP_FAILED,    /* the start limit was hit, or what it runs was refused; down until
-                    * restarted by hand */
-    SUP_FETCHING,  /* wants to run, but what it runs is not there yet (a bundle being
-                    * fetched and verified): sup_hold is set */
+    SUP_DOWN = 0, /* not running, and not wanted up (stopped, or never started) */
+    SUP_RUNNING,  /* the process runs */
+    SUP_STOPPING, /* stop signal sent, waiting for the exit (grace deadline) */
+    SUP_BACKOFF,  /* exited; waiting for the backoff delay to restart */
+    SUP_EXITED,   /* exited, and the restart policy says it stays down */
+    SUP_FAILED,   /* the start limit was hit, or what it runs was refused; down until
+                   * restarted by hand */
+    SUP_FETCHING, /* wants to run, but what it runs is not there yet (a bundle being
+                   * fetched and verified): sup_hold is set */
     SUP_N_STATES
 };
 
@@ -78,18 +78,18 @@ struct sup_exit {
 };
 
 struct sup {
-    uint8_t state;         /* enum sup_state */
-    uint8_t restart_after; /* STOPPING: start again once it exited */
-    uint8_t unhealthy;     /* STOPPING because of a liveness failure */
-    uint8_t hold;          /* a spawn now waits in FETCHING (sup_hold) */
-    uint32_t level;        /* consecutive short runs: the backoff exponent */
-    uint64_t deadline_ms;  /* SUP_NEVER: none */
-    uint64_t started_ms;   /* when the running process was spawned */
-    uint32_t restarts;     /* spawns after the first one */
-    uint32_t n_starts;     /* total spawns */
-    uint32_t n_window;     /* spawns since the start limit window began */
+    uint8_t state;                        /* enum sup_state */
+    uint8_t restart_after;                /* STOPPING: start again once it exited */
+    uint8_t unhealthy;                    /* STOPPING because of a liveness failure */
+    uint8_t hold;                         /* a spawn now waits in FETCHING (sup_hold) */
+    uint32_t level;                       /* consecutive short runs: the backoff exponent */
+    uint64_t deadline_ms;                 /* SUP_NEVER: none */
+    uint64_t started_ms;                  /* when the running process was spawned */
+    uint32_t restarts;                    /* spawns after the first one */
+    uint32_t n_starts;                    /* total spawns */
+    uint32_t n_window;                    /* spawns since the start limit window began */
     uint64_t starts[SUP_START_BURST_MAX]; /* ring of the latest spawn times */
-    struct sup_exit last;  /* of the latest exit; code -2 when none yet */
+    struct sup_exit last;                 /* of the latest exit; code -2 when none yet */
 };
 
 struct sup_out {

@@ -26,8 +26,8 @@ int sup_secret_name_ok(const char *s)
     if (n == 0 || n > SUP_SECRET_NAME_MAX || !isalnum((unsigned char)s[0]))
         return 0;
     for (; *s; s++)
-        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' ||
-              *s == '_' || *s == '.'))
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' ||
+              *s == '.'))
             return 0;
     return 1;
 }
@@ -55,7 +55,8 @@ static int parse_args(struct sup_spec *s, json_t *v, struct err *e)
     if (json_array_size(v) > SUP_ARGS_MAX)
         return err_set(e, -EINVAL, "args: more than %d arguments", SUP_ARGS_MAX);
     s->args = xcalloc(json_array_size(v) + 1, sizeof(char *));
-    json_array_foreach(v, i, a) {
+    json_array_foreach(v, i, a)
+    {
         const char *str;
         snprintf(field, sizeof(field), "args[%zu]", i);
         if (!json_is_string(a) || json_string_length(a) == 0) {
@@ -84,16 +85,15 @@ static int parse_env(struct sup_spec *s, json_t *v, struct err *e)
     if (json_object_size(v) > SUP_ENV_MAX)
         return err_set(e, -EINVAL, "env: more than %d variables", SUP_ENV_MAX);
     s->env = xcalloc(json_object_size(v) + 1, sizeof(char *));
-    json_object_foreach(v, k, val) {
+    json_object_foreach(v, k, val)
+    {
         const char *str = "";
         size_t n;
         snprintf(field, sizeof(field), "env.%.64s", k);
         if (strlen(k) > 255 || !env_name_ok(k))
             return err_set(e, -EINVAL, "%s: a variable name is [A-Za-z_][A-Za-z0-9_]*", field);
-        if (strcmp(k, "PORT") == 0 || strncmp(k, "PORT_", 5) == 0 ||
-            strncmp(k, "TROUPE_", 7) == 0)
-            return err_set(e, -EINVAL, "%s: PORT, PORT_* and TROUPE_* are set by the agent",
-                           field);
+        if (strcmp(k, "PORT") == 0 || strncmp(k, "PORT_", 5) == 0 || strncmp(k, "TROUPE_", 7) == 0)
+            return err_set(e, -EINVAL, "%s: PORT, PORT_* and TROUPE_* are set by the agent", field);
         if (!json_is_string(val))
             return err_set(e, -EINVAL, "%s: expected a string", field);
         if (json_string_length(val) && jfield_str(val, field, SUP_STR_MAX, &str, e) < 0)
@@ -125,7 +125,8 @@ static int parse_ports(struct sup_spec *s, json_t *v, struct err *e)
         return err_set(e, -EINVAL, "ports: expected an object of NAME: PORT or \"auto\"");
     if (json_object_size(v) > SUP_PORTS_MAX)
         return err_set(e, -EINVAL, "ports: more than %d ports", SUP_PORTS_MAX);
-    json_object_foreach(v, k, p) {
+    json_object_foreach(v, k, p)
+    {
         struct sup_port *sp = &s->ports[s->n_ports];
         snprintf(field, sizeof(field), "ports.%.40s", k);
         if (!*k || strlen(k) > SUP_PORT_NAME_MAX || !env_name_ok(k))
@@ -166,8 +167,7 @@ static int parse_restart(struct sup_spec *s, json_t *v, struct err *e)
 
 static int parse_backoff(struct sup_spec *s, json_t *v, struct err *e)
 {
-    static const char *const keys[] = {"first_ms", "max_ms", "reset_after_ms", "min_run_ms",
-                                       NULL};
+    static const char *const keys[] = {"first_ms", "max_ms", "reset_after_ms", "min_run_ms", NULL};
     json_t *f;
 
     if (!json_is_object(v))
@@ -253,8 +253,7 @@ static int parse_check_kind(struct sup_check *c, json_t *v, const char *where, s
             continue;
         snprintf(field, sizeof(field), "%s.%s", where, kinds[t]);
         if (c->type)
-            return err_set(e, -EINVAL, "%s: a check has one of http, tcp, exec or ttl_ms",
-                           field);
+            return err_set(e, -EINVAL, "%s: a check has one of http, tcp, exec or ttl_ms", field);
         if (jfield_str(f, field, SUP_STR_MAX, &str, e) < 0)
             return e->code;
         if (t == SUP_CHECK_HTTP && strncmp(str, "http://", 7) != 0)
@@ -267,8 +266,7 @@ static int parse_check_kind(struct sup_check *c, json_t *v, const char *where, s
     if ((f = json_object_get(v, "ttl_ms"))) {
         snprintf(field, sizeof(field), "%s.ttl_ms", where);
         if (c->type)
-            return err_set(e, -EINVAL, "%s: a check has one of http, tcp, exec or ttl_ms",
-                           field);
+            return err_set(e, -EINVAL, "%s: a check has one of http, tcp, exec or ttl_ms", field);
         if (jfield_u32(f, field, 100, 86400000, &c->ttl_ms, e) < 0)
             return e->code;
         c->type = SUP_CHECK_TTL;
@@ -280,9 +278,17 @@ static int parse_check_kind(struct sup_check *c, json_t *v, const char *where, s
 
 static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e)
 {
-    static const char *const keys[] = {"name", "role", "http", "tcp", "exec", "ttl_ms",
-                                       "interval_ms", "timeout_ms", "successes_before_passing",
-                                       "failures_before_critical", NULL};
+    static const char *const keys[] = {"name",
+                                       "role",
+                                       "http",
+                                       "tcp",
+                                       "exec",
+                                       "ttl_ms",
+                                       "interval_ms",
+                                       "timeout_ms",
+                                       "successes_before_passing",
+                                       "failures_before_critical",
+                                       NULL};
     char where[32], field[64];
     json_t *f;
 
@@ -297,11 +303,11 @@ static int parse_check(struct sup_check *c, json_t *v, size_t idx, struct err *e
     c->failures_before_critical = 1;
     if (parse_check_name_role(c, v, where, idx, e) < 0 || parse_check_kind(c, v, where, e) < 0)
         return e->code;
-#define U32_FIELD(key, lo, hi)                                                                 \
-    if ((f = json_object_get(v, #key))) {                                                      \
-        snprintf(field, sizeof(field), "%s." #key, where);                                     \
-        if (jfield_u32(f, field, lo, hi, &c->key, e) < 0)                                      \
-            return e->code;                                                                    \
+#define U32_FIELD(key, lo, hi)                                                                     \
+    if ((f = json_object_get(v, #key))) {                                                          \
+        snprintf(field, sizeof(field), "%s." #key, where);                                         \
+        if (jfield_u32(f, field, lo, hi, &c->key, e) < 0)                                          \
+            return e->code;                                                                        \
     }
     U32_FIELD(interval_ms, 50, 86400000)
     U32_FIELD(timeout_ms, 10, 3600000)
@@ -322,7 +328,8 @@ static int parse_checks(struct sup_spec *s, json_t *v, struct err *e)
         return err_set(e, -EINVAL, "checks: expected an array of checks");
     if (json_array_size(v) > SUP_CHECKS_MAX)
         return err_set(e, -EINVAL, "checks: more than %d checks", SUP_CHECKS_MAX);
-    json_array_foreach(v, i, c) {
+    json_array_foreach(v, i, c)
+    {
         s->n_checks++; /* counted first, so release frees a half-parsed one */
         if (parse_check(&s->checks[i], c, i, e) < 0)
             return e->code;
@@ -345,7 +352,8 @@ static int parse_name_list(json_t *v, const char *what, size_t max, size_t cap,
         return err_set(e, -EINVAL, "%s: expected an array of names", what);
     if (json_array_size(v) > max)
         return err_set(e, -EINVAL, "%s: more than %zu names", what, max);
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         char *slot = dst + i * cap;
         snprintf(field, sizeof(field), "%s[%zu]", what, i);
         if (jfield_copy(x, field, slot, cap, e) < 0)
@@ -447,8 +455,8 @@ static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
     if (jfield_copy(f, "name", s->name, sizeof(s->name), e) < 0)
         return e->code;
     if (!sup_name_ok(s->name))
-        return err_set(e, -EINVAL,
-                       "name: \"%s\" is not a DNS label (a-z, 0-9, '-', at most 63)", s->name);
+        return err_set(e, -EINVAL, "name: \"%s\" is not a DNS label (a-z, 0-9, '-', at most 63)",
+                       s->name);
     if ((f = json_object_get(root, "bundle"))) {
         if (json_object_get(root, "command"))
             return err_set(e, -EINVAL, "bundle: a spec names a command or a bundle, not both");
@@ -456,8 +464,7 @@ static int parse_program(struct sup_spec *s, json_t *root, struct err *e)
             return e->code;
         if (!trust_target_name_valid(str))
             return err_set(e, -EINVAL,
-                           "bundle: \"%.64s\" is not NAME@VERSION ([A-Za-z0-9._+-], one '@')",
-                           str);
+                           "bundle: \"%.64s\" is not NAME@VERSION ([A-Za-z0-9._+-], one '@')", str);
         s->bundle = xstrdup(str);
     } else {
         if (!(f = json_object_get(root, "command")))
@@ -538,8 +545,8 @@ static int parse_sandbox(struct sup_spec *s, json_t *root, struct err *e)
     json_t *f;
 
     if ((f = json_object_get(root, "secrets")) &&
-        parse_name_list(f, "secrets", SUP_SECRETS_MAX, SUP_SECRET_NAME_MAX + 1,
-                        sup_secret_name_ok, &s->secrets[0][0], &s->n_secrets, e) < 0)
+        parse_name_list(f, "secrets", SUP_SECRETS_MAX, SUP_SECRET_NAME_MAX + 1, sup_secret_name_ok,
+                        &s->secrets[0][0], &s->n_secrets, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "runtime"))) {
         if (parse_runtime(s, f, e) < 0)
@@ -556,8 +563,8 @@ static int parse_sandbox(struct sup_spec *s, json_t *root, struct err *e)
         s->rootfs = xstrdup(str);
     }
     if ((f = json_object_get(root, "capabilities")) &&
-        parse_name_list(f, "capabilities", SUP_CAPS_MAX, sizeof(s->caps[0]), cap_ok,
-                        &s->caps[0][0], &s->n_caps, e) < 0)
+        parse_name_list(f, "capabilities", SUP_CAPS_MAX, sizeof(s->caps[0]), cap_ok, &s->caps[0][0],
+                        &s->n_caps, e) < 0)
         return e->code;
     if ((f = json_object_get(root, "network")) && parse_network(s, f, e) < 0)
         return e->code;
@@ -586,9 +593,10 @@ static int check_runtime_fields(const struct sup_spec *s, struct err *e)
 static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
 {
     static const char *const keys[] = {
-        "name", "command", "bundle", "args", "dir", "env", "user", "group", "instances", "ports",
-        "restart", "backoff", "start_limit", "stop_signal", "stop_grace_ms", "checks",
-        "secrets", "runtime", "rootfs", "capabilities", "network", "limits", "tags", NULL};
+        "name",        "command",      "bundle",        "args",   "dir",     "env",
+        "user",        "group",        "instances",     "ports",  "restart", "backoff",
+        "start_limit", "stop_signal",  "stop_grace_ms", "checks", "secrets", "runtime",
+        "rootfs",      "capabilities", "network",       "limits", "tags",    NULL};
     json_t *f;
 
     if (!json_is_object(root))
@@ -655,8 +663,7 @@ void sup_spec_release(struct sup_spec *s)
 
 /* ---- privilege ---- */
 
-int sup_spec_privilege_err(struct err *e, const char *service, const char *field,
-                           const char *what)
+int sup_spec_privilege_err(struct err *e, const char *service, const char *field, const char *what)
 {
     return err_set(e, -EPERM,
                    "field \"%s\": %s needs an agent started with --allow-root-services and a "

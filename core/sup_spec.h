@@ -16,7 +16,7 @@
 #define SUP_NAME_MAX        63          /* a DNS label */
 #define SUP_ARGS_MAX        256
 #define SUP_ENV_MAX         128
-#define SUP_STR_MAX         4096        /* any one string */
+#define SUP_STR_MAX         4096 /* any one string */
 #define SUP_INSTANCES_MAX   64
 #define SUP_PORTS_MAX       8
 #define SUP_PORT_NAME_MAX   31
@@ -39,10 +39,10 @@ struct sup_port {
 
 struct sup_check {
     char name[64];
-    uint8_t role;    /* enum sup_check_role */
-    uint8_t type;    /* enum sup_check_type */
-    char *target;    /* heap: URL, HOST:PORT, or command line for sh -c; ${PORT}
-                      * and ${PORT_name} are replaced per instance. NULL for ttl */
+    uint8_t role; /* enum sup_check_role */
+    uint8_t type; /* enum sup_check_type */
+    char *target; /* heap: URL, HOST:PORT, or command line for sh -c; ${PORT}
+                   * and ${PORT_name} are replaced per instance. NULL for ttl */
     uint32_t interval_ms, timeout_ms, ttl_ms;
     uint32_t successes_before_passing, failures_before_critical;
 };
@@ -56,35 +56,35 @@ struct sup_limits {
 
 struct sup_spec {
     char name[SUP_NAME_MAX + 1];
-    char *command;         /* heap; NULL when the spec names a bundle */
-    char *bundle;          /* heap "NAME@VERSION", or NULL: what runs is a signed bundle's
-                            * entrypoint (agent/super/super_bundle.c) */
-    char **args;           /* heap array of heap strings, n_args */
+    char *command; /* heap; NULL when the spec names a bundle */
+    char *bundle;  /* heap "NAME@VERSION", or NULL: what runs is a signed bundle's
+                    * entrypoint (agent/super/super_bundle.c) */
+    char **args;   /* heap array of heap strings, n_args */
     size_t n_args;
-    char *dir;             /* heap or NULL */
-    char **env;            /* heap "KEY=VALUE" strings, n_env */
+    char *dir;  /* heap or NULL */
+    char **env; /* heap "KEY=VALUE" strings, n_env */
     size_t n_env;
     char user[SUP_USER_MAX + 1];  /* "" : the default (the troupe user when root) */
     char group[SUP_USER_MAX + 1]; /* "" : the user's group */
     uint32_t instances;
     struct sup_port ports[SUP_PORTS_MAX];
     size_t n_ports;
-    struct sup_cfg sup;    /* restart, backoff, start limit, stop grace */
+    struct sup_cfg sup; /* restart, backoff, start limit, stop grace */
     int stop_signal;
     struct sup_check checks[SUP_CHECKS_MAX];
     size_t n_checks;
     char secrets[SUP_SECRETS_MAX][SUP_SECRET_NAME_MAX + 1];
     size_t n_secrets;
-    uint8_t runtime;       /* enum sup_runtime */
-    uint8_t runtime_set;   /* the spec names it (else a bundle's manifest decides) */
-    char *rootfs;          /* heap; crun: a directory or a tarball */
+    uint8_t runtime;     /* enum sup_runtime */
+    uint8_t runtime_set; /* the spec names it (else a bundle's manifest decides) */
+    char *rootfs;        /* heap; crun: a directory or a tarball */
     char caps[SUP_CAPS_MAX][32];
     size_t n_caps;
-    uint8_t own_network;   /* crun: a network namespace of its own (loopback only) */
+    uint8_t own_network; /* crun: a network namespace of its own (loopback only) */
     struct sup_limits limits;
     char tags[SUP_TAGS_MAX][SUP_TAG_MAX + 1];
     size_t n_tags;
-    char *json;            /* heap: the spec as canonical JSON (sorted, compact) */
+    char *json; /* heap: the spec as canonical JSON (sorted, compact) */
 };
 
 /* Parses and validates text into s (which it initializes). On error s
@@ -109,7 +109,6 @@ int sup_name_ok(const char *s);
 int sup_spec_check_privilege(const struct sup_spec *s, int allow_root, struct err *e);
 /* The error of sup_spec_check_privilege for a field and what it asks for
  * ("\"root\"", "CAP_NET_ADMIN"): one wording wherever it is found. */
-int sup_spec_privilege_err(struct err *e, const char *service, const char *field,
-                           const char *what);
+int sup_spec_privilege_err(struct err *e, const char *service, const char *field, const char *what);
 
 #endif

@@ -630,8 +630,8 @@ static int next_target(struct swim *s, uint32_t *idx)
     for (int round = 0; round < 2; round++) {
         while (s->order_pos < s->order_n) {
             uint32_t i = s->order[s->order_pos++];
-            if (i < s->n && (s->members[i].m.state == SWIM_ALIVE ||
-                             s->members[i].m.state == SWIM_SUSPECT)) {
+            if (i < s->n &&
+                (s->members[i].m.state == SWIM_ALIVE || s->members[i].m.state == SWIM_SUSPECT)) {
                 *idx = i;
                 return 0;
             }
@@ -698,7 +698,7 @@ static size_t pick_members(struct swim *s, uint32_t *out, size_t k, uint32_t not
         int ok = m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT ||
                  (with_dead && m->state == SWIM_DEAD &&
                   now - m->state_change_ms < s->cfg.gossip_to_dead_ms);
-        if (!ok || i == not)
+        if (!ok || i == not )
             continue;
         for (size_t j = 0; j < got; j++)
             ok &= out[j] != i;
@@ -976,8 +976,7 @@ static int handle(struct swim *s, uint64_t now, const struct msg *m, int depth)
             return -EBADMSG;
         for (unsigned i = 0; i < m->u.compound.n; i++) {
             struct msg part;
-            if (codec_decode(&part, m->u.compound.part[i], m->u.compound.part_len[i], NULL) <
-                0) {
+            if (codec_decode(&part, m->u.compound.part[i], m->u.compound.part_len[i], NULL) < 0) {
                 bad++;
                 continue;
             }
@@ -1237,8 +1236,7 @@ uint64_t swim_tick(struct swim *s, uint64_t now)
     uint64_t next;
 
     /* probe timeline */
-    if (s->probe.active && !s->probe.acked && !s->probe.indirect_sent &&
-        now >= s->probe.timeout_ms)
+    if (s->probe.active && !s->probe.acked && !s->probe.indirect_sent && now >= s->probe.timeout_ms)
         probe_indirect(s);
     if (s->probe.active && now >= s->probe.end_ms)
         probe_end(s, now);

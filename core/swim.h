@@ -30,22 +30,22 @@ struct swim_config {
     uint16_t tags_len;
     uint8_t tags[SWIM_TAGS_MAX]; /* encoded, see core/tags.h */
 
-    uint32_t probe_interval_ms;      /* 1000 (fast: 200) */
-    uint32_t probe_timeout_ms;       /* 500 (fast: 100) */
-    uint32_t indirect_checks;        /* k = 3 */
-    uint32_t gossip_interval_ms;     /* 200 (fast: 50) */
-    uint32_t gossip_fanout;          /* 3 */
-    uint32_t gossip_to_dead_ms;      /* keep gossiping to dead members: 30000 */
-    uint32_t suspicion_mult;         /* max timeout = this x log10(N+1) x probe interval: 4 */
-    uint32_t suspicion_max_mult;     /* max timeout = min timeout x this: 2 */
-    uint32_t retransmit_mult;        /* 4 */
-    uint32_t pushpull_interval_ms;   /* 30000, scaled up with cluster size */
-    uint32_t awareness_max;          /* 8 */
-    uint32_t reconnect_interval_ms;  /* retry dead members: 30000 */
-    uint64_t reap_after_ms;          /* 72 h */
-    uint32_t packet_max;             /* CODEC_PACKET_MAX */
-    uint32_t broadcast_queue_max;    /* bounded queue, oldest dropped: 4096 */
-    uint64_t seed;                   /* for the PRNG */
+    uint32_t probe_interval_ms;     /* 1000 (fast: 200) */
+    uint32_t probe_timeout_ms;      /* 500 (fast: 100) */
+    uint32_t indirect_checks;       /* k = 3 */
+    uint32_t gossip_interval_ms;    /* 200 (fast: 50) */
+    uint32_t gossip_fanout;         /* 3 */
+    uint32_t gossip_to_dead_ms;     /* keep gossiping to dead members: 30000 */
+    uint32_t suspicion_mult;        /* max timeout = this x log10(N+1) x probe interval: 4 */
+    uint32_t suspicion_max_mult;    /* max timeout = min timeout x this: 2 */
+    uint32_t retransmit_mult;       /* 4 */
+    uint32_t pushpull_interval_ms;  /* 30000, scaled up with cluster size */
+    uint32_t awareness_max;         /* 8 */
+    uint32_t reconnect_interval_ms; /* retry dead members: 30000 */
+    uint64_t reap_after_ms;         /* 72 h */
+    uint32_t packet_max;            /* CODEC_PACKET_MAX */
+    uint32_t broadcast_queue_max;   /* bounded queue, oldest dropped: 4096 */
+    uint64_t seed;                  /* for the PRNG */
     /* Our incarnation at start (0: 1). A member that restarts passes one
      * above the highest it had (kept in its data dir), so that its alive
      * beats the left or dead record the cluster holds of it at once. */
@@ -63,29 +63,29 @@ struct swim_member {
     struct node_addr addr;
     uint32_t incarnation;
     uint16_t tags_len;
-    uint8_t state;            /* enum swim_state */
+    uint8_t state; /* enum swim_state */
 };
 
 enum swim_out_kind { SWIM_OUT_UDP = 1, SWIM_OUT_TCP = 2 };
 
 struct swim_out {
-    uint8_t kind;         /* enum swim_out_kind */
+    uint8_t kind; /* enum swim_out_kind */
     struct node_addr to;
-    uint8_t *data;        /* heap; the caller frees with free() */
+    uint8_t *data; /* heap; the caller frees with free() */
     size_t len;
 };
 
 enum swim_event_kind {
-    SWIM_EV_JOIN = 1,   /* a member appeared or came back alive */
-    SWIM_EV_UPDATE,     /* address or tags changed */
+    SWIM_EV_JOIN = 1, /* a member appeared or came back alive */
+    SWIM_EV_UPDATE,   /* address or tags changed */
     SWIM_EV_SUSPECT,
     SWIM_EV_DEAD,
     SWIM_EV_LEFT,
-    SWIM_EV_REAP,       /* removed from the table */
-    SWIM_EV_JOINED,     /* our own join through `addr` succeeded */
-    SWIM_EV_JOIN_FAILED,/* our own join through `addr` failed */
-    SWIM_EV_REFUTE,     /* we refuted a suspicion about ourselves */
-    SWIM_EV_USER,       /* a user broadcast arrived: data/len */
+    SWIM_EV_REAP,        /* removed from the table */
+    SWIM_EV_JOINED,      /* our own join through `addr` succeeded */
+    SWIM_EV_JOIN_FAILED, /* our own join through `addr` failed */
+    SWIM_EV_REFUTE,      /* we refuted a suspicion about ourselves */
+    SWIM_EV_USER,        /* a user broadcast arrived: data/len */
 };
 
 struct swim_event {
@@ -93,7 +93,7 @@ struct swim_event {
     char name[SWIM_NAME_MAX + 1]; /* the member concerned */
     struct node_addr addr;
     uint32_t incarnation;
-    uint8_t *data;                /* SWIM_EV_USER: heap, caller frees */
+    uint8_t *data; /* SWIM_EV_USER: heap, caller frees */
     size_t len;
 };
 
@@ -119,7 +119,7 @@ struct swim_stats {
     uint64_t decode_errors;      /* malformed input dropped */
     uint64_t broadcasts_dropped; /* queue over broadcast_queue_max */
     uint64_t pushpulls;
-    uint64_t stale_corrected;    /* stale suspicions answered with the newer alive */
+    uint64_t stale_corrected; /* stale suspicions answered with the newer alive */
 };
 
 struct swim;
@@ -159,8 +159,7 @@ void swim_join(struct swim *s, uint64_t now_ms, const struct node_addr *addr);
 void swim_leave(struct swim *s, uint64_t now_ms);
 
 /* Replaces our tags (encoded); bumps our incarnation and broadcasts. */
-int swim_set_tags(struct swim *s, uint64_t now_ms, const uint8_t *tags, size_t len,
-                  struct err *e);
+int swim_set_tags(struct swim *s, uint64_t now_ms, const uint8_t *tags, size_t len, struct err *e);
 
 /* Queues an opaque payload to piggyback on gossip (a user broadcast). */
 int swim_broadcast_user(struct swim *s, const uint8_t *data, size_t len, struct err *e);

@@ -29,9 +29,9 @@ uint32_t bcast_limit(const struct swim *s)
 
 /* Lists are keyed and sorted by (kind, transmit bucket, length). */
 #define KEY(user, bucket, len) ((uint32_t)(user) << 24 | (uint32_t)(bucket) << 16 | (uint32_t)(len))
-#define KEY_USER(k)   ((k) >> 24)
-#define KEY_BUCKET(k) (((k) >> 16) & 0xff)
-#define KEY_LEN(k)    ((size_t)((k) & 0xffff))
+#define KEY_USER(k)            ((k) >> 24)
+#define KEY_BUCKET(k)          (((k) >> 16) & 0xff)
+#define KEY_LEN(k)             ((size_t)((k)&0xffff))
 
 struct bpick {
     uint64_t stamp;  /* b's, kept here so that the heap stays in cache */

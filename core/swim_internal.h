@@ -11,12 +11,12 @@
 
 #include "core/swim.h"
 
-#define SWIM_RELAYS_MAX       64  /* indirect probes we run for others at once */
-#define SWIM_JOINS_MAX        64  /* joins in flight */
-#define SWIM_CONFIRM_MAX      8   /* distinct confirmations of one suspicion kept */
-#define SWIM_EVENTS_MAX       65536
-#define SWIM_BCAST_BUCKETS    64  /* broadcasts are bucketed by times sent */
-#define SWIM_MEMBERS_MAX      0xfffffe /* the member index keeps 24 bits per entry */
+#define SWIM_RELAYS_MAX    64 /* indirect probes we run for others at once */
+#define SWIM_JOINS_MAX     64 /* joins in flight */
+#define SWIM_CONFIRM_MAX   8  /* distinct confirmations of one suspicion kept */
+#define SWIM_EVENTS_MAX    65536
+#define SWIM_BCAST_BUCKETS 64       /* broadcasts are bucketed by times sent */
+#define SWIM_MEMBERS_MAX   0xfffffe /* the member index keeps 24 bits per entry */
 
 struct bcast {
     struct bcast *prev, *next; /* in its list (kind, bucket, length), newest first */
@@ -55,8 +55,8 @@ struct member {
 };
 
 struct relay {
-    uint32_t our_seq;    /* seq of the ping we sent to the target */
-    uint32_t their_seq;  /* seq the requester waits for */
+    uint32_t our_seq;   /* seq of the ping we sent to the target */
+    uint32_t their_seq; /* seq the requester waits for */
     struct node_addr requester;
     uint64_t deadline_ms;
     uint8_t want_nack;

@@ -128,8 +128,8 @@ size_t swim_rejoin_round(struct swim_rejoin *r, uint64_t now_ms, const struct sw
             out[n++] = r->target[i];
         r->attempts++;
         r->next_ms = now_ms + r->backoff_ms;
-        r->backoff_ms = r->backoff_ms > r->cfg.backoff_max_ms / 2 ? r->cfg.backoff_max_ms
-                                                                   : r->backoff_ms * 2;
+        r->backoff_ms =
+            r->backoff_ms > r->cfg.backoff_max_ms / 2 ? r->cfg.backoff_max_ms : r->backoff_ms * 2;
         return n;
     }
     for (size_t i = 0; i < r->n_target && n < cap; i++)

@@ -43,10 +43,10 @@ struct swim_rejoin {
     size_t n_own;
     struct node_addr target[SWIM_REJOIN_TARGETS_MAX];
     size_t n_target;
-    uint64_t next_ms;     /* when the next round is due */
-    uint32_t backoff_ms;  /* the wait after the next round while alone */
-    uint32_t attempts;    /* rounds since we last saw no live member but us */
-    int alone;            /* at the last round or check: no live member but us */
+    uint64_t next_ms;    /* when the next round is due */
+    uint32_t backoff_ms; /* the wait after the next round while alone */
+    uint32_t attempts;   /* rounds since we last saw no live member but us */
+    int alone;           /* at the last round or check: no live member but us */
 };
 
 /* Fills c with the defaults: 1 s to 60 s of backoff, a refresh a minute. */

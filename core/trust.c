@@ -108,8 +108,7 @@ static int check_threshold(const struct trust_root *keys, enum trust_role role,
 
 /* A metadata file that a parent records as longer than any metadata may be
  * is refused before it is fetched (an endless-data attack). */
-static int check_meta_length(const char *parent, const char *child, uint64_t length,
-                             struct err *e)
+static int check_meta_length(const char *parent, const char *child, uint64_t length, struct err *e)
 {
     if (length > TRUST_META_MAX)
         return err_set(e, TRUST_ENDLESS,

@@ -32,7 +32,7 @@ struct sim_repl {
     uint64_t *join_lag;        /* per instance: the longest wait of a node past its join */
     uint64_t *joined_ms;       /* per node */
     uint32_t *holders;
-    uint64_t *held;            /* bit (instance * total + node) */
+    uint64_t *held; /* bit (instance * total + node) */
     uint64_t complete, registered, all_held_ms;
     uint64_t bytes_at_all_held;
     struct sim_net *net_seen;
@@ -97,8 +97,7 @@ static int64_t instance_of(const struct sim_repl *s, const char *key)
 {
     unsigned long node, k;
     char tail;
-    if (sscanf(key, "n%lu-%lu%c", &node, &k, &tail) != 2 || node >= s->total ||
-        k >= s->services)
+    if (sscanf(key, "n%lu-%lu%c", &node, &k, &tail) != 2 || node >= s->total || k >= s->services)
         return -1;
     return (int64_t)(node * s->services + k);
 }
@@ -128,8 +127,7 @@ static void check_all(struct sim_repl *s, uint64_t inst, uint64_t now)
 }
 
 /* After node i merged something: does it hold the instance of `key` now? */
-static void note(struct sim_repl *s, uint32_t i, const char *origin, const char *key,
-                 uint64_t now)
+static void note(struct sim_repl *s, uint32_t i, const char *origin, const char *key, uint64_t now)
 {
     int64_t inst = instance_of(s, key);
     const struct crdt_rec *r;

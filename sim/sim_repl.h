@@ -17,15 +17,15 @@
 #include "sim/sim_net.h"
 
 struct sim_repl_result {
-    uint32_t services;       /* per node; 0: the catalog was not simulated */
-    uint64_t instances;      /* registered in all */
-    size_t held_n, never;    /* instances held by all at some point / never */
+    uint32_t services;           /* per node; 0: the catalog was not simulated */
+    uint64_t instances;          /* registered in all */
+    size_t held_n, never;        /* instances held by all at some point / never */
     uint64_t p50, p90, p99, max; /* registration -> held by every running node (ms) */
     /* the same, each node counted from when it had joined (when later than
      * the registration): the catalog's own delay, without membership's */
     uint64_t j50, j90, j99, jmax;
-    uint64_t all_held_ms;    /* when every running node first held every instance */
-    double bytes_per_node_s; /* everything sent (membership + catalog), whole run */
+    uint64_t all_held_ms;           /* when every running node first held every instance */
+    double bytes_per_node_s;        /* everything sent (membership + catalog), whole run */
     double steady_bytes_per_node_s; /* the same after all_held_ms */
     double sync_bytes_per_node_s;   /* catalog syncs over streams, whole run */
     uint64_t syncs, sync_records, broadcasts_out, notices, dropped, stale;

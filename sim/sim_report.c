@@ -65,8 +65,9 @@ static const char *profile_name(enum swim_profile p)
 
 static void json_repl(FILE *f, const struct sim_repl_result *c)
 {
-    fprintf(f, "\"services\":{\"per_node\":%u,\"instances\":%" PRIu64 ",\"held_by_all\":{\"n\":%zu,"
-               "\"never\":%zu",
+    fprintf(f,
+            "\"services\":{\"per_node\":%u,\"instances\":%" PRIu64 ",\"held_by_all\":{\"n\":%zu,"
+            "\"never\":%zu",
             c->services, c->instances, c->held_n + c->never, c->never);
     if (c->held_n)
         fprintf(f,
@@ -88,8 +89,8 @@ static void json_repl(FILE *f, const struct sim_repl_result *c)
             ",\"stale\":%" PRIu64 ",\"payloads_out\":%" PRIu64 ",\"syncs_equal\":%" PRIu64
             ",\"syncs_fast\":%" PRIu64 ",\"sync_timeouts\":%" PRIu64 "},",
             c->bytes_per_node_s, c->steady_bytes_per_node_s, c->sync_bytes_per_node_s, c->syncs,
-            c->sync_records, c->broadcasts_out, c->notices, c->dropped, c->stale,
-            c->payloads_out, c->syncs_equal, c->syncs_fast, c->sync_timeouts);
+            c->sync_records, c->broadcasts_out, c->notices, c->dropped, c->stale, c->payloads_out,
+            c->syncs_equal, c->syncs_fast, c->sync_timeouts);
 }
 
 static void text_repl(FILE *f, const struct sim_repl_result *c)
@@ -204,7 +205,6 @@ static void print_json(FILE *f, const struct sim_scenario *sc, const struct sim_
             "\"}\n",
             r->dgrams_lost, r->dgrams_unreachable, r->streams_failed, r->events, r->trace);
 }
-
 
 void sim_swim_print(FILE *f, const struct sim_scenario *sc, const struct sim_result *r, int json)
 {

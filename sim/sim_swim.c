@@ -14,10 +14,10 @@
 #include "core/swim_rejoin.h"
 #include "sim/sim_swim.h"
 
-#define JOIN_RETRY_MS 1000
+#define JOIN_RETRY_MS   1000
 #define LEAVE_LINGER_MS 600 /* as the agent: its leave is gossiped, then it stops */
 #define PEERS_MAX       64  /* members a stopped node remembers, as the agent's data dir */
-#define NEVER         UINT64_MAX
+#define NEVER           UINT64_MAX
 
 struct node {
     struct swim *swim; /* NULL before start and after a kill */
@@ -58,13 +58,13 @@ struct drv {
     uint64_t grace_ms; /* a partition's effects may last this long after it heals */
     uint64_t trace;
     struct sim_result *r;
-    struct sim_repl *rp;  /* the catalog, when the scenario has services or churn */
-    struct sim_churn *ch; /* with churn */
-    uint64_t *rejoin_v;  /* restarts back in the cluster: how long it took */
+    struct sim_repl *rp;           /* the catalog, when the scenario has services or churn */
+    struct sim_churn *ch;          /* with churn */
+    uint64_t *rejoin_v;            /* restarts back in the cluster: how long it took */
     size_t n_rejoin, n_rejoin_cut; /* and those stopped again before they were */
-    struct sim_place *pl; /* with --place */
-    struct swim **sw;     /* with --place: each node's swim, handed to every tick */
-    uint64_t place_at;    /* with --place: the next tick */
+    struct sim_place *pl;          /* with --place */
+    struct swim **sw;              /* with --place: each node's swim, handed to every tick */
+    uint64_t place_at;             /* with --place: the next tick */
 };
 
 /* ---- names and addresses ---- */
@@ -705,8 +705,8 @@ static void collect_rejoins(struct drv *d, struct sim_dist *out)
     size_t never = 0;
 
     for (uint32_t i = 0; i < d->total; i++)
-        never += d->nodes[i].swim && d->nodes[i].restart_ms != NEVER &&
-                 d->nodes[i].back_all_ms == NEVER;
+        never +=
+            d->nodes[i].swim && d->nodes[i].restart_ms != NEVER && d->nodes[i].back_all_ms == NEVER;
     qsort(d->rejoin_v, d->n_rejoin, sizeof(*d->rejoin_v), u64_cmp);
     dist(out, d->rejoin_v, d->n_rejoin, never);
 }

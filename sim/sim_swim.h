@@ -50,14 +50,14 @@ struct sim_scenario {
     struct sim_net_config net; /* nodes and seed are filled by sim_swim_run */
     uint64_t progress_ms;      /* when not 0: a line on `progress` every that much simulated time */
     FILE *progress;
-    uint32_t services; /* catalog: instances each node registers (0: none) */
-    uint32_t churn;    /* catalog operations per node per minute (0: none; see sim_churn.h) */
-    uint32_t faults;   /* with churn: partitions, freezes and restarts drawn from the seed */
-    uint64_t gc_ms;    /* with churn: tombstone collection period (0: 30 s, as the agent) */
-    int gc_serving;    /* with churn: collection counts only live members (the old rule) */
+    uint32_t services;      /* catalog: instances each node registers (0: none) */
+    uint32_t churn;         /* catalog operations per node per minute (0: none; see sim_churn.h) */
+    uint32_t faults;        /* with churn: partitions, freezes and restarts drawn from the seed */
+    uint64_t gc_ms;         /* with churn: tombstone collection period (0: 30 s, as the agent) */
+    int gc_serving;         /* with churn: collection counts only live members (the old rule) */
     unsigned fault_kinds;   /* with churn: bits 1 << SIM_FAULT_* (0: all) */
     uint64_t reap_after_ms; /* 0: the profile's */
-    uint32_t place_slots; /* placement (sim_place): slots of the cluster's specs (0: none) */
+    uint32_t place_slots;   /* placement (sim_place): slots of the cluster's specs (0: none) */
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;
@@ -101,8 +101,8 @@ struct sim_result {
     double bytes_per_node_s, bytes_per_node_s_max;
     double streams_per_node_s;
     uint64_t dgrams_lost, dgrams_unreachable, streams_failed, events;
-    uint64_t trace;              /* hash of every byte sent, with its time and ends */
-    struct sim_repl_result repl; /* with services > 0 */
+    uint64_t trace;                /* hash of every byte sent, with its time and ends */
+    struct sim_repl_result repl;   /* with services > 0 */
     struct sim_churn_result churn; /* with churn > 0 */
     struct sim_place_result place; /* with place_slots > 0 */
 };

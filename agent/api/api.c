@@ -70,9 +70,10 @@ static void reply_verror(struct httpd_req *req, int status, const char *fmt, va_
     if (n < 0)
         n = 0;
     /* the message may quote what the client sent: keep it valid JSON text */
-    api_reply_json(req, status,
-               json_pack("{s:o}", "error",
-                         api_json_text(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1)));
+    api_reply_json(
+        req, status,
+        json_pack("{s:o}", "error",
+                  api_json_text(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1)));
 }
 
 void api_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
@@ -88,10 +89,9 @@ static const struct {
     int code, status, body_status;
 } statuses[] = {
     {-ENOENT, 404, 400}, /* no such thing; in a body: the document names what is not there */
-    {-EPERM, 403, 403},
-    {-EEXIST, 409, 409},
+    {-EPERM, 403, 403},   {-EEXIST, 409, 409},
     {-ENOTSUP, 422, 422}, /* understood, but not supported (a cluster spec) */
-    {-EIO, 500, 500}, /* the disk, not the client */
+    {-EIO, 500, 500},     /* the disk, not the client */
 };
 
 int api_status(int code)
@@ -188,8 +188,7 @@ int api_query_uint(struct httpd_req *req, const char *name, uint64_t *v)
 
 int api_method_is(const char *method, const char *want)
 {
-    return strcmp(method, want) == 0 ||
-           (strcmp(want, "PUT") == 0 && strcmp(method, "POST") == 0);
+    return strcmp(method, want) == 0 || (strcmp(want, "PUT") == 0 && strcmp(method, "POST") == 0);
 }
 
 static json_t *tags_json(const uint8_t *enc, size_t len)
@@ -219,10 +218,9 @@ static json_t *member_json(const struct swim_member *m)
     }
     /* names and tags come from other members: shown, whatever their bytes */
     return json_pack("{s:o, s:s, s:i, s:s, s:I, s:o}", "name",
-                     api_json_text(m->name, strlen(m->name)), "addr", ip, "port",
-                     (int)m->addr.port, "status", swim_state_name((enum swim_state)m->state),
-                     "incarnation", (json_int_t)m->incarnation, "tags",
-                     tags_json(m->tags, m->tags_len));
+                     api_json_text(m->name, strlen(m->name)), "addr", ip, "port", (int)m->addr.port,
+                     "status", swim_state_name((enum swim_state)m->state), "incarnation",
+                     (json_int_t)m->incarnation, "tags", tags_json(m->tags, m->tags_len));
 }
 
 static void get_members(struct agent *a, struct httpd_req *req, const char *rest)
@@ -255,7 +253,9 @@ static json_t *join_json(struct agent *a)
     json_t *o = json_object();
 
     json_object_set_new(o, "state",
-                        json_string(!alone ? "joined" : r->n_target ? "retrying" : "alone"));
+                        json_string(!alone        ? "joined"
+                                    : r->n_target ? "retrying"
+                                                  : "alone"));
     json_object_set_new(o, "targets", json_integer((json_int_t)r->n_target));
     if (alone && r->n_target) {
         json_object_set_new(o, "attempts", json_integer((json_int_t)r->attempts));
@@ -286,8 +286,8 @@ static void get_self(struct agent *a, struct httpd_req *req, const char *rest)
 
 static void get_health(struct agent *a, struct httpd_req *req, const char *rest)
 {
-    json_t *o = json_pack("{s:s, s:i, s:o}", "status", a->stopping ? "leaving" : "ok",
-                          "awareness", (int)swim_awareness(a->swim), "members", counts_json(a));
+    json_t *o = json_pack("{s:s, s:i, s:o}", "status", a->stopping ? "leaving" : "ok", "awareness",
+                          (int)swim_awareness(a->swim), "members", counts_json(a));
     api_reply_json(req, a->stopping ? 503 : 200, o);
 }
 
@@ -320,7 +320,7 @@ static void join_finish(struct api_join *j)
                                                                         : "no answer in time"));
     }
     api_reply_json(j->req, joined ? 200 : 502,
-               json_pack("{s:i, s:o}", "joined", joined, "errors", errors));
+                   json_pack("{s:i, s:o}", "joined", joined, "errors", errors));
     for (struct api_join **p = &a->api_joins; *p; p = &(*p)->next) {
         if (*p == j) {
             *p = j->next;
@@ -382,7 +382,7 @@ static void put_join(struct agent *a, struct httpd_req *req, const char *rest)
         const char *s = json_string_value(json_array_get(addrs, i));
         if (!s || node_addr_parse(&j->addr[i], s, 7420, &e) < 0) {
             api_reply_error(req, 400, "field \"addrs\"[%zu]: %s", i,
-                        s ? e.msg : "expected a string \"IP:PORT\"");
+                            s ? e.msg : "expected a string \"IP:PORT\"");
             json_decref(body);
             free(j);
             return;
@@ -434,10 +434,10 @@ static void bundle_done(void *ud, const struct bundle_result *r)
         return;
     }
     api_reply_json(req, 200,
-               json_pack("{s:s, s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "bundle", r->name, "path",
-                         r->path, "reused", r->reused, "manifest", "name", r->manifest->name,
-                         "version", r->manifest->version, "entrypoint", r->manifest->entrypoint,
-                         "runtime", r->manifest->runtime));
+                   json_pack("{s:s, s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "bundle", r->name, "path",
+                             r->path, "reused", r->reused, "manifest", "name", r->manifest->name,
+                             "version", r->manifest->version, "entrypoint", r->manifest->entrypoint,
+                             "runtime", r->manifest->runtime));
 }
 
 static void put_bundle_fetch(struct agent *a, struct httpd_req *req, const char *rest)
@@ -512,14 +512,10 @@ static void get_dns_stats(struct agent *a, struct httpd_req *req, const char *re
 /* ---- routing ---- */
 
 const struct api_route api_own_routes[] = {
-    {"GET", "/v1/members", get_members},
-    {"GET", "/v1/self", get_self},
-    {"GET", "/v1/health", get_health},
-    {"PUT", "/v1/join", put_join},
-    {"PUT", "/v1/leave", put_leave},
-    {"PUT", "/v1/bundle/fetch", put_bundle_fetch},
-    {"GET", "/metrics", get_metrics},
-    {"GET", "/v1/dns/stats", get_dns_stats},
+    {"GET", "/v1/members", get_members}, {"GET", "/v1/self", get_self},
+    {"GET", "/v1/health", get_health},   {"PUT", "/v1/join", put_join},
+    {"PUT", "/v1/leave", put_leave},     {"PUT", "/v1/bundle/fetch", put_bundle_fetch},
+    {"GET", "/metrics", get_metrics},    {"GET", "/v1/dns/stats", get_dns_stats},
 };
 const size_t api_own_n_routes = sizeof(api_own_routes) / sizeof(api_own_routes[0]);
 
@@ -544,18 +540,15 @@ static void handle(void *ud, struct httpd_req *req)
         return;
     if (api_tokens_route(a, req, method, path) || api_super_handle(a, req))
         return;
-    r = api_route_find(api_own_routes, api_own_n_routes, method, path, &rest,
-                       &path_known);
+    r = api_route_find(api_own_routes, api_own_n_routes, method, path, &rest, &path_known);
     if (r) {
         r->fn(a, req, rest);
         return;
     }
-    if (!path_known && (api_ui_route(a, req, method, path) ||
-                        api_catalog_route(a, req, method, path) ||
-                        api_kv_route(a, req, method, path) ||
-                        api_events_route(a, req, method, path) ||
-                        api_specs_route(a, req, method, path) ||
-                        api_routes_route(a, req, method, path)))
+    if (!path_known &&
+        (api_ui_route(a, req, method, path) || api_catalog_route(a, req, method, path) ||
+         api_kv_route(a, req, method, path) || api_events_route(a, req, method, path) ||
+         api_specs_route(a, req, method, path) || api_routes_route(a, req, method, path)))
         return;
     if (path_known)
         api_reply_error(req, 405, "method %s not allowed on %s", method, path);
@@ -569,10 +562,10 @@ void api_routes_each(void (*fn)(void *ud, const char *method, const char *patter
         const struct api_route *t;
         const size_t *n;
     } tables[] = {
-        {api_super_routes, &api_super_n_routes},     {api_own_routes, &api_own_n_routes},
-        {api_ui_routes, &api_ui_n_routes},           {api_catalog_routes, &api_catalog_n_routes},
-        {api_kv_routes, &api_kv_n_routes},           {api_events_routes, &api_events_n_routes},
-        {api_specs_routes, &api_specs_n_routes},     {api_routes_routes, &api_routes_n_routes},
+        {api_super_routes, &api_super_n_routes},   {api_own_routes, &api_own_n_routes},
+        {api_ui_routes, &api_ui_n_routes},         {api_catalog_routes, &api_catalog_n_routes},
+        {api_kv_routes, &api_kv_n_routes},         {api_events_routes, &api_events_n_routes},
+        {api_specs_routes, &api_specs_n_routes},   {api_routes_routes, &api_routes_n_routes},
         {api_tokens_routes, &api_tokens_n_routes},
     };
 

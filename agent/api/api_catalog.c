@@ -47,15 +47,14 @@ static json_t *instance_json(struct agent *a, const struct cat_instance *in)
         }
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:s, s:I}", "id", in->id, "service",
-                     in->service, "node", in->node, "address", addr, "port", (int)in->port,
-                     "tags", tags, "meta", meta, "version", in->version, "weight",
-                     (json_int_t)in->weight);
+                     in->service, "node", in->node, "address", addr, "port", (int)in->port, "tags",
+                     tags, "meta", meta, "version", in->version, "weight", (json_int_t)in->weight);
 }
 
 static json_t *check_json(const struct cat_check *ck, const char *node)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ck->id, "name", ck->name,
-                     "node", node, "instance", ck->instance, "type", ck->type, "status",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ck->id, "name", ck->name, "node",
+                     node, "instance", ck->instance, "type", ck->type, "status",
                      cat_status_name(ck->status), "output",
                      api_json_text(ck->output, ck->output_len));
 }
@@ -90,11 +89,11 @@ static void get_services(struct agent *a, struct httpd_req *req)
         json_t *tags = json_array();
         for (size_t k = 0; k < s[i].n_tags; k++)
             json_array_append_new(tags, json_string(s[i].tags[k]));
-        json_array_append_new(
-            arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "name", s[i].name, "instances",
-                           (json_int_t)s[i].instances, "passing", (json_int_t)s[i].passing,
-                           "warning", (json_int_t)s[i].warning, "critical",
-                           (json_int_t)s[i].critical, "tags", tags));
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "name", s[i].name,
+                                             "instances", (json_int_t)s[i].instances, "passing",
+                                             (json_int_t)s[i].passing, "warning",
+                                             (json_int_t)s[i].warning, "critical",
+                                             (json_int_t)s[i].critical, "tags", tags));
     }
     free(s);
     api_set_index(a, req);
@@ -151,8 +150,8 @@ static void get_health(struct agent *a, struct httpd_req *req)
     size_t n = 0;
     json_t *arr;
 
-    if (entries(a, req, "/v1/health/service/", passing ? CAT_PASSING : CAT_CRITICAL, passing,
-                &es, &n) < 0)
+    if (entries(a, req, "/v1/health/service/", passing ? CAT_PASSING : CAT_CRITICAL, passing, &es,
+                &n) < 0)
         return;
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -161,11 +160,10 @@ static void get_health(struct agent *a, struct httpd_req *req)
         uint8_t st = es[i].serving ? es[i].status : CAT_CRITICAL;
         for (size_t k = 0; k < es[i].n_checks; k++)
             json_array_append_new(checks, check_json(&es[i].checks[k], es[i].inst.node));
-        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:s, s:b}", "node",
-                                             es[i].inst.node, "service",
-                                             instance_json(a, &es[i].inst), "checks", checks,
-                                             "status", cat_status_name(st), "serving",
-                                             es[i].serving));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:o, s:o, s:s, s:b}", "node", es[i].inst.node,
+                                        "service", instance_json(a, &es[i].inst), "checks", checks,
+                                        "status", cat_status_name(st), "serving", es[i].serving));
     }
     cat_entries_free(es, n);
     api_set_index(a, req);
@@ -233,10 +231,9 @@ static void get_own(struct agent *a, struct httpd_req *req)
             json_array_append_new(checks, json_pack("{s:s, s:s}", "id", checks_id(s->checks[i]),
                                                     "status", cat_status_name(st)));
         }
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s, s:o}", "id", s->id,
-                                             "source", src[s->source], "file", s->file,
-                                             "status", cat_status_name(worst), "checks",
-                                             checks));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s, s:o}", "id", s->id, "source",
+                                             src[s->source], "file", s->file, "status",
+                                             cat_status_name(worst), "checks", checks));
     }
     api_set_index(a, req);
     api_reply_json(req, 200, arr);
@@ -370,8 +367,8 @@ static void put_check(struct agent *a, struct httpd_req *req, const char *rest)
         return;
     }
     api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:s, s:s}", "check", id, "reported",
-                                       cat_status_name(status)));
+    api_reply_json(req, 200,
+                   json_pack("{s:s, s:s}", "check", id, "reported", cat_status_name(status)));
     agent_drive(a);
 }
 
@@ -412,8 +409,7 @@ const struct api_route api_catalog_routes[] = {
 };
 const size_t api_catalog_n_routes = sizeof(api_catalog_routes) / sizeof(api_catalog_routes[0]);
 
-int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method,
-                      const char *path)
+int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
     const size_t n = api_catalog_n_routes;
     const struct api_route *r;

@@ -42,8 +42,7 @@ static void put_fire(struct agent *a, struct httpd_req *req, const char *name)
     int n, rc;
 
     if (!valid_name(name)) {
-        api_reply_error(req, 400, "name: expected 1 to %d of [A-Za-z0-9._:-]",
-                        CAT_EVENT_NAME_MAX);
+        api_reply_error(req, 400, "name: expected 1 to %d of [A-Za-z0-9._:-]", CAT_EVENT_NAME_MAX);
         return;
     }
     if (len > CAT_EVENT_PAYLOAD_MAX) {
@@ -69,8 +68,9 @@ static void put_fire(struct agent *a, struct httpd_req *req, const char *name)
         return;
     }
     api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:s, s:s, s:I}", "name", name, "node", a->cfg.node,
-                                       "seq", (json_int_t)ev->seq));
+    api_reply_json(req, 200,
+                   json_pack("{s:s, s:s, s:I}", "name", name, "node", a->cfg.node, "seq",
+                             (json_int_t)ev->seq));
     free(ev);
     agent_drive(a);
 }
@@ -119,8 +119,8 @@ static void get_events(struct agent *a, struct httpd_req *req)
         return;
     }
     arr = json_array();
-    if (store_events_query(a->store, since, has_kind >= 0 ? kind : NULL, limit, event_cb, arr,
-                           &e) < 0) {
+    if (store_events_query(a->store, since, has_kind >= 0 ? kind : NULL, limit, event_cb, arr, &e) <
+        0) {
         json_decref(arr);
         api_reply_error(req, 500, "%s", e.msg);
         return;
@@ -140,8 +140,7 @@ const struct api_route api_events_routes[] = {
 };
 const size_t api_events_n_routes = sizeof(api_events_routes) / sizeof(api_events_routes[0]);
 
-int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
-                     const char *path)
+int api_events_route(struct agent *a, struct httpd_req *req, const char *method, const char *path)
 {
     const size_t n = api_events_n_routes;
     const struct api_route *r;

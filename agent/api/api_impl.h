@@ -81,16 +81,13 @@ void api_block_close(struct agent *a);
 void api_set_index(struct agent *a, struct httpd_req *req);
 
 /* Routers of the catalog endpoints: 1 when they answered req. */
-int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method,
-                      const char *path);
+int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
-int api_events_route(struct agent *a, struct httpd_req *req, const char *method,
-                     const char *path);
+int api_events_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 /* The cluster's service specs and where they run (api_specs.c). */
 int api_specs_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 /* The proxy routes (api_routes.c). */
-int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
-                     const char *path);
+int api_routes_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 
 /* Requests by route and code, and their durations (api_metrics.c). */
 #include <stdio.h>
@@ -108,7 +105,6 @@ const struct acl_token *api_acl_token(struct agent *a, struct httpd_req *req);
  * one (and every row a route). */
 void api_acl_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
 /* api_tokens.c: the token endpoints. */
-int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method,
-                     const char *path);
+int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 
 #endif

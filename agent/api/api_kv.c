@@ -18,9 +18,9 @@
 
 static json_t *entry_json(const struct crdt_rec *r, int with_value)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "key", r->key, "origin", r->origin,
-                          "hlc", (json_int_t)r->hlc, "time_ms", (json_int_t)hlc_wall_ms(r->hlc),
-                          "size", (json_int_t)r->len);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "key", r->key, "origin", r->origin, "hlc",
+                          (json_int_t)r->hlc, "time_ms", (json_int_t)hlc_wall_ms(r->hlc), "size",
+                          (json_int_t)r->len);
     if (with_value) {
         size_t cap = sodium_base64_ENCODED_LEN(r->len, sodium_base64_VARIANT_ORIGINAL);
         char *b64 = xmalloc(cap);
@@ -62,8 +62,8 @@ static void get_kv(struct agent *a, struct httpd_req *req)
     const struct crdt_rec *r;
 
     if (api_query_has(req, "recurse") || api_query_has(req, "keys")) {
-        struct list l = {.c = a->catalog, .arr = json_array(),
-                         .keys_only = api_query_has(req, "keys")};
+        struct list l = {
+            .c = a->catalog, .arr = json_array(), .keys_only = api_query_has(req, "keys")};
         crdt_scan(a->catalog->crdt, CRDT_KV, key[0] ? key : NULL, 0, list_cb, &l);
         api_set_index(a, req);
         api_reply_json(req, 200, l.arr); /* [] when nothing is under the prefix */
@@ -209,8 +209,7 @@ int api_kv_route(struct agent *a, struct httpd_req *req, const char *method, con
     const char *key;
     int known = 0;
 
-    if ((r = api_route_find(api_kv_routes, api_kv_n_routes, method, path, &key,
-                            &known))) {
+    if ((r = api_route_find(api_kv_routes, api_kv_n_routes, method, path, &key, &known))) {
         r->fn(a, req, key);
         return 1;
     }

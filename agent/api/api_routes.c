@@ -150,9 +150,9 @@ static void read_routes(struct agent *a, struct httpd_req *req, const char *rest
 }
 
 const struct api_route api_routes_routes[] = {
-    {"GET", "/v1/routes", read_routes},      {"GET", "/v1/routes/*", read_routes},
-    {"PUT", "/v1/routes", put_route},        {"PUT", "/v1/routes/*", put_route},
-    {"DELETE", "/v1/routes", delete_route},  {"DELETE", "/v1/routes/*", delete_route},
+    {"GET", "/v1/routes", read_routes},     {"GET", "/v1/routes/*", read_routes},
+    {"PUT", "/v1/routes", put_route},       {"PUT", "/v1/routes/*", put_route},
+    {"DELETE", "/v1/routes", delete_route}, {"DELETE", "/v1/routes/*", delete_route},
 };
 const size_t api_routes_n_routes = sizeof(api_routes_routes) / sizeof(api_routes_routes[0]);
 
@@ -162,8 +162,7 @@ int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
     const char *name;
     int known = 0;
 
-    if ((r = api_route_find(api_routes_routes, api_routes_n_routes, method, path, &name,
-                            &known))) {
+    if ((r = api_route_find(api_routes_routes, api_routes_n_routes, method, path, &name, &known))) {
         r->fn(a, req, name);
         return 1;
     }

@@ -208,9 +208,9 @@ static void delete_named(struct agent *a, struct httpd_req *req, const char *nam
 }
 
 const struct api_route api_specs_routes[] = {
-    {"GET", "/v1/place", read_place},   {"GET", "/v1/place/*", read_place},
-    {"GET", "/v1/specs", read_specs},   {"GET", "/v1/specs/*", read_specs},
-    {"PUT", "/v1/specs/*", put_named},  {"DELETE", "/v1/specs/*", delete_named},
+    {"GET", "/v1/place", read_place},  {"GET", "/v1/place/*", read_place},
+    {"GET", "/v1/specs", read_specs},  {"GET", "/v1/specs/*", read_specs},
+    {"PUT", "/v1/specs/*", put_named}, {"DELETE", "/v1/specs/*", delete_named},
 };
 const size_t api_specs_n_routes = sizeof(api_specs_routes) / sizeof(api_specs_routes[0]);
 

@@ -20,10 +20,10 @@
 #include "core/http1.h"
 #include "core/mem.h"
 
-#define IN_MAX (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
+#define IN_MAX            (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
 #define EXTRA_HEADERS_MAX 1024
-#define CLOSE_GRACE_MS 1000 /* for a last answer (408, 413) to be written */
-#define TLS_READ_BYTES 65536 /* ciphertext read at once into httpd's one buffer */
+#define CLOSE_GRACE_MS    1000  /* for a last answer (408, 413) to be written */
+#define TLS_READ_BYTES    65536 /* ciphertext read at once into httpd's one buffer */
 
 /* What a connection's timer waits for. */
 enum conn_phase {
@@ -56,14 +56,14 @@ struct httpd_req {
     struct conn *c;  /* NULL once the connection is gone, or injected */
     httpd_sink sink; /* injected (httpd_inject): where the answer goes */
     void *sink_ud;
-    uint8_t *in;    /* then the connection's input, which r points into: freed here */
+    uint8_t *in; /* then the connection's input, which r points into: freed here */
     struct http1_req r;
     size_t consumed; /* bytes of c->in the request takes */
     char method[17];
     char extra[EXTRA_HEADERS_MAX];
     size_t extra_len;
-    uint64_t start_ns; /* when it was parsed */
-    int tag;           /* the handler's (httpd_req_set_tag), -1 none */
+    uint64_t start_ns;                        /* when it was parsed */
+    int tag;                                  /* the handler's (httpd_req_set_tag), -1 none */
     void (*on_respond)(void *ud, int status); /* httpd_req_on_respond */
     void *on_respond_ud;
 };
@@ -168,10 +168,16 @@ static void set_phase(struct conn *c, enum conn_phase p)
         c->head_scan = 0;
         ms = h->lim.header_timeout_ms;
         break;
-    case PH_BODY: ms = h->lim.body_timeout_ms; break;
-    case PH_CLOSING: ms = CLOSE_GRACE_MS; break;
+    case PH_BODY:
+        ms = h->lim.body_timeout_ms;
+        break;
+    case PH_CLOSING:
+        ms = CLOSE_GRACE_MS;
+        break;
     case PH_NEW:
-    case PH_HANDLER: uv_timer_stop(&c->timer); return;
+    case PH_HANDLER:
+        uv_timer_stop(&c->timer);
+        return;
     }
     uv_timer_start(&c->timer, timeout_cb, ms, 0);
 }
@@ -222,8 +228,11 @@ static void timeout_cb(uv_timer_t *t)
         c->h->stats.body_timeouts++;
         send_error(c, 408, "the request body did not arrive in time");
         return;
-    case PH_IDLE: c->h->stats.idle_timeouts++; break;
-    default: break;
+    case PH_IDLE:
+        c->h->stats.idle_timeouts++;
+        break;
+    default:
+        break;
     }
     conn_close(c);
 }
@@ -231,26 +240,46 @@ static void timeout_cb(uv_timer_t *t)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Status";
     }
 }
 
@@ -448,8 +477,9 @@ static int headers_in(struct conn *c)
     size_t i = c->head_scan > 2 ? c->head_scan - 2 : 0;
 
     for (; i + 1 < c->in_len; i++)
-        if (c->in[i] == '\n' && (c->in[i + 1] == '\n' ||
-                                 (c->in[i + 1] == '\r' && i + 2 < c->in_len && c->in[i + 2] == '\n')))
+        if (c->in[i] == '\n' &&
+            (c->in[i + 1] == '\n' ||
+             (c->in[i + 1] == '\r' && i + 2 < c->in_len && c->in[i + 2] == '\n')))
             return 1;
     c->head_scan = c->in_len;
     return 0;
@@ -514,8 +544,8 @@ void httpd_respond(struct httpd_req *req, int status, const char *content_type, 
     if (req->on_respond)
         req->on_respond(req->on_respond_ud, status);
     if (req->sink) {
-        struct write_req *wr = response_new(status, content_type, req->extra, req->extra_len,
-                                            body, len, !req->r.keep_alive);
+        struct write_req *wr = response_new(status, content_type, req->extra, req->extra_len, body,
+                                            len, !req->r.keep_alive);
         req->sink(req->sink_ud, wr->data, wr->len);
         free(wr);
         free(req->in);
@@ -561,8 +591,8 @@ void httpd_set_observer(struct httpd *h, httpd_observer fn, void *ud)
 
 void httpd_add_header(struct httpd_req *r, const char *name, const char *value)
 {
-    int n = snprintf(r->extra + r->extra_len, sizeof(r->extra) - r->extra_len, "%s: %s\r\n",
-                     name, value);
+    int n = snprintf(r->extra + r->extra_len, sizeof(r->extra) - r->extra_len, "%s: %s\r\n", name,
+                     value);
     if (n > 0 && (size_t)n < sizeof(r->extra) - r->extra_len)
         r->extra_len += (size_t)n;
     else
@@ -612,8 +642,7 @@ static void on_connection(uv_stream_t *server, int status)
         char why[96];
         unsigned long long held = 0;
         if (!h->idle_tail) {
-            snprintf(why, sizeof(why), "%u open (--http-max-conns), none idle",
-                     h->lim.max_conns);
+            snprintf(why, sizeof(why), "%u open (--http-max-conns), none idle", h->lim.max_conns);
             refused(h, why);
             conn_close(c);
             return;

@@ -26,7 +26,10 @@ struct httpd_limits {
     uint32_t body_timeout_ms;
     uint32_t idle_timeout_ms;
 };
-#define HTTPD_LIMITS_DEFAULT {4096, 10000, 30000, 60000}
+#define HTTPD_LIMITS_DEFAULT                                                                       \
+    {                                                                                              \
+        4096, 10000, 30000, 60000                                                                  \
+    }
 
 struct httpd;
 struct httpd_req;
@@ -87,9 +90,9 @@ int httpd_inject(struct httpd *h, const uint8_t *bytes, size_t len, httpd_sink s
 
 struct httpd_stats {
     uint64_t requests, errors, conns_accepted, conns_refused;
-    uint64_t conns_evicted;     /* idle ones closed to make room */
+    uint64_t conns_evicted; /* idle ones closed to make room */
     uint64_t header_timeouts, body_timeouts, idle_timeouts;
-    uint64_t conns_open;        /* now */
+    uint64_t conns_open; /* now */
     uint64_t tls_failed; /* connections whose TLS failed (handshake, bad record) */
 };
 const struct httpd_stats *httpd_stats(const struct httpd *h);

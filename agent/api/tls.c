@@ -69,7 +69,7 @@ static struct {
 
 #define SYM(f)                                                                                     \
     {                                                                                              \
-        #f, offsetof(__typeof__(lib), f)                                                           \
+#f, offsetof(__typeof__(lib), f)                                                           \
     }
 static const struct {
     const char *name;

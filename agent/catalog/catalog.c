@@ -147,8 +147,8 @@ static void kick(struct agent *a)
 /* The check record of ours under id, when it judges instance. */
 static int prev_check(struct agent *a, const char *id, const char *instance, struct cat_check *out)
 {
-    const struct crdt_rec *r = crdt_get(a->catalog->crdt, crdt_self(a->catalog->crdt),
-                                        CRDT_CHECK, id);
+    const struct crdt_rec *r =
+        crdt_get(a->catalog->crdt, crdt_self(a->catalog->crdt), CRDT_CHECK, id);
 
     if (!r || r->deleted || cat_check_decode(out, r->val, r->len, NULL) < 0)
         return 0;
@@ -334,8 +334,8 @@ int catalog_on_check_change(struct agent *a, catalog_check_fn fn, void *ud)
     return 0;
 }
 
-void catalog_check_changed(struct agent *a, const char *instance, const char *check,
-                           uint8_t from, uint8_t to)
+void catalog_check_changed(struct agent *a, const char *instance, const char *check, uint8_t from,
+                           uint8_t to)
 {
     struct catalog *c = a->catalog;
     char inst[CAT_ID_MAX + 1], ck[CAT_ID_MAX + 1];
@@ -374,8 +374,7 @@ void catalog_deregister_later(struct agent *a, const char *id)
         uv_timer_start(&c->later_timer, later_cb, 0, 0);
 }
 
-void catalog_drop_others(struct agent *a, uint8_t src, const char (*keep)[CAT_ID_MAX + 1],
-                         size_t n)
+void catalog_drop_others(struct agent *a, uint8_t src, const char (*keep)[CAT_ID_MAX + 1], size_t n)
 {
     struct svc_local *s, *next;
     struct err e;
@@ -526,8 +525,8 @@ int catalog_open(struct agent *a, struct err *e)
     if (r < 0)
         return r;
     drop_stale(a);
-    history_add(a, "agent", a->cfg.node, "started (version %s, %zu own instances)",
-                TROUPE_VERSION, c->n_svcs);
+    history_add(a, "agent", a->cfg.node, "started (version %s, %zu own instances)", TROUPE_VERSION,
+                c->n_svcs);
     return catalog_save(a, e);
 }
 
@@ -626,8 +625,7 @@ void catalog_write_metrics(struct agent *a, FILE *f)
         metrics_one(f, "troupe_catalog_last_sync_age_seconds", "gauge",
                     "Seconds since the last anti-entropy exchange this agent completed.",
                     (agent_wall_ms() - c->last_sync_ms) / 1000);
-#define COUNTER(name, value, help)                                                             \
-    metrics_one(f, "troupe_catalog_" name, "counter", help, value)
+#define COUNTER(name, value, help) metrics_one(f, "troupe_catalog_" name, "counter", help, value)
     COUNTER("deltas_out_total", s->broadcasts_out, "Records handed to gossip as deltas.");
     COUNTER("delta_payloads_out_total", s->payloads_out,
             "Gossip payloads the deltas were packed into.");
@@ -649,8 +647,9 @@ void catalog_write_metrics(struct agent *a, FILE *f)
 #undef COUNTER
     metrics_head(f, "troupe_catalog_sync_records_total", "counter",
                  "Records carried by anti-entropy, by direction.");
-    fprintf(f, "troupe_catalog_sync_records_total{dir=\"in\"} %llu\n"
-               "troupe_catalog_sync_records_total{dir=\"out\"} %llu\n",
+    fprintf(f,
+            "troupe_catalog_sync_records_total{dir=\"in\"} %llu\n"
+            "troupe_catalog_sync_records_total{dir=\"out\"} %llu\n",
             (unsigned long long)s->sync_records_in, (unsigned long long)s->sync_records_out);
     metrics_one(f, "troupe_catalog_decode_errors_total", "counter",
                 "Malformed replication input dropped.", s->decode_errors);

@@ -75,7 +75,7 @@ struct catalog {
     struct catalog_forgotten {
         char name[SWIM_NAME_MAX + 1];
         uint64_t until_ms;
-    } *forgotten;
+    } * forgotten;
     size_t n_forgotten;
 
     struct hist_item *hist_head, *hist_tail; /* history not yet on disk */
@@ -103,8 +103,8 @@ void catalog_changed(struct agent *a);
 int catalog_save(struct agent *a, struct err *e);
 struct svc_local *catalog_find(struct agent *a, const char *id);
 /* Called by checks.c after a check's status changed and was written. */
-void catalog_check_changed(struct agent *a, const char *instance, const char *check,
-                           uint8_t from, uint8_t to);
+void catalog_check_changed(struct agent *a, const char *instance, const char *check, uint8_t from,
+                           uint8_t to);
 /* Deregisters id from the loop, outside of the caller's stack. */
 void catalog_deregister_later(struct agent *a, const char *id);
 /* Every registration of source `src` whose id is not in keep (n ids) goes. */
@@ -121,8 +121,8 @@ void repl_drive_start(struct agent *a);
 void repl_drive_flush(struct agent *a); /* repl outputs -> gossip and streams */
 void repl_drive_event(struct agent *a, const struct swim_event *ev);
 /* A stream message that is a repl frame; returns 1 when it was one. */
-int repl_drive_stream(struct agent *a, const struct node_addr *from, const uint8_t *buf,
-                      size_t len, uint8_t **reply, size_t *reply_len, int *rc);
+int repl_drive_stream(struct agent *a, const struct node_addr *from, const uint8_t *buf, size_t len,
+                      uint8_t **reply, size_t *reply_len, int *rc);
 int repl_drive_stream_reply(struct agent *a, const struct node_addr *to, const uint8_t *buf,
                             size_t len);
 int repl_drive_serving(void *ud, const char *node); /* cat_serving_fn over swim */

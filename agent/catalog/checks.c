@@ -66,10 +66,14 @@ struct probe {
 static const char *type_name(uint8_t t)
 {
     switch (t) {
-    case HEALTH_HTTP: return "http";
-    case HEALTH_TCP: return "tcp";
-    case HEALTH_EXEC: return "exec";
-    default: return "ttl";
+    case HEALTH_HTTP:
+        return "http";
+    case HEALTH_TCP:
+        return "tcp";
+    case HEALTH_EXEC:
+        return "exec";
+    default:
+        return "ttl";
     }
 }
 
@@ -101,14 +105,15 @@ static void write_record(struct check_run *r)
 
     snprintf(ck->id, sizeof(ck->id), "%s", r->def.id);
     snprintf(ck->instance, sizeof(ck->instance), "%s", r->instance);
-    snprintf(ck->name, sizeof(ck->name), "%s", r->def.name[0] ? r->def.name : type_name(r->def.cfg.type));
+    snprintf(ck->name, sizeof(ck->name), "%s",
+             r->def.name[0] ? r->def.name : type_name(r->def.cfg.type));
     snprintf(ck->type, sizeof(ck->type), "%s", type_name(r->def.cfg.type));
     ck->status = r->h.status;
     ck->output_len = r->h.output_len;
     memcpy(ck->output, r->h.output, r->h.output_len);
     if ((len = cat_check_encode(ck, buf, CAT_OUTPUT_MAX + 2048, &e)) < 0 ||
-        repl_put(r->a->catalog->repl, agent_wall_ms(), CRDT_CHECK, r->def.id, buf,
-                 (uint32_t)len, &e) < 0)
+        repl_put(r->a->catalog->repl, agent_wall_ms(), CRDT_CHECK, r->def.id, buf, (uint32_t)len,
+                 &e) < 0)
         log_warn("check", "%s: cannot write its status: %s", r->def.id, e.msg);
     free(ck);
     free(buf);
@@ -117,8 +122,8 @@ static void write_record(struct check_run *r)
 /* DEREGISTER beats CHANGED beats OUTPUT beats SAME. */
 static int worse(int a, int b)
 {
-    static const int rank[] = {[HEALTH_SAME] = 0, [HEALTH_OUTPUT] = 1, [HEALTH_CHANGED] = 2,
-                               [HEALTH_DEREGISTER] = 3};
+    static const int rank[] = {
+        [HEALTH_SAME] = 0, [HEALTH_OUTPUT] = 1, [HEALTH_CHANGED] = 2, [HEALTH_DEREGISTER] = 3};
     return rank[a] >= rank[b] ? a : b;
 }
 
@@ -259,8 +264,8 @@ static void http_done(struct probe *p)
     }
     line_end = strstr(p->in, "\r\n");
     body = strstr(p->in, "\r\n\r\n");
-    probe_finish(p, health_from_http(code), "HTTP GET http://%s:%u%s: %.*s%s%s", p->host,
-                 p->port, p->path, line_end ? (int)(line_end - p->in - 9) : 3, p->in + 9,
+    probe_finish(p, health_from_http(code), "HTTP GET http://%s:%u%s: %.*s%s%s", p->host, p->port,
+                 p->path, line_end ? (int)(line_end - p->in - 9) : 3, p->in + 9,
                  body && body[4] ? "\n" : "", body ? body + 4 : "");
 }
 
@@ -317,8 +322,8 @@ static void connected(uv_connect_t *c, int status)
     if (p->done)
         return;
     if (status < 0) {
-        probe_finish(p, CAT_CRITICAL, "%s connect %s:%u: %s", p->type == HEALTH_TCP ? "TCP" : "HTTP",
-                     p->host, p->port, uv_strerror(status));
+        probe_finish(p, CAT_CRITICAL, "%s connect %s:%u: %s",
+                     p->type == HEALTH_TCP ? "TCP" : "HTTP", p->host, p->port, uv_strerror(status));
         return;
     }
     if (p->type == HEALTH_TCP) {

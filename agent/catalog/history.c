@@ -70,8 +70,7 @@ int history_flush(struct agent *a, struct err *e)
 
     while (c->hist_head) {
         struct hist_item *it = c->hist_head;
-        if ((rc = store_event_add(a->store, it->time_ms, it->kind, it->subject, it->detail, e)) <
-            0)
+        if ((rc = store_event_add(a->store, it->time_ms, it->kind, it->subject, it->detail, e)) < 0)
             return rc;
         c->hist_head = it->next;
         if (!c->hist_head)

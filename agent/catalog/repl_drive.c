@@ -18,8 +18,8 @@
 #include "agent/store/store_catalog.h"
 #include "core/mem.h"
 
-#define EVENTS_KEEP_MS   (3600u * 1000u) /* our user events are deleted after an hour */
-#define FORGOTTEN_MAX    1024
+#define EVENTS_KEEP_MS (3600u * 1000u) /* our user events are deleted after an hour */
+#define FORGOTTEN_MAX  1024
 #define ADOPT_MAX      100000 /* keys one reaped member can hand over */
 
 int repl_drive_serving(void *ud, const char *node)
@@ -207,8 +207,7 @@ void repl_drive_event(struct agent *a, const struct swim_event *ev)
         break;
     case SWIM_EV_JOIN:
         c->members_index++;
-        history_add(a, "member", ev->name, "joined at %s (incarnation %u)", addr,
-                    ev->incarnation);
+        history_add(a, "member", ev->name, "joined at %s (incarnation %u)", addr, ev->incarnation);
         /* a new or returning member: reconcile soon, with any member (all
          * nodes hear of a join at once: syncing with the joiner itself
          * would pile them onto it) */
@@ -236,21 +235,19 @@ void repl_drive_event(struct agent *a, const struct swim_event *ev)
         forgotten_add(a, ev->name);
         history_add(a, "member", ev->name, "reaped: its instances and records are forgotten");
         break;
-    case SWIM_EV_JOINED:
-        {
-            /* our own join: reconcile with a member now rather than at the next tick */
-            const char *n = name_by_addr(a, &ev->addr, 0);
-            if (n)
-                sync_with(a, n);
-        }
-        break;
+    case SWIM_EV_JOINED: {
+        /* our own join: reconcile with a member now rather than at the next tick */
+        const char *n = name_by_addr(a, &ev->addr, 0);
+        if (n)
+            sync_with(a, n);
+    } break;
     default:
         break;
     }
 }
 
-int repl_drive_stream(struct agent *a, const struct node_addr *from, const uint8_t *buf,
-                      size_t len, uint8_t **reply, size_t *reply_len, int *rc)
+int repl_drive_stream(struct agent *a, const struct node_addr *from, const uint8_t *buf, size_t len,
+                      uint8_t **reply, size_t *reply_len, int *rc)
 {
     struct err e;
     const char *name;
@@ -274,8 +271,8 @@ int repl_drive_stream_reply(struct agent *a, const struct node_addr *to, const u
     if (!a->catalog || !repl_is_stream(buf, len))
         return 0;
     name = name_by_addr(a, to, 0);
-    if (repl_recv_stream(a->catalog->repl, agent_wall_ms(), name ? name : "", buf, len, NULL,
-                         NULL, &e) < 0)
+    if (repl_recv_stream(a->catalog->repl, agent_wall_ms(), name ? name : "", buf, len, NULL, NULL,
+                         &e) < 0)
         log_debug("repl", "dropped a sync reply: %s", e.msg);
     else
         a->catalog->last_sync_ms = agent_wall_ms(); /* troupe_catalog_last_sync_age_seconds */

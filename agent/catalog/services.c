@@ -138,16 +138,15 @@ static int get_uint(json_t *o, const char *key, const char *where, uint64_t min,
 
     if (!v)
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max)
-        return err_set(e, -EINVAL, "%s%s: expected a whole number from %llu to %llu", where,
-                       key, (unsigned long long)min, (unsigned long long)max);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) < min ||
+        (uint64_t)json_integer_value(v) > max)
+        return err_set(e, -EINVAL, "%s%s: expected a whole number from %llu to %llu", where, key,
+                       (unsigned long long)min, (unsigned long long)max);
     *out = (uint64_t)json_integer_value(v);
     return 1;
 }
 
-static int get_duration(json_t *o, const char *key, const char *where, uint64_t *ms,
-                        struct err *e)
+static int get_duration(json_t *o, const char *key, const char *where, uint64_t *ms, struct err *e)
 {
     json_t *v = json_object_get(o, key);
 
@@ -163,7 +162,8 @@ static int only_keys(json_t *o, const char *where, const char *const *keys, stru
     const char *k;
     json_t *v;
 
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         size_t i;
         for (i = 0; keys[i]; i++)
             if (strcmp(keys[i], k) == 0)
@@ -174,14 +174,22 @@ static int only_keys(json_t *o, const char *where, const char *const *keys, stru
     return 0;
 }
 
-static const char *const check_keys[] = {
-    "id", "name", "http", "tcp", "args", "ttl", "interval", "timeout",
-    "successes_before_passing", "failures_before_critical", "deregister_critical_after", NULL};
+static const char *const check_keys[] = {"id",
+                                         "name",
+                                         "http",
+                                         "tcp",
+                                         "args",
+                                         "ttl",
+                                         "interval",
+                                         "timeout",
+                                         "successes_before_passing",
+                                         "failures_before_critical",
+                                         "deregister_critical_after",
+                                         NULL};
 
 /* A period of a check in ms: above 0, below 49 days (a uint32_t). 1 when
  * given, 0 when absent (*ms unchanged). */
-static int get_period(json_t *o, const char *key, const char *where, uint32_t *ms,
-                      struct err *e)
+static int get_period(json_t *o, const char *key, const char *where, uint32_t *ms, struct err *e)
 {
     uint64_t v;
     int rc = get_duration(o, key, where, &v, e);
@@ -204,7 +212,8 @@ static int check_args(json_t *args, const char *w, struct catalog_check_def *c, 
         json_array_size(args) > CATALOG_ARGS_MAX)
         return err_set(e, -EINVAL, "%sargs: expected an array of 1 to %d strings", w,
                        CATALOG_ARGS_MAX);
-    json_array_foreach(args, i, a) {
+    json_array_foreach(args, i, a)
+    {
         if (!json_is_string(a) || json_string_length(a) == 0 ||
             strlen(json_string_value(a)) != json_string_length(a) || json_string_length(a) > 4096)
             return err_set(e, -EINVAL, "%sargs[%zu]: expected a non-empty string", w, i);
@@ -282,8 +291,7 @@ static int check_timing(json_t *j, const char *w, struct catalog_check_def *c, s
     return 0;
 }
 
-int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c,
-                         struct err *e)
+int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c, struct err *e)
 {
     char w[96];
     uint8_t type = 0;
@@ -308,8 +316,8 @@ int services_parse_check(json_t *j, const char *where, struct catalog_check_def 
     return 0;
 }
 
-static const char *const service_keys[] = {"id", "name", "address", "port", "tags", "meta",
-                                           "version", "weight", "check", "checks", NULL};
+static const char *const service_keys[] = {"id",      "name",   "address", "port",   "tags", "meta",
+                                           "version", "weight", "check",   "checks", NULL};
 
 static int parse_tags(json_t *v, struct cat_instance *in, struct err *e)
 {
@@ -318,7 +326,8 @@ static int parse_tags(json_t *v, struct cat_instance *in, struct err *e)
 
     if (!json_is_array(v) || json_array_size(v) > CAT_TAGS_MAX)
         return err_set(e, -EINVAL, "tags: expected an array of at most %d strings", CAT_TAGS_MAX);
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         if (!json_is_string(item) || json_string_length(item) == 0 ||
             json_string_length(item) > CAT_TAG_MAX ||
             strlen(json_string_value(item)) != json_string_length(item))
@@ -337,7 +346,8 @@ static int parse_meta(json_t *v, struct cat_instance *in, struct err *e)
 
     if (!json_is_object(v))
         return err_set(e, -EINVAL, "meta: expected an object of strings");
-    json_object_foreach(v, k, item) {
+    json_object_foreach(v, k, item)
+    {
         if (!json_is_string(item))
             return err_set(e, -EINVAL, "meta.%s: expected a string", k);
         if (tags_set(&in->meta, k, json_string_value(item), &sub) < 0)
@@ -363,7 +373,8 @@ static int parse_checks(json_t *j, struct catalog_def *d, struct err *e)
         if (!json_is_array(v) || json_array_size(v) + d->n_checks > CATALOG_CHECKS_MAX)
             return err_set(e, -EINVAL, "checks: expected an array of at most %d checks",
                            CATALOG_CHECKS_MAX);
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             snprintf(where, sizeof(where), "checks[%zu]", i);
             if ((rc = services_parse_check(item, where, &d->checks[d->n_checks], e)) < 0)
                 return rc;
@@ -381,8 +392,8 @@ static int name_checks(struct catalog_def *d, struct err *e)
     for (size_t i = 0; i < d->n_checks; i++) {
         struct catalog_check_def *c = &d->checks[i];
         if (!c->id[0] && snprintf(c->id, sizeof(c->id), "%s:%zu", id, i + 1) >= (int)sizeof(c->id))
-            return err_set(e, -EINVAL, "checks[%zu].id: missing, and \"%s:%zu\" is too long", i,
-                           id, i + 1);
+            return err_set(e, -EINVAL, "checks[%zu].id: missing, and \"%s:%zu\" is too long", i, id,
+                           i + 1);
         for (size_t k = 0; k < i; k++)
             if (strcmp(d->checks[k].id, c->id) == 0)
                 return err_set(e, -EINVAL, "checks[%zu].id: \"%s\" is used twice", i, c->id);
@@ -428,15 +439,14 @@ int services_parse(json_t *j, struct catalog_def *d, struct err *e)
 }
 
 int services_parse_root(json_t *root,
-                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
-                        void *ud, struct err *e)
+                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e), void *ud,
+                        struct err *e)
 {
     json_t *list = NULL;
     struct catalog_def *d = xcalloc(1, sizeof(*d));
     int rc = 0, n = 0;
 
-    if (json_is_object(root) && json_object_size(root) == 1 &&
-        json_object_get(root, "services")) {
+    if (json_is_object(root) && json_object_size(root) == 1 && json_object_get(root, "services")) {
         list = json_object_get(root, "services");
         if (!json_is_array(list)) {
             rc = err_set(e, -EINVAL, "services: expected an array of service definitions");
@@ -444,10 +454,10 @@ int services_parse_root(json_t *root,
         }
         json_incref(list);
     } else {
-        json_t *one = json_is_object(root) && json_object_size(root) == 1 &&
-                              json_object_get(root, "service")
-                          ? json_object_get(root, "service")
-                          : root;
+        json_t *one =
+            json_is_object(root) && json_object_size(root) == 1 && json_object_get(root, "service")
+                ? json_object_get(root, "service")
+                : root;
         list = json_array();
         json_array_append(list, one);
     }
@@ -471,8 +481,8 @@ out:
 }
 
 int services_parse_text(const char *text, size_t len,
-                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
-                        void *ud, struct err *e)
+                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e), void *ud,
+                        struct err *e)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -491,8 +501,12 @@ static json_t *check_json(const struct catalog_check_def *c)
     char buf[32];
 
     switch (c->cfg.type) {
-    case HEALTH_HTTP: json_object_set_new(o, "http", json_string(c->target)); break;
-    case HEALTH_TCP: json_object_set_new(o, "tcp", json_string(c->target)); break;
+    case HEALTH_HTTP:
+        json_object_set_new(o, "http", json_string(c->target));
+        break;
+    case HEALTH_TCP:
+        json_object_set_new(o, "tcp", json_string(c->target));
+        break;
     case HEALTH_EXEC: {
         json_t *a = json_array();
         for (size_t i = 0; i < c->argc; i++)

@@ -18,19 +18,18 @@
 int services_parse(json_t *j, struct catalog_def *d, struct err *e);
 
 /* One check object into c (where: the field path for messages). */
-int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c,
-                         struct err *e);
+int services_parse_check(json_t *j, const char *where, struct catalog_check_def *c, struct err *e);
 
 /* The text of a service file or request body: calls cb for every
  * definition (d is the parser's; cb copies what it keeps). Returns the
  * number of definitions, or the first error (nothing after it is called). */
 int services_parse_text(const char *text, size_t len,
-                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
-                        void *ud, struct err *e);
+                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e), void *ud,
+                        struct err *e);
 /* The same for text already parsed (root is borrowed). */
 int services_parse_root(json_t *root,
-                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e),
-                        void *ud, struct err *e);
+                        int (*cb)(void *ud, const struct catalog_def *d, struct err *e), void *ud,
+                        struct err *e);
 
 /* The definition as JSON (what services_parse reads back). Caller decrefs. */
 json_t *services_to_json(const struct catalog_def *d);

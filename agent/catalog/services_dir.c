@@ -39,8 +39,7 @@ static int register_one(void *ud, const struct catalog_def *d, struct err *e)
 
     for (size_t i = 0; i < l->n; i++)
         if (strcmp(l->ids[i], d->inst.id) == 0)
-            return err_set(e, -EEXIST, "id \"%s\" is defined by another service file",
-                           d->inst.id);
+            return err_set(e, -EEXIST, "id \"%s\" is defined by another service file", d->inst.id);
     if ((rc = catalog_register_file(l->a, d, l->path, e)) < 0)
         return rc;
     keep(l, d->inst.id);
@@ -86,9 +85,9 @@ void services_dir_load(struct agent *a)
             if (s->source == CATALOG_SRC_FILE)
                 keep(&l, s->id);
     }
-    catalog_drop_others(a, CATALOG_SRC_FILE, (const char (*)[CAT_ID_MAX + 1])l.ids, l.n);
+    catalog_drop_others(a, CATALOG_SRC_FILE, (const char(*)[CAT_ID_MAX + 1]) l.ids, l.n);
     if (dir[0])
-        log_info("config", "service files: %zu read, %zu refused, %zu instances", l.ok,
-                 l.failed, l.n);
+        log_info("config", "service files: %zu read, %zu refused, %zu instances", l.ok, l.failed,
+                 l.n);
     free(l.ids);
 }

@@ -13,8 +13,8 @@
 #include "agent/net/net.h"
 #include "core/mem.h"
 
-#define HDR      12
-#define MSG_MAX  65535
+#define HDR     12
+#define MSG_MAX 65535
 
 struct fwq {
     struct fwq *prev, *next;
@@ -338,8 +338,8 @@ int dnsfw_query(struct dnsfw *f, const uint8_t *req, size_t len, int tcp, void *
     return 0;
 }
 
-struct dnsfw *dnsfw_new(uv_loop_t *loop, const struct node_addr *ups, size_t n,
-                        dnsfw_done_fn done, void *ud)
+struct dnsfw *dnsfw_new(uv_loop_t *loop, const struct node_addr *ups, size_t n, dnsfw_done_fn done,
+                        void *ud)
 {
     struct dnsfw *f = xcalloc(1, sizeof(*f));
 

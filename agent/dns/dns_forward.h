@@ -18,8 +18,8 @@
 #include "core/codec.h"
 #include "core/err.h"
 
-#define DNSFW_TIMEOUT_MS   2000
-#define DNSFW_PENDING_MAX  256
+#define DNSFW_TIMEOUT_MS    2000
+#define DNSFW_PENDING_MAX   256
 #define DNSFW_UPSTREAMS_MAX 8
 
 struct dnsfw;
@@ -35,8 +35,8 @@ struct dnsfw_stats {
 };
 
 /* Forwards to ups[0..n). Free with dnsfw_close. */
-struct dnsfw *dnsfw_new(uv_loop_t *loop, const struct node_addr *ups, size_t n,
-                        dnsfw_done_fn done, void *ud);
+struct dnsfw *dnsfw_new(uv_loop_t *loop, const struct node_addr *ups, size_t n, dnsfw_done_fn done,
+                        void *ud);
 /* Forwards req (copied). tcp: the client asked over TCP (a truncated UDP
  * answer is retried over TCP). Returns 0, or -ENOSPC when too many are in
  * flight (done is not called then). */

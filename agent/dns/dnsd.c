@@ -23,10 +23,10 @@
 #include "core/dns_cat.h"
 #include "core/mem.h"
 
-#define RBUF        4096  /* one UDP request; longer ones are dropped */
-#define SBUF        1500  /* one UDP response: at most DNS_UDP_PAYLOAD */
-#define CMSG_BUF    64    /* room for IP_PKTINFO / IPV6_PKTINFO */
-#define ROUNDS_MAX  16    /* batches per wakeup, so TCP and timers get their turn */
+#define RBUF        4096       /* one UDP request; longer ones are dropped */
+#define SBUF        1500       /* one UDP response: at most DNS_UDP_PAYLOAD */
+#define CMSG_BUF    64         /* room for IP_PKTINFO / IPV6_PKTINFO */
+#define ROUNDS_MAX  16         /* batches per wakeup, so TCP and timers get their turn */
 #define WRITE_Q_MAX (1u << 20) /* a TCP client that reads no faster is dropped */
 
 struct conn {
@@ -36,7 +36,7 @@ struct conn {
     uv_timer_t idle;
     uint8_t *in; /* 2 + DNS_MSG_MAX, from the first read */
     size_t in_len;
-    int open;    /* handles not yet closed */
+    int open; /* handles not yet closed */
     int closing;
     int pending; /* forwards in flight that answer on this connection */
 };
@@ -241,8 +241,10 @@ static void refused(struct dnsd *d, const char *why)
 
     d->tcp_refused++;
     if (log_burst_due(&d->refused_log, uv_now(d->loop), &held))
-        log_warn("dns", "DNS over TCP: a connection refused: %s (%llu more since the last such "
-                 "line)", why, held);
+        log_warn("dns",
+                 "DNS over TCP: a connection refused: %s (%llu more since the last such "
+                 "line)",
+                 why, held);
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -419,15 +421,14 @@ static int udp_open(struct dnsd *d, struct err *e)
     static const uint8_t any[16];
     struct sockaddr_storage ss;
     int one = 1, buf = 4 << 20;
-    socklen_t len = d->addr.family == 4 ? sizeof(struct sockaddr_in)
-                                        : sizeof(struct sockaddr_in6);
+    socklen_t len = d->addr.family == 4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     char a[64];
 
     node_addr_to_sockaddr(&d->addr, &ss);
     d->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (d->fd < 0)
-        return err_set(e, -errno, "DNS on %s: socket: %s",
-                       node_addr_str(&d->addr, a, sizeof(a)), strerror(errno));
+        return err_set(e, -errno, "DNS on %s: socket: %s", node_addr_str(&d->addr, a, sizeof(a)),
+                       strerror(errno));
     setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
     setsockopt(d->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
     if (memcmp(d->addr.ip, any, 16) == 0) {
@@ -565,15 +566,14 @@ json_t *dnsd_stats_json(const struct dnsd *d)
             "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
             " s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I},"
             " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-            "listen", node_addr_str(&d->addr, a, sizeof(a)), "domain",
-            dns_config(d->dns)->domain, "requests", (json_int_t)st->requests, "dropped",
-            (json_int_t)st->dropped, "forwarded", (json_int_t)st->forwarded, "truncated",
-            (json_int_t)st->truncated, "cache_hits", (json_int_t)st->cache_hits, "cache_misses",
-            (json_int_t)st->cache_misses, "by_qtype", qt, "by_rcode", rc, "udp", "in",
-            (json_int_t)d->udp.in, "out", (json_int_t)d->udp.out, "send_errors",
-            (json_int_t)d->udp.send_errors, "oversized", (json_int_t)d->udp.oversized, "tcp",
-            "connections", (json_int_t)d->tcp_conns, "refused", (json_int_t)d->tcp_refused,
-            "messages", (json_int_t)d->tcp_in, "slow_readers_dropped",
+            "listen", node_addr_str(&d->addr, a, sizeof(a)), "domain", dns_config(d->dns)->domain,
+            "requests", (json_int_t)st->requests, "dropped", (json_int_t)st->dropped, "forwarded",
+            (json_int_t)st->forwarded, "truncated", (json_int_t)st->truncated, "cache_hits",
+            (json_int_t)st->cache_hits, "cache_misses", (json_int_t)st->cache_misses, "by_qtype",
+            qt, "by_rcode", rc, "udp", "in", (json_int_t)d->udp.in, "out", (json_int_t)d->udp.out,
+            "send_errors", (json_int_t)d->udp.send_errors, "oversized",
+            (json_int_t)d->udp.oversized, "tcp", "connections", (json_int_t)d->tcp_conns, "refused",
+            (json_int_t)d->tcp_refused, "messages", (json_int_t)d->tcp_in, "slow_readers_dropped",
             (json_int_t)d->tcp_dropped, "upstream", "servers",
             (json_int_t)(d->fw ? dnsfw_upstreams(d->fw) : 0), "sent",
             (json_int_t)(fs ? fs->sent : 0), "answered", (json_int_t)(fs ? fs->answered : 0),
@@ -598,9 +598,10 @@ void dnsd_write_metrics(const struct dnsd *d, FILE *f)
     for (int i = 0; i < DNS_RCODE_SLOTS; i++)
         fprintf(f, "troupe_dns_responses_total{rcode=\"%s\"} %llu\n", dns_rcode_slot_name(i),
                 (unsigned long long)st->by_rcode[i]);
-#define DNS_COUNTER(name, value, help)                                                         \
-    fprintf(f, "# HELP troupe_dns_" name " " help "\n# TYPE troupe_dns_" name                  \
-               " counter\ntroupe_dns_" name " %llu\n",                                        \
+#define DNS_COUNTER(name, value, help)                                                             \
+    fprintf(f,                                                                                     \
+            "# HELP troupe_dns_" name " " help "\n# TYPE troupe_dns_" name                         \
+            " counter\ntroupe_dns_" name " %llu\n",                                                \
             (unsigned long long)(value))
     DNS_COUNTER("truncated_total", st->truncated, "UDP answers sent truncated (TC).");
     DNS_COUNTER("forwarded_total", st->forwarded, "Requests forwarded upstream.");

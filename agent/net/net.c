@@ -187,8 +187,8 @@ static void stream_timeout(uv_timer_t *t)
 static uint8_t *seal_frame(struct net *n, const uint8_t *plain, size_t len, size_t *out_len)
 {
     uint8_t *buf = xmalloc(4 + len + KEYRING_OVERHEAD);
-    int sealed = keyring_seal(n->kr, &n->snd, wall_ms(), plain, len, buf + 4,
-                              len + KEYRING_OVERHEAD);
+    int sealed =
+        keyring_seal(n->kr, &n->snd, wall_ms(), plain, len, buf + 4, len + KEYRING_OVERHEAD);
 
     if (sealed < 0) {
         free(buf);
@@ -224,8 +224,7 @@ static int frame_ready(struct stream *s, const uint8_t **body, size_t *len)
 
     if (s->in_len < 4)
         return 0;
-    flen = (uint32_t)s->in[0] << 24 | (uint32_t)s->in[1] << 16 | (uint32_t)s->in[2] << 8 |
-           s->in[3];
+    flen = (uint32_t)s->in[0] << 24 | (uint32_t)s->in[1] << 16 | (uint32_t)s->in[2] << 8 | s->in[3];
     if (flen > FRAME_MAX)
         return -1;
     if (s->in_len < 4 + (size_t)flen)
@@ -332,8 +331,10 @@ static void refused(struct net *n, const char *why)
 
     n->stats.streams_refused++;
     if (log_burst_due(&n->refused_log, uv_now(n->loop), &held))
-        log_warn("net", "gossip TCP: a connection refused: %s (%llu more since the last such "
-                 "line)", why, held);
+        log_warn("net",
+                 "gossip TCP: a connection refused: %s (%llu more since the last such "
+                 "line)",
+                 why, held);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -400,8 +401,7 @@ static void outbound_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
             why[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
         }
         why[wl] = '\0';
-        log_warn("net", "refused by %s: it says: %s", node_addr_str(&s->peer, a, sizeof(a)),
-                 why);
+        log_warn("net", "refused by %s: it says: %s", node_addr_str(&s->peer, a, sizeof(a)), why);
         stream_fail(s);
         return;
     }
@@ -609,14 +609,16 @@ void net_write_metrics(const struct net *n, FILE *f)
     for (int i = 1; i < KR_REFUSAL_COUNT; i++)
         fprintf(f, "troupe_net_packets_refused_total{reason=\"%s\"} %llu\n",
                 keyring_refusal_name((enum keyring_refusal)i), (unsigned long long)s->refused[i]);
-    metrics_head(f, "troupe_net_udp_packets_total", "counter", "Gossip UDP datagrams, by direction.");
+    metrics_head(f, "troupe_net_udp_packets_total", "counter",
+                 "Gossip UDP datagrams, by direction.");
     fprintf(f, "troupe_net_udp_packets_total{dir=\"in\"} %llu\n", (unsigned long long)s->udp_in);
     fprintf(f, "troupe_net_udp_packets_total{dir=\"out\"} %llu\n", (unsigned long long)s->udp_out);
     metrics_one(f, "troupe_net_udp_send_errors_total", "counter", "Gossip UDP sends that failed.",
                 s->udp_send_errors);
     metrics_head(f, "troupe_net_tcp_streams_total", "counter",
                  "Gossip TCP streams (push-pull, syncs, TCP pings), by direction.");
-    fprintf(f, "troupe_net_tcp_streams_total{dir=\"in\"} %llu\n", (unsigned long long)s->streams_in);
+    fprintf(f, "troupe_net_tcp_streams_total{dir=\"in\"} %llu\n",
+            (unsigned long long)s->streams_in);
     fprintf(f, "troupe_net_tcp_streams_total{dir=\"out\"} %llu\n",
             (unsigned long long)s->streams_out);
     metrics_one(f, "troupe_net_tcp_stream_failures_total", "counter",

@@ -25,8 +25,7 @@ struct net_callbacks {
     int (*on_stream)(void *ud, const struct node_addr *from, const uint8_t *plain, size_t len,
                      uint8_t **reply, size_t *reply_len);
     /* the reply to our stream to `to` */
-    void (*on_stream_reply)(void *ud, const struct node_addr *to, const uint8_t *plain,
-                            size_t len);
+    void (*on_stream_reply)(void *ud, const struct node_addr *to, const uint8_t *plain, size_t len);
     /* our stream to `to` failed or got no reply in time */
     void (*on_stream_failed)(void *ud, const struct node_addr *to);
 };

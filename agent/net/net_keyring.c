@@ -11,13 +11,13 @@
 
 #include "core/mem.h"
 
-#define MAGIC0 'T'
-#define MAGIC1 'R'
-#define MAGIC2 'P'
+#define MAGIC0       'T'
+#define MAGIC1       'R'
+#define MAGIC2       'P'
 #define WIRE_VERSION 1
-#define NONCE_LEN 24
-#define INNER_HDR 24 /* boot id, counter, time */
-#define MAX_KEYS 16
+#define NONCE_LEN    24
+#define INNER_HDR    24 /* boot id, counter, time */
+#define MAX_KEYS     16
 
 struct keyring {
     size_t n;
@@ -27,7 +27,7 @@ struct keyring {
 
 struct sender_window {
     uint8_t boot_id[8];
-    uint64_t top;  /* highest counter seen */
+    uint64_t top;                       /* highest counter seen */
     uint64_t bits[KEYRING_WINDOW / 64]; /* bit i: counter top - i seen */
     uint64_t last_seen;
     int used;
@@ -163,9 +163,8 @@ int keyring_seal(const struct keyring *kr, struct keyring_sender *snd, uint64_t 
     memcpy(inner, snd->boot_id, 8);
     put64(inner + 8, ++snd->counter);
     put64(inner + 16, now_wall_ms);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(inner, &clen, inner, inner_len, out,
-                                               KEYRING_HEADER, NULL, out + KEYRING_HEADER,
-                                               kr->key[0]);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(inner, &clen, inner, inner_len, out, KEYRING_HEADER,
+                                               NULL, out + KEYRING_HEADER, kr->key[0]);
     return (int)(KEYRING_HEADER + NONCE_LEN + clen);
 }
 
@@ -291,13 +290,12 @@ int keyring_open(const struct keyring *kr, struct keyring_replay *rp, uint64_t n
                       "no key of our keyring matches key id %08x (wrong --encrypt key?)", id);
     if (len < KEYRING_OVERHEAD || len - KEYRING_HEADER - NONCE_LEN > cap)
         return refuse(why, KR_MALFORMED, -EBADMSG, e, "sealed packet truncated");
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL, in + KEYRING_HEADER + NONCE_LEN,
-                                                   len - KEYRING_HEADER - NONCE_LEN, in,
-                                                   KEYRING_HEADER, in + KEYRING_HEADER,
-                                                   kr->key[k]) != 0 ||
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            out, &mlen, NULL, in + KEYRING_HEADER + NONCE_LEN, len - KEYRING_HEADER - NONCE_LEN, in,
+            KEYRING_HEADER, in + KEYRING_HEADER, kr->key[k]) != 0 ||
         mlen < INNER_HDR)
-        return refuse(why, KR_FORGED, -EBADMSG,
-                      e, "packet failed authentication under key %08x: forged or corrupted", id);
+        return refuse(why, KR_FORGED, -EBADMSG, e,
+                      "packet failed authentication under key %08x: forged or corrupted", id);
     ctr = get64(out + 8);
     t = get64(out + 16);
     if (t + KEYRING_CLOCK_WINDOW_MS < now_wall_ms || t > now_wall_ms + KEYRING_CLOCK_WINDOW_MS)
@@ -316,7 +314,7 @@ int keyring_open(const struct keyring *kr, struct keyring_replay *rp, uint64_t n
 
 const char *keyring_refusal_name(enum keyring_refusal r)
 {
-    static const char *const names[] = {"ok",         "malformed", "clear",  "no_key",
-                                        "foreign_key", "forged",   "replay", "clock"};
+    static const char *const names[] = {"ok",          "malformed", "clear",  "no_key",
+                                        "foreign_key", "forged",    "replay", "clock"};
     return (unsigned)r < KR_REFUSAL_COUNT ? names[r] : "unknown";
 }

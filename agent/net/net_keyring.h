@@ -19,11 +19,11 @@
 
 #include "core/err.h"
 
-#define KEYRING_KEY_LEN     32
-#define KEYRING_HEADER      8
-#define KEYRING_OVERHEAD    (KEYRING_HEADER + 24 + 24 + 16) /* sealed, beyond plaintext */
-#define KEYRING_SENDERS_MAX 4096
-#define KEYRING_WINDOW      1024
+#define KEYRING_KEY_LEN         32
+#define KEYRING_HEADER          8
+#define KEYRING_OVERHEAD        (KEYRING_HEADER + 24 + 24 + 16) /* sealed, beyond plaintext */
+#define KEYRING_SENDERS_MAX     4096
+#define KEYRING_WINDOW          1024
 #define KEYRING_CLOCK_WINDOW_MS (5 * 60 * 1000)
 
 /* Why a packet was refused; each has a counter. */

@@ -65,8 +65,8 @@ static int migrate(struct store *st, struct err *e)
     sqlite3_finalize(q);
     if (version > latest)
         return err_set(e, -EPROTO,
-                       "database schema version %d is newer than this troupe knows (%d)",
-                       version, latest);
+                       "database schema version %d is newer than this troupe knows (%d)", version,
+                       latest);
     for (; version < latest; version++) {
         char bump[64];
         if ((rc = store_exec(st, "BEGIN", e)) < 0)
@@ -113,8 +113,7 @@ int store_open(struct store **out, const char *dir, struct err *e)
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 2000);
-    if ((rc = store_exec(st, STORE_PRAGMAS, e)) < 0 ||
-        (rc = migrate(st, e)) < 0)
+    if ((rc = store_exec(st, STORE_PRAGMAS, e)) < 0 || (rc = migrate(st, e)) < 0)
         goto fail;
     *out = st;
     return 0;
@@ -135,8 +134,8 @@ void store_close(struct store *st)
     free(st);
 }
 
-int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n,
-                     uint64_t now_ms, struct err *e)
+int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n, uint64_t now_ms,
+                     struct err *e)
 {
     static const char sql[] = "INSERT INTO peers(name, addr, last_seen_ms) VALUES (?1, ?2, ?3) "
                               "ON CONFLICT(name) DO UPDATE SET addr = ?2, last_seen_ms = ?3";
@@ -174,8 +173,7 @@ int store_peer_forget(struct store *st, const char *name, struct err *e)
     sqlite3_stmt *q = NULL;
     int rc = 0;
 
-    if (sqlite3_prepare_v2(st->db, "DELETE FROM peers WHERE name = ?1", -1, &q, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM peers WHERE name = ?1", -1, &q, NULL) != SQLITE_OK)
         return store_db_err(e, st->db, "forget peer");
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE)
@@ -184,15 +182,14 @@ int store_peer_forget(struct store *st, const char *name, struct err *e)
     return rc;
 }
 
-int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n,
-                     struct err *e)
+int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n, struct err *e)
 {
     sqlite3_stmt *q = NULL;
     int rc;
 
     *n = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT addr FROM peers ORDER BY last_seen_ms DESC LIMIT ?1",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "SELECT addr FROM peers ORDER BY last_seen_ms DESC LIMIT ?1", -1,
+                           &q, NULL) != SQLITE_OK)
         return store_db_err(e, st->db, "load peers");
     sqlite3_bind_int64(q, 1, (sqlite3_int64)cap);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < cap) {

@@ -24,8 +24,7 @@
  * memory and only writes through SQLite, so a larger cache would hold a
  * second copy of the catalog (with 1,000 instances it cost 240 KB of
  * resident memory); pages it misses come from the kernel's page cache. */
-#define STORE_PRAGMAS                                                                              \
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-128;"
+#define STORE_PRAGMAS "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-128;"
 
 struct store;
 
@@ -43,13 +42,12 @@ struct store_peer {
 
 /* Records, in one transaction, that these peers were seen alive at now_ms.
  * Durable on return. */
-int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n,
-                     uint64_t now_ms, struct err *e);
+int store_peers_seen(struct store *st, const struct store_peer *peers, size_t n, uint64_t now_ms,
+                     struct err *e);
 /* Forgets a peer (reaped, or left the cluster for good). */
 int store_peer_forget(struct store *st, const char *name, struct err *e);
 /* Fills out with up to cap addresses of peers, most recently seen first. */
-int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n,
-                     struct err *e);
+int store_peers_load(struct store *st, struct node_addr *out, size_t cap, size_t *n, struct err *e);
 
 /* The highest incarnation node `name` had (0 when none yet). Saving keeps
  * the higher of the saved and the given one; durable on return. A restart
@@ -62,7 +60,6 @@ int store_incarnation_save(struct store *st, const char *name, uint32_t inc, str
  * none yet. Saving is durable on return: a restarted agent still refuses a
  * rollback. */
 int store_trust_load(struct store *st, const char *pin, struct trust_saved *out, struct err *e);
-int store_trust_save(struct store *st, const char *pin, const struct trust_saved *s,
-                     struct err *e);
+int store_trust_save(struct store *st, const char *pin, const struct trust_saved *s, struct err *e);
 
 #endif

@@ -90,23 +90,21 @@ int store_record_put(struct store *st, const struct crdt_rec *r, struct err *e)
 
 int store_records_drop_origin(struct store *st, const char *origin, struct err *e)
 {
-    return run_text(st, "DELETE FROM records WHERE origin = ?1", "drop records", e, origin,
-                    NULL);
+    return run_text(st, "DELETE FROM records WHERE origin = ?1", "drop records", e, origin, NULL);
 }
 
 int store_tombstones_prune(struct store *st,
-                           int (*held)(void *ud, const char *origin, uint8_t kind,
-                                       const char *key),
+                           int (*held)(void *ud, const char *origin, uint8_t kind, const char *key),
                            void *ud, struct err *e)
 {
     sqlite3_stmt *q = NULL, *d = NULL;
     int rc = 0, step;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT origin, kind, key FROM records WHERE deleted = 1",
-                           -1, &q, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(st->db, "SELECT origin, kind, key FROM records WHERE deleted = 1", -1,
+                           &q, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db,
-                           "DELETE FROM records WHERE origin = ?1 AND kind = ?2 AND key = ?3",
-                           -1, &d, NULL) != SQLITE_OK) {
+                           "DELETE FROM records WHERE origin = ?1 AND kind = ?2 AND key = ?3", -1,
+                           &d, NULL) != SQLITE_OK) {
         rc = store_db_err(e, st->db, "prune tombstones");
         goto out;
     }
@@ -133,8 +131,8 @@ out:
     return rc;
 }
 
-int store_records_load(struct store *st, int (*cb)(void *ud, const struct crdt_rec *r),
-                       void *ud, struct err *e)
+int store_records_load(struct store *st, int (*cb)(void *ud, const struct crdt_rec *r), void *ud,
+                       struct err *e)
 {
     sqlite3_stmt *q = NULL;
     int rc = 0, step;
@@ -167,8 +165,7 @@ int store_records_load(struct store *st, int (*cb)(void *ud, const struct crdt_r
     return rc;
 }
 
-int store_service_save(struct store *st, const char *id, int source, const char *def,
-                       struct err *e)
+int store_service_save(struct store *st, const char *id, int source, const char *def, struct err *e)
 {
     sqlite3_stmt *q = NULL;
     int rc = 0;
@@ -188,13 +185,12 @@ int store_service_save(struct store *st, const char *id, int source, const char 
 
 int store_service_forget(struct store *st, const char *id, struct err *e)
 {
-    return run_text(st, "DELETE FROM services WHERE id = ?1", "forget registration", e, id,
-                    NULL);
+    return run_text(st, "DELETE FROM services WHERE id = ?1", "forget registration", e, id, NULL);
 }
 
 int store_services_load(struct store *st,
-                        void (*cb)(void *ud, const char *id, int source, const char *def),
-                        void *ud, struct err *e)
+                        void (*cb)(void *ud, const char *id, int source, const char *def), void *ud,
+                        struct err *e)
 {
     sqlite3_stmt *q = NULL;
     int step;
@@ -234,21 +230,19 @@ int store_event_add(struct store *st, int64_t time_ms, const char *kind, const c
 }
 
 int store_events_query(struct store *st, int64_t since, const char *kind, int64_t limit,
-                       void (*cb)(void *ud, const struct store_event *ev), void *ud,
-                       struct err *e)
+                       void (*cb)(void *ud, const struct store_event *ev), void *ud, struct err *e)
 {
     sqlite3_stmt *q = NULL;
     int step;
 
     /* since < 0: the newest `limit`, still oldest first */
     if (sqlite3_prepare_v2(st->db,
-                           since >= 0
-                               ? "SELECT seq, time_ms, kind, subject, detail FROM events "
-                                 "WHERE seq > ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY seq "
-                                 "LIMIT ?3"
-                               : "SELECT * FROM (SELECT seq, time_ms, kind, subject, detail "
-                                 "FROM events WHERE seq > ?1 AND (?2 IS NULL OR kind = ?2) "
-                                 "ORDER BY seq DESC LIMIT ?3) ORDER BY seq",
+                           since >= 0 ? "SELECT seq, time_ms, kind, subject, detail FROM events "
+                                        "WHERE seq > ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY seq "
+                                        "LIMIT ?3"
+                                      : "SELECT * FROM (SELECT seq, time_ms, kind, subject, detail "
+                                        "FROM events WHERE seq > ?1 AND (?2 IS NULL OR kind = ?2) "
+                                        "ORDER BY seq DESC LIMIT ?3) ORDER BY seq",
                            -1, &q, NULL) != SQLITE_OK)
         return store_db_err(e, st->db, "read events");
     sqlite3_bind_int64(q, 1, since);
@@ -292,8 +286,9 @@ int store_events_trim(struct store *st, int64_t keep, struct err *e)
     sqlite3_stmt *q = NULL;
     int rc = 0;
 
-    if (sqlite3_prepare_v2(st->db, "DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?1",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db,
+                           "DELETE FROM events WHERE seq <= (SELECT max(seq) FROM events) - ?1", -1,
+                           &q, NULL) != SQLITE_OK)
         return store_db_err(e, st->db, "trim events");
     sqlite3_bind_int64(q, 1, keep);
     if (sqlite3_step(q) != SQLITE_DONE)

@@ -24,16 +24,16 @@ int store_exec(struct store *st, const char *sql, struct err *e);
 int store_db_err(struct err *e, sqlite3 *db, const char *what);
 
 /* Schema version 2: the replicated records, our registrations, the history. */
-#define STORE_SCHEMA_CATALOG                                                                   \
-    "CREATE TABLE records ("                                                                   \
-    "  origin TEXT NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"                        \
-    "  version INTEGER NOT NULL, hlc INTEGER NOT NULL, deleted INTEGER NOT NULL,"              \
-    "  val BLOB, PRIMARY KEY (origin, kind, key)) WITHOUT ROWID;"                              \
-    "CREATE TABLE services ("                                                                  \
-    "  id TEXT PRIMARY KEY, source INTEGER NOT NULL, def TEXT NOT NULL);"                      \
-    "CREATE TABLE events ("                                                                    \
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"                       \
-    "  kind TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"                      \
+#define STORE_SCHEMA_CATALOG                                                                       \
+    "CREATE TABLE records ("                                                                       \
+    "  origin TEXT NOT NULL, kind INTEGER NOT NULL, key TEXT NOT NULL,"                            \
+    "  version INTEGER NOT NULL, hlc INTEGER NOT NULL, deleted INTEGER NOT NULL,"                  \
+    "  val BLOB, PRIMARY KEY (origin, kind, key)) WITHOUT ROWID;"                                  \
+    "CREATE TABLE services ("                                                                      \
+    "  id TEXT PRIMARY KEY, source INTEGER NOT NULL, def TEXT NOT NULL);"                          \
+    "CREATE TABLE events ("                                                                        \
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"                           \
+    "  kind TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"                          \
     "CREATE INDEX events_kind ON events(kind, seq);"
 
 #endif

@@ -25,14 +25,48 @@
 #include "agent/super/super_impl.h"
 #include "core/mem.h"
 
-static const char *const denied_syscalls[] = {
-    "acct", "add_key", "adjtimex", "bpf", "clock_adjtime", "clock_settime", "delete_module",
-    "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "init_module", "ioperm", "iopl",
-    "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mount", "move_mount",
-    "name_to_handle_at", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
-    "process_vm_readv", "process_vm_writev", "ptrace", "quotactl", "reboot", "request_key",
-    "setns", "settimeofday", "swapoff", "swapon", "syslog", "umount2", "unshare",
-    "userfaultfd", "vhangup", NULL};
+static const char *const denied_syscalls[] = {"acct",
+                                              "add_key",
+                                              "adjtimex",
+                                              "bpf",
+                                              "clock_adjtime",
+                                              "clock_settime",
+                                              "delete_module",
+                                              "finit_module",
+                                              "fsconfig",
+                                              "fsmount",
+                                              "fsopen",
+                                              "fspick",
+                                              "init_module",
+                                              "ioperm",
+                                              "iopl",
+                                              "kexec_file_load",
+                                              "kexec_load",
+                                              "keyctl",
+                                              "lookup_dcookie",
+                                              "mount",
+                                              "move_mount",
+                                              "name_to_handle_at",
+                                              "open_by_handle_at",
+                                              "open_tree",
+                                              "perf_event_open",
+                                              "pivot_root",
+                                              "process_vm_readv",
+                                              "process_vm_writev",
+                                              "ptrace",
+                                              "quotactl",
+                                              "reboot",
+                                              "request_key",
+                                              "setns",
+                                              "settimeofday",
+                                              "swapoff",
+                                              "swapon",
+                                              "syslog",
+                                              "umount2",
+                                              "unshare",
+                                              "userfaultfd",
+                                              "vhangup",
+                                              NULL};
 
 int crun_container_id(const struct inst *in, char *out, size_t cap)
 {
@@ -97,10 +131,9 @@ static int rootfs_dir(struct super *s, const struct sup_spec *sp, char *out, siz
     arc_read_support_filter_all(ar);
     arc_read_support_format_all(ar);
     wr = arc_write_disk_new();
-    arc_write_disk_set_options(wr, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                           ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                           ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                           ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+    arc_write_disk_set_options(
+        wr, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
     if (arc_read_open_filename(ar, sp->rootfs, 65536) != ARCHIVE_OK) {
         rc = err_set(e, -EINVAL, "rootfs: %s: %s", sp->rootfs, arc_error_string(ar));
         goto out;
@@ -177,28 +210,29 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
     const struct sup_spec *sp = &in->svc->spec;
     static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k",
                                            NULL};
-    static const char *const pts_opts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-                                           "mode=0620", NULL};
-    static const char *const shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777",
-                                           "size=65536k", NULL};
+    static const char *const pts_opts[] = {"nosuid",        "noexec",    "newinstance",
+                                           "ptmxmode=0666", "mode=0620", NULL};
+    static const char *const shm_opts[] = {"nosuid",    "noexec",      "nodev",
+                                           "mode=1777", "size=65536k", NULL};
     static const char *const tmp_opts[] = {"nosuid", "nodev", "mode=1777", "size=65536k", NULL};
     static const char *const proc_opts[] = {"nosuid", "noexec", "nodev", NULL};
     static const char *const sec_opts[] = {"rbind", "ro", "nosuid", "nodev", "noexec", NULL};
-    static const char *const mask[] = {"/proc/acpi", "/proc/kcore", "/proc/keys",
-                                       "/proc/latency_stats", "/proc/timer_list",
-                                       "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-                                       "/sys/firmware", NULL};
-    static const char *const ro[] = {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
-                                     "/proc/sys", "/proc/sysrq-trigger", NULL};
+    static const char *const mask[] = {"/proc/acpi",        "/proc/kcore",
+                                       "/proc/keys",        "/proc/latency_stats",
+                                       "/proc/timer_list",  "/proc/timer_stats",
+                                       "/proc/sched_debug", "/proc/scsi",
+                                       "/sys/firmware",     NULL};
+    static const char *const ro[] = {"/proc/asound", "/proc/bus",           "/proc/fs", "/proc/irq",
+                                     "/proc/sys",    "/proc/sysrq-trigger", NULL};
     char host[96], cg[PATH_MAX];
     json_t *args = json_array(), *mounts, *ns, *res, *linux_, *proc, *masked, *rop;
 
     for (size_t i = 0; cmd[i]; i++)
         json_array_append_new(args, json_string(cmd[i]));
     proc = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b, s:{s:o, s:o, s:o, s:o, s:o}}",
-                     "terminal", 0, "user", "uid", (int)uid, "gid", (int)gid, "args", args,
-                     "env", strv_json(envp), "cwd", sp->dir ? sp->dir : "/", "noNewPrivileges",
-                     1, "capabilities", "bounding", caps_json(sp), "effective", caps_json(sp),
+                     "terminal", 0, "user", "uid", (int)uid, "gid", (int)gid, "args", args, "env",
+                     strv_json(envp), "cwd", sp->dir ? sp->dir : "/", "noNewPrivileges", 1,
+                     "capabilities", "bounding", caps_json(sp), "effective", caps_json(sp),
                      "permitted", caps_json(sp), "inheritable", caps_json(sp), "ambient",
                      caps_json(sp));
     if (sp->limits.nofile)
@@ -232,8 +266,7 @@ static json_t *config_json(struct inst *in, const char *rootfs, uid_t uid, gid_t
                                       (json_int_t)sp->limits.cpu_percent * 1000, "period",
                                       (json_int_t)100000));
     if (sp->limits.pids)
-        json_object_set_new(res, "pids",
-                            json_pack("{s:I}", "limit", (json_int_t)sp->limits.pids));
+        json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)sp->limits.pids));
     masked = json_array();
     for (size_t i = 0; mask[i]; i++)
         json_array_append_new(masked, json_string(mask[i]));
@@ -287,8 +320,8 @@ int crun_prepare(struct super *s, struct inst *in, uid_t uid, gid_t gid, char *c
     /* a container of the same id left by a crash: delete it first */
     snprintf(path, sizeof(path), "%s/%s", bufs[0], id);
     if (stat(path, &st) == 0) {
-        char *del[] = {bufs[3], "--root", bufs[0], "--cgroup-manager=disabled", "delete", "-f",
-                       bufs[2], NULL};
+        char *del[] = {bufs[3],  "--root", bufs[0], "--cgroup-manager=disabled",
+                       "delete", "-f",     bufs[2], NULL};
         struct err de;
         if (run_crun(s, del, &de) < 0)
             log_warn("crun", "%s: %s", id, de.msg);

@@ -122,13 +122,11 @@ static int secrets_root_ready(struct super *s, struct err *e)
     }
     if (mount("troupe-secrets", s->secrets_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=0711,size=16m") < 0)
-        return err_set(e, -errno, "mounting a tmpfs on %s: %s", s->secrets_root,
-                       strerror(errno));
+        return err_set(e, -errno, "mounting a tmpfs on %s: %s", s->secrets_root, strerror(errno));
     return 0;
 }
 
-int super_secret_put(struct super *s, const char *name, const void *val, size_t len,
-                     struct err *e)
+int super_secret_put(struct super *s, const char *name, const void *val, size_t len, struct err *e)
 {
     unsigned char nonce[crypto_secretbox_NONCEBYTES];
     unsigned char *box;
@@ -189,10 +187,10 @@ json_t *super_secret_list(struct super *s, struct err *e)
     }
     while (sqlite3_step(q) == SQLITE_ROW)
         json_array_append_new(
-            arr, json_pack("{s:s, s:I, s:I}", "name", (const char *)sqlite3_column_text(q, 0),
-                           "bytes",
-                           (json_int_t)(sqlite3_column_int64(q, 1) - crypto_secretbox_MACBYTES),
-                           "updated_ms", (json_int_t)sqlite3_column_int64(q, 2)));
+            arr,
+            json_pack("{s:s, s:I, s:I}", "name", (const char *)sqlite3_column_text(q, 0), "bytes",
+                      (json_int_t)(sqlite3_column_int64(q, 1) - crypto_secretbox_MACBYTES),
+                      "updated_ms", (json_int_t)sqlite3_column_int64(q, 2)));
     sqlite3_finalize(q);
     return arr;
 }
@@ -220,13 +218,11 @@ static int secret_open(struct super *s, const char *name, unsigned char **val, s
         } else {
             *len = (size_t)bl - crypto_secretbox_MACBYTES;
             *val = xmalloc(*len + 1);
-            if (crypto_secretbox_open_easy(*val, box, (unsigned long long)bl, nonce, s->key) !=
-                0) {
+            if (crypto_secretbox_open_easy(*val, box, (unsigned long long)bl, nonce, s->key) != 0) {
                 free(*val);
                 *val = NULL;
                 rc = err_set(e, -EBADMSG,
-                             "secret %s: does not open with this agent's key (secret.key)",
-                             name);
+                             "secret %s: does not open with this agent's key (secret.key)", name);
             }
         }
     }
@@ -254,8 +250,8 @@ void secrets_clear(const char *dir)
     rmdir(dir);
 }
 
-int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir,
-                        uid_t uid, gid_t gid, struct err *e)
+int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir, uid_t uid,
+                        gid_t gid, struct err *e)
 {
     char path[PATH_MAX + 80];
     int rc;
@@ -274,8 +270,7 @@ int secrets_materialize(struct super *s, const struct sup_spec *spec, const char
         snprintf(path, sizeof(path), "%s/%s", dir, spec->secrets[i]);
         unlink(path);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
-        if (fd < 0 || write(fd, val, len) != (ssize_t)len ||
-            (s->root && fchown(fd, uid, gid) < 0))
+        if (fd < 0 || write(fd, val, len) != (ssize_t)len || (s->root && fchown(fd, uid, gid) < 0))
             rc = err_set(e, -errno, "secret %s: writing %s: %s", spec->secrets[i], path,
                          strerror(errno));
         if (fd >= 0)

@@ -288,8 +288,7 @@ static void reap_retired(struct svc *v)
         struct inst *in = v->inst[i];
         if (!in || !in->retired || in->pid)
             continue;
-        if (in->sm.state != SUP_DOWN && in->sm.state != SUP_EXITED &&
-            in->sm.state != SUP_FAILED)
+        if (in->sm.state != SUP_DOWN && in->sm.state != SUP_EXITED && in->sm.state != SUP_FAILED)
             continue;
         v->inst[i] = NULL;
         inst_release(in);
@@ -378,8 +377,8 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
     arm(in);
     if (o.act == SUP_ACT_SPAWN || o.notes || before != in->sm.state)
         save(in);
-    if (!in->pid && (in->sm.state == SUP_DOWN || in->sm.state == SUP_EXITED ||
-                     in->sm.state == SUP_FAILED))
+    if (!in->pid &&
+        (in->sm.state == SUP_DOWN || in->sm.state == SUP_EXITED || in->sm.state == SUP_FAILED))
         reap_retired(v);
 }
 
@@ -832,9 +831,9 @@ static json_t *inst_json(struct inst *in)
 
     for (size_t i = 0; i < sp->n_ports; i++)
         json_object_set_new(ports, sp->ports[i].name, json_integer(in->ports[i]));
-    o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:s, s:o, s:s, s:b}", "service", sp->name,
-                  "instance", (int)in->idx, "state", sup_state_name(in->sm.state), "pid",
-                  (json_int_t)in->pid, "restarts", (json_int_t)in->sm.restarts, "last_exit",
+    o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:s, s:o, s:s, s:b}", "service", sp->name, "instance",
+                  (int)in->idx, "state", sup_state_name(in->sm.state), "pid", (json_int_t)in->pid,
+                  "restarts", (json_int_t)in->sm.restarts, "last_exit",
                   sup_exit_str(&in->sm.last, how, sizeof(how)), "ports", ports, "runtime",
                   super_runtime(in->svc) == SUP_RUNTIME_CRUN ? "crun" : "process", "adopted",
                   in->adopted);
@@ -854,10 +853,10 @@ static json_t *inst_json(struct inst *in)
         json_object_set_new(o, "started_ms", json_integer((json_int_t)in->started_wall_ms));
     }
     if (in->sm.state == SUP_BACKOFF && sup_deadline(&in->sm) != SUP_NEVER)
-        json_object_set_new(o, "restart_in_ms",
-                            json_integer((json_int_t)(sup_deadline(&in->sm) > now
-                                                          ? sup_deadline(&in->sm) - now
-                                                          : 0)));
+        json_object_set_new(
+            o, "restart_in_ms",
+            json_integer(
+                (json_int_t)(sup_deadline(&in->sm) > now ? sup_deadline(&in->sm) - now : 0)));
     return o;
 }
 
@@ -912,9 +911,8 @@ static void adopt(struct super *s, struct svc *v, uint32_t idx)
             in->pid_start = st;
             in->ver = super_svc_ver(v);
             in->adopted = 1;
-            log_info("super", "%s/%u: re-adopted pid %d, running for %llu ms", v->spec.name,
-                     idx, (int)row.pid,
-                     (unsigned long long)(super_mono_ms() - row.started_mono_ms));
+            log_info("super", "%s/%u: re-adopted pid %d, running for %llu ms", v->spec.name, idx,
+                     (int)row.pid, (unsigned long long)(super_mono_ms() - row.started_mono_ms));
             super_catalog_register(in);
             if (strcmp(row.state, "stopping") == 0 || v->stopped)
                 inst_drive(in, SUP_EV_STOP, NULL);

@@ -62,8 +62,7 @@ json_t *super_ps_json(struct super *s, const char *name, struct err *e);
 json_t *super_spec_json(struct super *s, const char *name);
 
 /* Secrets: stored encrypted in the data dir (see agent/super/secrets.c). */
-int super_secret_put(struct super *s, const char *name, const void *val, size_t len,
-                     struct err *e);
+int super_secret_put(struct super *s, const char *name, const void *val, size_t len, struct err *e);
 int super_secret_rm(struct super *s, const char *name, struct err *e);
 json_t *super_secret_list(struct super *s, struct err *e);
 

@@ -10,8 +10,8 @@
  * contents, a manifest that cannot run): the instances waiting go to
  * "failed" with the error, nothing runs, and only troupe restart (or a new
  * spec) fetches again. A mirror that cannot be reached, or a bundle it
- * does not list (yet), is retried with a growing delay while they wait. Fetches start from a timer, never from
- * inside a machine's transition. */
+ * does not list (yet), is retried with a growing delay while they wait. Fetches start from a timer,
+ * never from inside a machine's transition. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -59,9 +59,10 @@ void super_expand_ports(const struct inst *in, const char *text, char *out, size
     out[o < cap ? o : cap - 1] = '\0';
 }
 
-static const uint8_t health_type[] = {
-    [SUP_CHECK_HTTP] = HEALTH_HTTP, [SUP_CHECK_TCP] = HEALTH_TCP,
-    [SUP_CHECK_EXEC] = HEALTH_EXEC, [SUP_CHECK_TTL] = HEALTH_TTL};
+static const uint8_t health_type[] = {[SUP_CHECK_HTTP] = HEALTH_HTTP,
+                                      [SUP_CHECK_TCP] = HEALTH_TCP,
+                                      [SUP_CHECK_EXEC] = HEALTH_EXEC,
+                                      [SUP_CHECK_TTL] = HEALTH_TTL};
 
 void super_catalog_register(struct inst *in)
 {

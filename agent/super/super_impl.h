@@ -18,8 +18,8 @@
 #include "core/trust.h"
 
 #define SUPER_SERVICES_MAX 256
-#define SUPER_LOG_FILE_MAX (8u << 20) /* bytes of one log file before it rotates */
-#define SUPER_LOG_KEEP     3          /* rotated files kept: NAME.log.1 .. .3 */
+#define SUPER_LOG_FILE_MAX (8u << 20)  /* bytes of one log file before it rotates */
+#define SUPER_LOG_KEEP     3           /* rotated files kept: NAME.log.1 .. .3 */
 #define SUPER_LINE_MAX     (64u << 10) /* longer lines are split into records */
 #define SUPER_SECRET_MAX   (64u << 10)
 
@@ -33,8 +33,8 @@ struct watch {
     uv_timer_t timer; /* else a check every WATCH_POLL_MS; only one of both is used */
     int pidfd;        /* -1 when polled by the timer */
     pid_t pid;
-    struct inst *in; /* NULL once the instance is gone */
-    int logger;      /* the instance's logger, not the service */
+    struct inst *in;    /* NULL once the instance is gone */
+    int logger;         /* the instance's logger, not the service */
     struct watch *next; /* in super's list of every watch */
     struct super *super;
 };
@@ -42,21 +42,21 @@ struct watch {
 struct inst {
     struct svc *svc;
     struct super *super;
-    uint32_t idx;      /* 0.. */
+    uint32_t idx; /* 0.. */
     struct sup sm;
-    pid_t pid;         /* 0: none */
+    pid_t pid;          /* 0: none */
     uint64_t pid_start; /* the process's start time in /proc (clock ticks), against pid reuse */
     struct watch *w;    /* of the running process, NULL: none */
     pid_t logger;       /* the logger process of this instance, 0: none */
     struct watch *logw;
     int log_out, log_err; /* write ends of the logger's pipes, -1: none */
-    uv_timer_t timer;   /* the state machine's deadline */
+    uv_timer_t timer;     /* the state machine's deadline */
     uint64_t started_wall_ms;
     uint16_t ports[SUP_PORTS_MAX];
-    uint64_t ver;       /* core/place_update version of the spec it was started with, 0: unknown */
-    int registered;     /* in the catalog */
-    int adopted;        /* not our child: its exit code is unknown */
-    int retired;        /* scaled down: freed once stopped */
+    uint64_t ver;   /* core/place_update version of the spec it was started with, 0: unknown */
+    int registered; /* in the catalog */
+    int adopted;    /* not our child: its exit code is unknown */
+    int retired;    /* scaled down: freed once stopped */
     char secrets_dir[PATH_MAX + 96];
 };
 
@@ -67,48 +67,48 @@ struct svc_bundle {
     int fetching;        /* a bundle_prepare is under way */
     int ready;           /* dir, entry and runtime are the spec's bundle's, verified */
     int restart_pending; /* a new version: restart what runs once it is ready */
-    char name[TRUST_NAME_MAX + 1];          /* the bundle dir holds */
-    char dir[PATH_MAX];                     /* the unpacked bundle */
-    char entry[BUNDLE_FIELD_MAX + 1];       /* the manifest's entrypoint */
-    uint8_t runtime;                        /* enum sup_runtime: the spec's, else the manifest's */
-    char error[512];                        /* the latest refusal or failure; "" none */
-    uint32_t failures;                      /* fetches failed in a row (not refusals) */
-    uint64_t retry_at_ms;                   /* mono: fetch again then; 0 none */
+    char name[TRUST_NAME_MAX + 1];    /* the bundle dir holds */
+    char dir[PATH_MAX];               /* the unpacked bundle */
+    char entry[BUNDLE_FIELD_MAX + 1]; /* the manifest's entrypoint */
+    uint8_t runtime;                  /* enum sup_runtime: the spec's, else the manifest's */
+    char error[512];                  /* the latest refusal or failure; "" none */
+    uint32_t failures;                /* fetches failed in a row (not refusals) */
+    uint64_t retry_at_ms;             /* mono: fetch again then; 0 none */
 };
 
 struct svc {
     struct sup_spec spec;
     struct svc_bundle b;
     struct inst *inst[SUP_INSTANCES_MAX];
-    uint32_t n_inst;    /* slots in use */
-    uint32_t want;      /* instances wanted (spec, then troupe scale) */
-    int stopped;        /* troupe stop: wanted down */
-    int removing;       /* forget the spec once every instance is down */
-    int from_dir;       /* applied from CONFIG_DIR/run (super_dir_load) */
-    int seen;           /* found in this load of the directory */
-    int placed;         /* run for a cluster spec (agent/place): instance idx = slot */
-    uint64_t slots;     /* placed: the slots this node runs (bit k: slot k) */
-    uint64_t update;    /* placed: the slots that may be replaced by the spec's version now */
+    uint32_t n_inst; /* slots in use */
+    uint32_t want;   /* instances wanted (spec, then troupe scale) */
+    int stopped;     /* troupe stop: wanted down */
+    int removing;    /* forget the spec once every instance is down */
+    int from_dir;    /* applied from CONFIG_DIR/run (super_dir_load) */
+    int seen;        /* found in this load of the directory */
+    int placed;      /* run for a cluster spec (agent/place): instance idx = slot */
+    uint64_t slots;  /* placed: the slots this node runs (bit k: slot k) */
+    uint64_t update; /* placed: the slots that may be replaced by the spec's version now */
 };
 
 struct super {
     struct agent *a;
     uv_loop_t *loop;
     sqlite3 *db;
-    char data_dir[2048];   /* absolute; longer paths are refused */
+    char data_dir[2048]; /* absolute; longer paths are refused */
     char self_exe[PATH_MAX];
     char secrets_root[2100]; /* a tmpfs */
-    unsigned char key[32];       /* secretbox key of the secrets */
+    unsigned char key[32];   /* secretbox key of the secrets */
     struct svc *svc[SUPER_SERVICES_MAX];
     size_t n_svc;
-    struct watch *watches;       /* every watch still open */
-    int root;                    /* the agent runs as root */
+    struct watch *watches; /* every watch still open */
+    int root;              /* the agent runs as root */
     int closed;
-    uint64_t bundle_gen;         /* the last svc_bundle.gen given */
-    uv_timer_t *bundle_retry;    /* heap (freed in its close callback); NULL until needed */
-    int no_pidfd;                /* pidfd_open is missing: the note about it was logged */
-    char cg_base[PATH_MAX];      /* delegated: BASE/instances (absolute); "": the host's */
-    struct super_stats {         /* troupe_supervisor_* (super_metrics.c) */
+    uint64_t bundle_gen;      /* the last svc_bundle.gen given */
+    uv_timer_t *bundle_retry; /* heap (freed in its close callback); NULL until needed */
+    int no_pidfd;             /* pidfd_open is missing: the note about it was logged */
+    char cg_base[PATH_MAX];   /* delegated: BASE/instances (absolute); "": the host's */
+    struct super_stats {      /* troupe_supervisor_* (super_metrics.c) */
         uint64_t starts, restarts, spawn_failures, kills, gave_up;
         uint64_t exits[4]; /* by reason: success, failure, signal, unknown */
     } stats;
@@ -141,8 +141,7 @@ uint8_t super_runtime(const struct svc *v);
 /* ---- super_watch.c: when a process ends ---- */
 /* Watches pid (our child or not) and calls super_exited when it ends (a
  * logger's end only clears the instance's logger). NULL when pid is gone. */
-struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger,
-                          struct err *e);
+struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logger, struct err *e);
 /* Stops watching; w is freed once its handle is closed. NULL: no-op. */
 void super_watch_stop(struct watch *w);
 
@@ -183,8 +182,7 @@ void super_expand_ports(const struct inst *in, const char *text, char *out, size
  * under /run/troupe/bundles (created here) that the bundle is bind-mounted
  * on read-only, as the data dir is private; else the unpacked dir itself.
  * 1 when the bind mount is needed, 0 when not, negative on error. */
-int super_bundle_where(struct super *s, const struct svc *v, char *out, size_t cap,
-                       struct err *e);
+int super_bundle_where(struct super *s, const struct svc *v, char *out, size_t cap, struct err *e);
 void super_bundle_close(struct super *s);
 
 /* ---- super_catalog.c: registration, liveness, the event history ---- */
@@ -198,19 +196,19 @@ struct spawn_req {
     const char *path;
     char *const *argv;
     char *const *envp;
-    const char *dir;        /* NULL: / */
-    int set_user;           /* drop to uid/gid (root only) */
+    const char *dir; /* NULL: / */
+    int set_user;    /* drop to uid/gid (root only) */
     uid_t uid;
     gid_t gid;
-    int fds[4];             /* what the child gets as fd 0..3; -1: /dev/null (0-2) or closed (3) */
+    int fds[4]; /* what the child gets as fd 0..3; -1: /dev/null (0-2) or closed (3) */
     int no_new_privs;
     uint32_t nofile;        /* RLIMIT_NOFILE, 0: inherit */
     const char *cgroups[4]; /* cgroup.procs files to join, NULL-terminated */
     const char *bind_src;   /* non-NULL: in a mount namespace of its own, bind_src is
                              * mounted read-only on bind_dst (an existing directory) */
     const char *bind_dst;
-    int hide_unified;       /* a mount namespace without /sys/fs/cgroup/unified (crun on
-                             * hybrid hosts: it refuses them, and takes v1 alone) */
+    int hide_unified; /* a mount namespace without /sys/fs/cgroup/unified (crun on
+                       * hybrid hosts: it refuses them, and takes v1 alone) */
 };
 /* 1 on a hybrid cgroup host: v1 hierarchies, and cgroup2 on /sys/fs/cgroup/unified. */
 int spawn_cgroup_hybrid(void);
@@ -277,8 +275,8 @@ int secrets_open(struct super *s, struct err *e);
 int secrets_exists(struct super *s, const char *name);
 /* Writes the secrets of a spec as files into dir (created, a tmpfs),
  * owned by uid/gid, mode 0400. */
-int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir,
-                        uid_t uid, gid_t gid, struct err *e);
+int secrets_materialize(struct super *s, const struct sup_spec *spec, const char *dir, uid_t uid,
+                        gid_t gid, struct err *e);
 void secrets_clear(const char *dir);
 
 /* ---- crun.c ---- */

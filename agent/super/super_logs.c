@@ -481,8 +481,8 @@ json_t *super_logs(struct super *s, const char *name, int instance, uint64_t sin
         if (stat(path, &st) < 0)
             continue;
         end_off = read_instance(&rs, path, (uint32_t)idx, (uint64_t)st.st_ino, cursor, since_ms);
-        fprintf(cf, "%s%lu:%llu:%llu", ncur++ ? "," : "", idx,
-                (unsigned long long)st.st_ino, (unsigned long long)end_off);
+        fprintf(cf, "%s%lu:%llu:%llu", ncur++ ? "," : "", idx, (unsigned long long)st.st_ino,
+                (unsigned long long)end_off);
     }
     closedir(d);
     fclose(cf);

@@ -143,11 +143,12 @@ static void ports_text(const uint16_t *ports, char *buf, size_t cap)
 int super_store_inst_put(struct super *s, const struct inst *in, struct err *e)
 {
     sqlite3_stmt *q = prep(
-        s, "INSERT INTO sup_instances(service, idx, pid, pid_start, started_mono_ms, "
-           "started_wall_ms, restarts, level, ports, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
-           "ON CONFLICT(service, idx) DO UPDATE SET pid = ?3, pid_start = ?4, "
-           "started_mono_ms = ?5, started_wall_ms = ?6, restarts = ?7, level = ?8, ports = ?9, "
-           "state = ?10");
+        s,
+        "INSERT INTO sup_instances(service, idx, pid, pid_start, started_mono_ms, "
+        "started_wall_ms, restarts, level, ports, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+        "ON CONFLICT(service, idx) DO UPDATE SET pid = ?3, pid_start = ?4, "
+        "started_mono_ms = ?5, started_wall_ms = ?6, restarts = ?7, level = ?8, ports = ?9, "
+        "state = ?10");
     char ports[SUP_PORTS_MAX * 8];
 
     if (!q)
@@ -204,8 +205,7 @@ int super_store_inst_get(struct super *s, const char *name, uint32_t idx, struct
             if (*p == ',')
                 p++;
         }
-        snprintf(r->state, sizeof(r->state), "%s",
-                 (const char *)sqlite3_column_text(q, 7) ?: "");
+        snprintf(r->state, sizeof(r->state), "%s", (const char *)sqlite3_column_text(q, 7) ?: "");
         rc = 0;
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : db_err(s, e, "load instance");

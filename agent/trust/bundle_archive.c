@@ -210,8 +210,8 @@ int bundle_pack(const char *dir, const struct bundle_manifest *m, const char *ou
     if ((rc = arc_load(e)) < 0)
         return rc;
     a = arc_write_new();
-    j = json_pack("{s:s, s:s, s:s, s:s}", "name", m->name, "version", m->version,
-                  "entrypoint", m->entrypoint, "runtime", m->runtime);
+    j = json_pack("{s:s, s:s, s:s, s:s}", "name", m->name, "version", m->version, "entrypoint",
+                  m->entrypoint, "runtime", m->runtime);
     text = json_dumps(j, JSON_SORT_KEYS | JSON_INDENT(2));
     len = strlen(text);
     json_decref(j);
@@ -231,8 +231,7 @@ int bundle_pack(const char *dir, const struct bundle_manifest *m, const char *ou
     }
     en = fixed_entry(BUNDLE_MANIFEST, AE_IFREG, 0644);
     arc_entry_set_size(en, (la_int64_t)len);
-    if (arc_write_header(a, en) != ARCHIVE_OK ||
-        arc_write_data(a, text, len) != (la_ssize_t)len)
+    if (arc_write_header(a, en) != ARCHIVE_OK || arc_write_data(a, text, len) != (la_ssize_t)len)
         rc = ar_err(e, a, tmp);
     arc_entry_free(en);
     if (rc == 0)
@@ -265,8 +264,7 @@ static int read_manifest_entry(struct archive *a, struct archive_entry *en,
     la_int64_t size = arc_entry_size(en);
     char *buf;
 
-    if (strcmp(arc_entry_pathname(en), BUNDLE_MANIFEST) != 0 ||
-        arc_entry_filetype(en) != AE_IFREG)
+    if (strcmp(arc_entry_pathname(en), BUNDLE_MANIFEST) != 0 || arc_entry_filetype(en) != AE_IFREG)
         return err_set(e, -EBADMSG, "not a troupe bundle: the first entry is \"%.100s\", not %s",
                        arc_entry_pathname(en), BUNDLE_MANIFEST);
     if (size < 0 || size > BUNDLE_MANIFEST_MAX)

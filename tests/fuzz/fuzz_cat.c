@@ -35,8 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int n = cat_check_encode(&ck, buf, sizeof(buf), &e);
             if (n < 0 || cat_check_decode(&again, buf, (size_t)n, &e) != 0 ||
                 strcmp(ck.id, again.id) || ck.status != again.status ||
-                ck.output_len != again.output_len ||
-                memcmp(ck.output, again.output, ck.output_len))
+                ck.output_len != again.output_len || memcmp(ck.output, again.output, ck.output_len))
                 abort();
         }
         break;
@@ -45,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct cat_event ev, again;
         if (cat_event_decode(&ev, data + 1, size - 1, &e) == 0) {
             int n = cat_event_encode(&ev, buf, sizeof(buf), &e);
-            if (n < 0 || cat_event_decode(&again, buf, (size_t)n, &e) != 0 ||
-                ev.seq != again.seq || ev.payload_len != again.payload_len)
+            if (n < 0 || cat_event_decode(&again, buf, (size_t)n, &e) != 0 || ev.seq != again.seq ||
+                ev.payload_len != again.payload_len)
                 abort();
         }
         break;

@@ -45,8 +45,7 @@ static void check_command_line(const char *text, size_t len)
         nl = strchr(p, '\n');
         if (nl)
             *nl++ = '\0';
-        if (strncmp(p, "--config", 8) == 0 || strncmp(p, "--help", 6) == 0 ||
-            strcmp(p, "-h") == 0)
+        if (strncmp(p, "--config", 8) == 0 || strncmp(p, "--help", 6) == 0 || strcmp(p, "-h") == 0)
             continue;
         argv[argc++] = p;
     }

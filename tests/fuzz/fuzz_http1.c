@@ -11,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define INSIDE(p, n, buf, len)                                                                 \
+#define INSIDE(p, n, buf, len)                                                                     \
     ((n) == 0 || ((const uint8_t *)(p) >= (buf) && (const uint8_t *)(p) + (n) <= (buf) + (len)))
 
 static void check_requests(uint8_t *buf, size_t len)

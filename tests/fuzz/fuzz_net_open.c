@@ -71,8 +71,9 @@ static void seal_open_flip(const uint8_t *plain, size_t len)
     if (len == 0 || len > CODEC_PACKET_MAX)
         return;
     n = keyring_seal(rings[2], &sender, NOW_MS, plain, len, pkt, sizeof(pkt));
-    if (n < 0 || keyring_open(rings[1], replay, NOW_MS, pkt, (size_t)n, out, sizeof(out), &plen,
-                              &why, NULL) < 0 ||
+    if (n < 0 ||
+        keyring_open(rings[1], replay, NOW_MS, pkt, (size_t)n, out, sizeof(out), &plen, &why,
+                     NULL) < 0 ||
         plen != len || memcmp(out, plain, len) != 0)
         abort(); /* the second key of a ring opens what its first seals */
     n = keyring_seal(rings[2], &sender, NOW_MS, plain, len, pkt, sizeof(pkt));

@@ -17,8 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (sup_spec_parse(&s, (const char *)data, size, &e) < 0)
         return 0;
-    if (sup_spec_parse(&again, s.json, strlen(s.json), &e) < 0 ||
-        strcmp(again.json, s.json) != 0)
+    if (sup_spec_parse(&again, s.json, strlen(s.json), &e) < 0 || strcmp(again.json, s.json) != 0)
         abort();
     sup_spec_release(&again);
     sup_spec_release(&s);

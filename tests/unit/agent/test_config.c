@@ -245,10 +245,23 @@ static void test_help_is_reported_and_printed_from_the_table(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    const char *flags[] = {"--node NAME", "--bind IP:PORT", "--advertise", "--join", "--encrypt",
-                           "--http", "--data-dir", "--profile", "--tag", "--dev", "--log-level",
-                           "--config", "--probe-interval-ms", "--probe-timeout-ms",
-                           "--pushpull-interval-ms", "--suspicion-mult", "--retransmit-mult",
+    const char *flags[] = {"--node NAME",
+                           "--bind IP:PORT",
+                           "--advertise",
+                           "--join",
+                           "--encrypt",
+                           "--http",
+                           "--data-dir",
+                           "--profile",
+                           "--tag",
+                           "--dev",
+                           "--log-level",
+                           "--config",
+                           "--probe-interval-ms",
+                           "--probe-timeout-ms",
+                           "--pushpull-interval-ms",
+                           "--suspicion-mult",
+                           "--retransmit-mult",
                            "--reap-after-s"};
 
     config_print_help(f);
@@ -400,8 +413,8 @@ static void test_every_bad_json_value_is_refused_naming_the_key(void **state)
         const char *v = b->value;
         int list = strcmp(b->flag, "--join") == 0 || strcmp(b->flag, "--encrypt") == 0 ||
                    strcmp(b->flag, "--tag") == 0;
-        int number = ends_with(b->flag, "-ms") || ends_with(b->flag, "-mult") ||
-                     ends_with(b->flag, "-s");
+        int number =
+            ends_with(b->flag, "-ms") || ends_with(b->flag, "-mult") || ends_with(b->flag, "-s");
         int rc;
 
         snprintf(key, sizeof(key), "%s", b->flag + 2);
@@ -530,16 +543,14 @@ static void test_probe_timeout_must_be_below_the_interval(void **state)
     struct config *c = calloc(1, sizeof(*c));
     struct err e;
 
-    assert_int_equal(parse(c, &e, "--probe-interval-ms", "100", "--probe-timeout-ms", "100",
-                           NULL),
+    assert_int_equal(parse(c, &e, "--probe-interval-ms", "100", "--probe-timeout-ms", "100", NULL),
                      -EINVAL);
     assert_non_null(strstr(e.msg, "--probe-timeout-ms (100)"));
     assert_non_null(strstr(e.msg, "--probe-interval-ms (100)"));
     /* against the profile's interval too: lan probes every 1000 ms */
     assert_int_equal(parse(c, &e, "--probe-timeout-ms", "1000", NULL), -EINVAL);
     assert_int_equal(parse(c, &e, "--probe-timeout-ms", "999", NULL), 0);
-    assert_int_equal(parse(c, &e, "--profile", "fast", "--probe-timeout-ms", "300", NULL),
-                     -EINVAL);
+    assert_int_equal(parse(c, &e, "--profile", "fast", "--probe-timeout-ms", "300", NULL), -EINVAL);
     free(c);
 }
 
@@ -660,17 +671,17 @@ static void test_tags_beyond_the_wire_limit_are_refused_naming_the_flag(void **s
         tag[i][3 + TAG_VAL_MAX] = '\0';
     }
     assert_int_equal(parse(c, &e, "--tag", tag[0], "--tag", tag[1], "--tag", tag[2], NULL), 0);
-    assert_int_equal(parse(c, &e, "--tag", tag[0], "--tag", tag[1], "--tag", tag[2], "--tag",
-                           tag[3], NULL),
-                     -EINVAL);
+    assert_int_equal(
+        parse(c, &e, "--tag", tag[0], "--tag", tag[1], "--tag", tag[2], "--tag", tag[3], NULL),
+        -EINVAL);
     assert_non_null(strstr(e.msg, "--tag"));
     assert_non_null(strstr(e.msg, "512"));
 
     o = (size_t)snprintf(json, sizeof(json), "{\"tags\": {");
     for (int i = 0; i < 4; i++) {
         tag[i][2] = '\0';
-        o += (size_t)snprintf(json + o, sizeof(json) - o, "%s\"%s\": \"%s\"", i ? ", " : "",
-                              tag[i], tag[i] + 3);
+        o += (size_t)snprintf(json + o, sizeof(json) - o, "%s\"%s\": \"%s\"", i ? ", " : "", tag[i],
+                              tag[i] + 3);
     }
     snprintf(json + o, sizeof(json) - o, "}}");
     config_init(c);
@@ -708,7 +719,10 @@ static void test_json_path_longer_than_the_limit_is_refused_not_cut(void **state
 struct span {
     size_t off, size;
 };
-#define FIELD(f) {offsetof(struct config, f), sizeof(((struct config *)0)->f)}
+#define FIELD(f)                                                                                   \
+    {                                                                                              \
+        offsetof(struct config, f), sizeof(((struct config *)0)->f)                                \
+    }
 
 struct landing {
     const char *flag, *value; /* value NULL: a file holding {} */
@@ -728,49 +742,68 @@ static const struct landing landings[] = {
     {.flag = "--profile", .value = "fast", .fields = {FIELD(profile)}},
     {.flag = "--tag", .value = "role=web", .fields = {FIELD(tags)}},
     {.flag = "--capacity", .value = "cpu_millis=2000,memory_mb=512", .fields = {FIELD(capacity)}},
-    {.flag = "--dev", .value = "true",
+    {.flag = "--dev",
+     .value = "true",
      .fields = {FIELD(dev), FIELD(bind), FIELD(data_dir), FIELD(log_level)}},
     {.flag = "--log-level", .value = "debug", .fields = {FIELD(log_level)}},
     {.flag = "--config", .value = NULL, .fields = {FIELD(config_file)}},
-    {.flag = "--probe-interval-ms", .value = "3000",
-     .fields = {FIELD(probe_interval_ms)}, .profile = 1},
-    {.flag = "--probe-timeout-ms", .value = "150",
-     .fields = {FIELD(probe_timeout_ms)}, .profile = 1},
-    {.flag = "--pushpull-interval-ms", .value = "20000",
-     .fields = {FIELD(pushpull_interval_ms)}, .profile = 1},
+    {.flag = "--probe-interval-ms",
+     .value = "3000",
+     .fields = {FIELD(probe_interval_ms)},
+     .profile = 1},
+    {.flag = "--probe-timeout-ms",
+     .value = "150",
+     .fields = {FIELD(probe_timeout_ms)},
+     .profile = 1},
+    {.flag = "--pushpull-interval-ms",
+     .value = "20000",
+     .fields = {FIELD(pushpull_interval_ms)},
+     .profile = 1},
     {.flag = "--suspicion-mult", .value = "5", .fields = {FIELD(suspicion_mult)}, .profile = 1},
     {.flag = "--retransmit-mult", .value = "3", .fields = {FIELD(retransmit_mult)}, .profile = 1},
     {.flag = "--reap-after-s", .value = "60", .fields = {FIELD(reap_after_s)}, .profile = 1},
     {.flag = "--gc-interval-ms", .value = "2000", .fields = {FIELD(gc_interval_ms)}},
     {.flag = "--dns", .value = "127.0.0.1:5353", .fields = {FIELD(dns), FIELD(dns_explicit)}},
     {.flag = "--dns-domain", .value = "example.", .fields = {FIELD(dns_domain)}},
-    {.flag = "--dns-upstream", .value = "192.0.2.53",
+    {.flag = "--dns-upstream",
+     .value = "192.0.2.53",
      .fields = {FIELD(dns_upstreams), FIELD(n_dns_upstreams)}},
-    {.flag = "--proxy-bind", .value = "10.0.0.7",
+    {.flag = "--proxy-bind",
+     .value = "10.0.0.7",
      .fields = {FIELD(proxy_bind), FIELD(n_proxy_bind)}},
     {.flag = "--dns-service-ttl-s", .value = "7", .fields = {FIELD(dns_service_ttl_s)}},
     {.flag = "--dns-node-ttl-s", .value = "31", .fields = {FIELD(dns_node_ttl_s)}},
     {.flag = "--dns-negative-ttl-s", .value = "9", .fields = {FIELD(dns_negative_ttl_s)}},
     {.flag = "--dns-only-passing", .value = "true", .fields = {FIELD(dns_only_passing)}},
-    {.flag = "--trust-repo", .value = "/srv/repo",
-     .fields = {FIELD(trust_repo)}, .with = {"--trust-root", "/srv/root.json"}},
-    {.flag = "--trust-root", .value = "/srv/root.json",
-     .fields = {FIELD(trust_root)}, .with = {"--trust-repo", "/srv/repo"}},
+    {.flag = "--trust-repo",
+     .value = "/srv/repo",
+     .fields = {FIELD(trust_repo)},
+     .with = {"--trust-root", "/srv/root.json"}},
+    {.flag = "--trust-root",
+     .value = "/srv/root.json",
+     .fields = {FIELD(trust_root)},
+     .with = {"--trust-repo", "/srv/repo"}},
     {.flag = "--config-dir", .value = "/etc/troupe.d", .fields = {FIELD(config_dir)}},
     {.flag = "--enable-exec-checks", .value = "true", .fields = {FIELD(exec_checks)}},
     {.flag = "--trust-fetch-idle-ms", .value = "2500", .fields = {FIELD(trust_fetch_idle_ms)}},
     {.flag = "--allow-root-services", .value = "true", .fields = {FIELD(allow_root_services)}},
     {.flag = "--cgroup-parent", .value = "/troupe.slice", .fields = {FIELD(cgroup_parent)}},
     {.flag = "--http-max-conns", .value = "100", .fields = {FIELD(http_max_conns)}},
-    {.flag = "--http-header-timeout-ms", .value = "2000", .fields = {FIELD(http_header_timeout_ms)}},
+    {.flag = "--http-header-timeout-ms",
+     .value = "2000",
+     .fields = {FIELD(http_header_timeout_ms)}},
     {.flag = "--http-body-timeout-ms", .value = "2000", .fields = {FIELD(http_body_timeout_ms)}},
     {.flag = "--http-idle-timeout-ms", .value = "2000", .fields = {FIELD(http_idle_timeout_ms)}},
     {.flag = "--dns-tcp-max-conns", .value = "20", .fields = {FIELD(dns_tcp_max_conns)}},
     {.flag = "--gossip-tcp-max-conns", .value = "20", .fields = {FIELD(gossip_tcp_max_conns)}},
-    {.flag = "--http-tls-cert", .value = "/etc/troupe/api.pem",
-     .fields = {FIELD(http_tls_cert)}, .with = {"--http-tls-key", "/etc/troupe/api.key"}},
-    {.flag = "--http-tls-key", .value = "/etc/troupe/api.key",
-     .fields = {FIELD(http_tls_key)}, .with = {"--http-tls-cert", "/etc/troupe/api.pem"}},
+    {.flag = "--http-tls-cert",
+     .value = "/etc/troupe/api.pem",
+     .fields = {FIELD(http_tls_cert)},
+     .with = {"--http-tls-key", "/etc/troupe/api.key"}},
+    {.flag = "--http-tls-key",
+     .value = "/etc/troupe/api.key",
+     .fields = {FIELD(http_tls_key)},
+     .with = {"--http-tls-cert", "/etc/troupe/api.pem"}},
     {.flag = "--http-insecure", .value = "true", .fields = {FIELD(http_insecure)}},
     {.flag = "--acl-default", .value = "deny", .fields = {FIELD(acl_default)}},
 };

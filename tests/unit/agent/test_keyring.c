@@ -41,8 +41,7 @@ static int seal(const struct keyring *kr, struct keyring_sender *snd, uint64_t n
 
 /* Opens pkt; returns the refusal (KR_OK on success, then checks the text). */
 static enum keyring_refusal open_pkt(const struct keyring *kr, struct keyring_replay *rp,
-                                     uint64_t now, const uint8_t *pkt, size_t len,
-                                     struct err *e)
+                                     uint64_t now, const uint8_t *pkt, size_t len, struct err *e)
 {
     uint8_t out[CAP];
     size_t plen = 0;
@@ -100,10 +99,10 @@ static void test_empty_ring_frames_in_the_clear(void **state)
 
 static void test_any_key_of_the_ring_opens_and_the_first_seals(void **state)
 {
-    struct keyring *old = ring(1, k1);             /* before the rotation */
-    struct keyring *adding = ring(2, k1, k2);      /* new key added second */
-    struct keyring *switched = ring(2, k2, k1);    /* new key made primary */
-    struct keyring *done_ = ring(1, k2);           /* old key removed */
+    struct keyring *old = ring(1, k1);          /* before the rotation */
+    struct keyring *adding = ring(2, k1, k2);   /* new key added second */
+    struct keyring *switched = ring(2, k2, k1); /* new key made primary */
+    struct keyring *done_ = ring(1, k2);        /* old key removed */
     struct keyring_sender snd;
     uint8_t pkt[CAP];
     struct err e;

@@ -138,13 +138,13 @@ static void test_value_is_sealed_in_the_database(void **state)
     struct err e;
 
     assert_int_equal(super_secret_put(f->s, "token", "plain-text-here", 15, &e), 0);
-    assert_int_equal(
-        sqlite3_prepare_v2(f->s->db, "SELECT box FROM sup_secrets WHERE name = 'token'", -1, &q,
-                           NULL),
-        SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(f->s->db,
+                                        "SELECT box FROM sup_secrets WHERE name = 'token'", -1, &q,
+                                        NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_null(memmem(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
-                       "plain-text", 10));
+    assert_null(
+        memmem(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), "plain-text", 10));
     sqlite3_finalize(q);
     assert_int_equal(secrets_exists(f->s, "token"), 1);
     assert_int_equal(secrets_exists(f->s, "other"), 0);

@@ -17,9 +17,14 @@
 static struct crdt_rec rec(const char *origin, uint8_t kind, const char *key, uint64_t version,
                            int deleted, const char *val)
 {
-    struct crdt_rec r = {.origin = origin, .kind = kind, .key = key, .version = version,
-                         .hlc = version << 16, .deleted = (uint8_t)deleted,
-                         .val = (const uint8_t *)val, .len = (uint32_t)strlen(val)};
+    struct crdt_rec r = {.origin = origin,
+                         .kind = kind,
+                         .key = key,
+                         .version = version,
+                         .hlc = version << 16,
+                         .deleted = (uint8_t)deleted,
+                         .val = (const uint8_t *)val,
+                         .len = (uint32_t)strlen(val)};
     return r;
 }
 

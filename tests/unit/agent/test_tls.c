@@ -46,7 +46,8 @@ static int make_pki(void **state)
              dir, dir);
     if (system(cmd) != 0)
         fail_msg("openssl could not make the test certificates (is it installed?): see "
-                 "%s/openssl.log", dir);
+                 "%s/openssl.log",
+                 dir);
     return 0;
 }
 

@@ -17,8 +17,8 @@
 #include "core/codec.h"
 #include "core/tags.h"
 
-static const uint8_t all_types[] = {MSG_PING,  MSG_ACK,   MSG_NACK,  MSG_PING_REQ,
-                                    MSG_SUSPECT, MSG_ALIVE, MSG_DEAD, MSG_LEAVE,
+static const uint8_t all_types[] = {MSG_PING,     MSG_ACK,      MSG_NACK, MSG_PING_REQ,
+                                    MSG_SUSPECT,  MSG_ALIVE,    MSG_DEAD, MSG_LEAVE,
                                     MSG_PUSHPULL, MSG_COMPOUND, MSG_USER};
 #define N_TYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -263,8 +263,7 @@ static void test_every_truncation_of_every_message_is_refused(void **state)
             memcpy(cut, buf, (size_t)len);
             rc = codec_decode(d, cut, (size_t)len, &e);
             if (rc != -EBADMSG)
-                fail_msg("type %u cut to %d of %d bytes: %d (%s)", all_types[i], len, n, rc,
-                         e.msg);
+                fail_msg("type %u cut to %d of %d bytes: %d (%s)", all_types[i], len, n, rc, e.msg);
             assert_non_null(strstr(e.msg, "malformed"));
             free(cut);
         }
@@ -698,9 +697,8 @@ static void test_ipv6_address_parses_in_brackets_and_prints_in_brackets(void **s
     assert_int_equal(a.family, 6);
     assert_int_equal(a.port, 80);
     assert_string_equal(node_addr_str(&a, buf, sizeof(buf)), "[fd00::1]:80");
-    assert_int_equal(node_addr_parse(&a, "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535",
-                                     0, NULL),
-                     0);
+    assert_int_equal(
+        node_addr_parse(&a, "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535", 0, NULL), 0);
     assert_string_equal(node_addr_str(&a, buf, sizeof(buf)),
                         "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
 }
@@ -732,10 +730,23 @@ static void test_address_without_port_and_no_default_is_refused(void **state)
 static void test_bad_addresses_are_refused_naming_the_text(void **state)
 {
     static const char *const bad[] = {
-        "",           ":7420",         "10.0.0.1:",    "10.0.0.1:99999",  "10.0.0.1:-1",
-        "10.0.0.1:+1", "10.0.0.1:80x", "10.0.0.1:0x10", "host.example:80", "[::1",
-        "[::1]x",     "[::1]:",        "[]:80",        "[10.0.0.1]x:1",   "1.2.3:80",
-        "256.0.0.1:1", "10.0.0.1 :80",
+        "",
+        ":7420",
+        "10.0.0.1:",
+        "10.0.0.1:99999",
+        "10.0.0.1:-1",
+        "10.0.0.1:+1",
+        "10.0.0.1:80x",
+        "10.0.0.1:0x10",
+        "host.example:80",
+        "[::1",
+        "[::1]x",
+        "[::1]:",
+        "[]:80",
+        "[10.0.0.1]x:1",
+        "1.2.3:80",
+        "256.0.0.1:1",
+        "10.0.0.1 :80",
     };
     struct node_addr a;
     struct err e;
@@ -774,8 +785,8 @@ static void test_address_to_sockaddr_and_back_keeps_family_ip_and_port(void **st
         addr(&a, texts[i]);
         size_t len = node_addr_to_sockaddr(&a, &ss);
         assert_int_equal(ss.ss_family, a.family == 4 ? AF_INET : AF_INET6);
-        assert_int_equal(len, a.family == 4 ? sizeof(struct sockaddr_in)
-                                            : sizeof(struct sockaddr_in6));
+        assert_int_equal(len,
+                         a.family == 4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
         node_addr_from_sockaddr((struct sockaddr *)&ss, &b);
         assert_true(node_addr_eq(&a, &b));
     }

@@ -166,8 +166,12 @@ static void assert_same(const struct crdt *a, const struct crdt *b)
 static struct crdt_rec rec(const char *origin, uint8_t kind, const char *key, uint64_t version,
                            int deleted, uint64_t hlc, const char *val)
 {
-    struct crdt_rec r = {.origin = origin, .key = key, .kind = kind,
-                         .deleted = (uint8_t)deleted, .version = version, .hlc = hlc,
+    struct crdt_rec r = {.origin = origin,
+                         .key = key,
+                         .kind = kind,
+                         .deleted = (uint8_t)deleted,
+                         .version = version,
+                         .hlc = hlc,
                          .len = val ? (uint32_t)strlen(val) : 0,
                          .val = (const uint8_t *)val};
     return r;

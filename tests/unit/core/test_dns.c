@@ -124,10 +124,10 @@ static struct t *setup_with(const struct dns_config *c)
     add_node(&t->f, "beta", "10.0.0.2");
     add_node(&t->f, "gamma6", "fd00::3");
     add_inst(&t->f, "web", "v1", "alpha", NULL, 8080, 0);
-    add_inst(&t->f, "web", "v2", "beta", NULL, 8081, 1);           /* warning */
+    add_inst(&t->f, "web", "v2", "beta", NULL, 8081, 1); /* warning */
     add_inst(&t->f, "web", "v2", "gamma6", NULL, 8082, 0);
-    add_inst(&t->f, "web", "v1", "beta", "192.168.7.9", 9000, 2);  /* critical */
-    add_inst(&t->f, "api", "", "alpha", "192.168.1.5", 7000, 0);   /* own address */
+    add_inst(&t->f, "web", "v1", "beta", "192.168.7.9", 9000, 2); /* critical */
+    add_inst(&t->f, "api", "", "alpha", "192.168.1.5", 7000, 0);  /* own address */
     return t;
 }
 
@@ -148,8 +148,7 @@ static void teardown(struct t *t)
 }
 
 /* Builds a query; edns: 0 none, else the payload size advertised. */
-static size_t make_query(uint8_t *buf, const char *name, uint16_t qtype, uint16_t edns,
-                         uint16_t id)
+static size_t make_query(uint8_t *buf, const char *name, uint16_t qtype, uint16_t edns, uint16_t id)
 {
     knot_pkt_t *q = knot_pkt_new(NULL, 512, NULL); /* a fresh header */
     knot_dname_t *dn = knot_dname_from_str_alloc(name);

@@ -46,8 +46,8 @@ static void expect_error(const char *text, int status, const char *why)
     struct parsed *p = parse(text);
 
     if (p->rc != -1 || p->r.status != status || !p->r.error || !strstr(p->r.error, why))
-        fail_msg("%s: rc %ld status %d error \"%s\", expected %d \"%s\"", text, p->rc,
-                 p->r.status, p->r.error ? p->r.error : "", status, why);
+        fail_msg("%s: rc %ld status %d error \"%s\", expected %d \"%s\"", text, p->rc, p->r.status,
+                 p->r.error ? p->r.error : "", status, why);
     done(p);
 }
 
@@ -244,10 +244,10 @@ static void test_long_chunk_extension_is_refused_whole_or_cut(void **state)
     size_t len, head;
     struct parsed *p;
 
-    head = (size_t)snprintf(req, sizeof(req),
-                            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
-    len = head + (size_t)snprintf(req + head, sizeof(req) - head,
-                                  "1;ext=%0100d\r\na\r\n0\r\n\r\n", 0);
+    head =
+        (size_t)snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    len = head +
+          (size_t)snprintf(req + head, sizeof(req) - head, "1;ext=%0100d\r\na\r\n0\r\n\r\n", 0);
     p = parse_n(req, len, NULL);
     assert_int_equal(p->rc, -1);
     assert_int_equal(p->r.status, 400);
@@ -326,8 +326,8 @@ static void test_repeated_equal_content_length_is_accepted(void **state)
 
 static void test_request_smuggling_framing_is_refused(void **state)
 {
-    expect_error("PUT / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-                 400, "both");
+    expect_error("PUT / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+                 "both");
     expect_error("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501,
                  "transfer-encoding");
     expect_error("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
@@ -511,7 +511,8 @@ static void test_response_with_length_chunks_or_eof_is_parsed(void **state)
     struct http1_resp r;
     uint8_t *b;
     const char *t1 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-    const char *t2 = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    const char *t2 =
+        "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
     const char *t3 = "HTTP/1.0 200 OK\r\n\r\nuntil the end";
 
     assert_int_equal(parse_resp(t1, 0, &r, &b), strlen(t1));

@@ -86,9 +86,8 @@ static void pump(struct net *n)
                     n->bcasts++;
                     for (int j = 0; j < N; j++) {
                         if (!blocked(n, i, j))
-                            assert_int_equal(repl_recv_broadcast(n->r[j], n->now, NULL, o.data,
-                                                                 o.len, NULL),
-                                             0);
+                            assert_int_equal(
+                                repl_recv_broadcast(n->r[j], n->now, NULL, o.data, o.len, NULL), 0);
                     }
                 } else {
                     int to = index_of(o.to);
@@ -457,8 +456,12 @@ static void many_origins(struct net *n, int n_origins)
 {
     for (int k = 0; k < n_origins; k++) {
         char origin[16];
-        struct crdt_rec rec = {.kind = CRDT_INSTANCE, .key = "x", .version = 1, .hlc = 1,
-                               .val = (const uint8_t *)"v", .len = 1};
+        struct crdt_rec rec = {.kind = CRDT_INSTANCE,
+                               .key = "x",
+                               .version = 1,
+                               .hlc = 1,
+                               .val = (const uint8_t *)"v",
+                               .len = 1};
         snprintf(origin, sizeof(origin), "o%03d", k);
         rec.origin = origin;
         for (int i = 0; i < N; i++)

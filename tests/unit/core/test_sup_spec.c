@@ -23,15 +23,14 @@ static void refused(const char *text, const char *field)
 
 static void test_full_spec(void **state)
 {
-    const char *t =
-        "{\"name\":\"web\",\"command\":\"/bin/sh\",\"args\":[\"-c\",\"exec sleep 9\"],"
-        "\"dir\":\"/tmp\",\"env\":{\"A\":\"1\",\"EMPTY\":\"\"},\"user\":\"nobody\","
-        "\"instances\":3,\"ports\":{\"http\":\"auto\"},\"restart\":\"on-failure\","
-        "\"backoff\":{\"first_ms\":50,\"max_ms\":1000},\"start_limit\":{\"burst\":3},"
-        "\"stop_signal\":\"SIGINT\",\"stop_grace_ms\":500,"
-        "\"checks\":[{\"role\":\"liveness\",\"http\":\"http://127.0.0.1:${PORT}/\","
-        "\"interval_ms\":200,\"timeout_ms\":100}],\"secrets\":[\"db-pass\"],"
-        "\"limits\":{\"memory_mb\":64,\"nofile\":256},\"tags\":[\"v1\"]}";
+    const char *t = "{\"name\":\"web\",\"command\":\"/bin/sh\",\"args\":[\"-c\",\"exec sleep 9\"],"
+                    "\"dir\":\"/tmp\",\"env\":{\"A\":\"1\",\"EMPTY\":\"\"},\"user\":\"nobody\","
+                    "\"instances\":3,\"ports\":{\"http\":\"auto\"},\"restart\":\"on-failure\","
+                    "\"backoff\":{\"first_ms\":50,\"max_ms\":1000},\"start_limit\":{\"burst\":3},"
+                    "\"stop_signal\":\"SIGINT\",\"stop_grace_ms\":500,"
+                    "\"checks\":[{\"role\":\"liveness\",\"http\":\"http://127.0.0.1:${PORT}/\","
+                    "\"interval_ms\":200,\"timeout_ms\":100}],\"secrets\":[\"db-pass\"],"
+                    "\"limits\":{\"memory_mb\":64,\"nofile\":256},\"tags\":[\"v1\"]}";
     struct sup_spec s;
     struct err e;
 
@@ -92,8 +91,7 @@ static void test_bad_specs_name_the_field(void **state)
     refused("{\"name\":\"a\",\"command\":\"/x\",\"restart\":\"sometimes\"}", "restart");
     refused("{\"name\":\"a\",\"command\":\"/x\",\"ports\":{\"http\":70000}}", "ports.http");
     refused("{\"name\":\"a\",\"command\":\"/x\",\"ports\":{\"http\":\"any\"}}", "ports.http");
-    refused("{\"name\":\"a\",\"command\":\"/x\",\"instances\":2,\"ports\":{\"p\":80}}",
-            "ports.p");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"instances\":2,\"ports\":{\"p\":80}}", "ports.p");
     refused("{\"name\":\"a\",\"command\":\"/x\",\"env\":{\"PORT\":\"1\"}}", "env.PORT");
     refused("{\"name\":\"a\",\"command\":\"/x\",\"env\":{\"1X\":\"1\"}}", "env.1X");
     refused("{\"name\":\"a\",\"command\":\"/x\",\"env\":{\"X\":1}}", "env.X");
@@ -117,9 +115,9 @@ static void test_bad_specs_name_the_field(void **state)
     refused("{\"name\":\"a\",\"command\":\"/x\",\"capabilities\":[\"CAP_NET_RAW\"]}",
             "capabilities");
     refused("{\"name\":\"a\",\"command\":\"/x\",\"runtime\":\"crun\",\"rootfs\":\"/r\","
-            "\"capabilities\":[\"NET_RAW\"]}", "capabilities[0]");
-    refused("{\"name\":\"a\",\"command\":\"/x\",\"limits\":{\"memory_mb\":1}}",
-            "limits.memory_mb");
+            "\"capabilities\":[\"NET_RAW\"]}",
+            "capabilities[0]");
+    refused("{\"name\":\"a\",\"command\":\"/x\",\"limits\":{\"memory_mb\":1}}", "limits.memory_mb");
     refused("{\"name\":\"a\",\"name\":\"b\",\"command\":\"/x\"}", "duplicate");
 }
 

@@ -27,8 +27,8 @@ struct pkt {
 struct net {
     struct swim *node[NMAX];
     int n;
-    int down[NMAX];        /* killed: neither sends nor receives */
-    int cut[NMAX][NMAX];   /* link cut between two nodes */
+    int down[NMAX];      /* killed: neither sends nor receives */
+    int cut[NMAX][NMAX]; /* link cut between two nodes */
     struct pkt q[QMAX];
     int qn;
     uint64_t now;

@@ -74,9 +74,9 @@ static void read_parts(const uint8_t *pkt, int n, char names[][SWIM_NAME_MAX + 1
         struct msg m;
         assert_int_equal(codec_decode(&m, pkt + off + 2, len, NULL), 0);
         types[i] = m.type;
-        strcpy(names[i], m.type == MSG_ALIVE ? m.u.alive.node
+        strcpy(names[i], m.type == MSG_ALIVE  ? m.u.alive.node
                          : m.type == MSG_USER ? ""
-                                               : m.u.suspect.node);
+                                              : m.u.suspect.node);
         msg_release(&m);
         off += 2 + len;
     }

@@ -55,12 +55,10 @@ static void join_by_hand(struct swim *a, int ai, struct swim *b, int bi, uint64_
     swim_join(a, now, &to);
     while (swim_poll_out(a, &o)) {
         if (o.kind == SWIM_OUT_TCP && node_addr_eq(&o.to, &to)) {
-            assert_int_equal(swim_recv_stream(b, now, &from, o.data, o.len, &reply, &reply_len,
-                                              NULL),
-                             0);
+            assert_int_equal(
+                swim_recv_stream(b, now, &from, o.data, o.len, &reply, &reply_len, NULL), 0);
             assert_non_null(reply);
-            assert_int_equal(swim_recv_stream(a, now, &to, reply, reply_len, NULL, NULL, NULL),
-                             0);
+            assert_int_equal(swim_recv_stream(a, now, &to, reply, reply_len, NULL, NULL, NULL), 0);
             free(reply);
         }
         free(o.data);
