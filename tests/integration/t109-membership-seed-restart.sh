@@ -6,9 +6,14 @@
 . "$(dirname "$0")/lib.sh"
 net_up 4
 J=(--join 10.77.0.1)
+# peers_saved I N: hI's data dir lists N known peers (saved shortly after
+# members change, and read back by a restarted agent to rejoin)
+peers_saved() {
+    [ "$(sqlite3 "file:$TMP/h$1/troupe.db?mode=ro" "SELECT count(*) FROM peers" 2>/dev/null)" = "$2" ]
+}
 for i in 1 2 3; do start "$i" "${J[@]}"; done
 for i in 1 2 3; do wait_until 15 "h$i sees 3 alive" sees_count "$i" alive 3; done
-sleep 3 # known peers are saved shortly after they change
+for i in 1 2 3; do wait_until 10 "h$i saved its 2 peers" peers_saved "$i" 2; done
 
 inc0=$(cli 1 info --json | jq .incarnation)
 say "SIGTERM to h1 (a restart by its service manager), start it again"
@@ -23,7 +28,6 @@ inc1=$(cli 1 info --json | jq .incarnation)
 say "h1 restarted at incarnation $inc1 (was $inc0)"
 for i in 1 2 3; do wait_until 10 "h$i sees 3 alive after the SIGTERM restart" sees_count "$i" alive 3; done
 
-sleep 3
 say "kill -9 h1, start it again at once"
 kill -9 "${PID[1]}"
 wait "${PID[1]}" 2>/dev/null

@@ -5,9 +5,14 @@
 . "$(dirname "$0")/lib.sh"
 net_up 5
 J=(--join 10.77.0.1)
+# peers_saved I N: hI's data dir lists N known peers (saved shortly after
+# members change, and read back by a restarted agent to rejoin)
+peers_saved() {
+    [ "$(sqlite3 "file:$TMP/h$1/troupe.db?mode=ro" "SELECT count(*) FROM peers" 2>/dev/null)" = "$2" ]
+}
 for i in 1 2 3 4 5; do start "$i" "${J[@]}"; done
 for i in 1 2 3 4 5; do wait_until 15 "h$i sees 5 alive" sees_count "$i" alive 5; done
-sleep 3 # known peers are saved shortly after they change
+for i in 1 2; do wait_until 10 "h$i saved its 4 peers" peers_saved "$i" 4; done
 
 say "SIGTERM h1 and h2, restart h1, then h2 at once"
 kill -TERM "${PID[1]}" "${PID[2]}"
