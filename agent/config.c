@@ -120,6 +120,15 @@ static const struct opt opts[] = {
     {.flag = "dns-domain", .type = T_DOMAIN, .off = offsetof(struct config, dns_domain),
      .def_text = "troupe.", .arg = "DOMAIN",
      .help = "zone the DNS server answers: NAME.service.DOMAIN, NODE.node.DOMAIN"},
+    {.flag = "dns-alt-domain", .type = T_DOMAIN_OFF,
+     .off = offsetof(struct config, dns_alt_domain), .def_text = "consul.", .arg = "DOMAIN|off",
+     .help = "second zone the DNS server answers with Consul's names: NAME.service.DOMAIN, "
+             "TAG.NAME.service.DOMAIN, _NAME._tcp.service.DOMAIN, NODE.node.DOMAIN, and the "
+             "same with the datacenter before DOMAIN (NAME.service.DC.DOMAIN)"},
+    {.flag = "datacenter", .type = T_DC, .off = offsetof(struct config, datacenter),
+     .def_text = "dc1", .arg = "NAME",
+     .help = "name of the cluster where Consul's interfaces want a datacenter: DNS answers "
+             "NAME.service.DC.DOMAIN of --dns-alt-domain for this one only"},
     {.flag = "dns-upstream", .type = T_ADDR_LIST, .off = offsetof(struct config, dns_upstreams),
      .list = {offsetof(struct config, n_dns_upstreams), CONFIG_DNS_UPSTREAMS_MAX}, .port = 53,
      .what = "upstream resolvers", .def_doc = "resolv.conf", .arg = "IP[:PORT]",
@@ -409,6 +418,27 @@ static int parse_domain(struct config *c, const struct opt *o, const char *v, co
     return 0;
 }
 
+static int parse_domain_or_off(struct config *c, const struct opt *o, const char *v,
+                               const char *where, struct err *e)
+{
+    if (strcmp(v, "off") == 0) {
+        *(char *)field(c, o) = '\0';
+        return 0;
+    }
+    return parse_domain(c, o, v, where, e);
+}
+
+static int parse_dc(struct config *c, const struct opt *o, const char *v, const char *where,
+                    struct err *e)
+{
+    struct err sub;
+
+    if (dns_datacenter_check(v, &sub) < 0)
+        return err_set(e, -EINVAL, "%s: %s", where, sub.msg);
+    snprintf(field(c, o), DNS_DC_MAX + 1, "%s", v);
+    return 0;
+}
+
 /* "a, b or c": the names of the row's choices, for messages. */
 static const char *choice_names(const struct opt *o, char *buf, size_t cap)
 {
@@ -514,6 +544,8 @@ static const struct opt_kind {
     [T_TAG_LIST] = {parse_tag, J_ARRAY},
     [T_PATH] = {parse_path, J_STRING},
     [T_DOMAIN] = {parse_domain, J_STRING},
+    [T_DOMAIN_OFF] = {parse_domain_or_off, J_STRING},
+    [T_DC] = {parse_dc, J_STRING},
     [T_CHOICE] = {parse_choice, J_STRING},
     [T_FLAG] = {parse_flag, J_BOOL},
     [T_U32] = {parse_u32, J_NUMBER},
@@ -816,6 +848,8 @@ static int same_value(struct config *a, struct config *b, const struct opt *o)
     case T_NODE:
     case T_PATH:
     case T_DOMAIN:
+    case T_DOMAIN_OFF:
+    case T_DC:
         return strcmp(x, y) == 0;
     case T_CHOICE:
     case T_FLAG:
@@ -912,6 +946,17 @@ int config_check(const struct config *c, struct err *e)
         c->cgroup_parent[0] != '/')
         return err_set(e, -EINVAL, "--cgroup-parent \"%s\": auto, off, or a cgroup path from /",
                        c->cgroup_parent);
+    if (c->dns_alt_domain[0]) {
+        uint8_t zone[DNSW_NAME_MAX];
+        char d1[DNS_DOMAIN_MAX + 1] = "", d2[DNS_DOMAIN_MAX + 1] = "";
+        dns_domain_check(c->dns_domain, zone, d1, NULL);
+        dns_domain_check(c->dns_alt_domain, zone, d2, NULL);
+        if (strcmp(d1, d2) == 0)
+            return err_set(e, -EINVAL,
+                           "--dns-domain and --dns-alt-domain are both %s: give another "
+                           "--dns-alt-domain, or --dns-alt-domain off",
+                           d1);
+    }
     if (c->probe_interval_ms || c->probe_timeout_ms) {
         struct swim_config sc;
         config_swim(c, &sc);

@@ -67,7 +67,9 @@ struct config {
     struct node_addr dns; /* family 0: off */
     int dns_explicit;     /* --dns given: failing to listen is fatal */
     char dns_domain[DNS_DOMAIN_MAX + 1];
-    size_t n_dns_upstreams; /* 0: the nameservers of /etc/resolv.conf */
+    char dns_alt_domain[DNS_DOMAIN_MAX + 1]; /* Consul's names; "": off */
+    char datacenter[DNS_DC_MAX + 1];         /* the cluster's name in Consul's terms */
+    size_t n_dns_upstreams;                  /* 0: the nameservers of /etc/resolv.conf */
     char dns_upstreams[CONFIG_DNS_UPSTREAMS_MAX][CONFIG_ITEM_MAX];
     uint32_t dns_service_ttl_s, dns_node_ttl_s, dns_negative_ttl_s;
     int dns_only_passing;

@@ -14,20 +14,22 @@
  * that turns option text into it (one per type, below), what a JSON file
  * gives for it and how its default is shown. */
 enum opt_type {
-    T_NODE,      /* char[SWIM_NAME_MAX + 1]: 1-64 of [A-Za-z0-9._-] */
-    T_ADDR,      /* struct node_addr: IP:PORT */
-    T_ADDR_OFF,  /* struct node_addr: IP:PORT, or "off" (family 0) */
-    T_ADDR_LIST, /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: IP[:PORT] */
-    T_KEY_LIST,  /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: base64 keys */
-    T_TAG_LIST,  /* struct tags: KEY=VALUE, all of them within one gossip message */
-    T_PATH,      /* char[PATH_MAX]: not empty */
-    T_DOMAIN,    /* char[DNS_DOMAIN_MAX + 1]: a zone the DNS server can answer */
-    T_CHOICE,    /* an enum the size of an int: one of the row's choices */
-    T_FLAG,      /* int: true or false */
-    T_U32,       /* uint32_t: 1 to UINT32_MAX */
-    T_U64,       /* uint64_t: 1 to UINT64_MAX / 1000 (seconds that become ms) */
-    T_TTL,       /* uint32_t: seconds from 0 to 604800 */
-    T_CAPACITY,  /* struct place_res: cpu_millis=N,memory_mb=N */
+    T_NODE,       /* char[SWIM_NAME_MAX + 1]: 1-64 of [A-Za-z0-9._-] */
+    T_ADDR,       /* struct node_addr: IP:PORT */
+    T_ADDR_OFF,   /* struct node_addr: IP:PORT, or "off" (family 0) */
+    T_ADDR_LIST,  /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: IP[:PORT] */
+    T_KEY_LIST,   /* char[list.max][CONFIG_ITEM_MAX] and a size_t count: base64 keys */
+    T_TAG_LIST,   /* struct tags: KEY=VALUE, all of them within one gossip message */
+    T_PATH,       /* char[PATH_MAX]: not empty */
+    T_DOMAIN,     /* char[DNS_DOMAIN_MAX + 1]: a zone the DNS server can answer */
+    T_DOMAIN_OFF, /* char[DNS_DOMAIN_MAX + 1]: the same, or "off" ("") */
+    T_DC,         /* char[DNS_DC_MAX + 1]: a datacenter name, one DNS label */
+    T_CHOICE,     /* an enum the size of an int: one of the row's choices */
+    T_FLAG,       /* int: true or false */
+    T_U32,        /* uint32_t: 1 to UINT32_MAX */
+    T_U64,        /* uint64_t: 1 to UINT64_MAX / 1000 (seconds that become ms) */
+    T_TTL,        /* uint32_t: seconds from 0 to 604800 */
+    T_CAPACITY,   /* struct place_res: cpu_millis=N,memory_mb=N */
 };
 
 struct opt_choice {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/dns_internal.h"
@@ -32,6 +33,7 @@ void dns_config_default(struct dns_config *c)
     memset(c, 0, sizeof(*c));
     snprintf(c->domain, sizeof(c->domain), "troupe.");
     snprintf(c->self, sizeof(c->self), "troupe");
+    snprintf(c->datacenter, sizeof(c->datacenter), "dc1");
     c->service_ttl_s = 5;
     c->node_ttl_s = 30;
     c->negative_ttl_s = 5;
@@ -109,14 +111,38 @@ int dns_domain_check(const char *domain, uint8_t *zone, char *canon, struct err 
     return 0;
 }
 
+int dns_datacenter_check(const char *dc, struct err *e)
+{
+    size_t n = strlen(dc);
+
+    if (n == 0 || n > DNS_DC_MAX || strchr(dc, '.') || !domain_ok(dc))
+        return err_set(e, -EINVAL,
+                       "datacenter \"%s\": one label of letters, digits, '-' and '_', 1-%d "
+                       "characters",
+                       dc, DNS_DC_MAX);
+    if (strcasecmp(dc, "service") == 0 || strcasecmp(dc, "node") == 0 ||
+        strcasecmp(dc, "addr") == 0)
+        return err_set(e, -EINVAL, "datacenter \"%s\": a word DNS names use for their kind", dc);
+    return 0;
+}
+
 struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
 {
     struct dns *d;
-    uint8_t zone[DNSW_NAME_MAX];
-    char canon[DNS_DOMAIN_MAX + 1];
+    uint8_t zone[DNSW_NAME_MAX], alt_zone[DNSW_NAME_MAX];
+    char canon[DNS_DOMAIN_MAX + 1], alt_canon[DNS_DOMAIN_MAX + 1] = "";
 
     if (dns_domain_check(c->domain, zone, canon, e) < 0)
         return NULL;
+    if (c->alt_domain[0]) {
+        if (dns_domain_check(c->alt_domain, alt_zone, alt_canon, e) < 0 ||
+            dns_datacenter_check(c->datacenter, e) < 0)
+            return NULL;
+        if (strcmp(canon, alt_canon) == 0) {
+            err_set(e, -EINVAL, "DNS: the second domain \"%s\" is the domain", alt_canon);
+            return NULL;
+        }
+    }
     if (c->self[0] == '\0') {
         err_set(e, -EINVAL, "DNS: our node name is empty");
         return NULL;
@@ -125,6 +151,13 @@ struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e)
     d->cfg = *c;
     memcpy(d->zone, zone, sizeof(d->zone));
     snprintf(d->cfg.domain, sizeof(d->cfg.domain), "%s", canon);
+    snprintf(d->cfg.alt_domain, sizeof(d->cfg.alt_domain), "%s", alt_canon);
+    if (alt_canon[0]) {
+        memcpy(d->alt_zone, alt_zone, sizeof(d->alt_zone));
+        d->has_alt = 1;
+        for (char *p = d->cfg.datacenter; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
     if (d->cfg.cache_slots == 0)
         d->cfg.cache_slots = 1;
     d->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
@@ -378,7 +411,7 @@ static uint32_t name_hash(const uint8_t *name, size_t len, uint16_t qtype)
 /* The response for an in-zone question, from the cache or built (and
  * cached when the view allows it). Returns 0 or <0 (out of scratch). */
 static int zone_response(struct dns *d, const struct dns_view *v, const struct dnsw_query *q,
-                         int depth, const struct dns_built **out)
+                         int depth, int alt, const struct dns_built **out)
 {
     const uint8_t *qname = q->qname;
     size_t nlen = dnsw_name_size(qname);
@@ -397,7 +430,7 @@ static int zone_response(struct dns *d, const struct dns_view *v, const struct d
         struct dns_built *b = dns_alloc(d, sizeof(*b));
         if (!b)
             return -ENOMEM;
-        if ((rc = dns_zone_answer(d, v, q, depth, b)) < 0)
+        if ((rc = dns_zone_answer(d, v, q, depth, alt, b)) < 0)
             return rc;
         if (v->index) {
             free(ce->b.wire);
@@ -419,7 +452,7 @@ enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_
 {
     struct dnsw_query *q;
     const struct dns_built *b;
-    int depth;
+    int depth, alt = 0;
 
     d->arena_used = 0;
     d->st.requests++;
@@ -447,6 +480,14 @@ enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_
         return DNS_REPLY;
     }
     depth = dnsw_name_depth(q->qname, d->zone);
+    if (d->has_alt) {
+        /* the deeper zone wins when one holds the other */
+        int alt_depth = dnsw_name_depth(q->qname, d->alt_zone);
+        if (alt_depth >= 0 && (depth < 0 || alt_depth < depth)) {
+            depth = alt_depth;
+            alt = 1;
+        }
+    }
     if (depth < 0) {
         if (d->cfg.upstreams) {
             d->st.forwarded++;
@@ -460,7 +501,7 @@ enum dns_action dns_handle(struct dns *d, const struct dns_view *v, const uint8_
         *out_len = error_reply(d, req, q, 1, DNSW_NOTIMP, out);
         return DNS_REPLY;
     }
-    if (zone_response(d, v, q, depth, &b) < 0) {
+    if (zone_response(d, v, q, depth, alt, &b) < 0) {
         *out_len = error_reply(d, req, q, 1, DNSW_SERVFAIL, out);
         return DNS_REPLY;
     }

@@ -12,6 +12,13 @@
  *   HEX.addr.Z            A/AAAA of an address written in hex (SRV targets of
  *                         instances with their own address)
  *   Z                     SOA, NS
+ * NAME.service.Z and TAG.NAME.service.Z also answer SRV (as Consul does).
+ *
+ * A second zone (alt_domain, "consul." in the agent) answers the same
+ * names, and also with the datacenter as the label next to the zone
+ * (NAME.service.DC.A, NODE.node.DC.A), as Consul's DNS interface does; a
+ * datacenter other than ours is NXDOMAIN. SRV targets and the NS name in
+ * that zone carry the datacenter (NODE.node.DC.A).
  * Wire format: core/dns_wire. Answers are cached per (name, type) and
  * valid while view->index is unchanged, so the hot path is a lookup, a copy
  * and a shuffle of the A/AAAA records.
@@ -32,19 +39,22 @@
 #define DNS_UDP_MIN        512   /* without EDNS */
 #define DNS_MSG_MAX        65535 /* one message over TCP */
 #define DNS_DOMAIN_MAX     200   /* bytes of the zone name in text */
+#define DNS_DC_MAX         63    /* bytes of a datacenter name: one DNS label */
 #define DNS_INSTANCES_MAX  4096  /* instances of one service considered per answer */
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_REFUSED  5
 
 struct dns_config {
-    char domain[DNS_DOMAIN_MAX + 1]; /* "troupe." */
-    char self[SWIM_NAME_MAX + 1];    /* our node name: SELF.node.Z is the zone's NS */
-    uint32_t service_ttl_s;          /* 5 */
-    uint32_t node_ttl_s;             /* 30 */
-    uint32_t negative_ttl_s;         /* 5: NXDOMAIN/NODATA, the SOA minimum */
-    int only_passing;                /* 0: warning instances are served too */
-    int upstreams;                   /* 1 when the driver can forward */
-    uint32_t cache_slots;            /* answers cached: 4096 */
+    char domain[DNS_DOMAIN_MAX + 1];     /* "troupe." */
+    char alt_domain[DNS_DOMAIN_MAX + 1]; /* "": no second zone; the agent's is "consul." */
+    char datacenter[DNS_DC_MAX + 1];     /* "dc1": the DC label the second zone answers */
+    char self[SWIM_NAME_MAX + 1];        /* our node name: SELF.node.Z is the zone's NS */
+    uint32_t service_ttl_s;              /* 5 */
+    uint32_t node_ttl_s;                 /* 30 */
+    uint32_t negative_ttl_s;             /* 5: NXDOMAIN/NODATA, the SOA minimum */
+    int only_passing;                    /* 0: warning instances are served too */
+    int upstreams;                       /* 1 when the driver can forward */
+    uint32_t cache_slots;                /* answers cached: 4096 */
 };
 
 void dns_config_default(struct dns_config *c);
@@ -99,7 +109,12 @@ struct dns;
  * with a dot) in canon (DNS_DOMAIN_MAX + 1 bytes); or a negative code with
  * a message. Allocates nothing. */
 int dns_domain_check(const char *domain, uint8_t *zone, char *canon, struct err *e);
-/* Returns NULL with a message when the config is invalid (domain). seed
+/* Checks a datacenter name: one DNS label of letters, digits, '-' and '_'
+ * (not "service", "node" or "addr", which would read as a name's kind).
+ * Returns 0 or a negative code with a message. */
+int dns_datacenter_check(const char *dc, struct err *e);
+/* Returns NULL with a message when the config is invalid (domains,
+ * datacenter). seed
  * drives the shuffles. Free with dns_free. */
 struct dns *dns_new(const struct dns_config *c, uint64_t seed, struct err *e);
 void dns_free(struct dns *d); /* NULL is a no-op */

@@ -24,8 +24,10 @@ struct dns_built {
 
 struct dns {
     struct dns_config cfg;
-    uint8_t zone[DNSW_NAME_MAX]; /* the domain, lower case, wire form */
-    uint64_t rng;                /* xorshift64* state */
+    uint8_t zone[DNSW_NAME_MAX];     /* the domain, lower case, wire form */
+    uint8_t alt_zone[DNSW_NAME_MAX]; /* the alt domain, the same; used when has_alt */
+    int has_alt;
+    uint64_t rng; /* xorshift64* state */
 
     /* one request's scratch: a bump arena, dropped whole when it ends */
     uint8_t *arena;
@@ -39,10 +41,11 @@ struct dns {
 };
 
 /* Decides and builds the answer to query (parsed, qdcount 1, class IN,
- * name inside the zone nested `depth` labels) into out (DNS_MSG_MAX in
- * d->build). Returns 0, or a negative code when the arena ran out. */
+ * name inside the zone nested `depth` labels; alt: the zone is the alt
+ * domain) into out (DNS_MSG_MAX in d->build). Returns 0, or a negative
+ * code when the arena ran out. */
 int dns_zone_answer(struct dns *d, const struct dns_view *v, const struct dnsw_query *q, int depth,
-                    struct dns_built *out);
+                    int alt, struct dns_built *out);
 
 uint64_t dns_rand(struct dns *d);
 void *dns_alloc(struct dns *d, size_t n); /* from the arena; NULL when full */

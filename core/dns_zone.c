@@ -2,8 +2,10 @@
  * decided from the view (instances and members through its callbacks) and
  * written (core/dns_wire) into one response: the answer records, the SOA in
  * the authority section of a negative answer, the addresses of SRV targets
- * as additionals. Does not deal with requests, EDNS, truncation, caching or
- * counters (core/dns.c). Everything lives in the request's arena. */
+ * as additionals. The alt zone (Consul's names) answers the same way once
+ * its datacenter label is taken off. Does not deal with requests, EDNS,
+ * truncation, caching or counters (core/dns.c). Everything lives in the
+ * request's arena. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,13 @@ struct ans {
     const struct dns_view *v;
     struct dnsw_msg msg;
     const uint8_t *qname; /* lower case */
+    const uint8_t *zone;  /* the zone the name is in, wire form */
+    const char *domain;   /* the same in text, ending with a dot */
+    /* where names this answer points to live: the domain, or DC.domain
+     * in the alt zone (as Consul writes its SRV targets) */
+    char targets[DNS_DC_MAX + 1 + DNS_DOMAIN_MAX + 1];
     uint16_t qtype;
+    int alt; /* the name is in the alt zone */
     uint8_t rcode;
     int negative; /* NXDOMAIN or NODATA: the SOA goes to the authority section */
     struct rrset *an[4];
@@ -152,24 +160,26 @@ static void nodata(struct ans *a)
 }
 
 /* The zone's name server: SELF.node.Z. */
-static uint8_t *ns_name(struct dns *d)
+static uint8_t *ns_name(struct ans *a)
 {
     char text[DNSW_TEXT_MAX + 1];
 
-    snprintf(text, sizeof(text), "%s.node.%s", d->cfg.self, d->cfg.domain);
-    return dname_from(d, text);
+    snprintf(text, sizeof(text), "%s.node.%s", a->d->cfg.self, a->targets);
+    return dname_from(a->d, text);
 }
 
-static struct rrset *soa_rrset(struct dns *d, const struct dns_view *v, uint32_t ttl)
+static struct rrset *soa_rrset(struct ans *a, uint32_t ttl)
 {
-    uint8_t *mname = ns_name(d), *rname;
+    struct dns *d = a->d;
+    const struct dns_view *v = a->v;
+    uint8_t *mname = ns_name(a), *rname;
     char text[DNSW_TEXT_MAX + 1];
     uint8_t rdata[2 * DNSW_NAME_MAX + 20];
     size_t n1, n2, off;
     uint32_t serial = (uint32_t)(v->index ? v->index : 1), nums[5];
     struct rrset *rr;
 
-    snprintf(text, sizeof(text), "hostmaster.%s", d->cfg.domain);
+    snprintf(text, sizeof(text), "hostmaster.%s", a->domain);
     rname = dname_from(d, text);
     if (!mname || !rname)
         return NULL;
@@ -188,7 +198,7 @@ static struct rrset *soa_rrset(struct dns *d, const struct dns_view *v, uint32_t
         memcpy(rdata + off, &be, 4);
         off += 4;
     }
-    rr = rrset_new(d, d->zone, DNSW_SOA, ttl, 1, off);
+    rr = rrset_new(d, a->zone, DNSW_SOA, ttl, 1, off);
     if (rr)
         rrset_add(rr, rdata, (uint16_t)off);
     return rr;
@@ -386,9 +396,9 @@ static int answer_srv(struct ans *a, const char *service, const char *tag)
             continue;
         if (in->family) {
             hex_addr(&t->addr, hex);
-            snprintf(t->target, sizeof(t->target), "%s.addr.%s", hex, d->cfg.domain);
+            snprintf(t->target, sizeof(t->target), "%s.addr.%s", hex, a->targets);
         } else {
-            snprintf(t->target, sizeof(t->target), "%s.node.%s", in->node, d->cfg.domain);
+            snprintf(t->target, sizeof(t->target), "%s.node.%s", in->node, a->targets);
         }
         t->port = in->port;
         t->weight = in->weight ? in->weight : 1;
@@ -500,10 +510,10 @@ static int answer_apex(struct ans *a)
         nodata(a);
         return 0;
     }
-    if (soa && put_answer(a, soa_rrset(d, a->v, d->cfg.node_ttl_s)) < 0)
+    if (soa && put_answer(a, soa_rrset(a, d->cfg.node_ttl_s)) < 0)
         return -ENOMEM;
     if (ns) {
-        uint8_t *target = ns_name(d);
+        uint8_t *target = ns_name(a);
         struct rrset *rr =
             target ? rrset_new(d, a->qname, DNSW_NS, d->cfg.node_ttl_s, 1, dnsw_name_size(target))
                    : NULL;
@@ -526,12 +536,43 @@ static int answer_apex(struct ans *a)
     return 0;
 }
 
+/* NAME.service.Z and TAG.NAME.service.Z: addresses, or SRV records when
+ * SRV is asked (Consul answers them so, and SRV-aware clients ask so). */
+static int answer_named(struct ans *a, const char *service, const char *tag)
+{
+    if (a->qtype == DNSW_SRV)
+        return answer_srv(a, service, tag);
+    return answer_service(a, service, tag);
+}
+
+static int is_kind(const struct label *l)
+{
+    return label_is(l, "service") || label_is(l, "node") || label_is(l, "addr");
+}
+
 /* Decides the records; the name is labels l[0..n) below the zone, l[n-1]
  * the one next to it. */
 static int decide(struct ans *a, const struct label *l, int n)
 {
     char name[LABEL_BUF], tag[LABEL_BUF];
 
+    if (a->alt && n > 0 && !is_kind(&l[n - 1])) {
+        /* Consul's names may carry the datacenter next to the zone; only
+         * ours exists here (Consul answers an unknown one NXDOMAIN too).
+         * DC.Z alone and service.DC.Z exist, empty, as service.Z does. */
+        if (!label_is(&l[n - 1], a->d->cfg.datacenter)) {
+            nxdomain(a);
+            return 0;
+        }
+        if (--n == 0 || (n == 1 && is_kind(&l[0]))) {
+            nodata(a);
+            return 0;
+        }
+        if (!is_kind(&l[n - 1])) {
+            nxdomain(a);
+            return 0;
+        }
+    }
     if (n == 0)
         return answer_apex(a);
     if (label_is(&l[n - 1], "service")) {
@@ -544,7 +585,7 @@ static int decide(struct ans *a, const struct label *l, int n)
                 nxdomain(a);
                 return 0;
             }
-            return answer_service(a, name, NULL);
+            return answer_named(a, name, NULL);
         }
         if (n == 3 && l[0].p[0] == '_' && l[1].p[0] == '_') {
             int any_tag = label_is(&l[1], "_tcp") || label_is(&l[1], "_udp");
@@ -557,7 +598,7 @@ static int decide(struct ans *a, const struct label *l, int n)
         }
         if (n == 3 && label_text(&l[0], 0, tag, sizeof(tag)) == 0 &&
             label_text(&l[1], 0, name, sizeof(name)) == 0)
-            return answer_service(a, name, tag);
+            return answer_named(a, name, tag);
         nxdomain(a);
         return 0;
     }
@@ -592,7 +633,7 @@ static int write_sections(struct ans *a, struct dns_built *out)
     out->an_end = m->len;
     out->an_count = dnsw_get16(m->wire + DNSW_ANCOUNT);
     if (a->negative) {
-        struct rrset *soa = soa_rrset(a->d, a->v, a->d->cfg.negative_ttl_s);
+        struct rrset *soa = soa_rrset(a, a->d->cfg.negative_ttl_s);
         if (!soa)
             return -ENOMEM;
         if (rrset_put(m, DNSW_AUTHORITY, soa) < 0)
@@ -605,7 +646,7 @@ static int write_sections(struct ans *a, struct dns_built *out)
 }
 
 int dns_zone_answer(struct dns *d, const struct dns_view *v, const struct dnsw_query *q, int depth,
-                    struct dns_built *out)
+                    int alt, struct dns_built *out)
 {
     struct ans a;
     struct label l[LABELS_MAX];
@@ -618,6 +659,13 @@ int dns_zone_answer(struct dns *d, const struct dns_view *v, const struct dnsw_q
     a.v = v;
     a.qname = q->qname;
     a.qtype = q->qtype;
+    a.alt = alt;
+    a.zone = alt ? d->alt_zone : d->zone;
+    a.domain = alt ? d->cfg.alt_domain : d->cfg.domain;
+    if (alt)
+        snprintf(a.targets, sizeof(a.targets), "%s.%s", d->cfg.datacenter, a.domain);
+    else
+        snprintf(a.targets, sizeof(a.targets), "%s", a.domain);
     dnsw_msg_init(&a.msg, d->build, DNS_MSG_MAX, q);
     p = a.qname;
     for (int i = 0; i < depth && i < LABELS_MAX; i++) {

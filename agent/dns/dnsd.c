@@ -484,6 +484,8 @@ int dnsd_open(struct dnsd **out, uv_loop_t *loop, const struct config *cfg, cons
     d->fd = -1;
     dns_config_default(&dc);
     snprintf(dc.domain, sizeof(dc.domain), "%s", cfg->dns_domain);
+    snprintf(dc.alt_domain, sizeof(dc.alt_domain), "%s", cfg->dns_alt_domain);
+    snprintf(dc.datacenter, sizeof(dc.datacenter), "%s", cfg->datacenter);
     snprintf(dc.self, sizeof(dc.self), "%s", self);
     dc.service_ttl_s = cfg->dns_service_ttl_s;
     dc.node_ttl_s = cfg->dns_node_ttl_s;
@@ -527,6 +529,9 @@ int dnsd_open(struct dnsd **out, uv_loop_t *loop, const struct config *cfg, cons
     log_info("dns", "DNS on %s (UDP and TCP), zone %s, %zu upstream resolver%s%s",
              node_addr_str(&d->addr, a, sizeof(a)), dns_config(d->dns)->domain, n_ups,
              n_ups == 1 ? "" : "s", n_ups ? "" : ": other names are REFUSED");
+    if (dns_config(d->dns)->alt_domain[0])
+        log_info("dns", "Consul's names answered too: NAME.service.%s, datacenter %s",
+                 dns_config(d->dns)->alt_domain, dns_config(d->dns)->datacenter);
     for (size_t i = 0; i < n_ups; i++)
         log_debug("dns", "upstream %s", node_addr_str(&ups[i], a, sizeof(a)));
     *out = d;
@@ -563,19 +568,20 @@ json_t *dnsd_stats_json(const struct dnsd *d)
     {
         const struct dnsfw_stats *fs = d->fw ? dnsfw_stats(d->fw) : NULL;
         return json_pack(
-            "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
+            "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o,"
             " s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I},"
             " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
             "listen", node_addr_str(&d->addr, a, sizeof(a)), "domain", dns_config(d->dns)->domain,
-            "requests", (json_int_t)st->requests, "dropped", (json_int_t)st->dropped, "forwarded",
-            (json_int_t)st->forwarded, "truncated", (json_int_t)st->truncated, "cache_hits",
-            (json_int_t)st->cache_hits, "cache_misses", (json_int_t)st->cache_misses, "by_qtype",
-            qt, "by_rcode", rc, "udp", "in", (json_int_t)d->udp.in, "out", (json_int_t)d->udp.out,
-            "send_errors", (json_int_t)d->udp.send_errors, "oversized",
-            (json_int_t)d->udp.oversized, "tcp", "connections", (json_int_t)d->tcp_conns, "refused",
-            (json_int_t)d->tcp_refused, "messages", (json_int_t)d->tcp_in, "slow_readers_dropped",
-            (json_int_t)d->tcp_dropped, "upstream", "servers",
-            (json_int_t)(d->fw ? dnsfw_upstreams(d->fw) : 0), "sent",
+            "alt_domain", dns_config(d->dns)->alt_domain, "datacenter",
+            dns_config(d->dns)->datacenter, "requests", (json_int_t)st->requests, "dropped",
+            (json_int_t)st->dropped, "forwarded", (json_int_t)st->forwarded, "truncated",
+            (json_int_t)st->truncated, "cache_hits", (json_int_t)st->cache_hits, "cache_misses",
+            (json_int_t)st->cache_misses, "by_qtype", qt, "by_rcode", rc, "udp", "in",
+            (json_int_t)d->udp.in, "out", (json_int_t)d->udp.out, "send_errors",
+            (json_int_t)d->udp.send_errors, "oversized", (json_int_t)d->udp.oversized, "tcp",
+            "connections", (json_int_t)d->tcp_conns, "refused", (json_int_t)d->tcp_refused,
+            "messages", (json_int_t)d->tcp_in, "slow_readers_dropped", (json_int_t)d->tcp_dropped,
+            "upstream", "servers", (json_int_t)(d->fw ? dnsfw_upstreams(d->fw) : 0), "sent",
             (json_int_t)(fs ? fs->sent : 0), "answered", (json_int_t)(fs ? fs->answered : 0),
             "failed", (json_int_t)(fs ? fs->failed : 0), "tcp_retries",
             (json_int_t)(fs ? fs->tcp_retries : 0), "mismatched",

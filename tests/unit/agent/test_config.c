@@ -320,6 +320,11 @@ static const struct bad_case bad_flags[] = {
     {"--dns-domain", "a..b", "labels of letters", 0},
     {"--dns-domain", "a b", "labels of letters", 0},
     {"--dns-domain", "-x", "labels of letters", 0},
+    {"--dns-alt-domain", "con sul", "labels of letters", 0},
+    {"--dns-alt-domain", "", "1-200 characters", 0},
+    {"--datacenter", "dc.1", "one label", 0},
+    {"--datacenter", "", "one label", 0},
+    {"--datacenter", "service", "their kind", 0},
     {"--dns-upstream", "resolver", "not an IP address", 0},
     {"--proxy-bind", "proxyhost", "not an IP address", 0},
     {"--dns-service-ttl-s", "604801", "number of seconds", 0},
@@ -765,6 +770,8 @@ static const struct landing landings[] = {
     {.flag = "--gc-interval-ms", .value = "2000", .fields = {FIELD(gc_interval_ms)}},
     {.flag = "--dns", .value = "127.0.0.1:5353", .fields = {FIELD(dns), FIELD(dns_explicit)}},
     {.flag = "--dns-domain", .value = "example.", .fields = {FIELD(dns_domain)}},
+    {.flag = "--dns-alt-domain", .value = "consul.example.", .fields = {FIELD(dns_alt_domain)}},
+    {.flag = "--datacenter", .value = "eu-west_2", .fields = {FIELD(datacenter)}},
     {.flag = "--dns-upstream",
      .value = "192.0.2.53",
      .fields = {FIELD(dns_upstreams), FIELD(n_dns_upstreams)}},
@@ -1016,6 +1023,27 @@ static void test_config_init_holds_the_documented_defaults(void **state)
     free(given);
 }
 
+/* Consul's zone cannot be troupe's own: the names would mean two things. */
+static void test_dns_alt_domain_is_not_the_domain(void **state)
+{
+    struct config *c = calloc(1, sizeof(*c));
+    struct err e;
+    char *same[] = {"agent", "--dns-alt-domain", "Troupe", NULL};
+    char *theirs[] = {"agent", "--dns-domain", "consul", NULL};
+    char *off[] = {"agent", "--dns-domain", "consul", "--dns-alt-domain", "off", NULL};
+
+    config_init(c);
+    assert_int_equal(config_parse(c, 3, same, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "both troupe."));
+    config_init(c);
+    assert_int_equal(config_parse(c, 3, theirs, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "--dns-alt-domain off"));
+    config_init(c);
+    assert_int_equal(config_parse(c, 5, off, &e), 0);
+    assert_string_equal(c->dns_alt_domain, "");
+    free(c);
+}
+
 /* The agent hands these to the DNS server as they are: the table's values
  * are the DNS server's own defaults. */
 static void test_dns_defaults_are_the_dns_servers(void **state)
@@ -1026,6 +1054,7 @@ static void test_dns_defaults_are_the_dns_servers(void **state)
     config_init(c);
     dns_config_default(&dc);
     assert_string_equal(c->dns_domain, dc.domain);
+    assert_string_equal(c->datacenter, dc.datacenter);
     assert_int_equal(c->dns_service_ttl_s, dc.service_ttl_s);
     assert_int_equal(c->dns_node_ttl_s, dc.node_ttl_s);
     assert_int_equal(c->dns_negative_ttl_s, dc.negative_ttl_s);
@@ -1038,6 +1067,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_without_flags),
         cmocka_unit_test(test_every_flag_sets_its_value),
+        cmocka_unit_test(test_dns_alt_domain_is_not_the_domain),
         cmocka_unit_test(test_fast_profile_changes_the_timings),
         cmocka_unit_test(test_dev_mode_binds_loopback_and_logs_debug),
         cmocka_unit_test(test_json_file_sets_values),

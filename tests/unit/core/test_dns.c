@@ -674,6 +674,317 @@ static void test_bad_domain_is_refused(void **state)
     dns_free(d);
 }
 
+/* ---- Consul's names (the alt zone) ---- */
+
+static struct t *setup_consul(void)
+{
+    struct dns_config c;
+
+    dns_config_default(&c);
+    snprintf(c.self, sizeof(c.self), "alpha");
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "consul");
+    return setup_with(&c);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The answer section as text, one record per line in a fixed order (type,
+ * TTL, rdata in hex; an SRV target cut to its first label, since the zones
+ * differ), and the rcode: what must be the same for two names. */
+static void answers(struct t *t, char *out, size_t cap)
+{
+    const knot_pktsection_t *ps = sec(t, KNOT_ANSWER);
+    char *lines[256];
+    size_t n = 0, len;
+
+    len = (size_t)snprintf(out, cap, "rcode %d\n", rcode(t));
+    for (uint16_t i = 0; i < ps->count; i++) {
+        const knot_rrset_t *rr = knot_pkt_rr(ps, i);
+        knot_rdata_t *rd = rr->rrs.rdata;
+        for (uint16_t j = 0; j < rr->rrs.count && n < 256; j++, rd = knot_rdataset_next(rd)) {
+            char *l = xcalloc(1, 256);
+            size_t k = (size_t)snprintf(l, 256, "%u %u ", rr->type, rr->ttl);
+            size_t m = rd->len;
+            if (rr->type == KNOT_RRTYPE_SRV)
+                m = 6 + 1 + rd->data[6]; /* priority, weight, port, first label */
+            for (size_t b = 0; b < m && k + 3 < 256; b++)
+                k += (size_t)snprintf(l + k, 256 - k, "%02x", rd->data[b]);
+            lines[n++] = l;
+        }
+    }
+    qsort(lines, n, sizeof(lines[0]), str_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s\n", lines[i]);
+        free(lines[i]);
+    }
+}
+
+static void assert_same_answers(struct t *t, const char *ours, const char *consul, uint16_t type)
+{
+    char a[8192], b[8192];
+
+    ask(t, ours, type, 1232, 0);
+    answers(t, a, sizeof(a));
+    ask(t, consul, type, 1232, 0);
+    answers(t, b, sizeof(b));
+    if (strcmp(a, b) != 0)
+        fail_msg("%s and %s (type %u) differ:\n%s---\n%s", ours, consul, type, a, b);
+}
+
+static void test_consul_names_answer_as_ours(void **state)
+{
+    struct t *t = setup_consul();
+    static const struct {
+        const char *ours, *consul;
+        uint16_t type;
+    } pairs[] = {
+        {"web.service.troupe", "web.service.consul", KNOT_RRTYPE_A},
+        {"web.service.troupe", "web.service.dc1.consul", KNOT_RRTYPE_A},
+        {"web.service.troupe", "web.service.consul", KNOT_RRTYPE_AAAA},
+        {"web.service.troupe", "WEB.Service.DC1.Consul", KNOT_RRTYPE_AAAA},
+        {"v2.web.service.troupe", "v2.web.service.consul", KNOT_RRTYPE_A},
+        {"v2.web.service.troupe", "v2.web.service.dc1.consul", KNOT_RRTYPE_A},
+        {"v1.web.service.troupe", "v1.web.service.consul", KNOT_RRTYPE_A},
+        {"api.service.troupe", "api.service.consul", KNOT_RRTYPE_A},
+        {"_web._tcp.service.troupe", "_web._tcp.service.consul", KNOT_RRTYPE_SRV},
+        {"_web._tcp.service.troupe", "_web._tcp.service.dc1.consul", KNOT_RRTYPE_SRV},
+        {"_web._v1.service.troupe", "_web._v1.service.consul", KNOT_RRTYPE_SRV},
+        {"_api._tcp.service.troupe", "_api._tcp.service.consul", KNOT_RRTYPE_SRV},
+        {"web.service.troupe", "web.service.consul", KNOT_RRTYPE_SRV},
+        {"v2.web.service.troupe", "v2.web.service.dc1.consul", KNOT_RRTYPE_SRV},
+        {"alpha.node.troupe", "alpha.node.consul", KNOT_RRTYPE_A},
+        {"alpha.node.troupe", "alpha.node.dc1.consul", KNOT_RRTYPE_A},
+        {"gamma6.node.troupe", "gamma6.node.dc1.consul", KNOT_RRTYPE_AAAA},
+        {"c0a80105.addr.troupe", "c0a80105.addr.dc1.consul", KNOT_RRTYPE_A},
+        /* what does not exist does not exist in both */
+        {"nope.service.troupe", "nope.service.consul", KNOT_RRTYPE_A},
+        {"nosuchtag.web.service.troupe", "nosuchtag.web.service.dc1.consul", KNOT_RRTYPE_A},
+        {"nobody.node.troupe", "nobody.node.dc1.consul", KNOT_RRTYPE_A},
+        {"web.service.troupe", "web.service.consul", KNOT_RRTYPE_TXT},
+    };
+
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        assert_same_answers(t, pairs[i].ours, pairs[i].consul, pairs[i].type);
+    /* and the records are there: not two empty answers */
+    ask(t, "web.service.dc1.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 2);
+    assert_int_equal(knot_pkt_rr(sec(t, KNOT_ANSWER), 0)->ttl, 5);
+    assert_true(knot_wire_get_aa(t->out));
+    ask(t, "v2.web.service.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 1);
+    assert_true(has_addr(t, KNOT_ANSWER, "10.0.0.2"));
+    ask(t, "alpha.node.dc1.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_true(has_addr(t, KNOT_ANSWER, "10.0.0.1"));
+    assert_int_equal(knot_pkt_rr(sec(t, KNOT_ANSWER), 0)->ttl, 30);
+    teardown(t);
+}
+
+static void test_consul_health_filtering_follows_only_passing(void **state)
+{
+    struct dns_config c;
+    struct t *t;
+
+    dns_config_default(&c);
+    c.only_passing = 1;
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "consul.");
+    t = setup_with(&c);
+    ask(t, "web.service.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 1);
+    assert_true(has_addr(t, KNOT_ANSWER, "10.0.0.1"));
+    add_inst(&t->f, "down", "", "alpha", NULL, 1, 2);
+    t->v.index++;
+    ask(t, "down.service.dc1.consul", KNOT_RRTYPE_A, 0, 0); /* all critical: NODATA */
+    assert_int_equal(rcode(t), KNOT_RCODE_NOERROR);
+    assert_int_equal(sec(t, KNOT_ANSWER)->count, 0);
+    teardown(t);
+}
+
+static void test_consul_srv_targets_are_in_the_consul_zone(void **state)
+{
+    struct t *t = setup_consul();
+    const knot_pktsection_t *ps;
+    int node_target = 0, addr_target = 0;
+
+    ask(t, "_web._tcp.service.consul", KNOT_RRTYPE_SRV, 1232, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_SRV), 3);
+    ask(t, "_api._tcp.service.consul", KNOT_RRTYPE_SRV, 1232, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_SRV), 1);
+    ask(t, "web.service.consul", KNOT_RRTYPE_SRV, 1232, 0);
+    ps = sec(t, KNOT_ANSWER);
+    for (uint16_t i = 0; i < ps->count; i++) {
+        knot_rdata_t *rd = knot_pkt_rr(ps, i)->rrs.rdata;
+        char *target = knot_dname_to_str_alloc(rd->data + 6);
+        if (strcmp(target, "alpha.node.dc1.consul.") == 0)
+            node_target = 1;
+        free(target);
+    }
+    assert_true(node_target);
+    assert_true(has_addr(t, KNOT_ADDITIONAL, "10.0.0.1"));
+    ask(t, "api.service.consul", KNOT_RRTYPE_SRV, 1232, 0);
+    {
+        knot_rdata_t *rd = knot_pkt_rr(sec(t, KNOT_ANSWER), 0)->rrs.rdata;
+        char *target = knot_dname_to_str_alloc(rd->data + 6);
+        addr_target = strcmp(target, "c0a80105.addr.dc1.consul.") == 0;
+        free(target);
+    }
+    assert_true(addr_target);
+    /* the targets resolve */
+    ask(t, "alpha.node.dc1.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_true(has_addr(t, KNOT_ANSWER, "10.0.0.1"));
+    ask(t, "c0a80105.addr.dc1.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_true(has_addr(t, KNOT_ANSWER, "192.168.1.5"));
+    /* troupe's own zone keeps its own targets */
+    ask(t, "_api._tcp.service.troupe", KNOT_RRTYPE_SRV, 0, 0);
+    {
+        knot_rdata_t *rd = knot_pkt_rr(sec(t, KNOT_ANSWER), 0)->rrs.rdata;
+        char *target = knot_dname_to_str_alloc(rd->data + 6);
+        assert_string_equal(target, "c0a80105.addr.troupe.");
+        free(target);
+    }
+    teardown(t);
+}
+
+static void test_consul_other_datacenter_is_nxdomain(void **state)
+{
+    struct t *t = setup_consul();
+    const knot_rrset_t *soa;
+    char *owner;
+    static const char *const gone[] = {
+        "web.service.dc2.consul",
+        "v2.web.service.dc2.consul",
+        "_web._tcp.service.dc2.consul",
+        "alpha.node.dc2.consul",
+        "dc2.consul",
+        "x.dc1.consul",
+        "web.dc1.service.consul",
+        "web.service.dc1.dc1.consul",
+        "web.query.consul",
+        "web.service.dc1.x.consul",
+        "other.consul",
+    };
+
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        ask(t, gone[i], KNOT_RRTYPE_A, 0, 0);
+        if (rcode(t) != KNOT_RCODE_NXDOMAIN)
+            fail_msg("%s: rcode %d, not NXDOMAIN", gone[i], rcode(t));
+        assert_int_equal(sec(t, KNOT_ANSWER)->count, 0);
+    }
+    /* the SOA of the negative answer is the consul zone's */
+    ask(t, "web.service.dc2.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_AUTHORITY, KNOT_RRTYPE_SOA), 1);
+    soa = knot_pkt_rr(sec(t, KNOT_AUTHORITY), 0);
+    owner = knot_dname_to_str_alloc(soa->owner);
+    assert_string_equal(owner, "consul.");
+    free(owner);
+    /* our datacenter and its kinds exist, empty (not NXDOMAIN: a resolver
+     * would then take every name below them for absent) */
+    static const char *const empty[] = {"dc1.consul", "service.dc1.consul", "node.dc1.consul",
+                                        "service.consul", "_web._tcp.service.dc1.consul"};
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+        ask(t, empty[i], KNOT_RRTYPE_TXT, 0, 0);
+        if (rcode(t) != KNOT_RCODE_NOERROR)
+            fail_msg("%s TXT: rcode %d, not NOERROR", empty[i], rcode(t));
+    }
+    teardown(t);
+}
+
+static void test_consul_apex_and_datacenter_names(void **state)
+{
+    struct dns_config c;
+    struct t *t;
+    knot_rdata_t *rd;
+    char *ns;
+
+    dns_config_default(&c);
+    snprintf(c.self, sizeof(c.self), "alpha");
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "consul.");
+    snprintf(c.datacenter, sizeof(c.datacenter), "EU-West_2");
+    t = setup_with(&c);
+    ask(t, "consul", KNOT_RRTYPE_SOA, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_SOA), 1);
+    ask(t, "consul", KNOT_RRTYPE_NS, 0, 0);
+    rd = knot_pkt_rr(sec(t, KNOT_ANSWER), 0)->rrs.rdata;
+    ns = knot_dname_to_str_alloc(rd->data);
+    assert_string_equal(ns, "alpha.node.eu-west_2.consul.");
+    free(ns);
+    assert_true(has_addr(t, KNOT_ADDITIONAL, "10.0.0.1"));
+    ask(t, "web.service.eu-west_2.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 2);
+    ask(t, "web.service.EU-WEST_2.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 2);
+    ask(t, "web.service.dc1.consul", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(rcode(t), KNOT_RCODE_NXDOMAIN);
+    teardown(t);
+}
+
+static void test_consul_zone_off_or_nested(void **state)
+{
+    struct dns_config c;
+    struct t *t;
+
+    /* without an alt domain, consul. is a name like any other outside */
+    t = setup();
+    assert_int_equal(ask(t, "web.service.consul", KNOT_RRTYPE_A, 0, 0), DNS_REPLY);
+    assert_int_equal(rcode(t), KNOT_RCODE_REFUSED);
+    dns_set_upstreams(t->d, 1);
+    assert_int_equal(ask(t, "web.service.consul", KNOT_RRTYPE_A, 0, 0), DNS_FORWARD);
+    teardown(t);
+    /* one zone inside the other: the deeper one answers */
+    dns_config_default(&c);
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "consul.troupe");
+    t = setup_with(&c);
+    ask(t, "web.service.dc1.consul.troupe", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 2);
+    ask(t, "web.service.troupe", KNOT_RRTYPE_A, 0, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_A), 2);
+    teardown(t);
+}
+
+static void test_consul_bad_config_is_refused(void **state)
+{
+    struct dns_config c;
+    struct err e;
+    static const char *const bad_dc[] = {"", "dc.1", "-dc", "dc 1", "service", "Node", "addr"};
+
+    dns_config_default(&c);
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "TROUPE.");
+    assert_null(dns_new(&c, 1, &e));
+    assert_non_null(strstr(e.msg, "is the domain"));
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "con..sul");
+    assert_null(dns_new(&c, 1, &e));
+    assert_non_null(strstr(e.msg, "labels of letters"));
+    snprintf(c.alt_domain, sizeof(c.alt_domain), "consul");
+    for (size_t i = 0; i < sizeof(bad_dc) / sizeof(bad_dc[0]); i++) {
+        snprintf(c.datacenter, sizeof(c.datacenter), "%s", bad_dc[i]);
+        assert_null(dns_new(&c, 1, &e));
+        assert_non_null(strstr(e.msg, "datacenter"));
+    }
+    /* the datacenter matters only with the alt zone */
+    c.alt_domain[0] = '\0';
+    struct dns *d = dns_new(&c, 1, &e);
+    assert_non_null(d);
+    dns_free(d);
+}
+
+static void test_service_name_answers_srv_when_asked(void **state)
+{
+    struct t *t = setup();
+
+    ask(t, "web.service.troupe", KNOT_RRTYPE_SRV, 1232, 0);
+    assert_int_equal(rcode(t), KNOT_RCODE_NOERROR);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_SRV), 3);
+    assert_true(has_addr(t, KNOT_ADDITIONAL, "10.0.0.1"));
+    ask(t, "v1.web.service.troupe", KNOT_RRTYPE_SRV, 1232, 0);
+    assert_int_equal(count(t, KNOT_ANSWER, KNOT_RRTYPE_SRV), 1);
+    ask(t, "nope.service.troupe", KNOT_RRTYPE_SRV, 1232, 0);
+    assert_int_equal(rcode(t), KNOT_RCODE_NXDOMAIN);
+    teardown(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +1012,14 @@ int main(void)
         cmocka_unit_test(test_random_bytes_never_crash),
         cmocka_unit_test(test_counters_by_type_and_rcode),
         cmocka_unit_test(test_bad_domain_is_refused),
+        cmocka_unit_test(test_service_name_answers_srv_when_asked),
+        cmocka_unit_test(test_consul_names_answer_as_ours),
+        cmocka_unit_test(test_consul_health_filtering_follows_only_passing),
+        cmocka_unit_test(test_consul_srv_targets_are_in_the_consul_zone),
+        cmocka_unit_test(test_consul_other_datacenter_is_nxdomain),
+        cmocka_unit_test(test_consul_apex_and_datacenter_names),
+        cmocka_unit_test(test_consul_zone_off_or_nested),
+        cmocka_unit_test(test_consul_bad_config_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
