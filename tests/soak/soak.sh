@@ -14,8 +14,10 @@
 # and delete must show as the last one of its key says (an operation whose
 # answer never came may have happened or not), the digests must agree
 # within 2 minutes, and every agent the nemesis did not kill must still
-# run. One summary line: operations, faults by kind, lost, resurrected,
-# time to agree after the heal.
+# run. Every agent has the same join list, its own address included (one
+# config for all machines), at its first start and when it is started
+# again after a kill. One summary line: operations, faults by kind, lost,
+# resurrected, time to agree after the heal.
 # usage: tests/soak/soak.sh [SECONDS]   (root; make soak)
 . "$(dirname "$0")/../integration/lib.sh"
 DURATION=${1:-${SOAK_SECONDS:-600}}
@@ -25,8 +27,11 @@ mkdir -p "$SOAK"
 : >"$SOAK/faulted"
 KEY=$("$BIN" keygen)
 FLAGS=(--encrypt "$KEY" --gc-interval-ms 2000)
+# one join list for every agent, its own address in it
+for j in $(seq 1 "$HOSTS"); do FLAGS+=(--join "10.77.0.$j"); done
 net_up "$HOSTS"
-cluster "$HOSTS" "${FLAGS[@]}"
+for i in $(seq 1 "$HOSTS"); do start "$i" "${FLAGS[@]}"; done
+for i in $(seq 1 "$HOSTS"); do wait_until 30 "h$i sees $HOSTS alive" sees_count "$i" alive "$HOSTS"; done
 declare -A FAULTS=([kill]=0 [freeze]=0 [partition]=0 [loss]=0)
 LOSS_BY=slices
 ip netns exec "$(ns 1)" tc qdisc add dev eth0 root netem loss 1% 2>/dev/null &&
@@ -101,7 +106,7 @@ fault() {
         kill -9 "${PID[$i]}"
         wait "${PID[$i]}" 2>/dev/null
         sleep "$d"
-        start "$i" --join "10.77.0.$((i == 1 ? 2 : 1))" "${FLAGS[@]}" ;;
+        start "$i" "${FLAGS[@]}" ;;
     freeze)
         kill -STOP "${PID[$i]}"; sleep "$d"; kill -CONT "${PID[$i]}" ;;
     partition)
