@@ -29,6 +29,7 @@ struct dnsd;        /* the DNS server (dns/dnsd.c) */
 struct proxy;       /* the traffic proxy (proxy/proxy.c) */
 struct super;       /* the supervisor (super.c) */
 struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
+struct place_act;   /* cold starts on this node (place/place_act.c) */
 struct tls_server;  /* the API's certificate (api/tls.c) */
 struct tokens;      /* API tokens: the management token, the cache (acl/tokens.c) */
 
@@ -49,6 +50,7 @@ struct agent {
     struct super *super;
     struct catalog *catalog;   /* the service catalog (agent/catalog_impl.h) */
     struct place_drive *place; /* NULL until the supervisor is open */
+    struct place_act *place_act; /* with place */
     struct proxy *proxy;       /* listeners of the routes (proxy/proxy_impl.h) */
     struct tokens *tokens;     /* API tokens (agent/acl/tokens.h) */
 

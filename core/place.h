@@ -13,7 +13,7 @@
  *
  * Owns the placement function and the parsing of a cluster spec's own
  * fields (place_spec.c, jansson): count, constraints, spread, resources,
- * update, exclusive. What runs in a slot (the supervisor spec) is
+ * update, scale, exclusive. What runs in a slot (the supervisor spec) is
  * core/sup_spec's; running it is agent/place's. Pure and deterministic. */
 #ifndef TROUPE_PLACE_H
 #define TROUPE_PLACE_H
@@ -43,6 +43,19 @@ struct place_update {
     uint8_t auto_revert;          /* 0 */
 };
 
+/* "scale": how many instances run by traffic. min slots are placed as
+ * "count" is; up to max more start where connections arrive for a service
+ * at zero (agent/proxy holds them, agent/place activates), and stop after
+ * idle_after_ms without a request. */
+struct place_scale {
+    uint8_t set;               /* the spec has "scale" */
+    uint32_t min;              /* 1 */
+    uint32_t max;              /* 10, at least min */
+    uint32_t idle_after_ms;    /* 300000 */
+    uint32_t queue_limit;      /* 100: connections held per route and node during a cold start */
+    uint32_t start_timeout_ms; /* 30000: a held connection gets 503 after this */
+};
+
 struct place_spec {
     char name[64];                /* a service name (DNS label) */
     uint32_t count;               /* 0..PLACE_COUNT_MAX */
@@ -51,6 +64,7 @@ struct place_spec {
     char spread[TAG_KEY_MAX + 1]; /* "" or a tag key: even shares over its values */
     struct place_res res;         /* what one slot takes */
     struct place_update update;
+    struct place_scale scale;
     uint64_t version; /* place_spec_check: of the supervisor spec inside
                          (pu_version of its canonical JSON), 0 otherwise */
 };

@@ -1,5 +1,5 @@
 /* place_spec: the fields a cluster spec adds to a supervisor spec (count,
- * constraints, spread, resources, update, exclusive), their parsing and
+ * constraints, spread, resources, update, scale, exclusive), their parsing and
  * validation, and the supervisor spec that is left once they are taken
  * out (see place.h). Every error names its field. Pure: jansson and libc. */
 #include <jansson.h>
@@ -14,7 +14,7 @@
 #include "core/sup_spec.h"
 
 static const char *const fields[] = {"count",  "constraints", "spread", "resources",
-                                     "update", "exclusive",   NULL};
+                                     "update", "exclusive",   "scale",  NULL};
 
 int place_spec_field(const char *key)
 {
@@ -104,6 +104,79 @@ static int parse_update(struct place_spec *p, json_t *v, struct err *e)
     return 0;
 }
 
+/* scale.min, scale.max: 1 when k is one of them. */
+static int parse_scale_bounds(struct place_scale *sc, const char *k, json_t *x, struct err *e)
+{
+    if (strcmp(k, "min") == 0)
+        return jfield_u32(x, "scale.min", 0, PLACE_COUNT_MAX - 1, &sc->min, e) < 0 ? e->code : 1;
+    if (strcmp(k, "max") == 0)
+        return jfield_u32(x, "scale.max", 1, PLACE_COUNT_MAX - 1, &sc->max, e) < 0 ? e->code : 1;
+    return 0;
+}
+
+/* scale.idle_after_ms: a service with no request for this long goes back to min. */
+static int parse_scale_idle(struct place_scale *sc, const char *k, json_t *x, struct err *e)
+{
+    if (strcmp(k, "idle_after_ms") != 0)
+        return 0;
+    return jfield_u32(x, "scale.idle_after_ms", 100, 86400000, &sc->idle_after_ms, e) < 0 ? e->code
+                                                                                            : 1;
+}
+
+/* scale.queue_limit, scale.start_timeout_ms: what the proxy holds during a cold start. */
+static int parse_scale_hold(struct place_scale *sc, const char *k, json_t *x, struct err *e)
+{
+    if (strcmp(k, "queue_limit") == 0)
+        return jfield_u32(x, "scale.queue_limit", 0, 100000, &sc->queue_limit, e) < 0 ? e->code
+                                                                                       : 1;
+    if (strcmp(k, "start_timeout_ms") == 0)
+        return jfield_u32(x, "scale.start_timeout_ms", 10, 3600000, &sc->start_timeout_ms, e) < 0
+                   ? e->code
+                   : 1;
+    return 0;
+}
+
+static void scale_default(struct place_scale *sc)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->min = 1;
+    sc->max = 10;
+    sc->idle_after_ms = 300000;
+    sc->queue_limit = 100;
+    sc->start_timeout_ms = 30000;
+}
+
+static int parse_scale(struct place_spec *p, json_t *v, struct err *e)
+{
+    struct place_scale *sc = &p->scale;
+    const char *k;
+    json_t *x;
+    int max_set = 0;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "scale: expected an object");
+    sc->set = 1;
+    json_object_foreach(v, k, x)
+    {
+        int rc = parse_scale_bounds(sc, k, x, e);
+        if (rc == 0)
+            rc = parse_scale_idle(sc, k, x, e);
+        if (rc == 0)
+            rc = parse_scale_hold(sc, k, x, e);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return err_set(e, -EINVAL, "scale.%s: unknown field", k);
+        max_set |= strcmp(k, "max") == 0;
+    }
+    if (!max_set && sc->max < sc->min)
+        sc->max = sc->min;
+    if (sc->max < sc->min)
+        return err_set(e, -EINVAL, "scale.max: %u is below scale.min %u", sc->max, sc->min);
+    p->count = sc->min;
+    return 0;
+}
+
 static int parse_root(struct place_spec *p, json_t *root, struct err *e)
 {
     json_t *v;
@@ -135,6 +208,13 @@ static int parse_root(struct place_spec *p, json_t *root, struct err *e)
         return e->code;
     if ((v = json_object_get(root, "update")) && parse_update(p, v, e) < 0)
         return e->code;
+    if ((v = json_object_get(root, "scale"))) {
+        if (json_object_get(root, "count"))
+            return err_set(e, -EINVAL,
+                           "count: a spec with \"scale\" runs scale.min to scale.max instances");
+        if (parse_scale(p, v, e) < 0)
+            return e->code;
+    }
     if (json_object_get(root, "instances"))
         return err_set(e, -EINVAL, "instances: a cluster spec says \"count\"");
     return 0;
@@ -151,6 +231,7 @@ int place_spec_parse(struct place_spec *p, const char *text, size_t len, struct 
     p->update.max_parallel = 1;
     p->update.min_healthy_ms = 10000;
     p->update.healthy_deadline_ms = 300000;
+    scale_default(&p->scale);
     if (len > SUP_SPEC_TEXT_MAX)
         return err_set(e, -EMSGSIZE, "spec: %zu bytes, at most %u", len, SUP_SPEC_TEXT_MAX);
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

@@ -573,6 +573,24 @@ static int parse_sandbox(struct sup_spec *s, json_t *root, struct err *e)
     return 0;
 }
 
+/* "socket_activation": true: the agent binds the first port itself and
+ * passes the listening socket as fd 3 (LISTEN_FDS, systemd's convention). */
+static int parse_socket_activation(struct sup_spec *s, json_t *root, struct err *e)
+{
+    json_t *f = json_object_get(root, "socket_activation");
+
+    if (!f)
+        return 0;
+    if (!json_is_boolean(f))
+        return err_set(e, -EINVAL, "socket_activation: expected true or false");
+    s->socket_activation = json_is_true(f);
+    if (s->socket_activation && !s->n_ports)
+        return err_set(e, -EINVAL, "socket_activation: needs a port (\"ports\") to bind");
+    if (s->socket_activation && s->runtime == SUP_RUNTIME_CRUN)
+        return err_set(e, -ENOTSUP, "socket_activation: only for runtime process (not crun yet)");
+    return 0;
+}
+
 /* Fields that only a crun container has, checked once the runtime is known. */
 static int check_runtime_fields(const struct sup_spec *s, struct err *e)
 {
@@ -596,7 +614,8 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         "name",        "command",      "bundle",        "args",   "dir",     "env",
         "user",        "group",        "instances",     "ports",  "restart", "backoff",
         "start_limit", "stop_signal",  "stop_grace_ms", "checks", "secrets", "runtime",
-        "rootfs",      "capabilities", "network",       "limits", "tags",    NULL};
+        "rootfs",      "capabilities", "network",       "limits", "tags",    "socket_activation",
+        NULL};
     json_t *f;
 
     if (!json_is_object(root))
@@ -609,7 +628,9 @@ static int parse_obj(struct sup_spec *s, json_t *root, struct err *e)
         parse_name_list(f, "tags", SUP_TAGS_MAX, SUP_TAG_MAX + 1, tag_ok, &s->tags[0][0],
                         &s->n_tags, e) < 0)
         return e->code;
-    return check_runtime_fields(s, e);
+    if (check_runtime_fields(s, e) < 0)
+        return e->code;
+    return parse_socket_activation(s, root, e);
 }
 
 int sup_spec_parse(struct sup_spec *s, const char *text, size_t len, struct err *e)

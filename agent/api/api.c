@@ -19,6 +19,7 @@
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
 #include "agent/place/place_drive.h"
+#include "agent/proxy/proxy.h"
 #include "agent/super/super.h"
 #include "core/mem.h"
 #include "core/tags.h"
@@ -484,6 +485,7 @@ static void get_metrics(struct agent *a, struct httpd_req *req, const char *rest
     if (a->super)
         super_write_metrics(a->super, f);
     place_drive_write_metrics(a, f);
+    proxy_hold_write_metrics(a, f);
     bundle_write_metrics(a, f);
     if (a->httpd)
         httpd_write_metrics(a->httpd, f);

@@ -39,6 +39,12 @@ struct catalog_check_def {
     char target[CATALOG_TARGET_MAX];
     size_t argc;                  /* exec: the command and its arguments */
     char *argv[CATALOG_ARGS_MAX]; /* heap strings; catalog_def_release frees */
+    /* > 0: until the check first passes (for at most fast_for_ms), probe
+     * every fast_probe_ms instead of the interval: an instance that starts
+     * cold while the proxy holds its first connections */
+    uint32_t fast_probe_ms, fast_for_ms;
+    uint8_t start_passing; /* passing until a probe says otherwise (socket activation:
+                              the agent's socket accepts from the start) */
 };
 
 /* One instance and its checks, as a caller hands it in. */

@@ -34,7 +34,8 @@ struct check_run {
     uv_timer_t timer;
     uint64_t next_probe_ms; /* loop time */
     uint64_t health_next_ms;
-    struct probe *probe; /* in flight */
+    uint64_t fast_until_ms; /* loop time: probe every def.fast_probe_ms until then or a pass */
+    struct probe *probe;    /* in flight */
 };
 
 struct probe {
@@ -172,6 +173,10 @@ static void result(struct check_run *r, uint8_t status, const char *out, size_t 
     uint8_t from = r->h.status;
     int v = health_result(&r->h, &r->def.cfg, now, status, out, len);
 
+    if (r->h.status == CAT_PASSING)
+        r->fast_until_ms = 0;
+    else if (now < r->fast_until_ms)
+        r->next_probe_ms = now + r->def.fast_probe_ms; /* cold-starting: again soon */
     v = worse(v, health_tick(&r->h, &r->def.cfg, now, &r->health_next_ms));
     arm(r, now);
     apply(r, v, from);
@@ -554,6 +559,8 @@ struct check_run *checks_start(struct agent *a, const char *instance,
     health_init(&r->h, &r->def.cfg, now);
     /* the first output is news: gossip it with the first result, not a minute later */
     r->h.output_sent_ms = now - HEALTH_OUTPUT_EVERY_MS;
+    if (def->start_passing && !prev)
+        r->h.status = CAT_PASSING;
     if (prev) {
         /* a restart or a new definition does not flap a known status */
         r->h.status = prev->status;
@@ -566,6 +573,8 @@ struct check_run *checks_start(struct agent *a, const char *instance,
     uv_timer_init(&a->loop, &r->timer);
     r->timer.data = r;
     r->next_probe_ms = now; /* the first probe runs at once */
+    if (def->fast_probe_ms)
+        r->fast_until_ms = now + def->fast_for_ms;
     r->health_next_ms = UINT64_MAX;
     write_record(r);
     health_tick(&r->h, &r->def.cfg, now, &r->health_next_ms);

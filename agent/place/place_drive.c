@@ -192,6 +192,7 @@ static void applied_drop(struct place_drive *d, struct applied *ap)
 static void run_spec(struct place_drive *d, const char *name, const char *text, uint64_t slots,
                      uint64_t update)
 {
+    uint64_t cold = text ? place_act_slots(d->a, name) : 0;
     struct applied *ap = applied_find(d, name);
     char *sup = NULL;
     struct err e;
@@ -201,6 +202,8 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
         log_warn("place", "%s: %s", name, e.msg);
         return;
     }
+    slots |= cold;
+    update |= cold; /* a cold-started instance follows the spec's version at once */
     if (ap && ap->slots == slots && ap->update == update &&
         ((!sup && !ap->sup) || (sup && ap->sup && strcmp(sup, ap->sup) == 0))) {
         free(sup);
@@ -212,7 +215,7 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
         memset(ap, 0, sizeof(*ap));
         snprintf(ap->name, sizeof(ap->name), "%s", name);
     }
-    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, update, &e) < 0) {
+    if (super_place(d->a->super, name, sup, sup ? strlen(sup) : 0, slots, update, cold, &e) < 0) {
         log_warn("place", "%s: the supervisor refused slots 0x%llx: %s", name,
                  (unsigned long long)slots, e.msg);
         snprintf(ap->error, sizeof(ap->error), "%s", e.msg);
@@ -453,6 +456,7 @@ static void tick(uv_timer_t *t)
 
     if (a->stopping || a->closed || !a->super)
         return;
+    place_act_tick(a);
     if (!d->settled) {
         if (!other_alive(a) && uv_now(&a->loop) - d->opened_ms < PLACE_SETTLE_MS)
             return;
@@ -472,6 +476,16 @@ static struct place_drive *drive_of(struct agent *a)
     return a->place;
 }
 
+void place_drive_now(struct agent *a)
+{
+    struct place_drive *d = drive_of(a);
+
+    if (d && d->settled && !a->stopping && !a->closed)
+        place_now(d);
+    else if (d)
+        d->dirty = 1;
+}
+
 int place_drive_open(struct agent *a, struct err *e)
 {
     struct place_drive *d = xcalloc(1, sizeof(*d));
@@ -484,6 +498,7 @@ int place_drive_open(struct agent *a, struct err *e)
     d->timer.data = d;
     uv_timer_start(&d->timer, tick, PLACE_TICK_MS, PLACE_TICK_MS);
     a->place = d;
+    place_act_open(a);
     return 0;
 }
 
@@ -507,6 +522,7 @@ void place_drive_close(struct agent *a)
     if (!d)
         return;
     a->place = NULL;
+    place_act_close(a);
     uv_close((uv_handle_t *)&d->timer, closed_cb);
 }
 
@@ -633,4 +649,5 @@ void place_drive_write_metrics(struct agent *a, FILE *f)
     metrics_one(f, "troupe_place_rollbacks_total", "counter",
                 "Rollbacks this node wrote (auto_revert; it owns the spec's first slot).",
                 d->stats.rollbacks);
+    place_act_write_metrics(a, f);
 }

@@ -18,6 +18,7 @@
 #include "agent/agent_impl.h"
 #include "agent/catalog/catalog_impl.h"
 #include "agent/log.h"
+#include "agent/place/place_drive.h"
 #include "agent/proxy/proxy_impl.h"
 #include "core/cat.h"
 #include "core/mem.h"
@@ -218,7 +219,7 @@ static int node_ip(struct agent *a, const char *node, struct node_addr *out)
     return 0;
 }
 
-static void refresh_endpoints(struct proxy *p, struct proxy_route *rt)
+void proxy_route_refresh(struct proxy *p, struct proxy_route *rt)
 {
     struct agent *a = p->a;
     struct cat_view cv;
@@ -263,19 +264,34 @@ static void refresh_endpoints(struct proxy *p, struct proxy_route *rt)
     free(eps);
 }
 
+/* Requests of each route since the last tick (and what is in flight)
+ * keep a cold-started instance of its service from going idle. */
+static void note_use(struct proxy *p)
+{
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
+        uint64_t busy = 0, mark = rt->requests + rt->conns;
+        for (size_t k = 0; k < rt->bal.n; k++)
+            busy += rt->bal.ep[k].outstanding;
+        if (busy || mark != rt->used_mark)
+            place_act_used(p->a, rt->r.service);
+        rt->used_mark = mark;
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct proxy *p = t->data;
     struct agent *a = p->a;
     uint64_t seen = catalog_index(a) + a->member_gen, now = proxy_now(p);
 
+    note_use(p);
     if (seen == p->seen && now < p->last_full_ms + PROXY_FULL_MS)
         return;
     p->seen = seen;
     p->last_full_ms = now;
     sync_routes(p);
     for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
-        refresh_endpoints(p, rt);
+        proxy_route_refresh(p, rt);
 }
 
 /* ---- lifecycle ---- */
@@ -300,6 +316,7 @@ int proxy_open(struct agent *a, struct err *e)
     uv_timer_init(&a->loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, on_tick, 0, PROXY_TICK_MS);
+    phold_open(p);
     a->proxy = p;
     return 0;
 }
@@ -321,5 +338,6 @@ void proxy_close(struct agent *a)
         drop_route(p, p->routes);
     while (p->conns)
         pconn_abort(p->conns); /* unlinks itself */
+    phold_close(p);
     uv_close((uv_handle_t *)&p->timer, on_timer_closed);
 }

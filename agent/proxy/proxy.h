@@ -10,6 +10,8 @@
 #ifndef TROUPE_PROXY_H
 #define TROUPE_PROXY_H
 
+#include <stdio.h>
+
 #include "core/err.h"
 
 struct agent;
@@ -19,5 +21,7 @@ int proxy_open(struct agent *a, struct err *e);
 /* Closes the listeners and every open connection (handles close on the
  * loop; the memory goes in their close callbacks). */
 void proxy_close(struct agent *a);
+/* troupe_cold_start_* lines of /metrics (proxy_hold.c). */
+void proxy_hold_write_metrics(struct agent *a, FILE *f);
 
 #endif

@@ -273,6 +273,7 @@ static void pconn_close(struct pconn *c)
     if (c->next)
         c->next->prev = c->prev;
     p->n_conns--;
+    phold_forget(p, c);
     close_handle((uv_handle_t *)&c->down);
     close_handle((uv_handle_t *)&c->ctimer);
     close_handle((uv_handle_t *)&c->rtimer);
@@ -500,6 +501,30 @@ static void no_endpoints(struct pconn *c)
         next_request(c); /* the next request may follow on the same connection */
 }
 
+void pconn_hold_begin(struct pconn *c)
+{
+    uv_timer_stop(&c->rtimer);
+}
+
+void pconn_hold_end(struct pconn *c, const char *reason)
+{
+    if (c->closing)
+        return;
+    if (!reason) {
+        if (c->is_http)
+            uv_timer_start(&c->rtimer, on_rtimeout, c->rt->r.request_ms, 0);
+        start_attempt(c);
+        return;
+    }
+    c->rt->no_endpoints++;
+    if (!c->is_http) {
+        pconn_close(c);
+        return;
+    }
+    c->state = PS_DONE;
+    reply(c, 503, reason, "no instance ready: the service is starting from zero", 0);
+}
+
 static void start_attempt(struct pconn *c)
 {
     struct proxy_route *rt = c->rt;
@@ -515,7 +540,8 @@ static void start_attempt(struct pconn *c)
     if (i < 0 && c->attempts > 0)
         i = bal_pick(&rt->bal, NULL, -1, now);
     if (i < 0) {
-        no_endpoints(c);
+        if (!phold_hold(rt, c)) /* a service at zero waits for a cold start (proxy_hold.c) */
+            no_endpoints(c);
         return;
     }
     c->attempts++;

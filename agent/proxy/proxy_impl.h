@@ -15,6 +15,7 @@
 struct agent;
 struct pconn;
 struct pup;
+struct proxy_hold;
 
 /* One route and its listener. Connections hold a reference, so a route
  * that goes away (or changes port) keeps serving the connections it has
@@ -36,6 +37,7 @@ struct proxy_route {
     /* counters */
     uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;
     uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
+    uint64_t used_mark; /* requests + conns at the last tick (proxy.c: idle time) */
 };
 
 struct proxy {
@@ -48,16 +50,34 @@ struct proxy {
     size_t n_conns;
     struct sockaddr_storage bind; /* port 0: taken from each route */
     int closing;
+    struct proxy_hold *hold; /* connections waiting for a cold start (proxy_hold.c) */
 };
 
 /* proxy.c */
 void proxy_route_unref(struct proxy_route *rt);
 uint64_t proxy_now(struct proxy *p);
+/* Reads the route's endpoints from the catalog again, now. */
+void proxy_route_refresh(struct proxy *p, struct proxy_route *rt);
+
+/* proxy_hold.c: a connection with no endpoint for a service that scales
+ * from zero waits for a cold start. 1: held, or answered (queue full);
+ * 0: not such a service (answer no-endpoints). */
+int phold_hold(struct proxy_route *rt, struct pconn *c);
+/* The connection closes: no longer held. */
+void phold_forget(struct proxy *p, struct pconn *c);
+void phold_open(struct proxy *p);
+void phold_close(struct proxy *p);
 
 /* proxy_conn.c: a new connection on rt's listener (accepts it). */
 void pconn_accept(struct proxy_route *rt);
 /* Closes the route's idle upstream connections (the route goes). */
 void pconn_pool_close(struct proxy_route *rt);
+/* Held for a cold start (proxy_hold.c): its request timer waits too. */
+void pconn_hold_begin(struct pconn *c);
+/* The hold ends: reason NULL, an endpoint is there (the request goes on);
+ * else the proxy answers 503 with x-troupe-reason: reason (http) or
+ * closes (tcp). */
+void pconn_hold_end(struct pconn *c, const char *reason);
 /* Closes a connection now (at stop). */
 void pconn_abort(struct pconn *c);
 struct pconn *pconn_next(struct pconn *c);

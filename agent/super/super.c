@@ -154,7 +154,7 @@ static int inst_spawn(struct inst *in, struct err *e)
     uid_t uid;
     gid_t gid;
     pid_t pid;
-    int rc;
+    int rc, lfd = -1;
 
     memset(&r, 0, sizeof(r));
     /* again at every start: the agent may have restarted without the flag */
@@ -200,10 +200,18 @@ static int inst_spawn(struct inst *in, struct err *e)
     r.fds[1] = in->log_out;
     r.fds[2] = in->log_err;
     r.fds[3] = -1;
+    if (sp->socket_activation && !crun) {
+        if ((rc = lfd = super_listen_socket(in, e)) < 0)
+            goto out;
+        r.fds[3] = lfd;
+        r.listen_pid = 1;
+    }
     if ((rc = spawn_process(&r, &pid, e)) < 0)
         goto out;
     rc = inst_started(in, pid, e);
 out:
+    if (lfd >= 0)
+        close(lfd);
     super_strv_free(argv);
     super_strv_free(bargv);
     super_strv_free(env);
@@ -691,11 +699,14 @@ static int place_update(struct super *s, struct svc *v, struct sup_spec *sp, uin
 }
 
 int super_place(struct super *s, const char *name, const char *text, size_t len, uint64_t slots,
-                uint64_t update, struct err *e)
+                uint64_t update, uint64_t cold, struct err *e)
 {
     struct sup_spec sp;
     struct svc *v = super_find(s, name);
     int rc;
+
+    if (v && v->placed)
+        v->cold = cold;
 
     if (v && !v->placed)
         return err_set(e, -EEXIST,
@@ -717,6 +728,7 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
     v->placed = 1;
     v->slots = slots;
     v->update = update;
+    v->cold = cold;
     v->want = slots_span(slots);
     log_info("super", "%s: runs slots 0x%llx of the cluster spec", name, (unsigned long long)slots);
     return svc_begin(s, v, e);
@@ -728,6 +740,41 @@ void super_placed_each(struct super *s, void (*cb)(void *ud, const char *name, u
     for (size_t i = 0; i < s->n_svc; i++)
         if (s->svc[i]->placed && !s->svc[i]->removing)
             cb(ud, s->svc[i]->spec.name, s->svc[i]->slots);
+}
+
+static struct inst *placed_slot(struct super *s, const char *name, uint32_t slot)
+{
+    struct svc *v = super_find(s, name);
+
+    if (!v || !v->placed || slot >= v->n_inst)
+        return NULL;
+    return v->inst[slot];
+}
+
+int super_drain(struct super *s, const char *name, uint32_t slot, int on, struct err *e)
+{
+    struct inst *in = placed_slot(s, name, slot);
+
+    if (!in)
+        return err_set(e, -ENOENT, "%s: slot %u does not run here", name, slot);
+    if (on && !in->draining) {
+        in->draining = 1;
+        super_catalog_deregister(in);
+        note(in, "drain", "out of the catalog: idle, stops once what it serves ends");
+    } else if (!on && in->draining) {
+        in->draining = 0;
+        if (in->pid && in->sm.state == SUP_RUNNING)
+            super_catalog_register(in);
+        note(in, "undrain", "back in the catalog: a request came");
+    }
+    return 0;
+}
+
+int super_slot_serving(struct super *s, const char *name, uint32_t slot)
+{
+    struct inst *in = placed_slot(s, name, slot);
+
+    return in && in->pid && in->registered && !in->draining && in->sm.state == SUP_RUNNING;
 }
 
 static struct svc *find_or_err(struct super *s, const char *name, struct err *e)

@@ -37,9 +37,17 @@ int super_apply(struct super *s, const char *text, size_t len, char *name, struc
  * `update` are restarted with it (the rolling update of agent/place);
  * the others keep their version until a later call allows them. text
  * NULL or slots 0: stops them all and forgets the spec. A node-local
- * service (troupe run) of that name wins: -EEXIST. */
+ * service (troupe run) of that name wins: -EEXIST. The slots in `cold`
+ * start for a connection that waits (a cold start): their readiness
+ * checks are probed every few ms until they pass. */
 int super_place(struct super *s, const char *name, const char *text, size_t len, uint64_t slots,
-                uint64_t update, struct err *e);
+                uint64_t update, uint64_t cold, struct err *e);
+/* Takes slot `slot` of a placed service out of the catalog (on) before it
+ * stops, so that proxies stop choosing it while what it serves finishes,
+ * or puts it back (off). -ENOENT when it does not run here. */
+int super_drain(struct super *s, const char *name, uint32_t slot, int on, struct err *e);
+/* 1 when slot `slot` of a placed service runs here, is registered and not draining. */
+int super_slot_serving(struct super *s, const char *name, uint32_t slot);
 /* Calls cb for every service run for a cluster spec, with its slots. */
 void super_placed_each(struct super *s, void (*cb)(void *ud, const char *name, uint64_t slots),
                        void *ud);

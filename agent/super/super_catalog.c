@@ -19,6 +19,9 @@
 #include "core/mem.h"
 #include "core/tags.h"
 
+#define SUPER_COLD_PROBE_MS     5     /* a cold start's checks, until they pass */
+#define SUPER_COLD_PROBE_FOR_MS 60000 /* ... for at most this long */
+
 static void inst_id(const struct inst *in, char *out, size_t cap)
 {
     snprintf(out, cap, "%s-%u", in->svc->spec.name, in->idx);
@@ -71,6 +74,8 @@ void super_catalog_register(struct inst *in)
     char id[72];
     struct err e;
 
+    if (in->draining)
+        return; /* out of the catalog until super_drain puts it back */
     memset(&d, 0, sizeof(d));
     inst_id(in, id, sizeof(id));
     snprintf(d.inst.id, sizeof(d.inst.id), "%s", id);
@@ -95,6 +100,11 @@ void super_catalog_register(struct inst *in)
     for (size_t i = 0; i < sp->n_checks && i < CATALOG_CHECKS_MAX; i++) {
         const struct sup_check *c = &sp->checks[i];
         struct catalog_check_def *k = &d.checks[d.n_checks++];
+        if (in->svc->placed && in->idx < 64 && (in->svc->cold >> in->idx & 1)) {
+            k->fast_probe_ms = SUPER_COLD_PROBE_MS;
+            k->fast_for_ms = SUPER_COLD_PROBE_FOR_MS;
+        }
+        k->start_passing = sp->socket_activation;
         snprintf(k->id, sizeof(k->id), "%s:%s:%.48s", id,
                  c->role == SUP_CHECK_LIVENESS ? "live" : "ready", c->name);
         snprintf(k->name, sizeof(k->name), "%s", c->name);

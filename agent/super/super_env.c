@@ -35,6 +35,22 @@ static int pick_port(uint16_t *port, struct err *e)
     return 0;
 }
 
+int super_listen_socket(const struct inst *in, struct err *e)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(in->ports[0])};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc;
+
+    if (fd < 0)
+        return err_set(e, -errno, "socket_activation: socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+        rc = -errno;
+        close(fd);
+        return err_set(e, rc, "socket_activation: port %u: %s", in->ports[0], strerror(-rc));
+    }
+    return fd;
+}
+
 int super_assign_ports(struct inst *in, struct err *e)
 {
     const struct sup_spec *sp = &in->svc->spec;
@@ -58,7 +74,7 @@ int super_assign_ports(struct inst *in, struct err *e)
 char **super_env(struct inst *in, const char *home, const char *secrets_dir)
 {
     const struct sup_spec *sp = &in->svc->spec;
-    size_t n = 0, cap = sp->n_env + sp->n_ports + 8;
+    size_t n = 0, cap = sp->n_env + sp->n_ports + 10;
     char **env = xcalloc(cap + 1, sizeof(char *));
     int has_path = 0, has_home = 0;
     char buf[PATH_MAX + 160];
@@ -89,6 +105,11 @@ char **super_env(struct inst *in, const char *home, const char *secrets_dir)
     if (secrets_dir) {
         snprintf(buf, sizeof(buf), "TROUPE_SECRETS_DIR=%s", secrets_dir);
         env[n++] = xstrdup(buf);
+    }
+    if (sp->socket_activation) {
+        /* the pid is the child's, written by it after the fork (super_spawn.c) */
+        env[n++] = xstrdup("LISTEN_FDS=1");
+        env[n++] = xstrdup("LISTEN_PID=" SPAWN_LISTEN_PID_ROOM);
     }
     return env;
 }

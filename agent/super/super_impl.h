@@ -57,6 +57,7 @@ struct inst {
     int registered; /* in the catalog */
     int adopted;    /* not our child: its exit code is unknown */
     int retired;    /* scaled down: freed once stopped */
+    int draining;   /* out of the catalog before an idle stop (super_drain) */
     char secrets_dir[PATH_MAX + 96];
 };
 
@@ -89,6 +90,7 @@ struct svc {
     int placed;      /* run for a cluster spec (agent/place): instance idx = slot */
     uint64_t slots;  /* placed: the slots this node runs (bit k: slot k) */
     uint64_t update; /* placed: the slots that may be replaced by the spec's version now */
+    uint64_t cold;   /* placed: slots a cold start asked for (their checks probe fast) */
 };
 
 struct super {
@@ -146,6 +148,10 @@ struct watch *super_watch(struct super *s, struct inst *in, pid_t pid, int logge
 void super_watch_stop(struct watch *w);
 
 /* ---- super_env.c: what an instance's process is given ---- */
+/* socket_activation: the instance's first port bound and listening on
+ * every address, close-on-exec (the spawn passes it as fd 3); the fd, or
+ * -errno with e set. The caller closes it once the process has it. */
+int super_listen_socket(const struct inst *in, struct err *e);
 /* Fills in->ports: the spec's fixed ports, free ones for "auto" (picked
  * once, then kept across restarts). */
 int super_assign_ports(struct inst *in, struct err *e);
@@ -209,7 +215,10 @@ struct spawn_req {
     const char *bind_dst;
     int hide_unified; /* a mount namespace without /sys/fs/cgroup/unified (crun on
                        * hybrid hosts: it refuses them, and takes v1 alone) */
+    int listen_pid;   /* the child writes its pid into envp's "LISTEN_PID=" entry,
+                       * which holds SPAWN_LISTEN_PID_ROOM (systemd's convention) */
 };
+#define SPAWN_LISTEN_PID_ROOM "0000000000"
 /* 1 on a hybrid cgroup host: v1 hierarchies, and cgroup2 on /sys/fs/cgroup/unified. */
 int spawn_cgroup_hybrid(void);
 /* Forks, applies req in the child and execs. Returns once the exec

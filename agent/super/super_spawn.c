@@ -52,6 +52,29 @@ static int bind_readonly(const char *src, const char *dst, int have_ns)
     return 0;
 }
 
+/* LISTEN_PID=<our pid>, into the room the parent left in envp (the
+ * child's own copy of it): async-signal-safe, no allocation. */
+static void put_listen_pid(char *const *envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++) {
+        char *v = envp[i], digits[16];
+        size_t n = 0, room = sizeof(SPAWN_LISTEN_PID_ROOM) - 1;
+        unsigned long pid = (unsigned long)getpid();
+        if (strncmp(v, "LISTEN_PID=", 11) != 0)
+            continue;
+        do {
+            digits[n++] = (char)('0' + pid % 10);
+            pid /= 10;
+        } while (pid && n < sizeof(digits));
+        if (n > room)
+            return;
+        for (size_t k = 0; k < n; k++)
+            v[11 + k] = digits[n - 1 - k];
+        v[11 + n] = '\0';
+        return;
+    }
+}
+
 static void child(const struct spawn_req *r, int errfd)
 {
     int hi[4], null = open("/dev/null", O_RDWR | O_CLOEXEC), err;
@@ -97,6 +120,8 @@ static void child(const struct spawn_req *r, int errfd)
         goto fail;
     if (chdir(r->dir ? r->dir : "/") < 0)
         goto fail;
+    if (r->listen_pid)
+        put_listen_pid(r->envp);
     execve(r->path, r->argv, r->envp);
 fail:
     err = errno;

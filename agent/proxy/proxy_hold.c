@@ -1,0 +1,204 @@
+/* proxy_hold: connections held while their service starts from zero.
+ * When the balancer has no endpoint for a route whose service has a
+ * cluster spec with "scale", the connection is not answered 503: it waits
+ * here while agent/place starts an instance on this node (or one starts
+ * elsewhere). A timer every PHOLD_POLL_MS reads the route's endpoints
+ * again whenever the catalog moved (the new instance registers in the
+ * local catalog, its checks probed every few ms until they pass) and
+ * hands the connections back to proxy_conn.c as soon as one can be
+ * chosen. Up to scale.queue_limit connections per route wait; the next one
+ * gets 503 cold-start-queue-full, and one that waited scale.start_timeout_ms
+ * gets 503 cold-start-timeout. Also: troupe_cold_start_seconds and
+ * troupe_cold_start_queue_depth. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/log.h"
+#include "agent/metrics.h"
+#include "agent/place/place_drive.h"
+#include "agent/proxy/proxy.h"
+#include "agent/proxy/proxy_impl.h"
+#include "core/mem.h"
+
+#define PHOLD_POLL_MS 1     /* how often held routes look for their endpoint */
+#define PHOLD_MAX     65536 /* held connections of the whole proxy */
+
+struct held {
+    struct pconn *c;
+    struct proxy_route *rt;
+    uint64_t since_ms, deadline_ms;
+};
+
+struct proxy_hold {
+    uv_timer_t timer; /* runs while something is held; freed in its close callback */
+    struct proxy *p;
+    struct held *h;
+    size_t n, cap;
+    uint64_t seen; /* catalog index + membership generation last read */
+    struct metrics_hist wait;
+    uint64_t queue_full, timeouts, released;
+};
+
+static size_t held_of(const struct proxy_hold *ph, const struct proxy_route *rt)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < ph->n; i++)
+        k += ph->h[i].rt == rt;
+    return k;
+}
+
+static void drop(struct proxy_hold *ph, size_t i)
+{
+    ph->h[i] = ph->h[--ph->n];
+    if (ph->n == 0)
+        uv_timer_stop(&ph->timer);
+}
+
+/* Whether the route has an endpoint a new request can be sent to. */
+static int can_pick(struct proxy_route *rt, uint64_t now)
+{
+    return rt->bal.n && bal_pick(&rt->bal, NULL, -1, now) >= 0;
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    struct proxy_hold *ph = t->data;
+    struct proxy *p = ph->p;
+    struct agent *a = p->a;
+    uint64_t now = proxy_now(p), seen = catalog_index(a) + a->member_gen;
+    struct held *go;
+    const char **reason;
+    size_t n_go = 0;
+
+    if (seen != ph->seen) {
+        ph->seen = seen;
+        for (size_t i = 0; i < ph->n; i++) {
+            int done = 0;
+            for (size_t k = 0; k < i && !done; k++)
+                done = ph->h[k].rt == ph->h[i].rt;
+            if (!done)
+                proxy_route_refresh(p, ph->h[i].rt);
+        }
+    }
+    /* what goes on, taken out first: handing a connection back may hold it again */
+    go = xcalloc(ph->n + 1, sizeof(*go));
+    reason = xcalloc(ph->n + 1, sizeof(*reason));
+    for (size_t i = 0; i < ph->n;) {
+        struct held *x = &ph->h[i];
+        place_act_used(a, x->rt->r.service);
+        if (can_pick(x->rt, now)) {
+            reason[n_go] = NULL;
+        } else if (now >= x->deadline_ms) {
+            reason[n_go] = "cold-start-timeout";
+            ph->timeouts++;
+        } else {
+            i++;
+            continue;
+        }
+        go[n_go++] = *x;
+        drop(ph, i);
+    }
+    for (size_t i = 0; i < n_go; i++) {
+        if (!reason[i]) {
+            ph->released++;
+            metrics_hist_observe(&ph->wait, (double)(now - go[i].since_ms) / 1000.0);
+        }
+        pconn_hold_end(go[i].c, reason[i]);
+    }
+    free(go);
+    free(reason);
+}
+
+int phold_hold(struct proxy_route *rt, struct pconn *c)
+{
+    struct proxy *p = rt->p;
+    struct proxy_hold *ph = p->hold;
+    struct place_scale sc;
+    uint64_t now = proxy_now(p);
+    int rc;
+
+    if (!ph || p->closing || rt->gone)
+        return 0;
+    rc = place_act_request(p->a, rt->r.service, &sc);
+    if (rc < 0)
+        return 0; /* not a service that scales from zero: no-endpoints, as before */
+    if (held_of(ph, rt) >= sc.queue_limit || ph->n >= PHOLD_MAX) {
+        ph->queue_full++;
+        pconn_hold_end(c, "cold-start-queue-full");
+        return 1;
+    }
+    if (ph->n == ph->cap) {
+        ph->cap = ph->cap ? ph->cap * 2 : 16;
+        ph->h = xrealloc(ph->h, ph->cap * sizeof(*ph->h));
+    }
+    ph->h[ph->n++] = (struct held){c, rt, now, now + sc.start_timeout_ms};
+    pconn_hold_begin(c);
+    if (!uv_is_active((uv_handle_t *)&ph->timer)) {
+        ph->seen = 0; /* read the endpoints at the first poll */
+        uv_timer_start(&ph->timer, on_poll, PHOLD_POLL_MS, PHOLD_POLL_MS);
+    }
+    return 1;
+}
+
+void phold_forget(struct proxy *p, struct pconn *c)
+{
+    struct proxy_hold *ph = p->hold;
+
+    for (size_t i = 0; ph && i < ph->n; i++) {
+        if (ph->h[i].c == c) {
+            drop(ph, i);
+            return;
+        }
+    }
+}
+
+void phold_open(struct proxy *p)
+{
+    struct proxy_hold *ph = xcalloc(1, sizeof(*ph));
+
+    ph->p = p;
+    uv_timer_init(&p->a->loop, &ph->timer);
+    ph->timer.data = ph;
+    p->hold = ph;
+}
+
+static void hold_closed(uv_handle_t *h)
+{
+    struct proxy_hold *ph = h->data;
+
+    free(ph->h);
+    free(ph);
+}
+
+void phold_close(struct proxy *p)
+{
+    struct proxy_hold *ph = p->hold;
+
+    if (!ph)
+        return;
+    p->hold = NULL;
+    uv_close((uv_handle_t *)&ph->timer, hold_closed);
+}
+
+void proxy_hold_write_metrics(struct agent *a, FILE *f)
+{
+    const struct proxy_hold *ph = a->proxy ? a->proxy->hold : NULL;
+
+    if (!ph)
+        return;
+    metrics_head(f, "troupe_cold_start_seconds", "histogram",
+                 "How long a connection held for a service at zero instances waited for an "
+                 "instance to be ready.");
+    metrics_hist_write(f, "troupe_cold_start_seconds", "", &ph->wait);
+    metrics_one(f, "troupe_cold_start_queue_depth", "gauge",
+                "Connections held now while their service starts from zero.", ph->n);
+    metrics_head(f, "troupe_cold_start_refused_total", "counter",
+                 "Held connections answered 503, by x-troupe-reason.");
+    fprintf(f, "troupe_cold_start_refused_total{reason=\"cold-start-queue-full\"} %llu\n",
+            (unsigned long long)ph->queue_full);
+    fprintf(f, "troupe_cold_start_refused_total{reason=\"cold-start-timeout\"} %llu\n",
+            (unsigned long long)ph->timeouts);
+}
