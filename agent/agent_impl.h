@@ -48,11 +48,11 @@ struct agent {
     struct dnsd *dnsd;   /* NULL when DNS is off */
     uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
     struct super *super;
-    struct catalog *catalog;   /* the service catalog (agent/catalog_impl.h) */
-    struct place_drive *place; /* NULL until the supervisor is open */
+    struct catalog *catalog;     /* the service catalog (agent/catalog_impl.h) */
+    struct place_drive *place;   /* NULL until the supervisor is open */
     struct place_act *place_act; /* with place */
-    struct proxy *proxy;       /* listeners of the routes (proxy/proxy_impl.h) */
-    struct tokens *tokens;     /* API tokens (agent/acl/tokens.h) */
+    struct proxy *proxy;         /* listeners of the routes (proxy/proxy_impl.h) */
+    struct tokens *tokens;       /* API tokens (agent/acl/tokens.h) */
 
     uv_timer_t swim_timer;  /* fires at the machine's next deadline */
     uv_timer_t join_timer;  /* the next join round (core/swim_rejoin) */

@@ -120,15 +120,14 @@ static int parse_scale_idle(struct place_scale *sc, const char *k, json_t *x, st
     if (strcmp(k, "idle_after_ms") != 0)
         return 0;
     return jfield_u32(x, "scale.idle_after_ms", 100, 86400000, &sc->idle_after_ms, e) < 0 ? e->code
-                                                                                            : 1;
+                                                                                          : 1;
 }
 
 /* scale.queue_limit, scale.start_timeout_ms: what the proxy holds during a cold start. */
 static int parse_scale_hold(struct place_scale *sc, const char *k, json_t *x, struct err *e)
 {
     if (strcmp(k, "queue_limit") == 0)
-        return jfield_u32(x, "scale.queue_limit", 0, 100000, &sc->queue_limit, e) < 0 ? e->code
-                                                                                       : 1;
+        return jfield_u32(x, "scale.queue_limit", 0, 100000, &sc->queue_limit, e) < 0 ? e->code : 1;
     if (strcmp(k, "start_timeout_ms") == 0)
         return jfield_u32(x, "scale.start_timeout_ms", 10, 3600000, &sc->start_timeout_ms, e) < 0
                    ? e->code

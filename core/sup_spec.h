@@ -80,7 +80,7 @@ struct sup_spec {
     char *rootfs;        /* heap; crun: a directory or a tarball */
     char caps[SUP_CAPS_MAX][32];
     size_t n_caps;
-    uint8_t own_network; /* crun: a network namespace of its own (loopback only) */
+    uint8_t own_network;       /* crun: a network namespace of its own (loopback only) */
     uint8_t socket_activation; /* the agent binds the first port and passes it as fd 3 */
     struct sup_limits limits;
     char tags[SUP_TAGS_MAX][SUP_TAG_MAX + 1];

@@ -23,9 +23,10 @@
 #include "core/mem.h"
 #include "core/place.h"
 
-#define PLACE_ACT_DRAIN_MS 2000 /* out of the catalog this long before the stop: gossip
-                                   reaches the other proxies, what they sent finishes */
-#define PLACE_ACT_MAX      PLACE_SPECS_MAX
+#define PLACE_ACT_DRAIN_MS                                                                         \
+    2000 /* out of the catalog this long before the stop: gossip                                   \
+            reaches the other proxies, what they sent finishes */
+#define PLACE_ACT_MAX PLACE_SPECS_MAX
 
 /* One cold-started instance of a spec on this node. */
 struct act {

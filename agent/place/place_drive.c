@@ -197,13 +197,13 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
     char *sup = NULL;
     struct err e;
 
+    slots |= cold;
+    update |= cold; /* a cold-started instance follows the spec's version at once */
     err_clear(&e);
     if (text && slots && !(sup = place_spec_sup_json(text, strlen(text), &e))) {
         log_warn("place", "%s: %s", name, e.msg);
         return;
     }
-    slots |= cold;
-    update |= cold; /* a cold-started instance follows the spec's version at once */
     if (ap && ap->slots == slots && ap->update == update &&
         ((!sup && !ap->sup) || (sup && ap->sup && strcmp(sup, ap->sup) == 0))) {
         free(sup);

@@ -4,8 +4,10 @@
  * replaced by the instance's ports, and deregistered when it stops or
  * exits; readiness checks gate passing as every check does. A liveness
  * check that goes critical restarts its instance (check ids carry their
- * role: NAME-N:live:CHECK or NAME-N:ready:CHECK). Supervisor events go to
- * the agent's event history. */
+ * role: NAME-N:live:CHECK or NAME-N:ready:CHECK). The checks of an instance
+ * started cold (a connection waits for it) probe every few ms until they
+ * pass; one with no check of its own gets a tcp check on its first port.
+ * Supervisor events go to the agent's event history. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,12 @@
 
 #define SUPER_COLD_PROBE_MS     5     /* a cold start's checks, until they pass */
 #define SUPER_COLD_PROBE_FOR_MS 60000 /* ... for at most this long */
+
+/* Started for a connection that waits (agent/place's cold start). */
+static int cold_start(const struct inst *in)
+{
+    return in->svc->placed && in->idx < 64 && (in->svc->cold >> in->idx & 1);
+}
 
 static void inst_id(const struct inst *in, char *out, size_t cap)
 {
@@ -100,7 +108,7 @@ void super_catalog_register(struct inst *in)
     for (size_t i = 0; i < sp->n_checks && i < CATALOG_CHECKS_MAX; i++) {
         const struct sup_check *c = &sp->checks[i];
         struct catalog_check_def *k = &d.checks[d.n_checks++];
-        if (in->svc->placed && in->idx < 64 && (in->svc->cold >> in->idx & 1)) {
+        if (cold_start(in)) {
             k->fast_probe_ms = SUPER_COLD_PROBE_MS;
             k->fast_for_ms = SUPER_COLD_PROBE_FOR_MS;
         }
@@ -127,6 +135,19 @@ void super_catalog_register(struct inst *in)
         } else if (c->target) {
             super_expand_ports(in, c->target, k->target, sizeof(k->target));
         }
+    }
+    if (cold_start(in) && !sp->n_checks && sp->n_ports && !sp->socket_activation) {
+        /* a cold start forwards its held connections once the instance is
+         * ready: without a check of the spec's, once its port accepts */
+        struct catalog_check_def *k = &d.checks[d.n_checks++];
+        snprintf(k->id, sizeof(k->id), "%s:ready:port", id);
+        snprintf(k->name, sizeof(k->name), "port");
+        health_cfg_default(&k->cfg, HEALTH_TCP);
+        k->cfg.interval_ms = 10000;
+        k->cfg.timeout_ms = 1000;
+        snprintf(k->target, sizeof(k->target), "127.0.0.1:%u", in->ports[0]);
+        k->fast_probe_ms = SUPER_COLD_PROBE_MS;
+        k->fast_for_ms = SUPER_COLD_PROBE_FOR_MS;
     }
     if (catalog_register(in->super->a, &d, CATALOG_SRC_SUPERVISOR, &e) < 0)
         log_warn("super", "%s: not registered in the catalog: %s", id, e.msg);
