@@ -6,7 +6,7 @@
  * few ms until they pass. Every request through this node's proxy for the
  * service marks it used; after scale.idle_after_ms without one, the
  * instance leaves the catalog (proxies stop choosing it, what it serves
- * finishes) and PLACE_ACT_DRAIN_MS later it stops. Not here: holding the
+ * finishes) and PLACE_ACT_DRAIN_MS later (at most idle_after_ms) it stops. Not here: holding the
  * connections (agent/proxy/proxy_hold.c), running the slots
  * (place_drive.c, the supervisor). */
 #include <stdio.h>
@@ -41,6 +41,11 @@ struct place_act {
     size_t n;
     uint64_t starts, idle_stops, refused;
 };
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
 
 static struct act *act_find(struct place_act *pa, const char *name)
 {
@@ -178,7 +183,7 @@ void place_act_tick(struct agent *a)
             if (super_drain(a->super, x->name, PLACE_ACT_SLOT, 1, &e) < 0)
                 log_debug("place", "%s: %s", x->name, e.msg);
         }
-        if (x->drain_ms && now - x->drain_ms >= PLACE_ACT_DRAIN_MS) {
+        if (x->drain_ms && now - x->drain_ms >= min_u64(PLACE_ACT_DRAIN_MS, x->idle_after_ms)) {
             pa->idle_stops++;
             history_add(a, "idle-stop", x->name,
                         "no request for %u ms: instance %u stopped, back to scale.min",

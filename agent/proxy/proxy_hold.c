@@ -103,6 +103,8 @@ static void on_poll(uv_timer_t *t)
     }
     for (size_t i = 0; i < n_go; i++) {
         if (!reason[i]) {
+            log_debug("proxy", "route %s: held %llu ms, an endpoint is ready", go[i].rt->r.name,
+                      (unsigned long long)(now - go[i].since_ms));
             ph->released++;
             metrics_hist_observe(&ph->wait, (double)(now - go[i].since_ms) / 1000.0);
         }

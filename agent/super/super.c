@@ -471,10 +471,16 @@ static void svc_converge(struct super *s, struct svc *v)
         struct inst *in = v->inst[i];
         if (!inst_wanted(v, i))
             continue;
+        int revived;
         if (!in)
             in = inst_new(s, v, i);
+        /* wanted again while it stops (a cold start right after an idle
+         * stop): it starts again once it is down, in the catalog again */
+        revived = in->retired && in->sm.state == SUP_STOPPING;
         in->retired = 0;
-        if (!v->stopped && (in->sm.state == SUP_DOWN))
+        if (revived)
+            in->draining = 0;
+        if (!v->stopped && (in->sm.state == SUP_DOWN || revived))
             inst_drive(in, SUP_EV_START, NULL);
     }
     for (uint32_t i = 0; i < v->n_inst; i++) {
