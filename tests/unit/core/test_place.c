@@ -351,6 +351,75 @@ static void test_bad_cluster_specs_name_the_field(void **state)
     refused("{\"name\":\"W!\",\"command\":\"/bin/true\"}", "name");
 }
 
+static void test_scale_places_min_with_defaults_for_the_rest(void **state)
+{
+    const char *t = "{\"name\":\"fn\",\"command\":\"/bin/sleep\",\"args\":[\"9\"],"
+                    "\"scale\":{\"min\":0,\"max\":4}}";
+    struct place_spec p;
+    struct err e;
+    char *sup;
+
+    (void)state;
+    assert_int_equal(place_spec_check(t, strlen(t), &p, &e), 0);
+    assert_int_equal(p.scale.set, 1);
+    assert_int_equal(p.count, 0);
+    assert_int_equal(p.scale.min, 0);
+    assert_int_equal(p.scale.max, 4);
+    assert_int_equal(p.scale.idle_after_ms, 300000);
+    assert_int_equal(p.scale.queue_limit, 100);
+    assert_int_equal(p.scale.start_timeout_ms, 30000);
+    sup = place_spec_sup_json(t, strlen(t), &e);
+    assert_non_null(sup);
+    assert_null(strstr(sup, "scale")); /* the supervisor never sees it */
+    free(sup);
+}
+
+static void test_scale_fields_land(void **state)
+{
+    const char *t = "{\"name\":\"fn\",\"command\":\"/bin/true\",\"scale\":{\"min\":2,"
+                    "\"idle_after_ms\":1500,\"queue_limit\":7,\"start_timeout_ms\":900}}";
+    struct place_spec p;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(place_spec_check(t, strlen(t), &p, &e), 0);
+    assert_int_equal(p.count, 2);
+    assert_int_equal(p.scale.max, 10);
+    assert_int_equal(p.scale.idle_after_ms, 1500);
+    assert_int_equal(p.scale.queue_limit, 7);
+    assert_int_equal(p.scale.start_timeout_ms, 900);
+}
+
+static void test_a_spec_without_scale_has_none(void **state)
+{
+    const char *t = "{\"name\":\"w\",\"command\":\"/bin/true\",\"count\":3}";
+    struct place_spec p;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(place_spec_check(t, strlen(t), &p, &e), 0);
+    assert_int_equal(p.scale.set, 0);
+    assert_int_equal(p.count, 3);
+}
+
+static void test_bad_scale_fields_name_the_field(void **state)
+{
+    (void)state;
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":1}", "scale");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"count\":1,\"scale\":{}}", "count");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"min\":64}}", "scale.min");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"max\":0}}", "scale.max");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"min\":5,\"max\":2}}",
+            "scale.max");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"idle_after_ms\":5}}",
+            "scale.idle_after_ms");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"queue_limit\":-1}}",
+            "scale.queue_limit");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"start_timeout_ms\":\"1s\"}}",
+            "scale.start_timeout_ms");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"speed\":1}}", "scale.speed");
+}
+
 static void test_capacity_option_parses(void **state)
 {
     struct place_res r;
@@ -379,6 +448,10 @@ int main(void)
         cmocka_unit_test(test_cluster_spec_parses_with_defaults),
         cmocka_unit_test(test_exclusive_is_refused_for_want_of_a_lease),
         cmocka_unit_test(test_bad_cluster_specs_name_the_field),
+        cmocka_unit_test(test_scale_places_min_with_defaults_for_the_rest),
+        cmocka_unit_test(test_scale_fields_land),
+        cmocka_unit_test(test_a_spec_without_scale_has_none),
+        cmocka_unit_test(test_bad_scale_fields_name_the_field),
         cmocka_unit_test(test_capacity_option_parses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,6 +244,27 @@ static void test_unprivileged_specs_pass_the_privilege_check(void **state)
                      0);
 }
 
+static void test_socket_activation_needs_a_port_and_a_process(void **state)
+{
+    const char *t = "{\"name\":\"web\",\"command\":\"/bin/sh\",\"ports\":{\"http\":\"auto\"},"
+                    "\"socket_activation\":true}";
+    struct sup_spec s;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(sup_spec_parse(&s, t, strlen(t), &e), 0);
+    assert_int_equal(s.socket_activation, 1);
+    sup_spec_release(&s);
+    refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"socket_activation\":true}",
+            "socket_activation");
+    refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"ports\":{\"http\":\"auto\"},"
+            "\"socket_activation\":1}",
+            "socket_activation");
+    refused("{\"name\":\"web\",\"command\":\"/bin/sh\",\"runtime\":\"crun\",\"rootfs\":"
+            "\"/srv/web\",\"ports\":{\"http\":\"auto\"},\"socket_activation\":true}",
+            "socket_activation");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_capabilities_need_allow_root_services),
         cmocka_unit_test(test_privileged_port_on_host_network_needs_allow_root_services),
         cmocka_unit_test(test_unprivileged_specs_pass_the_privilege_check),
+        cmocka_unit_test(test_socket_activation_needs_a_port_and_a_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
