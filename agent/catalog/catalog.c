@@ -255,7 +255,9 @@ static int do_register(struct agent *a, const struct catalog_def *d, enum catalo
         if (!kept)
             repl_del(c->repl, now, CRDT_CHECK, old_checks[k], NULL);
     }
-    if (!c->opening && (rc = catalog_save(a, e)) < 0)
+    if (d->save_later)
+        catalog_changed(a);
+    else if (!c->opening && (rc = catalog_save(a, e)) < 0)
         goto out;
     history_add(a, "service", in->id, "%s %s (service %s, port %u, %zu checks, by %s)",
                 fresh ? "registered" : "updated", in->id, in->service, in->port, d->n_checks,

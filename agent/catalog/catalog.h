@@ -52,6 +52,11 @@ struct catalog_def {
     struct cat_instance inst; /* inst.node is ignored: the instance is ours */
     size_t n_checks;
     struct catalog_check_def checks[CATALOG_CHECKS_MAX];
+    /* 1: saved with the next batch (within SAVE_DELAY_MS) instead of
+     * before catalog_register returns; for a registration its owner makes
+     * again after a restart anyway (a cold start's instance, whose held
+     * connection should not wait for a disk sync) */
+    uint8_t save_later;
 };
 
 /* Frees the argv strings of every check (the struct itself is the

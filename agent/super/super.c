@@ -683,13 +683,14 @@ static int place_update(struct super *s, struct svc *v, struct sup_spec *sp, uin
     v->want = slots_span(slots);
     v->removing = 0;
     if (!changed) {
+        /* other slots: they start before the slots are saved, so that a
+         * cold start does not wait for a disk sync (the instance's own row
+         * is saved as it starts) */
         sup_spec_release(sp);
-        if ((rc = super_store_spec_put(s, v, e)) < 0)
-            return rc;
         if (v->b.ready || !v->spec.bundle)
             replace_allowed(v);
         svc_converge(s, v);
-        return 0;
+        return super_store_spec_put(s, v, e);
     }
     log_info("super", "%s: new version of the cluster spec", v->spec.name);
     sup_spec_release(&v->spec);
@@ -737,6 +738,12 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
     v->cold = cold;
     v->want = slots_span(slots);
     log_info("super", "%s: runs slots 0x%llx of the cluster spec", name, (unsigned long long)slots);
+    if (cold) {
+        /* a connection waits: the instance starts before the disk sync */
+        super_bundle_changed(s, v);
+        svc_converge(s, v);
+        return super_store_spec_put(s, v, e);
+    }
     return svc_begin(s, v, e);
 }
 

@@ -21,7 +21,7 @@
 #include "core/mem.h"
 #include "core/tags.h"
 
-#define SUPER_COLD_PROBE_MS     5     /* a cold start's checks, until they pass */
+#define SUPER_COLD_PROBE_MS     2     /* a cold start's checks, until they pass */
 #define SUPER_COLD_PROBE_FOR_MS 60000 /* ... for at most this long */
 
 /* Started for a connection that waits (agent/place's cold start). */
@@ -149,6 +149,7 @@ void super_catalog_register(struct inst *in)
         k->fast_probe_ms = SUPER_COLD_PROBE_MS;
         k->fast_for_ms = SUPER_COLD_PROBE_FOR_MS;
     }
+    d.save_later = (uint8_t)cold_start(in); /* re-registered after a restart anyway */
     if (catalog_register(in->super->a, &d, CATALOG_SRC_SUPERVISOR, &e) < 0)
         log_warn("super", "%s: not registered in the catalog: %s", id, e.msg);
     else
