@@ -69,6 +69,70 @@ static void save(struct inst *in)
         log_warn("super", "%s/%u: %s", in->svc->spec.name, in->idx, e.msg);
 }
 
+/* ---- saving later ---- */
+
+/* A cold start (a connection waits for the instance) puts off the disk
+ * syncs of its rows by SUPER_SAVE_LATER_MS: the held connection goes on
+ * first. An agent killed within that time re-adopts nothing of that
+ * instance (it keeps running, unsupervised, until stopped by hand). */
+#define SUPER_SAVE_LATER_MS 200
+
+static int is_cold(const struct inst *in)
+{
+    return in->svc->placed && in->idx < 64 && (in->svc->cold >> in->idx & 1);
+}
+
+static void save_pending(struct super *s)
+{
+    struct err e;
+
+    for (size_t k = 0; k < s->n_svc; k++) {
+        struct svc *v = s->svc[k];
+        if (v->save_pending) {
+            v->save_pending = 0;
+            if (super_store_spec_put(s, v, &e) < 0)
+                log_warn("super", "%s: %s", v->spec.name, e.msg);
+        }
+        for (uint32_t i = 0; i < v->n_inst; i++) {
+            if (v->inst[i] && v->inst[i]->save_pending) {
+                v->inst[i]->save_pending = 0;
+                save(v->inst[i]);
+            }
+        }
+    }
+}
+
+static void save_later_cb(uv_timer_t *t)
+{
+    save_pending(t->data);
+}
+
+static void save_later(struct super *s)
+{
+    if (!s->save_timer) {
+        s->save_timer = xcalloc(1, sizeof(*s->save_timer));
+        uv_timer_init(s->loop, s->save_timer);
+        s->save_timer->data = s;
+    }
+    if (!uv_is_active((uv_handle_t *)s->save_timer))
+        uv_timer_start(s->save_timer, save_later_cb, SUPER_SAVE_LATER_MS, 0);
+}
+
+/* Saves the spec's row now, or with the save-later timer while a cold start runs. */
+static int spec_put(struct super *s, struct svc *v, struct err *e)
+{
+    if (!v->cold)
+        return super_store_spec_put(s, v, e);
+    v->save_pending = 1;
+    save_later(s);
+    return 0;
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
 /* ---- spawning one instance ---- */
 
 /* Writes the instance's secrets into a fresh directory of its own; *dir is
@@ -383,8 +447,13 @@ static void inst_drive(struct inst *in, enum sup_event ev, const struct sup_exit
         break;
     }
     arm(in);
-    if (o.act == SUP_ACT_SPAWN || o.notes || before != in->sm.state)
+    if (o.act == SUP_ACT_SPAWN && is_cold(in)) {
+        in->save_pending = 1;
+        save_later(in->super);
+    } else if (o.act == SUP_ACT_SPAWN || o.notes || before != in->sm.state) {
+        in->save_pending = 0;
         save(in);
+    }
     if (!in->pid &&
         (in->sm.state == SUP_DOWN || in->sm.state == SUP_EXITED || in->sm.state == SUP_FAILED))
         reap_retired(v);
@@ -690,7 +759,7 @@ static int place_update(struct super *s, struct svc *v, struct sup_spec *sp, uin
         if (v->b.ready || !v->spec.bundle)
             replace_allowed(v);
         svc_converge(s, v);
-        return super_store_spec_put(s, v, e);
+        return spec_put(s, v, e);
     }
     log_info("super", "%s: new version of the cluster spec", v->spec.name);
     sup_spec_release(&v->spec);
@@ -742,7 +811,7 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
         /* a connection waits: the instance starts before the disk sync */
         super_bundle_changed(s, v);
         svc_converge(s, v);
-        return super_store_spec_put(s, v, e);
+        return spec_put(s, v, e);
     }
     return svc_begin(s, v, e);
 }
@@ -1071,6 +1140,10 @@ void super_close(struct super *s)
 {
     if (!s)
         return;
+    if (s->save_timer) {
+        save_pending(s);
+        uv_close((uv_handle_t *)s->save_timer, free_handle);
+    }
     while (s->n_svc)
         svc_free(s, s->svc[s->n_svc - 1]);
     while (s->watches)

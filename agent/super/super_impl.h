@@ -53,11 +53,12 @@ struct inst {
     uv_timer_t timer;     /* the state machine's deadline */
     uint64_t started_wall_ms;
     uint16_t ports[SUP_PORTS_MAX];
-    uint64_t ver;   /* core/place_update version of the spec it was started with, 0: unknown */
-    int registered; /* in the catalog */
-    int adopted;    /* not our child: its exit code is unknown */
-    int retired;    /* scaled down: freed once stopped */
-    int draining;   /* out of the catalog before an idle stop (super_drain) */
+    uint64_t ver;     /* core/place_update version of the spec it was started with, 0: unknown */
+    int registered;   /* in the catalog */
+    int adopted;      /* not our child: its exit code is unknown */
+    int retired;      /* scaled down: freed once stopped */
+    int draining;     /* out of the catalog before an idle stop (super_drain) */
+    int save_pending; /* its row is saved by the save-later timer (a cold start) */
     char secrets_dir[PATH_MAX + 96];
 };
 
@@ -81,16 +82,17 @@ struct svc {
     struct sup_spec spec;
     struct svc_bundle b;
     struct inst *inst[SUP_INSTANCES_MAX];
-    uint32_t n_inst; /* slots in use */
-    uint32_t want;   /* instances wanted (spec, then troupe scale) */
-    int stopped;     /* troupe stop: wanted down */
-    int removing;    /* forget the spec once every instance is down */
-    int from_dir;    /* applied from CONFIG_DIR/run (super_dir_load) */
-    int seen;        /* found in this load of the directory */
-    int placed;      /* run for a cluster spec (agent/place): instance idx = slot */
-    uint64_t slots;  /* placed: the slots this node runs (bit k: slot k) */
-    uint64_t update; /* placed: the slots that may be replaced by the spec's version now */
-    uint64_t cold;   /* placed: slots a cold start asked for (their checks probe fast) */
+    uint32_t n_inst;  /* slots in use */
+    uint32_t want;    /* instances wanted (spec, then troupe scale) */
+    int stopped;      /* troupe stop: wanted down */
+    int removing;     /* forget the spec once every instance is down */
+    int from_dir;     /* applied from CONFIG_DIR/run (super_dir_load) */
+    int seen;         /* found in this load of the directory */
+    int placed;       /* run for a cluster spec (agent/place): instance idx = slot */
+    uint64_t slots;   /* placed: the slots this node runs (bit k: slot k) */
+    uint64_t update;  /* placed: the slots that may be replaced by the spec's version now */
+    uint64_t cold;    /* placed: slots a cold start asked for (their checks probe fast) */
+    int save_pending; /* the spec's row is saved by the save-later timer */
 };
 
 struct super {
@@ -108,6 +110,7 @@ struct super {
     int closed;
     uint64_t bundle_gen;      /* the last svc_bundle.gen given */
     uv_timer_t *bundle_retry; /* heap (freed in its close callback); NULL until needed */
+    uv_timer_t *save_timer;   /* heap, the same: saves what a cold start put off */
     int no_pidfd;             /* pidfd_open is missing: the note about it was logged */
     char cg_base[PATH_MAX];   /* delegated: BASE/instances (absolute); "": the host's */
     struct super_stats {      /* troupe_supervisor_* (super_metrics.c) */
