@@ -5,7 +5,9 @@
 # request is answered (through every node's listener, no request fails).
 # With a short idle_after_ms it goes back to zero: no instance anywhere.
 # A socket-activated service gets its listening socket from the agent
-# (fd 3, LISTEN_FDS, LISTEN_PID). Past scale.queue_limit a held connection
+# (fd 3, LISTEN_FDS, LISTEN_PID). A connection held on a node that may
+# not run the spec (constraints) is answered by an instance the eligible
+# node starts for it. Past scale.queue_limit a held connection
 # is answered 503 cold-start-queue-full, past start_timeout_ms 503
 # cold-start-timeout.
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +15,10 @@ command -v python3 >/dev/null || { echo "needs python3"; exit 77; }
 command -v jq >/dev/null || { echo "needs jq (scripts/deps)"; exit 77; }
 trap instances_cleanup EXIT
 net_up 3
-cluster 3
+start 1
+start 2 --join 10.77.0.1
+start 3 --join 10.77.0.1 --tag role=edge
+for i in 1 2 3; do wait_until 20 "h$i sees 3 alive" sees_count "$i" alive 3; done
 
 # the backend, where the service user (nobody) can read it
 chmod 711 "$TMP"
@@ -102,6 +107,19 @@ wait_until 10 "every host listens on 9102" routed 9102
 out=$(get 3 9102)
 [ "$out" = "200 sock fd3" ] || fail "socket-activated first request: $out"
 say "ok: the instance served on the socket the agent gave it: $out"
+
+say "spec edge: only h3 (role=edge) may run it; the first request comes through h1"
+spec edge edge '{"min": 0, "max": 1, "idle_after_ms": 60000}' '"constraints": {"role": "edge"}' \
+    >"$TMP/edge.json"
+cli 1 apply "$TMP/edge.json" || fail "troupe apply edge"
+echo '{"service": "edge", "port": 9105}' | cli 1 route set - || fail "route set edge"
+wait_until 10 "every host listens on 9105" routed 9105
+out=$(get 1 9105)
+[ "$out" = "200 edge bound" ] || fail "first request to edge through h1: $out"
+runs_edge() { api "$1" GET /v1/agent/ps | jq -e '[.[] | select(.service == "edge")] | length > 0'; }
+runs_edge 3 >/dev/null || fail "edge does not run on h3: $(api 3 GET /v1/agent/ps)"
+runs_edge 1 >/dev/null && fail "edge runs on h1, which lacks role=edge"
+say "ok: answered through h1 by the instance h3 started for it"
 
 say "spec slow: starts in 3 s, queue_limit 1: a second held connection is refused"
 spec slow slow '{"min": 0, "max": 1, "queue_limit": 1, "start_timeout_ms": 20000}' "" 3 \
