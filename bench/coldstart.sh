@@ -13,8 +13,9 @@
 # fd 3, LISTEN_FDS/LISTEN_PID, as systemd does), and the same program in a
 # crun container when crun runs here (else skipped, saying so).
 #
-# Floors (issue 14): median and p99 of a process cold start under 20 ms
-# plus its own start time; crun under 150 ms plus the same. For scale:
+# Floors (issue 14): a process cold start under 20 ms plus the program's
+# own start time, crun under 150 ms plus the same; the median against its
+# own median, the p99 against its own p99. For scale:
 # Knative documents 2 to 15 s for a cold start (its activator waits for
 # Kubernetes to schedule a pod).
 #
@@ -175,24 +176,27 @@ if command -v crun >/dev/null && crun --version >/dev/null 2>&1; then
     if in_ns "$PY" "$TMP/measure.py" cold 1 19103 box "$TOKEN" "crun probe" >/dev/null 2>&1; then
         measure cold "$N" 19103 box "$TOKEN" "crun container at zero"
     else
-        echo "  crun: installed, but a container does not start here: skipped"
-        grep -m2 'box/63 \(exit\|spawn-fail\)' "$TMP/agent.log"
+        echo "  crun: installed, but a container does not start here: skipped ($(tail -n 1 \
+            "$TMP/agent/logs/box/63.log" 2>/dev/null | cut -d' ' -f3-))"
     fi
 else
     echo "  crun: not installed here: skipped"
 fi
 
-read -r own _ <"$TMP/res.own"
+read -r own own99 <"$TMP/res.own"
 rc=0
-verdict() { # KIND FLOOR_MS: median and p99 under FLOOR_MS + the program's own start
+# verdict KIND FLOOR_MS: the median under FLOOR_MS + the program's own
+# median start, the p99 under FLOOR_MS + its own p99 start (the same
+# machine's noise on both sides)
+verdict() {
     local m p
     [ -f "$TMP/res.$1" ] || return 0
     read -r m p <"$TMP/res.$1"
-    awk -v n="$1" -v m="$m" -v p="$p" -v f="$2" -v o="$own" 'BEGIN {
-        lim = f + o
-        printf "floor %-8s median %.2f, p99 %.2f ms < %d ms + own start %.2f ms = %.2f ms: %s\n",
-            n, m, p, f, o, lim, (m < lim && p < lim) ? "met" : "MISSED"
-        exit !(m < lim && p < lim) }' || rc=1
+    awk -v n="$1" -v m="$m" -v p="$p" -v f="$2" -v o="$own" -v o99="$own99" 'BEGIN {
+        ok = m < f + o && p < f + o99
+        printf "floor %-8s median %.2f < %d + %.2f ms, p99 %.2f < %d + %.2f ms: %s\n",
+            n, m, f, o, p, f, o99, ok ? "met" : "MISSED"
+        exit !ok }' || rc=1
 }
 verdict process 20
 verdict socket 20
