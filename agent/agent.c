@@ -19,6 +19,7 @@
 #include "agent/acl/tokens.h"
 #include "agent/agent_impl.h"
 #include "agent/api/api.h"
+#include "agent/consul/consul.h"
 #include "agent/trust/bundle.h"
 #include "agent/dns/dnsd.h"
 #include "agent/proxy/proxy.h"
@@ -508,6 +509,7 @@ static void stop_now(struct agent *a)
         return;
     a->closed = 1;
     api_close(a);
+    consul_close(a);
     agent_dns_stop(a);
     place_drive_close(a);
     proxy_close(a);
@@ -664,6 +666,8 @@ static int agent_start(struct agent *a, struct err *e)
         return rc;
     net_set_max_inbound(a->net, a->cfg.gossip_tcp_max_conns);
     if ((rc = api_open(a, e)) < 0)
+        return rc;
+    if ((rc = consul_open(a, e)) < 0)
         return rc;
     if ((rc = agent_dns_start(a, e)) < 0)
         return rc;

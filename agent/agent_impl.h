@@ -26,6 +26,7 @@
 struct api_join;    /* a PUT /v1/join waiting for its outcomes (api.c) */
 struct bundles;     /* bundle jobs and their counters (bundle.c) */
 struct dnsd;        /* the DNS server (dns/dnsd.c) */
+struct consul;      /* Consul's HTTP API (consul/consul_http.c) */
 struct proxy;       /* the traffic proxy (proxy/proxy.c) */
 struct super;       /* the supervisor (super.c) */
 struct place_drive; /* this node's share of the cluster specs (place/place_drive.c) */
@@ -45,8 +46,9 @@ struct agent {
     struct httpd *httpd;
     struct tls_server *api_tls; /* NULL: the API speaks plain HTTP */
     struct store *store;
-    struct dnsd *dnsd;   /* NULL when DNS is off */
-    uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
+    struct dnsd *dnsd;     /* NULL when DNS is off */
+    struct consul *consul; /* NULL when Consul's HTTP API is off */
+    uint64_t member_gen;   /* bumped by every membership event: DNS answers depend on it */
     struct super *super;
     struct catalog *catalog;     /* the service catalog (agent/catalog_impl.h) */
     struct place_drive *place;   /* NULL until the supervisor is open */

@@ -117,6 +117,11 @@ static const struct opt opts[] = {
      .arg = "IP:PORT|off",
      .help = "DNS server address, UDP and TCP (port 53 needs root); when the default port is "
              "taken the agent runs without DNS and says so"},
+    {.flag = "consul-http", .type = T_ADDR_OFF, .off = offsetof(struct config, consul_http),
+     .def_text = "127.0.0.1:8500", .given_off = offsetof(struct config, consul_http_explicit),
+     .arg = "IP:PORT|off",
+     .help = "address of Consul's HTTP API (docs/consul-compat.md); when the default port is "
+             "taken the agent runs without it and says so"},
     {.flag = "dns-domain", .type = T_DOMAIN, .off = offsetof(struct config, dns_domain),
      .def_text = "troupe.", .arg = "DOMAIN",
      .help = "zone the DNS server answers: NAME.service.DOMAIN, NODE.node.DOMAIN"},
@@ -925,6 +930,16 @@ int config_check(const struct config *c, struct err *e)
                        "FILE --http-tls-key FILE, or say --http-insecure to serve plain HTTP "
                        "to the network",
                        node_addr_str(&c->http, addr, sizeof(addr)));
+    if (c->consul_http.family && !is_loopback(&c->consul_http) && !c->http_tls_cert[0] &&
+        !c->http_insecure)
+        return err_set(e, -EINVAL,
+                       "--consul-http %s is beyond loopback: give the API TLS with "
+                       "--http-tls-cert FILE --http-tls-key FILE, or say --http-insecure",
+                       node_addr_str(&c->consul_http, addr, sizeof(addr)));
+    if (c->acl_default == ACL_DEFAULT_OFF && c->consul_http.family && !is_loopback(&c->consul_http))
+        return err_set(e, -EINVAL,
+                       "--acl-default off lets anyone who reaches the API do anything: only "
+                       "with a loopback --consul-http address");
     if (c->n_proxy_bind) {
         struct node_addr pa;
         if (node_addr_parse(&pa, c->proxy_bind[0], CONFIG_PROXY_NO_PORT, e) < 0 ||

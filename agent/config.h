@@ -84,6 +84,9 @@ struct config {
     uint32_t http_idle_timeout_ms;   /* a connection between requests */
     uint32_t dns_tcp_max_conns;
     uint32_t gossip_tcp_max_conns;
+    /* Consul's HTTP API (agent/consul/) */
+    struct node_addr consul_http; /* family 0: off */
+    int consul_http_explicit;     /* --consul-http given: failing to listen is fatal */
     enum acl_default acl_default; /* what API requests without a token may do */
 };
 

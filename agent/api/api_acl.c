@@ -37,12 +37,17 @@ enum name_src {
     N_BODY_BUNDLE,   /* the "bundle" of a JSON body: NAME@VERSION */
     N_INSTANCE,      /* the service of our instance REST */
     N_CHECK,         /* the service of the instance our check REST/STATUS judges */
+    N_CHECK_ID,      /* the service of the instance our check REST judges (Consul's paths) */
+    N_BODY_CONSUL,   /* the "Name" of a Consul service registration body */
 };
 
 enum {
     F_OPEN = 1,    /* no check at all: health and the ACL self-description */
     F_SUBTREE = 2, /* with ?recurse or ?keys, every name under the prefix */
 };
+
+/* The Consul listener's routes (agent/consul/) are kept apart: the same
+ * path there takes another body (a registration) or means another thing. */
 
 struct acl_route {
     const char *method; /* "PUT" also takes POST */
@@ -117,7 +122,53 @@ static const struct acl_route table[] = {
     {"GET", "/v1/acl/self", ACL_RES_ACL, ACL_READ, N_NONE, F_OPEN},
 };
 
+/* The Consul-compatible API (agent/consul/, docs/consul-compat.md). The
+ * rows marked F_OPEN there only answer a refusal (what troupe cannot do
+ * without a linearizable store) and change nothing. */
+static const struct acl_route consul_table[] = {
+    {"GET", "/v1/agent/self", ACL_RES_AGENT, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/agent/members", ACL_RES_NODE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/agent/services", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
+    /* writes that Consul before 1.0 took as GET, and Debian's python3-consul
+     * still sends so: before the GET read of /v1/agent/service/ */
+    {"GET", "/v1/agent/service/deregister/*", ACL_RES_SERVICE, ACL_WRITE, N_INSTANCE, 0},
+    {"GET", "/v1/agent/check/pass/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"GET", "/v1/agent/check/warn/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"GET", "/v1/agent/check/fail/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"GET", "/v1/agent/service/*", ACL_RES_SERVICE, ACL_READ, N_INSTANCE, 0},
+    {"GET", "/v1/agent/checks", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
+    {"PUT", "/v1/agent/service/register", ACL_RES_SERVICE, ACL_WRITE, N_BODY_CONSUL, 0},
+    {"PUT", "/v1/agent/service/deregister/*", ACL_RES_SERVICE, ACL_WRITE, N_INSTANCE, 0},
+    {"PUT", "/v1/agent/service/maintenance/*", ACL_RES_SERVICE, ACL_WRITE, N_INSTANCE, 0},
+    {"PUT", "/v1/agent/check/pass/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"PUT", "/v1/agent/check/warn/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"PUT", "/v1/agent/check/fail/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"PUT", "/v1/agent/check/update/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"GET", "/v1/catalog/datacenters", ACL_RES_NODE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/catalog/nodes", ACL_RES_NODE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/catalog/node/*", ACL_RES_NODE, ACL_READ, N_REST, 0},
+    {"GET", "/v1/catalog/services", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/catalog/service/*", ACL_RES_SERVICE, ACL_READ, N_REST, 0},
+    {"PUT", "/v1/catalog/register", ACL_RES_NODE, ACL_WRITE, N_NONE, F_OPEN},
+    {"PUT", "/v1/catalog/deregister", ACL_RES_NODE, ACL_WRITE, N_NONE, F_OPEN},
+    {"GET", "/v1/health/service/*", ACL_RES_SERVICE, ACL_READ, N_REST, 0},
+    {"GET", "/v1/health/checks/*", ACL_RES_SERVICE, ACL_READ, N_REST, 0},
+    {"GET", "/v1/health/node/*", ACL_RES_NODE, ACL_READ, N_REST, 0},
+    {"GET", "/v1/health/state/*", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/kv/*", ACL_RES_KV, ACL_READ, N_REST, F_SUBTREE},
+    {"PUT", "/v1/kv/*", ACL_RES_KV, ACL_WRITE, N_REST, 0},
+    {"DELETE", "/v1/kv/*", ACL_RES_KV, ACL_WRITE, N_REST, F_SUBTREE},
+    {"PUT", "/v1/event/fire/*", ACL_RES_EVENT, ACL_WRITE, N_REST, 0},
+    {"GET", "/v1/event/list", ACL_RES_EVENT, ACL_READ, N_NONE, 0},
+    /* a liveness probe of Consul's clients: says only where this agent is */
+    {"GET", "/v1/status/leader", ACL_RES_AGENT, ACL_READ, N_NONE, F_OPEN},
+    {"GET", "/v1/status/peers", ACL_RES_NODE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/session/*", ACL_RES_KV, ACL_READ, N_NONE, F_OPEN},
+    {"PUT", "/v1/session/*", ACL_RES_KV, ACL_WRITE, N_NONE, F_OPEN},
+};
+
 #define TABLE_N   (sizeof(table) / sizeof(table[0]))
+#define CONSUL_N  (sizeof(consul_table) / sizeof(consul_table[0]))
 #define NAMES_MAX 64 /* services of one registration body */
 
 /* 1 when path matches the pattern; *rest gets what the '*' covers. */
@@ -170,6 +221,18 @@ static void body_field(struct httpd_req *req, const char *field, char *out, size
     json_decref(j);
 }
 
+/* The "Name" of a Consul registration, folded to lower case as troupe's
+ * service names are ("" when there is none: write on every service). */
+static void consul_body_name(struct httpd_req *req, char *out, size_t cap)
+{
+    body_field(req, "Name", out, cap);
+    if (!out[0])
+        body_field(req, "name", out, cap);
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
 /* The service of our instance id; "" when it is not ours. */
 static void instance_service(struct agent *a, const char *id, char *out, size_t cap)
 {
@@ -186,20 +249,14 @@ static void instance_service(struct agent *a, const char *id, char *out, size_t 
     free(in);
 }
 
-/* REST is CHECK_ID/STATUS: the service of the instance that check judges. */
-static void check_service(struct agent *a, const char *rest, char *out, size_t cap)
+/* The service of the instance our check id judges ("" when none). */
+static void check_id_service(struct agent *a, const char *id, char *out, size_t cap)
 {
     struct crdt *c = a->catalog->crdt;
-    const char *slash = strrchr(rest, '/');
-    char id[CAT_ID_MAX + 1];
     const struct crdt_rec *r;
     struct cat_check *ck;
 
     out[0] = '\0';
-    if (!slash || (size_t)(slash - rest) > CAT_ID_MAX)
-        return;
-    memcpy(id, rest, (size_t)(slash - rest));
-    id[slash - rest] = '\0';
     r = crdt_get(c, crdt_self(c), CRDT_CHECK, id);
     if (!r || r->deleted)
         return;
@@ -207,6 +264,20 @@ static void check_service(struct agent *a, const char *rest, char *out, size_t c
     if (cat_check_decode(ck, r->val, r->len, NULL) == 0)
         instance_service(a, ck->instance, out, cap);
     free(ck);
+}
+
+/* REST is CHECK_ID/STATUS: the service of the instance that check judges. */
+static void check_service(struct agent *a, const char *rest, char *out, size_t cap)
+{
+    const char *slash = strrchr(rest, '/');
+    char id[CAT_ID_MAX + 1];
+
+    out[0] = '\0';
+    if (!slash || (size_t)(slash - rest) > CAT_ID_MAX)
+        return;
+    memcpy(id, rest, (size_t)(slash - rest));
+    id[slash - rest] = '\0';
+    check_id_service(a, id, out, cap);
 }
 
 /* The names a request acts on (one, or each service of a registration).
@@ -250,6 +321,12 @@ static void request_names(struct agent *a, struct httpd_req *req, const struct a
     case N_CHECK:
         check_service(a, rest, first, cap);
         break;
+    case N_CHECK_ID:
+        check_id_service(a, rest, first, cap);
+        break;
+    case N_BODY_CONSUL:
+        consul_body_name(req, first, cap);
+        break;
     default:
         break;
     }
@@ -289,11 +366,24 @@ static void audit_start(struct agent *a, struct httpd_req *req, const char *meth
 
 /* ---- the check ---- */
 
-/* The secret a request carries: X-Troupe-Token, else Authorization: Bearer. */
-static const char *request_secret(struct httpd_req *req, size_t *len)
+/* The secret a request carries: X-Troupe-Token, else Authorization:
+ * Bearer. On the Consul listener (qbuf not NULL) X-Consul-Token and
+ * ?token= come first, as Consul's clients send them there; ?token= is
+ * decoded into qbuf (ACL_SECRET_MAX + 2 bytes). */
+static const char *request_secret(struct httpd_req *req, size_t *len, char *qbuf)
 {
     const char *v = httpd_req_header(req, "X-Troupe-Token", len);
+    int rc;
 
+    if (qbuf && !v)
+        v = httpd_req_header(req, "X-Consul-Token", len);
+    if (qbuf && !v && (rc = httpd_req_query(req, "token", qbuf, ACL_SECRET_MAX + 2)) != -1) {
+        /* too long or malformed: a secret no token has, so an unknown one */
+        if (rc < 0)
+            snprintf(qbuf, ACL_SECRET_MAX + 2, "?");
+        v = qbuf;
+        *len = strlen(qbuf);
+    }
     if (!v) {
         v = httpd_req_header(req, "Authorization", len);
         if (!v || *len < 7 || strncasecmp(v, "Bearer ", 7) != 0)
@@ -310,7 +400,7 @@ static const char *request_secret(struct httpd_req *req, size_t *len)
 const struct acl_token *api_acl_token(struct agent *a, struct httpd_req *req)
 {
     size_t len;
-    const char *secret = request_secret(req, &len);
+    const char *secret = request_secret(req, &len, NULL);
 
     return secret && len <= ACL_SECRET_MAX ? tokens_find(a, secret, len) : NULL;
 }
@@ -321,7 +411,14 @@ void api_acl_each(void (*fn)(void *ud, const char *method, const char *pattern),
         fn(ud, table[i].method, table[i].path);
 }
 
-int api_acl_check(struct agent *a, struct httpd_req *req)
+void api_acl_consul_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud)
+{
+    for (size_t i = 0; i < CONSUL_N; i++)
+        fn(ud, consul_table[i].method, consul_table[i].path);
+}
+
+static int check_table(struct agent *a, struct httpd_req *req, const struct acl_route *tab,
+                       size_t n_tab, int consul)
 {
     const char *method = httpd_req_method(req), *path = httpd_req_path(req), *rest = "";
     const struct acl_route *rt = NULL;
@@ -333,13 +430,15 @@ int api_acl_check(struct agent *a, struct httpd_req *req)
     struct acl_decision d;
     char msg[512];
 
-    for (size_t i = 0; i < TABLE_N && !rt; i++) {
+    char qbuf[ACL_SECRET_MAX + 2];
+
+    for (size_t i = 0; i < n_tab && !rt; i++) {
         const char *r;
-        if (!path_matches(table[i].path, path, &r))
+        if (!path_matches(tab[i].path, path, &r))
             continue;
         path_known = 1;
-        if (method_matches(table[i].method, method))
-            rt = &table[i], rest = r;
+        if (method_matches(tab[i].method, method))
+            rt = &tab[i], rest = r;
     }
     if (!rt) {
         if (path_known)
@@ -348,7 +447,7 @@ int api_acl_check(struct agent *a, struct httpd_req *req)
             api_reply_error(req, 404, "no such endpoint: %s %s", method, path);
         return 0;
     }
-    secret = request_secret(req, &slen);
+    secret = request_secret(req, &slen, consul ? qbuf : NULL);
     if (secret)
         t = slen <= ACL_SECRET_MAX ? tokens_find(a, secret, slen) : NULL;
     if (rt->flags & F_OPEN)
@@ -377,4 +476,14 @@ int api_acl_check(struct agent *a, struct httpd_req *req)
     }
     free(ns);
     return 1;
+}
+
+int api_acl_check(struct agent *a, struct httpd_req *req)
+{
+    return check_table(a, req, table, TABLE_N, 0);
+}
+
+int api_acl_check_consul(struct agent *a, struct httpd_req *req)
+{
+    return check_table(a, req, consul_table, CONSUL_N, 1);
 }

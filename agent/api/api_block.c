@@ -69,31 +69,12 @@ static void wait_timeout(uv_timer_t *t)
     answer(t->data);
 }
 
-void api_block(struct agent *a, struct httpd_req *req, api_read_fn fn)
+void api_park(struct agent *a, struct httpd_req *req, api_read_fn fn, uint64_t index,
+              uint64_t wait_ms)
 {
     struct catalog *c = a->catalog;
     struct api_wait *w;
-    char v[32];
-    uint64_t index = 0, wait_ms = WAIT_DEFAULT_MS;
-    int rc = api_query_uint(req, "index", &index);
 
-    if (rc == 0) {
-        fn(a, req);
-        return;
-    }
-    if (rc < 0) {
-        api_reply_error(req, 400, "index: expected a whole number (an X-Troupe-Index)");
-        return;
-    }
-    rc = httpd_req_query(req, "wait", v, sizeof(v));
-    if (rc != -1) {
-        if (rc < 0 || services_duration(v, &wait_ms) < 0) {
-            api_reply_error(req, 400, "wait: expected a duration such as \"30s\" or \"5m\"");
-            return;
-        }
-        if (wait_ms > WAIT_MAX_MS)
-            wait_ms = WAIT_MAX_MS;
-    }
     if (catalog_index(a) > index || wait_ms == 0 || c->n_waiters >= WAITERS_MAX || a->closed) {
         fn(a, req);
         return;
@@ -109,6 +90,41 @@ void api_block(struct agent *a, struct httpd_req *req, api_read_fn fn)
     w->next = c->waiters;
     c->waiters = w;
     c->n_waiters++;
+}
+
+int api_wait_param(struct httpd_req *req, uint64_t *wait_ms)
+{
+    char v[32];
+    int rc = httpd_req_query(req, "wait", v, sizeof(v));
+
+    *wait_ms = WAIT_DEFAULT_MS;
+    if (rc == -1)
+        return 0;
+    if (rc < 0 || services_duration(v, wait_ms) < 0)
+        return -1;
+    if (*wait_ms > WAIT_MAX_MS)
+        *wait_ms = WAIT_MAX_MS;
+    return 0;
+}
+
+void api_block(struct agent *a, struct httpd_req *req, api_read_fn fn)
+{
+    uint64_t index = 0, wait_ms;
+    int rc = api_query_uint(req, "index", &index);
+
+    if (rc == 0) {
+        fn(a, req);
+        return;
+    }
+    if (rc < 0) {
+        api_reply_error(req, 400, "index: expected a whole number (an X-Troupe-Index)");
+        return;
+    }
+    if (api_wait_param(req, &wait_ms) < 0) {
+        api_reply_error(req, 400, "wait: expected a duration such as \"30s\" or \"5m\"");
+        return;
+    }
+    api_park(a, req, fn, index, wait_ms);
 }
 
 void api_block_notify(struct agent *a)

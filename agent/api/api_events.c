@@ -30,48 +30,53 @@ static int valid_name(const char *s)
     return 1;
 }
 
-static void put_fire(struct agent *a, struct httpd_req *req, const char *name)
+int api_event_fire(struct agent *a, const char *name, const void *payload, size_t len,
+                   uint64_t *seq, struct err *e)
 {
     struct catalog *c = a->catalog;
     struct cat_event *ev;
-    size_t len;
-    const char *body = httpd_req_body(req, &len);
     uint8_t buf[CAT_EVENT_NAME_MAX + CAT_EVENT_PAYLOAD_MAX + 64];
     char key[24];
-    struct err e;
     int n, rc;
 
-    if (!valid_name(name)) {
-        api_reply_error(req, 400, "name: expected 1 to %d of [A-Za-z0-9._:-]", CAT_EVENT_NAME_MAX);
-        return;
-    }
-    if (len > CAT_EVENT_PAYLOAD_MAX) {
-        api_reply_error(req, 413, "payload: %zu bytes, at most %d", len, CAT_EVENT_PAYLOAD_MAX);
-        return;
-    }
+    if (!valid_name(name))
+        return err_set(e, -EINVAL, "name: expected 1 to %d of [A-Za-z0-9._:-]", CAT_EVENT_NAME_MAX);
+    if (len > CAT_EVENT_PAYLOAD_MAX)
+        return err_set(e, -E2BIG, "payload: %zu bytes, at most %d", len, CAT_EVENT_PAYLOAD_MAX);
     ev = xcalloc(1, sizeof(*ev));
     snprintf(ev->name, sizeof(ev->name), "%s", name);
     ev->seq = c->event_seq + 1;
     ev->payload_len = (uint16_t)len;
-    memcpy(ev->payload, body, len);
+    memcpy(ev->payload, payload, len);
     cat_event_key(ev->seq, key);
-    n = cat_event_encode(ev, buf, sizeof(buf), &e);
-    rc = n < 0 ? n : repl_put(c->repl, agent_wall_ms(), CRDT_EVENT, key, buf, (uint32_t)n, &e);
+    n = cat_event_encode(ev, buf, sizeof(buf), e);
+    rc = n < 0 ? n : repl_put(c->repl, agent_wall_ms(), CRDT_EVENT, key, buf, (uint32_t)n, e);
     if (rc >= 0) {
         c->event_seq = ev->seq;
-        history_add(a, "user", name, "from %s: %.*s", a->cfg.node, (int)len, body);
-        rc = catalog_save(a, &e);
+        history_add(a, "user", name, "from %s: %.*s", a->cfg.node, (int)len, (const char *)payload);
+        rc = catalog_save(a, e);
     }
+    *seq = ev->seq;
+    free(ev);
+    return rc < 0 ? rc : 0;
+}
+
+static void put_fire(struct agent *a, struct httpd_req *req, const char *name)
+{
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    uint64_t seq = 0;
+    struct err e;
+    int rc = api_event_fire(a, name, body, len, &seq, &e);
+
     if (rc < 0) {
-        free(ev);
-        api_reply_error(req, api_status(rc), "%s", e.msg);
+        api_reply_error(req, rc == -E2BIG ? 413 : api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
-    api_reply_json(req, 200,
-                   json_pack("{s:s, s:s, s:I}", "name", name, "node", a->cfg.node, "seq",
-                             (json_int_t)ev->seq));
-    free(ev);
+    api_reply_json(
+        req, 200,
+        json_pack("{s:s, s:s, s:I}", "name", name, "node", a->cfg.node, "seq", (json_int_t)seq));
     agent_drive(a);
 }
 

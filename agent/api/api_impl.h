@@ -76,9 +76,28 @@ extern const size_t api_super_n_routes, api_own_n_routes, api_ui_n_routes, api_c
  * X-Troupe-Index. A bad index or wait is answered 400 here. */
 typedef void (*api_read_fn)(struct agent *a, struct httpd_req *req);
 void api_block(struct agent *a, struct httpd_req *req, api_read_fn fn);
+/* What api_block does once the index and wait are known: fn runs now when
+ * the catalog index is past index (or wait_ms is 0), else once it moves or
+ * wait_ms runs out. For listeners whose index means something else (the
+ * Consul API, agent/consul/), which translate it first. */
+void api_park(struct agent *a, struct httpd_req *req, api_read_fn fn, uint64_t index,
+              uint64_t wait_ms);
+/* ?wait=D into *wait_ms (default 5 min, at most 10 min): 0, or -1 when it
+ * is not a duration. */
+int api_wait_param(struct httpd_req *req, uint64_t *wait_ms);
 void api_block_notify(struct agent *a);
 void api_block_close(struct agent *a);
 void api_set_index(struct agent *a, struct httpd_req *req);
+
+/* Writes shared with the Consul listener (agent/consul/), durable on
+ * return. api_kv_put: -E2BIG past CRDT_VAL_MAX. api_kv_delete: the key, or
+ * with recurse every key under it; returns how many were deleted.
+ * api_event_fire: a user event (-EINVAL for a bad name, -E2BIG for a
+ * payload too long), *seq its number. The caller then calls agent_drive. */
+int api_kv_put(struct agent *a, const char *key, const void *val, size_t len, struct err *e);
+int api_kv_delete(struct agent *a, const char *key, int recurse, struct err *e);
+int api_event_fire(struct agent *a, const char *name, const void *payload, size_t len,
+                   uint64_t *seq, struct err *e);
 
 /* Routers of the catalog endpoints: 1 when they answered req. */
 int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
@@ -104,6 +123,10 @@ const struct acl_token *api_acl_token(struct agent *a, struct httpd_req *req);
 /* The rows of the authorization table, for the test that every route has
  * one (and every row a route). */
 void api_acl_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
+/* The same for the Consul listener (agent/consul/), whose table is its own;
+ * its tokens also come in X-Consul-Token and ?token=. */
+int api_acl_check_consul(struct agent *a, struct httpd_req *req);
+void api_acl_consul_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
 /* api_tokens.c: the token endpoints. */
 int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);
 

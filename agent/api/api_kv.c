@@ -99,6 +99,18 @@ static int check_key(struct httpd_req *req, const char *key)
     return 0;
 }
 
+int api_kv_put(struct agent *a, const char *key, const void *val, size_t len, struct err *e)
+{
+    int rc;
+
+    if (len > CRDT_VAL_MAX)
+        return err_set(e, -E2BIG, "value: %zu bytes, at most %u", len, CRDT_VAL_MAX);
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_KV, key, val, (uint32_t)len, e);
+    if (rc >= 0)
+        rc = catalog_save(a, e);
+    return rc < 0 ? rc : 0;
+}
+
 static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
 {
     size_t len;
@@ -108,15 +120,8 @@ static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
 
     if (check_key(req, key) < 0)
         return;
-    if (len > CRDT_VAL_MAX) {
-        api_reply_error(req, 413, "value: %zu bytes, at most %u", len, CRDT_VAL_MAX);
-        return;
-    }
-    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_KV, key, body, (uint32_t)len, &e);
-    if (rc >= 0)
-        rc = catalog_save(a, &e);
-    if (rc < 0) {
-        api_reply_error(req, api_status(rc), "%s", e.msg);
+    if ((rc = api_kv_put(a, key, body, len, &e)) < 0) {
+        api_reply_error(req, rc == -E2BIG ? 413 : api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
@@ -159,35 +164,41 @@ static int collect(void *ud, const struct crdt_rec *r)
     return 0;
 }
 
-static void delete_kv(struct agent *a, struct httpd_req *req, const char *key)
+int api_kv_delete(struct agent *a, const char *key, int recurse, struct err *e)
 {
     struct keys ks = {0};
-    struct err e;
     int rc = 0, deleted = 0;
 
-    if (api_query_has(req, "recurse")) {
+    if (recurse)
         crdt_scan(a->catalog->crdt, CRDT_KV, key[0] ? key : NULL, 0, collect, &ks);
-    } else {
-        if (check_key(req, key) < 0)
-            return;
+    else
         collect(&ks, &(struct crdt_rec){.key = key});
-    }
     for (size_t i = 0; i < ks.n; i++) {
         if (rc >= 0) {
-            rc = del_one(a, ks.k[i], &e);
+            rc = del_one(a, ks.k[i], e);
             deleted += rc > 0;
         }
         free(ks.k[i]);
     }
     free(ks.k);
     if (rc >= 0)
-        rc = catalog_save(a, &e);
-    if (rc < 0) {
+        rc = catalog_save(a, e);
+    return rc < 0 ? rc : deleted;
+}
+
+static void delete_kv(struct agent *a, struct httpd_req *req, const char *key)
+{
+    int recurse = api_query_has(req, "recurse"), rc;
+    struct err e;
+
+    if (!recurse && check_key(req, key) < 0)
+        return;
+    if ((rc = api_kv_delete(a, key, recurse, &e)) < 0) {
         api_reply_error(req, api_status(rc), "%s", e.msg);
         return;
     }
     api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:i}", "deleted", deleted));
+    api_reply_json(req, 200, json_pack("{s:i}", "deleted", rc));
     agent_drive(a);
 }
 

@@ -1,0 +1,316 @@
+/* consul_agent: Consul's agent endpoints over this agent's own registrations
+ * and membership.
+ *   GET /v1/agent/self, /v1/agent/members
+ *   GET /v1/agent/services, /v1/agent/service/ID, /v1/agent/checks
+ *   PUT /v1/agent/service/register        Consul's body, read by consul_shape.c
+ *   PUT /v1/agent/service/deregister/ID
+ *   PUT /v1/agent/check/pass|warn|fail/ID (?note=), /v1/agent/check/update/ID
+ *   PUT /v1/agent/service/maintenance/ID  refused (docs/consul-compat.md) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/catalog/services.h"
+#include "agent/consul/consul_impl.h"
+#include "core/mem.h"
+#include "core/tags.h"
+
+/* Our instance id, decoded from our own record; 0 when not ours. */
+static int own_instance(struct agent *a, const char *id, struct cat_instance *in)
+{
+    struct crdt *c = a->catalog->crdt;
+    const struct crdt_rec *r = crdt_get(c, crdt_self(c), CRDT_INSTANCE, id);
+
+    return r && !r->deleted && cat_instance_decode(in, r->val, r->len, NULL) == 0;
+}
+
+static int own_check(struct agent *a, const char *id, struct cat_check *ck)
+{
+    struct crdt *c = a->catalog->crdt;
+    const struct crdt_rec *r = crdt_get(c, crdt_self(c), CRDT_CHECK, id);
+
+    return r && !r->deleted && cat_check_decode(ck, r->val, r->len, NULL) == 0;
+}
+
+/* /v1/agent/services shows no indexes; /v1/agent/service/ID a hash. */
+static json_t *agent_service_json(struct agent *a, const struct cat_instance *in)
+{
+    json_t *o = consul_service_json(in, a->cfg.datacenter, 0);
+
+    json_object_del(o, "CreateIndex");
+    json_object_del(o, "ModifyIndex");
+    return o;
+}
+
+/* ---- reads ---- */
+
+static json_t *tags_of(const struct swim_member *m, const char *dc)
+{
+    json_t *o = json_object();
+    struct tags t;
+
+    if (m->tags_len && tags_decode(&t, m->tags, m->tags_len, NULL) == 0)
+        for (size_t i = 0; i < t.n; i++)
+            json_object_set_new(o, t.t[i].key, api_json_text(t.t[i].val, strlen(t.t[i].val)));
+    json_object_set_new(o, "dc", json_string(dc));
+    json_object_set_new(o, "role", json_string("node"));
+    return o;
+}
+
+static json_t *member_json(struct agent *a, const struct swim_member *m)
+{
+    static const int serf_status[] = {
+        [SWIM_ALIVE] = 1, [SWIM_SUSPECT] = 1, [SWIM_DEAD] = 4, [SWIM_LEFT] = 3};
+    char ip[64];
+
+    consul_member_ip(&m->addr, ip, sizeof(ip));
+    return consul_member_json(
+        m->name, ip, m->addr.port,
+        m->state < sizeof(serf_status) / sizeof(serf_status[0]) ? serf_status[m->state] : 0,
+        tags_of(m, a->cfg.datacenter));
+}
+
+static void get_self(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    char id[37];
+
+    consul_node_id(a->cfg.node, id);
+    consul_reply_json(
+        a, req, 200,
+        json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:b, s:s}, s:{}, s:n, s:o, s:{}, s:{}}", "Config",
+                  "Datacenter", a->cfg.datacenter, "PrimaryDatacenter", a->cfg.datacenter,
+                  "NodeName", a->cfg.node, "NodeID", id, "Revision", "", "Server", 0, "Version",
+                  TROUPE_VERSION, "DebugConfig", "Coord", "Member",
+                  member_json(a, swim_self(a->swim)), "Meta", "Stats"));
+}
+
+static void get_members(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    json_t *arr = json_array();
+    size_t n = swim_member_count(a->swim);
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, member_json(a, swim_member_at(a->swim, i)));
+    consul_reply_json(a, req, 200, arr);
+}
+
+static void services(struct agent *a, struct httpd_req *req)
+{
+    json_t *o = json_object();
+    struct cat_instance *in = xmalloc(sizeof(*in));
+
+    for (struct svc_local *s = a->catalog->svcs; s; s = s->next)
+        if (own_instance(a, s->id, in))
+            json_object_set_new(o, in->id, agent_service_json(a, in));
+    free(in);
+    consul_reply_json(a, req, 200, o);
+}
+
+static void service(struct agent *a, struct httpd_req *req)
+{
+    const char *id = httpd_req_path(req) + strlen("/v1/agent/service/");
+    struct cat_instance *in = xmalloc(sizeof(*in));
+    json_t *o;
+    char hash[17];
+
+    if (!own_instance(a, id, in)) {
+        free(in);
+        consul_reply_error(a, req, 404, "unknown service ID: %.200s", id);
+        return;
+    }
+    o = agent_service_json(a, in);
+    /* Consul's clients block on the hash of the definition */
+    snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)consul_index(a));
+    json_object_set_new(o, "ContentHash", json_string(hash));
+    free(in);
+    consul_reply_json(a, req, 200, o);
+}
+
+static void checks(struct agent *a, struct httpd_req *req)
+{
+    json_t *o = json_object();
+    struct cat_instance *in = xmalloc(sizeof(*in));
+    struct cat_check *ck = xmalloc(sizeof(*ck));
+
+    for (struct svc_local *s = a->catalog->svcs; s; s = s->next) {
+        int have = own_instance(a, s->id, in);
+        for (size_t i = 0; i < s->n_checks; i++)
+            if (own_check(a, checks_id(s->checks[i]), ck))
+                json_object_set_new(o, ck->id,
+                                    consul_check_json(a->cfg.node, ck, have ? in : NULL, 0));
+    }
+    free(in);
+    free(ck);
+    consul_reply_json(a, req, 200, o);
+}
+
+static void read_services(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, services);
+}
+
+static void read_service(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, service);
+}
+
+static void read_checks(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, checks);
+}
+
+/* ---- writes ---- */
+
+static void put_register(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    size_t len;
+    const char *text = httpd_req_body(req, &len);
+    json_error_t jerr;
+    json_t *body, *def = NULL;
+    struct catalog_def *d = xcalloc(1, sizeof(*d));
+    struct err e;
+    int rc = -EINVAL;
+
+    err_clear(&e);
+    if (!(body = json_loadb(text, len, 0, &jerr))) {
+        err_set(&e, -EINVAL, "Request decode failed: %s", jerr.text);
+        goto out;
+    }
+    if (!(def = consul_register_body(body, &e)))
+        goto out;
+    if ((rc = services_parse(def, d, &e)) < 0)
+        goto out;
+    rc = catalog_register(a, d, CATALOG_SRC_API, &e);
+out:
+    catalog_def_release(d);
+    free(d);
+    json_decref(def);
+    json_decref(body);
+    if (rc < 0) {
+        consul_reply_error(a, req, rc == -EPERM ? 403 : rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    consul_reply_ok(a, req);
+    agent_drive(a);
+}
+
+static void put_deregister(struct agent *a, struct httpd_req *req, const char *id)
+{
+    struct err e;
+    int rc = catalog_deregister(a, id, &e);
+
+    if (rc < 0) {
+        consul_reply_error(a, req, rc == -ENOENT ? 404 : api_status(rc), "%s", e.msg);
+        return;
+    }
+    consul_reply_ok(a, req);
+    agent_drive(a);
+}
+
+static void put_maintenance(struct agent *a, struct httpd_req *req, const char *id)
+{
+    consul_reply_error(a, req, 501,
+                       "maintenance mode is not supported yet: deregister the service, or fail "
+                       "its TTL check (see docs/consul-compat.md)");
+}
+
+static struct check_run *find_check(struct agent *a, const char *id)
+{
+    for (struct svc_local *s = a->catalog->svcs; s; s = s->next)
+        for (size_t i = 0; i < s->n_checks; i++)
+            if (strcmp(checks_id(s->checks[i]), id) == 0)
+                return s->checks[i];
+    return NULL;
+}
+
+static void report(struct agent *a, struct httpd_req *req, const char *id, uint8_t status,
+                   const char *out, size_t out_len)
+{
+    struct check_run *r = find_check(a, id);
+    struct err e;
+
+    if (!r) {
+        consul_reply_error(a, req, 404, "Unknown check ID \"%.200s\"", id);
+        return;
+    }
+    if (out_len > CAT_OUTPUT_MAX)
+        out_len = CAT_OUTPUT_MAX;
+    if (checks_report(r, status, out, out_len, &e) < 0) {
+        consul_reply_error(a, req, 400, "%s", e.msg);
+        return;
+    }
+    if (catalog_save(a, &e) < 0) {
+        consul_reply_error(a, req, 500, "%s", e.msg);
+        return;
+    }
+    consul_reply_ok(a, req);
+    agent_drive(a);
+}
+
+static void put_ttl(struct agent *a, struct httpd_req *req, const char *id, uint8_t status)
+{
+    char note[CAT_OUTPUT_MAX + 1];
+    int n = httpd_req_query(req, "note", note, sizeof(note));
+
+    report(a, req, id, status, n > 0 ? note : "", n > 0 ? (size_t)n : 0);
+}
+
+static void put_pass(struct agent *a, struct httpd_req *req, const char *id)
+{
+    put_ttl(a, req, id, CAT_PASSING);
+}
+
+static void put_warn(struct agent *a, struct httpd_req *req, const char *id)
+{
+    put_ttl(a, req, id, CAT_WARNING);
+}
+
+static void put_fail(struct agent *a, struct httpd_req *req, const char *id)
+{
+    put_ttl(a, req, id, CAT_CRITICAL);
+}
+
+/* {"Status": "passing|warning|critical", "Output": "..."} */
+static void put_update(struct agent *a, struct httpd_req *req, const char *id)
+{
+    size_t len;
+    const char *text = httpd_req_body(req, &len);
+    json_t *body = json_loadb(text, len, 0, NULL), *out;
+    uint8_t status;
+
+    if (!body ||
+        consul_status_parse(json_string_value(json_object_get(body, "Status")), &status) < 0) {
+        json_decref(body);
+        consul_reply_error(a, req, 400,
+                           "Request decode failed: expected {\"Status\": \"passing\", "
+                           "\"warning\" or \"critical\", \"Output\": TEXT}");
+        return;
+    }
+    out = json_object_get(body, "Output");
+    report(a, req, id, status, json_is_string(out) ? json_string_value(out) : "",
+           json_is_string(out) ? json_string_length(out) : 0);
+    json_decref(body);
+}
+
+const struct api_route consul_agent_routes[] = {
+    {"GET", "/v1/agent/self", get_self},
+    {"GET", "/v1/agent/members", get_members},
+    {"GET", "/v1/agent/services", read_services},
+    {"GET", "/v1/agent/checks", read_checks},
+    {"PUT", "/v1/agent/service/register", put_register},
+    {"PUT", "/v1/agent/service/deregister/*", put_deregister},
+    {"PUT", "/v1/agent/service/maintenance/*", put_maintenance},
+    /* Consul before 1.0 took these as GET; Debian's python3-consul sends GET */
+    {"GET", "/v1/agent/service/deregister/*", put_deregister},
+    {"GET", "/v1/agent/check/pass/*", put_pass},
+    {"GET", "/v1/agent/check/warn/*", put_warn},
+    {"GET", "/v1/agent/check/fail/*", put_fail},
+    {"GET", "/v1/agent/service/*", read_service},
+    {"PUT", "/v1/agent/check/pass/*", put_pass},
+    {"PUT", "/v1/agent/check/warn/*", put_warn},
+    {"PUT", "/v1/agent/check/fail/*", put_fail},
+    {"PUT", "/v1/agent/check/update/*", put_update},
+};
+const size_t consul_agent_n_routes = sizeof(consul_agent_routes) / sizeof(consul_agent_routes[0]);

@@ -1,0 +1,419 @@
+/* consul_catalog: Consul's catalog and health reads over the local replica.
+ * A node is a member (not one that left); its check serfHealth is its
+ * membership state. Every read blocks with ?index=&wait=.
+ *   GET /v1/catalog/datacenters, /v1/catalog/nodes, /v1/catalog/node/NODE
+ *   GET /v1/catalog/services, /v1/catalog/service/NAME (?tag, ?node-meta, ?filter)
+ *   GET /v1/health/service/NAME (?passing, ?tag, ?filter), /v1/health/checks/NAME
+ *   GET /v1/health/node/NODE, /v1/health/state/any|passing|warning|critical */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/consul/consul_filter.h"
+#include "agent/consul/consul_impl.h"
+#include "core/mem.h"
+#include "core/tags.h"
+
+/* A member as a node of Consul's catalog; 0 when it is none (unknown, left). */
+struct node_buf {
+    char ip[64];
+    struct tags meta;
+    struct consul_node n;
+};
+
+static int node_of(struct agent *a, const char *name, struct node_buf *b)
+{
+    const struct swim_member *m = swim_member_find(a->swim, name);
+
+    memset(b, 0, sizeof(*b));
+    b->n.name = name;
+    b->n.dc = a->cfg.datacenter;
+    b->n.address = b->ip;
+    b->n.meta = &b->meta;
+    if (!m || m->state == SWIM_LEFT)
+        return 0;
+    consul_member_ip(&m->addr, b->ip, sizeof(b->ip));
+    if (m->tags_len && tags_decode(&b->meta, m->tags, m->tags_len, NULL) < 0)
+        b->meta.n = 0;
+    return 1;
+}
+
+/* ?node-meta=KEY:VALUE: 1 when the node has it (or none is asked for). */
+static int node_meta_ok(struct httpd_req *req, const struct tags *meta)
+{
+    char want[160], *colon;
+
+    if (httpd_req_query(req, "node-meta", want, sizeof(want)) < 0)
+        return 1;
+    if (!(colon = strchr(want, ':')))
+        return 0;
+    *colon = '\0';
+    for (size_t i = 0; i < meta->n; i++)
+        if (strcmp(meta->t[i].key, want) == 0 && strcmp(meta->t[i].val, colon + 1) == 0)
+            return 1;
+    return 0;
+}
+
+/* ?filter=EXPR parsed (NULL when none); 0, or answered 400. */
+static int filter_param(struct agent *a, struct httpd_req *req, struct consul_filter **f)
+{
+    char expr[512];
+    struct err e;
+    int rc = httpd_req_query(req, "filter", expr, sizeof(expr));
+
+    *f = NULL;
+    if (rc == -1)
+        return 0;
+    if (rc < 0 || consul_filter_parse(expr, f, &e) < 0) {
+        consul_reply_error(a, req, 400, "Failed to create boolean expression evaluator: %s",
+                           rc < 0 ? "too long" : e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends o to arr when the filter takes it, else drops it. */
+static void add_filtered(json_t *arr, json_t *o, const struct consul_filter *f)
+{
+    if (!f || consul_filter_match(f, o))
+        json_array_append_new(arr, o);
+    else
+        json_decref(o);
+}
+
+/* ---- catalog ---- */
+
+static void get_datacenters(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_reply_json(a, req, 200, json_pack("[s]", a->cfg.datacenter));
+}
+
+static void nodes(struct agent *a, struct httpd_req *req)
+{
+    struct node_buf *b = xmalloc(sizeof(*b));
+    struct consul_filter *f;
+    uint64_t idx = consul_index(a);
+    json_t *arr;
+    size_t n = swim_member_count(a->swim);
+
+    if (filter_param(a, req, &f) < 0) {
+        free(b);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(a->swim, i);
+        if (node_of(a, m->name, b) && node_meta_ok(req, &b->meta))
+            add_filtered(arr, consul_node_json(&b->n, idx), f);
+    }
+    consul_filter_free(f);
+    free(b);
+    consul_reply_json(a, req, 200, arr);
+}
+
+struct node_services {
+    json_t *o;
+    const char *node;
+    struct cat_instance in;
+    uint64_t index;
+    const char *dc;
+};
+
+static int node_service_cb(void *ud, const struct crdt_rec *r)
+{
+    struct node_services *ns = ud;
+    json_t *s;
+
+    if (r->deleted || strcmp(r->origin, ns->node) != 0 ||
+        cat_instance_decode(&ns->in, r->val, r->len, NULL) < 0)
+        return 0;
+    s = consul_service_json(&ns->in, ns->dc, ns->index);
+    json_object_del(s, "Kind");
+    json_object_del(s, "Datacenter");
+    json_object_set_new(ns->o, ns->in.id, s);
+    return 0;
+}
+
+static void node(struct agent *a, struct httpd_req *req)
+{
+    const char *name = httpd_req_path(req) + strlen("/v1/catalog/node/");
+    struct node_buf *b = xmalloc(sizeof(*b));
+    struct node_services *ns;
+    uint64_t idx = consul_index(a);
+
+    if (!node_of(a, name, b)) {
+        free(b);
+        consul_reply_json(a, req, 200, json_null()); /* Consul's answer for a node it lacks */
+        return;
+    }
+    ns = xcalloc(1, sizeof(*ns));
+    ns->o = json_object();
+    ns->node = name;
+    ns->index = idx;
+    ns->dc = a->cfg.datacenter;
+    crdt_scan(a->catalog->crdt, CRDT_INSTANCE, NULL, 0, node_service_cb, ns);
+    consul_reply_json(
+        a, req, 200,
+        json_pack("{s:o, s:o}", "Node", consul_node_json(&b->n, idx), "Services", ns->o));
+    free(ns);
+    free(b);
+}
+
+static void services(struct agent *a, struct httpd_req *req)
+{
+    struct cat_view v;
+    struct cat_service *s = NULL;
+    size_t n = 0;
+    struct err e;
+    json_t *o;
+
+    catalog_view(a, &v);
+    if (cat_services(&v, &s, &n, &e) < 0) {
+        consul_reply_error(a, req, 500, "%s", e.msg);
+        return;
+    }
+    o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *tags = json_array();
+        for (size_t k = 0; k < s[i].n_tags; k++)
+            json_array_append_new(tags, json_string(s[i].tags[k]));
+        json_object_set_new(o, s[i].name, tags);
+    }
+    free(s);
+    consul_reply_json(a, req, 200, o);
+}
+
+/* The instances of NAME (?tag); 0, or answered an error. */
+static int entries(struct agent *a, struct httpd_req *req, const char *prefix, uint8_t max,
+                   int only_serving, struct cat_entry **es, size_t *n)
+{
+    const char *name = httpd_req_path(req) + strlen(prefix);
+    char tag[CAT_TAG_MAX + 2];
+    struct cat_view v;
+    struct err e;
+    int rc = httpd_req_query(req, "tag", tag, sizeof(tag));
+
+    *es = NULL;
+    *n = 0;
+    if (rc == -2) /* longer than any tag: no instance has it */
+        return 0;
+    if (!name[0] || strchr(name, '/')) {
+        consul_reply_error(a, req, 400, "Missing service name");
+        return -1;
+    }
+    catalog_view(a, &v);
+    if (cat_service_entries(&v, name, rc >= 0 ? tag : NULL, max, only_serving, es, n, &e) < 0)
+        *n = 0; /* a name troupe cannot hold has no instances */
+    return 0;
+}
+
+static void service(struct agent *a, struct httpd_req *req)
+{
+    struct cat_entry *es;
+    struct consul_filter *f;
+    struct node_buf *b;
+    uint64_t idx = consul_index(a);
+    size_t n;
+    json_t *arr;
+
+    if (filter_param(a, req, &f) < 0)
+        return;
+    if (entries(a, req, "/v1/catalog/service/", CAT_CRITICAL, 0, &es, &n) < 0) {
+        consul_filter_free(f);
+        return;
+    }
+    b = xmalloc(sizeof(*b));
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        node_of(a, es[i].inst.node, b);
+        if (node_meta_ok(req, &b->meta))
+            add_filtered(arr, consul_catalog_service_json(&b->n, &es[i].inst, idx), f);
+    }
+    free(b);
+    cat_entries_free(es, n);
+    consul_filter_free(f);
+    consul_reply_json(a, req, 200, arr);
+}
+
+/* ---- health ---- */
+
+static json_t *entry_checks(struct agent *a, const struct cat_entry *en, uint64_t idx)
+{
+    json_t *arr = json_array();
+
+    json_array_append_new(arr, consul_serf_check_json(en->inst.node, en->serving, idx));
+    for (size_t k = 0; k < en->n_checks; k++)
+        json_array_append_new(arr,
+                              consul_check_json(en->inst.node, &en->checks[k], &en->inst, idx));
+    return arr;
+}
+
+static void health_service(struct agent *a, struct httpd_req *req)
+{
+    int passing = api_query_has(req, "passing");
+    struct cat_entry *es;
+    struct consul_filter *f;
+    struct node_buf *b;
+    uint64_t idx = consul_index(a);
+    size_t n;
+    json_t *arr;
+
+    if (filter_param(a, req, &f) < 0)
+        return;
+    if (entries(a, req, "/v1/health/service/", passing ? CAT_PASSING : CAT_CRITICAL, passing, &es,
+                &n) < 0) {
+        consul_filter_free(f);
+        return;
+    }
+    b = xmalloc(sizeof(*b));
+    arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *svc = consul_service_json(&es[i].inst, a->cfg.datacenter, idx);
+        node_of(a, es[i].inst.node, b);
+        if (!node_meta_ok(req, &b->meta)) {
+            json_decref(svc);
+            continue;
+        }
+        json_object_del(svc, "Datacenter");
+        add_filtered(arr,
+                     json_pack("{s:o, s:o, s:o}", "Node", consul_node_json(&b->n, idx), "Service",
+                               svc, "Checks", entry_checks(a, &es[i], idx)),
+                     f);
+    }
+    free(b);
+    cat_entries_free(es, n);
+    consul_filter_free(f);
+    consul_reply_json(a, req, 200, arr);
+}
+
+static void health_checks(struct agent *a, struct httpd_req *req)
+{
+    struct cat_entry *es;
+    uint64_t idx = consul_index(a);
+    size_t n;
+    json_t *arr;
+
+    if (entries(a, req, "/v1/health/checks/", CAT_CRITICAL, 0, &es, &n) < 0)
+        return;
+    arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < es[i].n_checks; k++)
+            json_array_append_new(
+                arr, consul_check_json(es[i].inst.node, &es[i].checks[k], &es[i].inst, idx));
+    cat_entries_free(es, n);
+    consul_reply_json(a, req, 200, arr);
+}
+
+/* Every check of the replica (state: CAT_* or -1 for any), of one node or all. */
+struct check_scan {
+    json_t *arr;
+    const char *node; /* NULL: every node */
+    int state;
+    uint64_t index;
+    struct cat_check ck;
+    struct cat_instance in;
+    struct agent *a;
+};
+
+static int check_cb(void *ud, const struct crdt_rec *r)
+{
+    struct check_scan *cs = ud;
+    const struct crdt_rec *ir;
+    int have;
+
+    if (r->deleted || (cs->node && strcmp(r->origin, cs->node) != 0) ||
+        cat_check_decode(&cs->ck, r->val, r->len, NULL) < 0)
+        return 0;
+    if (!consul_serving(cs->a, r->origin))
+        cs->ck.status = CAT_CRITICAL;
+    if (cs->state >= 0 && cs->ck.status != cs->state)
+        return 0;
+    ir = crdt_get(cs->a->catalog->crdt, r->origin, CRDT_INSTANCE, cs->ck.instance);
+    have = ir && !ir->deleted && cat_instance_decode(&cs->in, ir->val, ir->len, NULL) == 0;
+    json_array_append_new(cs->arr,
+                          consul_check_json(r->origin, &cs->ck, have ? &cs->in : NULL, cs->index));
+    return 0;
+}
+
+static void serf_checks(struct agent *a, struct check_scan *cs)
+{
+    size_t n = swim_member_count(a->swim);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct swim_member *m = swim_member_at(a->swim, i);
+        int serving = m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT;
+        if (m->state == SWIM_LEFT || (cs->node && strcmp(cs->node, m->name) != 0))
+            continue;
+        if (cs->state >= 0 && cs->state != (serving ? CAT_PASSING : CAT_CRITICAL))
+            continue;
+        json_array_append_new(cs->arr, consul_serf_check_json(m->name, serving, cs->index));
+    }
+}
+
+static void scan_checks(struct agent *a, struct httpd_req *req, const char *node, int state)
+{
+    struct check_scan *cs = xcalloc(1, sizeof(*cs));
+
+    cs->arr = json_array();
+    cs->node = node;
+    cs->state = state;
+    cs->index = consul_index(a);
+    cs->a = a;
+    serf_checks(a, cs);
+    crdt_scan(a->catalog->crdt, CRDT_CHECK, NULL, 0, check_cb, cs);
+    consul_reply_json(a, req, 200, cs->arr);
+    free(cs);
+}
+
+static void health_node(struct agent *a, struct httpd_req *req)
+{
+    scan_checks(a, req, httpd_req_path(req) + strlen("/v1/health/node/"), -1);
+}
+
+static void health_state(struct agent *a, struct httpd_req *req)
+{
+    const char *state = httpd_req_path(req) + strlen("/v1/health/state/");
+    uint8_t st;
+
+    if (strcmp(state, "any") == 0) {
+        scan_checks(a, req, NULL, -1);
+        return;
+    }
+    if (cat_status_parse(state, &st) < 0) {
+        consul_reply_error(a, req, 400, "Invalid check state: any, passing, warning or critical");
+        return;
+    }
+    scan_checks(a, req, NULL, st);
+}
+
+/* ---- routes ---- */
+
+#define BLOCKING(name, fn)                                                                         \
+    static void name(struct agent *a, struct httpd_req *req, const char *rest)                     \
+    {                                                                                              \
+        consul_block(a, req, fn);                                                                  \
+    }
+BLOCKING(read_nodes, nodes)
+BLOCKING(read_node, node)
+BLOCKING(read_services, services)
+BLOCKING(read_service, service)
+BLOCKING(read_health_service, health_service)
+BLOCKING(read_health_checks, health_checks)
+BLOCKING(read_health_node, health_node)
+BLOCKING(read_health_state, health_state)
+
+const struct api_route consul_catalog_routes[] = {
+    {"GET", "/v1/catalog/datacenters", get_datacenters},
+    {"GET", "/v1/catalog/nodes", read_nodes},
+    {"GET", "/v1/catalog/node/*", read_node},
+    {"GET", "/v1/catalog/services", read_services},
+    {"GET", "/v1/catalog/service/*", read_service},
+    {"GET", "/v1/health/service/*", read_health_service},
+    {"GET", "/v1/health/checks/*", read_health_checks},
+    {"GET", "/v1/health/node/*", read_health_node},
+    {"GET", "/v1/health/state/*", read_health_state},
+};
+const size_t consul_catalog_n_routes =
+    sizeof(consul_catalog_routes) / sizeof(consul_catalog_routes[0]);
