@@ -6,6 +6,11 @@
  * with a JSON body (a 200 of /metrics or of a raw KV read aside), and never
  * a 500: abort() otherwise, so that the fuzzer reports it.
  *
+ * The Consul listener (agent/consul/) is fuzzed the same way: its routes
+ * (consul_routes_each) follow troupe's in the list byte 0 picks from, and
+ * go to its own server; its errors and its empty answers to writes are
+ * plain text, as Consul's are, and its tokens go in X-Consul-Token.
+ *
  * An input: byte 0 picks the route (of every route api_routes_each lists),
  * byte 1 the method (mostly the route's own, else one of seven), then up
  * to three lines, the rest of the path (for a pattern ending in '*'), the
@@ -51,6 +56,7 @@
 #include "agent/agent_impl.h"
 #include "agent/api/api.h"
 #include "agent/api/httpd.h"
+#include "agent/consul/consul.h"
 #include "agent/trust/bundle_archive.h"
 #include "cli/trust_repo.h"
 #include "core/http1.h"
@@ -66,6 +72,7 @@ static const char *const methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD", "P
 
 static struct {
     const char *method, *pattern;
+    int consul; /* a route of the Consul listener */
 } routes[ROUTES_MAX];
 static size_t n_routes;
 
@@ -89,10 +96,10 @@ static void die(const char *what)
 
 static void add_route(void *ud, const char *method, const char *pattern)
 {
-    (void)ud;
     if (n_routes < ROUTES_MAX) {
         routes[n_routes].method = method;
         routes[n_routes].pattern = pattern;
+        routes[n_routes].consul = ud != NULL;
         n_routes++;
     }
 }
@@ -209,10 +216,11 @@ static void make_trust_repo(void)
 static void open_agent(void)
 {
     static char trust_repo[400], trust_root[400], config_dir[400];
-    char *argv[] = {"agent",        "--node",       "fuzz",        "--bind",       "127.0.0.1:0",
-                    "--http",       "127.0.0.1:0",  "--dns",       "off",          "--data-dir",
-                    data_dir,       "--config-dir", config_dir,    "--trust-repo", trust_repo,
-                    "--trust-root", trust_root,     "--log-level", "error",        NULL};
+    char *argv[] = {"agent",        "--node",      "fuzz",          "--bind",       "127.0.0.1:0",
+                    "--http",       "127.0.0.1:0", "--consul-http", "127.0.0.1:0",  "--dns",
+                    "off",          "--data-dir",  data_dir,        "--config-dir", config_dir,
+                    "--trust-repo", trust_repo,    "--trust-root",  trust_root,     "--log-level",
+                    "error",        NULL};
     struct err e;
 
     snprintf(trust_repo, sizeof(trust_repo), "%s/trust/repository", root);
@@ -258,6 +266,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         die("libsodium");
     verbose = getenv("FUZZ_API_ROUTES_VERBOSE") != NULL;
     api_routes_each(add_route, NULL);
+    consul_routes_each(add_route, &n_routes);
     if (n_routes == 0)
         die("no routes");
     sandbox();
@@ -368,7 +377,9 @@ static size_t build(const uint8_t *data, size_t size, char *out, size_t cap)
         if (tok[0] == 'B' && tok[1] == ' ')
             o += (size_t)snprintf(out + o, cap - o, "Authorization: Bearer %s\r\n", tok + 2);
         else
-            o += (size_t)snprintf(out + o, cap - o, "X-Troupe-Token: %s\r\n", tok);
+            o += (size_t)snprintf(
+                out + o, cap - o, "%s: %s\r\n",
+                routes[data[0] % n_routes].consul ? "X-Consul-Token" : "X-Troupe-Token", tok);
     }
     if (body_len > cap - o - 64)
         body_len = cap - o - 64;
@@ -377,7 +388,7 @@ static size_t build(const uint8_t *data, size_t size, char *out, size_t cap)
     return o + body_len;
 }
 
-static void check_answer(const struct answer *ans)
+static void check_answer(const struct answer *ans, int consul)
 {
     struct http1_resp r;
     uint8_t *buf = malloc(ans->len ? ans->len : 1);
@@ -406,6 +417,8 @@ static void check_answer(const struct answer *ans)
             die("a JSON answer whose body is not JSON");
         }
         json_decref(j);
+    } else if (consul && ct_len >= 10 && memcmp(ct, "text/plain", 10) == 0) {
+        /* Consul's errors and its answers to writes are plain text */
     } else if (r.status != 200) { /* /metrics and ?raw answer their bytes, with 200 */
         die("an error answered without JSON");
     }
@@ -429,7 +442,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!agent)
         open_agent();
     len = build(data, size, req, sizeof(req));
-    rc = httpd_inject(agent->httpd, (const uint8_t *)req, len, sink, &ans);
+    rc = httpd_inject(routes[data[0] % n_routes].consul ? consul_httpd(agent) : agent->httpd,
+                      (const uint8_t *)req, len, sink, &ans);
     if (rc == 0)
         die("a whole request was taken for part of one");
     /* answered now, from the loop (bundles: the thread pool), or parked */
@@ -452,7 +466,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (verbose) /* FUZZ_API_ROUTES_VERBOSE=1: each request line and its answer */
         fprintf(stderr, "%.*s\n  -> %.*s\n", (int)strcspn(req, "\r"), req,
                 (int)(ans.len < 300 ? ans.len : 300), ans.bytes);
-    check_answer(&ans);
+    check_answer(&ans, routes[data[0] % n_routes].consul);
     free(ans.bytes);
     if (agent->stopping || agent->closed)
         close_agent(0); /* a PUT /v1/leave: opened again on the same data */

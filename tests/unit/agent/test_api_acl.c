@@ -12,6 +12,7 @@
 
 #include "agent/api/api.h"
 #include "agent/api/api_impl.h"
+#include "agent/consul/consul.h"
 
 #define ROWS_MAX 256
 
@@ -61,11 +62,38 @@ static void test_every_row_of_the_authorization_table_is_a_route(void **state)
             fail_msg("row %s %s of agent/api/api_acl.c is no route", acl.method[i], acl.pattern[i]);
 }
 
+static void test_every_consul_route_has_a_row_of_the_consul_table(void **state)
+{
+    static struct rows routes, acl;
+
+    consul_routes_each(collect, &routes);
+    api_acl_consul_each(collect, &acl);
+    assert_true(routes.n >= 30);
+    for (size_t i = 0; i < routes.n; i++)
+        if (!has(&acl, routes.method[i], routes.pattern[i]))
+            fail_msg("Consul route %s %s has no row in agent/api/api_acl.c", routes.method[i],
+                     routes.pattern[i]);
+}
+
+static void test_every_row_of_the_consul_table_is_a_consul_route(void **state)
+{
+    static struct rows routes, acl;
+
+    consul_routes_each(collect, &routes);
+    api_acl_consul_each(collect, &acl);
+    for (size_t i = 0; i < acl.n; i++)
+        if (!has(&routes, acl.method[i], acl.pattern[i]))
+            fail_msg("Consul row %s %s of agent/api/api_acl.c is no route", acl.method[i],
+                     acl.pattern[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_route_has_a_row_of_the_authorization_table),
         cmocka_unit_test(test_every_row_of_the_authorization_table_is_a_route),
+        cmocka_unit_test(test_every_consul_route_has_a_row_of_the_consul_table),
+        cmocka_unit_test(test_every_row_of_the_consul_table_is_a_consul_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
