@@ -9,7 +9,8 @@
  * The Consul listener (agent/consul/) is fuzzed the same way: its routes
  * (consul_routes_each) follow troupe's in the list byte 0 picks from, and
  * go to its own server; its errors and its empty answers to writes are
- * plain text, as Consul's are, and its tokens go in X-Consul-Token.
+ * plain text, as Consul's are, and its JSON may be a bare value (true, a
+ * string); its tokens go in X-Consul-Token.
  *
  * An input: byte 0 picks the route (of every route api_routes_each lists),
  * byte 1 the method (mostly the route's own, else one of seven), then up
@@ -411,7 +412,7 @@ static void check_answer(const struct answer *ans, int consul)
         die("an answer without Content-Type");
     if (ct_len == 16 && memcmp(ct, "application/json", 16) == 0) {
         json_error_t jerr;
-        json_t *j = json_loadb((const char *)r.body, r.body_len, 0, &jerr);
+        json_t *j = json_loadb((const char *)r.body, r.body_len, JSON_DECODE_ANY, &jerr);
         if (!j) {
             fprintf(stderr, "answer: %.*s\n", (int)(ans->len < 2000 ? ans->len : 2000), ans->bytes);
             die("a JSON answer whose body is not JSON");
