@@ -134,6 +134,8 @@ struct check_run *checks_start(struct agent *a, const char *instance,
                                const struct catalog_check_def *def, const struct cat_check *prev);
 void checks_stop(struct check_run *r); /* frees once its handles are closed */
 const char *checks_id(const struct check_run *r);
+/* The definition it runs (the run's own; valid while it runs). */
+const struct catalog_check_def *checks_def(const struct check_run *r);
 uint8_t checks_status(const struct check_run *r);
 /* A TTL check's report (pass/warn/fail). -EINVAL when not a ttl check. */
 int checks_report(struct check_run *r, uint8_t status, const char *output, size_t len,

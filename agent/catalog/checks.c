@@ -83,6 +83,11 @@ const char *checks_id(const struct check_run *r)
     return r->def.id;
 }
 
+const struct catalog_check_def *checks_def(const struct check_run *r)
+{
+    return &r->def;
+}
+
 uint8_t checks_status(const struct check_run *r)
 {
     return r->h.status;

@@ -5,7 +5,8 @@
  *   PUT /v1/agent/service/register        Consul's body, read by consul_shape.c
  *   PUT /v1/agent/service/deregister/ID
  *   PUT /v1/agent/check/pass|warn|fail/ID (?note=), /v1/agent/check/update/ID
- *   PUT /v1/agent/service/maintenance/ID  refused (docs/consul-compat.md) */
+ *   PUT /v1/agent/service/maintenance/ID?enable=&reason=  Consul's critical
+ *                                         check _service_maintenance:ID */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "agent/consul/consul_impl.h"
 #include "core/mem.h"
 #include "core/tags.h"
+
+static struct check_run *find_check(struct agent *a, const char *id);
 
 /* Our instance id, decoded from our own record; 0 when not ours. */
 static int own_instance(struct agent *a, const char *id, struct cat_instance *in)
@@ -209,11 +212,106 @@ static void put_deregister(struct agent *a, struct httpd_req *req, const char *i
     agent_drive(a);
 }
 
+#define MAINT_PREFIX "_service_maintenance:"
+
+/* Consul's id of the maintenance check of instance id; -1 when it would
+ * be longer than a check id may be. */
+static int maint_id(const char *id, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, MAINT_PREFIX "%s", id);
+
+    return n < 0 || (size_t)n >= cap || n > CAT_ID_MAX ? -1 : 0;
+}
+
+/* Our instance id registered again with its checks, and with Consul's
+ * maintenance check (a TTL check that never passes) when enable. Checks
+ * that stay keep their status. Only instances registered through the API:
+ * a service file or the supervisor owns the others' definitions. */
+static int maintenance(struct agent *a, struct svc_local *s, int enable, struct err *e)
+{
+    struct catalog_def *d = xcalloc(1, sizeof(*d));
+    char maint[CAT_ID_MAX + 32];
+    int rc = -EINVAL;
+
+    if (maint_id(s->id, maint, sizeof(maint)) < 0) {
+        err_set(e, -EINVAL, "service id too long for a maintenance check id");
+        goto out;
+    }
+    if (s->source != CATALOG_SRC_API) {
+        err_set(e, -EINVAL,
+                "service \"%s\" comes from a service file or the supervisor: put it "
+                "in maintenance there (see docs/consul-compat.md)",
+                s->id);
+        goto out;
+    }
+    if (!own_instance(a, s->id, &d->inst)) {
+        err_set(e, -ENOENT, "unknown service ID: %s", s->id);
+        goto out;
+    }
+    for (size_t i = 0; i < s->n_checks; i++) {
+        const struct catalog_check_def *c = checks_def(s->checks[i]);
+        struct catalog_check_def *to = &d->checks[d->n_checks];
+        if (strcmp(c->id, maint) == 0)
+            continue;
+        *to = *c;
+        for (size_t k = 0; k < c->argc; k++)
+            to->argv[k] = xstrdup(c->argv[k]);
+        d->n_checks++;
+    }
+    if (enable) {
+        struct catalog_check_def *m = &d->checks[d->n_checks];
+        if (d->n_checks == CATALOG_CHECKS_MAX) {
+            err_set(e, -EINVAL, "service \"%s\" has %d checks, no room for the maintenance one",
+                    s->id, CATALOG_CHECKS_MAX);
+            goto out;
+        }
+        memcpy(m->id, maint, strlen(maint) + 1); /* maint_id kept it to CAT_ID_MAX */
+        snprintf(m->name, sizeof(m->name), "Service Maintenance Mode");
+        health_cfg_default(&m->cfg, HEALTH_TTL);
+        m->cfg.ttl_ms = 3600000; /* never reported: critical until disabled */
+        d->n_checks++;
+    }
+    rc = catalog_register(a, d, CATALOG_SRC_API, e);
+out:
+    catalog_def_release(d);
+    free(d);
+    return rc;
+}
+
+/* ?enable=true|false, ?reason= (the maintenance check's output). */
 static void put_maintenance(struct agent *a, struct httpd_req *req, const char *id)
 {
-    consul_reply_error(a, req, 501,
-                       "maintenance mode is not supported yet: deregister the service, or fail "
-                       "its TTL check (see docs/consul-compat.md)");
+    struct svc_local *s = catalog_find(a, id);
+    char enable[8], reason[CAT_OUTPUT_MAX + 1], maint[CAT_ID_MAX + 32];
+    struct check_run *r;
+    struct err e;
+    int on, rc, n;
+
+    if (httpd_req_query(req, "enable", enable, sizeof(enable)) < 0 ||
+        (strcmp(enable, "true") != 0 && strcmp(enable, "false") != 0)) {
+        consul_reply_error(a, req, 400, "Missing value for enable: true or false");
+        return;
+    }
+    if (!s) {
+        consul_reply_error(a, req, 404, "Unknown service ID \"%.200s\"", id);
+        return;
+    }
+    on = strcmp(enable, "true") == 0;
+    if ((rc = maintenance(a, s, on, &e)) < 0) {
+        consul_reply_error(a, req, api_status(rc), "%s", e.msg);
+        return;
+    }
+    maint_id(id, maint, sizeof(maint));
+    n = httpd_req_query(req, "reason", reason, sizeof(reason));
+    if (on && (r = find_check(a, maint)) &&
+        checks_report(r, CAT_CRITICAL,
+                      n > 0 ? reason
+                            : "Maintenance mode is enabled for this "
+                              "service",
+                      n > 0 ? (size_t)n : 40, &e) == 0)
+        catalog_save(a, &e);
+    consul_reply_ok(a, req);
+    agent_drive(a);
 }
 
 static struct check_run *find_check(struct agent *a, const char *id)

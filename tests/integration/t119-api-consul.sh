@@ -114,5 +114,10 @@ wait_until 10 "h1's Consul API answers again" capi 1 /v1/status/leader
 after=$(index_of 1)
 [ "$after" -gt "$before" ] || fail "X-Consul-Index went from $before to $after across a restart"
 say "index $before before the restart, $after after"
+capi 1 "/v1/agent/service/maintenance/web-1?enable=true&reason=upgrade" -X PUT >/dev/null ||
+    fail "maintenance on"
+wait_until 10 "web-1 in maintenance: only web-2 passes on h3" py 3 passing web 1
+capi 1 "/v1/agent/service/maintenance/web-1?enable=false" -X PUT >/dev/null || fail "maintenance off"
+wait_until 10 "web-1 out of maintenance: both pass on h3" py 3 passing web 2
 py 1 deregister web-1 || fail "agent.service.deregister"
 wait_until 10 "only web-2 passes on h3" py 3 passing web 1
