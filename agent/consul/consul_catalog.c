@@ -13,6 +13,7 @@
 #include "agent/catalog/catalog_impl.h"
 #include "agent/consul/consul_filter.h"
 #include "agent/consul/consul_impl.h"
+#include "agent/consul/consul_write.h"
 #include "core/mem.h"
 #include "core/tags.h"
 
@@ -239,15 +240,29 @@ static void service(struct agent *a, struct httpd_req *req)
 
 /* ---- health ---- */
 
-static json_t *entry_checks(struct agent *a, const struct cat_entry *en, uint64_t idx)
+/* Without ?filter the entries are written straight to text (consul_write.c):
+ * the read Consul's tools repeat most. */
+static void health_text(struct agent *a, struct httpd_req *req, const struct cat_entry *es,
+                        size_t n, uint64_t idx)
 {
-    json_t *arr = json_array();
+    struct node_buf *b = xmalloc(sizeof(*b));
+    struct consul_buf out = {0};
+    int first = 1;
 
-    json_array_append_new(arr, consul_serf_check_json(en->inst.node, en->serving, idx));
-    for (size_t k = 0; k < en->n_checks; k++)
-        json_array_append_new(arr,
-                              consul_check_json(en->inst.node, &en->checks[k], &en->inst, idx));
-    return arr;
+    consul_buf_add(&out, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        node_of(a, es[i].inst.node, b);
+        if (!node_meta_ok(req, &b->meta))
+            continue;
+        if (!first)
+            consul_buf_add(&out, ",", 1);
+        first = 0;
+        consul_health_entry_write(&out, &b->n, &es[i], idx);
+    }
+    consul_buf_add(&out, "]", 1);
+    free(b);
+    consul_reply_bytes(a, req, 200, "application/json", out.p, out.len);
+    consul_buf_release(&out);
 }
 
 static void health_service(struct agent *a, struct httpd_req *req)
@@ -267,20 +282,18 @@ static void health_service(struct agent *a, struct httpd_req *req)
         consul_filter_free(f);
         return;
     }
+    if (!f) {
+        health_text(a, req, es, n, idx);
+        cat_entries_free(es, n);
+        return;
+    }
     b = xmalloc(sizeof(*b));
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *svc = consul_service_json(&es[i].inst, a->cfg.datacenter, idx);
         node_of(a, es[i].inst.node, b);
-        if (!node_meta_ok(req, &b->meta)) {
-            json_decref(svc);
+        if (!node_meta_ok(req, &b->meta))
             continue;
-        }
-        json_object_del(svc, "Datacenter");
-        add_filtered(arr,
-                     json_pack("{s:o, s:o, s:o}", "Node", consul_node_json(&b->n, idx), "Service",
-                               svc, "Checks", entry_checks(a, &es[i], idx)),
-                     f);
+        add_filtered(arr, consul_health_entry_json(&b->n, &es[i], idx), f);
     }
     free(b);
     cat_entries_free(es, n);

@@ -177,6 +177,20 @@ json_t *consul_serf_check_json(const char *node, int serving, uint64_t index)
     return consul_check_json(node, &ck, NULL, index);
 }
 
+json_t *consul_health_entry_json(const struct consul_node *n, const struct cat_entry *en,
+                                 uint64_t index)
+{
+    json_t *svc = consul_service_json(&en->inst, n->dc, index), *checks = json_array();
+
+    json_object_del(svc, "Datacenter");
+    json_array_append_new(checks, consul_serf_check_json(en->inst.node, en->serving, index));
+    for (size_t k = 0; k < en->n_checks; k++)
+        json_array_append_new(checks,
+                              consul_check_json(en->inst.node, &en->checks[k], &en->inst, index));
+    return json_pack("{s:o, s:o, s:o}", "Node", consul_node_json(n, index), "Service", svc,
+                     "Checks", checks);
+}
+
 json_t *consul_kv_json(const char *key, const uint8_t *val, size_t len, uint64_t create_index,
                        uint64_t modify_index)
 {

@@ -42,6 +42,10 @@ json_t *consul_check_json(const char *node, const struct cat_check *ck,
 /* The node's own check, serfHealth: passing while the member is served
  * (alive or suspect), critical once it is dead or left. */
 json_t *consul_serf_check_json(const char *node, int serving, uint64_t index);
+/* One entry of /v1/health/service/NAME: Node, Service (without
+ * Datacenter), Checks (serfHealth first, then the instance's). */
+json_t *consul_health_entry_json(const struct consul_node *n, const struct cat_entry *en,
+                                 uint64_t index);
 /* A KV entry: Value is base64, null when empty (as Consul shows it). */
 json_t *consul_kv_json(const char *key, const uint8_t *val, size_t len, uint64_t create_index,
                        uint64_t modify_index);

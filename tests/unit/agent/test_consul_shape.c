@@ -12,6 +12,7 @@
 
 #include "agent/catalog/services.h"
 #include "agent/consul/consul_shape.h"
+#include "agent/consul/consul_write.h"
 
 static struct cat_instance web(void)
 {
@@ -237,6 +238,55 @@ static void test_register_refuses_what_troupe_cannot_run(void **state)
     assert_null(read_body("[1]", &e));
 }
 
+/* The text writer and the tree builder give the same entry, with every
+ * kind of value: escapes, output that is not UTF-8, meta, checks. */
+static void test_health_entry_text_is_the_tree(void **state)
+{
+    struct cat_instance in = web();
+    struct cat_check ck[2];
+    struct tags meta = {0};
+    struct consul_node n = {"h1", "10.0.0.1", "dc1", &meta};
+    struct cat_entry en;
+    struct consul_buf b = {0};
+    struct err e;
+    json_t *tree, *text;
+
+    assert_int_equal(tags_set(&meta, "rack", "r1", &e), 0);
+    assert_int_equal(tags_set(&in.meta, "v", "\xc3\xa9t\xc3\xa9", &e), 0);
+    memset(ck, 0, sizeof(ck));
+    for (int i = 0; i < 2; i++) {
+        snprintf(ck[i].id, sizeof(ck[i].id), "c%d", i);
+        snprintf(ck[i].instance, sizeof(ck[i].instance), "web-1");
+        snprintf(ck[i].type, sizeof(ck[i].type), i ? "exec" : "http");
+        ck[i].status = (uint8_t)(i ? CAT_CRITICAL : CAT_PASSING);
+    }
+    memcpy(ck[0].output, "HTTP 200 \"ok\"\t\x01", 15);
+    ck[0].output_len = 15;
+    memcpy(ck[1].output, "bad \xff\x00 bytes", 13);
+    ck[1].output_len = 13;
+    memset(&en, 0, sizeof(en));
+    en.inst = in;
+    snprintf(en.inst.node, sizeof(en.inst.node), "h1");
+    en.serving = 1;
+    en.n_checks = 2;
+    en.checks = ck;
+    for (int serving = 1; serving >= 0; serving--) {
+        en.serving = (uint8_t)serving;
+        b.len = 0;
+        consul_health_entry_write(&b, &n, &en, 42);
+        tree = consul_health_entry_json(&n, &en, 42);
+        text = json_loadb(b.p, b.len, 0, NULL);
+        assert_non_null(text);
+        if (!json_equal(tree, text)) {
+            char *t = json_dumps(tree, JSON_COMPACT);
+            fail_msg("tree %s\ntext %.*s", t, (int)b.len, b.p);
+        }
+        json_decref(tree);
+        json_decref(text);
+    }
+    consul_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_register_body_maps_onto_troupes_definition),
         cmocka_unit_test(test_register_one_check_is_service_id_and_keys_are_any_case),
         cmocka_unit_test(test_register_refuses_what_troupe_cannot_run),
+        cmocka_unit_test(test_health_entry_text_is_the_tree),
     };
     if (sodium_init() < 0)
         return 1;
