@@ -30,7 +30,9 @@ err() { jq -r .error "$TMP/out"; }
 
 # every write route of the table, with its resource: the test cannot miss one
 table=$SRC/agent/api/api_acl.c
-mapfile -t routes < <(grep -oE '\{"(PUT|DELETE)", "[^"]+", ACL_RES_[A-Z]+, ACL_WRITE' "$table" |
+# (the rows of troupe's API: the Consul listener's table follows it)
+mapfile -t routes < <(sed -n '/^static const struct acl_route table\[\]/,/^};/p' "$table" |
+    grep -oE '\{"(PUT|DELETE)", "[^"]+", ACL_RES_[A-Z]+, ACL_WRITE' |
     sed -E 's/\{"([A-Z]+)", "([^"]+)", ACL_RES_([A-Z]+), ACL_WRITE/\1 \2 \3/')
 [ ${#routes[@]} -ge 19 ] || fail "found only ${#routes[@]} write routes in $table"
 n=0
@@ -48,6 +50,21 @@ for r in "${routes[@]}"; do
     done
 done
 say "ok: $n write requests (${#routes[@]} routes, PUT also as POST) without a token: 403 naming the rule"
+# the same for every write row of the Consul listener's table (GET rows too:
+# the writes Consul took as GET), but those that only answer a refusal
+mapfile -t routes < <(sed -n '/^static const struct acl_route consul_table\[\]/,/^};/p' "$table" |
+    grep -E 'ACL_WRITE' | grep -v F_OPEN |
+    grep -oE '\{"(GET|PUT|DELETE)", "[^"]+", ACL_RES_[A-Z]+, ACL_WRITE' |
+    sed -E 's/\{"([A-Z]+)", "([^"]+)", ACL_RES_([A-Z]+), ACL_WRITE/\1 \2 \3/')
+[ ${#routes[@]} -ge 12 ] || fail "found only ${#routes[@]} Consul write routes in $table"
+for r in "${routes[@]}"; do
+    read -r m p res <<<"$r"
+    p=${p/%\*/x}
+    code=$(ip netns exec "$(ns 1)" curl -q -s -o "$TMP/out" -w '%{http_code}' --max-time 10 \
+        -X "$m" "http://127.0.0.1:8500$p" --data '{"Name": "web"}')
+    [ "$code" = 403 ] || fail "Consul's $m $p without a token answered $code: $(cat "$TMP/out")"
+done
+say "ok: ${#routes[@]} write routes of Consul's API without a token: 403"
 [ "$(q PUT /v1/kv/app/x --data v)" = 403 ] && [ "$(err)" = 'permission denied: needs kv:write on "app/x" (no token given; the default policy has kv:read)' ] ||
     fail "the KV refusal reads: $(err)"
 for p in /v1/agent/logs/web /v1/agent/ps /v1/agent/spec/web /v1/agent/secrets /v1/acl/tokens; do
