@@ -160,10 +160,6 @@ int consul_filter_parse(const char *expr, struct consul_filter **out, struct err
 
     *out = NULL;
     for (;;) {
-        if (f->n == CONSUL_FILTER_CLAUSES_MAX) {
-            rc = err_set(e, -EINVAL, "more than %d clauses", CONSUL_FILTER_CLAUSES_MAX);
-            goto fail;
-        }
         if ((rc = clause(&l, t, &f->c[f->n], e)) < 0)
             goto fail;
         f->n++;
@@ -172,6 +168,10 @@ int consul_filter_parse(const char *expr, struct consul_filter **out, struct err
             break;
         if (!is_word(t, &l, "and") && !is_word(t, &l, "or")) {
             rc = bad(e, "expected \"and\" or \"or\"", &l);
+            goto fail;
+        }
+        if (f->n == CONSUL_FILTER_CLAUSES_MAX) {
+            rc = err_set(e, -EINVAL, "more than %d clauses", CONSUL_FILTER_CLAUSES_MAX);
             goto fail;
         }
         f->c[f->n].or_before = is_word(t, &l, "or");
