@@ -48,7 +48,10 @@ struct agent {
     struct store *store;
     struct dnsd *dnsd;     /* NULL when DNS is off */
     struct consul *consul; /* NULL when Consul's HTTP API is off */
-    uint64_t member_gen;   /* bumped by every membership event: DNS answers depend on it */
+    /* Consul's lines of /metrics, set by consul/ while its listener is open
+     * (a callback, so that api/ need not include consul/, which includes it) */
+    void (*consul_write_metrics)(struct agent *a, FILE *f);
+    uint64_t member_gen; /* bumped by every membership event: DNS answers depend on it */
     struct super *super;
     struct catalog *catalog;     /* the service catalog (agent/catalog_impl.h) */
     struct place_drive *place;   /* NULL until the supervisor is open */

@@ -17,6 +17,7 @@
 #include "agent/catalog/catalog_impl.h"
 #include "agent/consul/consul_impl.h"
 #include "agent/log.h"
+#include "agent/metrics.h"
 #include "core/mem.h"
 
 #define WAIT_DEFAULT_MS (5u * 60u * 1000u) /* Consul's */
@@ -188,8 +189,15 @@ static void get_peers(struct agent *a, struct httpd_req *req, const char *rest)
     consul_reply_json(a, req, 200, arr);
 }
 
+void consul_refused(struct agent *a, enum consul_refusal what)
+{
+    if (a->consul)
+        a->consul->refused[what]++;
+}
+
 static void refuse_session(struct agent *a, struct httpd_req *req, const char *rest)
 {
+    consul_refused(a, CONSUL_REFUSED_SESSION);
     consul_reply_error(a, req, 501,
                        "sessions need a linearizable store, which troupe does not have: every "
                        "agent accepts writes on its own (see docs/consul-compat.md)");
@@ -197,6 +205,7 @@ static void refuse_session(struct agent *a, struct httpd_req *req, const char *r
 
 static void refuse_catalog_write(struct agent *a, struct httpd_req *req, const char *rest)
 {
+    consul_refused(a, CONSUL_REFUSED_CATALOG);
     consul_reply_error(a, req, 501,
                        "troupe has no catalog of other nodes to write: each agent is the only "
                        "writer of its own services; register them on their agent with "
@@ -263,6 +272,38 @@ static void handle(void *ud, struct httpd_req *req)
         consul_reply_error(a, req, 404, "no such endpoint: %s %s", method, path);
 }
 
+/* ---- metrics ---- */
+
+static void observe(void *ud, int tag, int status, double seconds)
+{
+    struct consul *c = ud;
+
+    c->answers[status >= 100 && status < 600 ? status / 100 : 0]++;
+}
+
+static void write_metrics(struct agent *a, FILE *f)
+{
+    static const char *const refusals[] = {"cas", "session", "catalog_write", "flags"};
+    struct consul *c = a->consul;
+
+    if (!c)
+        return;
+    metrics_head(f, "troupe_consul_requests_total", "counter",
+                 "Requests answered by Consul's HTTP API (--consul-http), by status class.");
+    for (int i = 2; i <= 5; i++)
+        if (i != 3) /* no redirects: nothing is ever 1xx or 3xx */
+            fprintf(f, "troupe_consul_requests_total{code=\"%dxx\"} %llu\n", i,
+                    (unsigned long long)c->answers[i]);
+    metrics_head(f, "troupe_consul_refusals_total", "counter",
+                 "Requests of Consul's API refused by design (docs/consul-compat.md), by what "
+                 "they asked for.");
+    for (int i = 0; i < CONSUL_REFUSED_N; i++)
+        fprintf(f, "troupe_consul_refusals_total{what=\"%s\"} %llu\n", refusals[i],
+                (unsigned long long)c->refused[i]);
+    metrics_one(f, "troupe_consul_connections_open", "gauge",
+                "Connections open to Consul's HTTP API.", httpd_stats(c->httpd)->conns_open);
+}
+
 /* ---- the listener ---- */
 
 int consul_open(struct agent *a, struct err *e)
@@ -294,7 +335,9 @@ int consul_open(struct agent *a, struct err *e)
         return err_wrap(e, "Consul's HTTP API on %s", addr);
     }
     httpd_set_tls(c->httpd, a->api_tls);
+    httpd_set_observer(c->httpd, observe, c);
     a->consul = c;
+    a->consul_write_metrics = write_metrics;
     log_info("consul", "Consul's HTTP API on %s://%s (datacenter %s)",
              a->api_tls ? "https" : "http", addr, a->cfg.datacenter);
     return 0;
@@ -304,9 +347,12 @@ void consul_close(struct agent *a)
 {
     if (!a->consul)
         return;
+    /* requests still parked are answered after this: count none of them */
+    httpd_set_observer(a->consul->httpd, NULL, NULL);
     httpd_close(a->consul->httpd, NULL, NULL);
     free(a->consul);
     a->consul = NULL;
+    a->consul_write_metrics = NULL;
 }
 
 struct httpd *consul_httpd(struct agent *a)

@@ -14,9 +14,23 @@
 
 struct agent;
 
+/* What troupe refuses by design, counted so an operator sees who asks. */
+enum consul_refusal {
+    CONSUL_REFUSED_CAS,     /* ?cas, ?acquire, ?release */
+    CONSUL_REFUSED_SESSION, /* /v1/session/... */
+    CONSUL_REFUSED_CATALOG, /* /v1/catalog/register, /deregister */
+    CONSUL_REFUSED_FLAGS,   /* KV ?flags other than 0 */
+    CONSUL_REFUSED_N
+};
+
 struct consul {
     struct httpd *httpd;
+    uint64_t answers[6]; /* by the status's first digit, 1xx..5xx (0: other) */
+    uint64_t refused[CONSUL_REFUSED_N];
 };
+
+/* Counts one refusal (consul_http.c). */
+void consul_refused(struct agent *a, enum consul_refusal what);
 
 /* X-Consul-Index: never 0, never lower than one this agent gave before,
  * also across a restart (consul_index.c). */

@@ -112,6 +112,7 @@ static int refused_param(struct agent *a, struct httpd_req *req)
         if (api_query_has(req, params[i])) {
             char what[16];
             snprintf(what, sizeof(what), "?%s", params[i]);
+            consul_refused(a, CONSUL_REFUSED_CAS);
             consul_reply_error(a, req, 501, refuse_linear, what);
             return 1;
         }
@@ -143,6 +144,7 @@ static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
     if (refused_param(a, req) || check_key(a, req, key) < 0)
         return;
     if (api_query_uint(req, "flags", &flags) < 0 || flags != 0) {
+        consul_refused(a, CONSUL_REFUSED_FLAGS);
         consul_reply_error(a, req, 400,
                            "?flags: troupe's KV keeps no flags, only 0 is taken (see "
                            "docs/consul-compat.md)");
