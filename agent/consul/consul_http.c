@@ -245,7 +245,8 @@ void consul_routes_each(void (*fn)(void *ud, const char *method, const char *pat
 static void handle(void *ud, struct httpd_req *req)
 {
     struct agent *a = ud;
-    const char *method = httpd_req_method(req), *path = httpd_req_path(req), *query, *rest;
+    const char *method = httpd_req_method(req), *path = httpd_req_path(req), *query, *rest = "";
+    const struct api_route *r = NULL;
     size_t query_len;
     int known = 0;
     char why[256];
@@ -255,21 +256,23 @@ static void handle(void *ud, struct httpd_req *req)
         consul_reply_error(a, req, 400, "%s", why);
         return;
     }
-    /* the same tokens and rules as troupe's API, with Consul's routes */
+    for (size_t i = 0; i < N_TABLES && !r; i++)
+        r = api_route_find(tables[i].t, *tables[i].n, method, path, &rest, &known);
+    /* a path that is no route is answered as Consul does, with its headers
+     * (its clients read X-Consul-Index even from a 404) */
+    if (!r && known) {
+        consul_reply_error(a, req, 405, "method %s not allowed on %s", method, path);
+        return;
+    }
+    if (!r) {
+        consul_reply_error(a, req, 404, "no such endpoint: %s %s", method, path);
+        return;
+    }
+    /* the same tokens and rules as troupe's API, with Consul's routes: a
+     * route without a row of the table is refused there (fail closed) */
     if (!api_acl_check_consul(a, req))
         return;
-    for (size_t i = 0; i < N_TABLES; i++) {
-        const struct api_route *r =
-            api_route_find(tables[i].t, *tables[i].n, method, path, &rest, &known);
-        if (r) {
-            r->fn(a, req, rest);
-            return;
-        }
-    }
-    if (known)
-        consul_reply_error(a, req, 405, "method %s not allowed on %s", method, path);
-    else
-        consul_reply_error(a, req, 404, "no such endpoint: %s %s", method, path);
+    r->fn(a, req, rest);
 }
 
 /* ---- metrics ---- */
