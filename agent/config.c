@@ -899,7 +899,7 @@ int config_parse(struct config *c, int argc, char **argv, struct err *e)
 
 /* 127.0.0.0/8 and ::1 (and ::ffff:127.0.0.0/104): only this machine
  * reaches them. The unspecified address is every interface. */
-static int is_loopback(const struct node_addr *a)
+int config_is_loopback(const struct node_addr *a)
 {
     static const uint8_t v6_loop[16] = {[15] = 1};
     static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
@@ -920,23 +920,24 @@ int config_check(const struct config *c, struct err *e)
                                            : "--http-tls-key needs --http-tls-cert FILE");
     if (c->http_tls_cert[0] && c->http_insecure)
         return err_set(e, -EINVAL, "--http-insecure and --http-tls-cert contradict: drop one");
-    if (c->acl_default == ACL_DEFAULT_OFF && !is_loopback(&c->http))
+    if (c->acl_default == ACL_DEFAULT_OFF && !config_is_loopback(&c->http))
         return err_set(e, -EINVAL,
                        "--acl-default off lets anyone who reaches the API do anything: only "
                        "with a loopback --http address");
-    if (!is_loopback(&c->http) && !c->http_tls_cert[0] && !c->http_insecure)
+    if (!config_is_loopback(&c->http) && !c->http_tls_cert[0] && !c->http_insecure)
         return err_set(e, -EINVAL,
                        "--http %s is beyond loopback: give the API TLS with --http-tls-cert "
                        "FILE --http-tls-key FILE, or say --http-insecure to serve plain HTTP "
                        "to the network",
                        node_addr_str(&c->http, addr, sizeof(addr)));
-    if (c->consul_http.family && !is_loopback(&c->consul_http) && !c->http_tls_cert[0] &&
+    if (c->consul_http.family && !config_is_loopback(&c->consul_http) && !c->http_tls_cert[0] &&
         !c->http_insecure)
         return err_set(e, -EINVAL,
                        "--consul-http %s is beyond loopback: give the API TLS with "
                        "--http-tls-cert FILE --http-tls-key FILE, or say --http-insecure",
                        node_addr_str(&c->consul_http, addr, sizeof(addr)));
-    if (c->acl_default == ACL_DEFAULT_OFF && c->consul_http.family && !is_loopback(&c->consul_http))
+    if (c->acl_default == ACL_DEFAULT_OFF && c->consul_http.family &&
+        !config_is_loopback(&c->consul_http))
         return err_set(e, -EINVAL,
                        "--acl-default off lets anyone who reaches the API do anything: only "
                        "with a loopback --consul-http address");

@@ -103,6 +103,8 @@ int config_parse_json(struct config *c, const char *text, size_t len, struct err
  * ends with it): -EINVAL with a message naming the flags. */
 int config_check(const struct config *c, struct err *e);
 void config_print_help(FILE *f);
+/* 1 when a is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x). */
+int config_is_loopback(const struct node_addr *a);
 /* The option table as docs/options.md (--help-markdown) and as the options
  * section of the man page (--help-man); scripts/gen-docs writes both. */
 void config_print_markdown(FILE *f);

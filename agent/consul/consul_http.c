@@ -337,12 +337,16 @@ int consul_open(struct agent *a, struct err *e)
         }
         return err_wrap(e, "Consul's HTTP API on %s", addr);
     }
-    httpd_set_tls(c->httpd, a->api_tls);
+    /* on loopback plain HTTP, as Consul's clients expect at 127.0.0.1:8500;
+     * beyond it the API's certificate (config_check asks for one) */
+    if (!config_is_loopback(&a->cfg.consul_http))
+        httpd_set_tls(c->httpd, a->api_tls);
     httpd_set_observer(c->httpd, observe, c);
     a->consul = c;
     a->consul_write_metrics = write_metrics;
     log_info("consul", "Consul's HTTP API on %s://%s (datacenter %s)",
-             a->api_tls ? "https" : "http", addr, a->cfg.datacenter);
+             a->api_tls && !config_is_loopback(&a->cfg.consul_http) ? "https" : "http", addr,
+             a->cfg.datacenter);
     return 0;
 }
 

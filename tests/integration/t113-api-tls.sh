@@ -4,7 +4,8 @@
 # starts with a warning and never maps OpenSSL; with a certificate, curl
 # --cacert and the CLI get answers, plain HTTP to the same port gets none,
 # a bad certificate or key is refused naming the file, and SIGHUP reads the
-# certificate again (a broken one keeps the running one).
+# certificate again (a broken one keeps the running one). Consul's API on
+# loopback stays plain HTTP beside it.
 . "$(dirname "$0")/lib.sh"
 net_up 1
 IP=10.77.0.1
@@ -114,6 +115,11 @@ in_ns curl -s --max-time 5 -o /dev/null "$URL/v1/self" && fail "curl trusted the
 code=$(in_ns curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://$IP:7421/v1/self")
 [ "$code" = 000 ] || fail "plain HTTP to the TLS port got an HTTP answer ($code)"
 say "ok: no answer to plain HTTP, curl without the CA refuses"
+# Consul's API on loopback stays plain HTTP, as Consul's clients expect it
+in_ns curl -sf --max-time 5 -H "X-Consul-Token: $TEST_TOKEN" http://127.0.0.1:8500/v1/kv/t113?raw |
+    grep -q "over tls" || fail "Consul's API on 127.0.0.1:8500 is not plain HTTP beside a TLS API"
+grep -q "Consul's HTTP API on http://127.0.0.1:8500" "$TMP/tls.log" || fail "the log does not say http"
+say "ok: Consul's API on loopback speaks plain HTTP beside the TLS API"
 
 # the CLI: an https:// address and the CA from --ca-cert or $TROUPE_CACERT
 in_ns "$BIN" --http "$URL" --ca-cert "$C/ca.pem" info >"$TMP/cli.out" 2>&1 ||
