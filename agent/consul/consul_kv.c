@@ -252,7 +252,8 @@ static void list_events(struct agent *a, struct httpd_req *req)
     if (httpd_req_query(req, "name", s->name, sizeof(s->name)) < 0)
         s->name[0] = '\0';
     crdt_scan(a->catalog->crdt, CRDT_EVENT, NULL, 0, ev_cb, s);
-    qsort(s->v, s->n, sizeof(*s->v), by_hlc);
+    if (s->n) /* qsort takes no NULL array, even empty */
+        qsort(s->v, s->n, sizeof(*s->v), by_hlc);
     for (size_t i = 0; i < s->n; i++) {
         if (s->n - i <= EVENTS_MAX)
             json_array_append(arr, s->v[i].j);
