@@ -403,19 +403,46 @@ static void health_state(struct agent *a, struct httpd_req *req)
 
 /* ---- routes ---- */
 
-#define BLOCKING(name, fn)                                                                         \
-    static void name(struct agent *a, struct httpd_req *req, const char *rest)                     \
-    {                                                                                              \
-        consul_block(a, req, fn);                                                                  \
-    }
-BLOCKING(read_nodes, nodes)
-BLOCKING(read_node, node)
-BLOCKING(read_services, services)
-BLOCKING(read_service, service)
-BLOCKING(read_health_service, health_service)
-BLOCKING(read_health_checks, health_checks)
-BLOCKING(read_health_node, health_node)
-BLOCKING(read_health_state, health_state)
+/* Every read of this file blocks with ?index=&wait= (consul_block). */
+static void read_nodes(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, nodes);
+}
+
+static void read_node(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, node);
+}
+
+static void read_services(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, services);
+}
+
+static void read_service(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, service);
+}
+
+static void read_health_service(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, health_service);
+}
+
+static void read_health_checks(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, health_checks);
+}
+
+static void read_health_node(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, health_node);
+}
+
+static void read_health_state(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    consul_block(a, req, health_state);
+}
 
 const struct api_route consul_catalog_routes[] = {
     {"GET", "/v1/catalog/datacenters", get_datacenters},
