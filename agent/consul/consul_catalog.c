@@ -186,7 +186,63 @@ static void services(struct agent *a, struct httpd_req *req)
     consul_reply_json(a, req, 200, o);
 }
 
-/* The instances of NAME (?tag); 0, or answered an error. */
+/* 1 when the instance has tag. */
+static int has_tag(const struct cat_instance *in, const char *tag)
+{
+    for (size_t i = 0; i < in->n_tags; i++)
+        if (strcmp(in->tags[i], tag) == 0)
+            return 1;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Drops the entries that lack a tag of a second, third... ?tag= (Consul
+ * returns only instances with every tag asked for); the first was given
+ * to the query. The raw query was checked at the edge (api_input.c). */
+static void more_tags(struct httpd_req *req, struct cat_entry *es, size_t *n)
+{
+    size_t qlen;
+    const char *q = httpd_req_query_raw(req, &qlen), *end = q ? q + qlen : NULL;
+    int seen = 0;
+
+    while (q && q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp ? amp : end;
+        char tag[CAT_TAG_MAX + 2];
+        size_t t = 0, kept = 0;
+
+        if (stop - q > 4 && memcmp(q, "tag=", 4) == 0 && seen++) {
+            for (const char *p = q + 4; p < stop && t < sizeof(tag) - 1; p++) {
+                int hi, lo;
+                if (*p == '%' && p + 2 < stop && (hi = hexval(p[1])) >= 0 &&
+                    (lo = hexval(p[2])) >= 0) {
+                    tag[t++] = (char)(hi * 16 + lo);
+                    p += 2;
+                } else {
+                    tag[t++] = *p == '+' ? ' ' : *p;
+                }
+            }
+            tag[t] = '\0';
+            for (size_t i = 0; i < *n; i++) {
+                if (has_tag(&es[i].inst, tag))
+                    es[kept++] = es[i];
+                else
+                    free(es[i].checks);
+            }
+            *n = kept;
+        }
+        q = stop + 1;
+    }
+}
+
+/* The instances of NAME (every ?tag); 0, or answered an error. */
 static int entries(struct agent *a, struct httpd_req *req, const char *prefix, uint8_t max,
                    int only_serving, struct cat_entry **es, size_t *n)
 {
@@ -207,6 +263,8 @@ static int entries(struct agent *a, struct httpd_req *req, const char *prefix, u
     catalog_view(a, &v);
     if (cat_service_entries(&v, name, rc >= 0 ? tag : NULL, max, only_serving, es, n, &e) < 0)
         *n = 0; /* a name troupe cannot hold has no instances */
+    else if (rc >= 0 && *n)
+        more_tags(req, *es, n);
     return 0;
 }
 

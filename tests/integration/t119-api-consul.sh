@@ -94,6 +94,9 @@ done
     fail "?filter=ServicePort == 8081"
 [ "$(capi 2 '/v1/health/service/web?filter=Node.Node%20==%20h1' | jq length)" = 1 ] ||
     fail "?filter=Node.Node == h1"
+[ "$(capi 2 '/v1/health/service/web?tag=v1&tag=v2' | jq length)" = 0 ] &&
+    [ "$(capi 2 '/v1/health/service/web?tag=v1&tag=v1' | jq length)" = 2 ] ||
+    fail "several ?tag= are not all applied"
 
 say "tokens: X-Consul-Token, ?token=, Authorization: Bearer; none may not write"
 [ "$(status 1 PUT /v1/kv/t -d x)" = 403 ] || fail "an anonymous KV write was not refused"
