@@ -162,27 +162,93 @@ static void node(struct agent *a, struct httpd_req *req)
     free(b);
 }
 
+/* Adds the tags of in that tags lacks. */
+static void add_tags(json_t *tags, const struct cat_instance *in)
+{
+    for (size_t t = 0; t < in->n_tags; t++) {
+        size_t i, n = json_array_size(tags);
+        for (i = 0; i < n; i++)
+            if (strcmp(json_string_value(json_array_get(tags, i)), in->tags[t]) == 0)
+                break;
+        if (i == n)
+            json_array_append_new(tags, json_string(in->tags[t]));
+    }
+}
+
+/* With ?node-meta or ?filter: the services with an instance that passes
+ * them (the filter sees each instance as /v1/catalog/service/NAME shows
+ * it), with those instances' tags. */
+static json_t *services_selected(struct agent *a, struct httpd_req *req,
+                                 const struct cat_service *s, size_t n,
+                                 const struct consul_filter *f)
+{
+    struct node_buf *b = xmalloc(sizeof(*b));
+    uint64_t idx = consul_index(a);
+    json_t *o = json_object();
+    struct cat_view v;
+
+    catalog_view(a, &v);
+    for (size_t i = 0; i < n; i++) {
+        struct cat_entry *es = NULL;
+        json_t *tags = NULL;
+        size_t m = 0;
+        struct err e;
+
+        if (cat_service_entries(&v, s[i].name, NULL, CAT_CRITICAL, 0, &es, &m, &e) < 0)
+            continue;
+        for (size_t k = 0; k < m; k++) {
+            node_of(a, es[k].inst.node, b);
+            if (!node_meta_ok(req, &b->meta))
+                continue;
+            if (f) {
+                json_t *row = consul_catalog_service_json(&b->n, &es[k].inst, idx);
+                int ok = consul_filter_match(f, row);
+                json_decref(row);
+                if (!ok)
+                    continue;
+            }
+            if (!tags)
+                tags = json_array();
+            add_tags(tags, &es[k].inst);
+        }
+        if (tags)
+            json_object_set_new(o, s[i].name, tags);
+        cat_entries_free(es, m);
+    }
+    free(b);
+    return o;
+}
+
 static void services(struct agent *a, struct httpd_req *req)
 {
     struct cat_view v;
     struct cat_service *s = NULL;
+    struct consul_filter *f;
     size_t n = 0;
     struct err e;
     json_t *o;
 
+    if (filter_param(a, req, &f) < 0)
+        return;
     catalog_view(a, &v);
     if (cat_services(&v, &s, &n, &e) < 0) {
+        consul_filter_free(f);
         consul_reply_error(a, req, 500, "%s", e.msg);
         return;
     }
-    o = json_object();
-    for (size_t i = 0; i < n; i++) {
-        json_t *tags = json_array();
-        for (size_t k = 0; k < s[i].n_tags; k++)
-            json_array_append_new(tags, json_string(s[i].tags[k]));
-        json_object_set_new(o, s[i].name, tags);
+    if (f || api_query_has(req, "node-meta")) {
+        o = services_selected(a, req, s, n, f);
+    } else {
+        o = json_object();
+        for (size_t i = 0; i < n; i++) {
+            json_t *tags = json_array();
+            for (size_t k = 0; k < s[i].n_tags; k++)
+                json_array_append_new(tags, json_string(s[i].tags[k]));
+            json_object_set_new(o, s[i].name, tags);
+        }
     }
     free(s);
+    consul_filter_free(f);
     consul_reply_json(a, req, 200, o);
 }
 

@@ -94,6 +94,9 @@ done
     fail "?filter=ServicePort == 8081"
 [ "$(capi 2 '/v1/health/service/web?filter=Node.Node%20==%20h1' | jq length)" = 1 ] ||
     fail "?filter=Node.Node == h1"
+[ "$(capi 2 '/v1/catalog/services?filter=ServicePort%20==%208081' | jq -c .)" = '{"web":["v1"]}' ] &&
+    [ "$(capi 2 '/v1/catalog/services?node-meta=rack:none' | jq -c .)" = '{}' ] ||
+    fail "?filter and ?node-meta on /v1/catalog/services"
 [ "$(capi 2 '/v1/health/service/web?tag=v1&tag=v2' | jq length)" = 0 ] &&
     [ "$(capi 2 '/v1/health/service/web?tag=v1&tag=v1' | jq length)" = 2 ] ||
     fail "several ?tag= are not all applied"
