@@ -476,22 +476,26 @@ static int lww_after(const struct crdt_rec *a, const struct crdt_rec *b)
 }
 
 /* A multi-writer record of ours from before this boot, newer than what our
- * data dir held: peers kept what we wrote or deleted after the snapshot we
- * started from, and that is the truth of the key, not our old copy (which
- * would come back with its old stamp). It is taken as it is, with its
- * version (no new one: peers hold it already); if another origin's write
- * beats it, it loses as any write of ours does. */
-static const struct crdt_rec *adopt_own(struct crdt *c, const struct crdt_rec *r)
+ * data dir held (`held`, or NULL): peers kept what we wrote or deleted
+ * after the snapshot we started from. Since this boot our digest covered
+ * that version without our holding it, so peers that took the coverage
+ * from us skip it and keep our older copy (or drop the key by our
+ * census): what we decide is written again under a new version.
+ * - A delete is taken with its stamp: it can only hide older writes,
+ *   which it did already.
+ * - A write is withdrawn: a tombstone with the stamp of what our data dir
+ *   held (0 when nothing), so it hides nothing newer and other writers'
+ *   values read as before. Written again with its old stamp, the write
+ *   would come back over a later delete whose tombstone was collected
+ *   where no copy of it was held; left at its old version, peers that
+ *   skip it would disagree. The write is lost with the data dir that
+ *   lacked it, as a one-writer record is. */
+static const struct crdt_rec *adopt_own(struct crdt *c, const struct crdt_rec *r,
+                                        const struct rnode *held)
 {
-    const struct crdt_rec *win;
-    const struct rnode *n = store(c, c->me, r);
+    uint64_t stamp = r->deleted ? r->hlc : held ? held->r.hlc : 0;
 
-    if (n->r.deleted)
-        return &n->r;
-    win = crdt_lww(c, r->kind, r->key);
-    if (win && win != &n->r && lww_after(win, &n->r))
-        return write_own(c, r->kind, r->key, NULL, 0, 1, r->hlc);
-    return &n->r;
+    return write_own(c, r->kind, r->key, NULL, 0, 1, stamp);
 }
 
 /* A copy of one of our own records that we do not hold at that version or
@@ -536,7 +540,7 @@ int crdt_merge(struct crdt *c, const struct crdt_rec *r, const struct crdt_rec *
         if (held && held->r.version >= r->version)
             return 0;
         if (is_lww(r->kind) && r->version <= c->boot_floor)
-            stored = adopt_own(c, r);
+            stored = adopt_own(c, r, held);
         else
             stored = reassert(c, r, held);
         if (!stored)
@@ -748,6 +752,10 @@ void crdt_boot(struct crdt *c, uint64_t epoch)
     c->loaded_max = c->me->covered;
     c->me->covered = floor;
     c->boot_floor = floor;
+    /* any version of ours before this boot may have been deleted and
+     * collected, past what our data dir holds too: a peer that covers less
+     * of us than the floor gets our census */
+    c->me->gone = floor;
 }
 
 /* Our one-writer records read back from disk, stamped again in this boot:
@@ -825,6 +833,16 @@ int crdt_booted(const struct crdt *c)
 uint64_t crdt_boot_floor(const struct crdt *c)
 {
     return c->boot_floor;
+}
+
+int crdt_each_origin(const struct crdt *c, int (*cb)(void *ud, const char *origin), void *ud)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < c->n_origins && rc == 0; i++)
+        if (c->origins[i] != c->me && c->origins[i]->n)
+            rc = cb(ud, c->origins[i]->name);
+    return rc;
 }
 
 uint64_t crdt_covered(const struct crdt *c, const char *origin)

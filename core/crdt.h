@@ -168,6 +168,9 @@ uint64_t crdt_boot_floor(const struct crdt *c);
  * restarted from older state, and as in crdt_cover the counter moves past
  * it and our records are stamped again (no sync is counted). */
 void crdt_self_floor(struct crdt *c, uint64_t version);
+/* Calls cb with the name of every origin other than us of which we hold
+ * records, in name order; stops and returns cb's value when it is not 0. */
+int crdt_each_origin(const struct crdt *c, int (*cb)(void *ud, const char *origin), void *ud);
 /* Our coverage of origin (0 when unknown). */
 uint64_t crdt_covered(const struct crdt *c, const char *origin);
 

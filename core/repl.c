@@ -733,25 +733,55 @@ static void on_census(struct repl *r, const struct repl_msg *m)
     }
 }
 
+/* 1 when we started from a data dir and have not yet asked peer `to` for
+ * every record of ours it holds. */
+static int not_asked(struct repl *r, const char *to)
+{
+    const struct peer_dg *pd = peer_find(r, to, 0);
+    return crdt_booted(r->c) && !(pd && pd->asked);
+}
+
+/* The digest that goes with a delta for peer `to` (heap: release). Until
+ * we asked it for our records, our own entry is left out: the peer would
+ * cover our versions from it, among them ones of a previous start that we
+ * no longer know of, while our census of ourselves, which says which of
+ * them are gone, waits for the ask (send_census). */
+static void digest_for(struct repl *r, const char *to, struct crdt_digest *mine)
+{
+    crdt_digest(r->c, mine);
+    if (!not_asked(r, to))
+        return;
+    for (size_t i = 0; i < mine->n; i++) {
+        if (strcmp(mine->e[i].origin, crdt_self(r->c)) == 0) {
+            memmove(mine->e + i, mine->e + i + 1, (mine->n - i - 1) * sizeof(*mine->e));
+            mine->n--;
+            break;
+        }
+    }
+}
+
 /* The records a peer lacks, as a delta: against its digest d, or, with
  * set, against its entries of those buckets and ours elsewhere. Heap. */
 static uint8_t *delta_for(struct repl *r, const char *to, const struct crdt_digest *d,
                           const struct repl_buckets *set, int reply, size_t *len)
 {
-    struct crdt_digest mine, peer;
+    struct crdt_digest mine, peer, send;
     uint32_t n = 0;
     uint8_t *data;
 
+    digest_for(r, to, &send);
     if (!set) {
-        data = repl_msg_encode_delta(r->c, d, reply, NULL, CODEC_STREAM_MAX, len, &n);
+        data = repl_msg_encode_delta_as(r->c, &send, d, reply, NULL, CODEC_STREAM_MAX, len, &n);
+        crdt_digest_release(&send);
         r->st.sync_records_out += n;
         send_census(r, to, d);
         return data;
     }
     crdt_digest_all(r->c, &mine);
     digest_patch(&mine, d, set, &peer);
-    data = repl_msg_encode_delta(r->c, &peer, reply, set, CODEC_STREAM_MAX, len, &n);
+    data = repl_msg_encode_delta_as(r->c, &send, &peer, reply, set, CODEC_STREAM_MAX, len, &n);
     send_census(r, to, &peer);
+    crdt_digest_release(&send);
     crdt_digest_release(&peer);
     crdt_digest_release(&mine);
     r->st.sync_records_out += n;
@@ -776,6 +806,8 @@ static uint8_t *on_summary(struct repl *r, const char *from, const struct repl_m
     data = repl_msg_encode_partial(&mine, &set, len);
     digest_patch(&mine, &none, &set, &kept); /* what we know of it for now */
     keep_digest(r, from, &kept, NULL);
+    if (valid_peer(r, from) && not_asked(r, from))
+        repl_sync_soon(r, from); /* ask it for our records: until then it cannot cover us */
     crdt_digest_release(&mine);
     free(h);
     return data;
@@ -813,7 +845,10 @@ static void on_partial(struct repl *r, const char *from, struct repl_msg *m)
         data = repl_msg_encode_delta_as(r->c, &mine, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
         crdt_digest_release(&mine);
     } else {
-        data = repl_msg_encode_delta(r->c, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
+        struct crdt_digest send;
+        digest_for(r, from, &send);
+        data = repl_msg_encode_delta_as(r->c, &send, &peer, 1, &m->set, CODEC_STREAM_MAX, &len, &n);
+        crdt_digest_release(&send);
     }
     r->st.sync_records_out += n;
     send_census(r, from, &peer);
@@ -912,43 +947,49 @@ int repl_recv_stream(struct repl *r, uint64_t wall_ms, const char *from, const u
 
 struct gc_acc {
     struct repl *r;
-    int (*live)(void *ud, const char *node);
-    void *ud;
     const struct crdt_digest **dg;
-    size_t n;
+    size_t n, cap;
     int blocked;
 };
 
-static void gc_consider(struct gc_acc *a, const char *name)
+/* A member that counts: its digest goes in, or collection waits for it. */
+static int gc_count(void *ud, const char *name)
 {
-    struct peer_dg *p;
+    struct gc_acc *a = ud;
+    const struct peer_dg *p;
 
-    if (a->blocked || strcmp(name, crdt_self(a->r->c)) == 0 || !a->live(a->ud, name))
-        return;
-    p = peer_find(a->r, name, 0);
-    if (!p)
-        a->blocked = 1; /* a live member we never heard a digest from */
+    if (!name || strcmp(name, crdt_self(a->r->c)) == 0)
+        return 0;
+    if (!(p = peer_find(a->r, name, 0))) {
+        a->blocked = 1; /* a member we never heard a digest from */
+        return 1;
+    }
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->dg = xrealloc(a->dg, a->cap * sizeof(*a->dg));
+    }
+    a->dg[a->n++] = &p->d;
+    return 0;
 }
 
-size_t repl_gc(struct repl *r, int (*live)(void *ud, const char *node), void *ud)
+size_t repl_gc(struct repl *r, const struct repl_peers *members)
 {
-    struct gc_acc a = {r, live, ud, NULL, 0, 0};
-    struct crdt_digest mine;
+    struct gc_acc a = {r, NULL, 0, 0, 0};
     size_t n = 0;
 
-    /* Members we know of: every origin in the store and every digest sender. */
-    crdt_digest(r->c, &mine);
-    for (size_t i = 0; i < mine.n; i++)
-        gc_consider(&a, mine.e[i].origin);
-    crdt_digest_release(&mine);
-    if (a.blocked)
-        return 0;
-    a.dg = xmalloc((r->n_peers ? r->n_peers : 1) * sizeof(*a.dg));
-    for (size_t i = 0; i < r->n_peers; i++) {
-        if (live(ud, r->peers[i].name))
-            a.dg[a.n++] = &r->peers[i].d;
-    }
-    n = crdt_gc(r->c, a.dg, a.n);
+    /* Every member listed counts, whether or not we hold records of it:
+     * one cut off since it joined may hold writes nobody has seen, and a
+     * multi-writer delete collected before it returns would let its older
+     * write of the key read again. So does every origin we hold records
+     * of, listed or not: a member list that is not whole yet (a restart
+     * before the first push-pull) must not let us collect, since peers
+     * take our coverage and would never get the tombstone. */
+    for (size_t i = 0; members && i < members->n && !a.blocked; i++)
+        gc_count(&a, members->at(members->ud, i));
+    if (!a.blocked)
+        crdt_each_origin(r->c, gc_count, &a);
+    if (!a.blocked)
+        n = crdt_gc(r->c, a.dg, a.n);
     free(a.dg);
     r->st.gc_collected += n;
     return n;

@@ -141,12 +141,15 @@ int repl_recv_stream(struct repl *r, uint64_t wall_ms, const char *from, const u
 /* Pops the next output; 1 when *o was filled, 0 when none is left. */
 int repl_poll_out(struct repl *r, struct repl_out *o);
 
-/* Collects tombstones that every member that counts has: live(ud, node)
- * says which. A member that counts and whose digest we never got blocks
- * it. The agent counts every member not yet reaped, dead and left ones
- * included, so a member that returns before it is reaped gets the
- * tombstones themselves; one that was not counted learns by census. */
-size_t repl_gc(struct repl *r, int (*live)(void *ud, const char *node), void *ud);
+/* Collects tombstones that every member that counts has covered: the
+ * members listed (we may be among them). The agent lists every member not
+ * yet reaped, dead and left ones included, so a member that returns before
+ * it is reaped gets the tombstones themselves; one that was not counted
+ * learns by census. A listed member whose digest we never got blocks
+ * collection, whether or not we hold records of it: cut off since it
+ * joined, it may hold writes nobody has seen, and a multi-writer delete
+ * collected before it returns would let its older write read again. */
+size_t repl_gc(struct repl *r, const struct repl_peers *members);
 
 /* A member is about to be reaped: its multi-writer writes and deletes of
  * `kind` that decide a read are written again under our name, with their

@@ -235,28 +235,35 @@ static void one_op(struct sim_churn *ch, uint64_t now, const struct sim_churn_ho
 /* ---- collection, as the agent counts members ---- */
 
 struct gc_view {
-    const struct sim_churn *ch;
-    struct swim *sw;
+    const char **names;
+    size_t n;
 };
 
-static int counts(void *ud, const char *node)
+static const char *gc_at(void *ud, size_t i)
 {
-    const struct gc_view *v = ud;
-    const struct swim_member *m = swim_member_find(v->sw, node);
-
-    if (strcmp(node, swim_self(v->sw)->name) == 0)
-        return 1;
-    if (v->ch->cfg.gc_serving)
-        return m && (m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT);
-    return m != NULL; /* every member not yet reaped */
+    return ((const struct gc_view *)ud)->names[i];
 }
 
+/* Every member not yet reaped counts; with gc_serving only live ones. */
 static void gc_all(struct sim_churn *ch, const struct sim_churn_hooks *h)
 {
     for (uint32_t i = 0; i < ch->total; i++) {
-        struct gc_view v = {ch, h->swim_of(h->ud, i)};
-        if (usable(ch, i) && v.sw)
-            repl_gc(sim_repl_repl(ch->s, i), counts, &v);
+        struct swim *sw = h->swim_of(h->ud, i);
+        struct gc_view v = {NULL, 0};
+        struct repl_peers p = {0, gc_at, &v};
+        size_t n;
+        if (!usable(ch, i) || !sw)
+            continue;
+        n = swim_member_count(sw);
+        v.names = xcalloc(n ? n : 1, sizeof(*v.names));
+        for (size_t k = 0; k < n; k++) {
+            const struct swim_member *m = swim_member_at(sw, k);
+            if (!ch->cfg.gc_serving || m->state == SWIM_ALIVE || m->state == SWIM_SUSPECT)
+                v.names[v.n++] = m->name;
+        }
+        p.n = v.n;
+        repl_gc(sim_repl_repl(ch->s, i), &p);
+        free(v.names);
     }
 }
 

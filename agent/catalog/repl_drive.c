@@ -34,14 +34,14 @@ int repl_drive_serving(void *ud, const char *node)
 }
 
 /* Whose digest must cover a tombstone before it is collected: every member
- * not yet reaped, dead and left ones included. A member cut off or frozen
- * gets the tombstone itself when it returns; past --reap-after-s it no
- * longer holds collection back, and if it returns it learns by census
- * (core/crdt.h) what was deleted meanwhile. */
-static int counts_for_gc(void *ud, const char *node)
+ * not yet reaped, dead and left ones included, and whether or not it wrote
+ * a record. A member cut off or frozen gets the tombstone itself when it
+ * returns; past --reap-after-s it no longer holds collection back, and if
+ * it returns it learns by census (core/crdt.h) what was deleted meanwhile. */
+static const char *member_name_at(void *ud, size_t i)
 {
     struct agent *a = ud;
-    return !a->swim || strcmp(node, a->cfg.node) == 0 || swim_member_find(a->swim, node);
+    return swim_member_at(a->swim, i)->name;
 }
 
 /* The member at addr; ip_only for inbound streams, which come from an
@@ -359,7 +359,8 @@ static void gc_cb(uv_timer_t *t)
     struct catalog *c = a->catalog;
     struct old_events old = {.before = agent_wall_ms() - EVENTS_KEEP_MS};
     struct err e;
-    size_t n = repl_gc(c->repl, counts_for_gc, a);
+    struct repl_peers members = {a->swim ? swim_member_count(a->swim) : 0, member_name_at, a};
+    size_t n = repl_gc(c->repl, &members);
 
     if (n) {
         log_debug("repl", "collected %zu tombstones", n);

@@ -275,10 +275,38 @@ static void test_big_record_goes_by_notice_and_sync(void **state)
     net_free(&n);
 }
 
-static int all_live(void *ud, const char *node)
+/* The members a node counts for collection, as repl_gc takes them. */
+struct members {
+    char name[N][8];
+    size_t n;
+};
+
+static const char *members_at(void *ud, size_t i)
 {
-    const struct net *n = ud;
-    return !n->down[index_of(node)];
+    return ((const struct members *)ud)->name[i];
+}
+
+/* Node i's list: every node (as the agent: none is reaped here), or with
+ * up_only the ones that are not down, or with reach_only the ones i reaches
+ * (the old rule: only members it serves). */
+static struct repl_peers members_of(struct members *m, const struct net *n, int i, int up_only,
+                                    int reach_only)
+{
+    m->n = 0;
+    for (int j = 0; j < N; j++) {
+        if ((up_only && n->down[j]) || (reach_only && j != i && blocked(n, i, j)))
+            continue;
+        name_of(j, m->name[m->n++]);
+    }
+    return (struct repl_peers){m->n, members_at, m};
+}
+
+/* repl_gc on node i counting the members that are not down. */
+static size_t gc_up(struct net *n, int i)
+{
+    struct members m;
+    struct repl_peers p = members_of(&m, n, i, 1, 0);
+    return repl_gc(n->r[i], &p);
 }
 
 static void test_tombstone_collected_once_every_live_member_has_it(void **state)
@@ -296,10 +324,10 @@ static void test_tombstone_collected_once_every_live_member_has_it(void **state)
     assert_int_equal(repl_del(n.r[0], n.now, CRDT_INSTANCE, "gone", NULL), 1);
     pump(&n);
     /* no digests yet: nothing may go */
-    assert_int_equal(repl_gc(n.r[0], all_live, &n), 0);
+    assert_int_equal(gc_up(&n, 0), 0);
     sync_all(&n, CRDT_SELF_ASKS + 1);
     for (int i = 0; i < N; i++) {
-        assert_int_equal(repl_gc(n.r[i], all_live, &n), 1);
+        assert_int_equal(gc_up(&n, i), 1);
         assert_null(crdt_get(n.c[i], "n0", CRDT_INSTANCE, "gone"));
         assert_int_equal(repl_stats(n.r[i])->gc_collected, 1);
     }
@@ -337,10 +365,12 @@ static void test_member_without_digest_blocks_collection(void **state)
             pump(&n);
         }
     }
-    assert_int_equal(repl_gc(n.r[0], all_live, &n), 0);
-    /* n4 is dead: it no longer counts */
+    assert_int_equal(gc_up(&n, 0), 0);
+    /* dead, n4 still counts until it is reaped */
     n.down[4] = 1;
-    assert_int_equal(repl_gc(n.r[0], all_live, &n), 1);
+    assert_int_equal(gc_up(&n, 0), 0);
+    repl_forget(n.r[0], "n4");
+    assert_int_equal(gc_up(&n, 0), 1);
     net_free(&n);
 }
 
@@ -767,30 +797,19 @@ static void restart_from_snap(struct prop *p, int i, int j_peer)
     }
 }
 
-struct view {
-    const struct net *n;
-    int i;
-};
-
 /* What counts for node i's collection. As the agent: every member that is
  * not reaped, dead or cut off included (nobody is reaped here). With
  * TROUPE_PROP_GC=serving, only the members it reaches (the old rule). */
-static int view_live(void *ud, const char *node)
-{
-    const struct view *v = ud;
-    const char *gc = getenv("TROUPE_PROP_GC");
-
-    if (gc && strcmp(gc, "serving") == 0)
-        return !blocked(v->n, v->i, index_of(node)) || v->i == index_of(node);
-    return 1;
-}
-
 static void gc_all(struct net *n)
 {
+    const char *gc = getenv("TROUPE_PROP_GC");
+    int serving = gc && strcmp(gc, "serving") == 0;
+
     for (int i = 0; i < N; i++) {
-        struct view v = {n, i};
+        struct members m;
+        struct repl_peers p = members_of(&m, n, i, 0, serving);
         if (!n->down[i])
-            repl_gc(n->r[i], view_live, &v);
+            repl_gc(n->r[i], &p);
     }
 }
 
@@ -924,7 +943,7 @@ static int prop_check(struct prop *p)
         char *s = dump_live(n->c[i]);
         if (strcmp(s, ref) != 0) {
             if (getenv("TROUPE_PROP_DEBUG"))
-                print_message("n0:\n%s\nn%d:\n%s\n", ref, i, s);
+                fprintf(stderr, "n0:\n%s\nn%d:\n%s\n", ref, i, s);
             snprintf(p->why, sizeof(p->why), "n%d and n0 differ", i);
             bad = 1;
         }
@@ -1095,13 +1114,6 @@ static void test_nothing_deleted_comes_back_after_partitions_and_restarts(void *
     assert_int_equal(failed, 0);
 }
 
-/* What node i counts for collection: the members it can reach. */
-static int reached(void *ud, const char *node)
-{
-    const struct net *n = ud;
-    return !n->down[index_of(node)];
-}
-
 static void test_member_away_drops_what_was_deleted_and_collected_meanwhile(void **state)
 {
     struct net n;
@@ -1117,14 +1129,18 @@ static void test_member_away_drops_what_was_deleted_and_collected_meanwhile(void
     }
     pump(&n);
     sync_all(&n, CRDT_SELF_ASKS + 1);
-    /* n4 is cut off; the deletes and their collection happen without it */
+    /* n4 is cut off; the deletes happen without it, and it is reaped (away
+     * past --reap-after-s) before they are collected */
     n.down[4] = 1;
     assert_int_equal(repl_del(n.r[0], n.now, CRDT_INSTANCE, "ghost-1", NULL), 1);
     assert_int_equal(repl_del(n.r[0], n.now, CRDT_KV, "ghost/key", NULL), 1);
     pump(&n);
     sync_all(&n, 2);
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(repl_gc(n.r[i], reached, &n), 2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(gc_up(&n, i), 0); /* it still counts: its records are held */
+        repl_forget(n.r[i], "n4");
+        assert_int_equal(gc_up(&n, i), 2);
+    }
     /* n4 returns: one sync with anyone, and what was deleted is gone */
     n.down[4] = 0;
     assert_false(crdt_get(n.c[4], "n0", CRDT_INSTANCE, "ghost-1")->deleted);
