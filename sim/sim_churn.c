@@ -62,10 +62,11 @@ static uint64_t rnd(struct sim_churn *ch, uint64_t n)
     return n ? z % n : 0;
 }
 
-/* Multi-writer kinds: the one list the simulator keeps of them. */
+/* Multi-writer kinds, as the store orders them (last writer wins): the
+ * one list the simulator keeps of them. */
 static int multi_writer(uint8_t kind)
 {
-    return kind == CRDT_KV || kind == CRDT_SPEC;
+    return kind == CRDT_KV || kind == CRDT_SPEC || kind == CRDT_ROUTE || kind == CRDT_TOKEN;
 }
 
 static void plan(struct sim_churn *ch, struct sim_net *net)

@@ -1,7 +1,7 @@
 /* sim_churn: catalog churn and faults for troupe-sim, and the check that
  * nothing deleted comes back. Every node that runs writes and deletes
- * records of every kind (its own ones; KV and specs shared, last writer
- * wins) at a steady rate and collects tombstones every gc period as the
+ * records of every kind (its own ones; KV, specs, routes and tokens
+ * shared, last writer wins) at a steady rate and collects tombstones every gc period as the
  * agent does; faults are drawn from the seed: partitions of a random group
  * of nodes, freezes (a node neither runs nor talks), restarts of a node
  * from a snapshot of its replica taken earlier. All faults are over by

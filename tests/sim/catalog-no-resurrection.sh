@@ -1,6 +1,6 @@
 #!/bin/bash
 # Catalog churn under faults: 8 nodes write and delete records of every
-# kind (KV and specs shared, last writer wins), collecting tombstones every
+# kind (KV, specs, routes and tokens shared, last writer wins), collecting tombstones every
 # 5 s, while partitions and freezes of 10 to 60 s (longer than the
 # collection period) and restarts from an old snapshot of the replica come
 # and go. Once they are over every node holds the same live records, each

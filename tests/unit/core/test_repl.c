@@ -668,7 +668,7 @@ static void test_summary_from_an_unknown_sender_is_answered(void **state)
 
 /* ---- a property: nothing deleted comes back ----
  * Random runs over the N nodes: writes and deletes of every kind (one
- * writer, or last writer wins for KV and specs), partitions, nodes that
+ * writer, or last writer wins for KV, specs, routes and tokens), partitions, nodes that
  * freeze and return, restarts from an old snapshot of the replica, syncs
  * and tombstone collection as each node sees its live peers. After the
  * heal every node must hold the same live records; each origin's records
@@ -705,9 +705,11 @@ struct prop {
     char why[256];
 };
 
+/* The store's last-writer-wins kinds (core/crdt.h): shared keys, written
+ * and deleted by any node, checked as registers. */
 static int is_multi_writer(uint8_t kind)
 {
-    return kind == CRDT_KV || kind == CRDT_SPEC;
+    return kind == CRDT_KV || kind == CRDT_SPEC || kind == CRDT_ROUTE || kind == CRDT_TOKEN;
 }
 
 static uint64_t prop_rand(struct prop *p, uint64_t n)
@@ -993,6 +995,8 @@ static int prop_run(uint64_t seed, char *why, size_t why_len)
     int bad;
 
     memset(&p, 0, sizeof(p));
+    for (int i = 0; i < N; i++)
+        p.snaps[i].step = -1; /* none taken: a restart starts from an empty data dir */
     net_init(&p.n);
     for (int i = 0; i < N && !getenv("TROUPE_PROP_NO_EPOCH"); i++)
         crdt_boot(p.n.c[i], p.n.now / 1000 - 1); /* as the agent: started before */
