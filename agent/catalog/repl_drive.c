@@ -174,21 +174,25 @@ static int adopter(struct agent *a)
     return 1;
 }
 
-/* KV values and API tokens are multi-writer data: a reaped member's writes
- * and deletes that decide a read are written again by one live agent,
- * with their stamps, before its records are forgotten, so a key or a token
- * neither vanishes with the agent that last wrote it nor comes back when
- * the agent that deleted (revoked) it goes (core/crdt.h crdt_adopt_origin). */
+/* KV values, cluster specs, routes and API tokens are multi-writer data
+ * (last writer wins): a reaped member's writes and deletes that decide a
+ * read are written again by one live agent, with their stamps, before its
+ * records are forgotten, so a key, spec, route or token neither vanishes
+ * with the agent that last wrote it nor comes back when the agent that
+ * deleted (revoked) it goes (core/crdt.h crdt_adopt_origin). */
 static void adopt_kind(struct agent *a, const char *origin, uint8_t kind)
 {
+    static const char *const what[CRDT_KIND_MAX + 1] = {[CRDT_KV] = "keys",
+                                                        [CRDT_SPEC] = "specs",
+                                                        [CRDT_ROUTE] = "routes",
+                                                        [CRDT_TOKEN] = "tokens"};
     size_t n;
 
     if (!adopter(a))
         return;
     n = repl_adopt(a->catalog->repl, origin, kind, ADOPT_MAX);
     if (n)
-        log_info("repl", "adopted %zu %s last written or deleted by %s", n,
-                 kind == CRDT_KV ? "keys" : "tokens", origin);
+        log_info("repl", "adopted %zu %s last written or deleted by %s", n, what[kind], origin);
 }
 
 void repl_drive_event(struct agent *a, const struct swim_event *ev)
@@ -230,6 +234,8 @@ void repl_drive_event(struct agent *a, const struct swim_event *ev)
     case SWIM_EV_REAP:
         c->members_index++;
         adopt_kind(a, ev->name, CRDT_KV);
+        adopt_kind(a, ev->name, CRDT_SPEC);
+        adopt_kind(a, ev->name, CRDT_ROUTE);
         adopt_kind(a, ev->name, CRDT_TOKEN);
         drop_origin(a, ev->name);
         forgotten_add(a, ev->name);
