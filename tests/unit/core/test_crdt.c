@@ -891,6 +891,54 @@ static void test_census_drops_own_kv_write_read_back_from_disk_only(void **state
     crdt_free(a);
 }
 
+/* A write of ours from a previous start that our data dir lacks, held by
+ * a peer: written again with its old stamp it could come back over a
+ * later delete whose tombstone was collected where no copy of the write
+ * was held. It is withdrawn: a tombstone under a new version with the
+ * stamp of what the data dir held, so it hides nothing newer. */
+static void test_own_kv_write_of_a_previous_start_is_withdrawn(void **state)
+{
+    struct crdt *a = crdt_new("a");
+    struct crdt_rec old = rec("a", CRDT_KV, "k", 5, 0, 50, "old");
+    struct crdt_rec lost = rec("a", CRDT_KV, "k", 9, 0, 90, "lost");
+    struct crdt_rec lost2 = rec("a", CRDT_SPEC, "s", 8, 0, 80, "lost");
+    struct crdt_rec other = rec("b", CRDT_KV, "k", 3, 0, 60, "b");
+    const struct crdt_rec *got;
+
+    assert_int_equal(crdt_load(a, &old, NULL), 1);
+    crdt_boot(a, 7);
+    assert_int_equal(crdt_merge(a, &lost, NULL, NULL), 1);
+    got = crdt_get(a, "a", CRDT_KV, "k");
+    assert_true(got->deleted);
+    assert_int_equal(got->hlc, 50);
+    assert_true(got->version > (7ull << CRDT_EPOCH_SHIFT));
+    /* b's write (60), older than the withdrawn one but newer than what
+     * our data dir held, reads */
+    assert_int_equal(crdt_merge(a, &other, NULL, NULL), 1);
+    assert_string_equal(crdt_lww(a, CRDT_KV, "k")->origin, "b");
+    /* nothing held under the key: the tombstone hides nothing at all */
+    assert_int_equal(crdt_merge(a, &lost2, NULL, NULL), 1);
+    got = crdt_get(a, "a", CRDT_SPEC, "s");
+    assert_true(got->deleted);
+    assert_int_equal(got->hlc, 0);
+    crdt_free(a);
+}
+
+/* Restored with none of its own records, an agent may have given and
+ * seen collected any version below its new epoch: a peer that covers
+ * less of it than that gets its census (once peers were asked). */
+static void test_boot_without_own_records_sends_census_of_itself(void **state)
+{
+    struct crdt *a = crdt_new("a");
+
+    crdt_boot(a, 7);
+    for (int i = 0; i < CRDT_SELF_ASKS; i++)
+        crdt_cover(a, "a", 0);
+    assert_true(crdt_census_wanted(a, "a", 5));
+    assert_false(crdt_census_wanted(a, "a", 7ull << CRDT_EPOCH_SHIFT));
+    crdt_free(a);
+}
+
 /* ---- adoption: a reaped member's multi-writer records ---- */
 
 static void test_adoption_keeps_a_reaped_members_winning_writes_and_deletes(void **state)
@@ -967,6 +1015,8 @@ int main(void)
         cmocka_unit_test(test_boot_versions_are_above_those_an_old_data_dir_gave),
         cmocka_unit_test(test_own_kv_write_from_an_old_data_dir_defers_to_the_peers_newer_one),
         cmocka_unit_test(test_census_drops_own_kv_write_read_back_from_disk_only),
+        cmocka_unit_test(test_own_kv_write_of_a_previous_start_is_withdrawn),
+        cmocka_unit_test(test_boot_without_own_records_sends_census_of_itself),
         cmocka_unit_test(test_adoption_keeps_a_reaped_members_winning_writes_and_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

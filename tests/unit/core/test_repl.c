@@ -374,6 +374,81 @@ static void test_member_without_digest_blocks_collection(void **state)
     net_free(&n);
 }
 
+/* A member cut off since it joined holds a write nobody has seen: while
+ * it is listed it blocks collection, though nobody holds a record of it,
+ * so the later delete of the key reaches it and its write does not come
+ * back. */
+static void test_member_never_heard_from_blocks_collection(void **state)
+{
+    struct net n;
+
+    (void)state;
+    net_init(&n);
+    for (int j = 0; j < N; j++) /* n4 is alone from the start */
+        n.cut[4][j] = n.cut[j][4] = 1;
+    put(&n, 4, CRDT_KV, "k", "early");
+    pump(&n);
+    n.now += 1000;
+    put(&n, 0, CRDT_KV, "k", "later");
+    pump(&n);
+    n.now += 1000;
+    assert_int_equal(repl_del(n.r[1], n.now, CRDT_KV, "k", NULL), 1);
+    pump(&n);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    for (int i = 0; i < N - 1; i++) {
+        struct members m;
+        struct repl_peers all = members_of(&m, &n, i, 0, 0);
+        assert_int_equal(repl_gc(n.r[i], &all), 0);
+    }
+    memset(n.cut, 0, sizeof(n.cut));
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    for (int i = 0; i < N; i++)
+        assert_true(crdt_lww(n.c[i], CRDT_KV, "k")->deleted);
+    assert_converged(&n);
+    net_free(&n);
+}
+
+/* Restarted from an empty data dir, n0 has not asked n1 for its records:
+ * a delta it sends n1 leaves its own coverage out, or n1 would cover the
+ * version of n0's record it holds and never learn it is gone. Once asked,
+ * n0 says what it holds (nothing: a tombstone) and n1 covers it. */
+static void test_restarted_node_gives_coverage_of_itself_only_once_asked(void **state)
+{
+    struct net n;
+    uint64_t before;
+
+    (void)state;
+    net_init(&n);
+    put(&n, 0, CRDT_INSTANCE, "old", "v");
+    pump(&n);
+    sync_all(&n, CRDT_SELF_ASKS + 1);
+    before = crdt_covered(n.c[1], "n0");
+    node_stop(&n, 0);
+    node_start(&n, 0);
+    crdt_boot(n.c[0], 20);
+    for (int j = 2; j < N; j++) { /* it asks everyone but n1 */
+        char peer[8];
+        name_of(j, peer);
+        repl_sync(n.r[0], peer);
+        pump(&n);
+    }
+    put(&n, 0, CRDT_INSTANCE, "new", "v");
+    n.cut[0][1] = n.cut[1][0] = 1;
+    pump(&n);
+    n.cut[0][1] = n.cut[1][0] = 0;
+    repl_sync(n.r[1], "n0"); /* n1 starts: n0 answers but was not asked */
+    pump(&n);
+    assert_non_null(crdt_get(n.c[1], "n0", CRDT_INSTANCE, "new"));
+    assert_int_equal(crdt_covered(n.c[1], "n0"), before);
+    repl_sync(n.r[0], "n1");
+    pump(&n);
+    assert_true(crdt_get(n.c[1], "n0", CRDT_INSTANCE, "old")->deleted);
+    sync_all(&n, 2);
+    assert_true(crdt_covered(n.c[1], "n0") > (20ull << CRDT_EPOCH_SHIFT));
+    assert_converged(&n);
+    net_free(&n);
+}
+
 static void test_restarted_node_reasserts_through_sync(void **state)
 {
     struct net n;
@@ -681,6 +756,7 @@ static void test_summary_from_an_unknown_sender_is_answered(void **state)
 
 #define PROP_STEPS 300
 #define PROP_KEYS  3
+#define PROP_SEEDS 500 /* seeds a plain run (make test) tries: about a second */
 
 struct op {
     int node, step;
@@ -1101,7 +1177,7 @@ static void test_nothing_deleted_comes_back_after_partitions_and_restarts(void *
 {
     const char *env_seed = getenv("TROUPE_PROP_SEED"), *env_runs = getenv("TROUPE_PROP_RUNS");
     uint64_t first = env_seed ? strtoull(env_seed, NULL, 10) : 1;
-    uint64_t runs = env_runs ? strtoull(env_runs, NULL, 10) : 200;
+    uint64_t runs = env_runs ? strtoull(env_runs, NULL, 10) : PROP_SEEDS;
     unsigned failed = 0;
     char why[256];
 
@@ -1228,6 +1304,8 @@ int main(void)
         cmocka_unit_test(test_big_record_goes_by_notice_and_sync),
         cmocka_unit_test(test_tombstone_collected_once_every_live_member_has_it),
         cmocka_unit_test(test_member_without_digest_blocks_collection),
+        cmocka_unit_test(test_member_never_heard_from_blocks_collection),
+        cmocka_unit_test(test_restarted_node_gives_coverage_of_itself_only_once_asked),
         cmocka_unit_test(test_restarted_node_reasserts_through_sync),
         cmocka_unit_test(test_kv_last_writer_wins_everywhere),
         cmocka_unit_test(test_malformed_input_is_counted_and_refused),
