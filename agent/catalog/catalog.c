@@ -575,6 +575,7 @@ void catalog_free(struct agent *a)
     crdt_free(c->crdt);
     free(c->dereg_later);
     free(c->forgotten);
+    free(c->unlisted);
     free(c);
     a->catalog = NULL;
 }

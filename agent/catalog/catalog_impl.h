@@ -77,6 +77,13 @@ struct catalog {
         uint64_t until_ms;
     } * forgotten;
     size_t n_forgotten;
+    /* origins we hold records of that the membership does not list (reaped
+     * while we were away): since when; forgotten after --reap-after-s */
+    struct catalog_unlisted {
+        char name[SWIM_NAME_MAX + 1];
+        uint64_t since_ms;
+    } * unlisted;
+    size_t n_unlisted;
 
     struct hist_item *hist_head, *hist_tail; /* history not yet on disk */
     size_t hist_n;

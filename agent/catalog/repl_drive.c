@@ -130,6 +130,62 @@ static void prune_forgotten(struct agent *a)
     }
 }
 
+struct unlisted_scan {
+    struct agent *a;
+    char (*names)[SWIM_NAME_MAX + 1];
+    size_t n;
+};
+
+static int note_unlisted(void *ud, const char *origin)
+{
+    struct unlisted_scan *u = ud;
+
+    if (swim_member_find(u->a->swim, origin))
+        return 0;
+    u->names = xrealloc(u->names, (u->n + 1) * sizeof(*u->names));
+    snprintf(u->names[u->n++], SWIM_NAME_MAX + 1, "%s", origin);
+    return u->n == FORGOTTEN_MAX; /* the rest at the next round */
+}
+
+/* Records of an origin the membership does not list count for collection
+ * (core/repl.h: after a start the list may not be whole yet). One that
+ * stays unlisted for --reap-after-s was reaped while we were away, and is
+ * forgotten as a reaped member is; else its records would hold every
+ * tombstone back for good, and go back to peers that forgot it. */
+static void prune_unlisted(struct agent *a)
+{
+    struct catalog *c = a->catalog;
+    struct unlisted_scan u = {a, NULL, 0};
+    uint64_t now = agent_wall_ms();
+    uint64_t keep = a->cfg.reap_after_s ? a->cfg.reap_after_s * 1000 : 72ull * 3600 * 1000;
+    struct catalog_unlisted *kept;
+    size_t n_kept = 0;
+
+    crdt_each_origin(c->crdt, note_unlisted, &u);
+    if (!u.n && !c->n_unlisted)
+        return;
+    kept = xcalloc(u.n ? u.n : 1, sizeof(*kept));
+    for (size_t i = 0; i < u.n; i++) {
+        uint64_t since = now;
+        for (size_t j = 0; j < c->n_unlisted; j++)
+            if (strcmp(c->unlisted[j].name, u.names[i]) == 0)
+                since = c->unlisted[j].since_ms;
+        if (now - since >= keep) {
+            log_info("repl", "forgetting the records of %s: not a member for %llu s", u.names[i],
+                     (unsigned long long)(keep / 1000));
+            drop_origin(a, u.names[i]);
+            forgotten_add(a, u.names[i]);
+            continue;
+        }
+        snprintf(kept[n_kept].name, SWIM_NAME_MAX + 1, "%s", u.names[i]);
+        kept[n_kept++].since_ms = since;
+    }
+    free(c->unlisted);
+    c->unlisted = kept;
+    c->n_unlisted = n_kept;
+    free(u.names);
+}
+
 static void rearm(struct agent *a);
 
 void repl_drive_flush(struct agent *a)
@@ -366,7 +422,11 @@ static void gc_cb(uv_timer_t *t)
     struct old_events old = {.before = agent_wall_ms() - EVENTS_KEEP_MS};
     struct err e;
     struct repl_peers members = {a->swim ? swim_member_count(a->swim) : 0, member_name_at, a};
-    size_t n = repl_gc(c->repl, &members);
+    size_t n;
+
+    if (a->swim)
+        prune_unlisted(a);
+    n = repl_gc(c->repl, &members);
 
     if (n) {
         log_debug("repl", "collected %zu tombstones", n);
