@@ -148,7 +148,11 @@ int repl_poll_out(struct repl *r, struct repl_out *o);
  * learns by census. A listed member whose digest we never got blocks
  * collection, whether or not we hold records of it: cut off since it
  * joined, it may hold writes nobody has seen, and a multi-writer delete
- * collected before it returns would let its older write read again. */
+ * collected before it returns would let its older write read again. Every
+ * origin we hold records of counts too, listed or not: after a start the
+ * list may not be whole yet, and a tombstone collected then is lost for
+ * good (peers take our coverage). The caller forgets an origin that stays
+ * unlisted past its reap time (repl_forget). */
 size_t repl_gc(struct repl *r, const struct repl_peers *members);
 
 /* A member is about to be reaped: its multi-writer writes and deletes of
