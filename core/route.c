@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/json_field.h"
 
@@ -177,11 +178,87 @@ static int parse_outlier(struct route *r, json_t *v, struct err *e)
     return 0;
 }
 
+/* A host name: 1-253 bytes of DNS labels ([a-z0-9-], 1-63 each, not
+ * starting or ending with '-'), lower case. */
+static int host_ok(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+
+    if (n == 0 || n > ROUTE_HOST_MAX)
+        return 0;
+    for (size_t i = 0; i <= n; i++) {
+        char ch = s[i];
+        if (ch == '.' || ch == 0) {
+            if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+                return 0;
+            label = 0;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-') {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int parse_hosts(struct route *r, json_t *v, struct err *e)
+{
+    char field[32];
+    size_t i;
+    json_t *h;
+
+    if (!json_is_array(v))
+        return err_set(e, -EINVAL, "hosts: expected an array of host names");
+    if (json_array_size(v) > ROUTE_HOSTS_MAX)
+        return err_set(e, -EINVAL, "hosts: more than %d names", ROUTE_HOSTS_MAX);
+    json_array_foreach(v, i, h)
+    {
+        snprintf(field, sizeof(field), "hosts[%zu]", i);
+        if (jfield_copy(h, field, r->hosts[i], sizeof(r->hosts[i]), e) < 0)
+            return -EINVAL;
+        if (!host_ok(r->hosts[i]))
+            return err_set(e, -EINVAL,
+                           "%s: a host name in lower case, labels of [a-z0-9-] (no port)", field);
+        r->n_hosts++;
+    }
+    return 0;
+}
+
+static int parse_prefix(struct route *r, json_t *v, struct err *e)
+{
+    if (jfield_copy(v, "prefix", r->prefix, sizeof(r->prefix), e) < 0)
+        return -EINVAL;
+    if (r->prefix[0] != '/')
+        return err_set(e, -EINVAL, "prefix: a path prefix starts with '/'");
+    for (const char *p = r->prefix; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '?' || *p == '#')
+            return err_set(e, -EINVAL, "prefix: printable bytes without spaces, '?' or '#'");
+    return 0;
+}
+
+size_t route_ingress_match(const struct route *r, const char *host, size_t host_len,
+                           const char *path, size_t path_len)
+{
+    size_t hl = 0, pl = strlen(r->prefix);
+
+    while (hl < host_len && host[hl] != ':')
+        hl++;
+    if (hl && host[hl - 1] == '.')
+        hl--; /* a fully qualified name */
+    if (pl > path_len || memcmp(r->prefix, path, pl) != 0)
+        return 0;
+    for (size_t i = 0; i < r->n_hosts; i++)
+        if (strlen(r->hosts[i]) == hl && strncasecmp(r->hosts[i], host, hl) == 0)
+            return 1 + pl;
+    return 0;
+}
+
 static int parse_obj(struct route *r, json_t *root, struct err *e)
 {
     static const char *const keys[] = {"name",    "service", "port",     "protocol",
                                        "split",   "match",   "timeouts", "retries",
-                                       "outlier", "hosts",   "limits",   NULL};
+                                       "outlier", "hosts",   "prefix",   "limits",
+                                       NULL};
     json_t *v;
     uint32_t port = 0;
 
@@ -189,8 +266,6 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         return err_set(e, -EINVAL, "route: expected a JSON object");
     if (jfield_only_keys(root, "", keys, e) < 0)
         return -EINVAL;
-    if (json_object_get(root, "hosts"))
-        return err_set(e, -EINVAL, "hosts: not supported yet (there is no ingress)");
     if (json_object_get(root, "limits"))
         return err_set(e, -EINVAL, "limits: not supported yet");
     if (!(v = json_object_get(root, "service")))
@@ -238,6 +313,16 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         return -EINVAL;
     if ((v = json_object_get(root, "outlier")) && parse_outlier(r, v, e) < 0)
         return -EINVAL;
+    if ((v = json_object_get(root, "hosts")) && parse_hosts(r, v, e) < 0)
+        return -EINVAL;
+    if (r->n_hosts && r->protocol == ROUTE_TCP)
+        return err_set(e, -EINVAL, "hosts: the ingress routes HTTP only (protocol is \"tcp\")");
+    if ((v = json_object_get(root, "prefix"))) {
+        if (parse_prefix(r, v, e) < 0)
+            return -EINVAL;
+        if (!r->n_hosts)
+            return err_set(e, -EINVAL, "prefix: needs hosts (the ingress matches the host first)");
+    }
     return 0;
 }
 
@@ -252,6 +337,7 @@ static void defaults(struct route *r)
     r->outlier_base_ms = 30000;
     r->outlier_max_ms = 300000;
     r->outlier_max_percent = 50;
+    r->prefix[0] = '/';
 }
 
 int route_parse(struct route *r, const char *text, size_t len, struct err *e)
@@ -275,7 +361,7 @@ int route_parse(struct route *r, const char *text, size_t len, struct err *e)
 
 char *route_json(const struct route *r)
 {
-    json_t *o, *split = json_object(), *match = json_array();
+    json_t *o, *split = json_object(), *match = json_array(), *hosts = json_array();
     char *s;
 
     for (size_t i = 0; i < r->n_split; i++)
@@ -284,6 +370,8 @@ char *route_json(const struct route *r)
         json_array_append_new(match,
                               json_pack("{s:s, s:s, s:s}", "header", r->match[i].header, "value",
                                         r->match[i].value, "version", r->match[i].version));
+    for (size_t i = 0; i < r->n_hosts; i++)
+        json_array_append_new(hosts, json_string(r->hosts[i]));
     o = json_pack("{s:s, s:s, s:i, s:s, s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I, s:I, s:I}}", "name",
                   r->name, "service", r->service, "port", (int)r->port, "protocol",
                   route_protocol_name(r->protocol), "timeouts", "connect_ms",
@@ -295,6 +383,7 @@ char *route_json(const struct route *r)
     if (!o) {
         json_decref(split);
         json_decref(match);
+        json_decref(hosts);
         return NULL;
     }
     if (r->n_split)
@@ -305,6 +394,13 @@ char *route_json(const struct route *r)
         json_object_set_new(o, "match", match);
     else
         json_decref(match);
+    if (r->n_hosts) {
+        /* written only with hosts, so routes without stay as they were */
+        json_object_set_new(o, "hosts", hosts);
+        json_object_set_new(o, "prefix", json_string(r->prefix));
+    } else {
+        json_decref(hosts);
+    }
     s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return s;

@@ -24,6 +24,9 @@
 #define ROUTE_MATCH_MAX   16          /* header matches */
 #define ROUTE_HEADER_MAX  64          /* bytes of a header name */
 #define ROUTE_VALUE_MAX   256         /* bytes of a header value to match */
+#define ROUTE_HOSTS_MAX   8           /* host names the ingress routes here */
+#define ROUTE_HOST_MAX    253         /* bytes of a host name (a DNS name) */
+#define ROUTE_PREFIX_MAX  255         /* bytes of a path prefix */
 
 enum route_protocol { ROUTE_HTTP = 1, ROUTE_TCP = 2 };
 
@@ -57,6 +60,12 @@ struct route {
     uint32_t outlier_base_ms;     /* outlier.base_ejection_ms: default 30000 */
     uint32_t outlier_max_ms;      /* outlier.max_ejection_ms: default 300000 */
     uint32_t outlier_max_percent; /* outlier.max_ejected_percent: 0..100, default 50 */
+    /* the ingress (--ingress): requests whose Host is one of hosts (lower
+     * case, without a port) and whose path starts with prefix come here;
+     * http only; none: the ingress never picks this route */
+    size_t n_hosts;
+    char hosts[ROUTE_HOSTS_MAX][ROUTE_HOST_MAX + 1];
+    char prefix[ROUTE_PREFIX_MAX + 1]; /* default "/" */
 };
 
 /* Parses and validates a route from JSON text. On error e names the field
@@ -71,5 +80,11 @@ char *route_json(const struct route *r);
 /* A route or service name: 1-63 of [a-z0-9-], not starting or ending with '-'. */
 int route_name_ok(const char *s);
 const char *route_protocol_name(uint8_t p); /* "http", "tcp" */
+
+/* How well a request for host (the Host header: any case, a port after
+ * ':' ignored) and path matches r for the ingress: 0 when it does not,
+ * else 1 + the length of r's prefix (the longest prefix wins). */
+size_t route_ingress_match(const struct route *r, const char *host, size_t host_len,
+                           const char *path, size_t path_len);
 
 #endif

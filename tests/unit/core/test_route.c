@@ -136,8 +136,74 @@ static void test_bad_routes_name_the_field(void **state)
     refused("{\"service\":\"web\",\"port\":1,\"outlier\":{\"base_ejection_ms\":9,"
             "\"max_ejection_ms\":5}}",
             "outlier.max_ejection_ms");
-    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"]}", "hosts");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":\"a\"}", "hosts");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\",\"B.example\"]}", "hosts[1]");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a:80\"]}", "hosts[0]");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"-a.b\"]}", "hosts[0]");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a..b\"]}", "hosts[0]");
+    refused("{\"service\":\"web\",\"port\":1,\"protocol\":\"tcp\",\"hosts\":[\"a\"]}",
+            "hosts");
+    refused("{\"service\":\"web\",\"port\":1,\"prefix\":\"/api\"}", "prefix");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"api\"}", "prefix");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"/a b\"}",
+            "prefix");
     refused("{\"service\":\"web\",\"port\":1,\"limits\":{}}", "limits");
+}
+
+static void test_hosts_and_prefix_read_back(void **state)
+{
+    const char *t = "{\"service\":\"web\",\"port\":9001,\"hosts\":[\"web.example\","
+                    "\"www.web.example\"],\"prefix\":\"/api\"}";
+    struct route r, back;
+    struct err e;
+    char *j;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_int_equal(r.n_hosts, 2);
+    assert_string_equal(r.hosts[1], "www.web.example");
+    assert_string_equal(r.prefix, "/api");
+    j = route_json(&r);
+    assert_non_null(strstr(j, "\"prefix\":\"/api\""));
+    assert_int_equal(route_parse(&back, j, strlen(j), &e), 0);
+    assert_int_equal(back.n_hosts, 2);
+    assert_string_equal(back.hosts[0], "web.example");
+    assert_string_equal(back.prefix, "/api");
+    free(j);
+}
+
+static void test_route_without_hosts_writes_neither_field(void **state)
+{
+    const char *t = "{\"service\":\"web\",\"port\":9001}";
+    struct route r;
+    struct err e;
+    char *j;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_string_equal(r.prefix, "/");
+    j = route_json(&r);
+    assert_null(strstr(j, "hosts"));
+    assert_null(strstr(j, "prefix"));
+    free(j);
+}
+
+static void test_ingress_match_by_host_then_longest_prefix(void **state)
+{
+    const char *t = "{\"service\":\"web\",\"port\":1,\"hosts\":[\"web.example\"],"
+                    "\"prefix\":\"/api\"}";
+    const char *u = "{\"service\":\"web\",\"port\":1,\"hosts\":[\"web.example\"]}";
+    struct route api, all;
+    struct err e;
+
+    (void)state;
+    assert_int_equal(route_parse(&api, t, strlen(t), &e), 0);
+    assert_int_equal(route_parse(&all, u, strlen(u), &e), 0);
+    assert_int_equal(route_ingress_match(&api, "WEB.example:8080", 16, "/api/x", 6), 5);
+    assert_int_equal(route_ingress_match(&all, "web.example.", 12, "/api/x", 6), 2);
+    assert_int_equal(route_ingress_match(&api, "web.example", 11, "/other", 6), 0);
+    assert_int_equal(route_ingress_match(&all, "other.example", 13, "/", 1), 0);
+    assert_int_equal(route_ingress_match(&all, "web.exampl", 10, "/", 1), 0);
 }
 
 int main(void)
@@ -147,6 +213,9 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_canonical_json_reads_back_the_same),
         cmocka_unit_test(test_bad_routes_name_the_field),
+        cmocka_unit_test(test_hosts_and_prefix_read_back),
+        cmocka_unit_test(test_route_without_hosts_writes_neither_field),
+        cmocka_unit_test(test_ingress_match_by_host_then_longest_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
