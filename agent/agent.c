@@ -460,6 +460,7 @@ static void reload(struct agent *a)
     log_info("config", "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
     history_add(a, "config", a->cfg.node, "reloaded: %zu tags, %zu keys", c.tags.n, c.n_keys);
     services_dir_load(a);
+    proxy_dir_load(a);
     api_tls_reload(a);
     if (a->super)
         super_dir_load(a->super);
@@ -673,6 +674,7 @@ static int agent_start(struct agent *a, struct err *e)
         return rc;
     if ((rc = proxy_open(a, e)) < 0)
         return rc;
+    proxy_dir_load(a);
     repl_drive_start(a);
 
     init_timer(a, &a->swim_timer);

@@ -154,6 +154,11 @@ static const struct opt opts[] = {
      .def_doc = "none", .arg = "IP",
      .help = "address the proxy's route listeners bind, each on its route's port (none: "
              "127.0.0.1; the node's address lets other machines use them)"},
+    {.flag = "ingress", .type = T_ADDR_OFF, .off = offsetof(struct config, ingress),
+     .def_text = "off", .arg = "IP:PORT|off",
+     .help = "HTTP ingress: one listener that sends each request to the route whose hosts "
+             "hold its Host header and whose prefix starts its path (the longest); none: 404 "
+             "with x-troupe-reason: no-route (docs/proxy.md)"},
     {.flag = "trust-repo", .type = T_PATH, .off = offsetof(struct config, trust_repo),
      .arg = "URL|DIR",
      .help = "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "
@@ -163,7 +168,7 @@ static const struct opt opts[] = {
      .help = "the pinned root.json of the trust repository; bundles verify against it, never "
              "against a root fetched on first use"},
     {.flag = "config-dir", .type = T_PATH, .off = offsetof(struct config, config_dir),
-     .arg = "DIR", .help = "directory of service files (*.json), read at start and on SIGHUP"},
+     .arg = "DIR", .help = "directory of service files (*.json), of specs to run (run/*.json) and of proxy routes (routes/*.json), read at start and on SIGHUP"},
     {.flag = "enable-exec-checks", .type = T_FLAG, .off = offsetof(struct config, exec_checks),
      .help = "allow health checks that run a command (exec checks); refused otherwise"},
     {.flag = "trust-fetch-idle-ms", .type = T_U32,

@@ -77,6 +77,7 @@ struct config {
      * without a port, parsed with CONFIG_PROXY_NO_PORT standing for none */
     size_t n_proxy_bind;
     char proxy_bind[1][CONFIG_ITEM_MAX];
+    struct node_addr ingress; /* the HTTP ingress; family 0: off */
     /* limits of the listeners (HTTP API, DNS over TCP, gossip TCP) */
     uint32_t http_max_conns;
     uint32_t http_header_timeout_ms; /* request line and headers, from the first byte */

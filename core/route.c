@@ -255,10 +255,9 @@ size_t route_ingress_match(const struct route *r, const char *host, size_t host_
 
 static int parse_obj(struct route *r, json_t *root, struct err *e)
 {
-    static const char *const keys[] = {"name",    "service", "port",     "protocol",
-                                       "split",   "match",   "timeouts", "retries",
-                                       "outlier", "hosts",   "prefix",   "limits",
-                                       NULL};
+    static const char *const keys[] = {"name",   "service",  "port",    "protocol", "split",
+                                       "match",  "timeouts", "retries", "outlier",  "hosts",
+                                       "prefix", "limits",   NULL};
     json_t *v;
     uint32_t port = 0;
 

@@ -313,6 +313,10 @@ int proxy_open(struct agent *a, struct err *e)
     bind.port = 0;
     node_addr_to_sockaddr(&bind, &p->bind);
     p->a = a;
+    if (proxy_ingress_open(p, &a->cfg.ingress, e) < 0) {
+        free(p);
+        return e->code;
+    }
     uv_timer_init(&a->loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, on_tick, 0, PROXY_TICK_MS);
@@ -334,6 +338,7 @@ void proxy_close(struct agent *a)
         return;
     a->proxy = NULL;
     p->closing = 1;
+    proxy_ingress_close(p);
     while (p->routes)
         drop_route(p, p->routes);
     while (p->conns)

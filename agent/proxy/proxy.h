@@ -23,5 +23,9 @@ int proxy_open(struct agent *a, struct err *e);
 void proxy_close(struct agent *a);
 /* troupe_cold_start_* lines of /metrics (proxy_hold.c). */
 void proxy_hold_write_metrics(struct agent *a, FILE *f);
+/* Reads the NAME.json files of CONFIG_DIR/routes and stores each route that differs from
+ * the replicated one (proxy_dir.c); at start and on SIGHUP. The caller
+ * drives the agent afterwards so the records gossip. */
+void proxy_dir_load(struct agent *a);
 
 #endif

@@ -64,6 +64,7 @@ struct pconn {
     int closing;
     enum pstate state;
     int is_http;
+    int ingress; /* from the ingress: each request picks its route */
 
     /* the endpoint of this request */
     char ep_key[BAL_KEY_MAX];
@@ -393,6 +394,7 @@ static void reply(struct pconn *c, int status, const char *reason, const char *w
                        : status == 504 ? "Gateway Timeout"
                        : status == 502 ? "Bad Gateway"
                        : status == 413 ? "Content Too Large"
+                       : status == 404 ? "Not Found"
                                        : "Bad Request";
     char body[256];
     int bl = snprintf(body, sizeof(body), "%s: route %s\n", why, c->rt->r.name);
@@ -642,6 +644,34 @@ static void build_request(struct pconn *c, const struct http1_req *q)
     c->ureq_len = len;
 }
 
+/* ingress: the connection moves to the route of this request (its Host
+ * and path, proxy_ingress.c); none answers 404 no-route. 0 when the
+ * request goes on. */
+static int ingress_route(struct pconn *c, const struct http1_req *q)
+{
+    size_t hl = 0;
+    const char *host = http1_header(q->h, q->n_headers, "host", &hl);
+    struct proxy_route *to = proxy_ingress_pick(c->rt->p, host, hl, q->target, q->target_len);
+    int found = to != NULL;
+
+    if (!to)
+        to = c->rt->p->ingress; /* the answer names the ingress, not the last route */
+    if (to && to != c->rt) {
+        to->refs++;
+        proxy_route_unref(c->rt);
+        c->rt = to;
+    }
+    if (!found) {
+        uv_read_stop((uv_stream_t *)&c->down);
+        c->client_keep = q->keep_alive;
+        reply(c, 404, "no-route", "no route has this host and path", c->client_keep);
+        if (c->client_keep && !c->closing)
+            next_request(c);
+        return -1;
+    }
+    return 0;
+}
+
 /* A complete request is at the start of c->in (req_len bytes). */
 static void serve_request(struct pconn *c, struct http1_req *q)
 {
@@ -690,6 +720,8 @@ static void try_request(struct pconn *c)
         return;
     }
     c->req_len = (size_t)n;
+    if (c->ingress && ingress_route(c, &q) < 0)
+        return;
     serve_request(c, &q);
 }
 
@@ -1003,6 +1035,7 @@ void pconn_accept(struct proxy_route *rt)
     rt->refs++;
     rt->conns++;
     c->is_http = rt->r.protocol == ROUTE_HTTP;
+    c->ingress = rt->ingress;
     c->last_ep = -1;
     uv_tcp_init(loop, &c->down);
     uv_timer_init(loop, &c->ctimer);

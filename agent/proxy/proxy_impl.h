@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "core/balance.h"
+#include "core/codec.h"
 #include "core/route.h"
 
 struct agent;
@@ -28,6 +29,7 @@ struct proxy_route {
     int listening;   /* bound and listening */
     int handle_init; /* listener initialized (its close is pending or done) */
     int gone;        /* no longer a route of the state: closing */
+    int ingress;     /* the ingress's own (proxy_ingress.c): each request picks its route */
     int refs;        /* 1 for the proxy's list + 1 per connection + 1 while the listener is open */
     uint64_t bind_retry_ms; /* a failed bind is tried again after this time */
     struct bal bal;
@@ -46,7 +48,8 @@ struct proxy {
     uint64_t seen;    /* catalog index + membership generation last applied */
     uint64_t last_full_ms;
     struct proxy_route *routes;
-    struct pconn *conns; /* every open connection, to close them at stop */
+    struct proxy_route *ingress; /* --ingress: its listener; NULL when off */
+    struct pconn *conns;         /* every open connection, to close them at stop */
     size_t n_conns;
     struct sockaddr_storage bind; /* port 0: taken from each route */
     int closing;
@@ -67,6 +70,14 @@ int phold_hold(struct proxy_route *rt, struct pconn *c);
 void phold_forget(struct proxy *p, struct pconn *c);
 void phold_open(struct proxy *p);
 void phold_close(struct proxy *p);
+
+/* proxy_ingress.c: the ingress listener at `at` (family 0: off; a
+ * failure to listen is an error), its closing, and the route of a request
+ * by its Host header and target (NULL: none). */
+int proxy_ingress_open(struct proxy *p, const struct node_addr *at, struct err *e);
+void proxy_ingress_close(struct proxy *p);
+struct proxy_route *proxy_ingress_pick(struct proxy *p, const char *host, size_t host_len,
+                                       const char *target, size_t target_len);
 
 /* proxy_conn.c: a new connection on rt's listener (accepts it). */
 void pconn_accept(struct proxy_route *rt);

@@ -141,12 +141,10 @@ static void test_bad_routes_name_the_field(void **state)
     refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a:80\"]}", "hosts[0]");
     refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"-a.b\"]}", "hosts[0]");
     refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a..b\"]}", "hosts[0]");
-    refused("{\"service\":\"web\",\"port\":1,\"protocol\":\"tcp\",\"hosts\":[\"a\"]}",
-            "hosts");
+    refused("{\"service\":\"web\",\"port\":1,\"protocol\":\"tcp\",\"hosts\":[\"a\"]}", "hosts");
     refused("{\"service\":\"web\",\"port\":1,\"prefix\":\"/api\"}", "prefix");
     refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"api\"}", "prefix");
-    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"/a b\"}",
-            "prefix");
+    refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"/a b\"}", "prefix");
     refused("{\"service\":\"web\",\"port\":1,\"limits\":{}}", "limits");
 }
 
