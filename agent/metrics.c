@@ -41,6 +41,30 @@ void metrics_hist_observe(struct metrics_hist *h, double seconds)
     h->sum += seconds;
 }
 
+double metrics_hist_quantile(const struct metrics_hist *h, double q)
+{
+    double want = q * (double)h->count, cum = 0, lo = 0;
+
+    if (!h->count)
+        return 0;
+    for (int i = 0; i < METRICS_HIST_BUCKETS; i++) {
+        double n = (double)h->bucket[i];
+        if (n > 0 && cum + n >= want)
+            return lo + (bounds[i] - lo) * ((want - cum) / n);
+        cum += n;
+        lo = bounds[i];
+    }
+    return bounds[METRICS_HIST_BUCKETS - 1];
+}
+
+void metrics_hist_add(struct metrics_hist *a, const struct metrics_hist *b)
+{
+    for (int i = 0; i <= METRICS_HIST_BUCKETS; i++)
+        a->bucket[i] += b->bucket[i];
+    a->count += b->count;
+    a->sum += b->sum;
+}
+
 void metrics_hist_write(FILE *f, const char *name, const char *labels, const struct metrics_hist *h)
 {
     const char *sep = labels[0] ? "," : "";

@@ -33,6 +33,12 @@ void metrics_hist_observe(struct metrics_hist *h, double seconds);
 void metrics_hist_write(FILE *f, const char *name, const char *labels,
                         const struct metrics_hist *h);
 
+/* The q-quantile (0..1) of h in seconds, interpolated within its bucket
+ * (above the last bound: the last bound); 0 when h is empty. */
+double metrics_hist_quantile(const struct metrics_hist *h, double q);
+/* Adds the counts of b to a. */
+void metrics_hist_add(struct metrics_hist *a, const struct metrics_hist *b);
+
 /* Monotonic nanoseconds (CLOCK_MONOTONIC). */
 uint64_t metrics_now_ns(void);
 

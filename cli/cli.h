@@ -95,7 +95,8 @@ int cmd_apply(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_promote(struct cli *c);
-int cmd_route(struct cli *c); /* cmd_route.c */
+int cmd_route(struct cli *c);  /* cmd_route.c */
+int cmd_routes(struct cli *c); /* cmd_route.c: what the local proxy serves */
 /* troupe token create|list|show|revoke (cmd_token.c) */
 int cmd_token(struct cli *c);
 

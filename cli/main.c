@@ -431,8 +431,15 @@ static const struct cli_cmd commands[] = {
      "Usage: troupe route set FILE|- [--http ADDR]   (-: read the route from stdin)\n"
      "       troupe route list [--json] [--http ADDR]\n"
      "       troupe route rm NAME [--http ADDR]\n"
+     "       troupe route endpoints NAME [--json] [--http ADDR]\n"
      "A route makes every agent listen on its port and pass what arrives to the\n"
-     "passing instances of its service (docs/proxy.md). The last write wins.\n"},
+     "passing instances of its service (docs/proxy.md). The last write wins.\n"
+     "endpoints: the route's endpoints as the local proxy sees them (state, latency\n"
+     "EWMA, requests outstanding, consecutive failures, ejections).\n"},
+    {"routes", cmd_routes, 0,
+     "Usage: troupe routes [--json] [--http ADDR]\n"
+     "The routes the local proxy serves: port, protocol, endpoints healthy of all,\n"
+     "ejected, split, requests per second (last 2 s) and p99 latency (last 10-20 s).\n"},
     {"promote", cmd_promote, 1,
      "Usage: troupe promote NAME [--http ADDR]\n"
      "Ends the canary of a cluster spec (update.canary N: N slots run the new version\n"

@@ -36,6 +36,10 @@ struct bal_ep {
     uint32_t failures;      /* consecutive */
     uint32_t ejections;     /* times ejected so far */
     uint64_t ejected_until; /* 0: not ejected; else until this time (ms) */
+    /* the caller's, kept with the state and never read here: what it has
+     * told of this endpoint's ejections (events) */
+    uint32_t told_ejections;
+    uint8_t told_ejected;
 };
 
 struct bal_cfg {

@@ -492,6 +492,7 @@ static void get_metrics(struct agent *a, struct httpd_req *req, const char *rest
     api_write_metrics(a, f);
     if (a->consul_write_metrics)
         a->consul_write_metrics(a, f);
+    proxy_write_metrics(a, f);
     tokens_write_metrics(a, f);
     if (a->dnsd)
         dnsd_write_metrics(a->dnsd, f);

@@ -111,6 +111,9 @@ static const struct acl_route table[] = {
     {"PUT", "/v1/routes/*", ACL_RES_SERVICE, ACL_WRITE, N_REST, 0},
     {"DELETE", "/v1/routes", ACL_RES_SERVICE, ACL_WRITE, N_NONE, 0},
     {"DELETE", "/v1/routes/*", ACL_RES_SERVICE, ACL_WRITE, N_REST, 0},
+    /* what this agent's proxy makes of them (api_routes.c) */
+    {"GET", "/v1/proxy/routes", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
+    {"GET", "/v1/proxy/endpoints/*", ACL_RES_SERVICE, ACL_READ, N_REST, 0},
     /* the web UI's files (api_ui.c): its data comes from the reads above */
     {"GET", "/ui", ACL_RES_AGENT, ACL_READ, N_NONE, 0},
     {"GET", "/ui/*", ACL_RES_AGENT, ACL_READ, N_NONE, 0},

@@ -6,7 +6,11 @@
  *   GET    /v1/routes/NAME   one route; 404 when there is none
  *   PUT    /v1/routes[/NAME] the body is a route (core/route.h); with NAME,
  *                            the body's name (if any) must be NAME
- *   DELETE /v1/routes/NAME   a tombstone; 404 when there is no such route */
+ *   DELETE /v1/routes/NAME   a tombstone; 404 when there is no such route
+ * and what this agent's proxy makes of them (agent/proxy/proxy_obs.c):
+ *   GET /v1/proxy/routes          the routes it serves: endpoints healthy
+ *                                 and ejected, requests/s, p99
+ *   GET /v1/proxy/endpoints/NAME  one route's endpoints and their state */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include "agent/agent_impl.h"
 #include "agent/api/api_impl.h"
 #include "agent/catalog/catalog_impl.h"
+#include "agent/proxy/proxy.h"
 #include "core/route.h"
 
 /* The route of a record as JSON, with who wrote it and when. */
@@ -149,10 +154,31 @@ static void read_routes(struct agent *a, struct httpd_req *req, const char *rest
     api_block(a, req, get_routes);
 }
 
+static void get_proxy_routes(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    api_reply_json(req, 200, proxy_routes_json(a));
+}
+
+static void get_proxy_endpoints(struct agent *a, struct httpd_req *req, const char *name)
+{
+    json_t *j = proxy_endpoints_json(a, name);
+
+    if (!j) {
+        api_reply_error(req, 404, "this agent's proxy has no route \"%s\"", name);
+        return;
+    }
+    api_reply_json(req, 200, j);
+}
+
 const struct api_route api_routes_routes[] = {
-    {"GET", "/v1/routes", read_routes},     {"GET", "/v1/routes/*", read_routes},
-    {"PUT", "/v1/routes", put_route},       {"PUT", "/v1/routes/*", put_route},
-    {"DELETE", "/v1/routes", delete_route}, {"DELETE", "/v1/routes/*", delete_route},
+    {"GET", "/v1/routes", read_routes},
+    {"GET", "/v1/routes/*", read_routes},
+    {"PUT", "/v1/routes", put_route},
+    {"PUT", "/v1/routes/*", put_route},
+    {"DELETE", "/v1/routes", delete_route},
+    {"DELETE", "/v1/routes/*", delete_route},
+    {"GET", "/v1/proxy/routes", get_proxy_routes},
+    {"GET", "/v1/proxy/endpoints/*", get_proxy_endpoints},
 };
 const size_t api_routes_n_routes = sizeof(api_routes_routes) / sizeof(api_routes_routes[0]);
 
@@ -168,6 +194,6 @@ int api_routes_route(struct agent *a, struct httpd_req *req, const char *method,
     }
     if (!known)
         return 0;
-    api_reply_error(req, 405, "method %s not allowed on /v1/routes (GET, PUT, DELETE)", method);
+    api_reply_error(req, 405, "method %s not allowed on %s", method, path);
     return 1;
 }

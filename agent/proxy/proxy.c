@@ -285,6 +285,7 @@ static void on_tick(uv_timer_t *t)
     uint64_t seen = catalog_index(a) + a->member_gen, now = proxy_now(p);
 
     note_use(p);
+    proxy_obs_tick(p, now);
     if (seen == p->seen && now < p->last_full_ms + PROXY_FULL_MS)
         return;
     p->seen = seen;

@@ -10,6 +10,7 @@
 #ifndef TROUPE_PROXY_H
 #define TROUPE_PROXY_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "core/err.h"
@@ -27,5 +28,13 @@ void proxy_hold_write_metrics(struct agent *a, FILE *f);
  * the replicated one (proxy_dir.c); at start and on SIGHUP. The caller
  * drives the agent afterwards so the records gossip. */
 void proxy_dir_load(struct agent *a);
+
+/* What the proxy shows (proxy_obs.c): the routes it serves with their
+ * endpoint counts, rate and p99 (a JSON array, the caller decrefs); one
+ * route's endpoints with their balancer state (NULL when this proxy has
+ * no such route); the troupe_proxy_* lines of /metrics. */
+json_t *proxy_routes_json(struct agent *a);
+json_t *proxy_endpoints_json(struct agent *a, const char *route);
+void proxy_write_metrics(struct agent *a, FILE *f);
 
 #endif

@@ -74,7 +74,8 @@ struct pconn {
     int last_ep; /* index tried last, skipped on the retry */
     uint32_t attempts;
     uint64_t t_start, t_connected;
-    int no_pool; /* this request's next attempt opens a new connection */
+    uint64_t t_req; /* http: when the request was in whole (proxy_obs's latency) */
+    int no_pool;    /* this request's next attempt opens a new connection */
 
     /* tcp: who has ended its side */
     int down_eof, up_eof;
@@ -117,6 +118,11 @@ static void start_attempt(struct pconn *c);
 struct pconn *pconn_next(struct pconn *c)
 {
     return c->next;
+}
+
+int pconn_has_upstream(const struct pconn *c)
+{
+    return c->up != NULL;
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -385,6 +391,8 @@ static void send_up(struct pconn *c, const void *data, size_t len)
         uv_read_stop((uv_stream_t *)&c->down);
 }
 
+static void count_status(struct pconn *c, int status);
+
 /* An answer of the proxy itself; the connection closes after it unless
  * keep (the client may send its next request). */
 static void reply(struct pconn *c, int status, const char *reason, const char *why, int keep)
@@ -403,10 +411,7 @@ static void reply(struct pconn *c, int status, const char *reason, const char *w
                      "x-troupe-reason: %s\r\n%s\r\n%s",
                      status, text, bl, reason, keep ? "" : "connection: close\r\n", body);
 
-    if (status >= 500)
-        c->rt->resp_5xx++;
-    else
-        c->rt->resp_4xx++;
+    count_status(c, status);
     send_down(c, buf, (size_t)n);
     c->sent_any = 1;
     if (!keep)
@@ -711,6 +716,8 @@ static void try_request(struct pconn *c)
     n = http1_parse_request(&q, c->in, c->in_len, NULL);
     if (n == 0)
         return;
+    c->t_req = proxy_now(c->rt->p);
+    c->version[0] = '\0';
     if (n < 0) {
         char why[160];
         snprintf(why, sizeof(why), "%s", q.error ? q.error : "bad request");
@@ -826,8 +833,17 @@ static void body_bytes(struct pconn *c, const uint8_t *p, size_t n)
         response_done(c);
 }
 
-static void count_status(struct proxy_route *rt, int status)
+/* A response to the request (the endpoint's or the proxy's own): counted
+ * by the route, and by version and latency for /metrics (proxy_obs.c). */
+static void count_status(struct pconn *c, int status)
 {
+    struct proxy_route *rt = c->rt;
+    const char *v = c->version;
+    int i;
+
+    if (!v[0] && c->up && (i = bal_find(&rt->bal, c->ep_key)) >= 0)
+        v = rt->bal.ep[i].version; /* no split: the version of the endpoint that answered */
+    proxy_obs_response(rt, v, status, proxy_now(rt->p) - c->t_req);
     if (status >= 500)
         rt->resp_5xx++;
     else if (status >= 400)
@@ -893,7 +909,7 @@ static void http_up_bytes(struct pconn *c, const uint8_t *p, size_t n)
         return;
     }
     c->head_done = 1;
-    count_status(c->rt, r.status);
+    count_status(c, r.status);
     ep_end(c, r.status < 500); /* the latency is the time to the head */
     send_head(c, &r, (size_t)hl, &f);
     c->up_reusable = reusable(&r, &f);

@@ -9,12 +9,33 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "agent/metrics.h"
 #include "core/balance.h"
 #include "core/codec.h"
 #include "core/route.h"
 
+#define PROXY_VERSIONS_MAX 16 /* versions counted apart per route; more count as "other" */
+
 struct agent;
 struct pconn;
+
+/* What a route has served, for /metrics, the API and `troupe routes`
+ * (proxy_obs.c). */
+struct proxy_vstat {
+    char version[ROUTE_VERSION_MAX + 1]; /* "" for an endpoint without one */
+    uint64_t code[5];                    /* responses 1xx..5xx */
+};
+struct proxy_stats {
+    struct proxy_vstat v[PROXY_VERSIONS_MAX];
+    size_t n_v;
+    struct metrics_hist dur;    /* request to response head, since the start */
+    struct metrics_hist win[2]; /* the same over the current and the last window */
+    uint64_t win_start_ms;
+    uint64_t rate_requests, rate_ms; /* requests and time at the last rate sample */
+    double rps;                      /* requests per second over the last window */
+    uint64_t retry_budget_exhausted; /* retries refused by the route's budget */
+    uint64_t overloaded;             /* answered 503 overloaded (over its limits) */
+};
 struct pup;
 struct proxy_hold;
 
@@ -40,6 +61,7 @@ struct proxy_route {
     uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;
     uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
     uint64_t used_mark; /* requests + conns at the last tick (proxy.c: idle time) */
+    struct proxy_stats st;
 };
 
 struct proxy {
@@ -79,6 +101,13 @@ void proxy_ingress_close(struct proxy *p);
 struct proxy_route *proxy_ingress_pick(struct proxy *p, const char *host, size_t host_len,
                                        const char *target, size_t target_len);
 
+/* proxy_obs.c: a response of status (proxy_conn.c calls it once per
+ * request, at the response head or the proxy's own answer) to version
+ * ("" when none), ms after the request came; the windows and rates
+ * (every tick); ejections and restorations told as history events. */
+void proxy_obs_response(struct proxy_route *rt, const char *version, int status, uint64_t ms);
+void proxy_obs_tick(struct proxy *p, uint64_t now_ms);
+
 /* proxy_conn.c: a new connection on rt's listener (accepts it). */
 void pconn_accept(struct proxy_route *rt);
 /* Closes the route's idle upstream connections (the route goes). */
@@ -92,5 +121,7 @@ void pconn_hold_end(struct pconn *c, const char *reason);
 /* Closes a connection now (at stop). */
 void pconn_abort(struct pconn *c);
 struct pconn *pconn_next(struct pconn *c);
+/* 1 when c holds an upstream connection (for the gauge of them). */
+int pconn_has_upstream(const struct pconn *c);
 
 #endif

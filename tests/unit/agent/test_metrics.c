@@ -78,12 +78,36 @@ static void test_route_labels_are_bounded(void **state)
     assert_int_not_equal(api_metrics_route("/metrics"), other);
 }
 
+static void test_hist_quantile_interpolates_within_a_bucket(void **state)
+{
+    struct metrics_hist h, sum;
+
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    assert_true(metrics_hist_quantile(&h, 0.99) == 0);
+    for (int i = 0; i < 99; i++)
+        metrics_hist_observe(&h, 0.0002); /* in (0.0001, 0.00025] */
+    metrics_hist_observe(&h, 0.2); /* in (0.1, 0.25] */
+    /* the 99th of 100 is the last of the first bucket's: its upper bound */
+    assert_true(metrics_hist_quantile(&h, 0.99) > 0.00024 &&
+                metrics_hist_quantile(&h, 0.99) <= 0.00025);
+    assert_true(metrics_hist_quantile(&h, 1.0) > 0.1 && metrics_hist_quantile(&h, 1.0) <= 0.25);
+    metrics_hist_observe(&h, 120); /* above every bound: the last bound */
+    assert_true(metrics_hist_quantile(&h, 1.0) == 60);
+    memset(&sum, 0, sizeof(sum));
+    metrics_hist_add(&sum, &h);
+    metrics_hist_add(&sum, &h);
+    assert_int_equal(sum.count, 2 * h.count);
+    assert_int_equal(sum.bucket[1], 2 * h.bucket[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_buckets_are_cumulative),
         cmocka_unit_test(test_hist_with_labels),
         cmocka_unit_test(test_route_labels_are_bounded),
+        cmocka_unit_test(test_hist_quantile_interpolates_within_a_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

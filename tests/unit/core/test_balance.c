@@ -236,8 +236,12 @@ static void test_refresh_keeps_the_state_of_endpoints_that_stay(void **state)
     bal_begin(&b, 2);
     for (int i = 0; i < 3; i++)
         bal_end(&b, 1, 0, 1, 10);
+    b.ep[1].told_ejections = 1; /* the caller's note survives a refresh */
+    b.ep[1].told_ejected = 1;
     set_eps(&b, 2, NULL); /* node2 leaves */
     assert_int_equal(b.n, 2);
+    assert_int_equal(b.ep[1].told_ejections, 1);
+    assert_int_equal(b.ep[1].told_ejected, 1);
     assert_true(bal_is_ejected(&b, 1, 10));
     assert_int_equal(bal_find(&b, "node2/web"), -1);
     set_eps(&b, 3, NULL); /* and comes back fresh */

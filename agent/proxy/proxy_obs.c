@@ -1,0 +1,273 @@
+/* proxy_obs: what the proxy shows of itself. It counts each route's
+ * responses by version and class and their latency (request to response
+ * head), keeps a request rate and a windowed histogram for `troupe
+ * routes`, tells ejections and restorations as events of the history
+ * (kind "proxy"), and writes the proxy's /metrics lines and the JSON of
+ * GET /v1/proxy/routes and /v1/proxy/endpoints/NAME (docs/proxy.md).
+ * Not here: the requests themselves (proxy_conn.c), routes and endpoints
+ * (proxy.c). */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "agent/catalog/catalog_impl.h"
+#include "agent/log.h"
+#include "agent/proxy/proxy.h"
+#include "agent/proxy/proxy_impl.h"
+
+#define PROXY_WINDOW_MS 10000 /* the p99 of `troupe routes`: this window and the last */
+#define PROXY_RATE_MS   2000  /* requests/s: measured over this long */
+
+void proxy_obs_response(struct proxy_route *rt, const char *version, int status, uint64_t ms)
+{
+    struct proxy_stats *st = &rt->st;
+    struct proxy_vstat *v = NULL;
+    int cls = status / 100 - 1;
+    double s = (double)ms / 1000.0;
+
+    for (size_t i = 0; i < st->n_v && !v; i++)
+        if (strcmp(st->v[i].version, version) == 0)
+            v = &st->v[i];
+    if (!v && st->n_v < PROXY_VERSIONS_MAX) {
+        v = &st->v[st->n_v++];
+        snprintf(v->version, sizeof(v->version), "%s", version);
+    }
+    if (!v)
+        v = &st->v[PROXY_VERSIONS_MAX - 1]; /* beyond: counted with the last one */
+    if (cls < 0 || cls > 4)
+        cls = 4;
+    v->code[cls]++;
+    metrics_hist_observe(&st->dur, s);
+    metrics_hist_observe(&st->win[0], s);
+}
+
+/* Ejections and restorations since the last look, as events. */
+static void tell_ejections(struct proxy *p, struct proxy_route *rt, uint64_t now)
+{
+    for (size_t i = 0; i < rt->bal.n; i++) {
+        struct bal_ep *ep = &rt->bal.ep[i];
+        int ejected = bal_is_ejected(&rt->bal, (int)i, now);
+
+        if (ep->ejections > ep->told_ejections) {
+            ep->told_ejections = ep->ejections;
+            ep->told_ejected = 1;
+            log_info("proxy", "route %s: endpoint %s ejected for %llu ms (%u times so far)",
+                     rt->r.name, ep->key,
+                     (unsigned long long)(ep->ejected_until > now ? ep->ejected_until - now : 0),
+                     ep->ejections);
+            history_add(p->a, "proxy", rt->r.name, "endpoint %s ejected for %llu ms (%u times)",
+                        ep->key,
+                        (unsigned long long)(ep->ejected_until > now ? ep->ejected_until - now : 0),
+                        ep->ejections);
+        } else if (ep->told_ejected && !ejected) {
+            ep->told_ejected = 0;
+            log_info("proxy", "route %s: endpoint %s restored", rt->r.name, ep->key);
+            history_add(p->a, "proxy", rt->r.name, "endpoint %s restored", ep->key);
+        }
+    }
+}
+
+void proxy_obs_tick(struct proxy *p, uint64_t now)
+{
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
+        struct proxy_stats *st = &rt->st;
+
+        tell_ejections(p, rt, now);
+        if (!st->rate_ms) {
+            st->rate_ms = st->win_start_ms = now;
+            st->rate_requests = rt->requests;
+        }
+        if (now >= st->rate_ms + PROXY_RATE_MS) {
+            st->rps =
+                (double)(rt->requests - st->rate_requests) * 1000.0 / (double)(now - st->rate_ms);
+            st->rate_requests = rt->requests;
+            st->rate_ms = now;
+        }
+        if (now >= st->win_start_ms + PROXY_WINDOW_MS) {
+            st->win[1] = st->win[0];
+            memset(&st->win[0], 0, sizeof(st->win[0]));
+            st->win_start_ms = now;
+        }
+    }
+}
+
+/* ---- JSON for the API ---- */
+
+static void split_text(const struct route *r, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_split && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s=%u", i ? "," : "", r->split[i].version,
+                              r->split[i].weight);
+}
+
+static size_t ejected_count(const struct proxy_route *rt, uint64_t now)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < rt->bal.n; i++)
+        k += (size_t)bal_is_ejected(&rt->bal, (int)i, now);
+    return k;
+}
+
+json_t *proxy_routes_json(struct agent *a)
+{
+    struct proxy *p = a->proxy;
+    json_t *arr = json_array();
+    uint64_t now;
+
+    if (!p)
+        return arr;
+    now = proxy_now(p);
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
+        struct metrics_hist h = rt->st.win[0];
+        size_t ej = ejected_count(rt, now);
+        char split[ROUTE_SPLIT_MAX * (ROUTE_VERSION_MAX + 8)];
+        json_t *hosts = json_array();
+
+        for (size_t i = 0; i < rt->r.n_hosts; i++)
+            json_array_append_new(hosts, json_string(rt->r.hosts[i]));
+        metrics_hist_add(&h, &rt->st.win[1]);
+        split_text(&rt->r, split, sizeof(split));
+        json_array_append_new(
+            arr,
+            json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:o, s:I, s:I, s:I, s:f, s:f, s:I}", "name",
+                      rt->r.name, "service", rt->r.service, "port", (int)rt->r.port, "protocol",
+                      route_protocol_name(rt->r.protocol), "listening", rt->listening, "split",
+                      split, "hosts", hosts, "endpoints", (json_int_t)rt->bal.n, "healthy",
+                      (json_int_t)(rt->bal.n - ej), "ejected", (json_int_t)ej, "requests_per_s",
+                      rt->st.rps, "p99_ms", metrics_hist_quantile(&h, 0.99) * 1000.0, "requests",
+                      (json_int_t)rt->requests));
+    }
+    return arr;
+}
+
+json_t *proxy_endpoints_json(struct agent *a, const char *name)
+{
+    struct proxy *p = a->proxy;
+    struct proxy_route *rt = NULL;
+    json_t *eps;
+    uint64_t now;
+
+    for (rt = p ? p->routes : NULL; rt; rt = rt->next)
+        if (strcmp(rt->r.name, name) == 0)
+            break;
+    if (!rt)
+        return NULL;
+    now = proxy_now(p);
+    eps = json_array();
+    for (size_t i = 0; i < rt->bal.n; i++) {
+        const struct bal_ep *ep = &rt->bal.ep[i];
+        const char *slash = strchr(ep->key, '/');
+        struct node_addr na;
+        char addr[64], node[BAL_KEY_MAX];
+        int ejected = bal_is_ejected(&rt->bal, (int)i, now);
+
+        snprintf(node, sizeof(node), "%.*s", slash ? (int)(slash - ep->key) : 0, ep->key);
+        node_addr_from_sockaddr((const struct sockaddr *)&rt->addrs[i], &na);
+        node_addr_str(&na, addr, sizeof(addr));
+        json_array_append_new(
+            eps,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:I, s:I, s:I, s:I}", "key",
+                      ep->key, "node", node, "id", slash ? slash + 1 : ep->key, "version",
+                      ep->version, "address", addr, "state", ejected ? "ejected" : "healthy",
+                      ep->local, "ewma_ms", ep->cost_ms, "outstanding", (json_int_t)ep->outstanding,
+                      "failures", (json_int_t)ep->failures, "ejections", (json_int_t)ep->ejections,
+                      "ejected_for_ms", (json_int_t)(ejected ? ep->ejected_until - now : 0)));
+    }
+    return json_pack("{s:s, s:s, s:o}", "route", rt->r.name, "service", rt->r.service, "endpoints",
+                     eps);
+}
+
+/* ---- /metrics ---- */
+
+/* A label value as the text format wants it: \ " and newline escaped. */
+static const char *esc(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '\\' || *s == '"')
+            buf[n++] = '\\';
+        buf[n++] = *s == '\n' ? 'n' : *s;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static void per_route(FILE *f, struct proxy *p, const char *name, const char *type,
+                      const char *help, size_t off)
+{
+    metrics_head(f, name, type, help);
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+        fprintf(f, "%s{route=\"%s\"} %llu\n", name, rt->r.name,
+                (unsigned long long)*(const uint64_t *)((const char *)rt + off));
+}
+
+void proxy_write_metrics(struct agent *a, FILE *f)
+{
+    static const char *const cls[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    struct proxy *p = a->proxy;
+    uint64_t idle = 0, busy = 0, now;
+    char v[2 * ROUTE_VERSION_MAX + 2], labels[256];
+
+    if (!p)
+        return;
+    now = proxy_now(p);
+    metrics_head(f, "troupe_proxy_requests_total", "counter",
+                 "HTTP requests answered, by route, version and status class");
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+        for (size_t i = 0; i < rt->st.n_v; i++)
+            for (int c = 0; c < 5; c++)
+                if (rt->st.v[i].code[c])
+                    fprintf(f,
+                            "troupe_proxy_requests_total{route=\"%s\",version=\"%s\","
+                            "code_class=\"%s\"} %llu\n",
+                            rt->r.name, esc(rt->st.v[i].version, v, sizeof(v)), cls[c],
+                            (unsigned long long)rt->st.v[i].code[c]);
+    metrics_head(f, "troupe_proxy_request_duration_seconds", "histogram",
+                 "from a request's arrival to its response head");
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
+        snprintf(labels, sizeof(labels), "route=\"%s\"", rt->r.name);
+        metrics_hist_write(f, "troupe_proxy_request_duration_seconds", labels, &rt->st.dur);
+    }
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+        idle += rt->n_idle;
+    for (struct pconn *c = p->conns; c; c = pconn_next(c))
+        busy += (uint64_t)pconn_has_upstream(c);
+    metrics_head(f, "troupe_proxy_upstream_connections", "gauge",
+                 "connections to endpoints: serving a request, or idle in a route's pool");
+    fprintf(f, "troupe_proxy_upstream_connections{state=\"active\"} %llu\n",
+            (unsigned long long)busy);
+    fprintf(f, "troupe_proxy_upstream_connections{state=\"idle\"} %llu\n",
+            (unsigned long long)idle);
+    metrics_head(f, "troupe_proxy_endpoints", "gauge", "endpoints of each route, by state");
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
+        size_t ej = ejected_count(rt, now);
+        fprintf(f, "troupe_proxy_endpoints{route=\"%s\",state=\"healthy\"} %zu\n", rt->r.name,
+                rt->bal.n - ej);
+        fprintf(f, "troupe_proxy_endpoints{route=\"%s\",state=\"ejected\"} %zu\n", rt->r.name, ej);
+    }
+    per_route(f, p, "troupe_proxy_ejections_total", "counter",
+              "endpoints ejected after consecutive failures",
+              offsetof(struct proxy_route, bal) + offsetof(struct bal, ejections_total));
+    per_route(f, p, "troupe_proxy_retries_total", "counter",
+              "requests tried again on another endpoint", offsetof(struct proxy_route, retries));
+    per_route(f, p, "troupe_proxy_retry_budget_exhausted_total", "counter",
+              "retries refused because the route's retry budget was spent",
+              offsetof(struct proxy_route, st) +
+                  offsetof(struct proxy_stats, retry_budget_exhausted));
+    per_route(f, p, "troupe_proxy_overloaded_total", "counter",
+              "requests answered 503 overloaded (over the route's limits)",
+              offsetof(struct proxy_route, st) + offsetof(struct proxy_stats, overloaded));
+    per_route(f, p, "troupe_proxy_no_endpoints_total", "counter",
+              "requests or connections with no endpoint to go to",
+              offsetof(struct proxy_route, no_endpoints));
+    per_route(f, p, "troupe_proxy_timeouts_total", "counter",
+              "requests whose endpoint did not answer within the route's request timeout",
+              offsetof(struct proxy_route, timeouts));
+}
