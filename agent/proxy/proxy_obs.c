@@ -53,11 +53,11 @@ static void tell_ejections(struct proxy *p, struct proxy_route *rt, uint64_t now
         if (ep->ejections > ep->told_ejections) {
             ep->told_ejections = ep->ejections;
             ep->told_ejected = 1;
-            log_info("proxy", "route %s: endpoint %s ejected for %llu ms (%u times so far)",
-                     rt->r.name, ep->key,
+            log_info("proxy", "route %s: endpoint %s ejected for %llu ms (ejection %u)", rt->r.name,
+                     ep->key,
                      (unsigned long long)(ep->ejected_until > now ? ep->ejected_until - now : 0),
                      ep->ejections);
-            history_add(p->a, "proxy", rt->r.name, "endpoint %s ejected for %llu ms (%u times)",
+            history_add(p->a, "proxy", rt->r.name, "endpoint %s ejected for %llu ms (ejection %u)",
                         ep->key,
                         (unsigned long long)(ep->ejected_until > now ? ep->ejected_until - now : 0),
                         ep->ejections);
@@ -171,13 +171,13 @@ json_t *proxy_endpoints_json(struct agent *a, const char *name)
         node_addr_from_sockaddr((const struct sockaddr *)&rt->addrs[i], &na);
         node_addr_str(&na, addr, sizeof(addr));
         json_array_append_new(
-            eps,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:I, s:I, s:I, s:I}", "key",
-                      ep->key, "node", node, "id", slash ? slash + 1 : ep->key, "version",
-                      ep->version, "address", addr, "state", ejected ? "ejected" : "healthy",
-                      ep->local, "ewma_ms", ep->cost_ms, "outstanding", (json_int_t)ep->outstanding,
-                      "failures", (json_int_t)ep->failures, "ejections", (json_int_t)ep->ejections,
-                      "ejected_for_ms", (json_int_t)(ejected ? ep->ejected_until - now : 0)));
+            eps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:I, s:I, s:I, s:I}", "key",
+                           ep->key, "node", node, "id", slash ? slash + 1 : ep->key, "version",
+                           ep->version, "address", addr, "state", ejected ? "ejected" : "healthy",
+                           "local", ep->local, "ewma_ms", ep->cost_ms, "outstanding",
+                           (json_int_t)ep->outstanding, "failures", (json_int_t)ep->failures,
+                           "ejections", (json_int_t)ep->ejections, "ejected_for_ms",
+                           (json_int_t)(ejected ? ep->ejected_until - now : 0)));
     }
     return json_pack("{s:s, s:s, s:o}", "route", rt->r.name, "service", rt->r.service, "endpoints",
                      eps);

@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
-"""proxy_backend.py PORT ANSWER: an HTTP/1.1 server (keep-alive) on every
+"""proxy_backend.py PORT ANSWER [DELAY_MS]: an HTTP/1.1 server (keep-alive) on every
 address that answers each GET with ANSWER and a newline (with
 content-length; GET /chunked: the same in three chunks). The proxy tests
-run one per instance, so each response says which instance served it."""
+run one per instance, so each response says which instance served it.
+DELAY_MS: each answer waits this long first (a slow instance)."""
 import http.server
 import sys
+import time
 
 ANSWER = (sys.argv[2] + "\n").encode()
+DELAY = float(sys.argv[3]) / 1000.0 if len(sys.argv) > 3 else 0.0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # the head and the body leave in one write, without Nagle's delay
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def do_GET(self):
+        if DELAY:
+            time.sleep(DELAY)
         if self.path == "/chunked":
             self.send_response(200)
             self.send_header("content-type", "text/plain")
