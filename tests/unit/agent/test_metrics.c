@@ -87,7 +87,7 @@ static void test_hist_quantile_interpolates_within_a_bucket(void **state)
     assert_true(metrics_hist_quantile(&h, 0.99) == 0);
     for (int i = 0; i < 99; i++)
         metrics_hist_observe(&h, 0.0002); /* in (0.0001, 0.00025] */
-    metrics_hist_observe(&h, 0.2); /* in (0.1, 0.25] */
+    metrics_hist_observe(&h, 0.2);        /* in (0.1, 0.25] */
     /* the 99th of 100 is the last of the first bucket's: its upper bound */
     assert_true(metrics_hist_quantile(&h, 0.99) > 0.00024 &&
                 metrics_hist_quantile(&h, 0.99) <= 0.00025);
