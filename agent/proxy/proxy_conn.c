@@ -85,6 +85,7 @@ struct pconn {
     size_t in_len, in_cap;
     size_t req_len;  /* bytes of the request being served */
     int req_head;    /* HEAD: the response has no body */
+    int idempotent;  /* GET, HEAD, OPTIONS, PUT, DELETE, TRACE: safe to send again */
     int client_keep; /* the client wants keep-alive */
     uint8_t *ureq;   /* the request as sent upstream (heap) */
     size_t ureq_len;
@@ -677,6 +678,18 @@ static int ingress_route(struct pconn *c, const struct http1_req *q)
     return 0;
 }
 
+/* RFC 9110's idempotent methods: sent again when the endpoint died before
+ * answering. */
+static int idempotent(const char *m, size_t len)
+{
+    static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE", NULL};
+
+    for (size_t i = 0; ok[i]; i++)
+        if (strlen(ok[i]) == len && memcmp(ok[i], m, len) == 0)
+            return 1;
+    return 0;
+}
+
 /* A complete request is at the start of c->in (req_len bytes). */
 static void serve_request(struct pconn *c, struct http1_req *q)
 {
@@ -687,6 +700,7 @@ static void serve_request(struct pconn *c, struct http1_req *q)
     uv_read_stop((uv_stream_t *)&c->down);
     c->client_keep = q->keep_alive;
     c->req_head = q->method_len == 4 && memcmp(q->method, "HEAD", 4) == 0;
+    c->idempotent = idempotent(q->method, q->method_len);
     c->head_len = 0;
     c->head_done = 0;
     c->sent_any = 0;
@@ -972,6 +986,14 @@ static void up_failed(struct pconn *c, ssize_t err)
     if (!c->head_done) {
         ep_end(c, 0);
         detach_up(c, 0);
+        if (c->idempotent && !c->sent_any && c->attempts < c->rt->r.attempts) {
+            /* the endpoint died with the request: an idempotent one goes
+             * to another endpoint (its whole text is in c->ureq) */
+            c->rt->retries++;
+            c->head_len = 0;
+            start_attempt(c);
+            return;
+        }
         uv_timer_stop(&c->rtimer);
         c->state = PS_DONE;
         if (!c->sent_any)
