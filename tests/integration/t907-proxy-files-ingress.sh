@@ -1,7 +1,8 @@
 #!/bin/bash
 # Routes read from h1's CONFIG_DIR/routes are in force on h2; a bad route
 # file is refused naming the file and the field; SIGHUP reads a changed
-# file again. h2's HTTP ingress (--ingress) sends each request by its Host
+# file again. h2's route listeners are on its own address (--proxy-bind),
+# reached from h1. h2's HTTP ingress (--ingress) sends each request by its Host
 # and longest path prefix to a route, on one keep-alive connection, and
 # answers 404 with x-troupe-reason: no-route when no route matches.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +21,7 @@ cat >"$TMP/conf1/routes/zz-bad.json" <<'JSON'
 {"service": "web", "port": 9003, "timeouts": {"connect_ms": 0}}
 JSON
 start 1 --config-dir "$TMP/conf1"
-start 2 --join 10.77.0.1 --ingress 10.77.0.2:8080
+start 2 --join 10.77.0.1 --ingress 10.77.0.2:8080 --proxy-bind 10.77.0.2
 wait_until 20 "h2 sees 2 alive" sees_count 2 alive 2
 
 grep -q 'route file .*/routes/zz-bad.json refused: timeouts.connect_ms' "$TMP/h1.log" ||
@@ -75,9 +76,10 @@ sed -i 's/9001/9011/' "$TMP/conf1/routes/web.json"
 kill -HUP "${PID[1]}"
 moved() { [ "$(cli 2 route list --json | jq -r '.[] | select(.name == "web") | .port')" = 9011 ]; }
 wait_until 5 "h2 has web on port 9011" moved
-ip netns exec "$(ns 2)" curl -sf --max-time 5 http://127.0.0.1:9011/ | grep -q 'web h1' ||
-    wait_until 5 "h2's listener on 9011 answers" \
-        eval 'ip netns exec "$(ns 2)" curl -sf --max-time 5 http://127.0.0.1:9011/ | grep -q "web h1"'
+from_h1() { ip netns exec "$(ns 1)" curl -sf --max-time 5 "http://10.77.0.2:$1/"; }
+wait_until 5 "h2's listener on 10.77.0.2:9011 (--proxy-bind) answers h1" eval 'from_h1 9011 | grep -q "web h1"'
+ip netns exec "$(ns 2)" curl -s --max-time 2 -o /dev/null http://127.0.0.1:9011/ &&
+    fail "h2 listens on 127.0.0.1:9011 too, despite --proxy-bind"
 say "ok: the changed file is in force on h2"
 n=$(grep -c 'route web from .*web.json stored' "$TMP/h1.log")
 [ "$n" = 2 ] || fail "h1 stored web $n times (want 2: at start and after the change)"
