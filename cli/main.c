@@ -412,8 +412,8 @@ static const struct cli_cmd commands[] = {
     {"events", cmd_events, 0,
      "Usage: troupe events [-f|--follow] [--kind KIND] [--limit N] [--json] [--http ADDR]\n"
      "Prints the local agent's event history (member, service, check, config, user,\n"
-     "agent, audit: every write through the API); -f keeps printing new events as\n"
-     "they happen.\n"},
+     "agent, audit: every write through the API, route: route files, proxy: endpoints\n"
+     "ejected and restored); -f keeps printing new events as they happen.\n"},
     {"apply", cmd_apply, 1,
      "Usage: troupe apply DIR|FILE [--prune] [--http ADDR]\n"
      "Publishes the cluster specs of DIR (every NAME.json) or FILE: each agent runs the\n"
