@@ -43,6 +43,8 @@ static const char usage[] =
     "                          this agent's event history (-f: follow)\n"
     "  route set FILE|- | route list | route rm NAME\n"
     "                          the proxy's routes: a port on every agent to a service\n"
+    "  routes | route endpoints NAME [--json]\n"
+    "                          what this agent's proxy serves; one route's endpoints\n"
     "  watch services | service NAME | kv PREFIX\n"
     "                          print each change as it happens\n"
     "  top [--limit N] [--json]\n"
