@@ -9,7 +9,11 @@
 
 #include "core/mem.h"
 
-#define BAL_TIE 0.25 /* relative difference of two loads below which they are equal */
+/* Two loads are equal within BAL_TIE of each other, or within BAL_TIE_MS:
+ * latencies come in whole milliseconds, so 1 ms against 2 is the
+ * resolution of the measure, not a slower endpoint. */
+#define BAL_TIE    0.25
+#define BAL_TIE_MS 1.5
 
 static uint64_t next_rand(struct bal *b)
 {
@@ -176,7 +180,7 @@ int bal_pick(struct bal *b, const char *version, int skip, uint64_t now_ms)
     /* Loads within BAL_TIE of each other are equal: without it, sequential
      * requests to endpoints a fraction of a millisecond apart all go to
      * whichever had the lower last sample, which is noise. x is random. */
-    if (lx <= ly * (1.0 + BAL_TIE) && ly <= lx * (1.0 + BAL_TIE))
+    if ((lx <= ly * (1.0 + BAL_TIE) && ly <= lx * (1.0 + BAL_TIE)) || fabs(lx - ly) <= BAL_TIE_MS)
         return b->ep[y].local && !b->ep[x].local ? y : x;
     return lx < ly ? x : y;
 }

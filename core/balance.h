@@ -5,8 +5,9 @@
  *   - the endpoint: power of two choices (two at random among those of the
  *     version that are not ejected, the one with the lower load wins),
  *     load = (peak-EWMA latency + 1 ms) x (outstanding requests + 1), as
- *     Finagle's and linkerd's balancer; loads within 25% of each other are
- *     equal (a coin decides), and equal loads prefer this node's;
+ *     Finagle's and linkerd's balancer; loads within 25% or 1.5 ms of
+ *     each other are equal (a coin decides), and equal loads prefer this
+ *     node's;
  *   - outlier ejection: N consecutive failures take an endpoint out for
  *     base x times ejected (capped), never more than max_percent of the
  *     endpoints (at least one); when every endpoint of a version is

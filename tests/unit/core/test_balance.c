@@ -150,6 +150,31 @@ static void test_slow_endpoint_gets_a_smaller_share(void **state)
     bal_release(&b);
 }
 
+static void test_one_ms_apart_is_a_tie_not_a_winner(void **state)
+{
+    struct bal b;
+    int count[2] = {0};
+
+    (void)state;
+    bal_init(&b, &cfg, 5);
+    set_eps(&b, 2, NULL);
+    /* one sample each, 1 ms and 2 ms (whole ms: the measure's resolution);
+     * then sequential requests that take 1 ms wherever they go */
+    bal_begin(&b, 0);
+    bal_end(&b, 0, 1, 1, 0);
+    bal_begin(&b, 1);
+    bal_end(&b, 1, 1, 2, 0);
+    for (int i = 0; i < 1000; i++) {
+        int k = bal_pick(&b, NULL, -1, 1);
+        bal_begin(&b, k);
+        bal_end(&b, k, 1, 1, 1);
+        count[k]++;
+    }
+    /* before, loads 2 against 3 were 50% apart: endpoint 1 got nothing */
+    assert_true(count[0] > 300 && count[1] > 300);
+    bal_release(&b);
+}
+
 static void test_equal_loads_prefer_this_node(void **state)
 {
     struct bal_ep eps[2];
@@ -278,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_pick_keeps_to_the_version_and_skips),
         cmocka_unit_test(test_two_choices_avoid_the_busier_endpoint),
         cmocka_unit_test(test_slow_endpoint_gets_a_smaller_share),
+        cmocka_unit_test(test_one_ms_apart_is_a_tie_not_a_winner),
         cmocka_unit_test(test_equal_loads_prefer_this_node),
         cmocka_unit_test(test_consecutive_failures_eject_for_a_growing_backoff),
         cmocka_unit_test(test_never_more_than_max_percent_ejected),
