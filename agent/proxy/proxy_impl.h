@@ -14,7 +14,7 @@
 #include "core/codec.h"
 #include "core/route.h"
 
-#define PROXY_VERSIONS_MAX 16 /* versions counted apart per route; more count as "other" */
+#define PROXY_VERSIONS_MAX 16 /* versions counted apart per route; more count with the last */
 
 struct agent;
 struct pconn;

@@ -199,13 +199,40 @@ static const char *esc(const char *s, char *buf, size_t cap)
     return buf;
 }
 
-static void per_route(FILE *f, struct proxy *p, const char *name, const char *type,
-                      const char *help, size_t off)
+/* One counter of every route. */
+typedef uint64_t (*route_count_fn)(const struct proxy_route *rt);
+
+static uint64_t n_ejections(const struct proxy_route *rt)
 {
-    metrics_head(f, name, type, help);
+    return rt->bal.ejections_total;
+}
+static uint64_t n_retries(const struct proxy_route *rt)
+{
+    return rt->retries;
+}
+static uint64_t n_budget(const struct proxy_route *rt)
+{
+    return rt->st.retry_budget_exhausted;
+}
+static uint64_t n_overloaded(const struct proxy_route *rt)
+{
+    return rt->st.overloaded;
+}
+static uint64_t n_no_endpoints(const struct proxy_route *rt)
+{
+    return rt->no_endpoints;
+}
+static uint64_t n_timeouts(const struct proxy_route *rt)
+{
+    return rt->timeouts;
+}
+
+static void per_route(FILE *f, struct proxy *p, const char *name, const char *help,
+                      route_count_fn count)
+{
+    metrics_head(f, name, "counter", help);
     for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
-        fprintf(f, "%s{route=\"%s\"} %llu\n", name, rt->r.name,
-                (unsigned long long)*(const uint64_t *)((const char *)rt + off));
+        fprintf(f, "%s{route=\"%s\"} %llu\n", name, rt->r.name, (unsigned long long)count(rt));
 }
 
 void proxy_write_metrics(struct agent *a, FILE *f)
@@ -252,22 +279,17 @@ void proxy_write_metrics(struct agent *a, FILE *f)
                 rt->bal.n - ej);
         fprintf(f, "troupe_proxy_endpoints{route=\"%s\",state=\"ejected\"} %zu\n", rt->r.name, ej);
     }
-    per_route(f, p, "troupe_proxy_ejections_total", "counter",
-              "endpoints ejected after consecutive failures",
-              offsetof(struct proxy_route, bal) + offsetof(struct bal, ejections_total));
-    per_route(f, p, "troupe_proxy_retries_total", "counter",
-              "requests tried again on another endpoint", offsetof(struct proxy_route, retries));
-    per_route(f, p, "troupe_proxy_retry_budget_exhausted_total", "counter",
-              "retries refused because the route's retry budget was spent",
-              offsetof(struct proxy_route, st) +
-                  offsetof(struct proxy_stats, retry_budget_exhausted));
-    per_route(f, p, "troupe_proxy_overloaded_total", "counter",
-              "requests answered 503 overloaded (over the route's limits)",
-              offsetof(struct proxy_route, st) + offsetof(struct proxy_stats, overloaded));
-    per_route(f, p, "troupe_proxy_no_endpoints_total", "counter",
-              "requests or connections with no endpoint to go to",
-              offsetof(struct proxy_route, no_endpoints));
-    per_route(f, p, "troupe_proxy_timeouts_total", "counter",
+    per_route(f, p, "troupe_proxy_ejections_total", "endpoints ejected after consecutive failures",
+              n_ejections);
+    per_route(f, p, "troupe_proxy_retries_total", "requests tried again on another endpoint",
+              n_retries);
+    per_route(f, p, "troupe_proxy_retry_budget_exhausted_total",
+              "retries refused because the route's retry budget was spent", n_budget);
+    per_route(f, p, "troupe_proxy_overloaded_total",
+              "requests answered 503 overloaded (over the route's limits)", n_overloaded);
+    per_route(f, p, "troupe_proxy_no_endpoints_total",
+              "requests or connections with no endpoint to go to", n_no_endpoints);
+    per_route(f, p, "troupe_proxy_timeouts_total",
               "requests whose endpoint did not answer within the route's request timeout",
-              offsetof(struct proxy_route, timeouts));
+              n_timeouts);
 }
