@@ -420,8 +420,20 @@ void api_acl_consul_each(void (*fn)(void *ud, const char *method, const char *pa
         fn(ud, consul_table[i].method, consul_table[i].path);
 }
 
+/* troupe's answer to a refusal: its JSON error, the status the kind says. */
+static void deny_troupe(struct agent *a, struct httpd_req *req, enum api_denial kind,
+                        const char *msg)
+{
+    static const int status[] = {[API_DENY_NO_ROUTE] = 404,
+                                 [API_DENY_METHOD] = 405,
+                                 [API_DENY_UNKNOWN_TOKEN] = 401,
+                                 [API_DENY_FORBIDDEN] = 403};
+
+    api_reply_error(req, status[kind], "%s", msg);
+}
+
 static int check_table(struct agent *a, struct httpd_req *req, const struct acl_route *tab,
-                       size_t n_tab, int consul)
+                       size_t n_tab, int consul, api_deny_fn deny)
 {
     const char *method = httpd_req_method(req), *path = httpd_req_path(req), *rest = "";
     const struct acl_route *rt = NULL;
@@ -444,10 +456,13 @@ static int check_table(struct agent *a, struct httpd_req *req, const struct acl_
             rt = &tab[i], rest = r;
     }
     if (!rt) {
-        if (path_known)
-            api_reply_error(req, 405, "method %s not allowed on %s", method, path);
-        else
-            api_reply_error(req, 404, "no such endpoint: %s %s", method, path);
+        if (path_known) {
+            snprintf(msg, sizeof(msg), "method %s not allowed on %.200s", method, path);
+            deny(a, req, API_DENY_METHOD, msg);
+        } else {
+            snprintf(msg, sizeof(msg), "no such endpoint: %s %.200s", method, path);
+            deny(a, req, API_DENY_NO_ROUTE, msg);
+        }
         return 0;
     }
     secret = request_secret(req, &slen, consul ? qbuf : NULL);
@@ -459,7 +474,8 @@ static int check_table(struct agent *a, struct httpd_req *req, const struct acl_
         if (!t) {
             if (rt->access == ACL_WRITE)
                 audit_start(a, req, method, path, NULL, 1);
-            api_reply_error(req, 401, "unknown token (revoked, or never made on this cluster)");
+            deny(a, req, API_DENY_UNKNOWN_TOKEN,
+                 "unknown token (revoked, or never made on this cluster)");
             return 0;
         }
     }
@@ -474,7 +490,7 @@ static int check_table(struct agent *a, struct httpd_req *req, const struct acl_
             continue;
         acl_denial_text(t, rt->resource, rt->access, ns->v[i], subtree, &d, msg, sizeof(msg));
         free(ns);
-        api_reply_error(req, 403, "%s", msg);
+        deny(a, req, API_DENY_FORBIDDEN, msg);
         return 0;
     }
     free(ns);
@@ -483,10 +499,10 @@ static int check_table(struct agent *a, struct httpd_req *req, const struct acl_
 
 int api_acl_check(struct agent *a, struct httpd_req *req)
 {
-    return check_table(a, req, table, TABLE_N, 0);
+    return check_table(a, req, table, TABLE_N, 0, deny_troupe);
 }
 
-int api_acl_check_consul(struct agent *a, struct httpd_req *req)
+int api_acl_check_consul(struct agent *a, struct httpd_req *req, api_deny_fn deny)
 {
-    return check_table(a, req, consul_table, CONSUL_N, 1);
+    return check_table(a, req, consul_table, CONSUL_N, 1, deny);
 }

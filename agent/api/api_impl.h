@@ -123,9 +123,19 @@ const struct acl_token *api_acl_token(struct agent *a, struct httpd_req *req);
 /* The rows of the authorization table, for the test that every route has
  * one (and every row a route). */
 void api_acl_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
-/* The same for the Consul listener (agent/consul/), whose table is its own;
- * its tokens also come in X-Consul-Token and ?token=. */
-int api_acl_check_consul(struct agent *a, struct httpd_req *req);
+/* What a refusal of the check is; the caller's deny function answers it. */
+enum api_denial {
+    API_DENY_NO_ROUTE,      /* no row has the path (troupe: 404) */
+    API_DENY_METHOD,        /* a row has the path with another method (405) */
+    API_DENY_UNKNOWN_TOKEN, /* a secret no token has (401) */
+    API_DENY_FORBIDDEN,     /* the token or its absence lacks the rule (403) */
+};
+typedef void (*api_deny_fn)(struct agent *a, struct httpd_req *req, enum api_denial kind,
+                            const char *msg);
+/* The same check for the Consul listener (agent/consul/), whose table is
+ * its own; its tokens also come in X-Consul-Token and ?token=. The
+ * decision is the same; deny answers a refusal in the listener's shape. */
+int api_acl_check_consul(struct agent *a, struct httpd_req *req, api_deny_fn deny);
 void api_acl_consul_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
 /* api_tokens.c: the token endpoints. */
 int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);

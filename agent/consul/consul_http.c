@@ -242,6 +242,28 @@ void consul_routes_each(void (*fn)(void *ud, const char *method, const char *pat
             fn(ud, tables[i].t[k].method, tables[i].t[k].pattern);
 }
 
+/* A refusal of the authorization check (api_acl.c decides) as Consul
+ * answers one: 403 and plain text, "ACL not found" for a secret no token
+ * has, "Permission denied: ..." for a rule the token lacks, with Consul's
+ * headers. */
+static void deny(struct agent *a, struct httpd_req *req, enum api_denial kind, const char *msg)
+{
+    switch (kind) {
+    case API_DENY_UNKNOWN_TOKEN:
+        consul_reply_error(a, req, 403, "ACL not found");
+        break;
+    case API_DENY_FORBIDDEN:
+        consul_reply_error(a, req, 403, "Permission denied: %s", msg);
+        break;
+    case API_DENY_METHOD:
+        consul_reply_error(a, req, 405, "%s", msg);
+        break;
+    default:
+        consul_reply_error(a, req, 404, "%s", msg);
+        break;
+    }
+}
+
 static void handle(void *ud, struct httpd_req *req)
 {
     struct agent *a = ud;
@@ -270,7 +292,7 @@ static void handle(void *ud, struct httpd_req *req)
     }
     /* the same tokens and rules as troupe's API, with Consul's routes: a
      * route without a row of the table is refused there (fail closed) */
-    if (!api_acl_check_consul(a, req))
+    if (!api_acl_check_consul(a, req, deny))
         return;
     r->fn(a, req, rest);
 }

@@ -107,7 +107,17 @@ say "tokens: X-Consul-Token, ?token=, Authorization: Bearer; none may not write"
     fail "an anonymous deregistration by GET was not refused"
 [ "$(status 1 PUT "/v1/kv/t?token=$TEST_TOKEN" -d x)" = 200 ] || fail "?token="
 [ "$(status 1 PUT /v1/kv/t -d x -H "Authorization: Bearer $TEST_TOKEN")" = 200 ] || fail "Bearer"
-[ "$(status 1 PUT /v1/kv/t -d x -H "X-Consul-Token: nope")" = 401 ] || fail "an unknown token"
+[ "$(status 1 PUT /v1/kv/t -d x -H "X-Consul-Token: nope")" = 403 ] || fail "an unknown token"
+# refusals as Consul answers them: plain text, with X-Consul-Index
+ip netns exec "$(ns 1)" curl -q -s -D "$TMP/deny.h" -o "$TMP/deny.b" --max-time 20 -X PUT \
+    -d x -H "X-Consul-Token: nope" http://127.0.0.1:8500/v1/kv/t
+[ "$(cat "$TMP/deny.b")" = "ACL not found" ] && grep -qi '^x-consul-index: [1-9]' "$TMP/deny.h" ||
+    fail "an unknown token's answer: $(cat "$TMP/deny.h" "$TMP/deny.b")"
+ip netns exec "$(ns 1)" curl -q -s -D "$TMP/deny.h" -o "$TMP/deny.b" --max-time 20 -X PUT \
+    -d x http://127.0.0.1:8500/v1/kv/t
+grep -q '^Permission denied' "$TMP/deny.b" && grep -qi '^content-type: text/plain' "$TMP/deny.h" &&
+    grep -qi '^x-consul-index: [1-9]' "$TMP/deny.h" ||
+    fail "a denial's answer: $(cat "$TMP/deny.h" "$TMP/deny.b")"
 [ "$(status 1 GET /v1/session/list)" = 501 ] || fail "sessions are not refused"
 
 say "X-Consul-Index does not go back when h1 restarts"
