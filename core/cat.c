@@ -62,6 +62,27 @@ static int valid_text(const char *s, size_t max, int allow_space)
     return 1;
 }
 
+/* A tag: 1..CAT_TAG_MAX bytes of printable ASCII, spaces included (tags
+ * such as "traefik.http.routers.web.rule=Host(`a`) && PathPrefix(`/b`)" or
+ * "urlprefix-/" are how Consul's tools configure themselves). */
+static int valid_tag(const char *s)
+{
+    size_t n = strnlen(s, CAT_TAG_MAX + 1);
+    if (n == 0 || n > CAT_TAG_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e)
+            return 0;
+    }
+    return 1;
+}
+
+int cat_tag_is_label(const char *tag)
+{
+    return valid_label(tag, 63);
+}
+
 static int valid_addr(const char *s)
 {
     unsigned char buf[16];
@@ -93,9 +114,10 @@ int cat_instance_check(struct cat_instance *in, struct err *e)
         return err_set(e, -EINVAL, "instance %s: %u tags, at most %d", in->id, in->n_tags,
                        CAT_TAGS_MAX);
     for (i = 0; i < in->n_tags; i++) {
-        if (!valid_label(in->tags[i], CAT_TAG_MAX))
-            return err_set(e, -EINVAL, "instance %s: tag \"%.*s\" must be a DNS label", in->id, 64,
-                           in->tags[i]);
+        if (!valid_tag(in->tags[i]))
+            return err_set(e, -EINVAL,
+                           "instance %s: tag \"%.*s\" must be 1..%d bytes of printable ASCII",
+                           in->id, 64, in->tags[i], CAT_TAG_MAX);
         for (size_t j = 0; j < i; j++) {
             if (strcmp(in->tags[i], in->tags[j]) == 0)
                 return err_set(e, -EINVAL, "instance %s: tag %s given twice", in->id, in->tags[i]);

@@ -22,7 +22,7 @@
 #define CAT_ID_MAX            128  /* instance and check ids: [A-Za-z0-9._:-] */
 #define CAT_ADDR_MAX          46   /* an IPv4 or IPv6 address in text */
 #define CAT_TAGS_MAX          32   /* tags of an instance */
-#define CAT_TAG_MAX           63   /* bytes of one tag: a DNS label */
+#define CAT_TAG_MAX           255  /* bytes of one tag: printable ASCII (u8 length) */
 #define CAT_VERSION_MAX       64   /* the version label of an instance */
 #define CAT_OUTPUT_MAX        4096 /* bytes of check output kept and gossiped */
 #define CAT_EVENT_NAME_MAX    128
@@ -63,6 +63,10 @@ struct cat_event {
 /* Validation: 0, or -EINVAL with a message naming the field. Service names
  * are folded to lower case in place. */
 int cat_instance_check(struct cat_instance *in, struct err *e);
+/* 1 when tag is a DNS label (what DNS can ask for, TAG.NAME.service...):
+ * a tag may be any printable text (Consul's tools put rules and key=value
+ * pairs in tags), but only a label is ever matched by a DNS name. */
+int cat_tag_is_label(const char *tag);
 int cat_check_check(struct cat_check *ck, struct err *e);
 
 /* Value encodings. Encode returns the length or -EMSGSIZE; decode returns 0

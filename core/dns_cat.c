@@ -9,7 +9,7 @@
 static int has_tag(const struct cat_instance *in, const char *tag)
 {
     for (unsigned i = 0; i < in->n_tags; i++)
-        if (strcasecmp(in->tags[i], tag) == 0)
+        if (cat_tag_is_label(in->tags[i]) && strcasecmp(in->tags[i], tag) == 0)
             return 1;
     return 0;
 }

@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int n = cat_instance_encode(&in, buf, sizeof(buf), &e);
             if (n < 0 || cat_instance_decode(&again, buf, (size_t)n, &e) != 0 ||
                 strcmp(in.id, again.id) || strcmp(in.service, again.service) ||
-                in.port != again.port || in.weight != again.weight)
+                in.port != again.port || in.weight != again.weight || in.n_tags != again.n_tags ||
+                memcmp(in.tags, again.tags, sizeof(in.tags)))
                 abort();
         }
         break;

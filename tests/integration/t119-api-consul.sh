@@ -101,6 +101,16 @@ done
     [ "$(capi 2 '/v1/health/service/web?tag=v1&tag=v1' | jq length)" = 2 ] ||
     fail "several ?tag= are not all applied"
 
+say "tags as Traefik and Fabio write them"
+rule='traefik.http.routers.api.rule=Host(`api.example`) && PathPrefix(`/v1`)'
+jq -n --arg r "$rule" '{Name: "api", ID: "api-1", Port: 9000, Tags: [$r, "urlprefix-/v1", "v1"]}' |
+    capi 1 /v1/agent/service/register -X PUT -d @- >/dev/null || fail "a registration with Traefik's tags"
+wait_until 10 "api-1's rule tag on h2" bash -c \
+    "[ \"\$(ip netns exec $(ns 2) curl -q -s -H 'X-Consul-Token: $TEST_TOKEN' \
+        http://127.0.0.1:8500/v1/catalog/service/api | jq -r '.[0].ServiceTags[0]')\" = '$rule' ]"
+[ "$(capi 2 '/v1/catalog/service/api?tag=urlprefix-/v1' | jq length)" = 1 ] || fail "?tag=urlprefix-/v1"
+capi 1 /v1/agent/service/deregister/api-1 -X PUT >/dev/null || fail "deregister api-1"
+
 say "tokens: X-Consul-Token, ?token=, Authorization: Bearer; none may not write"
 [ "$(status 1 PUT /v1/kv/t -d x)" = 403 ] || fail "an anonymous KV write was not refused"
 [ "$(status 1 GET /v1/agent/service/deregister/web-1)" = 403 ] ||

@@ -94,6 +94,50 @@ static void test_instance_round_trips_with_tags_and_meta(void **state)
     assert_int_equal(out.weight, 10);
 }
 
+/* Tags are any printable ASCII of 1..CAT_TAG_MAX bytes, as Consul's tools
+ * write them; a full instance still encodes with its u8 lengths. */
+static void test_tags_are_printable_text_within_bounds(void **state)
+{
+    struct cat_instance in, out;
+    static uint8_t buf[16384];
+    struct err e;
+    int n;
+
+    instance(&in, "web-1", "web");
+    in.n_tags = 3;
+    strcpy(in.tags[0], "traefik.http.routers.web.rule=Host(`a.example`) && PathPrefix(`/b`)");
+    strcpy(in.tags[1], "urlprefix-/");
+    strcpy(in.tags[2], "a_b");
+    assert_int_equal(cat_instance_check(&in, NULL), 0);
+    assert_false(cat_tag_is_label(in.tags[0]));
+    assert_false(cat_tag_is_label(in.tags[2]));
+    assert_true(cat_tag_is_label("canary"));
+    in.n_tags = CAT_TAGS_MAX;
+    for (int i = 0; i < CAT_TAGS_MAX; i++) {
+        memset(in.tags[i], 'a' + i % 26, CAT_TAG_MAX);
+        in.tags[i][CAT_TAG_MAX] = '\0';
+        in.tags[i][0] = (char)('A' + i); /* distinct */
+    }
+    assert_int_equal(cat_instance_check(&in, NULL), 0);
+    n = cat_instance_encode(&in, buf, sizeof(buf), NULL);
+    assert_true(n > 0);
+    assert_int_equal(cat_instance_decode(&out, buf, (size_t)n, NULL), 0);
+    assert_int_equal(out.n_tags, CAT_TAGS_MAX);
+    assert_memory_equal(out.tags, in.tags, sizeof(in.tags));
+
+    instance(&in, "web-1", "web");
+    in.n_tags = 1;
+    strcpy(in.tags[0], "");
+    assert_int_equal(cat_instance_check(&in, &e), -EINVAL);
+    strcpy(in.tags[0], "a\tb");
+    assert_int_equal(cat_instance_check(&in, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "printable"));
+    strcpy(in.tags[0], "caf\xc3\xa9");
+    assert_int_equal(cat_instance_check(&in, &e), -EINVAL);
+    memset(in.tags[0], 'a', CAT_TAG_MAX + 1); /* no NUL within the bound */
+    assert_int_equal(cat_instance_check(&in, &e), -EINVAL);
+}
+
 static void test_invalid_instance_is_refused_naming_the_field(void **state)
 {
     struct cat_instance in;
@@ -318,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_instance_round_trips_with_tags_and_meta),
         cmocka_unit_test(test_invalid_instance_is_refused_naming_the_field),
+        cmocka_unit_test(test_tags_are_printable_text_within_bounds),
         cmocka_unit_test(test_every_truncation_of_a_value_is_refused),
         cmocka_unit_test(test_decoded_value_is_validated_like_a_registration),
         cmocka_unit_test(test_health_is_the_worst_check_and_filters),

@@ -58,6 +58,24 @@ static int serving_all(void *ud, const char *node)
     return 1;
 }
 
+/* A tag that is no DNS label (a router rule, a URL prefix, "a_b") is in
+ * the catalog but no DNS name ever matches it. */
+static void test_a_tag_that_is_no_label_is_never_matched(void **state)
+{
+    struct crdt *c = crdt_new("n1");
+    struct cat_view v = {c, serving_all, NULL};
+    struct dns_inst out[8];
+
+    put_instance(c, "web-1", "web", "10.0.0.5", 8080, 1, "traefik.enable=true");
+    put_instance(c, "web-2", "web", "10.0.0.6", 8080, 1, "a_b");
+    put_instance(c, "web-3", "web", "10.0.0.7", 8080, 1, "Canary");
+    assert_int_equal(dns_cat_instances(&v, "web", "traefik.enable=true", out, 8), 0);
+    assert_int_equal(dns_cat_instances(&v, "web", "a_b", out, 8), 0);
+    assert_int_equal(dns_cat_instances(&v, "web", "canary", out, 8), 1);
+    assert_int_equal(dns_cat_instances(&v, "web", NULL, out, 8), 3);
+    crdt_free(c);
+}
+
 static void test_instances_carry_address_port_weight_health(void **state)
 {
     struct crdt *c = crdt_new("n1");
@@ -146,6 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_instances_carry_address_port_weight_health),
         cmocka_unit_test(test_dns_answers_from_the_catalog),
+        cmocka_unit_test(test_a_tag_that_is_no_label_is_never_matched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
