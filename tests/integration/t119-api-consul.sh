@@ -105,9 +105,8 @@ say "tags as Traefik and Fabio write them"
 rule='traefik.http.routers.api.rule=Host(`api.example`) && PathPrefix(`/v1`)'
 jq -n --arg r "$rule" '{Name: "api", ID: "api-1", Port: 9000, Tags: [$r, "urlprefix-/v1", "v1"]}' |
     capi 1 /v1/agent/service/register -X PUT -d @- >/dev/null || fail "a registration with Traefik's tags"
-wait_until 10 "api-1's rule tag on h2" bash -c \
-    "[ \"\$(ip netns exec $(ns 2) curl -q -s -H 'X-Consul-Token: $TEST_TOKEN' \
-        http://127.0.0.1:8500/v1/catalog/service/api | jq -r '.[0].ServiceTags[0]')\" = '$rule' ]"
+rule_on_h2() { [ "$(capi 2 /v1/catalog/service/api | jq -r '.[0].ServiceTags[0]')" = "$rule" ]; }
+wait_until 10 "api-1's rule tag on h2" rule_on_h2
 [ "$(capi 2 '/v1/catalog/service/api?tag=urlprefix-/v1' | jq length)" = 1 ] || fail "?tag=urlprefix-/v1"
 capi 1 /v1/agent/service/deregister/api-1 -X PUT >/dev/null || fail "deregister api-1"
 
