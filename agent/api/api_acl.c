@@ -39,6 +39,7 @@ enum name_src {
     N_CHECK,         /* the service of the instance our check REST/STATUS judges */
     N_CHECK_ID,      /* the service of the instance our check REST judges (Consul's paths) */
     N_BODY_CONSUL,   /* the "Name" of a Consul service registration body */
+    N_BODY_SVC_ID,   /* the service of our instance a body's "ServiceID" names */
 };
 
 enum {
@@ -138,6 +139,7 @@ static const struct acl_route consul_table[] = {
     {"GET", "/v1/agent/check/pass/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
     {"GET", "/v1/agent/check/warn/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
     {"GET", "/v1/agent/check/fail/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"GET", "/v1/agent/check/deregister/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
     {"GET", "/v1/agent/service/*", ACL_RES_SERVICE, ACL_READ, N_INSTANCE, 0},
     {"GET", "/v1/agent/checks", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
     {"PUT", "/v1/agent/service/register", ACL_RES_SERVICE, ACL_WRITE, N_BODY_CONSUL, 0},
@@ -147,6 +149,8 @@ static const struct acl_route consul_table[] = {
     {"PUT", "/v1/agent/check/warn/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
     {"PUT", "/v1/agent/check/fail/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
     {"PUT", "/v1/agent/check/update/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
+    {"PUT", "/v1/agent/check/register", ACL_RES_SERVICE, ACL_WRITE, N_BODY_SVC_ID, 0},
+    {"PUT", "/v1/agent/check/deregister/*", ACL_RES_SERVICE, ACL_WRITE, N_CHECK_ID, 0},
     {"GET", "/v1/catalog/datacenters", ACL_RES_NODE, ACL_READ, N_NONE, 0},
     {"GET", "/v1/catalog/nodes", ACL_RES_NODE, ACL_READ, N_NONE, 0},
     {"GET", "/v1/catalog/node/*", ACL_RES_NODE, ACL_READ, N_REST, 0},
@@ -330,6 +334,13 @@ static void request_names(struct agent *a, struct httpd_req *req, const struct a
     case N_BODY_CONSUL:
         consul_body_name(req, first, cap);
         break;
+    case N_BODY_SVC_ID: {
+        char id[CAT_ID_MAX + 1];
+        body_field(req, "ServiceID", id, sizeof(id));
+        if (id[0])
+            instance_service(a, id, first, cap);
+        break;
+    }
     default:
         break;
     }

@@ -5,6 +5,8 @@
  *   PUT /v1/agent/service/register        Consul's body, read by consul_shape.c
  *   PUT /v1/agent/service/deregister/ID
  *   PUT /v1/agent/check/pass|warn|fail/ID (?note=), /v1/agent/check/update/ID
+ *   PUT /v1/agent/check/register          a check of one of our services
+ *   PUT /v1/agent/check/deregister/ID
  *   PUT /v1/agent/service/maintenance/ID?enable=&reason=  Consul's critical
  *                                         check _service_maintenance:ID */
 #include <stdio.h>
@@ -223,25 +225,22 @@ static int maint_id(const char *id, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap || n > CAT_ID_MAX ? -1 : 0;
 }
 
-/* Our instance id registered again with its checks, and with Consul's
- * maintenance check (a TTL check that never passes) when enable. Checks
- * that stay keep their status. Only instances registered through the API:
- * a service file or the supervisor owns the others' definitions. */
-static int maintenance(struct agent *a, struct svc_local *s, int enable, struct err *e)
+/* Our instance s registered again with its checks, less the one whose id
+ * is drop (NULL: none), with add (NULL: none) after them. Checks that stay
+ * keep their status. Only instances registered through the API: a service
+ * file or the supervisor owns the others' definitions (what: the change,
+ * for the message). */
+static int reregister(struct agent *a, struct svc_local *s, const char *drop,
+                      const struct catalog_check_def *add, const char *what, struct err *e)
 {
     struct catalog_def *d = xcalloc(1, sizeof(*d));
-    char maint[CAT_ID_MAX + 32];
     int rc = -EINVAL;
 
-    if (maint_id(s->id, maint, sizeof(maint)) < 0) {
-        err_set(e, -EINVAL, "service id too long for a maintenance check id");
-        goto out;
-    }
     if (s->source != CATALOG_SRC_API) {
         err_set(e, -EINVAL,
-                "service \"%s\" comes from a service file or the supervisor: put it "
-                "in maintenance there (see docs/consul-compat.md)",
-                s->id);
+                "service \"%s\" comes from a service file or the supervisor: %s "
+                "there (see docs/consul-compat.md)",
+                s->id, what);
         goto out;
     }
     if (!own_instance(a, s->id, &d->inst)) {
@@ -251,30 +250,50 @@ static int maintenance(struct agent *a, struct svc_local *s, int enable, struct 
     for (size_t i = 0; i < s->n_checks; i++) {
         const struct catalog_check_def *c = checks_def(s->checks[i]);
         struct catalog_check_def *to = &d->checks[d->n_checks];
-        if (strcmp(c->id, maint) == 0)
+        if (drop && strcmp(c->id, drop) == 0)
             continue;
         *to = *c;
         for (size_t k = 0; k < c->argc; k++)
             to->argv[k] = xstrdup(c->argv[k]);
         d->n_checks++;
     }
-    if (enable) {
-        struct catalog_check_def *m = &d->checks[d->n_checks];
+    if (add) {
+        struct catalog_check_def *to = &d->checks[d->n_checks];
         if (d->n_checks == CATALOG_CHECKS_MAX) {
-            err_set(e, -EINVAL, "service \"%s\" has %d checks, no room for the maintenance one",
-                    s->id, CATALOG_CHECKS_MAX);
+            err_set(e, -EINVAL, "service \"%s\" has %d checks, no room for another", s->id,
+                    CATALOG_CHECKS_MAX);
             goto out;
         }
-        memcpy(m->id, maint, strlen(maint) + 1); /* maint_id kept it to CAT_ID_MAX */
-        snprintf(m->name, sizeof(m->name), "Service Maintenance Mode");
-        health_cfg_default(&m->cfg, HEALTH_TTL);
-        m->cfg.ttl_ms = 3600000; /* never reported: critical until disabled */
+        *to = *add;
+        for (size_t k = 0; k < add->argc; k++)
+            to->argv[k] = xstrdup(add->argv[k]);
         d->n_checks++;
     }
     rc = catalog_register(a, d, CATALOG_SRC_API, e);
 out:
     catalog_def_release(d);
     free(d);
+    return rc;
+}
+
+/* Our instance with Consul's maintenance check (a TTL check that never
+ * passes) when enable, without it otherwise. */
+static int maintenance(struct agent *a, struct svc_local *s, int enable, struct err *e)
+{
+    struct catalog_check_def *m = xcalloc(1, sizeof(*m));
+    char maint[CAT_ID_MAX + 32];
+    int rc;
+
+    if (maint_id(s->id, maint, sizeof(maint)) < 0) {
+        free(m);
+        return err_set(e, -EINVAL, "service id too long for a maintenance check id");
+    }
+    memcpy(m->id, maint, strlen(maint) + 1); /* maint_id kept it to CAT_ID_MAX */
+    snprintf(m->name, sizeof(m->name), "Service Maintenance Mode");
+    health_cfg_default(&m->cfg, HEALTH_TTL);
+    m->cfg.ttl_ms = 3600000; /* never reported: critical until disabled */
+    rc = reregister(a, s, maint, enable ? m : NULL, "put it in maintenance", e);
+    free(m);
     return rc;
 }
 
@@ -392,6 +411,110 @@ static void put_update(struct agent *a, struct httpd_req *req, const char *id)
     json_decref(body);
 }
 
+/* ---- checks of a service ---- */
+
+/* The id of our instance a check registration names in "ServiceID" (the
+ * key api_acl.c reads for the rule), "" when none. */
+static const char *body_service_id(json_t *body)
+{
+    const char *v = json_string_value(json_object_get(body, "ServiceID"));
+
+    return v ? v : "";
+}
+
+/* Our service that has check id, NULL when none has. */
+static struct svc_local *check_owner(struct agent *a, const char *id)
+{
+    for (struct svc_local *s = a->catalog->svcs; s; s = s->next)
+        for (size_t i = 0; i < s->n_checks; i++)
+            if (strcmp(checks_id(s->checks[i]), id) == 0)
+                return s;
+    return NULL;
+}
+
+/* Consul's body (Name, ID, ServiceID, HTTP, TCP, Args, TTL, Interval,
+ * Timeout, Notes, Status). troupe's checks each judge one instance: the
+ * check joins the checks of the service ServiceID names (registered
+ * through the API), replacing one of the same id. Notes is not kept. */
+static void put_check_register(struct agent *a, struct httpd_req *req, const char *rest)
+{
+    size_t len;
+    const char *text = httpd_req_body(req, &len), *sid;
+    json_error_t jerr;
+    json_t *body, *def = NULL;
+    struct catalog_check_def *c = xcalloc(1, sizeof(*c));
+    struct svc_local *s, *owner;
+    struct check_run *r;
+    struct err e;
+    uint8_t status;
+    int rc = -EINVAL;
+
+    err_clear(&e);
+    if (!(body = json_loadb(text, len, 0, &jerr))) {
+        err_set(&e, -EINVAL, "Request decode failed: %s", jerr.text);
+        goto out;
+    }
+    if (!(def = consul_check_register_body(body, &status, &e)))
+        goto out;
+    sid = body_service_id(body);
+    if (!*sid) {
+        err_set(&e, -EINVAL,
+                "troupe's checks each judge a service instance: a check without ServiceID "
+                "(a node-level check) cannot be held; give the ServiceID of a service of "
+                "this agent (see docs/consul-compat.md)");
+        goto out;
+    }
+    if (!(s = catalog_find(a, sid))) {
+        err_set(&e, -EINVAL, "ServiceID \"%.200s\" does not exist", sid);
+        goto out;
+    }
+    if ((rc = services_parse_check(def, "", c, &e)) < 0)
+        goto out;
+    if ((owner = check_owner(a, c->id)) && owner != s) {
+        rc = -EINVAL;
+        err_set(&e, -EINVAL, "check ID \"%s\" is a check of service ID \"%s\"", c->id, owner->id);
+        goto out;
+    }
+    /* Consul's Status is where the check starts */
+    c->start_passing = status == CAT_PASSING;
+    if ((rc = reregister(a, s, c->id, c, "change its checks", &e)) < 0)
+        goto out;
+    if (status == CAT_WARNING && (r = find_check(a, c->id)) &&
+        checks_report(r, CAT_WARNING, "", 0, &e) == 0)
+        catalog_save(a, &e);
+    rc = 0;
+out:
+    for (size_t k = 0; k < c->argc; k++)
+        free(c->argv[k]);
+    free(c);
+    json_decref(def);
+    json_decref(body);
+    if (rc < 0) {
+        consul_reply_error(a, req, rc == -EPERM ? 403 : rc == -EIO ? 500 : 400, "%s", e.msg);
+        return;
+    }
+    consul_reply_ok(a, req);
+    agent_drive(a);
+}
+
+static void put_check_deregister(struct agent *a, struct httpd_req *req, const char *id)
+{
+    struct svc_local *s = check_owner(a, id);
+    struct err e;
+    int rc;
+
+    if (!s) {
+        consul_reply_error(a, req, 404, "Unknown check ID \"%.200s\"", id);
+        return;
+    }
+    if ((rc = reregister(a, s, id, NULL, "change its checks", &e)) < 0) {
+        consul_reply_error(a, req, rc == -ENOENT ? 404 : api_status(rc), "%s", e.msg);
+        return;
+    }
+    consul_reply_ok(a, req);
+    agent_drive(a);
+}
+
 const struct api_route consul_agent_routes[] = {
     {"GET", "/v1/agent/self", get_self},
     {"GET", "/v1/agent/members", get_members},
@@ -410,5 +533,8 @@ const struct api_route consul_agent_routes[] = {
     {"PUT", "/v1/agent/check/warn/*", put_warn},
     {"PUT", "/v1/agent/check/fail/*", put_fail},
     {"PUT", "/v1/agent/check/update/*", put_update},
+    {"PUT", "/v1/agent/check/register", put_check_register},
+    {"PUT", "/v1/agent/check/deregister/*", put_check_deregister},
+    {"GET", "/v1/agent/check/deregister/*", put_check_deregister},
 };
 const size_t consul_agent_n_routes = sizeof(consul_agent_routes) / sizeof(consul_agent_routes[0]);

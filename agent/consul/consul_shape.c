@@ -421,6 +421,35 @@ fail:
     return -EINVAL;
 }
 
+json_t *consul_check_register_body(json_t *body, uint8_t *status, struct err *e)
+{
+    json_t *o, *v;
+    int has_id;
+
+    *status = CAT_CRITICAL;
+    if (!json_is_object(body)) {
+        err_set(e, -EINVAL, "the body: expected a JSON object (a check definition)");
+        return NULL;
+    }
+    if ((v = field(body, "Status")) && !json_is_null(v) &&
+        !(json_is_string(v) && !json_string_length(v)) &&
+        consul_status_parse(json_string_value(v), status) < 0) {
+        err_set(e, -EINVAL, "Status: expected \"passing\", \"warning\" or \"critical\"");
+        return NULL;
+    }
+    has_id = ((v = field(body, "CheckID")) || (v = field(body, "ID"))) && json_is_string(v) &&
+             json_string_length(v);
+    if (!has_id && !((v = field(body, "Name")) && json_is_string(v) && json_string_length(v))) {
+        err_set(e, -EINVAL, "Name: missing (the check's name, its ID without one)");
+        return NULL;
+    }
+    if (!(o = check_body(body, "", 0, 1, e)))
+        return NULL;
+    if (!has_id) /* Consul's default check id is its name */
+        json_object_set(o, "id", json_object_get(o, "name"));
+    return o;
+}
+
 json_t *consul_register_body(json_t *body, struct err *e)
 {
     static const char *const refused[] = {"Connect", "Proxy", "Kind"};

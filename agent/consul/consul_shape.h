@@ -74,4 +74,11 @@ int consul_duration(const char *s, uint64_t *ms);
  * Returns the new object, or NULL with e set. */
 json_t *consul_register_body(json_t *body, struct err *e);
 
+/* A Consul check registration (/v1/agent/check/register: Name, ID,
+ * ServiceID, HTTP, TCP, Args, TTL, Interval, Timeout, Notes, Status) into
+ * troupe's check definition (services_parse_check reads it). The id is ID,
+ * else Name, as Consul's. *status gets Status (CAT_CRITICAL without it).
+ * ServiceID is the caller's. Returns the new object, or NULL with e set. */
+json_t *consul_check_register_body(json_t *body, uint8_t *status, struct err *e);
+
 #endif

@@ -1,8 +1,9 @@
 /* fuzz_consul: the parsers of Consul's API (agent/consul/) on their own.
  * The first byte picks one: a ?filter= expression (parsed, then matched
- * against a fixed answer object), a Go duration, or a service registration
+ * against a fixed answer object), a Go duration, a service registration
  * body (read into troupe's definition, which services_parse must then take
- * or refuse with a message, never crash on). The rest is the text. The
+ * or refuse with a message, never crash on), or a check registration body
+ * (the same, through services_parse_check). The rest is the text. The
  * health entry writer runs on what a parsed body registers, and what it
  * writes must be the JSON the tree builder gives. */
 #include <jansson.h>
@@ -94,6 +95,31 @@ static void body(const char *text, size_t len)
     json_decref(def);
 }
 
+static void check_body(const char *text, size_t len)
+{
+    json_t *in = json_loadb(text, len, 0, NULL), *def;
+    struct catalog_check_def *c;
+    struct err e;
+    uint8_t status;
+
+    if (!in)
+        return;
+    def = consul_check_register_body(in, &status, &e);
+    json_decref(in);
+    if (!def)
+        return;
+    if (status > CAT_CRITICAL || !json_is_string(json_object_get(def, "id")))
+        abort(); /* a check always gets an id, and one of three statuses */
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        abort();
+    services_parse_check(def, "", c, &e);
+    for (size_t k = 0; k < c->argc; k++)
+        free(c->argv[k]);
+    free(c);
+    json_decref(def);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text;
@@ -106,15 +132,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0'; /* the parsers take C strings: a NUL ends them */
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         filter(text);
         break;
     case 1:
         consul_duration(text, &ms);
         break;
-    default:
+    case 2:
         body(text, size - 1);
+        break;
+    default:
+        check_body(text, size - 1);
         break;
     }
     free(text);

@@ -238,6 +238,56 @@ static void test_register_refuses_what_troupe_cannot_run(void **state)
     assert_null(read_body("[1]", &e));
 }
 
+static json_t *read_check(const char *text, uint8_t *status, struct err *e)
+{
+    json_t *in = json_loads(text, 0, NULL), *out;
+
+    assert_non_null(in);
+    out = consul_check_register_body(in, status, e);
+    json_decref(in);
+    return out;
+}
+
+/* /v1/agent/check/register: the id is ID, else Name; Status is read; the
+ * definition is one services_parse_check takes. */
+static void test_check_register_body_is_one_of_troupes_checks(void **state)
+{
+    struct err e;
+    struct catalog_check_def c;
+    uint8_t status;
+    json_t *o = read_check("{\"Name\": \"mem\", \"ServiceID\": \"web-1\", \"TTL\": \"30s\","
+                           " \"Notes\": \"below 1 GB\", \"Status\": \"passing\"}",
+                           &status, &e);
+
+    assert_non_null(o);
+    assert_int_equal(status, CAT_PASSING);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(services_parse_check(o, "", &c, &e), 0);
+    assert_string_equal(c.id, "mem");
+    assert_string_equal(c.name, "mem");
+    assert_int_equal(c.cfg.ttl_ms, 30000);
+    json_decref(o);
+
+    o = read_check("{\"name\": \"h\", \"id\": \"web-http\", \"http\": "
+                   "\"http://127.0.0.1:8080/health\", \"interval\": \"10s\"}",
+                   &status, &e);
+    assert_non_null(o);
+    assert_int_equal(status, CAT_CRITICAL);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(services_parse_check(o, "", &c, &e), 0);
+    assert_string_equal(c.id, "web-http");
+    assert_int_equal(c.cfg.interval_ms, 10000);
+    json_decref(o);
+
+    assert_null(read_check("{\"TTL\": \"10s\"}", &status, &e));
+    assert_non_null(strstr(e.msg, "Name"));
+    assert_null(
+        read_check("{\"Name\": \"a\", \"TTL\": \"1s\", \"Status\": \"maybe\"}", &status, &e));
+    assert_non_null(strstr(e.msg, "Status"));
+    assert_null(read_check("{\"Name\": \"a\", \"GRPC\": \"x:1\"}", &status, &e));
+    assert_null(read_check("[]", &status, &e));
+}
+
 /* The text writer and the tree builder give the same entry, with every
  * kind of value: escapes, output that is not UTF-8, meta, checks. */
 static void test_health_entry_text_is_the_tree(void **state)
@@ -301,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_register_body_maps_onto_troupes_definition),
         cmocka_unit_test(test_register_one_check_is_service_id_and_keys_are_any_case),
         cmocka_unit_test(test_register_refuses_what_troupe_cannot_run),
+        cmocka_unit_test(test_check_register_body_is_one_of_troupes_checks),
         cmocka_unit_test(test_health_entry_text_is_the_tree),
     };
     if (sodium_init() < 0)
