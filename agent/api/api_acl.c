@@ -240,6 +240,33 @@ static void consul_body_name(struct httpd_req *req, char *out, size_t cap)
             *p = (char)(*p - 'A' + 'a');
 }
 
+const char *api_acl_consul_service_id(json_t *body)
+{
+    const char *key, *found = NULL;
+    json_t *v;
+
+    /* json_object_foreach walks on from key: read it through k */
+    json_object_foreach(body, key, v)
+    {
+        const char *want = "serviceid", *k = key;
+        for (; *k && *want; k++) {
+            if (*k == '_')
+                continue;
+            if ((*k | 0x20) != *want)
+                break;
+            want++;
+        }
+        while (*k == '_')
+            k++;
+        if (*k || *want)
+            continue;
+        if (found || !json_is_string(v))
+            return NULL; /* twice, or not a name: no instance */
+        found = json_string_value(v);
+    }
+    return found;
+}
+
 /* The service of our instance id; "" when it is not ours. */
 static void instance_service(struct agent *a, const char *id, char *out, size_t cap)
 {
@@ -335,10 +362,12 @@ static void request_names(struct agent *a, struct httpd_req *req, const struct a
         consul_body_name(req, first, cap);
         break;
     case N_BODY_SVC_ID: {
-        char id[CAT_ID_MAX + 1];
-        body_field(req, "ServiceID", id, sizeof(id));
-        if (id[0])
+        size_t len;
+        const char *body = httpd_req_body(req, &len), *id;
+        json_t *j = json_loadb(body, len, 0, NULL);
+        if (j && (id = api_acl_consul_service_id(j)) && id[0])
             instance_service(a, id, first, cap);
+        json_decref(j);
         break;
     }
     default:

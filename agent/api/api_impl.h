@@ -136,6 +136,11 @@ typedef void (*api_deny_fn)(struct agent *a, struct httpd_req *req, enum api_den
  * its own; its tokens also come in X-Consul-Token and ?token=. The
  * decision is the same; deny answers a refusal in the listener's shape. */
 int api_acl_check_consul(struct agent *a, struct httpd_req *req, api_deny_fn deny);
+/* The "ServiceID" of a Consul check registration body, its key in any case
+ * and with underscores (python3-consul sends "serviceid"), as the rule and
+ * the handler both read it: NULL when absent, not a string, or given
+ * twice. */
+const char *api_acl_consul_service_id(json_t *body);
 void api_acl_consul_each(void (*fn)(void *ud, const char *method, const char *pattern), void *ud);
 /* api_tokens.c: the token endpoints. */
 int api_tokens_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);

@@ -413,15 +413,6 @@ static void put_update(struct agent *a, struct httpd_req *req, const char *id)
 
 /* ---- checks of a service ---- */
 
-/* The id of our instance a check registration names in "ServiceID" (the
- * key api_acl.c reads for the rule), "" when none. */
-static const char *body_service_id(json_t *body)
-{
-    const char *v = json_string_value(json_object_get(body, "ServiceID"));
-
-    return v ? v : "";
-}
-
 /* Our service that has check id, NULL when none has. */
 static struct svc_local *check_owner(struct agent *a, const char *id)
 {
@@ -456,8 +447,8 @@ static void put_check_register(struct agent *a, struct httpd_req *req, const cha
     }
     if (!(def = consul_check_register_body(body, &status, &e)))
         goto out;
-    sid = body_service_id(body);
-    if (!*sid) {
+    sid = api_acl_consul_service_id(body);
+    if (!sid || !*sid) {
         err_set(&e, -EINVAL,
                 "troupe's checks each judge a service instance: a check without ServiceID "
                 "(a node-level check) cannot be held; give the ServiceID of a service of "

@@ -36,6 +36,11 @@ def main(cmd, args):
     elif cmd == "ttl":  # pass|fail CHECK_ID
         fn = {"pass": c.agent.check.ttl_pass, "fail": c.agent.check.ttl_fail}[args[0]]
         check(fn(args[1], notes="from python3-consul"), "ttl " + args[0])
+    elif cmd == "check-register":  # NAME SERVICE_ID: a ttl check of that service
+        check(c.agent.check.register(args[0], check=consul.Check.ttl("30s"), notes="n",
+                                     service_id=args[1]), "check.register")
+    elif cmd == "check-deregister":  # CHECK_ID
+        check(c.agent.check.deregister(args[0]), "check.deregister")
     elif cmd == "deregister":
         check(c.agent.service.deregister(args[0]), "deregister")
     elif cmd == "passing":  # NAME N: prints the nodes

@@ -110,10 +110,8 @@ wait_until 10 "api-1's rule tag on h2" rule_on_h2
 [ "$(capi 2 '/v1/catalog/service/api?tag=urlprefix-/v1' | jq length)" = 1 ] || fail "?tag=urlprefix-/v1"
 capi 1 /v1/agent/service/deregister/api-1 -X PUT >/dev/null || fail "deregister api-1"
 
-say "a check of web-1: /v1/agent/check/register, pass, deregister"
-capi 1 /v1/agent/check/register -X PUT \
-    -d '{"Name": "mem", "ServiceID": "web-1", "TTL": "30s", "Notes": "below 1 GB"}' >/dev/null ||
-    fail "check register"
+say "checks of web-1: agent.check.register, pass, deregister (python3-consul, curl)"
+py 1 check-register mem web-1 || fail "agent.check.register"
 capi 1 /v1/agent/check/pass/mem -X PUT >/dev/null || fail "check pass mem"
 mem_status_h2() { capi 2 /v1/health/checks/web | jq -r '.[] | select(.CheckID == "mem") | .Status'; }
 mem_passing_h2() { [ "$(mem_status_h2)" = passing ]; }
@@ -122,7 +120,13 @@ wait_until 10 "the check mem of web-1 passing on h2" mem_passing_h2
     -d '{"Name": "disk", "TTL": "30s"}')" = 400 ] || fail "a node-level check was not a 400"
 [ "$(status 1 PUT /v1/agent/check/register -d '{"Name": "x", "ServiceID": "web-1", "TTL": "9s"}')" = 403 ] ||
     fail "an anonymous check registration was not refused"
-capi 1 /v1/agent/check/deregister/mem -X PUT >/dev/null || fail "check deregister"
+capi 1 /v1/agent/check/register -X PUT \
+    -d '{"Name": "up", "ServiceID": "web-1", "TTL": "30s", "Status": "passing"}' >/dev/null ||
+    fail "check register with Status"
+up_passing_h2() { [ "$(capi 2 /v1/health/checks/web | jq -r '.[] | select(.CheckID == "up") | .Status')" = passing ]; }
+wait_until 10 "the check up starts passing (Status), seen on h2" up_passing_h2
+capi 1 /v1/agent/check/deregister/up -X PUT >/dev/null || fail "check deregister by PUT"
+py 1 check-deregister mem || fail "agent.check.deregister"
 mem_gone_h2() { [ -z "$(mem_status_h2)" ]; }
 wait_until 10 "the check mem gone on h2" mem_gone_h2
 

@@ -38,6 +38,31 @@ static int has(const struct rows *r, const char *method, const char *pattern)
     return 0;
 }
 
+static const char *service_id_of(const char *text, json_t **keep)
+{
+    *keep = json_loads(text, 0, NULL);
+    assert_non_null(*keep);
+    return api_acl_consul_service_id(*keep);
+}
+
+/* The rule of /v1/agent/check/register and its handler read one
+ * ServiceID: in any case and with underscores, none when given twice. */
+static void test_consul_service_id_is_read_once_in_any_case(void **state)
+{
+    json_t *j;
+
+    assert_string_equal(service_id_of("{\"name\": \"m\", \"serviceid\": \"web-1\"}", &j), "web-1");
+    json_decref(j);
+    assert_string_equal(service_id_of("{\"Service_ID\": \"a\", \"ServiceIDs\": \"b\"}", &j), "a");
+    json_decref(j);
+    assert_null(service_id_of("{\"ServiceID\": \"a\", \"serviceid\": \"b\"}", &j));
+    json_decref(j);
+    assert_null(service_id_of("{\"ServiceID\": 1}", &j));
+    json_decref(j);
+    assert_null(service_id_of("{\"Name\": \"x\", \"Service\": \"web\"}", &j));
+    json_decref(j);
+}
+
 static void test_every_route_has_a_row_of_the_authorization_table(void **state)
 {
     static struct rows routes, acl;
@@ -94,6 +119,7 @@ int main(void)
         cmocka_unit_test(test_every_row_of_the_authorization_table_is_a_route),
         cmocka_unit_test(test_every_consul_route_has_a_row_of_the_consul_table),
         cmocka_unit_test(test_every_row_of_the_consul_table_is_a_consul_route),
+        cmocka_unit_test(test_consul_service_id_is_read_once_in_any_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
