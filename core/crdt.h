@@ -34,8 +34,10 @@ enum crdt_kind {
     CRDT_ROUTE = 6,    /* a proxy route (core/route.h); key: route name; LWW by hlc */
     CRDT_TOKEN = 7,    /* an API token (core/acl: a hash, never the secret); key: its
                           name; LWW by hlc */
+    CRDT_LOAD = 8,     /* a node's load for a service (core/autoscale: in flight, rate,
+                          a reported metric); key: service name; one writer */
 };
-#define CRDT_KIND_MAX 7
+#define CRDT_KIND_MAX 8
 
 /* One record. Records handed out by the store point into its memory and
  * stay valid until the next call that changes the store. */

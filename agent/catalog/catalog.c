@@ -600,7 +600,7 @@ static int count_rec(void *ud, const struct crdt_rec *r)
 void catalog_write_metrics(struct agent *a, FILE *f)
 {
     static const char *const kinds[CRDT_KIND_MAX + 1] = {
-        NULL, "instance", "check", "kv", "event", "spec",
+        NULL, "instance", "check", "kv", "event", "spec", "route", "token", "load",
     };
     struct catalog *c = a->catalog;
     const struct repl_stats *s;
