@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/autoscale.h"
 #include "core/err.h"
 #include "core/tags.h"
 
@@ -43,9 +44,10 @@ struct place_update {
     uint8_t auto_revert;          /* 0 */
 };
 
-/* "scale": how many instances run by traffic. min slots are placed as
- * "count" is; up to max more start where connections arrive for a service
- * at zero (agent/proxy holds them, agent/place activates), and stop after
+/* "scale": how many instances run by traffic. The autoscaler (core/autoscale,
+ * its own fields in struct as_cfg) moves the placed count between min and
+ * max; up to max more start where connections arrive for a service at
+ * zero (agent/proxy holds them, agent/place activates), and stop after
  * idle_after_ms without a request. */
 struct place_scale {
     uint8_t set;               /* the spec has "scale" */
@@ -65,8 +67,9 @@ struct place_spec {
     struct place_res res;         /* what one slot takes */
     struct place_update update;
     struct place_scale scale;
-    uint64_t version; /* place_spec_check: of the supervisor spec inside
-                         (pu_version of its canonical JSON), 0 otherwise */
+    struct as_cfg autoscale; /* the autoscaler's fields of "scale" (min, max copied in) */
+    uint64_t version;        /* place_spec_check: of the supervisor spec inside
+                                (pu_version of its canonical JSON), 0 otherwise */
 };
 
 struct place_member {

@@ -135,6 +135,53 @@ static int parse_scale_hold(struct place_scale *sc, const char *k, json_t *x, st
     return 0;
 }
 
+/* A number in [lo, hi] as thousandths. */
+static int scale_permille(json_t *x, const char *f, double lo, double hi, uint32_t *out,
+                          struct err *e)
+{
+    double v;
+
+    if (!json_is_number(x))
+        return err_set(e, -EINVAL, "%s: expected a number", f);
+    v = json_number_value(x);
+    if (!(v >= lo && v <= hi))
+        return err_set(e, -EINVAL, "%s: %g is out of %g..%g", f, v, lo, hi);
+    *out = (uint32_t)(v * 1000 + 0.5);
+    return 0;
+}
+
+/* The autoscaler's fields (core/autoscale): 1 when k is one of them. */
+static int parse_scale_auto(struct as_cfg *c, const char *k, json_t *x, struct err *e)
+{
+    int rc = 0, on;
+
+    if (strcmp(k, "target_concurrency") == 0)
+        rc = jfield_u32(x, "scale.target_concurrency", 1, 100000, &c->target_concurrency, e);
+    else if (strcmp(k, "utilization") == 0)
+        rc = scale_permille(x, "scale.utilization", 0.01, 1, &c->utilization_permille, e);
+    else if (strcmp(k, "target") == 0)
+        rc = jfield_u32(x, "scale.target", 1, 1000000000, &c->target, e);
+    else if (strcmp(k, "stable_window_ms") == 0)
+        rc = jfield_u32(x, "scale.stable_window_ms", 1000, AS_WINDOW_SECS * 1000,
+                        &c->stable_window_ms, e);
+    else if (strcmp(k, "panic_window_ms") == 0)
+        rc = jfield_u32(x, "scale.panic_window_ms", 1000, AS_WINDOW_SECS * 1000,
+                        &c->panic_window_ms, e);
+    else if (strcmp(k, "scale_down_delay_ms") == 0)
+        rc = jfield_u32(x, "scale.scale_down_delay_ms", 0, 3600000, &c->scale_down_delay_ms, e);
+    else if (strcmp(k, "scale_down_rate") == 0)
+        rc = scale_permille(x, "scale.scale_down_rate", 1.001, 1000, &c->scale_down_rate_permille,
+                            e);
+    else if (strcmp(k, "on") == 0) {
+        if ((on = json_is_string(x) ? as_on_parse(json_string_value(x)) : -1) < 0)
+            return err_set(e, -EINVAL,
+                           "scale.on: expected \"concurrency\", \"queue\" or \"latency\"");
+        c->on = (uint8_t)on;
+    } else
+        return 0;
+    return rc < 0 ? e->code : 1;
+}
+
 static void scale_default(struct place_scale *sc)
 {
     memset(sc, 0, sizeof(*sc));
@@ -162,6 +209,8 @@ static int parse_scale(struct place_spec *p, json_t *v, struct err *e)
             rc = parse_scale_idle(sc, k, x, e);
         if (rc == 0)
             rc = parse_scale_hold(sc, k, x, e);
+        if (rc == 0)
+            rc = parse_scale_auto(&p->autoscale, k, x, e);
         if (rc < 0)
             return rc;
         if (rc == 0)
@@ -173,7 +222,9 @@ static int parse_scale(struct place_spec *p, json_t *v, struct err *e)
     if (sc->max < sc->min)
         return err_set(e, -EINVAL, "scale.max: %u is below scale.min %u", sc->max, sc->min);
     p->count = sc->min;
-    return 0;
+    p->autoscale.min = sc->min;
+    p->autoscale.max = sc->max;
+    return as_cfg_check(&p->autoscale, e);
 }
 
 static int parse_root(struct place_spec *p, json_t *root, struct err *e)
@@ -231,6 +282,7 @@ int place_spec_parse(struct place_spec *p, const char *text, size_t len, struct 
     p->update.min_healthy_ms = 10000;
     p->update.healthy_deadline_ms = 300000;
     scale_default(&p->scale);
+    as_cfg_default(&p->autoscale);
     if (len > SUP_SPEC_TEXT_MAX)
         return err_set(e, -EMSGSIZE, "spec: %zu bytes, at most %u", len, SUP_SPEC_TEXT_MAX);
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -278,7 +330,7 @@ int place_spec_check(const char *text, size_t len, struct place_spec *p, struct 
         return rc;
     p->version = pu_version(s.json);
     for (size_t i = 0; i < s.n_ports; i++) {
-        if (s.ports[i].port && p->count > 1 && !p->distinct_hosts) {
+        if (s.ports[i].port && (p->scale.set ? p->scale.max : p->count) > 1 && !p->distinct_hosts) {
             rc = err_set(e, -EINVAL,
                          "ports.%s: a fixed port serves one slot per host; set "
                          "constraints.distinct_hosts or use \"auto\"",

@@ -420,6 +420,69 @@ static void test_bad_scale_fields_name_the_field(void **state)
     refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"speed\":1}}", "scale.speed");
 }
 
+static void test_scale_parses_with_defaults_and_starts_at_min(void **state)
+{
+    const char *t = "{\"name\":\"web\",\"command\":\"/bin/sleep\",\"args\":[\"9\"],"
+                    "\"scale\":{\"min\":2,\"max\":6,\"target_concurrency\":4,"
+                    "\"utilization\":0.5,\"stable_window_ms\":20000}}";
+    struct place_spec p;
+    struct err e;
+    char *sup;
+
+    (void)state;
+    assert_int_equal(place_spec_check(t, strlen(t), &p, &e), 0);
+    assert_int_equal(p.scale.set, 1);
+    assert_int_equal(p.count, 2);
+    assert_int_equal(p.scale.min, 2);
+    assert_int_equal(p.scale.max, 6);
+    assert_int_equal(p.autoscale.min, 2);
+    assert_int_equal(p.autoscale.max, 6);
+    assert_int_equal(p.autoscale.target_concurrency, 4);
+    assert_int_equal(p.autoscale.utilization_permille, 500);
+    assert_int_equal(p.autoscale.stable_window_ms, 20000);
+    assert_int_equal(p.autoscale.panic_window_ms, 6000);
+    assert_int_equal(p.autoscale.scale_down_delay_ms, 300000);
+    assert_int_equal(p.autoscale.scale_down_rate_permille, 2000);
+    assert_int_equal(p.autoscale.on, AS_ON_CONCURRENCY);
+    sup = place_spec_sup_json(t, strlen(t), &e);
+    assert_non_null(sup);
+    assert_null(strstr(sup, "scale"));
+    free(sup);
+    t = "{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{}}";
+    assert_int_equal(place_spec_check(t, strlen(t), &p, &e), 0);
+    assert_int_equal(p.count, 1);
+    assert_int_equal(p.autoscale.min, 1);
+    assert_int_equal(p.autoscale.max, 10);
+    assert_int_equal(p.autoscale.target_concurrency, 10);
+    t = "{\"name\":\"w\",\"command\":\"/bin/true\"}";
+    assert_int_equal(place_spec_check(t, strlen(t), &p, &e), 0);
+    assert_int_equal(p.scale.set, 0);
+}
+
+static void test_bad_scale_names_the_field(void **state)
+{
+    (void)state;
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":3}", "scale");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"rps\":1}}", "scale.rps");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"min\":4,\"max\":2}}",
+            "scale.max");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"max\":64}}", "scale.max");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"utilization\":1.5}}",
+            "scale.utilization");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"on\":\"rps\"}}", "scale.on");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"on\":\"queue\"}}",
+            "scale.target");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"panic_window_ms\":"
+            "90000}}",
+            "scale.panic_window_ms");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"scale\":{\"scale_down_rate\":1}}",
+            "scale.scale_down_rate");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"count\":2,\"scale\":{}}", "count");
+    refused("{\"name\":\"w\",\"command\":\"/bin/true\",\"ports\":{\"http\":8080},"
+            "\"scale\":{\"max\":3}}",
+            "ports.http");
+}
+
 static void test_capacity_option_parses(void **state)
 {
     struct place_res r;
@@ -452,6 +515,8 @@ int main(void)
         cmocka_unit_test(test_scale_fields_land),
         cmocka_unit_test(test_a_spec_without_scale_has_none),
         cmocka_unit_test(test_bad_scale_fields_name_the_field),
+        cmocka_unit_test(test_scale_parses_with_defaults_and_starts_at_min),
+        cmocka_unit_test(test_bad_scale_names_the_field),
         cmocka_unit_test(test_capacity_option_parses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
