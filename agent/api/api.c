@@ -22,6 +22,7 @@
 #include "agent/proxy/proxy.h"
 #include "agent/super/super.h"
 #include "core/mem.h"
+#include "core/route.h"
 #include "core/tags.h"
 #include "core/trust.h"
 
@@ -353,6 +354,41 @@ void api_join_outcome(struct agent *a, const struct node_addr *addr, int ok)
     }
 }
 
+/* PUT /v1/agent/metric/NAME {"value": N}: a service's queue length or
+ * latency on this node, for "scale": {"on": "queue"|"latency"}; it goes
+ * out with this node's next load record (agent/proxy/proxy_load.c). */
+static void put_metric(struct agent *a, struct httpd_req *req, const char *name)
+{
+    json_error_t jerr;
+    json_t *body, *v;
+    struct err e;
+    size_t len;
+    const char *data = httpd_req_body(req, &len);
+    double value;
+
+    if (!route_name_ok(name)) {
+        api_reply_error(req, 400, "name: expected a service name ([a-z0-9-], 1-63)");
+        return;
+    }
+    if (!(body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr))) {
+        api_reply_error(req, 400, "body is not JSON: %s", jerr.text);
+        return;
+    }
+    v = json_object_get(body, "value");
+    value = json_is_number(v) ? json_number_value(v) : -1;
+    if (!json_is_object(body) || json_object_size(body) != 1 || !(value >= 0 && value <= 1e12)) {
+        json_decref(body);
+        api_reply_error(req, 400, "field \"value\": expected {\"value\": N}, N from 0 to 1e12");
+        return;
+    }
+    json_decref(body);
+    if (proxy_metric_set(a, name, value, &e) < 0) {
+        api_reply_err(req, &e);
+        return;
+    }
+    api_reply_json(req, 200, json_pack("{s:s, s:f}", "service", name, "value", value));
+}
+
 static void put_join(struct agent *a, struct httpd_req *req, const char *rest)
 {
     json_error_t jerr;
@@ -486,6 +522,7 @@ static void get_metrics(struct agent *a, struct httpd_req *req, const char *rest
         super_write_metrics(a->super, f);
     place_drive_write_metrics(a, f);
     proxy_hold_write_metrics(a, f);
+    proxy_load_write_metrics(a, f);
     bundle_write_metrics(a, f);
     if (a->httpd)
         httpd_write_metrics(a->httpd, f);
@@ -517,10 +554,11 @@ static void get_dns_stats(struct agent *a, struct httpd_req *req, const char *re
 /* ---- routing ---- */
 
 const struct api_route api_own_routes[] = {
-    {"GET", "/v1/members", get_members}, {"GET", "/v1/self", get_self},
-    {"GET", "/v1/health", get_health},   {"PUT", "/v1/join", put_join},
-    {"PUT", "/v1/leave", put_leave},     {"PUT", "/v1/bundle/fetch", put_bundle_fetch},
-    {"GET", "/metrics", get_metrics},    {"GET", "/v1/dns/stats", get_dns_stats},
+    {"GET", "/v1/members", get_members},       {"GET", "/v1/self", get_self},
+    {"GET", "/v1/health", get_health},         {"PUT", "/v1/join", put_join},
+    {"PUT", "/v1/leave", put_leave},           {"PUT", "/v1/bundle/fetch", put_bundle_fetch},
+    {"GET", "/metrics", get_metrics},          {"GET", "/v1/dns/stats", get_dns_stats},
+    {"PUT", "/v1/agent/metric/*", put_metric},
 };
 const size_t api_own_n_routes = sizeof(api_own_routes) / sizeof(api_own_routes[0]);
 

@@ -69,6 +69,7 @@ static const struct acl_route table[] = {
     {"PUT", "/v1/bundle/fetch", ACL_RES_TRUST, ACL_WRITE, N_BODY_BUNDLE, 0},
     {"GET", "/metrics", ACL_RES_AGENT, ACL_READ, N_NONE, 0},
     {"GET", "/v1/dns/stats", ACL_RES_AGENT, ACL_READ, N_NONE, 0},
+    {"PUT", "/v1/agent/metric/*", ACL_RES_SERVICE, ACL_WRITE, N_REST, 0},
     /* the catalog (api_catalog.c) */
     {"GET", "/v1/catalog/services", ACL_RES_SERVICE, ACL_READ, N_NONE, 0},
     {"GET", "/v1/catalog/service/*", ACL_RES_SERVICE, ACL_READ, N_REST, 0},

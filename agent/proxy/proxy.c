@@ -286,6 +286,7 @@ static void on_tick(uv_timer_t *t)
 
     note_use(p);
     proxy_obs_tick(p, now);
+    proxy_load_tick(p);
     if (seen == p->seen && now < p->last_full_ms + PROXY_FULL_MS)
         return;
     p->seen = seen;

@@ -37,4 +37,14 @@ json_t *proxy_routes_json(struct agent *a);
 json_t *proxy_endpoints_json(struct agent *a, const char *route);
 void proxy_write_metrics(struct agent *a, FILE *f);
 
+/* proxy_load.c: a service reports a queue length or latency on this node
+ * (PUT /v1/agent/metric/NAME, for "scale": {"on": "queue"|"latency"});
+ * it goes out with the next load record and lapses after
+ * PROXY_METRIC_TTL_MS without a new report. -ENOSPC past
+ * PROXY_METRICS_MAX services, -ENODEV when the proxy is not open. */
+#define PROXY_METRIC_TTL_MS 60000
+int proxy_metric_set(struct agent *a, const char *service, double value, struct err *e);
+/* troupe_autoscale_load_* lines of /metrics: what this node published. */
+void proxy_load_write_metrics(struct agent *a, FILE *f);
+
 #endif

@@ -253,6 +253,7 @@ static void ep_end(struct pconn *c, int ok)
     if (!c->ep_busy)
         return;
     c->ep_busy = 0;
+    proxy_route_busy(c->rt, -1);
     i = bal_find(&c->rt->bal, c->ep_key);
     if (i >= 0 && bal_end(&c->rt->bal, i, ok, (uint32_t)(end - c->t_start), now))
         log_info("proxy", "route %s: endpoint %s ejected", c->rt->r.name, c->ep_key);
@@ -557,6 +558,7 @@ static void start_attempt(struct pconn *c)
     snprintf(c->ep_key, sizeof(c->ep_key), "%s", rt->bal.ep[i].key);
     bal_begin(&rt->bal, i);
     c->ep_busy = 1;
+    proxy_route_busy(rt, 1);
     c->t_start = now;
     if (c->is_http && !c->no_pool && (u = pool_take(rt, c->ep_key))) {
         u->c = c;
@@ -697,6 +699,7 @@ static void serve_request(struct pconn *c, struct http1_req *q)
     const char *v;
 
     rt->requests++;
+    rt->pub_requests++;
     uv_read_stop((uv_stream_t *)&c->down);
     c->client_keep = q->keep_alive;
     c->req_head = q->method_len == 4 && memcmp(q->method, "HEAD", 4) == 0;
@@ -1074,6 +1077,8 @@ void pconn_accept(struct proxy_route *rt)
     rt->conns++;
     c->is_http = rt->r.protocol == ROUTE_HTTP;
     c->ingress = rt->ingress;
+    if (!c->is_http)
+        rt->pub_requests++; /* tcp: the connection is the request */
     c->last_ep = -1;
     uv_tcp_init(loop, &c->down);
     uv_timer_init(loop, &c->ctimer);

@@ -1,6 +1,7 @@
 /* proxy_impl: what the proxy's files share: proxy.c (routes, listeners,
  * endpoints from the catalog) and proxy_conn.c (one client connection,
- * tcp splice or http requests, and the pool of upstream connections). Not
+ * tcp splice or http requests, and the pool of upstream connections) and
+ * proxy_load.c (the load records the autoscaler reads). Not
  * for the rest of agent/. */
 #ifndef TROUPE_PROXY_IMPL_H
 #define TROUPE_PROXY_IMPL_H
@@ -57,11 +58,24 @@ struct proxy_route {
     struct sockaddr_storage *addrs; /* heap, bal.n, the address of each endpoint */
     struct pup *idle;               /* http: idle upstream connections, kept alive (proxy_conn.c) */
     size_t n_idle;
+    /* load for the autoscaler (proxy_load.c): in flight now, and since the
+       last publish the request-milliseconds in flight and the requests */
+    uint32_t inflight;
+    uint64_t busy_at_ms, busy_area_ms, pub_requests;
     /* counters */
     uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;
     uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
     uint64_t used_mark; /* requests + conns at the last tick (proxy.c: idle time) */
     struct proxy_stats st;
+};
+
+#define PROXY_METRICS_MAX 64 /* services reporting a metric on this node */
+
+/* A queue length or latency a service reported (PUT /v1/agent/metric/NAME). */
+struct proxy_metric {
+    char service[ROUTE_NAME_MAX + 1];
+    double value;
+    uint64_t at_ms;
 };
 
 struct proxy {
@@ -76,6 +90,13 @@ struct proxy {
     struct sockaddr_storage bind; /* port 0: taken from each route */
     int closing;
     struct proxy_hold *hold; /* connections waiting for a cold start (proxy_hold.c) */
+    /* proxy_load.c */
+    uint64_t load_pub_ms; /* the last publish, 0 none yet */
+    struct proxy_metric metrics[PROXY_METRICS_MAX];
+    size_t n_metrics;
+    struct {
+        uint64_t puts, dels, bytes, metrics_dropped;
+    } load;
 };
 
 /* proxy.c */
@@ -107,6 +128,11 @@ struct proxy_route *proxy_ingress_pick(struct proxy *p, const char *host, size_t
  * (every tick); ejections and restorations told as history events. */
 void proxy_obs_response(struct proxy_route *rt, const char *version, int status, uint64_t ms);
 void proxy_obs_tick(struct proxy *p, uint64_t now_ms);
+
+/* proxy_load.c: a request starts (+1) or ends (-1) on rt. */
+void proxy_route_busy(struct proxy_route *rt, int delta);
+/* Publishes this node's load records when their period is up. */
+void proxy_load_tick(struct proxy *p);
 
 /* proxy_conn.c: a new connection on rt's listener (accepts it). */
 void pconn_accept(struct proxy_route *rt);
