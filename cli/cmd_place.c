@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -263,6 +264,40 @@ int cmd_diff(struct cli *c)
     return cmd_diff_or_apply(c, 0);
 }
 
+/* The autoscaler's part: desired against running, the load it saw, and
+ * its last decisions (newest first) with their reasons. */
+static void print_scale(json_t *sp, json_t *sc)
+{
+    size_t i;
+    json_t *d;
+    const char *last = json_string_value(json_object_get(sc, "last_reason"));
+
+    printf("  scale: desired %lld (min %lld, max %lld), running %lld, on %s, concurrency %.1f "
+           "over %lld node(s)%s\n",
+           (long long)json_integer_value(json_object_get(sc, "desired")),
+           (long long)json_integer_value(json_object_get(sc, "min")),
+           (long long)json_integer_value(json_object_get(sc, "max")),
+           (long long)json_integer_value(json_object_get(sp, "running")),
+           json_string_value(json_object_get(sc, "on")),
+           json_number_value(json_object_get(sc, "observed_concurrency")),
+           (long long)json_integer_value(json_object_get(sc, "reporters")),
+           json_is_true(json_object_get(sc, "panicking")) ? ", panicking" : "");
+    if (last)
+        printf("  now: %s\n", last);
+    json_array_foreach(json_object_get(sc, "decisions"), i, d)
+    {
+        time_t t = (time_t)(json_integer_value(json_object_get(d, "time_ms")) / 1000);
+        struct tm tm;
+        char when[32] = "?";
+        if (gmtime_r(&t, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("  %s %lld -> %lld: %s\n", when,
+               (long long)json_integer_value(json_object_get(d, "from")),
+               (long long)json_integer_value(json_object_get(d, "to")),
+               json_string_value(json_object_get(d, "reason")));
+    }
+}
+
 static void print_status(json_t *res)
 {
     size_t i, k, j;
@@ -294,6 +329,8 @@ static void print_status(json_t *res)
                     ? "; the canary waits for troupe promote"
                     : "");
         }
+        if (json_object_get(sp, "scale"))
+            print_scale(sp, json_object_get(sp, "scale"));
         printf("  %-5s %-20s %s\n", "SLOT", "PLACED ON", "RUNNING (node/status@version)");
         json_array_foreach(json_object_get(sp, "slots"), k, sl)
         {

@@ -16,6 +16,7 @@
 #include "agent/log.h"
 #include "agent/metrics.h"
 #include "agent/place/place_drive.h"
+#include "agent/place/place_autoscale.h"
 #include "agent/super/super.h"
 #include "core/cat.h"
 #include "core/mem.h"
@@ -61,8 +62,9 @@ struct place_drive {
     struct {
         uint64_t placements, failed, rollbacks;
     } stats;
-    uint64_t wake_ms; /* a rollout moves with time alone then (a slot settles, a
-                         deadline passes): place again; UINT64_MAX none */
+    uint64_t wake_ms;              /* a rollout moves with time alone then (a slot settles, a
+                                      deadline passes): place again; UINT64_MAX none */
+    struct place_autoscale *scale; /* the autoscalers of specs with "scale" */
 };
 
 /* The inputs of one placement: specs and members, and the answer. */
@@ -130,8 +132,11 @@ static const char *tag_get(const struct tags *t, const char *key)
     return NULL;
 }
 
-/* Fills g from the replica and the member table; release with gathered_release. */
-static void gather(struct agent *a, struct gathered *g)
+/* Fills g from the replica and the member table; release with
+ * gathered_release. A scaled spec's count is its autoscaler's; placing
+ * (as opposed to answering status) also drops the autoscalers of specs
+ * that went. */
+static void gather(struct agent *a, struct gathered *g, int placing)
 {
     struct scan sc = {.a = a, .g = g};
     size_t n = swim_member_count(a->swim);
@@ -141,6 +146,8 @@ static void gather(struct agent *a, struct gathered *g)
     g->invalid = json_array();
     g->self = -1;
     crdt_scan(a->catalog->crdt, CRDT_SPEC, NULL, 0, spec_cb, &sc);
+    if (a->place)
+        place_autoscale_specs(a->place->scale, g->specs, g->n_specs, placing);
     g->m = xcalloc(n + 1, sizeof(*g->m));
     g->tags = xcalloc(n + 1, sizeof(*g->tags));
     for (size_t i = 0; i < n; i++) {
@@ -408,7 +415,7 @@ static void place_now(struct place_drive *d)
     struct gathered g;
     struct stale st = {0};
 
-    gather(a, &g);
+    gather(a, &g, 1);
     d->stats.placements++;
     d->wake_ms = UINT64_MAX;
     for (size_t i = 0; i < d->n_tr; i++)
@@ -463,6 +470,8 @@ static void tick(uv_timer_t *t)
         d->settled = 1;
         d->dirty = 1;
     }
+    if (place_autoscale_tick(a, d->scale, uv_now(&a->loop)))
+        d->dirty = 1;
     if (!d->dirty && uv_now(&a->loop) < d->wake_ms && index == d->seen_index && gen == d->seen_gen)
         return;
     d->dirty = 0;
@@ -494,6 +503,7 @@ int place_drive_open(struct agent *a, struct err *e)
     d->a = a;
     d->opened_ms = uv_now(&a->loop);
     d->wake_ms = UINT64_MAX;
+    d->scale = place_autoscale_new();
     uv_timer_init(&a->loop, &d->timer);
     d->timer.data = d;
     uv_timer_start(&d->timer, tick, PLACE_TICK_MS, PLACE_TICK_MS);
@@ -512,6 +522,7 @@ static void closed_cb(uv_handle_t *h)
     for (size_t i = 0; i < d->n_tr; i++)
         free(d->tr[i].stable);
     free(d->tr);
+    place_autoscale_free(d->scale);
     free(d);
 }
 
@@ -585,6 +596,13 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
                   (json_int_t)doubled, "slots", slots);
     if (ap && ap->error[0])
         json_object_set_new(o, "error", json_string(ap->error));
+    if (p->scale.set && a->place) {
+        json_t *sc = place_autoscale_status(a->place->scale, p->name);
+        if (sc) {
+            json_object_set_new(sc, "running", json_integer((json_int_t)running));
+            json_object_set_new(o, "scale", sc);
+        }
+    }
     {
         char ver[24];
         snprintf(ver, sizeof(ver), "%016llx", (unsigned long long)p->version);
@@ -609,7 +627,7 @@ json_t *place_drive_status(struct agent *a, const char *name)
     struct gathered g;
     json_t *specs = json_array(), *o;
 
-    gather(a, &g);
+    gather(a, &g, 0);
     for (size_t i = 0; i < g.n_specs; i++)
         if (!name || strcmp(g.specs[i].name, name) == 0)
             json_array_append_new(specs, spec_status(a, &g, i));
@@ -650,4 +668,5 @@ void place_drive_write_metrics(struct agent *a, FILE *f)
                 "Rollbacks this node wrote (auto_revert; it owns the spec's first slot).",
                 d->stats.rollbacks);
     place_act_write_metrics(a, f);
+    place_autoscale_write_metrics(d->scale, f);
 }
