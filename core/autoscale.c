@@ -176,6 +176,30 @@ static const char *what(const struct as_cfg *c)
     return c->on == AS_ON_QUEUE ? "queue" : c->on == AS_ON_LATENCY ? "latency" : "concurrency";
 }
 
+void as_note_busy(struct as_state *s, uint64_t now_ms)
+{
+    s->busy_ms = now_ms;
+    s->busy_seen = 1;
+}
+
+/* No request for idle_after_ms: straight down to min, the windows
+ * forgotten (what they hold is the load that went away). */
+static int idle(struct as_state *s, const struct as_cfg *c, uint64_t now_ms, struct as_decision *d)
+{
+    uint32_t cur = s->desired;
+
+    if (!c->idle_after_ms || !s->busy_seen || now_ms - s->busy_ms < c->idle_after_ms ||
+        cur <= c->min)
+        return 0;
+    as_init(s, c, c->min);
+    as_note_busy(s, now_ms); /* the next idle period counts from here */
+    d->previous = cur;
+    d->desired = s->desired;
+    snprintf(d->reason, sizeof(d->reason), "idle: no request for %u ms, back to min %u",
+             c->idle_after_ms, c->min);
+    return 1;
+}
+
 int as_decide(struct as_state *s, const struct as_cfg *c, uint64_t now_ms, double observed,
               struct as_decision *d)
 {
@@ -186,6 +210,10 @@ int as_decide(struct as_state *s, const struct as_cfg *c, uint64_t now_ms, doubl
     if (observed < 0 || observed != observed)
         observed = 0;
     memset(d, 0, sizeof(*d));
+    if (observed > 0 || !s->busy_seen)
+        as_note_busy(s, now_ms);
+    if (idle(s, c, now_ms, d))
+        return 1;
     feed(s, now_ms, observed);
     d->previous = cur;
     d->stable = mean(s, now_ms, c->stable_window_ms);

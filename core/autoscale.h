@@ -10,7 +10,9 @@
  * load stayed below that for a stable window. Going down is delayed as
  * Kubernetes' HPA does: the answer is the highest recommendation of the
  * last scale_down_delay_ms (5 min), then at most a 1/scale_down_rate part
- * of the count goes in one decision. min and max are always held.
+ * of the count goes in one decision. min and max are always held. A
+ * service without a request for idle_after_ms goes down to min at once
+ * (scale to zero: no delay keeps what nothing uses).
  *
  * Also owns the load record a node publishes for a service (CRDT_LOAD):
  * its small binary form and the reader of it, which takes bytes from the
@@ -45,6 +47,8 @@ struct as_cfg {
     uint32_t panic_window_ms;          /* 6000 */
     uint32_t scale_down_delay_ms;      /* 300000 */
     uint32_t scale_down_rate_permille; /* 2000: at most halve in one decision */
+    uint32_t idle_after_ms; /* 0: never; else no request for this long: down to min at once
+                               (the spec's scale.idle_after_ms, scale to zero) */
 };
 
 /* The defaults, min 0 and max AS_COUNT_MAX. */
@@ -76,6 +80,8 @@ struct as_state {
     int panicking;
     uint64_t panic_ms;  /* when the panic condition last held */
     uint32_t panic_max; /* the highest count asked while panicking */
+    uint64_t busy_ms;   /* the last decision that saw a request (as_note_busy) */
+    int busy_seen;      /* busy_ms holds a time */
     struct as_bucket b[AS_WINDOW_SECS];
     struct as_rec recs[AS_COUNT_MAX + 1];
     size_t n_recs;
@@ -100,6 +106,10 @@ void as_init(struct as_state *s, const struct as_cfg *c, uint32_t initial);
  * Returns 1 when the count changed, 0 when not. */
 int as_decide(struct as_state *s, const struct as_cfg *c, uint64_t now_ms, double observed,
               struct as_decision *d);
+
+/* Requests were seen at now_ms even if the load rounds to 0 (a rate):
+ * the service is not idle. as_decide notes it itself for a load above 0. */
+void as_note_busy(struct as_state *s, uint64_t now_ms);
 
 /* ---- the load record a node publishes for one service (CRDT_LOAD) ---- */
 

@@ -224,6 +224,7 @@ static int parse_scale(struct place_spec *p, json_t *v, struct err *e)
     p->count = sc->min;
     p->autoscale.min = sc->min;
     p->autoscale.max = sc->max;
+    p->autoscale.idle_after_ms = sc->idle_after_ms;
     return as_cfg_check(&p->autoscale, e);
 }
 

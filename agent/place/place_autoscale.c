@@ -34,6 +34,7 @@ struct scaler {
     struct as_decision last; /* the last decision, a change or not */
     int decided;             /* last holds one */
     double concurrency;      /* in flight over the live members, last summed */
+    double rate;             /* their requests per second */
     double metric;           /* their reported metric (sum, or mean for latency) */
     uint32_t reporters;      /* live members whose record counted */
     struct decision dec[SCALE_DECISIONS];
@@ -110,6 +111,7 @@ static void sum(struct agent *a, struct scaler *s)
     uint32_t with_metric = 0;
 
     s->concurrency = 0;
+    s->rate = 0;
     s->metric = 0;
     s->reporters = 0;
     for (size_t i = 0; i < swim_member_count(a->swim); i++) {
@@ -123,6 +125,7 @@ static void sum(struct agent *a, struct scaler *s)
             continue;
         s->reporters++;
         s->concurrency += l.inflight_milli / 1000.0;
+        s->rate += l.rate_milli / 1000.0;
         if (l.has_metric) {
             s->metric += (double)l.metric_milli / 1000.0;
             with_metric++;
@@ -144,6 +147,8 @@ int place_autoscale_tick(struct agent *a, struct place_autoscale *ps, uint64_t n
         struct decision *d;
         sum(a, s);
         s->decided = 1;
+        if (s->rate > 0 || (s->cfg.on != AS_ON_CONCURRENCY && s->metric > 0))
+            as_note_busy(&s->st, now_ms);
         if (!as_decide(&s->st, &s->cfg, now_ms,
                        s->cfg.on == AS_ON_CONCURRENCY ? s->concurrency : s->metric, &s->last))
             continue;

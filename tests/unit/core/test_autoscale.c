@@ -325,6 +325,39 @@ static void test_latency_scales_in_proportion(void **st)
     assert_int_equal(d.desired, 3);
 }
 
+/* Scale to zero: no request for idle_after_ms and the count goes to min
+ * at once, whatever the delay window holds; a rate alone (requests too
+ * short to show in the mean in flight) keeps it. */
+static void test_idle_goes_to_min_at_once(void **st)
+{
+    struct as_cfg c = cfg(0, 64);
+    struct as_state s;
+    struct as_decision d;
+    uint64_t t = 0;
+
+    (void)st;
+    c.idle_after_ms = 30000;
+    as_init(&s, &c, 0);
+    run(&s, &c, &t, 60000, 35, &d);
+    assert_int_equal(d.desired, 5);
+    run(&s, &c, &t, 28000, 0, &d);
+    assert_int_equal(d.desired, 5); /* the delay holds it */
+    for (int k = 0; k < 10; k++, t += TICK_MS) {
+        as_note_busy(&s, t); /* requests go on, too short to count */
+        as_decide(&s, &c, t, 0, &d);
+    }
+    assert_int_equal(d.desired, 5);
+    while (!as_decide(&s, &c, t, 0, &d))
+        t += TICK_MS;
+    assert_int_equal(d.desired, 0);
+    assert_string_equal(d.reason, "idle: no request for 30000 ms, back to min 0");
+    t += TICK_MS;
+    assert_int_equal(run(&s, &c, &t, 60000, 0, &d), 0);
+    /* a request again: up at once (the windows forgot the old load) */
+    as_decide(&s, &c, t, 3, &d);
+    assert_int_equal(d.desired, 1);
+}
+
 static void test_cfg_check_names_the_field(void **st)
 {
     struct as_cfg c = cfg(5, 3);
@@ -431,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_spiky_load_does_not_flap),
         cmocka_unit_test(test_queue_scales_on_backlog_per_instance),
         cmocka_unit_test(test_latency_scales_in_proportion),
+        cmocka_unit_test(test_idle_goes_to_min_at_once),
         cmocka_unit_test(test_cfg_check_names_the_field),
         cmocka_unit_test(test_load_record_round_trips_and_is_small),
         cmocka_unit_test(test_load_record_refuses_bad_bytes),
