@@ -60,6 +60,33 @@ void pu_plan(const struct place_update *u, uint64_t target, const struct pu_slot
     }
 }
 
+void pu_plan_canary(const struct place_update *u, uint64_t target, const struct pu_slot *slots,
+                    uint32_t count, uint32_t extra, uint64_t now_ms, struct pu_plan *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (count > PLACE_COUNT_MAX)
+        count = PLACE_COUNT_MAX;
+    if (extra > PLACE_COUNT_MAX - count)
+        extra = PLACE_COUNT_MAX - count;
+    for (uint32_t k = 0; k < count + extra; k++) {
+        switch (pu_slot_state(&slots[k], target, u->min_healthy_ms, now_ms)) {
+        case PU_SETTLED:
+            out->settled++;
+            out->may_update |= 1ull << k;
+            break;
+        case PU_OLD:
+            out->old++;
+            if (k >= count) /* an extra slot is the canary's: it runs the target */
+                out->may_update |= 1ull << k;
+            break;
+        case PU_BUSY:
+            out->busy++;
+            out->may_update |= 1ull << k;
+            break;
+        }
+    }
+}
+
 int pu_failed(const struct place_update *u, const struct pu_plan *p, uint32_t count,
               uint64_t arrived_ms, uint64_t now_ms)
 {

@@ -57,6 +57,14 @@ struct pu_plan {
 void pu_plan(const struct place_update *u, uint64_t target, const struct pu_slot *slots,
              uint32_t count, uint64_t now_ms, struct pu_plan *out);
 
+/* A canary beside the old slots: slots[0..count-1] are the spec's own
+ * slots, which keep their version (only one that is down anyway may take
+ * the target), and slots[count..count+extra-1] are the canary's extra
+ * slots, which run the target. The canary has failed (pu_failed with
+ * canary = extra) when its extra slots do not settle in time. */
+void pu_plan_canary(const struct place_update *u, uint64_t target, const struct pu_slot *slots,
+                    uint32_t count, uint32_t extra, uint64_t now_ms, struct pu_plan *out);
+
 /* The target version, which arrived at arrived_ms (this agent's clock),
  * has failed: not every slot (a canary: not its N slots) settled on it
  * within healthy_deadline_ms. */

@@ -8,6 +8,9 @@
  *   GET    /v1/specs/NAME     one of them; 404 when none
  *   PUT    /v1/specs/NAME     body: the spec (its "name" must be NAME or missing)
  *   DELETE /v1/specs/NAME     a tombstone: every agent stops the slots
+ * agent/place keeps the version last settled of each spec under the key
+ * NAME@stable of the same kind: it is not a spec (not listed), and it goes
+ * with its spec.
  *   GET    /v1/place[/NAME]   where each slot goes by this agent's view, and why not */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,8 @@ static int list_cb(void *ud, const struct crdt_rec *r)
     if (l->last && strcmp(l->last, r->key) == 0)
         return 0;
     l->last = r->key;
+    if (strchr(r->key, '@')) /* NAME@stable: agent/place's, not a spec */
+        return 0;
     w = crdt_lww(l->c->crdt, CRDT_SPEC, r->key);
     if (w && !w->deleted)
         json_array_append_new(l->arr, spec_json(w));
@@ -140,23 +145,36 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     place_drive_kick(a);
 }
 
+/* A tombstone for key, even when another agent wrote the record. */
+static int spec_del(struct agent *a, uint64_t now, const char *key, struct err *e)
+{
+    int rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
+
+    if (rc == 0) {
+        /* another agent wrote it: write ours, so that we have one to delete */
+        if ((rc = repl_put(a->catalog->repl, now, CRDT_SPEC, key, "{}", 2, e)) >= 0)
+            rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
+    }
+    return rc;
+}
+
 static void delete_spec(struct agent *a, struct httpd_req *req, const char *name)
 {
     const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
     uint64_t now = agent_wall_ms();
+    char stable[CRDT_KEY_MAX];
     struct err e;
     int rc = 0;
 
-    if (!r || r->deleted) {
+    if (!r || r->deleted || strchr(name, '@')) {
         api_reply_error(req, 404, "no spec named \"%s\"", name);
         return;
     }
-    rc = repl_del(a->catalog->repl, now, CRDT_SPEC, name, &e);
-    if (rc == 0) {
-        /* another agent wrote it: write ours, so that we have one to delete */
-        if ((rc = repl_put(a->catalog->repl, now, CRDT_SPEC, name, "{}", 2, &e)) >= 0)
-            rc = repl_del(a->catalog->repl, now, CRDT_SPEC, name, &e);
-    }
+    rc = spec_del(a, now, name, &e);
+    snprintf(stable, sizeof(stable), "%s@stable", name);
+    r = crdt_lww(a->catalog->crdt, CRDT_SPEC, stable);
+    if (rc >= 0 && r && !r->deleted)
+        rc = spec_del(a, now, stable, &e);
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {

@@ -6,7 +6,16 @@
  * start), it places nothing: a node that restarts alone in its own view
  * would otherwise start every slot of the cluster. During a rolling
  * update it also places again when time alone moves the rollout (a slot
- * has passed for min_healthy_ms, a deadline is over). */
+ * has passed for min_healthy_ms, a deadline is over).
+ *
+ * The version to go back to (the spec text last settled on every slot) is
+ * a record of the replicated state too, CRDT_SPEC under "NAME@stable" (a
+ * key no spec can have: names are [a-z0-9-]), written by the spec's first
+ * slot's owner when a version settles. Every agent reads it from its
+ * replica: an agent restarted in the middle of a rollout still knows what
+ * to roll back to, and all agents agree on whether a canary is running
+ * (the spec asks for one and its version is not the settled one), which
+ * decides the canary's extra slots (count..count+canary-1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,7 @@
 
 #define PLACE_TICK_MS   250
 #define PLACE_SETTLE_MS 5000
+#define STABLE_SUFFIX   "@stable"
 
 /* What the supervisor was last told for one spec. */
 struct applied {
@@ -40,10 +50,8 @@ struct track {
     char name[64];
     uint64_t target;     /* the version the spec record asks for */
     uint64_t arrived_ms; /* when this node first saw it (loop clock) */
-    char *stable;        /* heap: the cluster spec text last seen settled on every slot */
-    uint64_t stable_ver;
-    uint64_t reverted; /* the version this node rolled back, 0: none */
-    int failed_seen;   /* the target's failure went to the history */
+    uint64_t reverted;   /* the version this node rolled back, 0: none */
+    int failed_seen;     /* the target's failure went to the history */
     struct pu_slot obs[PLACE_COUNT_MAX];
     struct pu_plan plan;
     int live; /* seen in this placement */
@@ -70,7 +78,11 @@ struct place_drive {
 /* The inputs of one placement: specs and members, and the answer. */
 struct gathered {
     struct place_spec *specs;
-    char **texts; /* heap, the cluster spec of each */
+    char **texts;  /* heap, the cluster spec of each */
+    char **stable; /* heap, the text of its NAME@stable record, NULL none */
+    uint64_t *stable_ver;
+    uint32_t *base;  /* the spec's own count (specs[i].count adds the canary's extra slots) */
+    uint32_t *extra; /* the canary's extra slots, 0 when no canary runs */
     size_t n_specs;
     json_t *invalid; /* [{name, error}] of specs that do not parse */
     struct place_member *m;
@@ -99,6 +111,8 @@ static int spec_cb(void *ud, const struct crdt_rec *r)
     if (sc->last && strcmp(sc->last, r->key) == 0)
         return 0;
     sc->last = r->key;
+    if (strchr(r->key, '@')) /* NAME@stable: see canary_of */
+        return 0;
     w = crdt_lww(sc->a->catalog->crdt, CRDT_SPEC, r->key);
     if (!w || w->deleted)
         return 0;
@@ -132,6 +146,36 @@ static const char *tag_get(const struct tags *t, const char *key)
     return NULL;
 }
 
+/* The NAME@stable record of spec i into g, and the canary's extra slots:
+ * a spec that asks for canary N and whose version is not the settled one
+ * runs N more slots on the new version beside its own (at most
+ * PLACE_COUNT_MAX in all). */
+static void canary_of(struct agent *a, struct gathered *g, size_t i)
+{
+    struct place_spec *p = &g->specs[i], st;
+    char key[sizeof(p->name) + sizeof(STABLE_SUFFIX)];
+    const struct crdt_rec *w;
+    struct err e;
+
+    g->base[i] = p->count;
+    g->extra[i] = 0;
+    g->stable[i] = NULL;
+    g->stable_ver[i] = 0;
+    snprintf(key, sizeof(key), "%s%s", p->name, STABLE_SUFFIX);
+    w = crdt_lww(a->catalog->crdt, CRDT_SPEC, key);
+    if (!w || w->deleted || place_spec_check((const char *)w->val, w->len, &st, &e) < 0)
+        return;
+    g->stable[i] = xmalloc(w->len + 1);
+    memcpy(g->stable[i], w->val, w->len);
+    g->stable[i][w->len] = '\0';
+    g->stable_ver[i] = st.version;
+    if (p->update.canary && st.version != p->version && p->count) {
+        g->extra[i] = p->update.canary < PLACE_COUNT_MAX - p->count ? p->update.canary
+                                                                    : PLACE_COUNT_MAX - p->count;
+        p->count += g->extra[i];
+    }
+}
+
 /* Fills g from the replica and the member table; release with
  * gathered_release. A scaled spec's count is its autoscaler's; placing
  * (as opposed to answering status) also drops the autoscalers of specs
@@ -148,6 +192,12 @@ static void gather(struct agent *a, struct gathered *g, int placing)
     crdt_scan(a->catalog->crdt, CRDT_SPEC, NULL, 0, spec_cb, &sc);
     if (a->place)
         place_autoscale_specs(a->place->scale, g->specs, g->n_specs, placing);
+    g->stable = xcalloc(g->n_specs + 1, sizeof(*g->stable));
+    g->stable_ver = xcalloc(g->n_specs + 1, sizeof(*g->stable_ver));
+    g->base = xcalloc(g->n_specs + 1, sizeof(*g->base));
+    g->extra = xcalloc(g->n_specs + 1, sizeof(*g->extra));
+    for (size_t i = 0; i < g->n_specs; i++)
+        canary_of(a, g, i);
     g->m = xcalloc(n + 1, sizeof(*g->m));
     g->tags = xcalloc(n + 1, sizeof(*g->tags));
     for (size_t i = 0; i < n; i++) {
@@ -172,9 +222,15 @@ static void gather(struct agent *a, struct gathered *g, int placing)
 
 static void gathered_release(struct gathered *g)
 {
-    for (size_t i = 0; i < g->n_specs; i++)
+    for (size_t i = 0; i < g->n_specs; i++) {
         free(g->texts[i]);
+        free(g->stable[i]);
+    }
     free(g->texts);
+    free(g->stable);
+    free(g->stable_ver);
+    free(g->base);
+    free(g->extra);
     free(g->specs);
     free(g->m);
     free(g->tags);
@@ -310,28 +366,61 @@ static void observe(struct agent *a, const struct place_spec *p, struct track *t
     }
 }
 
-/* Writes the spec record back to the last version that settled everywhere.
- * One writer: the member placement gives the spec's first placeable slot
- * (every agent computes the same one). Last-writer-wins makes a second
- * writer (two members disagreeing for a moment) harmless: both write the
- * same text. It writes only while the record still asks for the failed
- * version, so a newer apply is not overwritten unless it crosses the
- * rollback on the wire (then the later clock wins, as for any two writes). */
-static void roll_back(struct agent *a, struct gathered *g, size_t i, struct track *tr)
+/* The member placement gives spec i's first placeable slot: the one writer
+ * of what agents write for a spec (its stable record, a rollback). Every
+ * agent computes the same one; two writers (members disagreeing for a
+ * moment) write the same text, and last-writer-wins keeps either. */
+static int writer_of(const struct gathered *g, size_t i)
+{
+    for (size_t k = 0; k < g->r.n; k++)
+        if (g->r.s[k].spec == i && g->r.s[k].member >= 0)
+            return g->r.s[k].member;
+    return -1;
+}
+
+/* Spec i settled on every slot: the writer records its text as
+ * NAME@stable, what a later failed version goes back to (also on a change
+ * of count alone, so that a rollback does not undo it). */
+static void mark_stable(struct agent *a, struct gathered *g, size_t i)
 {
     const struct place_spec *p = &g->specs[i];
-    int writer = -1;
+    char key[sizeof(p->name) + sizeof(STABLE_SUFFIX)];
     struct err e;
     int rc;
 
-    for (size_t k = 0; k < g->r.n && writer < 0; k++)
-        if (g->r.s[k].spec == i && g->r.s[k].member >= 0)
-            writer = g->r.s[k].member;
-    if (writer < 0 || writer != g->self || tr->reverted == p->version)
+    if (g->self < 0 || writer_of(g, i) != g->self)
+        return;
+    snprintf(key, sizeof(key), "%s%s", p->name, STABLE_SUFFIX);
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, key, g->texts[i],
+                  (uint32_t)strlen(g->texts[i]), &e);
+    if (rc >= 0)
+        rc = catalog_save(a, &e);
+    if (rc < 0) {
+        log_warn("place", "%s: the settled version not recorded: %s", p->name, e.msg);
+        return;
+    }
+    if (g->stable[i] && g->stable_ver[i] != p->version)
+        history_add(a, "update", p->name, "version %016llx runs on all %u slots",
+                    (unsigned long long)p->version, p->count);
+    agent_drive(a);
+}
+
+/* Writes the spec record back to its stable record (the last version that
+ * settled everywhere). Only the writer does, and only while the record
+ * still asks for the failed version, so a newer apply is not overwritten
+ * unless it crosses the rollback on the wire (then the later clock wins,
+ * as for any two writes). */
+static void roll_back(struct agent *a, struct gathered *g, size_t i, struct track *tr)
+{
+    const struct place_spec *p = &g->specs[i];
+    struct err e;
+    int rc;
+
+    if (g->self < 0 || writer_of(g, i) != g->self || tr->reverted == p->version)
         return;
     tr->reverted = p->version;
-    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, p->name, tr->stable,
-                  (uint32_t)strlen(tr->stable), &e);
+    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, p->name, g->stable[i],
+                  (uint32_t)strlen(g->stable[i]), &e);
     if (rc >= 0)
         rc = catalog_save(a, &e);
     if (rc < 0) {
@@ -343,21 +432,24 @@ static void roll_back(struct agent *a, struct gathered *g, size_t i, struct trac
     log_warn("place",
              "%s: version %016llx did not become healthy within %u ms: rolled back to %016llx",
              p->name, (unsigned long long)p->version, p->update.healthy_deadline_ms,
-             (unsigned long long)tr->stable_ver);
+             (unsigned long long)g->stable_ver[i]);
     history_add(a, "rollback", p->name,
                 "version %016llx did not become healthy within %u ms; back to %016llx",
                 (unsigned long long)p->version, p->update.healthy_deadline_ms,
-                (unsigned long long)tr->stable_ver);
+                (unsigned long long)g->stable_ver[i]);
     agent_drive(a);
 }
 
 /* The slots of spec i that may run its version now, and what follows from
  * the catalog: a version settled everywhere becomes the one to go back to;
- * a version past its deadline is rolled back (auto_revert). */
+ * a version past its deadline is rolled back (auto_revert). During a
+ * canary the spec's own slots keep their version and the extra slots run
+ * the new one (core/place_update, pu_plan_canary). */
 static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64_t now)
 {
     const struct place_spec *p = &g->specs[i];
     struct track *tr = track_of(d, p->name);
+    struct place_update u = p->update;
 
     tr->live = 1;
     if (tr->target != p->version) {
@@ -366,16 +458,15 @@ static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64
         tr->failed_seen = 0;
     }
     observe(d->a, p, tr, now);
-    pu_plan(&p->update, p->version, tr->obs, p->count, now, &tr->plan);
-    if (tr->plan.settled >= p->count) {
-        if (tr->stable_ver != p->version) {
-            if (tr->stable)
-                history_add(d->a, "update", p->name, "version %016llx runs on all %u slots",
-                            (unsigned long long)p->version, p->count);
-            free(tr->stable);
-            tr->stable = xstrdup(g->texts[i]);
-            tr->stable_ver = p->version;
-        }
+    if (g->extra[i]) {
+        pu_plan_canary(&u, p->version, tr->obs, g->base[i], g->extra[i], now, &tr->plan);
+        u.canary = g->extra[i]; /* the canary fails when its extra slots do not settle */
+    } else {
+        pu_plan(&u, p->version, tr->obs, p->count, now, &tr->plan);
+    }
+    if (!g->extra[i] && tr->plan.settled >= p->count) {
+        if (!g->stable[i] || strcmp(g->stable[i], g->texts[i]) != 0)
+            mark_stable(d->a, g, i);
         return tr->plan.may_update;
     }
     /* what changes with time alone; the rest comes with the catalog's index */
@@ -387,7 +478,7 @@ static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64
     }
     if (!tr->failed_seen)
         d->wake_ms = min64(d->wake_ms, tr->arrived_ms + p->update.healthy_deadline_ms);
-    if (pu_failed(&p->update, &tr->plan, p->count, tr->arrived_ms, now)) {
+    if (pu_failed(&u, &tr->plan, p->count, tr->arrived_ms, now)) {
         if (!tr->failed_seen) {
             tr->failed_seen = 1;
             d->stats.failed++;
@@ -395,7 +486,7 @@ static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64
                      (unsigned long long)p->version, tr->plan.settled, p->count,
                      p->update.healthy_deadline_ms);
         }
-        if (p->update.auto_revert && tr->stable && tr->stable_ver != p->version)
+        if (p->update.auto_revert && g->stable[i] && g->stable_ver[i] != p->version)
             roll_back(d->a, g, i, tr);
     }
     return tr->plan.may_update;
@@ -427,7 +518,6 @@ static void place_now(struct place_drive *d)
     }
     for (size_t i = 0; i < d->n_tr;) {
         if (!d->tr[i].live) {
-            free(d->tr[i].stable);
             d->tr[i] = d->tr[--d->n_tr];
         } else {
             i++;
@@ -519,8 +609,6 @@ static void closed_cb(uv_handle_t *h)
     for (size_t i = 0; i < d->n_ap; i++)
         free(d->ap[i].sup);
     free(d->ap);
-    for (size_t i = 0; i < d->n_tr; i++)
-        free(d->tr[i].stable);
     free(d->tr);
     place_autoscale_free(d->scale);
     free(d);
@@ -581,6 +669,8 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
         missing += here == 0;
         doubled += here > 1;
         js = json_pack("{s:i, s:o}", "slot", (int)s->slot, "running", run);
+        if (s->slot >= g->base[i])
+            json_object_set_new(js, "canary", json_true());
         if (s->member >= 0) {
             json_object_set_new(js, "node", json_string(g->m[s->member].name));
         } else {
@@ -591,7 +681,7 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
         json_array_append_new(slots, js);
     }
     o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:o}", "name", p->name, "count",
-                  (int)p->count, "running", (json_int_t)running, "passing", (json_int_t)passing,
+                  (int)g->base[i], "running", (json_int_t)running, "passing", (json_int_t)passing,
                   "unplaceable", (json_int_t)unplaceable, "missing", (json_int_t)missing, "doubled",
                   (json_int_t)doubled, "slots", slots);
     if (ap && ap->error[0])
@@ -603,6 +693,8 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
             json_object_set_new(o, "scale", sc);
         }
     }
+    if (g->extra[i])
+        json_object_set_new(o, "canary", json_integer(g->extra[i]));
     {
         char ver[24];
         snprintf(ver, sizeof(ver), "%016llx", (unsigned long long)p->version);
@@ -612,11 +704,13 @@ static json_t *spec_status(struct agent *a, struct gathered *g, size_t i)
         const struct track *tr = &a->place->tr[t];
         if (strcmp(tr->name, p->name) != 0 || tr->target != p->version)
             continue;
-        json_object_set_new(
-            o, "update",
-            json_pack("{s:i, s:i, s:i, s:b}", "settled", (int)tr->plan.settled, "old",
-                      (int)tr->plan.old, "busy", (int)tr->plan.busy, "promote",
-                      p->update.canary && tr->plan.old && tr->plan.settled >= p->update.canary));
+        json_object_set_new(o, "update",
+                            json_pack("{s:i, s:i, s:i, s:b}", "settled", (int)tr->plan.settled,
+                                      "old", (int)tr->plan.old, "busy", (int)tr->plan.busy,
+                                      "promote",
+                                      g->extra[i] ? tr->plan.settled >= g->extra[i]
+                                                  : p->update.canary && tr->plan.old &&
+                                                        tr->plan.settled >= p->update.canary));
     }
     cat_entries_free(es, n);
     return o;

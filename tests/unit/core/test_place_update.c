@@ -175,6 +175,46 @@ static void test_canary_stops_after_n_slots_on_the_new_version(void **st)
     assert_int_equal(p.may_update, 0x7);
 }
 
+static void test_canary_beside_keeps_old_slots_and_runs_extras_new(void **st)
+{
+    struct place_update u = cfg(2);
+    struct pu_slot s[8];
+    struct pu_plan p;
+
+    (void)st;
+    u.canary = 2;
+    all(s, 6, OLD);
+    s[6] = s[7] = (struct pu_slot){.ver = 0}; /* the extras: not started yet */
+    pu_plan_canary(&u, NEW, s, 6, 2, 5000, &p);
+    assert_int_equal(p.may_update, 0xc0); /* only the extras, every old slot stays */
+    assert_int_equal(p.old, 6);
+    assert_int_equal(p.busy, 2);
+    s[6] = s[7] = (struct pu_slot){.ver = NEW, .passing = 1, .passing_ms = 0};
+    pu_plan_canary(&u, NEW, s, 6, 2, 5000, &p);
+    assert_int_equal(p.may_update, 0xc0); /* settled: still nothing old replaced */
+    assert_int_equal(p.settled, 2);
+    u.canary = 2;
+    assert_false(pu_failed(&u, &p, 8, 0, 99999)); /* its 2 extras settled */
+    s[2] = (struct pu_slot){.ver = 0};            /* an old slot went down: it takes the new one */
+    pu_plan_canary(&u, NEW, s, 6, 2, 5000, &p);
+    assert_int_equal(p.may_update, 0xc4);
+}
+
+static void test_canary_beside_fails_when_extras_do_not_settle(void **st)
+{
+    struct place_update u = cfg(1);
+    struct pu_slot s[7];
+    struct pu_plan p;
+
+    (void)st;
+    all(s, 6, OLD);
+    s[6] = (struct pu_slot){.ver = NEW, .passing = 0};
+    pu_plan_canary(&u, NEW, s, 6, 1, 5000, &p);
+    u.canary = 1;
+    assert_false(pu_failed(&u, &p, 7, 1000, 10999));
+    assert_true(pu_failed(&u, &p, 7, 1000, 11000));
+}
+
 static void test_version_is_stable_and_never_zero(void **st)
 {
     (void)st;
@@ -194,6 +234,8 @@ int main(void)
         cmocka_unit_test(test_same_catalog_same_answer_on_every_agent),
         cmocka_unit_test(test_failed_after_deadline_unless_all_settled),
         cmocka_unit_test(test_canary_stops_after_n_slots_on_the_new_version),
+        cmocka_unit_test(test_canary_beside_keeps_old_slots_and_runs_extras_new),
+        cmocka_unit_test(test_canary_beside_fails_when_extras_do_not_settle),
         cmocka_unit_test(test_version_is_stable_and_never_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
