@@ -4,8 +4,7 @@
 # passing instance, and every slot ends on the new version. A version whose
 # check fails is rolled back (auto_revert) on every host: the spec record
 # is the previous version again, every slot runs it, and the rollback is
-# in the history. A canary of 1 runs one slot on the new version until
-# troupe promote, then the rest rolls.
+# in the history. (The canary, beside the old slots, is t503's.)
 . "$(dirname "$0")/lib.sh"
 
 place_cleanup() {
@@ -120,21 +119,3 @@ done
 [ "$n" = 1 ] || fail "$n rollbacks written in all (troupe_place_rollbacks_total), not 1"
 say "$(grep -h "rolled back" "$TMP"/h*.log | head -n 1)"
 
-say "v4 with canary 1: one slot on v4 until troupe promote"
-spec 100003 true 1
-cli 3 apply "$TMP/roll.json" || fail "apply v4 with a canary"
-# on_new I N: as hI sees it, N slots run the spec's version and pass
-on_new() {
-    api "$1" GET /v1/place/roll | jq -e --argjson n "$2" '.specs[0] as $s |
-        [$s.slots[] | select(.running[0].version == $s.version and
-                             .running[0].status == "passing")] | length == $n'
-}
-waits() { api 1 GET /v1/place/roll | jq -e '.specs[0].update.promote'; }
-wait_until 30 "the canary passes and waits for promote" waits
-one_new() { on_new 1 1 && on_new 4 1; }
-hold 3 "one slot on v4, five on v2, as h1 and h4 see it" one_new
-cli 2 status roll | grep -q "the canary waits for troupe promote" ||
-    fail "troupe status does not say the canary waits: $(cli 2 status roll)"
-cli 5 promote roll || fail "troupe promote"
-wait_until 60 "every slot passing on v4 on every host" all_on_version
-[ "$(version_of 2)" != "$v2" ] || fail "v4 has the version of v2"
