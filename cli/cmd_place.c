@@ -1,9 +1,12 @@
 /* cmd_place: troupe apply, diff, status and promote, the client side of the
  * cluster's service specs (/v1/specs, /v1/place). apply and diff read a
- * directory of NAME.json specs (or one file) and check every spec here,
- * with core/place, before anything is published: a bad file stops the
- * whole apply with its path and field named. diff exits 0 when the agent
- * holds exactly what the directory says and 2 when not, for CI. */
+ * directory of NAME.json specs (or one file), and the proxy routes in its
+ * subdirectory routes/ (DIR/routes/NAME.json, /v1/routes), and check every
+ * spec and route here, with core/place and core/route, before anything is
+ * published: a bad file stops the whole apply with its path and field
+ * named. diff exits 0 when the agent holds exactly what the directory
+ * says and 2 when not, for CI. Routes are managed only when DIR/routes
+ * exists: without it, apply --prune leaves the cluster's routes alone. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "core/place.h"
+#include "core/route.h"
 
 #define PLACE_FILES_MAX 256
 
@@ -118,6 +122,92 @@ static int load_specs(const char *path, struct local **out, size_t *n, int *is_d
     return rc;
 }
 
+/* Reads and checks one route file into l (its canonical form, as the
+ * agent stores it, so that defaults compare equal). 0, or an exit code. */
+static int load_route(const char *path, struct local *l)
+{
+    char *buf = malloc(ROUTE_TEXT_MAX + 1), *text = NULL;
+    FILE *f = fopen(path, "rb");
+    size_t len = 0;
+    struct route rt;
+    struct err e;
+    int rc = EXIT_API;
+
+    if (!f || !buf) {
+        fprintf(stderr, "troupe: %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    len = fread(buf, 1, ROUTE_TEXT_MAX + 1, f);
+    if (len > ROUTE_TEXT_MAX) {
+        fprintf(stderr, "troupe: %s: more than %u bytes\n", path, ROUTE_TEXT_MAX);
+        goto out;
+    }
+    if (route_parse(&rt, buf, len, &e) < 0) {
+        fprintf(stderr, "troupe: %s: %s\n", path, e.msg);
+        goto out;
+    }
+    if (!(text = route_json(&rt)) || !(l->spec = json_loads(text, 0, NULL))) {
+        fprintf(stderr, "troupe: %s: cannot encode\n", path);
+        goto out;
+    }
+    snprintf(l->name, sizeof(l->name), "%s", rt.name);
+    snprintf(l->path, sizeof(l->path), "%s", path);
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    free(buf);
+    free(text);
+    return rc;
+}
+
+/* Every route of DIR/routes into *out; *has is 0 when there is no such
+ * directory (routes are then not managed). 0 or an exit code. */
+static int load_routes(const char *dir, struct local **out, size_t *n, int *has)
+{
+    char path[512];
+    struct dirent **ents = NULL;
+    int ne, rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    *has = 0;
+    snprintf(path, sizeof(path), "%s/routes", dir);
+    ne = scandir(path, &ents, json_name, alphasort);
+    if (ne < 0) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "troupe: %s: %s\n", path, strerror(errno));
+        return EXIT_API;
+    }
+    *has = 1;
+    if (ne > PLACE_FILES_MAX) {
+        fprintf(stderr, "troupe: %s: %d routes, at most %d\n", path, ne, PLACE_FILES_MAX);
+        rc = EXIT_API;
+    }
+    *out = calloc((size_t)ne + 1, sizeof(**out));
+    for (int i = 0; i < ne; i++) {
+        char file[1024];
+        if (rc == 0) {
+            snprintf(file, sizeof(file), "%s/%s", path, ents[i]->d_name);
+            rc = load_route(file, &(*out)[*n]);
+            for (size_t k = 0; rc == 0 && k < *n; k++) {
+                if (strcmp((*out)[k].name, (*out)[*n].name) == 0) {
+                    fprintf(stderr, "troupe: %s: name: route %s is also in %s\n", file,
+                            (*out)[*n].name, (*out)[k].path);
+                    json_decref((*out)[*n].spec);
+                    rc = EXIT_API;
+                }
+            }
+            if (rc == 0)
+                (*n)++;
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return rc;
+}
+
 static void free_specs(struct local *l, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -135,6 +225,25 @@ static json_t *remote_find(json_t *remote, const char *name)
         const char *n = json_string_value(json_object_get(r, "name"));
         if (n && strcmp(n, name) == 0)
             return json_object_get(r, "spec");
+    }
+    return NULL;
+}
+
+/* The agent's route of that name without who wrote it (new reference), NULL none. */
+static json_t *remote_route(json_t *remote, const char *name)
+{
+    size_t i;
+    json_t *r, *c;
+
+    json_array_foreach(remote, i, r)
+    {
+        const char *n = json_string_value(json_object_get(r, "name"));
+        if (!n || strcmp(n, name) != 0)
+            continue;
+        c = json_deep_copy(r);
+        json_object_del(c, "origin");
+        json_object_del(c, "hlc");
+        return c;
     }
     return NULL;
 }
@@ -161,15 +270,16 @@ static int by_str(const void *a, const void *b)
 }
 
 /* Prints field by field what differs between the agent's spec (old, NULL
- * when none) and the file's; returns how many fields differ. */
-static size_t diff_one(const char *name, json_t *old, json_t *new)
+ * when none) and the file's; returns how many fields differ. kind is ""
+ * for a spec, "route " for a route. */
+static size_t diff_one(const char *kind, const char *name, json_t *old, json_t *new)
 {
     const char *keys[128], *k;
     size_t nk = 0, d = 0;
     json_t *v;
 
     if (!old) {
-        printf("+ %s: new spec\n", name);
+        printf("+ %s%s: new %s\n", kind, name, kind[0] ? "route" : "spec");
         return 1;
     }
     json_object_foreach(new, k, v) if (nk < 128) keys[nk++] = k;
@@ -180,7 +290,7 @@ static size_t diff_one(const char *name, json_t *old, json_t *new)
         if (a && b && json_equal(a, b))
             continue;
         d++;
-        printf("~ %s.%s: ", name, keys[i]);
+        printf("~ %s%s.%s: ", kind, name, keys[i]);
         print_val("", a);
         print_val(" -> ", b);
         printf("\n");
@@ -188,16 +298,71 @@ static size_t diff_one(const char *name, json_t *old, json_t *new)
     return d;
 }
 
+/* The routes of DIR/routes against the agent's: prints what differs and,
+ * when applying, publishes (and with --prune removes). Adds the changes
+ * to *changes. 0 or an exit code. */
+static int routes_diff_or_apply(struct cli *c, int apply, const struct local *l, size_t n,
+                                size_t *changes)
+{
+    json_t *remote = NULL, *r;
+    size_t i;
+    int rc;
+
+    if ((rc = call(c, "GET", "/v1/routes", NULL, &remote)) != 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        json_t *old = remote_route(remote, l[i].name), *res = NULL;
+        size_t d = diff_one("route ", l[i].name, old, l[i].spec);
+        char path[256], *body;
+        json_decref(old);
+        *changes += d;
+        if (!apply || !d)
+            continue;
+        snprintf(path, sizeof(path), "/v1/routes/%s", l[i].name);
+        body = json_dumps(l[i].spec, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = call(c, "PUT", path, body, &res);
+        free(body);
+        json_decref(res);
+        if (rc != 0) {
+            fprintf(stderr, "troupe: %s: not published\n", l[i].path);
+            goto out;
+        }
+    }
+    json_array_foreach(remote, i, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        char path[256];
+        json_t *res = NULL;
+        if (!name || local_has(l, n, name))
+            continue;
+        (*changes)++;
+        printf("- route %s: not in %s/routes%s\n", name, c->args[0],
+               apply ? (c->prune ? "; removed" : "; kept (--prune removes it)")
+                     : " (apply --prune removes it)");
+        if (!apply || !c->prune)
+            continue;
+        snprintf(path, sizeof(path), "/v1/routes/%s", name);
+        if ((rc = call(c, "DELETE", path, NULL, &res)) != 0)
+            goto out;
+        json_decref(res);
+    }
+out:
+    json_decref(remote);
+    return rc;
+}
+
 static int cmd_diff_or_apply(struct cli *c, int apply)
 {
-    struct local *l = NULL;
-    size_t n = 0, changes = 0;
-    int is_dir = 0, rc;
+    struct local *l = NULL, *lr = NULL;
+    size_t n = 0, nr = 0, changes = 0;
+    int is_dir = 0, has_routes = 0, rc;
     json_t *remote = NULL, *r;
 
     if (c->nargs != 1)
         return usage_error("%s: expected DIR or FILE", apply ? "apply" : "diff");
     if ((rc = load_specs(c->args[0], &l, &n, &is_dir)) != 0)
+        goto out;
+    if (is_dir && (rc = load_routes(c->args[0], &lr, &nr, &has_routes)) != 0)
         goto out;
     if (c->prune && !is_dir) {
         rc = usage_error("--prune needs a directory: every spec not in it is removed");
@@ -207,7 +372,7 @@ static int cmd_diff_or_apply(struct cli *c, int apply)
         goto out;
     for (size_t i = 0; i < n; i++) {
         json_t *old = remote_find(remote, l[i].name);
-        size_t d = diff_one(l[i].name, old, l[i].spec);
+        size_t d = diff_one("", l[i].name, old, l[i].spec);
         char path[256], *body;
         json_t *res = NULL;
         changes += d;
@@ -244,6 +409,8 @@ static int cmd_diff_or_apply(struct cli *c, int apply)
             json_decref(res);
         }
     }
+    if (has_routes && (rc = routes_diff_or_apply(c, apply, lr, nr, &changes)) != 0)
+        goto out;
     if (!changes)
         printf("%s\n",
                apply ? "nothing to apply: the cluster holds these specs" : "no differences");
@@ -251,6 +418,7 @@ static int cmd_diff_or_apply(struct cli *c, int apply)
 out:
     json_decref(remote);
     free_specs(l, n);
+    free_specs(lr, nr);
     return rc;
 }
 

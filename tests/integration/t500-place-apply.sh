@@ -3,7 +3,10 @@
 # (distinct hosts) run every slot exactly once, where placement says, on
 # every host's view; kill -9 of one agent: its slots run elsewhere within
 # its death detection and a few seconds; troupe diff exits 2 on a changed
-# field (naming it) and 0 once applied.
+# field (naming it) and 0 once applied. Routes in DIR/routes are diffed,
+# applied and pruned with the specs; a spec with an unknown field is
+# refused naming it, and slots nobody can take show in troupe status as
+# unplaceable with the reason.
 . "$(dirname "$0")/lib.sh"
 
 trap instances_cleanup EXIT
@@ -69,6 +72,68 @@ grep -q "work.count: 7 -> 8" "$TMP/diff.out" || fail "diff: $(cat "$TMP/diff.out
 cli 1 apply "$TMP/specs" || fail "troupe apply of count 8"
 wait_until 20 "work: 8 slots each running once" all_placed work 8 . 1 2 3 4
 cli 4 diff "$TMP/specs" || fail "troupe diff after the second apply exited $?, not 0"
+
+say "routes in DIR/routes: diff shows them, apply publishes them, --prune removes them"
+mkdir -p "$TMP/specs/routes"
+echo '{"name": "front", "service": "front", "port": 9301}' >"$TMP/specs/routes/front.json"
+echo '{"service": "work", "port": 9302, "protocol": "tcp"}' >"$TMP/specs/routes/work.json"
+cli 2 diff "$TMP/specs" >"$TMP/diff.out"
+rc=$?
+[ $rc -eq 2 ] || fail "troupe diff with two new routes exited $rc, not 2"
+grep -q "+ route front: new route" "$TMP/diff.out" || fail "diff: $(cat "$TMP/diff.out")"
+grep -q "+ route work: new route" "$TMP/diff.out" || fail "diff: $(cat "$TMP/diff.out")"
+cli 2 apply "$TMP/specs" || fail "troupe apply with routes"
+routes_are() {
+    local i
+    for i in 1 2 3 4; do
+        [ "$(api "$i" GET /v1/routes | jq -c '[.[] | [.name, .port]]')" = "$1" ] || return 1
+    done
+}
+wait_until 10 "both routes on every host" routes_are '[["front",9301],["work",9302]]'
+cli 3 diff "$TMP/specs" || fail "troupe diff after applying the routes exited $?, not 0"
+sed -i 's/9301/9303/' "$TMP/specs/routes/front.json"
+rm "$TMP/specs/routes/work.json"
+cli 1 diff "$TMP/specs" >"$TMP/diff.out"
+rc=$?
+[ $rc -eq 2 ] || fail "troupe diff with a changed and a removed route exited $rc, not 2"
+grep -q "~ route front.port: 9301 -> 9303" "$TMP/diff.out" || fail "diff: $(cat "$TMP/diff.out")"
+grep -q "\- route work: not in" "$TMP/diff.out" || fail "diff: $(cat "$TMP/diff.out")"
+cli 1 apply --prune "$TMP/specs" || fail "troupe apply --prune with routes"
+wait_until 10 "front's new port and no work route on every host" routes_are '[["front",9303]]'
+cli 4 diff "$TMP/specs" || fail "troupe diff after the prune exited $?, not 0"
+echo '{"service": "work", "port": 0}' >"$TMP/specs/routes/bad.json"
+cli 1 apply "$TMP/specs" 2>"$TMP/apply.err" && fail "apply of a route with port 0 succeeded"
+grep -q "routes/bad.json: port" "$TMP/apply.err" || fail "the refusal: $(cat "$TMP/apply.err")"
+rm -r "$TMP/specs/routes"
+cli 1 apply --prune "$TMP/specs" || fail "apply --prune without DIR/routes"
+routes_are '[["front",9303]]' || fail "apply --prune without DIR/routes removed routes"
+
+say "bad specs: an unknown field is refused naming it; what cannot be placed says why"
+echo '{"name": "bad", "command": "/bin/true", "user": "nobody", "colour": "red"}' \
+    >"$TMP/specs/bad.json"
+cli 1 apply "$TMP/specs" 2>"$TMP/apply.err" && fail "apply of a spec with an unknown field succeeded"
+grep -q "colour" "$TMP/apply.err" || fail "the refusal does not name colour: $(cat "$TMP/apply.err")"
+rm "$TMP/specs/bad.json"
+cat >"$TMP/specs/edge.json" <<'JSON'
+{"name": "edge", "command": "/bin/sleep", "args": ["100000"], "user": "nobody",
+ "constraints": {"role": "edge"}}
+JSON
+cat >"$TMP/specs/wide.json" <<'JSON'
+{"name": "wide", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 5,
+ "constraints": {"distinct_hosts": true}}
+JSON
+cli 1 apply "$TMP/specs" || fail "apply of edge and wide"
+unplaceable() {
+    cli 3 status >"$TMP/status.out" || return 1
+    grep -q "edge: count 1, running 0, passing 0, missing 1, doubled 0, unplaceable 1" \
+        "$TMP/status.out" &&
+        grep -q "unplaceable: constraints: no live member has role=edge" "$TMP/status.out" &&
+        grep -q "wide: count 5, running 4, .*unplaceable 1" "$TMP/status.out" &&
+        grep -q "unplaceable: distinct_hosts: 4 eligible members for 5 slots" "$TMP/status.out"
+}
+wait_until 20 "troupe status shows edge and one slot of wide unplaceable, with why" unplaceable
+rm "$TMP/specs/edge.json" "$TMP/specs/wide.json"
+cli 1 apply --prune "$TMP/specs" || fail "apply --prune of edge and wide"
 
 say "a spec asking for at-most-once is refused, nothing published"
 echo '{"name": "cron", "command": "/bin/true", "user": "nobody", "exclusive": true}' \
