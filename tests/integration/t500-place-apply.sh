@@ -9,7 +9,13 @@
 # unplaceable with the reason.
 . "$(dirname "$0")/lib.sh"
 
-trap instances_cleanup EXIT
+place_cleanup() {
+    local rc=$?
+    [ -n "${POLLER:-}" ] && kill "$POLLER" 2>/dev/null
+    (exit $rc)
+    instances_cleanup
+}
+trap place_cleanup EXIT
 
 net_up 4
 start 1 --tag role=web
@@ -147,6 +153,25 @@ victim=$(api 1 GET /v1/place/work | jq -r '.specs[0].slots[] | select(.node != "
 v=${victim#h}
 say "kill -9 of $victim, which runs slots $(api 1 GET /v1/place/work |
     jq -c --arg v "$victim" '[.specs[0].slots[] | select(.node == $v) | .slot]') of work"
+# where h1 sees each slot of work: slot:node lines, sorted
+where() { api 1 GET /v1/place/work | jq -r '.specs[0].slots[] | "\(.slot):\(.node)"' | sort; }
+where >"$TMP/where0"
+# poll OUT: every 100 ms, a time in ms and how many slots of work h1 sees missing
+poll() {
+    while :; do
+        m=$(api 1 GET /v1/place/work | jq '.specs[0].missing') && echo "$(date +%s%3N) $m" >>"$1"
+        sleep 0.1
+    done
+}
+# longest_missing FILE: the longest stretch in ms with a slot missing
+longest_missing() {
+    awk 'BEGIN {start = -1; worst = 0}
+         $2 > 0 && start < 0 {start = $1}
+         $2 == 0 && start >= 0 {if ($1 - start > worst) worst = $1 - start; start = -1}
+         END {if (start >= 0 && $1 - start > worst) worst = $1 - start; print worst}' "$1"
+}
+poll "$TMP/missing" &
+POLLER=$!
 t0=$(date +%s%N)
 kill -9 "${PID[$v]}"
 alive=()
@@ -166,3 +191,28 @@ else
 fi
 say "slots back $(( ($(date +%s%N) - td) / 1000000 )) ms after the death was seen," \
     "$(( ($(date +%s%N) - t0) / 1000000 )) ms after the kill"
+back_ms=$(( ($(date +%s%N) - td) / 1000000 ))
+[ "$back_ms" -le 2000 ] || fail "slots back $back_ms ms after the death was seen, not within 2 s"
+
+say "$victim comes back: at most its own slots move back, none goes missing"
+where >"$TMP/where1"
+tag=role=db
+[ "$v" -le 2 ] && tag=role=web
+start "$v" --join 10.77.0.1 --tag "$tag"
+wait_until 30 "every host sees $victim alive" all_see "$victim" alive 1 2 3 4
+wait_until 20 "work: 8 slots running once on the four" all_placed work 8 . 1 2 3 4
+kill "$POLLER"
+POLLER=
+where >"$TMP/where2"
+moved=$(diff "$TMP/where1" "$TMP/where2" | grep -c '^>')
+had=$(grep -c ":$victim\$" "$TMP/where0")
+say "$moved slots moved back to $victim, which had $had before the kill" \
+    "(8 slots over 4 members: a share of 2)"
+[ "$moved" -le "$had" ] || fail "$moved slots moved on the return, $victim had $had"
+diff "$TMP/where1" "$TMP/where2" | grep '^>' | grep -qv ":$victim\$" &&
+    fail "a slot moved to another member than $victim: $(diff "$TMP/where1" "$TMP/where2")"
+cmp -s "$TMP/where0" "$TMP/where2" || fail "placement after the return differs from before the kill"
+worst=$(longest_missing "$TMP/missing")
+say "the longest time h1 saw a slot of work missing: $worst ms ($(wc -l <"$TMP/missing") polls)"
+[ "$worst" -le $(( (td - t0) / 1000000 + 2000 )) ] ||
+    fail "a slot was missing $worst ms, more than the death detection plus 2 s"
