@@ -3,7 +3,17 @@
  * members it holds alive or suspect), places once per distinct view (a
  * small cache keeps the views of the last ticks), then counts for every
  * slot how many running nodes run it: node o runs slot s when the
- * placement of o's own view gives s to o. */
+ * placement of o's own view gives s to o.
+ *
+ * The simulated specs have no constraints, spread, capacity or
+ * distinct_hosts, so core/place gives slot k to the member of the view
+ * that ranks first by place_score. The ranking of every node for every
+ * slot is computed once (slots x nodes), and placing a view is a walk
+ * down each slot's ranking to the first member the view holds: a few
+ * steps, where place_compute scores every member. That makes a partition
+ * at 1,000 nodes, when every node may have its own view for a while,
+ * cheap enough to simulate. The first views are also placed with
+ * place_compute and compared (check_views, check_mismatch). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +22,8 @@
 #include "core/place.h"
 #include "sim/sim_place.h"
 
-#define VIEWS_KEEP 64 /* views kept from earlier ticks */
+#define VIEWS_KEEP  64 /* views kept from earlier ticks */
+#define CHECK_VIEWS 4  /* views placed both ways and compared */
 #define NEVER      UINT64_MAX
 
 struct view {
@@ -38,6 +49,8 @@ struct sim_place {
     int32_t *pre[SIM_PLACE_EVENTS_MAX]; /* per event: `once` when it happened */
     uint8_t started[SIM_PLACE_EVENTS_MAX];
     struct place_member *m;
+    int32_t *rank;   /* slots x total: slot k's nodes, best first */
+    uint8_t *inview; /* per node: held alive or suspect by the view being placed */
     uint64_t tick;
     struct sim_place_result r;
 };
@@ -58,6 +71,41 @@ static int live_state(uint8_t st)
 static uint32_t node_of(const char *name)
 {
     return (uint32_t)strtoul(name + 1, NULL, 10); /* "n<i>" */
+}
+
+struct ranked {
+    uint64_t score;
+    char name[16];
+    int32_t node;
+};
+
+/* Best first: core/place's order (a higher score, then a higher name). */
+static int by_rank(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return -strcmp(x->name, y->name);
+}
+
+static void rank_all(struct sim_place *p)
+{
+    struct ranked *r = xcalloc(p->total + 1, sizeof(*r));
+
+    p->rank = xcalloc((size_t)p->slots * p->total + 1, sizeof(*p->rank));
+    for (uint32_t k = 0; k < p->slots; k++) {
+        const struct place_spec *sp = &p->specs[k / PLACE_COUNT_MAX];
+        for (uint32_t n = 0; n < p->total; n++) {
+            snprintf(r[n].name, sizeof(r[n].name), "n%u", n);
+            r[n].node = (int32_t)n;
+            r[n].score = place_score(sp->name, k % PLACE_COUNT_MAX, r[n].name);
+        }
+        qsort(r, p->total, sizeof(*r), by_rank);
+        for (uint32_t n = 0; n < p->total; n++)
+            p->rank[(size_t)k * p->total + n] = r[n].node;
+    }
+    free(r);
 }
 
 struct sim_place *sim_place_new(uint32_t slots, uint32_t total_nodes)
@@ -84,6 +132,8 @@ struct sim_place *sim_place_new(uint32_t slots, uint32_t total_nodes)
     p->used = xcalloc(total_nodes, sizeof(*p->used));
     p->r.slots = slots;
     p->r.specs = (uint32_t)p->n_specs;
+    p->inview = xcalloc(total_nodes + 1, 1);
+    rank_all(p);
     return p;
 }
 
@@ -105,6 +155,8 @@ void sim_place_free(struct sim_place *p)
     free(p->placeable);
     free(p->once);
     free(p->m);
+    free(p->rank);
+    free(p->inview);
     free(p);
 }
 
@@ -165,24 +217,40 @@ static struct view *view_get(struct sim_place *p, uint64_t h, const struct swim 
         v = &p->cache[p->n_cache++];
         memset(v, 0, sizeof(*v));
     }
+    memset(p->inview, 0, p->total);
     for (size_t i = 0; i < swim_member_count(s); i++) {
         const struct swim_member *m = swim_member_at(s, i);
+        uint32_t x = node_of(m->name);
         if (!live_state(m->state))
             continue;
+        if (x < p->total)
+            p->inview[x] = 1;
         p->m[n].name = m->name;
         p->m[n].tags = NULL;
         memset(&p->m[n].cap, 0, sizeof(p->m[n].cap));
         n++;
     }
-    if (place_compute(p->specs, p->n_specs, p->m, n, &res, NULL) < 0) {
-        memset(&res, 0, sizeof(res));
-    }
     if (!v->owner)
         v->owner = xcalloc(p->slots + 1, sizeof(*v->owner));
-    for (uint32_t k = 0; k < p->slots; k++)
-        v->owner[k] =
-            k < res.n && res.s[k].member >= 0 ? (int32_t)node_of(p->m[res.s[k].member].name) : -1;
-    place_result_release(&res);
+    for (uint32_t k = 0; k < p->slots; k++) {
+        const int32_t *r = &p->rank[(size_t)k * p->total];
+        uint32_t j = 0;
+        while (j < p->total && !p->inview[r[j]])
+            j++;
+        v->owner[k] = j < p->total ? r[j] : -1;
+    }
+    if (p->r.check_views < CHECK_VIEWS) {
+        /* the walk must give what core/place gives */
+        p->r.check_views++;
+        if (place_compute(p->specs, p->n_specs, p->m, n, &res, NULL) < 0)
+            memset(&res, 0, sizeof(res));
+        for (uint32_t k = 0; k < p->slots; k++)
+            p->r.check_mismatch +=
+                v->owner[k] != (k < res.n && res.s[k].member >= 0
+                                    ? (int32_t)node_of(p->m[res.s[k].member].name)
+                                    : -1);
+        place_result_release(&res);
+    }
     v->hash = h;
     v->used = p->tick;
     p->r.computes++;
@@ -383,9 +451,11 @@ void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, 
                 "\"place\":{\"slots\":%u,\"specs\":%u,\"computes\":%" PRIu64 ",\"ticks\":%" PRIu64
                 ",\"ticks_once\":%" PRIu64
                 ",\"double_slot_s\":%.2f,\"missing_slot_s\":%.2f,\"max_copies\":%u,"
-                "\"max_views\":%u,\"slots_per_node\":%.2f,\"events\":[",
+                "\"max_views\":%u,\"slots_per_node\":%.2f,\"check_views\":%u,"
+                "\"check_mismatch\":%u,\"events\":[",
                 r->slots, r->specs, r->computes, r->ticks, r->ticks_once, r->double_slot_s,
-                r->missing_slot_s, r->max_copies, r->max_views, per_node);
+                r->missing_slot_s, r->max_copies, r->max_views, per_node, r->check_views,
+                r->check_mismatch);
         for (size_t i = 0; i < r->n_ev; i++) {
             const struct sim_place_event *ev = &r->ev[i];
             fprintf(f, "%s{\"kind\":\"%s\",\"first\":%u,\"count\":%u,\"at_ms\":%" PRIu64,
@@ -407,6 +477,8 @@ void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, 
             "place exactly once    %" PRIu64 " of %" PRIu64 " ticks; double %.2f slot-s,"
             " missing %.2f slot-s, at most %u copies\n",
             r->ticks_once, r->ticks, r->double_slot_s, r->missing_slot_s, r->max_copies);
+    fprintf(f, "place check           %u views also placed by core/place: %u slots differed\n",
+            r->check_views, r->check_mismatch);
     for (size_t i = 0; i < r->n_ev; i++) {
         const struct sim_place_event *ev = &r->ev[i];
         uint64_t k = since(ev->known_ms, ev->at_ms), c = since(ev->converged_ms, ev->known_ms);

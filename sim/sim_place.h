@@ -43,6 +43,8 @@ struct sim_place_result {
     double missing_slot_s;      /* slots placeable in some view that ran nowhere */
     uint32_t max_copies;
     uint32_t max_views; /* distinct views in one tick */
+    uint32_t check_views, check_mismatch; /* views also placed by place_compute; slots
+                                             that differed (must be 0) */
     struct sim_place_event ev[SIM_PLACE_EVENTS_MAX];
     size_t n_ev;
 };
