@@ -52,6 +52,12 @@ static const char usage[] =
     "  --place SLOTS          cluster specs with SLOTS slots in all (64 per spec):\n"
     "                         every node places over its own view; reports moves\n"
     "                         per join and death, and double-running slot-seconds\n"
+    "  --place-update T       with --place: every spec gets a new version at T and\n"
+    "                         rolls (core/place_update); reports the most slots of\n"
+    "                         one spec down at once and when all settled\n"
+    "  --place-parallel N     the rolling update's max_parallel (default 2)\n"
+    "  --place-lag T          nodes see the slots' state T late in the rolling update\n"
+    "                         (the catalog's gossip delay; default 0)\n"
     "  --progress T           say on stderr how far the run got every T simulated\n"
     "  --json                 one JSON object instead of text\n"
     "  --help                 this text\n"
@@ -74,6 +80,9 @@ enum opt {
     O_SEEDS,
     O_SERVICES,
     O_PLACE,
+    O_PLACE_UPDATE,
+    O_PLACE_PARALLEL,
+    O_PLACE_LAG,
     O_RAMP,
     O_STREAM_TIMEOUT,
     O_PROGRESS,
@@ -103,6 +112,9 @@ static const struct option opts[] = {
     {"seeds", required_argument, NULL, O_SEEDS},
     {"services", required_argument, NULL, O_SERVICES},
     {"place", required_argument, NULL, O_PLACE},
+    {"place-update", required_argument, NULL, O_PLACE_UPDATE},
+    {"place-parallel", required_argument, NULL, O_PLACE_PARALLEL},
+    {"place-lag", required_argument, NULL, O_PLACE_LAG},
     {"ramp-ms", required_argument, NULL, O_RAMP},
     {"stream-timeout-ms", required_argument, NULL, O_STREAM_TIMEOUT},
     {"progress", required_argument, NULL, O_PROGRESS},
@@ -416,6 +428,9 @@ static const struct num_opt num_opts[] = {
     {O_JITTER, "--jitter-ms", NUM_U32, 60000, SC_FIELD(net.jitter_ms), NULL},
     {O_SERVICES, "--services", NUM_U32, 100, SC_FIELD(services), NULL},
     {O_PLACE, "--place", NUM_U32, 1000000, SC_FIELD(place_slots), "at least 1 slot"},
+    {O_PLACE_UPDATE, "--place-update", NUM_TIME, 0, SC_FIELD(place_update_ms), "must be positive"},
+    {O_PLACE_PARALLEL, "--place-parallel", NUM_U32, 64, SC_FIELD(place_parallel), "at least 1"},
+    {O_PLACE_LAG, "--place-lag", NUM_TIME, 0, SC_FIELD(place_lag_ms), NULL},
     {O_SEEDS, "--seeds", NUM_U32, 1000, SC_FIELD(seeds), "at least 1"},
     {O_STREAM_TIMEOUT, "--stream-timeout-ms", NUM_U32, 600000, SC_FIELD(net.stream_timeout_ms),
      "must be positive"},

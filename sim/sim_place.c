@@ -20,11 +20,19 @@
 
 #include "core/mem.h"
 #include "core/place.h"
+#include "core/place_update.h"
 #include "sim/sim_place.h"
 
 #define VIEWS_KEEP  64 /* views kept from earlier ticks */
 #define CHECK_VIEWS 4  /* views placed both ways and compared */
-#define NEVER      UINT64_MAX
+#define NEVER       UINT64_MAX
+
+enum {
+    RO_OLD = 0,
+    RO_DOWN,
+    RO_NEW
+}; /* a slot in a rollout: passing on the old
+      version, replaced, passing on the new */
 
 struct view {
     uint64_t hash;
@@ -49,8 +57,10 @@ struct sim_place {
     int32_t *pre[SIM_PLACE_EVENTS_MAX]; /* per event: `once` when it happened */
     uint8_t started[SIM_PLACE_EVENTS_MAX];
     struct place_member *m;
-    int32_t *rank;   /* slots x total: slot k's nodes, best first */
-    uint8_t *inview; /* per node: held alive or suspect by the view being placed */
+    int32_t *rank;            /* slots x total: slot k's nodes, best first */
+    uint8_t *ro_st, *ro_prev; /* rollout, per slot: RO_* now and before its last change */
+    uint64_t *ro_chg;         /* rollout, per slot: when it last changed */
+    uint8_t *inview;          /* per node: held alive or suspect by the view being placed */
     uint64_t tick;
     struct sim_place_result r;
 };
@@ -157,6 +167,9 @@ void sim_place_free(struct sim_place *p)
     free(p->m);
     free(p->rank);
     free(p->inview);
+    free(p->ro_st);
+    free(p->ro_prev);
+    free(p->ro_chg);
     free(p);
 }
 
@@ -395,6 +408,89 @@ static void track_events(struct sim_place *p, uint64_t now_ms, struct swim *cons
     }
 }
 
+void sim_place_rollout(struct sim_place *p, uint64_t at_ms, uint32_t max_parallel, uint64_t lag_ms)
+{
+    p->r.rollout.at_ms = at_ms;
+    p->r.rollout.lag_ms = lag_ms;
+    p->r.rollout.max_parallel = max_parallel ? max_parallel : 1;
+    p->r.rollout.done_ms = NEVER;
+    p->ro_st = xcalloc(p->slots + 1, 1);
+    p->ro_prev = xcalloc(p->slots + 1, 1);
+    p->ro_chg = xcalloc(p->slots + 1, sizeof(*p->ro_chg));
+}
+
+/* What the rule sees of spec i's slots, lag ms late, into sl. */
+static void rollout_seen(const struct sim_place *p, size_t i, uint64_t now, uint64_t lag,
+                         struct pu_slot *sl)
+{
+    uint32_t base = (uint32_t)i * PLACE_COUNT_MAX;
+
+    for (uint32_t j = 0; j < p->specs[i].count; j++) {
+        uint32_t k = base + j;
+        uint8_t vis = now >= p->ro_chg[k] + lag ? p->ro_st[k] : p->ro_prev[k];
+        sl[j].ver = vis == RO_OLD ? 1 : vis == RO_NEW ? 2 : 0;
+        sl[j].passing = vis != RO_DOWN;
+        sl[j].passing_ms = vis == RO_NEW ? p->ro_chg[k] + lag : 0;
+    }
+}
+
+/* One tick of the rolling update: replaced instances that started pass;
+ * then, for every slot still on the old version, the node that runs it
+ * applies the rule to what it sees (each node its own delay, drawn
+ * evenly from 0 to lag_ms by its number) and replaces it when the rule
+ * says so. */
+static void rollout_tick(struct sim_place *p, uint64_t now)
+{
+    struct place_update u = {.max_parallel = p->r.rollout.max_parallel,
+                             .min_healthy_ms = SIM_ROLLOUT_HEALTHY,
+                             .healthy_deadline_ms = UINT32_MAX};
+    struct pu_slot sl[PLACE_COUNT_MAX];
+    struct pu_plan plan;
+    int done = 1;
+
+    if (!p->ro_st || !p->r.rollout.at_ms || now < p->r.rollout.at_ms ||
+        p->r.rollout.done_ms != NEVER)
+        return;
+    for (uint32_t k = 0; k < p->slots; k++) {
+        if (p->ro_st[k] == RO_DOWN && now >= p->ro_chg[k] + SIM_ROLLOUT_START_MS) {
+            p->ro_prev[k] = RO_DOWN;
+            p->ro_st[k] = RO_NEW;
+            p->ro_chg[k] += SIM_ROLLOUT_START_MS;
+        }
+    }
+    for (size_t i = 0; i < p->n_specs; i++) {
+        uint32_t base = (uint32_t)i * PLACE_COUNT_MAX, count = p->specs[i].count, down = 0;
+        uint8_t go[PLACE_COUNT_MAX] = {0};
+        for (uint32_t j = 0; j < count; j++) {
+            uint32_t k = base + j;
+            uint64_t lag;
+            if (p->ro_st[k] != RO_OLD || !p->copies[k])
+                continue;
+            lag = p->r.rollout.lag_ms * (mix64((uint64_t)p->runner[k]) % 1001) / 1000;
+            rollout_seen(p, i, now, lag, sl);
+            pu_plan(&u, 2, sl, count, now, &plan);
+            go[j] = plan.may_update >> j & 1;
+        }
+        for (uint32_t j = 0; j < count; j++) {
+            uint32_t k = base + j;
+            if (go[j]) {
+                p->ro_prev[k] = RO_OLD;
+                p->ro_st[k] = RO_DOWN;
+                p->ro_chg[k] = now;
+                p->r.rollout.replaced++;
+            }
+            down += p->ro_st[k] == RO_DOWN;
+        }
+        if (down > p->r.rollout.max_down)
+            p->r.rollout.max_down = down;
+        rollout_seen(p, i, now, 0, sl);
+        pu_plan(&u, 2, sl, count, now, &plan);
+        done &= plan.settled == count;
+    }
+    if (done)
+        p->r.rollout.done_ms = now;
+}
+
 void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *swims, int formed)
 {
     uint32_t running, bad;
@@ -409,6 +505,7 @@ void sim_place_tick(struct sim_place *p, uint64_t now_ms, struct swim *const *sw
     if (n_used > p->r.max_views)
         p->r.max_views = (uint32_t)n_used;
     count_copies(p, n_used, swims);
+    rollout_tick(p, now_ms);
     bad = score_slots(p);
     if (!bad)
         p->r.ticks_once++;
@@ -466,7 +563,18 @@ void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, 
             json_ms(f, since(ev->converged_ms, ev->known_ms));
             fprintf(f, ",\"moved\":%u,\"owned\":%u}", ev->moved, ev->owned);
         }
-        fprintf(f, "]},");
+        fprintf(f, "]");
+        if (r->rollout.at_ms) {
+            fprintf(f,
+                    ",\"rollout\":{\"at_ms\":%" PRIu64 ",\"lag_ms\":%" PRIu64
+                    ",\"max_parallel\":%u,\"max_down\":%u,\"replaced\":%" PRIu64
+                    ",\"done_after_ms\":",
+                    r->rollout.at_ms, r->rollout.lag_ms, r->rollout.max_parallel,
+                    r->rollout.max_down, r->rollout.replaced);
+            json_ms(f, since(r->rollout.done_ms, r->rollout.at_ms));
+            fprintf(f, "}");
+        }
+        fprintf(f, "},");
         return;
     }
     fprintf(f,
@@ -497,5 +605,18 @@ void sim_place_print(FILE *f, const struct sim_place_result *r, uint32_t nodes, 
         if (ev->kind == SIM_PLACE_DEATH)
             fprintf(f, " (the dead held %u)", ev->owned);
         fprintf(f, "\n");
+    }
+    if (r->rollout.at_ms) {
+        uint64_t d = since(r->rollout.done_ms, r->rollout.at_ms);
+        fprintf(f,
+                "place rollout at %6.3f s, max_parallel %u, catalog seen %" PRIu64
+                " ms late: at most %u slots of one spec down at once; %" PRIu64
+                " replaced; every slot settled ",
+                (double)r->rollout.at_ms / 1000.0, r->rollout.max_parallel, r->rollout.lag_ms,
+                r->rollout.max_down, r->rollout.replaced);
+        if (d == NEVER)
+            fprintf(f, "never\n");
+        else
+            fprintf(f, "%.3f s later\n", (double)d / 1000.0);
     }
 }

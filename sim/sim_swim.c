@@ -854,6 +854,9 @@ static void place_setup(struct drv *d, const struct sim_scenario *sc)
     for (size_t i = 0; i < sc->n_part; i++)
         if (sc->part[i].end_ms < sc->duration_ms)
             sim_place_expect(d->pl, SIM_PLACE_HEAL, 0, 0, sc->part[i].end_ms);
+    if (sc->place_update_ms)
+        sim_place_rollout(d->pl, sc->place_update_ms, sc->place_parallel ? sc->place_parallel : 2,
+                          sc->place_lag_ms);
 }
 
 static void place_tick(struct drv *d, uint64_t now)

@@ -58,6 +58,9 @@ struct sim_scenario {
     unsigned fault_kinds;   /* with churn: bits 1 << SIM_FAULT_* (0: all) */
     uint64_t reap_after_ms; /* 0: the profile's */
     uint32_t place_slots;   /* placement (sim_place): slots of the cluster's specs (0: none) */
+    uint64_t place_update_ms; /* with place_slots: a rolling update of every spec then (0: none) */
+    uint32_t place_parallel;  /* its max_parallel (0: 2) */
+    uint64_t place_lag_ms;    /* how late nodes see the slots' state in the rollout */
 
     struct sim_action kill[SIM_ACTIONS_MAX];
     size_t n_kill;

@@ -4,7 +4,8 @@
 # every node knowing it, and only the dead node's slots moved; a join
 # moves about slots/N (1.5 x slots/N on average over the joins); after a
 # 2-group partition heals, every slot runs exactly once within 10 s of the
-# membership being whole again, on the nodes it ran on before.
+# membership being whole again, on the nodes it ran on before. A rolling
+# update never has more than max_parallel slots of one spec down.
 . "$(dirname "$0")/lib.bash"
 o=$TMP/place
 sim "$o" --nodes 100 --place 1000 --profile fast --seconds 100 --kill 7@15s --kill 60-61@25s \
@@ -25,3 +26,15 @@ check "$o" '.place.double_slot_s > 0 and .place.max_copies >= 2' \
     "the partition ran slots on both sides (at-least-once)"
 say "$(jq -c '.place | {computes, double_slot_s, missing_slot_s, events: [.events[] |
     {kind, known_after_ms, converged_after_known_ms, moved}]}' "$o")"
+check "$o" '.place.check_views > 0 and .place.check_mismatch == 0' \
+    "the simulator's placement gives what core/place gives"
+
+# a rolling update of every spec, max_parallel 2, each node seeing the
+# slots up to 1 s late: never more than 2 slots of one spec down at once
+r=$TMP/rollout
+sim "$r" --nodes 100 --place 1000 --profile fast --seconds 200 --place-update 20s \
+    --place-parallel 2 --place-lag 1s
+check "$r" '.place.rollout.max_down <= 2 and .place.rollout.replaced == 1000 and
+    .place.rollout.done_after_ms != null' \
+    "rolling update: every slot replaced, at most max_parallel of one spec down at once"
+say "$(jq -c '.place.rollout' "$r")"
