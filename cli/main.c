@@ -63,8 +63,8 @@ static const char usage[] =
     "                          the output of a service's instances\n"
     "  secret put NAME [FILE|-] | secret ls | secret rm NAME\n"
     "                          secrets that services get as files\n"
-    "  apply DIR|FILE [--prune] publish the cluster specs of DIR: every agent runs its\n"
-    "                          share of their slots\n"
+    "  apply DIR|FILE [--prune] publish the cluster specs of DIR (and the routes of\n"
+    "                          DIR/routes): every agent runs its share of their slots\n"
     "  diff DIR|FILE           what apply would change, field by field (exit 2: some)\n"
     "  status [NAME] [--json]  cluster specs: desired against running, slot by slot\n"
     "  token create --name NAME --rule RULE... | list | show NAME | revoke NAME\n"
@@ -420,11 +420,13 @@ static const struct cli_cmd commands[] = {
      "Usage: troupe apply DIR|FILE [--prune] [--http ADDR]\n"
      "Publishes the cluster specs of DIR (every NAME.json) or FILE: each agent runs the\n"
      "slots placement gives it. Every spec is checked first; one bad file publishes\n"
-     "nothing. --prune removes the specs the cluster holds that DIR does not.\n"},
+     "nothing. The proxy routes in DIR/routes (every NAME.json) are published too;\n"
+     "--prune removes the specs the cluster holds that DIR does not, and the routes\n"
+     "that DIR/routes does not (routes are left alone when DIR has no routes/).\n"},
     {"diff", cmd_diff, 1,
      "Usage: troupe diff DIR|FILE [--http ADDR]\n"
-     "Prints field by field what troupe apply would change; exits 0 when nothing, 2\n"
-     "when something (for CI).\n"},
+     "Prints field by field what troupe apply would change, specs and the routes of\n"
+     "DIR/routes; exits 0 when nothing, 2 when something (for CI).\n"},
     {"status", cmd_status, 1,
      "Usage: troupe status [NAME] [--json] [--http ADDR]\n"
      "Desired against running for the cluster specs: count, where each slot is placed,\n"
