@@ -3,7 +3,8 @@
 # (distinct hosts) run every slot exactly once, where placement says, on
 # every host's view; kill -9 of one agent: its slots run elsewhere within
 # its death detection and a few seconds; troupe diff exits 2 on a changed
-# field (naming it) and 0 once applied. Routes in DIR/routes are diffed,
+# field (naming it) and 0 once applied. A spec spread over two zones puts
+# half its slots in each. Routes in DIR/routes are diffed,
 # applied and pruned with the specs; a spec with an unknown field is
 # refused naming it, and slots nobody can take show in troupe status as
 # unplaceable with the reason.
@@ -18,15 +19,26 @@ place_cleanup() {
 trap place_cleanup EXIT
 
 net_up 4
-start 1 --tag role=web
-start 2 --join 10.77.0.1 --tag role=web
-start 3 --join 10.77.0.1 --tag role=db
-start 4 --join 10.77.0.1 --tag role=db
+# tags_of I: hI's tags: h1, h2 role=web; h3, h4 role=db; h1, h3 in zone a, h2, h4 in b
+tags_of() {
+    local role=db zone=b
+    [ "$1" -le 2 ] && role=web
+    [ $(($1 % 2)) = 1 ] && zone=a
+    echo "--tag role=$role --tag zone=$zone"
+}
+# shellcheck disable=SC2046 # the tags are two words each
+start 1 $(tags_of 1)
+# shellcheck disable=SC2046
+for i in 2 3 4; do start "$i" --join 10.77.0.1 $(tags_of "$i"); done
 for i in 1 2 3 4; do wait_until 30 "h$i sees 4 alive" sees_count "$i" alive 4; done
 
 mkdir -p "$TMP/specs"
 cat >"$TMP/specs/work.json" <<'JSON'
 {"name": "work", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 7}
+JSON
+cat >"$TMP/specs/zoned.json" <<'JSON'
+{"name": "zoned", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 4,
+ "spread": "zone"}
 JSON
 cat >"$TMP/specs/front.json" <<'JSON'
 {"name": "front", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 2,
@@ -56,12 +68,23 @@ rc=$?
 [ $rc -eq 2 ] || fail "troupe diff with two new specs exited $rc, not 2"
 grep -q "+ work" "$TMP/diff.out" || fail "diff does not name work: $(cat "$TMP/diff.out")"
 
+# zoned_ok I: as hI sees it, zoned's 4 slots run once each, the even ones
+# in zone a (h1, h3) and the odd ones in zone b (h2, h4): even shares
+zoned_ok() {
+    placed "$1" zoned 4 && api "$1" GET /v1/place/zoned | jq -e '
+        all(.specs[0].slots[]; (.slot % 2 == 0) == (.node | test("^h[13]$")))'
+}
+all_zoned() { local i; for i in 1 2 3 4; do zoned_ok "$i" || return 1; done; }
+
 say "troupe apply on h1"
 t0=$(date +%s%N)
 cli 1 apply "$TMP/specs" || fail "troupe apply"
 wait_until 30 "work: 7 slots each running once, on every host's view" all_placed work 7 . 1 2 3 4
 wait_until 10 "front: 2 slots on h1 and h2 (role=web), one each" all_placed front 2 '^h[12]$' 1 2 3 4
-say "every slot running $(( ($(date +%s%N) - t0) / 1000000 )) ms after the apply"
+wait_until 10 "zoned: 2 slots in zone a, 2 in zone b" all_zoned
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+say "every slot running $ms ms after the apply"
+[ "$ms" -le 5000 ] || fail "the slots ran $ms ms after the apply, not within 5 s"
 [ "$(api 3 GET /v1/place/front | jq '[.specs[0].slots[].node] | unique | length')" = 2 ] ||
     fail "front's two slots are not on two hosts"
 cli 2 status work | grep -q "work: count 7, running 7" || fail "troupe status: $(cli 2 status work)"
@@ -196,9 +219,8 @@ back_ms=$(( ($(date +%s%N) - td) / 1000000 ))
 
 say "$victim comes back: at most its own slots move back, none goes missing"
 where >"$TMP/where1"
-tag=role=db
-[ "$v" -le 2 ] && tag=role=web
-start "$v" --join 10.77.0.1 --tag "$tag"
+# shellcheck disable=SC2046
+start "$v" --join 10.77.0.1 $(tags_of "$v")
 wait_until 30 "every host sees $victim alive" all_see "$victim" alive 1 2 3 4
 wait_until 20 "work: 8 slots running once on the four" all_placed work 8 . 1 2 3 4
 kill "$POLLER"
