@@ -483,6 +483,10 @@ static void print_status(json_t *res)
                (long long)json_integer_value(json_object_get(sp, "missing")),
                (long long)json_integer_value(json_object_get(sp, "doubled")),
                (long long)json_integer_value(json_object_get(sp, "unplaceable")));
+        if (json_integer_value(json_object_get(sp, "canary")))
+            printf("  canary: %lld extra slots run the new version beside the %lld\n",
+                   (long long)json_integer_value(json_object_get(sp, "canary")),
+                   (long long)json_integer_value(json_object_get(sp, "count")));
         if (err)
             printf("  error on %s: %s\n", json_string_value(json_object_get(res, "node")), err);
         if (json_object_get(sp, "update")) {
@@ -518,6 +522,8 @@ static void print_status(json_t *res)
                 printf(" (none)");
             if (why)
                 printf("  unplaceable: %s", why);
+            if (json_is_true(json_object_get(sl, "canary")))
+                printf("  (canary)");
             printf("\n");
         }
     }

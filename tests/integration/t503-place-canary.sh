@@ -78,7 +78,8 @@ hold 3 "still 4 on v1 and 2 canaries on v2 (nothing rolls before promote)" all_b
 serving 6 || fail "h1 serves $(api 1 GET /v1/health/service/can | jq length) instances, not 6"
 cli 4 status can | grep -q "the canary waits for troupe promote" ||
     fail "troupe status does not say the canary waits: $(cli 4 status can)"
-cli 4 status can | grep -q "canary" || fail "troupe status: $(cli 4 status can)"
+cli 4 status can | grep -q "canary: 2 extra slots run the new version beside the 4" ||
+    fail "troupe status does not show the canary: $(cli 4 status can)"
 
 say "promote: the 4 roll to v2, the 2 extras stop"
 t0=$(date +%s%N)
