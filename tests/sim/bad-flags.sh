@@ -32,8 +32,14 @@ expect 2 "--fault-kinds" --fault-kinds flood
 expect 2 "--reap-after" --reap-after 0
 expect 2 "--place" --place 0
 expect 2 "--place" --place lots
+expect 2 "--place-update" --place 10 --place-update 0
+expect 2 "--place-update" --place 10 --place-update soon
+expect 2 "--place-parallel" --place 10 --place-parallel 0
+expect 2 "--place-parallel" --place 10 --place-parallel 65
+expect 2 "--place-lag" --place 10 --place-lag lots
 expect 2 "unknown option" --frobnicate
 expect 2 "unexpected argument" extra
 expect 0 "Usage: troupe-sim" --help
 expect 0 "join seen by all" --nodes 3 --seconds 5
 expect 0 "place exactly once" --nodes 3 --seconds 5 --place 10
+expect 0 "place rollout" --nodes 3 --seconds 10 --place 10 --place-update 2s
