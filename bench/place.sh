@@ -50,8 +50,8 @@ joins=()
 for t in 35 65 95 125 155 160 165 170 175 180 185 190; do joins+=(--join-late "1@${t}s"); done
 run churn --seconds 200 --kill 5@20s --kill 17@50s --kill 333@80s --kill 600@110s \
     --kill 901@140s "${joins[@]}"
-jq -r '.place.events[] | "  \(.kind) at \(.at_ms / 1000) s: known by all after \(.known_after_ms) ms,
-    exactly once \(.converged_after_known_ms) ms later, \(.moved) moved" +
+jq -r '.place.events[] | "  \(.kind) at \(.at_ms / 1000) s: known by all after " +
+    "\(.known_after_ms) ms, exactly once \(.converged_after_known_ms) ms later, \(.moved) moved" +
     (if .kind == "death" then " (the dead held \(.owned))" else "" end)' "$TMP/churn.json"
 floor churn '[.place.events[] | select(.kind == "death")] | length == 5 and
     all(.[]; .converged_after_known_ms != null and .converged_after_known_ms <= 2000 and
@@ -61,19 +61,19 @@ floor churn '[.place.events[] | select(.kind == "join") | .moved] | add / length
     "$TMP/churn.json") slots moved on average, at most 15 (1.5 x slots/N)"
 
 run partition --seconds 300 --partition '0-499|500-999@30s-60s'
-jq -r '.place | "  double \(.double_slot_s) slot-s, missing \(.missing_slot_s) slot-s, at most
-    \(.max_copies) copies, up to \(.max_views) views in one tick" ,
-    (.events[] | "  heal at \(.at_ms / 1000) s: every member in every view after
-    \(.known_after_ms) ms, exactly once \(.converged_after_known_ms) ms later, \(.moved) moved")' \
+jq -r '.place | "  double \(.double_slot_s) slot-s, missing \(.missing_slot_s) slot-s, " +
+    "at most \(.max_copies) copies, up to \(.max_views) views in one tick",
+    (.events[] | "  heal at \(.at_ms / 1000) s: every member in every view after " +
+    "\(.known_after_ms) ms, exactly once \(.converged_after_known_ms) ms later, \(.moved) moved")' \
     "$TMP/partition.json"
 floor partition '.place.events[0].converged_after_known_ms != null and
     .place.events[0].converged_after_known_ms <= 10000 and .place.events[0].moved == 0' \
     "heal: exactly once within 10 s of being known, back where it ran"
 
 run rollout --seconds 200 --place-update 20s --place-parallel 2 --place-lag 1s
-jq -r '.place.rollout | "  at most \(.max_down) slots of one spec down at once (max_parallel
-    \(.max_parallel)), \(.replaced) replaced, every slot settled \(.done_after_ms) ms after"' \
-    "$TMP/rollout.json"
+jq -r '.place.rollout | "  at most \(.max_down) slots of one spec down at once " +
+    "(max_parallel \(.max_parallel)), \(.replaced) replaced, every slot settled " +
+    "\(.done_after_ms) ms after the change"' "$TMP/rollout.json"
 floor rollout '.place.rollout.max_down <= 2 and .place.rollout.done_after_ms != null' \
     "rolling update: never more than max_parallel of one spec down, and it ends"
 
