@@ -6,8 +6,10 @@
 # field (naming it) and 0 once applied. A spec spread over two zones puts
 # half its slots in each. Routes in DIR/routes are diffed,
 # applied and pruned with the specs; a spec with an unknown field is
-# refused naming it, and slots nobody can take show in troupe status as
-# unplaceable with the reason.
+# refused naming it, and slots nobody can take (a constraint no member
+# meets, more slots than members with distinct_hosts, more than the
+# members' declared capacity) show in troupe status as unplaceable with
+# the reason.
 . "$(dirname "$0")/lib.sh"
 
 place_cleanup() {
@@ -19,12 +21,13 @@ place_cleanup() {
 trap place_cleanup EXIT
 
 net_up 4
-# tags_of I: hI's tags: h1, h2 role=web; h3, h4 role=db; h1, h3 in zone a, h2, h4 in b
+# tags_of I: hI's tags: h1, h2 role=web; h3, h4 role=db; h1, h3 in zone a,
+# h2, h4 in b; each offers cpu_millis=4000
 tags_of() {
     local role=db zone=b
     [ "$1" -le 2 ] && role=web
     [ $(($1 % 2)) = 1 ] && zone=a
-    echo "--tag role=$role --tag zone=$zone"
+    echo "--tag role=$role --tag zone=$zone --capacity cpu_millis=4000"
 }
 # shellcheck disable=SC2046 # the tags are two words each
 start 1 $(tags_of 1)
@@ -147,22 +150,30 @@ cat >"$TMP/specs/edge.json" <<'JSON'
 {"name": "edge", "command": "/bin/sleep", "args": ["100000"], "user": "nobody",
  "constraints": {"role": "edge"}}
 JSON
+cat >"$TMP/specs/big.json" <<'JSON'
+{"name": "big", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 5,
+ "resources": {"cpu_millis": 3000}}
+JSON
 cat >"$TMP/specs/wide.json" <<'JSON'
 {"name": "wide", "command": "/bin/sleep", "args": ["100000"], "user": "nobody", "count": 5,
  "constraints": {"distinct_hosts": true}}
 JSON
-cli 1 apply "$TMP/specs" || fail "apply of edge and wide"
+cli 1 apply "$TMP/specs" || fail "apply of edge, big and wide"
 unplaceable() {
     cli 3 status >"$TMP/status.out" || return 1
     grep -q "edge: count 1, running 0, passing 0, missing 1, doubled 0, unplaceable 1" \
         "$TMP/status.out" &&
         grep -q "unplaceable: constraints: no live member has role=edge" "$TMP/status.out" &&
         grep -q "wide: count 5, running 4, .*unplaceable 1" "$TMP/status.out" &&
-        grep -q "unplaceable: distinct_hosts: 4 eligible members for 5 slots" "$TMP/status.out"
+        grep -q "unplaceable: distinct_hosts: 4 eligible members for 5 slots" "$TMP/status.out" &&
+        grep -q "big: count 5, running 4, .*unplaceable 1" "$TMP/status.out" &&
+        grep -q "unplaceable: resources: no eligible member has room for cpu_millis=3000" \
+            "$TMP/status.out"
 }
-wait_until 20 "troupe status shows edge and one slot of wide unplaceable, with why" unplaceable
-rm "$TMP/specs/edge.json" "$TMP/specs/wide.json"
-cli 1 apply --prune "$TMP/specs" || fail "apply --prune of edge and wide"
+wait_until 20 "troupe status shows edge, one slot of big and one of wide unplaceable, with why" \
+    unplaceable
+rm "$TMP/specs/edge.json" "$TMP/specs/big.json" "$TMP/specs/wide.json"
+cli 1 apply --prune "$TMP/specs" || fail "apply --prune of edge, big and wide"
 
 say "a spec asking for at-most-once is refused, nothing published"
 echo '{"name": "cron", "command": "/bin/true", "user": "nobody", "exclusive": true}' \
