@@ -49,7 +49,9 @@ struct applied {
 struct track {
     char name[64];
     uint64_t target;     /* the version the spec record asks for */
-    uint64_t arrived_ms; /* when this node first saw it (loop clock) */
+    uint64_t arrived_ms; /* when this node first saw it (loop clock), or its promote */
+    uint32_t canary;     /* update.canary when it arrived: a promote (canary to 0)
+                            starts the deadline again */
     uint64_t reverted;   /* the version this node rolled back, 0: none */
     int failed_seen;     /* the target's failure went to the history */
     struct pu_slot obs[PLACE_COUNT_MAX];
@@ -452,8 +454,11 @@ static uint64_t roll(struct place_drive *d, struct gathered *g, size_t i, uint64
     struct place_update u = p->update;
 
     tr->live = 1;
-    if (tr->target != p->version) {
+    if (tr->target != p->version || tr->canary != p->update.canary) {
+        /* a new version, or a promote: the rest of the slots get their
+         * own healthy_deadline_ms, however long the canary waited */
         tr->target = p->version;
+        tr->canary = p->update.canary;
         tr->arrived_ms = now;
         tr->failed_seen = 0;
     }

@@ -2,7 +2,9 @@
 # A canary runs beside the old slots: with update.canary 2, a count-4
 # service keeps its 4 slots running and passing on the old version while 2
 # extra slots run the new one, until troupe promote; then the 4 roll to the
-# new version and the extras stop. The version to roll back to is a
+# new version and the extras stop, even when the canary waited longer
+# than healthy_deadline_ms (the deadline counts again from the promote).
+# The version to roll back to is a
 # replicated record: a failed version is rolled back even when every agent
 # was restarted (kill -9) in the middle of the rollout, which an agent that
 # kept it in memory only could not do.
@@ -74,7 +76,8 @@ wait_until 40 "4 slots on v1 and 2 canary slots on v2, as every host sees it" al
 say "the canary ran beside $(( ($(date +%s%N) - t0) / 1000000 )) ms after the apply"
 waits() { api 3 GET /v1/place/can | jq -e '.specs[0].update.promote'; }
 wait_until 20 "the canary settled and waits for promote" waits
-hold 3 "still 4 on v1 and 2 canaries on v2 (nothing rolls before promote)" all_beside "$v1"
+# 11 s: longer than healthy_deadline_ms, which must count again from the promote
+hold 11 "still 4 on v1 and 2 canaries on v2 (nothing rolls before promote)" all_beside "$v1"
 serving 6 || fail "h1 serves $(api 1 GET /v1/health/service/can | jq length) instances, not 6"
 cli 4 status can | grep -q "the canary waits for troupe promote" ||
     fail "troupe status does not say the canary waits: $(cli 4 status can)"
