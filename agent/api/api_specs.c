@@ -108,10 +108,25 @@ static char *canonical(const char *name, const char *body, size_t len, struct er
     return out;
 }
 
+/* A tombstone for key, even when another agent wrote the record. */
+static int spec_del(struct agent *a, uint64_t now, const char *key, struct err *e)
+{
+    int rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
+
+    if (rc == 0) {
+        /* another agent wrote it: write ours, so that we have one to delete */
+        if ((rc = repl_put(a->catalog->repl, now, CRDT_SPEC, key, "{}", 2, e)) >= 0)
+            rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
+    }
+    return rc;
+}
+
 static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
 {
     size_t len;
     const char *body = httpd_req_body(req, &len);
+    const struct crdt_rec *old, *st;
+    char stable[CRDT_KEY_MAX];
     struct place_spec p;
     struct err e;
     char *text;
@@ -130,8 +145,17 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
         api_reply_error(req, api_status_of_body(rc), "%s", e.msg);
         return;
     }
-    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, name, text, (uint32_t)strlen(text),
-                  &e);
+    old = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
+    snprintf(stable, sizeof(stable), "%s@stable", name);
+    st = crdt_lww(a->catalog->crdt, CRDT_SPEC, stable);
+    rc = 0;
+    if ((!old || old->deleted) && st && !st->deleted)
+        /* a new spec: a settled version left from one of the same name
+         * (its writer had not yet seen the delete) is not this one's */
+        rc = spec_del(a, agent_wall_ms(), stable, &e);
+    if (rc >= 0)
+        rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, name, text,
+                      (uint32_t)strlen(text), &e);
     free(text);
     if (rc >= 0)
         rc = catalog_save(a, &e);
@@ -143,19 +167,6 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     api_reply_json(req, 200, json_pack("{s:b}", "stored", 1));
     agent_drive(a);
     place_drive_kick(a);
-}
-
-/* A tombstone for key, even when another agent wrote the record. */
-static int spec_del(struct agent *a, uint64_t now, const char *key, struct err *e)
-{
-    int rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
-
-    if (rc == 0) {
-        /* another agent wrote it: write ours, so that we have one to delete */
-        if ((rc = repl_put(a->catalog->repl, now, CRDT_SPEC, key, "{}", 2, e)) >= 0)
-            rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
-    }
-    return rc;
 }
 
 static void delete_spec(struct agent *a, struct httpd_req *req, const char *name)

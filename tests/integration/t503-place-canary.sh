@@ -117,3 +117,13 @@ say "rolled back $(( ($(date +%s%N) - t0) / 1000000 )) ms after the restarts" \
     "(healthy_deadline_ms 10000 counts from each agent's start)"
 wait_until 60 "every slot passing on v2 on every host" all_on_version "$v2"
 say "$(grep -h "rolled back" "$TMP"/h*.log | head -n 1)"
+
+say "deleting the spec deletes its stable record"
+api 2 DELETE /v1/specs/can >/dev/null || fail "DELETE /v1/specs/can"
+no_stable() {
+    local i
+    for i in 1 2 3 4 5; do api "$i" GET /v1/specs/can@stable && return 1; done
+    return 0
+}
+wait_until 10 "no host holds can@stable" no_stable
+wait_until 20 "h1 serves no instance of can" serving 0
