@@ -151,11 +151,12 @@ static const char *tag_get(const struct tags *t, const char *key)
 /* The NAME@stable record of spec i into g, and the canary's extra slots:
  * a spec that asks for canary N and whose version is not the settled one
  * runs N more slots on the new version beside its own (at most
- * PLACE_COUNT_MAX in all). */
+ * PLACE_COUNT_MAX in all, below PLACE_ACT_SLOT for a spec with "scale"). */
 static void canary_of(struct agent *a, struct gathered *g, size_t i)
 {
     struct place_spec *p = &g->specs[i], st;
     char key[sizeof(p->name) + sizeof(STABLE_SUFFIX)];
+    uint32_t top;
     const struct crdt_rec *w;
     struct err e;
 
@@ -171,9 +172,10 @@ static void canary_of(struct agent *a, struct gathered *g, size_t i)
     memcpy(g->stable[i], w->val, w->len);
     g->stable[i][w->len] = '\0';
     g->stable_ver[i] = st.version;
-    if (p->update.canary && st.version != p->version && p->count) {
-        g->extra[i] = p->update.canary < PLACE_COUNT_MAX - p->count ? p->update.canary
-                                                                    : PLACE_COUNT_MAX - p->count;
+    /* a spec with "scale" keeps PLACE_ACT_SLOT for its cold starts */
+    top = p->scale.set ? PLACE_ACT_SLOT : PLACE_COUNT_MAX;
+    if (p->update.canary && st.version != p->version && p->count && p->count < top) {
+        g->extra[i] = p->update.canary < top - p->count ? p->update.canary : top - p->count;
         p->count += g->extra[i];
     }
 }
