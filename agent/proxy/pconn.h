@@ -1,0 +1,138 @@
+/* pconn: what the files of one proxied connection share: proxy_conn.c (the
+ * client connection, reading and writing with backpressure, choosing and
+ * connecting an endpoint, the proxy's own answers), proxy_pool.c (idle
+ * upstream connections), proxy_http.c (requests and responses) and
+ * proxy_tcp.c (byte streams). Not for the rest of agent/proxy: proxy.c
+ * sees only proxy_impl.h. */
+#ifndef TROUPE_PCONN_H
+#define TROUPE_PCONN_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "agent/proxy/proxy_impl.h"
+#include "core/http1.h"
+
+#define PCONN_READ_BYTES (64u << 10)
+#define PCONN_QUEUE_HIGH (256u << 10) /* stop reading the other side above this */
+#define PCONN_IN_MAX     (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
+#define PCONN_IDLE_MAX   256 /* idle upstream connections per route */
+
+enum pstate {
+    PS_IDLE = 0, /* http: waiting for a request */
+    PS_CONNECT,  /* connecting upstream */
+    PS_STREAM,   /* tcp: splicing; http: request sent, response coming */
+    PS_DONE,     /* closing */
+};
+
+/* An upstream connection: serving one client connection, or idle in its
+ * route's pool. Freed in its close callback. */
+struct pup {
+    uv_tcp_t h;
+    uv_connect_t creq;
+    struct pconn *c;        /* the connection it serves; NULL when idle or closing */
+    struct proxy_route *rt; /* the pool it is in, while idle */
+    struct pup *next;       /* the pool's list */
+    char key[BAL_KEY_MAX];  /* its endpoint */
+    int pending;            /* writes not yet called back */
+    int reused;             /* taken from the pool for this request */
+    int got_bytes;          /* response bytes came on this use */
+};
+
+struct pconn {
+    struct pconn *next, *prev; /* the proxy's list */
+    struct proxy_route *rt;
+    uv_tcp_t down;     /* the client */
+    struct pup *up;    /* the endpoint, or NULL */
+    uv_timer_t ctimer; /* connect timeout */
+    uv_timer_t rtimer; /* http: whole request timeout */
+    int open_handles;
+    int closing;
+    enum pstate state;
+    int is_http;
+    int ingress; /* from the ingress: each request picks its route */
+
+    /* the endpoint of this request */
+    char ep_key[BAL_KEY_MAX];
+    int ep_busy; /* counted as outstanding in the balancer */
+    char version[ROUTE_VERSION_MAX + 1];
+    int any_version;
+    int last_ep; /* index tried last, skipped on the retry */
+    uint32_t attempts;
+    uint64_t t_start, t_connected;
+    uint64_t t_req; /* http: when the request was in whole (proxy_obs's latency) */
+    int no_pool;    /* this request's next attempt opens a new connection */
+
+    /* tcp: who has ended its side */
+    int down_eof, up_eof;
+
+    /* http */
+    uint8_t *in; /* client bytes (heap), in_len of in_cap */
+    size_t in_len, in_cap;
+    size_t req_len;  /* bytes of the request being served */
+    int req_head;    /* HEAD: the response has no body */
+    int idempotent;  /* GET, HEAD, OPTIONS, PUT, DELETE, TRACE: safe to send again */
+    int client_keep; /* the client wants keep-alive */
+    uint8_t *ureq;   /* the request as sent upstream (heap) */
+    size_t ureq_len;
+    uint8_t head[HTTP1_HEADER_BYTES]; /* response head while it comes in */
+    size_t head_len;
+    int head_done;
+    int sent_any;    /* bytes of a response went to the client */
+    int resp_framed; /* content-length or chunked: the client connection can stay */
+    int resp_has_length;
+    int resp_chunked;
+    struct http1_chunks chunks;
+    uint64_t body_left; /* with content-length: bytes still to come */
+    int resp_complete;
+    int up_reusable;    /* the upstream connection may go back to the pool */
+    int close_after;    /* close the client once what is queued is written */
+    int pending_writes; /* writes to the client not yet called back */
+};
+
+/* proxy_conn.c */
+void pconn_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+void pconn_shutdown_cb(uv_shutdown_t *r, int status);
+void pconn_close(struct pconn *c);
+/* The request on the current endpoint ended: ok or not, for the balancer. */
+void pconn_ep_end(struct pconn *c, int ok);
+void pconn_resume_down(struct pconn *c);
+void pconn_resume_up(struct pconn *c);
+/* Queue bytes to the client / to the endpoint, with backpressure. */
+void pconn_send_down(struct pconn *c, const void *data, size_t len);
+void pconn_send_up(struct pconn *c, const void *data, size_t len);
+/* An answer of the proxy itself, with x-troupe-reason; the client
+ * connection closes after it unless keep. */
+void pconn_reply(struct pconn *c, int status, const char *reason, const char *why, int keep);
+/* Starts the route's whole-request timeout (504 when it fires). */
+void pconn_request_timer(struct pconn *c);
+/* Picks an endpoint and connects to it (or takes a pooled connection). */
+void pconn_start_attempt(struct pconn *c);
+/* The upstream failed or ended (err: UV_EOF or an error). */
+void pconn_up_failed(struct pconn *c, ssize_t err);
+
+/* proxy_pool.c */
+/* An idle connection to key from the route's pool, or NULL. */
+struct pup *ppool_take(struct proxy_route *rt, const char *key);
+/* Closes an upstream connection (freed in its close callback). */
+void ppool_close_up(struct pup *u);
+/* The connection lets go of its upstream: into the pool when keep and
+ * the route has room, else closed. */
+void pconn_detach_up(struct pconn *c, int keep);
+
+/* proxy_http.c */
+/* A response to the request (the endpoint's or the proxy's own): counted
+ * by the route, and by version and latency for /metrics (proxy_obs.c). */
+void phttp_count_status(struct pconn *c, int status);
+void phttp_try_request(struct pconn *c);
+void phttp_next_request(struct pconn *c);
+void phttp_down_bytes(struct pconn *c, const uint8_t *p, size_t n);
+void phttp_up_bytes(struct pconn *c, const uint8_t *p, size_t n);
+void phttp_up_failed(struct pconn *c, ssize_t err);
+
+/* proxy_tcp.c */
+void ptcp_start(struct pconn *c);
+void ptcp_up_failed(struct pconn *c, ssize_t err);
+void ptcp_down_eof(struct pconn *c);
+
+#endif

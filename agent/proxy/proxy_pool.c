@@ -1,0 +1,91 @@
+/* proxy_pool: each route's pool of idle upstream connections (http), kept
+ * alive per endpoint when a response allows it, taken again by the next
+ * request to the same endpoint. An idle connection that speaks or closes
+ * is dropped. Not here: when a connection may be reused (proxy_http.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/proxy/pconn.h"
+
+static void pup_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void ppool_close_up(struct pup *u)
+{
+    u->c = NULL;
+    if (!uv_is_closing((uv_handle_t *)&u->h))
+        uv_close((uv_handle_t *)&u->h, pup_closed);
+}
+
+static void pool_unlink(struct pup *u)
+{
+    struct pup **pp = &u->rt->idle;
+
+    while (*pp && *pp != u)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = u->next;
+        u->rt->n_idle--;
+    }
+    u->rt = NULL;
+    u->next = NULL;
+}
+
+/* An idle connection that speaks (or closes) is of no more use. */
+static void idle_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct pup *u = s->data;
+
+    free(buf->base);
+    if (n == 0)
+        return;
+    pool_unlink(u);
+    ppool_close_up(u);
+}
+
+struct pup *ppool_take(struct proxy_route *rt, const char *key)
+{
+    for (struct pup *u = rt->idle; u; u = u->next) {
+        if (strcmp(u->key, key) != 0)
+            continue;
+        pool_unlink(u);
+        uv_read_stop((uv_stream_t *)&u->h);
+        return u;
+    }
+    return NULL;
+}
+
+void pconn_pool_close(struct proxy_route *rt)
+{
+    while (rt->idle) {
+        struct pup *u = rt->idle;
+        pool_unlink(u);
+        ppool_close_up(u);
+    }
+}
+
+/* The connection lets go of its upstream: into the pool when keep and the
+ * route has room, else closed. */
+void pconn_detach_up(struct pconn *c, int keep)
+{
+    struct pup *u = c->up;
+    struct proxy_route *rt = c->rt;
+
+    if (!u)
+        return;
+    c->up = NULL;
+    u->c = NULL;
+    uv_read_stop((uv_stream_t *)&u->h);
+    if (keep && c->is_http && u->pending == 0 && u->h.write_queue_size == 0 && !rt->gone &&
+        !rt->p->closing && rt->n_idle < PCONN_IDLE_MAX) {
+        u->rt = rt;
+        u->next = rt->idle;
+        rt->idle = u;
+        rt->n_idle++;
+        uv_read_start((uv_stream_t *)&u->h, pconn_alloc_cb, idle_read_cb);
+        return;
+    }
+    ppool_close_up(u);
+}
