@@ -458,15 +458,15 @@ static long read_body(struct http1_req *r, uint8_t *buf, size_t len, size_t hend
     return (long)(hend + clen);
 }
 
-long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
-                         const struct http1_limits *lim)
+/* The request line and headers: the bytes of the head (> 0), 0 for more,
+ * or -1 with the status; *chunk, *clen say how the body is framed. */
+static long request_head(struct http1_req *r, const uint8_t *buf, size_t len,
+                         const struct http1_limits *lim, int *chunk, size_t *clen)
 {
-    size_t ll, clen;
+    size_t ll;
     long end, hend;
-    int chunk, has_clen;
+    int has_clen;
 
-    if (!lim)
-        lim = &default_limits;
     memset(r, 0, offsetof(struct http1_req, h));
     r->n_headers = 0;
     r->body = NULL;
@@ -485,11 +485,40 @@ long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
                          &r->status, &r->error);
     if (hend <= 0)
         return hend;
-    if (body_framing(r->h, r->n_headers, lim->body_bytes, &chunk, &clen, &has_clen, &r->status,
+    if (body_framing(r->h, r->n_headers, lim->body_bytes, chunk, clen, &has_clen, &r->status,
                      &r->error) < 0)
         return -1;
     set_keep_alive(r);
+    return hend;
+}
+
+long http1_parse_request(struct http1_req *r, uint8_t *buf, size_t len,
+                         const struct http1_limits *lim)
+{
+    size_t clen;
+    long hend;
+    int chunk;
+
+    if (!lim)
+        lim = &default_limits;
+    hend = request_head(r, buf, len, lim, &chunk, &clen);
+    if (hend <= 0)
+        return hend;
     return read_body(r, buf, len, (size_t)hend, chunk, clen, lim);
+}
+
+long http1_parse_request_head(struct http1_req *r, const uint8_t *buf, size_t len,
+                              const struct http1_limits *lim, struct http1_framing *f)
+{
+    long hend;
+
+    if (!lim)
+        lim = &default_limits;
+    memset(f, 0, sizeof(*f));
+    hend = request_head(r, buf, len, lim, &f->chunked, &f->content_length);
+    if (hend > 0)
+        f->has_length = !f->chunked && http1_header(r->h, r->n_headers, "content-length", NULL);
+    return hend;
 }
 
 long http1_parse_response_head(struct http1_resp *r, const uint8_t *buf, size_t len, int eof,

@@ -53,6 +53,16 @@ struct http1_req {
 long http1_parse_request(struct http1_req *req, uint8_t *buf, size_t len,
                          const struct http1_limits *lim);
 
+struct http1_framing;
+
+/* Parses a request's line and headers only, for a proxy that streams the
+ * body: returns the bytes of the head (> 0), 0 for more, or -1 with
+ * req->status and req->error. f says how the body that follows is framed
+ * (chunked, or content_length bytes; neither: no body); a content-length
+ * over lim->body_bytes is refused with 413. lim may be NULL (defaults). */
+long http1_parse_request_head(struct http1_req *req, const uint8_t *buf, size_t len,
+                              const struct http1_limits *lim, struct http1_framing *f);
+
 /* Case-insensitive header lookup; returns the value slice or NULL. */
 const char *http1_header(const struct http1_header *h, size_t n, const char *name,
                          size_t *value_len);

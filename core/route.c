@@ -119,7 +119,7 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
 
 static int parse_timeouts(struct route *r, json_t *v, struct err *e)
 {
-    static const char *const keys[] = {"connect_ms", "request_ms", NULL};
+    static const char *const keys[] = {"connect_ms", "request_ms", "idle_ms", NULL};
     json_t *x;
 
     if (!json_is_object(v))
@@ -132,12 +132,16 @@ static int parse_timeouts(struct route *r, json_t *v, struct err *e)
     if ((x = json_object_get(v, "request_ms")) &&
         jfield_u32(x, "timeouts.request_ms", 1, 3600000, &r->request_ms, e) < 0)
         return -EINVAL;
+    if ((x = json_object_get(v, "idle_ms")) &&
+        jfield_u32(x, "timeouts.idle_ms", 1000, 3600000, &r->idle_ms, e) < 0)
+        return -EINVAL;
     return 0;
 }
 
 static int parse_retries(struct route *r, json_t *v, struct err *e)
 {
-    static const char *const keys[] = {"attempts", NULL};
+    static const char *const keys[] = {"attempts", "budget_percent", "budget_per_s", "backoff_ms",
+                                       NULL};
     json_t *x;
 
     if (!json_is_object(v))
@@ -147,6 +151,52 @@ static int parse_retries(struct route *r, json_t *v, struct err *e)
     if ((x = json_object_get(v, "attempts")) &&
         jfield_u32(x, "retries.attempts", 1, 5, &r->attempts, e) < 0)
         return -EINVAL;
+    if ((x = json_object_get(v, "budget_percent")) &&
+        jfield_u32(x, "retries.budget_percent", 0, 100, &r->budget_percent, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "budget_per_s")) &&
+        jfield_u32(x, "retries.budget_per_s", 0, 100000, &r->budget_per_s, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "backoff_ms")) &&
+        jfield_u32(x, "retries.backoff_ms", 0, 10000, &r->backoff_ms, e) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static int parse_limits(struct route *r, json_t *v, struct err *e)
+{
+    static const char *const keys[] = {"max_requests", "max_pending", NULL};
+    json_t *x;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "limits: expected an object");
+    if (jfield_only_keys(v, "limits", keys, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "max_requests")) &&
+        jfield_u32(x, "limits.max_requests", 1, 1000000, &r->max_requests, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "max_pending")) &&
+        jfield_u32(x, "limits.max_pending", 0, 1000000, &r->max_pending, e) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+/* An absolute path without "..", control bytes or a trailing '/'. */
+static int parse_access_log(struct route *r, json_t *v, struct err *e)
+{
+    const char *s;
+    size_t n;
+
+    if (jfield_copy(v, "access_log", r->access_log, sizeof(r->access_log), e) < 0)
+        return -EINVAL;
+    s = r->access_log;
+    n = strlen(s);
+    if (n < 2 || s[0] != '/' || s[n - 1] == '/' || strstr(s, "/../") ||
+        (n >= 3 && strcmp(s + n - 3, "/..") == 0))
+        return err_set(e, -EINVAL, "access_log: an absolute path of a file, without \"..\"");
+    for (; *s; s++)
+        if ((unsigned char)*s < ' ' || *s == 0x7f)
+            return err_set(e, -EINVAL, "access_log: control character in the path");
     return 0;
 }
 
@@ -255,9 +305,9 @@ size_t route_ingress_match(const struct route *r, const char *host, size_t host_
 
 static int parse_obj(struct route *r, json_t *root, struct err *e)
 {
-    static const char *const keys[] = {"name",   "service",  "port",    "protocol", "split",
-                                       "match",  "timeouts", "retries", "outlier",  "hosts",
-                                       "prefix", "limits",   NULL};
+    static const char *const keys[] = {"name",   "service",  "port",       "protocol", "split",
+                                       "match",  "timeouts", "retries",    "outlier",  "hosts",
+                                       "prefix", "limits",   "access_log", NULL};
     json_t *v;
     uint32_t port = 0;
 
@@ -265,8 +315,6 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         return err_set(e, -EINVAL, "route: expected a JSON object");
     if (jfield_only_keys(root, "", keys, e) < 0)
         return -EINVAL;
-    if (json_object_get(root, "limits"))
-        return err_set(e, -EINVAL, "limits: not supported yet");
     if (!(v = json_object_get(root, "service")))
         return err_set(e, -EINVAL, "service: missing");
     if (jfield_copy(v, "service", r->service, sizeof(r->service), e) < 0)
@@ -322,6 +370,10 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         if (!r->n_hosts)
             return err_set(e, -EINVAL, "prefix: needs hosts (the ingress matches the host first)");
     }
+    if ((v = json_object_get(root, "limits")) && parse_limits(r, v, e) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(root, "access_log")) && parse_access_log(r, v, e) < 0)
+        return -EINVAL;
     return 0;
 }
 
@@ -331,7 +383,13 @@ static void defaults(struct route *r)
     r->protocol = ROUTE_HTTP;
     r->connect_ms = 1000;
     r->request_ms = 15000;
+    r->idle_ms = 60000;
     r->attempts = 2;
+    r->budget_percent = 20;
+    r->budget_per_s = 10;
+    r->backoff_ms = 25;
+    r->max_requests = 1024;
+    r->max_pending = 1024;
     r->outlier_failures = 5;
     r->outlier_base_ms = 30000;
     r->outlier_max_ms = 300000;
@@ -371,14 +429,20 @@ char *route_json(const struct route *r)
                                         r->match[i].value, "version", r->match[i].version));
     for (size_t i = 0; i < r->n_hosts; i++)
         json_array_append_new(hosts, json_string(r->hosts[i]));
-    o = json_pack("{s:s, s:s, s:i, s:s, s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I, s:I, s:I}}", "name",
-                  r->name, "service", r->service, "port", (int)r->port, "protocol",
-                  route_protocol_name(r->protocol), "timeouts", "connect_ms",
-                  (json_int_t)r->connect_ms, "request_ms", (json_int_t)r->request_ms, "retries",
-                  "attempts", (json_int_t)r->attempts, "outlier", "consecutive_failures",
-                  (json_int_t)r->outlier_failures, "base_ejection_ms",
-                  (json_int_t)r->outlier_base_ms, "max_ejection_ms", (json_int_t)r->outlier_max_ms,
-                  "max_ejected_percent", (json_int_t)r->outlier_max_percent);
+    o = json_pack(
+        "{s:s, s:s, s:i, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I},"
+        " s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
+        "name", r->name, "service", r->service, "port", (int)r->port, "protocol",
+        route_protocol_name(r->protocol), "timeouts", "connect_ms", (json_int_t)r->connect_ms,
+        "request_ms", (json_int_t)r->request_ms, "idle_ms", (json_int_t)r->idle_ms, "retries",
+        "attempts", (json_int_t)r->attempts, "budget_percent", (json_int_t)r->budget_percent,
+        "budget_per_s", (json_int_t)r->budget_per_s, "backoff_ms", (json_int_t)r->backoff_ms,
+        "outlier", "consecutive_failures", (json_int_t)r->outlier_failures, "base_ejection_ms",
+        (json_int_t)r->outlier_base_ms, "max_ejection_ms", (json_int_t)r->outlier_max_ms,
+        "max_ejected_percent", (json_int_t)r->outlier_max_percent, "limits", "max_requests",
+        (json_int_t)r->max_requests, "max_pending", (json_int_t)r->max_pending);
+    if (o && r->access_log[0])
+        json_object_set_new(o, "access_log", json_string(r->access_log));
     if (!o) {
         json_decref(split);
         json_decref(match);

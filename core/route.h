@@ -2,7 +2,8 @@
  * (a CRDT_ROUTE record, last writer wins). A route names a service and how
  * every agent's proxy reaches it: the local port it listens on, the
  * protocol, a split of requests over the instances' versions, header
- * matches that pin a version, timeouts, retries and outlier ejection.
+ * matches that pin a version, timeouts, retries and their budget, outlier
+ * ejection, limits on requests at once, and an optional access log.
  *
  * Owns the route's JSON: parsing and validation (every field checked,
  * unknown fields refused, each error naming its field) and the canonical
@@ -27,6 +28,7 @@
 #define ROUTE_HOSTS_MAX   8           /* host names the ingress routes here */
 #define ROUTE_HOST_MAX    253         /* bytes of a host name (a DNS name) */
 #define ROUTE_PREFIX_MAX  255         /* bytes of a path prefix */
+#define ROUTE_PATH_MAX    255         /* bytes of the access log's path */
 
 enum route_protocol { ROUTE_HTTP = 1, ROUTE_TCP = 2 };
 
@@ -53,13 +55,20 @@ struct route {
     struct route_split split[ROUTE_SPLIT_MAX];
     size_t n_match; /* http only */
     struct route_match match[ROUTE_MATCH_MAX];
-    uint32_t connect_ms;          /* timeouts.connect_ms: 1..60000, default 1000 */
-    uint32_t request_ms;          /* timeouts.request_ms: 1..3600000, default 15000 */
-    uint32_t attempts;            /* retries.attempts: tries on connect failure, 1..5, default 2 */
-    uint32_t outlier_failures;    /* outlier.consecutive_failures: 1..1000, default 5 */
-    uint32_t outlier_base_ms;     /* outlier.base_ejection_ms: default 30000 */
-    uint32_t outlier_max_ms;      /* outlier.max_ejection_ms: default 300000 */
-    uint32_t outlier_max_percent; /* outlier.max_ejected_percent: 0..100, default 50 */
+    uint32_t connect_ms;     /* timeouts.connect_ms: 1..60000, default 1000 */
+    uint32_t request_ms;     /* timeouts.request_ms: 1..3600000, default 15000 */
+    uint32_t idle_ms;        /* timeouts.idle_ms: 1000..3600000, default 60000 */
+    uint32_t attempts;       /* retries.attempts: tries in all, 1..5, default 2 */
+    uint32_t budget_percent; /* retries.budget_percent: of requests, 0..100, default 20 */
+    uint32_t budget_per_s;   /* retries.budget_per_s: retries/s anyway, 0..100000, default 10 */
+    uint32_t backoff_ms;     /* retries.backoff_ms: first backoff's ceiling, 0..10000, 25 */
+    uint32_t max_requests;   /* limits.max_requests: at once, 1..1000000, default 1024 */
+    uint32_t max_pending;    /* limits.max_pending: waiting, 0..1000000, default 1024 */
+    char access_log[ROUTE_PATH_MAX + 1]; /* access_log: an absolute path, "" for none */
+    uint32_t outlier_failures;           /* outlier.consecutive_failures: 1..1000, default 5 */
+    uint32_t outlier_base_ms;            /* outlier.base_ejection_ms: default 30000 */
+    uint32_t outlier_max_ms;             /* outlier.max_ejection_ms: default 300000 */
+    uint32_t outlier_max_percent;        /* outlier.max_ejected_percent: 0..100, default 50 */
     /* the ingress (--ingress): requests whose Host is one of hosts (lower
      * case, without a port) and whose path starts with prefix come here;
      * http only; none: the ingress never picks this route */

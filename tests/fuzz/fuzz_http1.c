@@ -70,6 +70,23 @@ static void check_cuts(const uint8_t *data, size_t size)
     free(buf);
 }
 
+/* The head alone (as the proxy reads it): within the bytes, and, when the
+ * whole request parses, no longer than it. */
+static void check_head(const uint8_t *data, size_t size, long whole)
+{
+    static struct http1_req r;
+    struct http1_framing f;
+    struct http1_limits big = {HTTP1_HEADER_BYTES, (size_t)1 << 40};
+    long n = http1_parse_request_head(&r, data, size, &big, &f);
+
+    if (n < 0 && (!r.error || r.status < 400 || r.status > 505))
+        abort();
+    if (n > 0 && ((size_t)n > size || (f.chunked && f.has_length)))
+        abort();
+    if (whole > 0 && (n <= 0 || n > whole))
+        abort();
+}
+
 static void check_response(uint8_t *buf, size_t len, int eof)
 {
     static struct http1_resp r;
@@ -87,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *copy = malloc(size ? size : 1);
 
     check_cuts(data, size);
+    memcpy(copy, data, size);
+    check_head(data, size, http1_parse_request(&(struct http1_req){0}, copy, size, NULL));
     memcpy(copy, data, size);
     check_requests(copy, size);
     memcpy(copy, data, size);

@@ -589,6 +589,35 @@ static void test_chunks_refuse_what_is_not_chunked(void **state)
     assert_int_equal(http1_chunks_feed(&st, (const uint8_t *)"1234567890abcdef0\r\n", 19), -1);
 }
 
+static void test_request_head_gives_the_framing_without_the_body(void **state)
+{
+    static struct http1_req r;
+    struct http1_framing f;
+    struct http1_limits big = {HTTP1_HEADER_BYTES, (size_t)1 << 40};
+    const char *a = "PUT /up HTTP/1.1\r\ncontent-length: 52428800\r\n\r\nxx";
+    const char *b = "POST /up HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\n";
+    const char *c = "GET / HTTP/1.1\r\nhost: a\r\n\r\nGET / HTTP/1.1\r\n";
+    const char *d = "GET / HTTP/1.1\r\nhost: a\r\n";
+
+    (void)state;
+    assert_int_equal(http1_parse_request_head(&r, (const uint8_t *)a, strlen(a), &big, &f),
+                     (long)strlen(a) - 2);
+    assert_true(f.has_length);
+    assert_false(f.chunked);
+    assert_int_equal(f.content_length, 52428800);
+    /* the default limit still refuses a large body at the head */
+    assert_int_equal(http1_parse_request_head(&r, (const uint8_t *)a, strlen(a), NULL, &f), -1);
+    assert_int_equal(r.status, 413);
+    assert_int_equal(http1_parse_request_head(&r, (const uint8_t *)b, strlen(b), &big, &f),
+                     (long)strlen(b) - 3);
+    assert_true(f.chunked);
+    assert_false(f.has_length);
+    assert_int_equal(http1_parse_request_head(&r, (const uint8_t *)c, strlen(c), NULL, &f),
+                     (long)strlen(c) - 16);
+    assert_false(f.chunked || f.has_length);
+    assert_int_equal(http1_parse_request_head(&r, (const uint8_t *)d, strlen(d), NULL, &f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_percent_decoding_refuses_nul_truncation_and_overflow),
         cmocka_unit_test(test_response_with_length_chunks_or_eof_is_parsed),
         cmocka_unit_test(test_truncated_or_malformed_responses_are_refused),
+        cmocka_unit_test(test_request_head_gives_the_framing_without_the_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,9 @@ static void test_full_route(void **state)
         "{\"name\":\"web-canary\",\"service\":\"web\",\"port\":9001,\"protocol\":\"http\","
         "\"split\":{\"v1\":90,\"v2\":10},"
         "\"match\":[{\"header\":\"x-canary\",\"value\":\"1\",\"version\":\"v2\"}],"
-        "\"timeouts\":{\"connect_ms\":500,\"request_ms\":3000},\"retries\":{\"attempts\":3},"
+        "\"timeouts\":{\"connect_ms\":500,\"request_ms\":3000,\"idle_ms\":9000},"
+        "\"retries\":{\"attempts\":3,\"budget_percent\":30,\"budget_per_s\":5,\"backoff_ms\":40},"
+        "\"limits\":{\"max_requests\":8,\"max_pending\":0},\"access_log\":\"/var/log/web.jsonl\","
         "\"outlier\":{\"consecutive_failures\":3,\"base_ejection_ms\":1000,"
         "\"max_ejection_ms\":5000,\"max_ejected_percent\":40}}";
     struct route r;
@@ -50,7 +52,14 @@ static void test_full_route(void **state)
     assert_string_equal(r.match[0].version, "v2");
     assert_int_equal(r.connect_ms, 500);
     assert_int_equal(r.request_ms, 3000);
+    assert_int_equal(r.idle_ms, 9000);
     assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.budget_percent, 30);
+    assert_int_equal(r.budget_per_s, 5);
+    assert_int_equal(r.backoff_ms, 40);
+    assert_int_equal(r.max_requests, 8);
+    assert_int_equal(r.max_pending, 0);
+    assert_string_equal(r.access_log, "/var/log/web.jsonl");
     assert_int_equal(r.outlier_failures, 3);
     assert_int_equal(r.outlier_base_ms, 1000);
     assert_int_equal(r.outlier_max_ms, 5000);
@@ -71,7 +80,14 @@ static void test_defaults(void **state)
     assert_int_equal(r.n_match, 0);
     assert_int_equal(r.connect_ms, 1000);
     assert_int_equal(r.request_ms, 15000);
+    assert_int_equal(r.idle_ms, 60000);
     assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.budget_percent, 20);
+    assert_int_equal(r.budget_per_s, 10);
+    assert_int_equal(r.backoff_ms, 25);
+    assert_int_equal(r.max_requests, 1024);
+    assert_int_equal(r.max_pending, 1024);
+    assert_string_equal(r.access_log, "");
     assert_int_equal(r.outlier_failures, 5);
     assert_int_equal(r.outlier_base_ms, 30000);
     assert_int_equal(r.outlier_max_ms, 300000);
@@ -81,7 +97,8 @@ static void test_defaults(void **state)
 static void test_canonical_json_reads_back_the_same(void **state)
 {
     const char *t = "{\"service\":\"db\",\"port\":5433,\"protocol\":\"tcp\","
-                    "\"split\":{\"green\":100,\"blue\":0}}";
+                    "\"split\":{\"green\":100,\"blue\":0},\"limits\":{\"max_pending\":3},"
+                    "\"access_log\":\"/tmp/db.log\"}";
     struct route r, again;
     struct err e;
     char *j, *k;
@@ -95,6 +112,9 @@ static void test_canonical_json_reads_back_the_same(void **state)
     k = route_json(&again);
     assert_string_equal(j, k);
     assert_int_equal(again.protocol, ROUTE_TCP);
+    assert_int_equal(again.max_pending, 3);
+    assert_string_equal(again.access_log, "/tmp/db.log");
+    assert_non_null(strstr(j, "\"idle_ms\":60000"));
     free(j);
     free(k);
 }
@@ -145,7 +165,20 @@ static void test_bad_routes_name_the_field(void **state)
     refused("{\"service\":\"web\",\"port\":1,\"prefix\":\"/api\"}", "prefix");
     refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"api\"}", "prefix");
     refused("{\"service\":\"web\",\"port\":1,\"hosts\":[\"a\"],\"prefix\":\"/a b\"}", "prefix");
-    refused("{\"service\":\"web\",\"port\":1,\"limits\":{}}", "limits");
+    refused("{\"service\":\"web\",\"port\":1,\"limits\":[]}", "limits");
+    refused("{\"service\":\"web\",\"port\":1,\"limits\":{\"max_requests\":0}}",
+            "limits.max_requests");
+    refused("{\"service\":\"web\",\"port\":1,\"limits\":{\"max_pending\":-1}}",
+            "limits.max_pending");
+    refused("{\"service\":\"web\",\"port\":1,\"limits\":{\"queue\":1}}", "queue");
+    refused("{\"service\":\"web\",\"port\":1,\"retries\":{\"budget_percent\":101}}",
+            "retries.budget_percent");
+    refused("{\"service\":\"web\",\"port\":1,\"retries\":{\"backoff_ms\":10001}}",
+            "retries.backoff_ms");
+    refused("{\"service\":\"web\",\"port\":1,\"access_log\":\"log.json\"}", "access_log");
+    refused("{\"service\":\"web\",\"port\":1,\"access_log\":\"/var/../etc/x\"}", "access_log");
+    refused("{\"service\":\"web\",\"port\":1,\"access_log\":\"/var/log/\"}", "access_log");
+    refused("{\"service\":\"web\",\"port\":1,\"access_log\":7}", "access_log");
 }
 
 static void test_hosts_and_prefix_read_back(void **state)
