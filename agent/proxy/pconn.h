@@ -12,14 +12,17 @@
 
 #include "agent/proxy/proxy_impl.h"
 #include "core/http1.h"
+#include "core/trace.h"
 
 #define PCONN_READ_BYTES (64u << 10)
 #define PCONN_QUEUE_HIGH (256u << 10) /* stop reading the other side above this */
-#define PCONN_IN_MAX     (HTTP1_HEADER_BYTES + HTTP1_BODY_MAX + 4096)
+#define PCONN_IN_MAX     (HTTP1_HEADER_BYTES + PCONN_READ_BYTES) /* client bytes held */
 #define PCONN_IDLE_MAX   256 /* idle upstream connections per route */
 
 enum pstate {
     PS_IDLE = 0, /* http: waiting for a request */
+    PS_WAIT,     /* http: the route is at its limit, the request waits for a slot */
+    PS_BACKOFF,  /* waiting before the next attempt */
     PS_CONNECT,  /* connecting upstream */
     PS_STREAM,   /* tcp: splicing; http: request sent, response coming */
     PS_DONE,     /* closing */
@@ -46,6 +49,9 @@ struct pconn {
     struct pup *up;    /* the endpoint, or NULL */
     uv_timer_t ctimer; /* connect timeout */
     uv_timer_t rtimer; /* http: whole request timeout */
+    uv_timer_t itimer; /* idle timeout */
+    uint64_t last_io;  /* when bytes last came from either side */
+    char peer[48];     /* the client's address, for x-forwarded-for */
     int open_handles;
     int closing;
     enum pstate state;
@@ -60,8 +66,13 @@ struct pconn {
     int last_ep; /* index tried last, skipped on the retry */
     uint32_t attempts;
     uint64_t t_start, t_connected;
-    uint64_t t_req; /* http: when the request was in whole (proxy_obs's latency) */
+    uint64_t t_req; /* http: when the request's head was in (proxy_obs's latency) */
     int no_pool;    /* this request's next attempt opens a new connection */
+    /* limits: a request (http) or connection (tcp) holds one of the route's
+     * slots while it runs; when they are taken it waits in the route's list */
+    int has_slot;
+    int waiting;
+    struct pconn *wait_next;
 
     /* tcp: who has ended its side */
     int down_eof, up_eof;
@@ -71,10 +82,26 @@ struct pconn {
     size_t in_len, in_cap;
     size_t req_len;  /* bytes of the request being served */
     int req_head;    /* HEAD: the response has no body */
-    int idempotent;  /* GET, HEAD, OPTIONS, PUT, DELETE, TRACE: safe to send again */
     int client_keep; /* the client wants keep-alive */
-    uint8_t *ureq;   /* the request as sent upstream (heap) */
+    uint8_t *ureq;   /* the request's head as sent upstream (heap) */
     size_t ureq_len;
+    int in_request;  /* a request is being served (limits, access log) */
+    int idempotent;  /* GET, HEAD, OPTIONS, PUT, DELETE, TRACE: may be retried */
+    int upgrade;     /* the request asks for an upgrade (websocket) */
+    int expect;      /* the request has "expect: 100-continue" */
+    int req_chunked; /* the request body: chunked, or req_left bytes */
+    uint64_t req_left;
+    struct http1_chunks req_chunks;
+    int req_body_done;
+    uint64_t body_sent; /* request body bytes sent upstream on this attempt */
+    uint64_t bytes_out; /* response bytes to the client */
+    uint64_t t_request; /* when the request's head was read */
+    uint64_t t_head;    /* when the response's head came */
+    int status;         /* the response's, for the access log */
+    struct trace trace;
+    char request_id[65];
+    char method[17];
+    char *path;                       /* heap, for the access log; NULL when off */
     uint8_t head[HTTP1_HEADER_BYTES]; /* response head while it comes in */
     size_t head_len;
     int head_done;
@@ -108,6 +135,17 @@ void pconn_reply(struct pconn *c, int status, const char *reason, const char *wh
 void pconn_request_timer(struct pconn *c);
 /* Picks an endpoint and connects to it (or takes a pooled connection). */
 void pconn_start_attempt(struct pconn *c);
+/* After a failure: 1 when the route's attempts and retry budget allow
+ * another attempt (the budget is spent, the retry counted), else 0 (a
+ * refusal of the budget counted). */
+int pconn_retry_allowed(struct pconn *c);
+/* The next attempt, after a jittered backoff; c has no upstream. */
+void pconn_retry_start(struct pconn *c);
+/* Limits: takes a slot of the route (1), or queues c for one (0), or
+ * neither when the route is full (-1: overloaded). A queued connection
+ * gets phttp_dispatch when a slot frees. */
+int pconn_slot_take(struct pconn *c);
+void pconn_slot_give(struct pconn *c);
 /* The upstream failed or ended (err: UV_EOF or an error). */
 void pconn_up_failed(struct pconn *c, ssize_t err);
 
@@ -129,6 +167,14 @@ void phttp_next_request(struct pconn *c);
 void phttp_down_bytes(struct pconn *c, const uint8_t *p, size_t n);
 void phttp_up_bytes(struct pconn *c, const uint8_t *p, size_t n);
 void phttp_up_failed(struct pconn *c, ssize_t err);
+/* The request holds a slot: on to an endpoint. */
+void phttp_dispatch(struct pconn *c);
+/* The request ends (once): its slot freed, its access log line written. */
+void phttp_request_end(struct pconn *c);
+/* The upstream is ready for the request: its head, then its body. */
+void phttp_upstream_ready(struct pconn *c);
+/* The client may be read: waiting for a request, or streaming its body. */
+int phttp_wants_down(struct pconn *c);
 
 /* proxy_tcp.c */
 void ptcp_start(struct pconn *c);

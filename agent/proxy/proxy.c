@@ -36,6 +36,7 @@ void proxy_route_unref(struct proxy_route *rt)
 {
     if (--rt->refs > 0)
         return;
+    pconn_route_release(rt);
     bal_release(&rt->bal);
     free(rt->addrs);
     free(rt);
@@ -168,6 +169,7 @@ static struct proxy_route *add_route(struct proxy *p, const struct route *r)
     rt->refs = 1;
     bal_cfg_route(&bc, r);
     bal_init(&rt->bal, &bc, randombytes_random() | (uint64_t)randombytes_random() << 32);
+    pconn_route_init(rt);
     rt->next = p->routes;
     p->routes = rt;
     return rt;
@@ -197,6 +199,7 @@ static void sync_routes(struct proxy *p)
             rt->r = w.r[i]; /* connections read the fields at each request */
             bal_cfg_route(&bc, &rt->r);
             rt->bal.cfg = bc;
+            pconn_route_changed(rt);
             log_info("proxy", "route %s: changed", rt->r.name);
         }
         listen_route(rt);
@@ -262,6 +265,7 @@ void proxy_route_refresh(struct proxy *p, struct proxy_route *rt)
     free(rt->addrs);
     rt->addrs = addrs;
     free(eps);
+    pconn_pool_prune(rt);
 }
 
 /* Requests of each route since the last tick (and what is in flight)

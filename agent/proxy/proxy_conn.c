@@ -8,6 +8,8 @@
  * x-troupe-reason header (no-endpoints, connect-failed, timeout,
  * upstream-reset, bad-response). What the bytes mean is proxy_http.c's or
  * proxy_tcp.c's; idle upstream connections are proxy_pool.c's. */
+#include <arpa/inet.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,7 @@ static void release(struct pconn *c)
     proxy_route_unref(c->rt);
     free(c->in);
     free(c->ureq);
+    free(c->path);
     free(c);
 }
 
@@ -98,6 +101,9 @@ void pconn_close(struct pconn *c)
     c->state = PS_DONE;
     pconn_ep_end(c, 1); /* the client went away, or the exchange ended: not the endpoint's fault */
     pconn_detach_up(c, 0);
+    if (c->is_http)
+        phttp_request_end(c);
+    pconn_slot_give(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -109,6 +115,7 @@ void pconn_close(struct pconn *c)
     close_handle((uv_handle_t *)&c->down);
     close_handle((uv_handle_t *)&c->ctimer);
     close_handle((uv_handle_t *)&c->rtimer);
+    close_handle((uv_handle_t *)&c->itimer);
 }
 
 void pconn_abort(struct pconn *c)
@@ -118,7 +125,7 @@ void pconn_abort(struct pconn *c)
 
 void pconn_resume_down(struct pconn *c)
 {
-    if (c->closing || c->down_eof || (c->is_http ? c->state != PS_IDLE : c->state != PS_STREAM))
+    if (c->closing || c->down_eof || (c->is_http ? !phttp_wants_down(c) : c->state != PS_STREAM))
         return;
     if (c->up && c->up->h.write_queue_size > PCONN_QUEUE_HIGH)
         return;
@@ -193,6 +200,7 @@ void pconn_send_down(struct pconn *c, const void *data, size_t len)
         return;
     }
     c->pending_writes++;
+    c->bytes_out += len;
     if (c->down.write_queue_size > PCONN_QUEUE_HIGH && c->up)
         uv_read_stop((uv_stream_t *)&c->up->h);
 }
@@ -222,19 +230,65 @@ void pconn_reply(struct pconn *c, int status, const char *reason, const char *wh
                        : status == 502 ? "Bad Gateway"
                        : status == 413 ? "Content Too Large"
                        : status == 404 ? "Not Found"
+                       : status == 431 ? "Request Header Fields Too Large"
+                       : status == 501 ? "Not Implemented"
+                       : status == 505 ? "HTTP Version Not Supported"
+                       : status == 414 ? "URI Too Long"
                                        : "Bad Request";
     char body[256];
     int bl = snprintf(body, sizeof(body), "%s: route %s\n", why, c->rt->r.name);
-    int n = snprintf(buf, sizeof(buf),
-                     "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n"
-                     "x-troupe-reason: %s\r\n%s\r\n%s",
-                     status, text, bl, reason, keep ? "" : "connection: close\r\n", body);
+    int n =
+        snprintf(buf, sizeof(buf),
+                 "HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n"
+                 "x-troupe-reason: %s\r\nx-troupe-attempts: %u\r\n%s\r\n%s",
+                 status, text, bl, reason, c->attempts, keep ? "" : "connection: close\r\n", body);
 
     phttp_count_status(c, status);
     pconn_send_down(c, buf, (size_t)n);
     c->sent_any = 1;
+    c->status = status;
     if (!keep)
         c->close_after = 1;
+    if (c->is_http)
+        phttp_request_end(c);
+}
+
+/* ---- retries, with a budget and a jittered backoff ---- */
+
+static void on_backoff(uv_timer_t *t)
+{
+    struct pconn *c = t->data;
+
+    if (c->state == PS_BACKOFF && !c->closing)
+        pconn_start_attempt(c);
+}
+
+int pconn_retry_allowed(struct pconn *c)
+{
+    struct proxy_route *rt = c->rt;
+
+    if (c->attempts >= rt->r.attempts)
+        return 0;
+    if (!rbudget_retry(&rt->budget, proxy_now(rt->p))) {
+        rt->budget_exhausted++;
+        return 0;
+    }
+    rt->retries++;
+    return 1;
+}
+
+void pconn_retry_start(struct pconn *c)
+{
+    struct proxy_route *rt = c->rt;
+    /* full jitter: a random wait up to backoff_ms, doubled per attempt made */
+    uint64_t ceiling = (uint64_t)rt->r.backoff_ms << (c->attempts > 1 ? c->attempts - 1 : 0);
+
+    c->state = PS_BACKOFF;
+    if (ceiling == 0) {
+        pconn_start_attempt(c);
+        return;
+    }
+    uv_timer_start(&c->ctimer, on_backoff, randombytes_uniform((uint32_t)ceiling + 1), 0);
 }
 
 static void attempt_failed(struct pconn *c)
@@ -243,9 +297,8 @@ static void attempt_failed(struct pconn *c)
     pconn_ep_end(c, 0);
     uv_timer_stop(&c->ctimer);
     pconn_detach_up(c, 0);
-    if (c->attempts < c->rt->r.attempts) {
-        c->rt->retries++;
-        pconn_start_attempt(c);
+    if (pconn_retry_allowed(c)) {
+        pconn_retry_start(c);
     } else if (c->is_http) {
         uv_timer_stop(&c->rtimer);
         c->state = PS_DONE;
@@ -270,6 +323,13 @@ static void on_rtimeout(uv_timer_t *t)
     if (c->closing)
         return;
     c->rt->timeouts++;
+    if (c->waiting) {
+        /* still waiting for a slot: out of the line, the answer says why */
+        c->state = PS_DONE;
+        pconn_slot_give(c);
+        pconn_reply(c, 503, "overloaded", "the route's requests stayed at their limit", 0);
+        return;
+    }
     pconn_ep_end(c, 0);
     pconn_detach_up(c, 0);
     uv_timer_stop(&c->ctimer);
@@ -291,8 +351,7 @@ static void upstream_ready(struct pconn *c)
     c->t_connected = proxy_now(c->rt->p);
     c->state = PS_STREAM;
     if (c->is_http) {
-        pconn_send_up(c, c->ureq, c->ureq_len);
-        pconn_resume_up(c);
+        phttp_upstream_ready(c);
     } else {
         pconn_resume_up(c);
         pconn_resume_down(c);
@@ -323,9 +382,11 @@ static void no_endpoints(struct pconn *c)
         pconn_close(c);
         return;
     }
-    pconn_reply(c, 503, "no-endpoints", "no passing instance", c->client_keep);
-    if (c->client_keep && !c->closing)
-        phttp_next_request(c); /* the next request may follow on the same connection */
+    /* the client may send its next request on the same connection, once
+     * this one's body (not read) is out of the way: only without one */
+    pconn_reply(c, 503, "no-endpoints", "no passing instance", c->client_keep && c->req_body_done);
+    if (c->client_keep && c->req_body_done && !c->closing)
+        phttp_next_request(c);
 }
 
 void pconn_hold_begin(struct pconn *c)
@@ -378,6 +439,7 @@ void pconn_start_attempt(struct pconn *c)
     c->ep_busy = 1;
     proxy_route_busy(rt, 1);
     c->t_start = now;
+    c->body_sent = 0;
     if (c->is_http && !c->no_pool && (u = ppool_take(rt, c->ep_key))) {
         u->c = c;
         u->reused = 1;
@@ -419,6 +481,7 @@ static void up_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
     if (c && !c->closing && c->up == u) {
         if (n > 0) {
+            c->last_io = uv_now(s->loop);
             u->got_bytes = 1;
             if (!c->is_http)
                 pconn_send_down(c, buf->base, (size_t)n);
@@ -436,6 +499,7 @@ static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     struct pconn *c = s->data;
 
     if (n > 0 && !c->closing) {
+        c->last_io = uv_now(s->loop);
         if (c->is_http)
             phttp_down_bytes(c, (const uint8_t *)buf->base, (size_t)n);
         else
@@ -450,6 +514,135 @@ static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     free(buf->base);
 }
+
+/* ---- limits ---- */
+
+int pconn_slot_take(struct pconn *c)
+{
+    struct proxy_route *rt = c->rt;
+
+    if (c->has_slot)
+        return 1;
+    if (rt->active < rt->r.max_requests) {
+        rt->active++;
+        c->has_slot = 1;
+        return 1;
+    }
+    if (!c->is_http || rt->n_waiting >= rt->r.max_pending) {
+        rt->overloaded++;
+        return -1;
+    }
+    c->waiting = 1;
+    c->state = PS_WAIT;
+    c->wait_next = NULL;
+    if (rt->wait_tail)
+        rt->wait_tail->wait_next = c;
+    else
+        rt->wait_head = c;
+    rt->wait_tail = c;
+    rt->n_waiting++;
+    return 0;
+}
+
+static void wait_unlink(struct pconn *c)
+{
+    struct proxy_route *rt = c->rt;
+    struct pconn **pp = &rt->wait_head, *prev = NULL;
+
+    while (*pp && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->wait_next;
+    }
+    if (*pp) {
+        *pp = c->wait_next;
+        if (rt->wait_tail == c)
+            rt->wait_tail = prev;
+        rt->n_waiting--;
+    }
+    c->waiting = 0;
+    c->wait_next = NULL;
+}
+
+void pconn_slot_give(struct pconn *c)
+{
+    struct proxy_route *rt = c->rt;
+    struct pconn *next;
+
+    if (c->waiting)
+        wait_unlink(c);
+    if (!c->has_slot)
+        return;
+    c->has_slot = 0;
+    rt->active--;
+    /* the first waiting request takes the slot */
+    while ((next = rt->wait_head) && rt->active < rt->r.max_requests) {
+        wait_unlink(next);
+        rt->active++;
+        next->has_slot = 1;
+        phttp_dispatch(next);
+    }
+}
+
+/* ---- idle timeout ---- */
+
+static void on_itimeout(uv_timer_t *t)
+{
+    struct pconn *c = t->data;
+    uint64_t now = uv_now(t->loop), idle = c->rt->r.idle_ms;
+    int busy = c->is_http && c->state != PS_IDLE; /* a request's own timeout governs */
+
+    if (c->closing)
+        return;
+    if (!busy && now >= c->last_io + idle) {
+        c->rt->idle_closed++;
+        pconn_close(c);
+        return;
+    }
+    uv_timer_start(t, on_itimeout, busy ? idle : c->last_io + idle - now, 0);
+}
+
+static void peer_name(struct pconn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+
+    c->peer[0] = '\0';
+    if (uv_tcp_getpeername(&c->down, (struct sockaddr *)&ss, &len) < 0)
+        return;
+    if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer, sizeof(c->peer));
+    else if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer, sizeof(c->peer));
+}
+
+void pconn_route_init(struct proxy_route *rt)
+{
+    rbudget_init(&rt->budget, rt->r.budget_percent, rt->r.budget_per_s);
+    randombytes_buf(&rt->rng, sizeof(rt->rng));
+}
+
+void pconn_route_changed(struct proxy_route *rt)
+{
+    rt->budget.percent = rt->r.budget_percent;
+    rt->budget.per_s = rt->r.budget_per_s;
+    /* a raised limit lets waiting requests in */
+    while (rt->wait_head && rt->active < rt->r.max_requests) {
+        struct pconn *next = rt->wait_head;
+        wait_unlink(next);
+        rt->active++;
+        next->has_slot = 1;
+        phttp_dispatch(next);
+    }
+}
+
+void pconn_route_release(struct proxy_route *rt)
+{
+    if (rt->access_log)
+        fclose(rt->access_log);
+    rt->access_log = NULL;
+}
+
+/* ---- accepting ---- */
 
 void pconn_accept(struct proxy_route *rt)
 {
@@ -468,8 +661,9 @@ void pconn_accept(struct proxy_route *rt)
     uv_tcp_init(loop, &c->down);
     uv_timer_init(loop, &c->ctimer);
     uv_timer_init(loop, &c->rtimer);
-    c->down.data = c->ctimer.data = c->rtimer.data = c;
-    c->open_handles = 3;
+    uv_timer_init(loop, &c->itimer);
+    c->down.data = c->ctimer.data = c->rtimer.data = c->itimer.data = c;
+    c->open_handles = 4;
     c->next = p->conns;
     if (p->conns)
         p->conns->prev = c;
@@ -480,10 +674,18 @@ void pconn_accept(struct proxy_route *rt)
         return;
     }
     uv_tcp_nodelay(&c->down, 1);
+    c->last_io = uv_now(loop);
+    uv_timer_start(&c->itimer, on_itimeout, rt->r.idle_ms, 0);
     if (c->is_http) {
+        peer_name(c);
         c->state = PS_IDLE;
         pconn_resume_down(c);
         return;
     }
+    if (pconn_slot_take(c) < 0) {
+        pconn_close(c); /* tcp over its limit: closed at once */
+        return;
+    }
+    rbudget_request(&rt->budget, uv_now(loop));
     ptcp_start(c);
 }

@@ -10,9 +10,12 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <stdio.h>
+
 #include "agent/metrics.h"
 #include "core/balance.h"
 #include "core/codec.h"
+#include "core/retry_budget.h"
 #include "core/route.h"
 
 #define PROXY_VERSIONS_MAX 16 /* versions counted apart per route; more count with the last */
@@ -62,8 +65,21 @@ struct proxy_route {
        last publish the request-milliseconds in flight and the requests */
     uint32_t inflight;
     uint64_t busy_at_ms, busy_area_ms, pub_requests;
-    /* counters */
+    /* limits (proxy_conn.c): requests (http) or connections (tcp) in
+     * flight, and the http requests waiting for one of them to end */
+    uint32_t active;
+    uint32_t n_waiting;
+    struct pconn *wait_head, *wait_tail;
+    struct rbudget budget; /* retries (proxy_conn.c) */
+    uint64_t rng;          /* splitmix64 state: trace and request ids (proxy_http.c) */
+    FILE *access_log;      /* open on r.access_log once a request ends (proxy_http.c) */
+    char access_log_path[ROUTE_PATH_MAX + 1];
+    /* counters, for /metrics: retries is troupe_proxy_retries_total,
+     * budget_exhausted troupe_proxy_retry_budget_exhausted_total (a retry
+     * the budget refused), overloaded troupe_proxy_overloaded_total (503
+     * overloaded, or a tcp connection closed at once) */
     uint64_t conns, requests, no_endpoints, connect_failures, retries, timeouts;
+    uint64_t budget_exhausted, overloaded, idle_closed;
     uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
     uint64_t used_mark; /* requests + conns at the last tick (proxy.c: idle time) */
     struct proxy_stats st;
@@ -144,6 +160,15 @@ void pconn_hold_begin(struct pconn *c);
  * else the proxy answers 503 with x-troupe-reason: reason (http) or
  * closes (tcp). */
 void pconn_hold_end(struct pconn *c, const char *reason);
+/* A new route (its retry budget), a route whose fields changed, and a
+ * route's memory going (its access log closed). */
+void pconn_route_init(struct proxy_route *rt);
+void pconn_route_changed(struct proxy_route *rt);
+void pconn_route_release(struct proxy_route *rt);
+/* Closes the idle upstream connections of endpoints the route no longer
+ * has (after a catalog change): a leaving endpoint gets no new requests,
+ * while the requests it has finish on their own connections. */
+void pconn_pool_prune(struct proxy_route *rt);
 /* Closes a connection now (at stop). */
 void pconn_abort(struct pconn *c);
 struct pconn *pconn_next(struct pconn *c);

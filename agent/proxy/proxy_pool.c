@@ -89,3 +89,16 @@ void pconn_detach_up(struct pconn *c, int keep)
     }
     ppool_close_up(u);
 }
+
+void pconn_pool_prune(struct proxy_route *rt)
+{
+    struct pup *u = rt->idle, *next;
+
+    for (; u; u = next) {
+        next = u->next;
+        if (bal_find(&rt->bal, u->key) < 0) {
+            pool_unlink(u);
+            ppool_close_up(u);
+        }
+    }
+}
