@@ -4,6 +4,7 @@ the proxy's http tests, on every address:
   GET /            NAME and a newline
   GET /headers     the request's headers as a JSON object (lowercase names)
   GET /hang        never answers
+  GET|POST /flaky  503 from web-2, NAME from the others
   GET /slow?ms=N   NAME after N ms
   PUT|POST /upload reads the body (content-length or chunked, as it
                    streams) and answers {"bytes": N}
@@ -56,6 +57,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path == "/headers":
             h = {k.lower(): v for k, v in self.headers.items()}
             self.answer(200, json.dumps(h).encode(), "application/json")
+        elif url.path == "/flaky" and NAME == "web-2":
+            self.answer(503, b"flaky\n")
         elif url.path == "/hang":
             time.sleep(600)
         elif url.path == "/slow":
@@ -109,6 +112,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         n = self.read_body()
+        if self.path == "/flaky" and NAME == "web-2":
+            self.answer(503, b"flaky\n")
+            return
         self.answer(200, json.dumps({"bytes": n, "name": NAME}).encode(), "application/json")
 
     do_POST = do_PUT

@@ -4,7 +4,9 @@
                  101, bytes echoed, the end of our side passed on; "ok"
   tcp PORT       a tcp round trip with half-close: 100000 bytes sent, our
                  side ended, the answer read to its end; prints it
-  load PORT N    N keep-alive GETs one after another; prints a JSON object:
+  load PORT N [METHOD PATH]
+                 N keep-alive requests one after another (GET /, or
+                 METHOD PATH with a small body); prints a JSON object:
                  statuses, attempts (a histogram of x-troupe-attempts),
                  errors"""
 import http.client
@@ -56,14 +58,14 @@ def tcp(port):
     print(out.decode().strip())
 
 
-def load(port, n):
+def load(port, n, method="GET", path="/"):
     out = {"statuses": {}, "attempts": {}, "errors": 0}
     conn = None
     for _ in range(n):
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("GET", "/")
+            conn.request(method, path, body=None if method == "GET" else b"x" * 10)
             r = conn.getresponse()
             r.read()
             k = str(r.status)
@@ -84,4 +86,4 @@ if sys.argv[1] == "ws":
 elif sys.argv[1] == "tcp":
     tcp(int(sys.argv[2]))
 elif sys.argv[1] == "load":
-    load(int(sys.argv[2]), int(sys.argv[3]))
+    load(int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:6])

@@ -50,6 +50,9 @@ cli 1 route set "$TMP/web.json" || fail "route set web"
 echo '{"name": "lim", "service": "web", "port": 9102,
        "limits": {"max_requests": 1, "max_pending": 0}}' | cli 1 route set - ||
     fail "route set lim"
+# flaky: web-2's 503s must not eject it, so that POSTs meet them too
+echo '{"name": "flaky", "service": "web", "port": 9105,
+       "outlier": {"consecutive_failures": 1000}}' | cli 1 route set - || fail "route set flaky"
 # the steady load of the kill -9 runs on a route of its own: the slow
 # answers above would weigh in its balancer (peak-EWMA) for a minute
 echo "{\"name\": \"steady\", \"service\": \"web\", \"port\": 9104,
@@ -116,13 +119,36 @@ say "ok: half-close passed through the tcp route"
 
 say "a 50 MB chunked upload through the proxy"
 before=$(rss_peak_kb)
-out=$(head -c 52428800 /dev/zero | pcurl --max-time 120 -f -T - -H 'transfer-encoding: chunked' \
-    http://127.0.0.1:9101/upload) || fail "upload: $out"
+out=$(head -c 52428800 /dev/zero | pcurl -v --max-time 120 -f -T - \
+    -H 'transfer-encoding: chunked' -H 'expect: 100-continue' \
+    http://127.0.0.1:9101/upload 2>"$TMP/upload.err") || fail "upload: $out"
 after=$(rss_peak_kb)
 say "upload answered $out; agent peak RSS ${before} kB -> ${after} kB"
 [ "$(jq .bytes <<<"$out")" = 52428800 ] || fail "the endpoint got $(jq .bytes <<<"$out") bytes"
 [ $((after - before)) -lt 4096 ] || fail "peak RSS grew by $((after - before)) kB (limit 4096)"
-say "ok: 50 MB streamed, peak RSS +$((after - before)) kB"
+grep -q '^< HTTP/1.1 100 Continue' "$TMP/upload.err" ||
+    fail "no 100 Continue came back to the client's expect"
+say "ok: 50 MB streamed after a 100 Continue, peak RSS +$((after - before)) kB"
+
+say "retries on 503: web-2 answers /flaky with 503"
+wait_until 10 "the proxy answers on 9105" eval 'pcurl -f http://127.0.0.1:9105/ | grep -q web-'
+out=$(tool load 9105 40 GET /flaky)
+say "40 GET /flaky: $out"
+[ "$(jq '.statuses["200"] // 0' <<<"$out")" = 40 ] || fail "a GET got web-2's 503: $out"
+jq -e '.attempts["2"] > 0' <<<"$out" >/dev/null || fail "no GET went to web-2 first: $out"
+out=$(tool load 9105 40 POST /flaky)
+say "40 POST /flaky: $out"
+jq -e '.statuses["503"] > 0' <<<"$out" >/dev/null || fail "a POST was retried: $out"
+say "ok: GETs retried past the 503s, POSTs not"
+
+say "tcp: a second echo instance on a port where nothing listens"
+register echo-2 echo 8099
+wait_until 10 "two echo instances passing" eval '[ "$(passing_count 1 echo)" = 2 ]'
+for i in $(seq 1 20); do
+    out=$(tool tcp 9103)
+    [ "$out" = "got 100000 bytes" ] || fail "tcp round trip $i with a dead endpoint: $out"
+done
+say "ok: 20 tcp round trips, each retried past the dead endpoint when it was picked"
 
 say "kill -9 of web-2 under steady GETs"
 both() { # 100 requests served, by both instances
