@@ -24,13 +24,16 @@ backend() { # NAME PORT
     PID[$1]=$!
     say "backend $1 on 10.77.0.1:$2 (pid ${PID[$1]})"
 }
-register() { # ID SERVICE PORT
+register() { # ID SERVICE PORT [VERSION]
     api 1 PUT /v1/agent/service/register -d "{\"name\": \"$2\", \"id\": \"$1\",
-        \"address\": \"10.77.0.1\", \"port\": $3,
+        \"address\": \"10.77.0.1\", \"port\": $3, \"version\": \"${4:-v1}\",
         \"checks\": [{\"id\": \"$1-ttl\", \"ttl\": \"300s\"}]}" >/dev/null || fail "register $1"
     api 1 PUT "/v1/agent/check/$1-ttl/pass" >/dev/null || fail "pass $1"
 }
 rss_peak_kb() { awk '/^VmHWM:/ {print $2}' "/proc/${PID[1]}/status"; }
+# the RSS bound holds for a plain build: AddressSanitizer's quarantine
+# keeps freed buffers, valgrind has its own heap
+plain_bin() { ldd "$BIN" >/dev/null 2>&1 && ! ldd "$BIN" | grep -q libasan; }
 
 backend web-1 8081
 backend web-2 8082
@@ -40,6 +43,9 @@ PID[tcp]=$!
 register web-1 web 8081
 register web-2 web 8082
 register echo-1 echo 8090
+# service flaky: web-1's and web-2's backends again, as versions v1 and v2
+register flaky-1 flaky 8081 v1
+register flaky-2 flaky 8082 v2
 wait_until 10 "two web instances passing" eval '[ "$(passing_count 1 web)" = 2 ]'
 
 cat >"$TMP/web.json" <<JSON
@@ -50,8 +56,9 @@ cli 1 route set "$TMP/web.json" || fail "route set web"
 echo '{"name": "lim", "service": "web", "port": 9102,
        "limits": {"max_requests": 1, "max_pending": 0}}' | cli 1 route set - ||
     fail "route set lim"
-# flaky: web-2's 503s must not eject it, so that POSTs meet them too
-echo '{"name": "flaky", "service": "web", "port": 9105,
+# flaky: every request goes to v2 (web-2) first, a retry to v1; web-2's
+# 503s must not eject it, so that every request meets them
+echo '{"name": "flaky", "service": "flaky", "port": 9105, "split": {"v2": 100},
        "outlier": {"consecutive_failures": 1000}}' | cli 1 route set - || fail "route set flaky"
 # the steady load of the kill -9 runs on a route of its own: the slow
 # answers above would weigh in its balancer (peak-EWMA) for a minute
@@ -125,20 +132,25 @@ out=$(head -c 52428800 /dev/zero | pcurl -v --max-time 120 -f -T - \
 after=$(rss_peak_kb)
 say "upload answered $out; agent peak RSS ${before} kB -> ${after} kB"
 [ "$(jq .bytes <<<"$out")" = 52428800 ] || fail "the endpoint got $(jq .bytes <<<"$out") bytes"
-[ $((after - before)) -lt 4096 ] || fail "peak RSS grew by $((after - before)) kB (limit 4096)"
+if plain_bin; then
+    [ $((after - before)) -lt 4096 ] || fail "peak RSS grew by $((after - before)) kB (limit 4096)"
+else
+    say "(a sanitized or wrapped agent: its RSS is not checked)"
+fi
 grep -q '^< HTTP/1.1 100 Continue' "$TMP/upload.err" ||
     fail "no 100 Continue came back to the client's expect"
 say "ok: 50 MB streamed after a 100 Continue, peak RSS +$((after - before)) kB"
 
-say "retries on 503: web-2 answers /flaky with 503"
-wait_until 10 "the proxy answers on 9105" eval 'pcurl -f http://127.0.0.1:9105/ | grep -q web-'
+say "retries on 503: web-2 (v2, where every request goes first) answers /flaky with 503"
+wait_until 10 "the proxy answers on 9105" eval 'pcurl -f http://127.0.0.1:9105/ | grep -q web-2'
 out=$(tool load 9105 40 GET /flaky)
 say "40 GET /flaky: $out"
-[ "$(jq '.statuses["200"] // 0' <<<"$out")" = 40 ] || fail "a GET got web-2's 503: $out"
-jq -e '.attempts["2"] > 0' <<<"$out" >/dev/null || fail "no GET went to web-2 first: $out"
-out=$(tool load 9105 40 POST /flaky)
-say "40 POST /flaky: $out"
-jq -e '.statuses["503"] > 0' <<<"$out" >/dev/null || fail "a POST was retried: $out"
+[ "$out" = '{"attempts": {"2": 40}, "errors": 0, "statuses": {"200": 40}}' ] ||
+    fail "GETs not retried past web-2's 503 on the second try: $out"
+out=$(tool load 9105 20 POST /flaky)
+say "20 POST /flaky: $out"
+[ "$out" = '{"attempts": {"1": 20}, "errors": 0, "statuses": {"503": 20}}' ] ||
+    fail "POSTs with a body retried, or not answered web-2's 503: $out"
 say "ok: GETs retried past the 503s, POSTs not"
 
 say "tcp: a second echo instance on a port where nothing listens"
