@@ -91,7 +91,11 @@ ip netns exec "$NS" $CPU_SRV "$BIN" agent --node bench --bind 127.0.0.1:7420 --d
 PIDS+=($!)
 up() { in_ns curl -sf -o /dev/null --max-time 1 "$1"; }
 for i in $(seq 1 50); do up http://127.0.0.1:7421/v1/self && break; sleep 0.1; done
-in_ns curl -sf -X PUT http://127.0.0.1:7421/v1/agent/service/register -d \
+# writes need the agent's management token
+for i in $(seq 1 50); do [ -s "$TMP/agent/acl/management-token" ] && break; sleep 0.1; done
+export TROUPE_TOKEN=$(cat "$TMP/agent/acl/management-token" 2>/dev/null)
+in_ns curl -sf -X PUT -H "X-Troupe-Token: $TROUPE_TOKEN" \
+    http://127.0.0.1:7421/v1/agent/service/register -d \
     "{\"name\": \"web\", \"id\": \"web-1\", \"address\": \"127.0.0.1\", \"port\": $BACKEND}" \
     >/dev/null || { echo "proxy: cannot register the backend"; cat "$TMP/agent.log"; exit 2; }
 echo "{\"service\": \"web\", \"port\": $TROUPE}" |
