@@ -84,7 +84,7 @@ struct pconn {
     int req_head;    /* HEAD: the response has no body */
     int client_keep; /* the client wants keep-alive */
     uint8_t *ureq;   /* the request's head as sent upstream (heap) */
-    size_t ureq_len;
+    size_t ureq_len, ureq_cap;
     int in_request;  /* a request is being served (limits, access log) */
     int idempotent;  /* GET, HEAD, OPTIONS, PUT, DELETE, TRACE: may be retried */
     int upgrade;     /* the request asks for an upgrade (websocket) */
@@ -115,6 +115,12 @@ struct pconn {
     int up_reusable;    /* the upstream connection may go back to the pool */
     int close_after;    /* close the client once what is queued is written */
     int pending_writes; /* writes to the client not yet called back */
+    /* while one read of the upstream is handled, what goes to the client
+     * gathers here and leaves in one write (a response's head and body in
+     * one system call) */
+    int corked;
+    uint8_t *out; /* heap, out_len of out_cap, kept between responses */
+    size_t out_len, out_cap;
 };
 
 /* proxy_conn.c */
@@ -125,6 +131,8 @@ void pconn_close(struct pconn *c);
 void pconn_ep_end(struct pconn *c, int ok);
 void pconn_resume_down(struct pconn *c);
 void pconn_resume_up(struct pconn *c);
+/* Reads the upstream connection (its one read callback, in use or idle). */
+void pconn_read_up(struct pup *u);
 /* Queue bytes to the client / to the endpoint, with backpressure. */
 void pconn_send_down(struct pconn *c, const void *data, size_t len);
 void pconn_send_up(struct pconn *c, const void *data, size_t len);
@@ -154,6 +162,9 @@ void pconn_up_failed(struct pconn *c, ssize_t err);
 struct pup *ppool_take(struct proxy_route *rt, const char *key);
 /* Closes an upstream connection (freed in its close callback). */
 void ppool_close_up(struct pup *u);
+/* An upstream connection that serves no one was read (n: bytes, or an
+ * error or UV_EOF): dropped, out of the pool. */
+void ppool_idle_read(struct pup *u, ssize_t n);
 /* The connection lets go of its upstream: into the pool when keep and
  * the route has room, else closed. */
 void pconn_detach_up(struct pconn *c, int keep);

@@ -38,12 +38,17 @@ int pconn_has_upstream(const struct pconn *c)
     return c->up != NULL;
 }
 
+/* Every read of the loop goes to one buffer: libuv calls the read
+ * callback before it asks for a buffer again, and the callbacks copy what
+ * they keep (into a write, or a connection's input), so no read needs a
+ * malloc and a free of its own. One per thread, for a loop per thread. */
+static _Thread_local char read_buf[PCONN_READ_BYTES];
+
 void pconn_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     (void)h;
     (void)hint;
-    buf->base = malloc(PCONN_READ_BYTES);
-    buf->len = buf->base ? PCONN_READ_BYTES : 0;
+    *buf = uv_buf_init(read_buf, sizeof(read_buf));
 }
 
 void pconn_shutdown_cb(uv_shutdown_t *r, int status)
@@ -58,6 +63,7 @@ static void release(struct pconn *c)
     free(c->in);
     free(c->ureq);
     free(c->path);
+    free(c->out);
     free(c);
 }
 
@@ -138,7 +144,12 @@ void pconn_resume_up(struct pconn *c)
         return;
     if (c->down.write_queue_size > PCONN_QUEUE_HIGH)
         return;
-    uv_read_start((uv_stream_t *)&c->up->h, pconn_alloc_cb, up_read_cb);
+    pconn_read_up(c->up);
+}
+
+void pconn_read_up(struct pup *u)
+{
+    uv_read_start((uv_stream_t *)&u->h, pconn_alloc_cb, up_read_cb);
 }
 
 static void write_cb(uv_write_t *w, int status)
@@ -195,6 +206,16 @@ void pconn_send_down(struct pconn *c, const void *data, size_t len)
 {
     if (c->closing || len == 0)
         return;
+    if (c->corked) {
+        if (c->out_len + len > c->out_cap) {
+            c->out_cap = (c->out_len + len) * 2;
+            c->out = xrealloc(c->out, c->out_cap);
+        }
+        memcpy(c->out + c->out_len, data, len);
+        c->out_len += len;
+        c->bytes_out += len;
+        return;
+    }
     if (queue_write((uv_stream_t *)&c->down, c, NULL, data, len) < 0) {
         pconn_close(c);
         return;
@@ -203,6 +224,28 @@ void pconn_send_down(struct pconn *c, const void *data, size_t len)
     c->bytes_out += len;
     if (c->down.write_queue_size > PCONN_QUEUE_HIGH && c->up)
         uv_read_stop((uv_stream_t *)&c->up->h);
+}
+
+/* What gathered while corked goes to the client in one write. */
+static void flush_down(struct pconn *c)
+{
+    size_t n = c->out_len;
+
+    c->corked = 0;
+    c->out_len = 0;
+    if (c->closing)
+        return;
+    if (n) {
+        c->bytes_out -= n; /* counted once, by pconn_send_down */
+        pconn_send_down(c, c->out, n);
+    } else if (c->close_after && c->pending_writes == 0) {
+        pconn_close(c);
+    }
+    if (c->out_cap > PCONN_READ_BYTES) { /* a large head or body: not kept */
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
 }
 
 void pconn_send_up(struct pconn *c, const void *data, size_t len)
@@ -483,15 +526,19 @@ static void up_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (n > 0) {
             c->last_io = uv_now(s->loop);
             u->got_bytes = 1;
-            if (!c->is_http)
+            if (!c->is_http) {
                 pconn_send_down(c, buf->base, (size_t)n);
-            else if (!c->resp_complete)
+            } else if (!c->resp_complete) {
+                c->corked = 1;
                 phttp_up_bytes(c, (const uint8_t *)buf->base, (size_t)n);
+                flush_down(c);
+            }
         } else if (n < 0) {
             pconn_up_failed(c, n);
         }
+    } else if (!c) {
+        ppool_idle_read(u, n);
     }
-    free(buf->base);
 }
 
 static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -507,12 +554,13 @@ static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     } else if (n < 0 && !c->closing) {
         uv_read_stop(s);
         c->down_eof = 1;
-        if (c->is_http || n != UV_EOF)
+        if (c->is_http && n == UV_EOF && c->in_request && c->req_body_done)
+            c->client_keep = 0; /* the answer still goes out, then the close */
+        else if (c->is_http || n != UV_EOF)
             pconn_close(c);
         else
             ptcp_down_eof(c);
     }
-    free(buf->base);
 }
 
 /* ---- limits ---- */

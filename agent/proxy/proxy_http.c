@@ -167,11 +167,11 @@ static const char *request_id(struct pconn *c, const struct http1_req *q, int *m
  * forwarding and tracing headers written. */
 static void build_request(struct pconn *c, const struct http1_req *q, const struct http1_framing *f)
 {
-    size_t cap = 768 + q->target_len, len = 0, conn_len = 0, up_len = 0, xff_len = 0;
+    size_t cap = c->ureq_cap, len = 0, conn_len = 0, up_len = 0, xff_len = 0;
     const char *conn = http1_header(q->h, q->n_headers, "connection", &conn_len);
     const char *up = http1_header(q->h, q->n_headers, "upgrade", &up_len);
     const char *xff = http1_header(q->h, q->n_headers, "x-forwarded-for", &xff_len);
-    uint8_t *b = xmalloc(cap);
+    uint8_t *b = c->ureq; /* its room is kept from one request to the next */
     char line[160], tp[TRACE_HEADER_LEN + 1];
     int made, n;
     const char *rid = request_id(c, q, &made);
@@ -218,9 +218,9 @@ static void build_request(struct pconn *c, const struct http1_req *q, const stru
         append(&b, &len, &cap, line, (size_t)n);
     }
     append(&b, &len, &cap, "\r\n", 2);
-    free(c->ureq);
     c->ureq = b;
     c->ureq_len = len;
+    c->ureq_cap = cap;
 }
 
 static int idempotent(const char *m, size_t n)
@@ -314,8 +314,14 @@ int phttp_wants_down(struct pconn *c)
 {
     if (c->state == PS_IDLE)
         return 1;
-    /* streaming the request's body, with nothing of it left to pass on */
-    return c->state == PS_STREAM && c->in_request && !c->req_body_done && c->up && c->in_len == 0;
+    if (!c->in_request)
+        return 0;
+    /* the request's body: read when it can go on, with nothing of it left */
+    if (!c->req_body_done)
+        return c->state == PS_STREAM && c->up && c->in_len == 0;
+    /* else the client stays read (stopping and starting reads costs system
+     * calls per request): the next request may come early, or its end */
+    return c->in_len < HTTP1_HEADER_BYTES;
 }
 
 /* Passes on what the client sent of the request's body, up to its end;
@@ -345,8 +351,6 @@ static void pump_body(struct pconn *c)
     if (c->closing)
         return;
     consume(c, k);
-    if (c->req_body_done)
-        uv_read_stop((uv_stream_t *)&c->down);
 }
 
 void phttp_upstream_ready(struct pconn *c)
@@ -422,7 +426,6 @@ static void serve_request(struct pconn *c, struct http1_req *q, size_t hl,
 
     rt->requests++;
     rt->pub_requests++;
-    uv_read_stop((uv_stream_t *)&c->down);
     c->in_request = 1;
     c->t_request = proxy_now(rt->p);
     c->status = 0;
@@ -495,6 +498,8 @@ void phttp_try_request(struct pconn *c)
     if (c->ingress && ingress_route(c, &q, (size_t)n, &f) < 0)
         return;
     serve_request(c, &q, (size_t)n, &f);
+    if (!c->closing && !phttp_wants_down(c))
+        uv_read_stop((uv_stream_t *)&c->down);
 }
 
 /* The client's connection goes on to its next request. */
@@ -516,6 +521,12 @@ void phttp_down_bytes(struct pconn *c, const uint8_t *p, size_t n)
     append(&c->in, &c->in_len, &c->in_cap, p, n);
     if (c->state == PS_IDLE) {
         phttp_try_request(c);
+        return;
+    }
+    if (c->req_body_done) {
+        /* the next request, read once this one is over */
+        if (!phttp_wants_down(c))
+            uv_read_stop((uv_stream_t *)&c->down);
         return;
     }
     pump_body(c);
@@ -541,8 +552,8 @@ static void response_done(struct pconn *c)
     if (!keep) {
         c->state = PS_DONE;
         c->close_after = 1;
-        if (c->pending_writes == 0)
-            pconn_close(c);
+        if (c->pending_writes == 0 && !c->corked)
+            pconn_close(c); /* else once the writes are done */
         return;
     }
     phttp_next_request(c);

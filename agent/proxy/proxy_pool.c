@@ -1,7 +1,9 @@
 /* proxy_pool: each route's pool of idle upstream connections (http), kept
  * alive per endpoint when a response allows it, taken again by the next
- * request to the same endpoint. An idle connection that speaks or closes
- * is dropped. Not here: when a connection may be reused (proxy_http.c). */
+ * request to the same endpoint. An idle connection stays read, with the
+ * callback it has while in use (starting and stopping reads costs system
+ * calls per request); one that speaks or closes while idle is dropped. Not here: when a connection
+ * may be reused (proxy_http.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +35,12 @@ static void pool_unlink(struct pup *u)
     u->next = NULL;
 }
 
-/* An idle connection that speaks (or closes) is of no more use. */
-static void idle_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+void ppool_idle_read(struct pup *u, ssize_t n)
 {
-    struct pup *u = s->data;
-
-    free(buf->base);
     if (n == 0)
         return;
-    pool_unlink(u);
+    if (u->rt)
+        pool_unlink(u);
     ppool_close_up(u);
 }
 
@@ -51,7 +50,6 @@ struct pup *ppool_take(struct proxy_route *rt, const char *key)
         if (strcmp(u->key, key) != 0)
             continue;
         pool_unlink(u);
-        uv_read_stop((uv_stream_t *)&u->h);
         return u;
     }
     return NULL;
@@ -77,14 +75,15 @@ void pconn_detach_up(struct pconn *c, int keep)
         return;
     c->up = NULL;
     u->c = NULL;
-    uv_read_stop((uv_stream_t *)&u->h);
     if (keep && c->is_http && u->pending == 0 && u->h.write_queue_size == 0 && !rt->gone &&
         !rt->p->closing && rt->n_idle < PCONN_IDLE_MAX) {
         u->rt = rt;
         u->next = rt->idle;
         rt->idle = u;
         rt->n_idle++;
-        uv_read_start((uv_stream_t *)&u->h, pconn_alloc_cb, idle_read_cb);
+        /* it goes on being read (most often it already is: no system
+         * call), so that an endpoint that closes it is seen */
+        pconn_read_up(u);
         return;
     }
     ppool_close_up(u);

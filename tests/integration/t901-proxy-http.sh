@@ -60,10 +60,15 @@ echo '{"name": "lim", "service": "web", "port": 9102,
 # 503s must not eject it, so that every request meets them
 echo '{"name": "flaky", "service": "flaky", "port": 9105, "split": {"v2": 100},
        "outlier": {"consecutive_failures": 1000}}' | cli 1 route set - || fail "route set flaky"
-# the steady load of the kill -9 runs on a route of its own: the slow
-# answers above would weigh in its balancer (peak-EWMA) for a minute
-echo "{\"name\": \"steady\", \"service\": \"web\", \"port\": 9104,
-       \"access_log\": \"$TMP/steady.jsonl\"}" | cli 1 route set - || fail "route set steady"
+# the steady load of the kill -9 runs on a route of its own, split by
+# version: half of the requests go to web-2 (v2) first whatever its
+# latency (peak-EWMA alone would give sequential requests to the faster
+# instance), so after the kill they must be retried
+echo "{\"name\": \"steady\", \"service\": \"flaky\", \"port\": 9104,
+       \"split\": {\"v1\": 50, \"v2\": 50}, \"access_log\": \"$TMP/steady.jsonl\"}" |
+    cli 1 route set - || fail "route set steady"
+echo '{"name": "drain", "service": "web", "port": 9106}' | cli 1 route set - ||
+    fail "route set drain"
 echo '{"name": "echo", "service": "echo", "port": 9103, "protocol": "tcp"}' |
     cli 1 route set - || fail "route set echo"
 wait_until 10 "the proxy answers on 9101" eval 'pcurl -f http://127.0.0.1:9101/ | grep -q web-'
@@ -102,8 +107,11 @@ awk -v s="$secs" 'BEGIN {exit !(s >= 1.4 && s < 4)}' || fail "504 after ${secs}s
 say "ok: 504 after ${secs}s"
 
 say "a route at its limit (1 request, none pending) answers 503 overloaded at once"
+slows() { cat "$TMP"/backend-web-*.log | grep -c 'slow start'; }
+s0=$(slows)
 pcurl -o /dev/null 'http://127.0.0.1:9102/slow?ms=4000' &
 slow=$!
+wait_until 5 "the slow request holds the slot (a backend has it)" eval '[ "$(slows)" -gt "$s0" ]'
 overloaded() {
     pcurl -o /dev/null -D "$TMP/h503" -w '%{http_code} %{time_total}' http://127.0.0.1:9102/ \
         >"$TMP/o503"
@@ -164,8 +172,8 @@ say "ok: 20 tcp round trips, each retried past the dead endpoint when it was pic
 
 say "kill -9 of web-2 under steady GETs"
 both() { # 100 requests served, by both instances
-    [ "$(wc -l <"$TMP/steady.jsonl")" -ge 100 ] && grep -q web-1 "$TMP/steady.jsonl" &&
-        grep -q web-2 "$TMP/steady.jsonl"
+    [ "$(wc -l <"$TMP/steady.jsonl")" -ge 100 ] && grep -q flaky-1 "$TMP/steady.jsonl" &&
+        grep -q flaky-2 "$TMP/steady.jsonl"
 }
 wait_until 10 "the proxy answers on 9104" eval 'pcurl -f http://127.0.0.1:9104/ | grep -q web-'
 tool load 9104 400 >"$TMP/load.json" &
@@ -188,9 +196,8 @@ say "ok: no failed GET, $(jq '[.attempts | to_entries[] | select(.key != "1") | 
     <<<"$out") retried"
 
 say "drain: web-1 leaves the catalog with a request in flight"
-slows() { grep -c 'slow start' "$TMP/backend-web-1.log"; }
 s0=$(slows)
-pcurl -o "$TMP/drain.out" -w '%{http_code}' 'http://127.0.0.1:9104/slow?ms=2500' \
+pcurl -o "$TMP/drain.out" -w '%{http_code}' 'http://127.0.0.1:9106/slow?ms=2500' \
     >"$TMP/drain.code" &
 slow=$!
 wait_until 5 "web-1 has the request" eval '[ "$(slows)" -gt "$s0" ]'
