@@ -183,21 +183,34 @@ static void write_cb(uv_write_t *w, int status)
         pconn_resume_up(c);
 }
 
+/* Writes at once what the socket takes (uv_try_write: no request, no
+ * copy, and no change to the socket's poll state, which libuv would
+ * otherwise turn into an epoll_ctl per write); the rest is copied into a
+ * queued write. Returns 1 when a write was queued, 0 when all went out,
+ * -1 on error. */
 static int queue_write(uv_stream_t *to, struct pconn *c, struct pup *u, const void *data,
                        size_t len)
 {
-    struct wreq *r = xmalloc(sizeof(*r) + len);
-    uv_buf_t b;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int n = uv_try_write(to, &b, 1);
+    struct wreq *r;
 
+    if (n == (int)len)
+        return 0;
+    if (n < 0 && n != UV_EAGAIN)
+        return -1;
+    if (n < 0)
+        n = 0;
+    r = xmalloc(sizeof(*r) + len - (size_t)n);
     r->c = c;
     r->u = u;
-    memcpy(r->data, data, len);
-    b = uv_buf_init(r->data, (unsigned)len);
+    memcpy(r->data, (const char *)data + n, len - (size_t)n);
+    b = uv_buf_init(r->data, (unsigned)(len - (size_t)n));
     if (uv_write(&r->w, to, &b, 1, write_cb) < 0) {
         free(r);
         return -1;
     }
-    return 0;
+    return 1;
 }
 
 /* Queues bytes to the client; stops reading the upstream when the client's
@@ -216,11 +229,13 @@ void pconn_send_down(struct pconn *c, const void *data, size_t len)
         c->bytes_out += len;
         return;
     }
-    if (queue_write((uv_stream_t *)&c->down, c, NULL, data, len) < 0) {
+    switch (queue_write((uv_stream_t *)&c->down, c, NULL, data, len)) {
+    case -1:
         pconn_close(c);
         return;
+    case 1:
+        c->pending_writes++;
     }
-    c->pending_writes++;
     c->bytes_out += len;
     if (c->down.write_queue_size > PCONN_QUEUE_HIGH && c->up)
         uv_read_stop((uv_stream_t *)&c->up->h);
@@ -238,9 +253,9 @@ static void flush_down(struct pconn *c)
     if (n) {
         c->bytes_out -= n; /* counted once, by pconn_send_down */
         pconn_send_down(c, c->out, n);
-    } else if (c->close_after && c->pending_writes == 0) {
-        pconn_close(c);
     }
+    if (!c->closing && c->close_after && c->pending_writes == 0)
+        pconn_close(c);                  /* all went out at once */
     if (c->out_cap > PCONN_READ_BYTES) { /* a large head or body: not kept */
         free(c->out);
         c->out = NULL;
@@ -254,11 +269,13 @@ void pconn_send_up(struct pconn *c, const void *data, size_t len)
 
     if (c->closing || !u || len == 0)
         return;
-    if (queue_write((uv_stream_t *)&u->h, NULL, u, data, len) < 0) {
+    switch (queue_write((uv_stream_t *)&u->h, NULL, u, data, len)) {
+    case -1:
         pconn_up_failed(c, UV_EPIPE);
         return;
+    case 1:
+        u->pending++;
     }
-    u->pending++;
     if (u->h.write_queue_size > PCONN_QUEUE_HIGH)
         uv_read_stop((uv_stream_t *)&c->down);
 }
@@ -294,6 +311,8 @@ void pconn_reply(struct pconn *c, int status, const char *reason, const char *wh
         c->close_after = 1;
     if (c->is_http)
         phttp_request_end(c);
+    if (c->close_after && c->pending_writes == 0 && !c->corked)
+        pconn_close(c); /* all went out at once */
 }
 
 /* ---- retries, with a budget and a jittered backoff ---- */

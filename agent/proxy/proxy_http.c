@@ -561,35 +561,39 @@ static void response_done(struct pconn *c)
 
 /* The response head is in c->head (hl bytes): the client gets it without
  * hop-by-hop headers, with how many tries it took. */
-static void send_head(struct pconn *c, const struct http1_resp *r, size_t hl,
+static void send_head(struct pconn *c, const struct http1_resp *r, const uint8_t *head, size_t hl,
                       const struct http1_framing *f, int upgraded)
 {
-    size_t cap = hl + 256, len = 0;
-    uint8_t *b = xmalloc(cap);
-    const uint8_t *eol = memchr(c->head, '\n', hl);
-    char line[128];
-    int n;
+    const uint8_t *eol = memchr(head, '\n', hl);
+    char n[16];
+    const char *conn;
 
-    /* the status line, in our own version: an HTTP/1.0 endpoint's answer
-     * goes out as HTTP/1.1, framed by its length or by our close */
-    append(&b, &len, &cap, "HTTP/1.1", 8);
-    append(&b, &len, &cap, c->head + 8, (size_t)(eol - c->head) + 1 - 8);
+    /* pieces, gathered by the cork of the read that brought the head. The
+     * status line in our own version: an HTTP/1.0 endpoint's answer goes
+     * out as HTTP/1.1, framed by its length or by our close */
+    pconn_send_down(c, "HTTP/1.1", 8);
+    pconn_send_down(c, head + 8, (size_t)(eol - head) + 1 - 8);
     for (size_t i = 0; i < r->n_headers; i++) {
         const struct http1_header *h = &r->h[i];
         if (hop_by_hop(h->name, h->name_len) && !ieq(h->name, h->name_len, "content-length") &&
             !ieq(h->name, h->name_len, "transfer-encoding") &&
             !(upgraded && ieq(h->name, h->name_len, "upgrade")))
             continue;
-        append_header(&b, &len, &cap, h->name, h->name_len, h->value, h->value_len);
+        pconn_send_down(c, h->name, h->name_len);
+        pconn_send_down(c, ": ", 2);
+        pconn_send_down(c, h->value, h->value_len);
+        pconn_send_down(c, "\r\n", 2);
     }
     c->resp_framed = f->no_body || c->req_head || f->chunked || f->has_length;
-    n = snprintf(line, sizeof(line), "x-troupe-attempts: %u\r\n%s\r\n", c->attempts,
-                 upgraded                                               ? "connection: upgrade\r\n"
-                 : c->client_keep && c->resp_framed && c->req_body_done ? ""
-                                                                        : "connection: close\r\n");
-    append(&b, &len, &cap, line, (size_t)n);
-    pconn_send_down(c, b, len);
-    free(b);
+    conn = upgraded                                               ? "connection: upgrade\r\n"
+           : c->client_keep && c->resp_framed && c->req_body_done ? ""
+                                                                  : "connection: close\r\n";
+    n[0] = (char)('0' + c->attempts % 10); /* 1..5 */
+    pconn_send_down(c, "x-troupe-attempts: ", 19);
+    pconn_send_down(c, n, 1);
+    pconn_send_down(c, "\r\n", 2);
+    pconn_send_down(c, conn, strlen(conn));
+    pconn_send_down(c, "\r\n", 2);
     c->sent_any = 1;
 }
 
@@ -687,96 +691,115 @@ static void upgraded(struct pconn *c, const uint8_t *rest, size_t n)
     pconn_resume_up(c);
 }
 
+/* The response's head, when it is whole (hl bytes at h): interim ones
+ * are passed or dropped, an upgrade switches to bytes, a 502/503 may be
+ * retried; else the head goes to the client and the body follows. The
+ * bytes after the head are a and then b. */
+static void response_head(struct pconn *c, const struct http1_resp *r, const uint8_t *h, size_t hl,
+                          const struct http1_framing *f, const uint8_t *a, size_t an,
+                          const uint8_t *b, size_t bn)
+{
+    uint8_t *tmp;
+
+    if (r->status == 101 && c->upgrade) {
+        c->head_done = 1;
+        c->status = 101;
+        c->t_head = proxy_now(c->rt->p);
+        phttp_count_status(c, r->status);
+        pconn_ep_end(c, 1);
+        send_head(c, r, h, hl, f, 1);
+        tmp = xmalloc(an + bn + 1);
+        if (an)
+            memcpy(tmp, a, an);
+        if (bn)
+            memcpy(tmp + an, b, bn);
+        upgraded(c, tmp, an + bn);
+        free(tmp);
+        return;
+    }
+    if (r->status >= 100 && r->status < 200) {
+        /* an interim response: 100 goes to a client that expects it, the
+         * others are dropped; the final one follows (a may be in c->head,
+         * which the next head reuses: copied first) */
+        if (r->status == 100 && c->expect)
+            pconn_send_down(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        tmp = an ? xmemdup(a, an) : NULL;
+        c->head_len = 0;
+        if (an)
+            phttp_up_bytes(c, tmp, an);
+        free(tmp);
+        if (bn && !c->closing && c->up)
+            phttp_up_bytes(c, b, bn);
+        return;
+    }
+    if ((r->status == 502 || r->status == 503) && retry_request(c))
+        return;
+    c->head_done = 1;
+    c->status = r->status;
+    c->t_head = proxy_now(c->rt->p);
+    phttp_count_status(c, r->status);
+    pconn_ep_end(c, r->status < 500); /* the latency is the time to the head */
+    send_head(c, r, h, hl, f, 0);
+    c->up_reusable = reusable(r, f);
+    if (f->no_body || c->req_head || (f->has_length && !f->chunked && f->content_length == 0)) {
+        c->up_reusable = c->up_reusable && an == 0 && bn == 0;
+        response_done(c);
+        return;
+    }
+    c->resp_chunked = f->chunked;
+    memset(&c->chunks, 0, sizeof(c->chunks));
+    c->resp_has_length = f->has_length && !f->chunked;
+    c->body_left = f->content_length;
+    /* what came with the head, and what the rest of this read held */
+    if (an)
+        body_bytes(c, a, an);
+    if (bn && !c->resp_complete && !c->closing)
+        body_bytes(c, b, bn);
+}
+
 void phttp_up_bytes(struct pconn *c, const uint8_t *p, size_t n)
 {
     struct http1_limits lim = {HTTP1_HEADER_BYTES, SIZE_MAX / 2};
     struct http1_resp r;
     struct http1_framing f;
-    size_t take, rest;
-    uint8_t *tmp;
+    size_t take;
     long hl;
 
     if (c->head_done) {
         body_bytes(c, p, n);
         return;
     }
-    take = n < sizeof(c->head) - c->head_len ? n : sizeof(c->head) - c->head_len;
-    memcpy(c->head + c->head_len, p, take);
-    c->head_len += take;
     memset(&f, 0, sizeof(f));
-    hl = http1_parse_response_head(&r, c->head, c->head_len, 0, &lim, &f);
-    if (hl == 0 && c->head_len < sizeof(c->head))
-        return;
-    if (hl <= 0) {
-        pconn_ep_end(c, 0);
-        pconn_detach_up(c, 0);
-        c->state = PS_DONE;
-        uv_timer_stop(&c->rtimer);
-        pconn_reply(c, 502, "bad-response", "the endpoint's response is not HTTP/1.1", 0);
-        return;
+    if (c->head_len == 0) {
+        /* most often the head comes whole in one read: parsed where it is */
+        hl = http1_parse_response_head(&r, p, n, 0, &lim, &f);
+        if (hl == 0 && n < sizeof(c->head)) {
+            memcpy(c->head, p, n); /* the rest comes with the next reads */
+            c->head_len = n;
+            return;
+        }
+        if (hl > 0) {
+            response_head(c, &r, p, (size_t)hl, &f, p + hl, n - (size_t)hl, NULL, 0);
+            return;
+        }
+    } else {
+        take = n < sizeof(c->head) - c->head_len ? n : sizeof(c->head) - c->head_len;
+        memcpy(c->head + c->head_len, p, take);
+        c->head_len += take;
+        hl = http1_parse_response_head(&r, c->head, c->head_len, 0, &lim, &f);
+        if (hl == 0 && c->head_len < sizeof(c->head))
+            return;
+        if (hl > 0) {
+            response_head(c, &r, c->head, (size_t)hl, &f, c->head + hl, c->head_len - (size_t)hl,
+                          p + take, n - take);
+            return;
+        }
     }
-    rest = c->head_len - (size_t)hl;
-    if (r.status == 101 && c->upgrade) {
-        c->head_done = 1;
-        c->status = 101;
-        c->t_head = proxy_now(c->rt->p);
-        phttp_count_status(c, r.status);
-        pconn_ep_end(c, 1);
-        send_head(c, &r, (size_t)hl, &f, 1);
-        tmp = xmalloc(rest + (n - take) + 1);
-        memcpy(tmp, c->head + hl, rest);
-        memcpy(tmp + rest, p + take, n - take);
-        upgraded(c, tmp, rest + (n - take));
-        free(tmp);
-        return;
-    }
-    tmp = rest ? xmemdup(c->head + hl, rest) : NULL;
-    if (r.status >= 100 && r.status < 200) {
-        /* an interim response: 100 goes to a client that expects it, the
-         * others are dropped; the final one follows */
-        if (r.status == 100 && c->expect)
-            pconn_send_down(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        c->head_len = 0;
-        if (rest)
-            phttp_up_bytes(c, tmp, rest);
-        free(tmp);
-        if (take < n && !c->closing && c->up)
-            phttp_up_bytes(c, p + take, n - take);
-        return;
-    }
-    if ((r.status == 502 || r.status == 503) && retry_request(c)) {
-        free(tmp);
-        return;
-    }
-    c->head_done = 1;
-    c->status = r.status;
-    c->t_head = proxy_now(c->rt->p);
-    phttp_count_status(c, r.status);
-    pconn_ep_end(c, r.status < 500); /* the latency is the time to the head */
-    send_head(c, &r, (size_t)hl, &f, 0);
-    c->up_reusable = reusable(&r, &f);
-    if (f.no_body || c->req_head) {
-        free(tmp);
-        c->up_reusable = c->up_reusable && rest == 0 && take == n;
-        response_done(c);
-        return;
-    }
-    c->resp_chunked = f.chunked;
-    memset(&c->chunks, 0, sizeof(c->chunks));
-    c->resp_has_length = f.has_length && !f.chunked;
-    c->body_left = f.content_length;
-    if (c->resp_has_length && c->body_left == 0) {
-        free(tmp);
-        c->up_reusable = c->up_reusable && rest == 0 && take == n;
-        response_done(c);
-        return;
-    }
-    /* what came with the head, and what the rest of this read held */
-    if (rest)
-        body_bytes(c, tmp, rest);
-    free(tmp);
-    if (take < n && !c->resp_complete && !c->closing)
-        body_bytes(c, p + take, n - take);
+    pconn_ep_end(c, 0);
+    pconn_detach_up(c, 0);
+    c->state = PS_DONE;
+    uv_timer_stop(&c->rtimer);
+    pconn_reply(c, 502, "bad-response", "the endpoint's response is not HTTP/1.1", 0);
 }
 
 void phttp_up_failed(struct pconn *c, ssize_t err)
