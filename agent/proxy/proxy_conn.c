@@ -573,7 +573,7 @@ static void down_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     } else if (n < 0 && !c->closing) {
         uv_read_stop(s);
         c->down_eof = 1;
-        if (c->is_http && n == UV_EOF && c->in_request && c->req_body_done)
+        if (c->is_http && n == UV_EOF && ((c->in_request && c->req_body_done) || c->close_after))
             c->client_keep = 0; /* the answer still goes out, then the close */
         else if (c->is_http || n != UV_EOF)
             pconn_close(c);

@@ -3,6 +3,7 @@
 the proxy's http tests, on every address:
   GET /            NAME and a newline
   GET /headers     the request's headers as a JSON object (lowercase names)
+  GET /big         4 MiB of "b"
   GET /hang        never answers
   GET|POST /flaky  503 from web-2, NAME from the others
   GET /slow?ms=N   NAME after N ms
@@ -59,6 +60,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer(200, json.dumps(h).encode(), "application/json")
         elif url.path == "/flaky" and NAME == "web-2":
             self.answer(503, b"flaky\n")
+        elif url.path == "/big":
+            self.answer(200, b"b" * (4 << 20))
         elif url.path == "/hang":
             time.sleep(600)
         elif url.path == "/slow":

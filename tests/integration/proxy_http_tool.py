@@ -4,6 +4,8 @@
                  101, bytes echoed, the end of our side passed on; "ok"
   tcp PORT       a tcp round trip with half-close: 100000 bytes sent, our
                  side ended, the answer read to its end; prints it
+  halfclose PORT a GET /big, our side ended right after it: prints the
+                 status line and the body's length read to the close
   load PORT N [METHOD PATH]
                  N keep-alive requests one after another (GET /, or
                  METHOD PATH with a small body); prints a JSON object:
@@ -58,6 +60,20 @@ def tcp(port):
     print(out.decode().strip())
 
 
+def halfclose(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /big HTTP/1.1\r\nhost: t\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    head, _, body = out.partition(b"\r\n\r\n")
+    print(head.split(b"\r\n")[0].decode(), len(body))
+
+
 def load(port, n, method="GET", path="/"):
     out = {"statuses": {}, "attempts": {}, "errors": 0}
     conn = None
@@ -85,5 +101,7 @@ if sys.argv[1] == "ws":
     ws(int(sys.argv[2]))
 elif sys.argv[1] == "tcp":
     tcp(int(sys.argv[2]))
+elif sys.argv[1] == "halfclose":
+    halfclose(int(sys.argv[2]))
 elif sys.argv[1] == "load":
     load(int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:6])

@@ -3,6 +3,7 @@
 # traceparent, x-request-id and x-forwarded-for reach the endpoint and
 # hop-by-hop headers do not; a hung upstream answers 504 within the
 # route's timeout; a route over its limits answers 503 overloaded at once;
+# a client that ends its side after its request gets the whole answer;
 # an upgrade (websocket) round trip; a 50 MB chunked upload streamed with
 # the agent's peak RSS growing by less than 4 MiB; a tcp route passes a
 # half-close; kill -9 of a backend under steady GETs fails none of them
@@ -123,6 +124,11 @@ awk -v s="$secs" 'BEGIN {exit !(s < 0.5)}' || fail "503 overloaded took ${secs}s
 wait "$slow"
 pcurl -f http://127.0.0.1:9102/ | grep -q web- || fail "9102 did not serve once its slot was free"
 say "ok: 503 overloaded in ${secs}s, served again once the slot was free"
+
+say "a client that ends its side after its request gets the whole 4 MiB answer"
+out=$(tool halfclose 9101)
+[ "$out" = "HTTP/1.1 200 OK 4194304" ] || fail "half-closed client got: $out"
+say "ok: $out"
 
 say "an upgrade (websocket) round trip"
 out=$(tool ws 9101) || fail "websocket round trip: $out"
