@@ -8,8 +8,9 @@
 # the agent's peak RSS growing by less than 4 MiB; a tcp route passes a
 # half-close; kill -9 of a backend under steady GETs fails none of them
 # (x-troupe-attempts says which were retried); an instance that leaves
-# the catalog finishes its request in flight and gets no new ones; the
-# access log has a line per request.
+# the catalog finishes its request in flight and gets no new ones; GETs
+# are retried past a 503 and POSTs with a body are not; a tcp route goes
+# past a dead endpoint; the access log has a line per request.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "needs python3"; exit 77; }
 command -v jq >/dev/null || { echo "needs jq (scripts/deps)"; exit 77; }
