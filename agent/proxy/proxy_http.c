@@ -379,6 +379,9 @@ void phttp_dispatch(struct pconn *c)
     c->attempts = 0;
     c->last_ep = -1;
     c->no_pool = 0;
+    /* no longer waiting for a request, even while held for a cold start
+     * (proxy_hold.c): a pipelined next one waits in c->in */
+    c->state = PS_CONNECT;
     pconn_start_attempt(c);
 }
 
