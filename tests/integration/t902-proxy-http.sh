@@ -10,7 +10,8 @@
 # (x-troupe-attempts says which were retried); an instance that leaves
 # the catalog finishes its request in flight and gets no new ones; GETs
 # are retried past a 503 and POSTs with a body are not; a tcp route goes
-# past a dead endpoint; the access log has a line per request.
+# past a dead endpoint and, within its connect timeout, past a silent one;
+# the access log has a line per request.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "needs python3"; exit 77; }
 command -v jq >/dev/null || { echo "needs jq (scripts/deps)"; exit 77; }
@@ -176,6 +177,29 @@ for i in $(seq 1 20); do
     [ "$out" = "got 100000 bytes" ] || fail "tcp round trip $i with a dead endpoint: $out"
 done
 say "ok: 20 tcp round trips, each retried past the dead endpoint when it was picked"
+
+say "tcp connect timeout: v2 at 10.77.0.99, where no host answers, gets every connection first"
+api 1 PUT /v1/agent/service/register -d '{"name": "echoct", "id": "echoct-2",
+    "address": "10.77.0.99", "port": 8090, "version": "v2",
+    "checks": [{"id": "echoct-2-ttl", "ttl": "300s"}]}' >/dev/null || fail "register echoct-2"
+api 1 PUT /v1/agent/check/echoct-2-ttl/pass >/dev/null || fail "pass echoct-2"
+register echoct-1 echoct 8090
+echo '{"name": "echoct", "service": "echoct", "port": 9107, "protocol": "tcp",
+       "split": {"v2": 100}, "timeouts": {"connect_ms": 200}}' | cli 1 route set - ||
+    fail "route set echoct"
+wait_until 10 "two echoct instances passing" eval '[ "$(passing_count 1 echoct)" = 2 ]'
+wait_until 10 "the tcp proxy answers on 9107" eval '[ "$(tool tcp 9107)" = "got 100000 bytes" ]'
+for i in $(seq 1 10); do
+    t0=$(date +%s%N)
+    out=$(tool tcp 9107)
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    [ "$out" = "got 100000 bytes" ] || fail "tcp round trip $i past a silent endpoint: $out"
+    # ARP gives up on 10.77.0.99 after about 3 s: well under that, the
+    # connect timed out (200 ms) and the retry went to echoct-1
+    [ "$ms" -ge 190 ] && [ "$ms" -lt 1500 ] || fail "tcp round trip $i took $ms ms, want 200-1500"
+    say "round trip $i: $ms ms"
+done
+say "ok: 10 tcp round trips, each past the silent endpoint after its connect timeout"
 
 say "kill -9 of web-2 under steady GETs"
 both() { # 100 requests served, by both instances
