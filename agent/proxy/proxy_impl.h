@@ -37,8 +37,6 @@ struct proxy_stats {
     uint64_t win_start_ms;
     uint64_t rate_requests, rate_ms; /* requests and time at the last rate sample */
     double rps;                      /* requests per second over the last window */
-    uint64_t retry_budget_exhausted; /* retries refused by the route's budget */
-    uint64_t overloaded;             /* answered 503 overloaded (over its limits) */
 };
 struct pup;
 struct proxy_hold;

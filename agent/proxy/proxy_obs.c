@@ -212,11 +212,11 @@ static uint64_t n_retries(const struct proxy_route *rt)
 }
 static uint64_t n_budget(const struct proxy_route *rt)
 {
-    return rt->st.retry_budget_exhausted;
+    return rt->budget_exhausted; /* proxy_conn.c */
 }
 static uint64_t n_overloaded(const struct proxy_route *rt)
 {
-    return rt->st.overloaded;
+    return rt->overloaded; /* proxy_conn.c */
 }
 static uint64_t n_no_endpoints(const struct proxy_route *rt)
 {

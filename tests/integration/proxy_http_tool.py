@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""proxy_http_tool.py: clients for the proxy's http tests (t902).
+"""proxy_http_tool.py: clients for the proxy's http tests (t903).
   ws PORT        an upgrade (websocket) round trip through 127.0.0.1:PORT:
                  101, bytes echoed, the end of our side passed on; "ok"
   tcp PORT       a tcp round trip with half-close: 100000 bytes sent, our
