@@ -47,11 +47,18 @@ int proxy_ingress_open(struct proxy *p, const struct node_addr *at, struct err *
     rt = xcalloc(1, sizeof(*rt));
     rt->p = p;
     rt->ingress = 1;
-    snprintf(rt->r.name, sizeof(rt->r.name), "ingress");
-    rt->r.protocol = ROUTE_HTTP;
-    rt->r.connect_ms = 1000;
-    rt->r.request_ms = 15000;
+    /* every field at a route's default (idle timeout, limits, retry
+     * budget: a connection lives on the ingress until its first request
+     * picks a route), then the ingress's own */
+    static const char defaults[] = "{\"service\":\"ingress\",\"port\":1}";
+
+    if (route_parse(&rt->r, defaults, sizeof(defaults) - 1, e) < 0) {
+        free(rt);
+        return -EINVAL;
+    }
+    rt->r.port = 0;
     rt->r.attempts = 1;
+    pconn_route_init(rt);
     rt->refs = 2; /* the proxy's, and the listener's (dropped in its close callback) */
     bal_cfg_route(&bc, &rt->r);
     bal_init(&rt->bal, &bc, 1);
