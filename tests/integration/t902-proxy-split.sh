@@ -127,7 +127,7 @@ jq -e '(.last["v2 h3"] // -1) > ([.last["v1 h1"] // -1, .last["v1 h2"] // -1] | 
 
 say "-- kill -9 of web-1's process under steady load on h3"
 route 1 "$(jq -c '.split = {"v1": 50, "v2": 50}' <<<"$WEB")"
-wait_until 5 "h3 splits v1/v2 again" eval "load 3 9001 --n 200 | jq -e '.answers[\"v1 h1\"] > 0 and .answers[\"v2 h3\"] > 0'"
+wait_until 20 "h3 splits v1/v2 again, web-1 on h1 among them" eval "load 3 9001 --n 200 | jq -e '.answers[\"v1 h1\"] > 0 and .answers[\"v2 h3\"] > 0'"
 rm -f "$TMP/stop-k" "$TMP/k.json"
 bg_load "$TMP/k.out" 3 9001 --until "$TMP/stop-k" --conns 4 --progress "$TMP/k.json"
 wait_until 20 "the load on h3 is running" eval '[ "$(progress "$TMP/k.json")" -ge 500 ]'
