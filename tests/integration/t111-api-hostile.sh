@@ -41,7 +41,7 @@ declare -A name=(
     [/v1/health/service/*]=api [/v1/agent/service/deregister/*]=api-1
     [/v1/agent/check/*]=api-ttl/pass [/v1/kv/*]=app/a [/v1/event/fire/*]=deploy
     [/v1/specs/*]=web [/v1/place/*]=web [/v1/routes/*]=web [/ui/*]=ui.js
-    [/v1/acl/token/*]=ci
+    [/v1/acl/token/*]=ci [/v1/agent/metric/*]=web [/v1/proxy/endpoints/*]=web
 )
 # Routes whose body is a JSON document: a valid one, to cut short and to
 # spoil. Other routes that take a body take its bytes as they are.
@@ -55,6 +55,7 @@ declare -A doc=(
     ["PUT /v1/routes"]='{"name": "r1", "service": "web", "port": 19001, "protocol": "http"}'
     ["PUT /v1/routes/*"]='{"service": "web", "port": 19001, "protocol": "http"}'
     ["PUT /v1/acl/tokens"]='{"name": "ci", "rules": ["kv:read:app/"]}'
+    ["PUT /v1/agent/metric/*"]='{"value": 3}'
 )
 # Query parameters that a route reads as a number (or a duration).
 declare -A numbers=(
