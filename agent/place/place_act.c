@@ -253,7 +253,7 @@ int place_act_request(struct agent *a, const char *service, struct place_scale *
         if (x->drain_ms) {
             /* a request while it drained: back in the catalog at once */
             x->drain_ms = 0;
-            if (super_drain(a->super, service, PLACE_ACT_SLOT, 0, &e) < 0)
+            if (super_drain(a->super, service, PLACE_ACT_SLOT, 0, "a request came", &e) < 0)
                 log_warn("place", "%s: %s", service, e.msg);
         }
         return 1;
@@ -382,7 +382,8 @@ void place_act_tick(struct agent *a)
             x->drain_ms = now;
             log_info("place", "%s: idle for %u ms: draining the cold-started instance", x->name,
                      x->idle_after_ms);
-            if (super_drain(a->super, x->name, PLACE_ACT_SLOT, 1, &e) < 0)
+            if (super_drain(a->super, x->name, PLACE_ACT_SLOT, 1,
+                            "idle, stops once what it serves ends", &e) < 0)
                 log_debug("place", "%s: %s", x->name, e.msg);
         }
         if (x->drain_ms && now - x->drain_ms >= min_u64(PLACE_ACT_DRAIN_MS, x->idle_after_ms)) {

@@ -1,7 +1,9 @@
 /* place_drive: the driver of core/place in the agent (see place_drive.h).
  * A timer looks at the catalog index and the membership generation every
  * PLACE_TICK_MS; when either moved it places again and hands the supervisor
- * the slots of this node, spec by spec, only where they changed. Until the
+ * the slots of this node, spec by spec, only where they changed. A slot
+ * it no longer gives this node drains first: out of the catalog
+ * (super_drain), stopped PLACE_DRAIN_MS later unless it came back. Until the
  * node has seen another live member (or PLACE_SETTLE_MS passed since the
  * start), it places nothing: a node that restarts alone in its own view
  * would otherwise start every slot of the cluster. During a rolling
@@ -36,13 +38,22 @@
 #define PLACE_TICK_MS   250
 #define PLACE_SETTLE_MS 5000
 #define STABLE_SUFFIX   "@stable"
+/* A slot placement takes from this node leaves the catalog this long
+ * before it stops: the removal reaches the other agents' proxies (a
+ * gossip round or two) and what they sent it finishes. Requests longer
+ * than this are cut at the stop. 0: stop at once (no drain). */
+#ifndef PLACE_DRAIN_MS
+#define PLACE_DRAIN_MS 5000
+#endif
 
 /* What the supervisor was last told for one spec. */
 struct applied {
     char name[64];
-    char *sup; /* heap: the supervisor spec given */
-    uint64_t slots, update;
-    char error[256]; /* the supervisor's refusal, "" none */
+    char *sup;                          /* heap: the supervisor spec given */
+    uint64_t slots, update;             /* the draining slots too */
+    uint64_t draining;                  /* slots out of the catalog before their stop */
+    uint64_t drain_ms[PLACE_COUNT_MAX]; /* loop clock: when each left the catalog */
+    char error[256];                    /* the supervisor's refusal, "" none */
 };
 
 /* The rolling update of one spec as this node follows it (core/place_update). */
@@ -70,7 +81,7 @@ struct place_drive {
     struct track *tr;
     size_t n_tr;
     struct {
-        uint64_t placements, failed, rollbacks;
+        uint64_t placements, failed, rollbacks, drained;
     } stats;
     uint64_t wake_ms;              /* a rollout moves with time alone then (a slot settles, a
                                       deadline passes): place again; UINT64_MAX none */
@@ -256,6 +267,48 @@ static void applied_drop(struct place_drive *d, struct applied *ap)
     *ap = d->ap[--d->n_ap];
 }
 
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Drains what placement takes from this node (slots ran, no longer
+ * given; the cold-started slot drains on its own, place_act.c), puts back
+ * what it gives again while it drains, and lets go of what drained long
+ * enough. What still drains stays in ap->draining. */
+static void drain_slots(struct place_drive *d, struct applied *ap, uint64_t slots)
+{
+    uint64_t now = uv_now(&d->a->loop);
+    uint64_t gone = ap->slots & ~slots & ~ap->draining & ~(1ULL << PLACE_ACT_SLOT);
+    struct err e;
+
+    for (uint32_t k = 0; k < PLACE_COUNT_MAX; k++) {
+        uint64_t bit = 1ULL << k;
+        if (ap->draining & bit && slots & bit) {
+            ap->draining &= ~bit;
+            log_info("place", "%s: slot %u is given back while it drains", ap->name, k);
+            if (super_drain(d->a->super, ap->name, k, 0, "placement gives it back", &e) < 0)
+                log_debug("place", "%s: %s", ap->name, e.msg);
+        } else if (gone & bit && PLACE_DRAIN_MS && super_slot_serving(d->a->super, ap->name, k)) {
+            ap->draining |= bit;
+            ap->drain_ms[k] = now;
+            log_info("place", "%s: slot %u goes elsewhere or away: draining it for %u ms", ap->name,
+                     k, PLACE_DRAIN_MS);
+            if (super_drain(d->a->super, ap->name, k, 1,
+                            "placement took it from this node, stops once drained", &e) < 0)
+                log_debug("place", "%s: %s", ap->name, e.msg);
+        }
+        if (!(ap->draining & bit))
+            continue;
+        if (now - ap->drain_ms[k] >= PLACE_DRAIN_MS) {
+            ap->draining &= ~bit; /* drained: the supervisor stops it now */
+            d->stats.drained++;
+        } else {
+            d->wake_ms = min64(d->wake_ms, ap->drain_ms[k] + PLACE_DRAIN_MS);
+        }
+    }
+}
+
 static void run_spec(struct place_drive *d, const char *name, const char *text, uint64_t slots,
                      uint64_t update)
 {
@@ -267,6 +320,12 @@ static void run_spec(struct place_drive *d, const char *name, const char *text, 
     slots |= cold;
     update |= cold; /* a cold-started instance follows the spec's version at once */
     err_clear(&e);
+    if (ap && text)
+        drain_slots(d, ap, slots);
+    if (ap && text && ap->draining) {
+        slots |= ap->draining;
+        update |= ap->update & ap->draining;
+    }
     if (text && slots && !(sup = place_spec_sup_json(text, strlen(text), &e))) {
         log_warn("place", "%s: %s", name, e.msg);
         return;
@@ -309,11 +368,6 @@ static void stale_cb(void *ud, const char *name, uint64_t slots)
     (void)slots;
     st->names = xrealloc(st->names, (st->n + 1) * sizeof(*st->names));
     snprintf(st->names[st->n++], 64, "%s", name);
-}
-
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
 }
 
 static struct track *track_of(struct place_drive *d, const char *name)
@@ -741,12 +795,14 @@ json_t *place_drive_status(struct agent *a, const char *name)
 void place_drive_write_metrics(struct agent *a, FILE *f)
 {
     const struct place_drive *d = a->place;
-    uint64_t slots = 0, settled = 0, old = 0, busy = 0;
+    uint64_t slots = 0, draining = 0, settled = 0, old = 0, busy = 0;
 
     if (!d)
         return;
-    for (size_t i = 0; i < d->n_ap; i++)
-        slots += (uint64_t)__builtin_popcountll(d->ap[i].slots);
+    for (size_t i = 0; i < d->n_ap; i++) {
+        slots += (uint64_t)__builtin_popcountll(d->ap[i].slots & ~d->ap[i].draining);
+        draining += (uint64_t)__builtin_popcountll(d->ap[i].draining);
+    }
     for (size_t i = 0; i < d->n_tr; i++) {
         settled += d->tr[i].plan.settled;
         old += d->tr[i].plan.old;
@@ -757,6 +813,11 @@ void place_drive_write_metrics(struct agent *a, FILE *f)
                 d->stats.placements);
     metrics_one(f, "troupe_place_slots", "gauge",
                 "Slots of cluster specs that placement gives this node.", slots);
+    metrics_one(f, "troupe_place_draining_slots", "gauge",
+                "Slots placement took from this node that drain before their stop.", draining);
+    metrics_one(f, "troupe_place_drained_slots_total", "counter",
+                "Slots placement took from this node, stopped after their drain.",
+                d->stats.drained);
     metrics_head(f, "troupe_place_update_slots", "gauge",
                  "Slots of every cluster spec as this node sees the rollout: settled on the "
                  "spec's version, passing on an older one, or down or settling.");

@@ -833,7 +833,8 @@ static struct inst *placed_slot(struct super *s, const char *name, uint32_t slot
     return v->inst[slot];
 }
 
-int super_drain(struct super *s, const char *name, uint32_t slot, int on, struct err *e)
+int super_drain(struct super *s, const char *name, uint32_t slot, int on, const char *why,
+                struct err *e)
 {
     struct inst *in = placed_slot(s, name, slot);
 
@@ -842,12 +843,12 @@ int super_drain(struct super *s, const char *name, uint32_t slot, int on, struct
     if (on && !in->draining) {
         in->draining = 1;
         super_catalog_deregister(in);
-        note(in, "drain", "out of the catalog: idle, stops once what it serves ends");
+        note(in, "drain", "out of the catalog: %s", why);
     } else if (!on && in->draining) {
         in->draining = 0;
         if (in->pid && in->sm.state == SUP_RUNNING)
             super_catalog_register(in);
-        note(in, "undrain", "back in the catalog: a request came");
+        note(in, "undrain", "back in the catalog: %s", why);
     }
     return 0;
 }

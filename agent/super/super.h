@@ -44,8 +44,10 @@ int super_place(struct super *s, const char *name, const char *text, size_t len,
                 uint64_t update, uint64_t cold, struct err *e);
 /* Takes slot `slot` of a placed service out of the catalog (on) before it
  * stops, so that proxies stop choosing it while what it serves finishes,
- * or puts it back (off). -ENOENT when it does not run here. */
-int super_drain(struct super *s, const char *name, uint32_t slot, int on, struct err *e);
+ * or puts it back (off); why goes in its event. -ENOENT when it does not
+ * run here. */
+int super_drain(struct super *s, const char *name, uint32_t slot, int on, const char *why,
+                struct err *e);
 /* 1 when slot `slot` of a placed service runs here, is registered and not draining. */
 int super_slot_serving(struct super *s, const char *name, uint32_t slot);
 /* Calls cb for every service run for a cluster spec, with its slots. */
