@@ -2,7 +2,8 @@
 """slow_load.py PORT CLIENTS STOPFILE: CLIENTS threads, each sending GET /
 to 127.0.0.1:PORT over one keep-alive connection, one request after the
 other, until STOPFILE exists. Prints {"ok": N, "failed": N, "errors": [...]}:
-a request fails on any answer but 200, or a connection error."""
+a request fails on any answer but 200, or a connection error.
+SLOW_LOAD_PATH sends another path than /."""
 import http.client
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 import threading
 
 PORT, CLIENTS, STOP = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+PATH = os.environ.get("SLOW_LOAD_PATH", "/")
 lock = threading.Lock()
 counts = {"ok": 0, "failed": 0, "errors": []}
 
@@ -20,7 +22,7 @@ def client():
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=20)
-            conn.request("GET", "/")
+            conn.request("GET", PATH)
             r = conn.getresponse()
             r.read()
             ok = r.status == 200
