@@ -67,6 +67,13 @@ all_desire() { local i; for i in 1 2 3; do [ "$(desired "$i")" = "$1" ] || retur
 served() { ip netns exec "$(ns 1)" curl -sf --max-time 5 http://127.0.0.1:9101/ | grep -q ok; }
 
 wait_until 30 "one instance of slow passes, every agent wants 1" eval 'passing 1 1 && all_desire 1'
+# the first request must find the placed instance among h1's endpoints,
+# or h1 would start one more for it from zero (a cold start)
+h1_has_it() {
+    api 1 GET /v1/proxy/endpoints/slow |
+        jq -e '[.endpoints[] | select(.state == "healthy")] | length == 1' >/dev/null
+}
+wait_until 10 "h1's proxy has slow's instance as an endpoint" h1_has_it
 wait_until 10 "h1's proxy on 9101 answers from it" served
 
 user_bytes() { # I: gossip bytes out of user payloads (catalog deltas) on hI
