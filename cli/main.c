@@ -67,6 +67,7 @@ static const char usage[] =
     "                          DIR/routes): every agent runs its share of their slots\n"
     "  diff DIR|FILE           what apply would change, field by field (exit 2: some)\n"
     "  status [NAME] [--json]  cluster specs: desired against running, slot by slot\n"
+    "  promote NAME            end a cluster spec's canary: roll its new version out\n"
     "  token create --name NAME --rule RULE... | list | show NAME | revoke NAME\n"
     "                          API tokens and what they may do (RESOURCE:ACCESS[:PREFIX])\n"
     "  version                 print the version\n"
