@@ -1,9 +1,9 @@
 #!/bin/bash
 # Autoscaling on concurrency across 3 hosts. A spec with "scale" (min 1,
-# max 6, target_concurrency 2, utilization 1, windows shortened) runs one
-# slow instance (0.5 s per request) behind a route. 8 clients holding a
-# request each through h1's proxy make every agent ask for 4 instances (on
-# stable or the panic window, whichever sees it first); 4 run; no request
+# max 8, target_concurrency 2, utilization 1, windows shortened) runs one
+# slow instance (0.5 s per request) behind a route. 12 clients holding a
+# request each through h1's proxy make every agent ask for 6 instances (on
+# stable or the panic window, whichever sees it first); 6 run; no request
 # fails. Once the load stops, the count falls back to min after the
 # stabilization window; one client keeps sending through the scale-down and
 # none of its requests fails (the slots that go drain before they stop).
@@ -54,7 +54,7 @@ jq -n --arg code "$CODE" '{name: "slow", command: "/usr/bin/python3",
     stop_grace_ms: 500,
     checks: [{name: "ready", role: "readiness", tcp: "127.0.0.1:${PORT}", interval_ms: 100,
               timeout_ms: 90}],
-    scale: {min: 1, max: 6, target_concurrency: 2, utilization: 1,
+    scale: {min: 1, max: 8, target_concurrency: 2, utilization: 1,
             stable_window_ms: 6000, panic_window_ms: 2000, scale_down_delay_ms: 10000}}' \
     >"$TMP/slow.json"
 cli 1 apply "$TMP/slow.json" || fail "apply the scaled spec"
@@ -91,18 +91,18 @@ for i in 1 2 3; do
     say "h$i, ${ms} ms idle: $(( ($(user_bytes "$i") - u0[i]) * 1000 / ms )) B/s of catalog gossip out"
 done
 
-say "8 clients, one request each in flight all the time, through h1's proxy"
+say "12 clients, one request each in flight all the time, through h1's proxy"
 rm -f "$TMP/stop"
-ip netns exec "$(ns 1)" env SLOW_LOAD_PROGRESS=1 python3 "$SRC/tests/integration/slow_load.py" 9101 8 "$TMP/stop" \
+ip netns exec "$(ns 1)" env SLOW_LOAD_PROGRESS=1 python3 "$SRC/tests/integration/slow_load.py" 9101 12 "$TMP/stop" \
     >"$TMP/load.json" 2>"$TMP/load.err" &
 LOAD=$!
 t0=$(date +%s%N)
-wait_until 30 "every agent asks for 4 instances" all_desire 4
-say "4 asked $(( ($(date +%s%N) - t0) / 1000000 )) ms after the load started"
-wait_until 40 "4 instances of slow pass" passing 1 4
-api 1 GET /v1/place/slow | jq -e '.specs[0].scale.decisions[0] | .to == 4 and
+wait_until 30 "every agent asks for 6 instances" all_desire 6
+say "6 asked $(( ($(date +%s%N) - t0) / 1000000 )) ms after the load started"
+wait_until 40 "6 instances of slow pass" passing 1 6
+api 1 GET /v1/place/slow | jq -e '.specs[0].scale.decisions[0] | .to == 6 and
     (.reason | test("^(panic|stable): concurrency [0-9.]+"))' >/dev/null ||
-    fail "h1's last decision is not the one to 4 with its reason: $(api 1 GET /v1/place/slow | jq -c .specs[0].scale)"
+    fail "h1's last decision is not the one to 6 with its reason: $(api 1 GET /v1/place/slow | jq -c .specs[0].scale)"
 say "h1's decisions: $(api 1 GET /v1/place/slow | jq -c '[.specs[0].scale.decisions[] | "\(.from) -> \(.to): \(.reason)"]')"
 
 # the record's cost, measured over 20 s of steady load on each node
@@ -110,7 +110,7 @@ b0=(0 "$(load_bytes 1)" "$(load_bytes 2)" "$(load_bytes 3)")
 p0=(0 "$(load_puts 1)" "$(load_puts 2)" "$(load_puts 3)")
 u0=(0 "$(user_bytes 1)" "$(user_bytes 2)" "$(user_bytes 3)")
 s0=$(date +%s%N)
-hold 20 "the count stays 4 under steady load" all_desire 4
+hold 20 "the count stays 6 under steady load" all_desire 6
 ms=$(( ($(date +%s%N) - s0) / 1000000 ))
 for i in 1 2 3; do
     say "h$i, ${ms} ms of load: $(( $(load_puts "$i") - p0[i] )) load records written," \
@@ -152,7 +152,7 @@ wait_until 60 "every agent is back to min (1)" all_desire 1
 down_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
 say "back to 1 ${down_ms} ms after the load stopped (stable 6 s + delay 10 s)"
 [ "$down_ms" -ge 8000 ] || fail "scaled down after ${down_ms} ms, before the delay window"
-wait_until 30 "the 3 instances scaled away stopped" eval '[ $(( $(stopped) - stopped0 )) -ge 3 ]'
+wait_until 30 "the 5 instances scaled away stopped" eval '[ $(( $(stopped) - stopped0 )) -ge 5 ]'
 drains() { local i n=0; for i in 1 2 3; do
     n=$(( n + $(api "$i" GET "/v1/events?kind=sup-drain" |
         jq '[.[] | select(.subject | startswith("slow/"))] | length') )); done; echo "$n"; }
@@ -169,7 +169,7 @@ wait_until 30 "one instance of slow passes" passing 1 1
 scale_events() { api 1 GET "/v1/events?kind=scale" | jq -c '[.[] | select(.subject == "slow") | .detail]'; }
 scale_events | jq -e 'length >= 2' >/dev/null || fail "no scale events in h1's history: $(scale_events)"
 say "h1's scale events: $(scale_events)"
-cli 2 status slow | grep -q '^  scale: desired 1 (min 1, max 6)' ||
+cli 2 status slow | grep -q '^  scale: desired 1 (min 1, max 8)' ||
     fail "troupe status slow: $(cli 2 status slow)"
 cli 2 status slow | sed 's/^/    /'
 api 3 GET /metrics | grep -q '^troupe_autoscale_desired_instances{service="slow"} 1$' ||
