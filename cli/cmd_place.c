@@ -69,6 +69,42 @@ static int load_one(const char *path, struct local *l)
     return 0;
 }
 
+/* The ne files of directory path that scandir found (ents, freed here),
+ * each read by load into *out; "what" names them in messages (specs,
+ * routes). Refuses more than PLACE_FILES_MAX files and two files with one
+ * name. 0 or an exit code. */
+static int load_files(const char *path, struct dirent **ents, int ne, const char *what,
+                      int (*load)(const char *, struct local *), struct local **out, size_t *n)
+{
+    int rc = 0;
+
+    if (ne > PLACE_FILES_MAX) {
+        fprintf(stderr, "troupe: %s: %d %s, at most %d\n", path, ne, what, PLACE_FILES_MAX);
+        rc = EXIT_API;
+    }
+    *out = calloc((size_t)ne + 1, sizeof(**out));
+    for (int i = 0; i < ne; i++) {
+        char file[1024];
+        if (rc == 0) {
+            snprintf(file, sizeof(file), "%s/%s", path, ents[i]->d_name);
+            rc = load(file, &(*out)[*n]);
+            for (size_t k = 0; rc == 0 && k < *n; k++) {
+                if (strcmp((*out)[k].name, (*out)[*n].name) == 0) {
+                    fprintf(stderr, "troupe: %s: name: %s is also the name in %s\n", file,
+                            (*out)[*n].name, (*out)[k].path);
+                    json_decref((*out)[*n].spec);
+                    rc = EXIT_API;
+                }
+            }
+            if (rc == 0)
+                (*n)++;
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return rc;
+}
+
 /* Every spec of path (a directory or one file) into *out. Refuses two
  * files with one name. 0 or an exit code. */
 static int load_specs(const char *path, struct local **out, size_t *n, int *is_dir)
@@ -95,31 +131,7 @@ static int load_specs(const char *path, struct local **out, size_t *n, int *is_d
         fprintf(stderr, "troupe: %s: %s\n", path, strerror(errno));
         return EXIT_API;
     }
-    if (ne > PLACE_FILES_MAX) {
-        fprintf(stderr, "troupe: %s: %d specs, at most %d\n", path, ne, PLACE_FILES_MAX);
-        rc = EXIT_API;
-    }
-    *out = calloc((size_t)ne + 1, sizeof(**out));
-    for (int i = 0; i < ne; i++) {
-        char file[1024];
-        if (rc == 0) {
-            snprintf(file, sizeof(file), "%s/%s", path, ents[i]->d_name);
-            rc = load_one(file, &(*out)[*n]);
-            for (size_t k = 0; rc == 0 && k < *n; k++) {
-                if (strcmp((*out)[k].name, (*out)[*n].name) == 0) {
-                    fprintf(stderr, "troupe: %s: name: %s is also the name in %s\n", file,
-                            (*out)[*n].name, (*out)[k].path);
-                    json_decref((*out)[*n].spec);
-                    rc = EXIT_API;
-                }
-            }
-            if (rc == 0)
-                (*n)++;
-        }
-        free(ents[i]);
-    }
-    free(ents);
-    return rc;
+    return load_files(path, ents, ne, "specs", load_one, out, n);
 }
 
 /* Reads and checks one route file into l (its canonical form, as the
@@ -167,7 +179,7 @@ static int load_routes(const char *dir, struct local **out, size_t *n, int *has)
 {
     char path[512];
     struct dirent **ents = NULL;
-    int ne, rc = 0;
+    int ne;
 
     *out = NULL;
     *n = 0;
@@ -181,31 +193,7 @@ static int load_routes(const char *dir, struct local **out, size_t *n, int *has)
         return EXIT_API;
     }
     *has = 1;
-    if (ne > PLACE_FILES_MAX) {
-        fprintf(stderr, "troupe: %s: %d routes, at most %d\n", path, ne, PLACE_FILES_MAX);
-        rc = EXIT_API;
-    }
-    *out = calloc((size_t)ne + 1, sizeof(**out));
-    for (int i = 0; i < ne; i++) {
-        char file[1024];
-        if (rc == 0) {
-            snprintf(file, sizeof(file), "%s/%s", path, ents[i]->d_name);
-            rc = load_route(file, &(*out)[*n]);
-            for (size_t k = 0; rc == 0 && k < *n; k++) {
-                if (strcmp((*out)[k].name, (*out)[*n].name) == 0) {
-                    fprintf(stderr, "troupe: %s: name: route %s is also in %s\n", file,
-                            (*out)[*n].name, (*out)[k].path);
-                    json_decref((*out)[*n].spec);
-                    rc = EXIT_API;
-                }
-            }
-            if (rc == 0)
-                (*n)++;
-        }
-        free(ents[i]);
-    }
-    free(ents);
-    return rc;
+    return load_files(path, ents, ne, "routes", load_route, out, n);
 }
 
 static void free_specs(struct local *l, size_t n)
