@@ -119,7 +119,8 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
 
 static int parse_timeouts(struct route *r, json_t *v, struct err *e)
 {
-    static const char *const keys[] = {"connect_ms", "request_ms", "idle_ms", NULL};
+    static const char *const keys[] = {"connect_ms", "request_ms", "idle_ms", "upstream_idle_ms",
+                                       NULL};
     json_t *x;
 
     if (!json_is_object(v))
@@ -134,6 +135,9 @@ static int parse_timeouts(struct route *r, json_t *v, struct err *e)
         return -EINVAL;
     if ((x = json_object_get(v, "idle_ms")) &&
         jfield_u32(x, "timeouts.idle_ms", 1000, 3600000, &r->idle_ms, e) < 0)
+        return -EINVAL;
+    if ((x = json_object_get(v, "upstream_idle_ms")) &&
+        jfield_u32(x, "timeouts.upstream_idle_ms", 0, 3600000, &r->upstream_idle_ms, e) < 0)
         return -EINVAL;
     return 0;
 }
@@ -384,6 +388,7 @@ static void defaults(struct route *r)
     r->connect_ms = 1000;
     r->request_ms = 15000;
     r->idle_ms = 60000;
+    r->upstream_idle_ms = ROUTE_UPSTREAM_IDLE_MS;
     r->attempts = 2;
     r->budget_percent = 20;
     r->budget_per_s = 10;
@@ -441,6 +446,11 @@ char *route_json(const struct route *r)
         (json_int_t)r->outlier_base_ms, "max_ejection_ms", (json_int_t)r->outlier_max_ms,
         "max_ejected_percent", (json_int_t)r->outlier_max_percent, "limits", "max_requests",
         (json_int_t)r->max_requests, "max_pending", (json_int_t)r->max_pending);
+    /* written only when set, so routes without it read the same on an
+     * agent that does not know it */
+    if (o && r->upstream_idle_ms != ROUTE_UPSTREAM_IDLE_MS)
+        json_object_set_new(json_object_get(o, "timeouts"), "upstream_idle_ms",
+                            json_integer(r->upstream_idle_ms));
     if (o && r->access_log[0])
         json_object_set_new(o, "access_log", json_string(r->access_log));
     if (!o) {

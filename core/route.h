@@ -29,6 +29,11 @@
 #define ROUTE_HOST_MAX    253         /* bytes of a host name (a DNS name) */
 #define ROUTE_PREFIX_MAX  255         /* bytes of a path prefix */
 #define ROUTE_PATH_MAX    255         /* bytes of the access log's path */
+/* An idle upstream connection is closed after this long by default: below
+ * the keep-alive timeout of common servers (Node.js 5 s, Apache 5 s), so
+ * the proxy closes it before the server does and rarely sends a request
+ * on a connection the server is closing. */
+#define ROUTE_UPSTREAM_IDLE_MS 4000
 
 enum route_protocol { ROUTE_HTTP = 1, ROUTE_TCP = 2 };
 
@@ -55,15 +60,16 @@ struct route {
     struct route_split split[ROUTE_SPLIT_MAX];
     size_t n_match; /* http only */
     struct route_match match[ROUTE_MATCH_MAX];
-    uint32_t connect_ms;     /* timeouts.connect_ms: 1..60000, default 1000 */
-    uint32_t request_ms;     /* timeouts.request_ms: 1..3600000, default 15000 */
-    uint32_t idle_ms;        /* timeouts.idle_ms: 1000..3600000, default 60000 */
-    uint32_t attempts;       /* retries.attempts: tries in all, 1..5, default 2 */
-    uint32_t budget_percent; /* retries.budget_percent: of requests, 0..100, default 20 */
-    uint32_t budget_per_s;   /* retries.budget_per_s: retries/s anyway, 0..100000, default 10 */
-    uint32_t backoff_ms;     /* retries.backoff_ms: first backoff's ceiling, 0..10000, 25 */
-    uint32_t max_requests;   /* limits.max_requests: at once, 1..1000000, default 1024 */
-    uint32_t max_pending;    /* limits.max_pending: waiting, 0..1000000, default 1024 */
+    uint32_t connect_ms;       /* timeouts.connect_ms: 1..60000, default 1000 */
+    uint32_t request_ms;       /* timeouts.request_ms: 1..3600000, default 15000 */
+    uint32_t idle_ms;          /* timeouts.idle_ms: 1000..3600000, default 60000 */
+    uint32_t upstream_idle_ms; /* timeouts.upstream_idle_ms: 0..3600000, default 4000; 0: no pool */
+    uint32_t attempts;         /* retries.attempts: tries in all, 1..5, default 2 */
+    uint32_t budget_percent;   /* retries.budget_percent: of requests, 0..100, default 20 */
+    uint32_t budget_per_s;     /* retries.budget_per_s: retries/s anyway, 0..100000, default 10 */
+    uint32_t backoff_ms;       /* retries.backoff_ms: first backoff's ceiling, 0..10000, 25 */
+    uint32_t max_requests;     /* limits.max_requests: at once, 1..1000000, default 1024 */
+    uint32_t max_pending;      /* limits.max_pending: waiting, 0..1000000, default 1024 */
     char access_log[ROUTE_PATH_MAX + 1]; /* access_log: an absolute path, "" for none */
     uint32_t outlier_failures;           /* outlier.consecutive_failures: 1..1000, default 5 */
     uint32_t outlier_base_ms;            /* outlier.base_ejection_ms: default 30000 */

@@ -40,6 +40,7 @@ struct pup {
     int pending;            /* writes not yet called back */
     int reused;             /* taken from the pool for this request */
     int got_bytes;          /* response bytes came on this use */
+    uint64_t idle_since;    /* when it went into the pool (ms) */
 };
 
 struct pconn {
@@ -158,8 +159,11 @@ void pconn_slot_give(struct pconn *c);
 void pconn_up_failed(struct pconn *c, ssize_t err);
 
 /* proxy_pool.c */
-/* An idle connection to key from the route's pool, or NULL. */
-struct pup *ppool_take(struct proxy_route *rt, const char *key);
+/* An idle connection to key from the route's pool, or NULL. For a
+ * request that may not be sent twice (!idempotent), a connection whose
+ * endpoint has already closed it, unseen yet by the loop, is dropped
+ * rather than taken. */
+struct pup *ppool_take(struct proxy_route *rt, const char *key, int idempotent);
 /* Closes an upstream connection (freed in its close callback). */
 void ppool_close_up(struct pup *u);
 /* An upstream connection that serves no one was read (n: bytes, or an

@@ -289,6 +289,8 @@ static void on_tick(uv_timer_t *t)
     uint64_t seen = catalog_index(a) + a->member_gen, now = proxy_now(p);
 
     note_use(p);
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+        pconn_pool_sweep(rt, now);
     proxy_obs_tick(p, now);
     proxy_load_tick(p);
     if (seen == p->seen && now < p->last_full_ms + PROXY_FULL_MS)

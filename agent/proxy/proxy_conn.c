@@ -502,7 +502,7 @@ void pconn_start_attempt(struct pconn *c)
     proxy_route_busy(rt, 1);
     c->t_start = now;
     c->body_sent = 0;
-    if (c->is_http && !c->no_pool && (u = ppool_take(rt, c->ep_key))) {
+    if (c->is_http && !c->no_pool && (u = ppool_take(rt, c->ep_key, c->idempotent))) {
         u->c = c;
         u->reused = 1;
         u->got_bytes = 0;

@@ -20,8 +20,10 @@
  *
  * Upstream connections are kept alive and pooled per route and endpoint
  * when the response allows it (HTTP/1.1, no "connection: close", framed by
- * content-length or chunked and read to its end); a pooled connection the
- * endpoint closed meanwhile is retried once on a new one. The client's
+ * content-length or chunked and read to its end), and closed after the
+ * route's timeouts.upstream_idle_ms idle; an idempotent request on a
+ * pooled connection the endpoint closed meanwhile goes once more on a new
+ * one (another request gets 502: it may have been applied). The client's
  * connection stays open between requests when the framing allows it. A
  * route with an access_log writes one JSON line per request. */
 #include <jansson.h>
@@ -811,8 +813,10 @@ void phttp_up_failed(struct pconn *c, ssize_t err)
 
     if (c->resp_complete)
         return;
-    if (!c->head_done && u && u->reused && !u->got_bytes && !c->body_sent) {
-        /* a pooled connection the endpoint had closed: once more on a new one */
+    if (!c->head_done && u && u->reused && !u->got_bytes && !c->body_sent && c->idempotent) {
+        /* a pooled connection the endpoint had closed: once more on a new
+         * one. Not a request that must not go twice: the endpoint may
+         * have applied it before closing (ppool_take makes this rare). */
         pconn_ep_end(c, 1);
         pconn_detach_up(c, 0);
         c->attempts--;

@@ -167,6 +167,9 @@ void pconn_route_release(struct proxy_route *rt);
  * has (after a catalog change): a leaving endpoint gets no new requests,
  * while the requests it has finish on their own connections. */
 void pconn_pool_prune(struct proxy_route *rt);
+/* Closes the route's idle upstream connections idle past
+ * timeouts.upstream_idle_ms (every tick). */
+void pconn_pool_sweep(struct proxy_route *rt, uint64_t now_ms);
 /* Closes a connection now (at stop). */
 void pconn_abort(struct pconn *c);
 struct pconn *pconn_next(struct pconn *c);

@@ -2,10 +2,14 @@
  * alive per endpoint when a response allows it, taken again by the next
  * request to the same endpoint. An idle connection stays read, with the
  * callback it has while in use (starting and stopping reads costs system
- * calls per request); one that speaks or closes while idle is dropped. Not here: when a connection
- * may be reused (proxy_http.c). */
+ * calls per request); one that speaks or closes while idle is dropped, and
+ * one idle past the route's timeouts.upstream_idle_ms is closed, before
+ * the endpoint's own keep-alive timeout closes it under a request. Not
+ * here: when a connection may be reused (proxy_http.c). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "agent/proxy/pconn.h"
 
@@ -44,15 +48,55 @@ void ppool_idle_read(struct pup *u, ssize_t n)
     ppool_close_up(u);
 }
 
-struct pup *ppool_take(struct proxy_route *rt, const char *key)
+/* 1 when the endpoint has closed u (or spoken on it) and the loop has not
+ * read that yet: a peek at the socket, no bytes taken. */
+static int closed_unseen(struct pup *u)
 {
-    for (struct pup *u = rt->idle; u; u = u->next) {
+    uv_os_fd_t fd;
+    char b;
+    ssize_t n;
+
+    if (uv_fileno((uv_handle_t *)&u->h, &fd) < 0)
+        return 1;
+    n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+struct pup *ppool_take(struct proxy_route *rt, const char *key, int idempotent)
+{
+    uint64_t now = proxy_now(rt->p);
+    struct pup *u = rt->idle, *next;
+
+    for (; u; u = next) {
+        next = u->next;
         if (strcmp(u->key, key) != 0)
             continue;
         pool_unlink(u);
+        /* one idle too long is closed (the tick would close it soon); a
+         * request that must not go twice gets no connection the endpoint
+         * is closing: sent there it could be applied with no answer, and
+         * it would not be sent again */
+        if (now - u->idle_since >= rt->r.upstream_idle_ms || (!idempotent && closed_unseen(u))) {
+            ppool_close_up(u);
+            continue;
+        }
         return u;
     }
     return NULL;
+}
+
+void pconn_pool_sweep(struct proxy_route *rt, uint64_t now_ms)
+{
+    uint64_t limit = rt->r.upstream_idle_ms;
+    struct pup *u = rt->idle, *next;
+
+    for (; u; u = next) {
+        next = u->next;
+        if (now_ms - u->idle_since < limit)
+            continue;
+        pool_unlink(u);
+        ppool_close_up(u);
+    }
 }
 
 void pconn_pool_close(struct proxy_route *rt)
@@ -76,8 +120,9 @@ void pconn_detach_up(struct pconn *c, int keep)
     c->up = NULL;
     u->c = NULL;
     if (keep && c->is_http && u->pending == 0 && u->h.write_queue_size == 0 && !rt->gone &&
-        !rt->p->closing && rt->n_idle < PCONN_IDLE_MAX) {
+        !rt->p->closing && rt->n_idle < PCONN_IDLE_MAX && rt->r.upstream_idle_ms > 0) {
         u->rt = rt;
+        u->idle_since = proxy_now(rt->p);
         u->next = rt->idle;
         rt->idle = u;
         rt->n_idle++;

@@ -11,6 +11,10 @@ the proxy's http tests, on every address:
                    streams) and answers {"bytes": N}
   GET /ws          with "upgrade": 101, then echoes every byte back until
                    the client ends its side, then ends its own
+  GET|POST /drop   the first request of a connection: NAME; a later one on
+                   the same connection is closed without an answer (a
+                   server closing a keep-alive connection under a request),
+                   "drop METHOD" written to stderr
 proxy_http_backend.py --tcp PORT: a tcp server that reads until the client
 ends its side (half-close), then answers "got N bytes" and closes."""
 import http.server
@@ -53,8 +57,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def dropped(self):
+        """1 when this /drop request is not the first of its connection:
+        the connection is closed with no answer."""
+        self.nreq = getattr(self, "nreq", 0) + 1
+        if urllib.parse.urlsplit(self.path).path != "/drop" or self.nreq == 1:
+            return 0
+        sys.stderr.write("drop %s\n" % self.command)
+        sys.stderr.flush()
+        self.close_connection = True
+        return 1
+
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
+        if self.dropped():
+            return
         if url.path == "/headers":
             h = {k.lower(): v for k, v in self.headers.items()}
             self.answer(200, json.dumps(h).encode(), "application/json")
@@ -115,6 +132,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         n = self.read_body()
+        if self.dropped():
+            return
         if self.path == "/flaky" and NAME == "web-2":
             self.answer(503, b"flaky\n")
             return

@@ -81,6 +81,7 @@ static void test_defaults(void **state)
     assert_int_equal(r.connect_ms, 1000);
     assert_int_equal(r.request_ms, 15000);
     assert_int_equal(r.idle_ms, 60000);
+    assert_int_equal(r.upstream_idle_ms, ROUTE_UPSTREAM_IDLE_MS);
     assert_int_equal(r.attempts, 2);
     assert_int_equal(r.budget_percent, 20);
     assert_int_equal(r.budget_per_s, 10);
@@ -119,6 +120,33 @@ static void test_canonical_json_reads_back_the_same(void **state)
     free(k);
 }
 
+/* upstream_idle_ms is written only when it is not the default, so a route
+ * that leaves it reads the same on an agent that does not know the field;
+ * 0 (no pool) and other values read back. */
+static void test_upstream_idle_written_only_when_set(void **state)
+{
+    const char *dflt = "{\"service\":\"web\",\"port\":1}";
+    const char *zero = "{\"service\":\"web\",\"port\":1,\"timeouts\":{\"upstream_idle_ms\":0}}";
+    struct route r, again;
+    struct err e;
+    char *j;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, dflt, strlen(dflt), &e), 0);
+    j = route_json(&r);
+    assert_non_null(j);
+    assert_null(strstr(j, "upstream_idle_ms"));
+    free(j);
+    assert_int_equal(route_parse(&r, zero, strlen(zero), &e), 0);
+    assert_int_equal(r.upstream_idle_ms, 0);
+    j = route_json(&r);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"upstream_idle_ms\":0"));
+    assert_int_equal(route_parse(&again, j, strlen(j), &e), 0);
+    assert_int_equal(again.upstream_idle_ms, 0);
+    free(j);
+}
+
 static void test_bad_routes_name_the_field(void **state)
 {
     (void)state;
@@ -150,6 +178,10 @@ static void test_bad_routes_name_the_field(void **state)
     refused("{\"service\":\"web\",\"port\":1,\"timeouts\":{\"connect_ms\":0}}",
             "timeouts.connect_ms");
     refused("{\"service\":\"web\",\"port\":1,\"timeouts\":{\"idle_ms\":5}}", "timeouts.idle_ms");
+    refused("{\"service\":\"web\",\"port\":1,\"timeouts\":{\"upstream_idle_ms\":3600001}}",
+            "timeouts.upstream_idle_ms");
+    refused("{\"service\":\"web\",\"port\":1,\"timeouts\":{\"upstream_idle_ms\":-1}}",
+            "timeouts.upstream_idle_ms");
     refused("{\"service\":\"web\",\"port\":1,\"retries\":{\"attempts\":9}}", "retries.attempts");
     refused("{\"service\":\"web\",\"port\":1,\"outlier\":{\"max_ejected_percent\":101}}",
             "outlier.max_ejected_percent");
@@ -244,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_canonical_json_reads_back_the_same),
         cmocka_unit_test(test_bad_routes_name_the_field),
+        cmocka_unit_test(test_upstream_idle_written_only_when_set),
         cmocka_unit_test(test_hosts_and_prefix_read_back),
         cmocka_unit_test(test_route_without_hosts_writes_neither_field),
         cmocka_unit_test(test_ingress_match_by_host_then_longest_prefix),
