@@ -2,7 +2,9 @@
  * Parsing must not crash or read past the input; a complete request must
  * lie within the bytes received and its slices within the buffer, and cut
  * short it must ask for more bytes rather than be refused; parsing goes on
- * over pipelined requests the way the server does. */
+ * over pipelined requests the way the server does. The proxy's side of
+ * an upstream response too: its head, and its chunked body followed as
+ * it streams, which must end at the same byte however TCP splits it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,60 @@ static void check_response(uint8_t *buf, size_t len, int eof)
         abort();
 }
 
+/* The head of an upstream response, as the proxy reads it: within the
+ * bytes, framed one way at most, and cut short it asks for more. */
+static void check_response_head(const uint8_t *data, size_t size)
+{
+    static struct http1_resp r;
+    struct http1_framing f;
+    struct http1_limits big = {HTTP1_HEADER_BYTES, (size_t)1 << 40};
+    long n = http1_parse_response_head(&r, data, size, 0, &big, &f);
+
+    if (n < 0 && !r.error)
+        abort();
+    if (n > 0 && ((size_t)n > size || (f.chunked && f.has_length)))
+        abort();
+    if (n > 1 && http1_parse_response_head(&r, data, (size_t)n - 1, 0, &big, &f) != 0)
+        abort();
+}
+
+/* Feeds data to a chunked-body follower in pieces cut at `cut`, then
+ * whole: -1 when refused, else the bytes of the body (and done or not). */
+static long chunks_in(const uint8_t *data, size_t size, size_t cut, int *done)
+{
+    struct http1_chunks st = {0};
+    long a = http1_chunks_feed(&st, data, cut), b;
+
+    if (a < 0)
+        return -1;
+    if ((size_t)a < cut || http1_chunks_done(&st)) {
+        *done = http1_chunks_done(&st);
+        return a;
+    }
+    b = http1_chunks_feed(&st, data + cut, size - cut);
+    if (b < 0)
+        return -1;
+    if ((size_t)b > size - cut)
+        abort();
+    *done = http1_chunks_done(&st);
+    return a + b;
+}
+
+static void check_chunks(const uint8_t *data, size_t size)
+{
+    int d1 = 0, d2 = 0;
+    long whole, split;
+
+    if (size == 0)
+        return;
+    whole = chunks_in(data, size, size, &d1);
+    split = chunks_in(data, size, data[0] % size, &d2);
+    if (whole > (long)size || (whole >= 0 && (size_t)whole < size && !d1))
+        abort(); /* less than all, yet not at the end */
+    if (whole >= 0 && (whole != split || d1 != d2))
+        abort(); /* the end depends on the cut */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* exact-size copies: the parser decodes chunked bodies in place */
@@ -112,6 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_response(copy, size, 0);
     memcpy(copy, data, size);
     check_response(copy, size, 1);
+    check_response_head(data, size);
+    check_chunks(data, size);
     free(copy);
     return 0;
 }
