@@ -1,5 +1,6 @@
 #!/bin/bash
-# Bad flags are refused with exit 2 and a message naming what is wrong.
+# Bad flags are refused with exit 2 and a message naming what is wrong;
+# a churn run whose catalog checks fail exits 1.
 . "$(dirname "$0")/lib.bash"
 expect() { # CODE PATTERN ARGS...
     local code=$1 pat=$2 out rc
@@ -43,3 +44,8 @@ expect 0 "Usage: troupe-sim" --help
 expect 0 "join seen by all" --nodes 3 --seconds 5
 expect 0 "place exactly once" --nodes 3 --seconds 5 --place 10
 expect 0 "place rollout" --nodes 3 --seconds 10 --place 10 --place-update 2s
+# a partition still open at the end: the catalog cannot agree, and the
+# exit code says so (scripts may trust it, not only the figures)
+expect 1 "checks failed under churn" --nodes 8 --seconds 2m --churn 20 --gc 5s \
+    --partition '0-3|4-7@30s-120s'
+expect 0 "agreed" --nodes 8 --seconds 2m --churn 20 --gc 5s --partition '0-3|4-7@30s-60s'
