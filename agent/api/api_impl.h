@@ -1,6 +1,7 @@
 /* api_impl: what the files of the HTTP API share (api.c routes and the
  * membership endpoints; api_catalog.c, api_kv.c, api_events.c the catalog
- * endpoints; api_super.c the supervisor's; api_block.c blocking queries;
+ * endpoints; api_lww.c what the endpoints of a last-writer-wins record
+ * kind share; api_super.c the supervisor's; api_block.c blocking queries;
  * api_input.c the checks of a request's text). Not for the rest of agent/,
  * except catalog/catalog.c, which wakes blocking queries when its index
  * moves (a known exception, docs/architecture.md). */
@@ -15,6 +16,7 @@
 
 struct agent;
 struct acl_token;
+struct crdt_rec;
 
 /* The one reply path of every handler. api_reply_json answers with j
  * (which it takes) as compact JSON and a newline; a NULL j (a JSON builder
@@ -98,6 +100,29 @@ int api_kv_put(struct agent *a, const char *key, const void *val, size_t len, st
 int api_kv_delete(struct agent *a, const char *key, int recurse, struct err *e);
 int api_event_fire(struct agent *a, const char *name, const void *payload, size_t len,
                    uint64_t *seq, struct err *e);
+
+/* A last-writer-wins record kind over HTTP (api_lww.c: routes, specs, KV).
+ * api_lww_list answers the live records of kind under prefix (NULL: all),
+ * in key order, each as fn makes it (NULL leaves it out); [] when none.
+ * api_lww_find: the live record of key, or NULL when it answered 404
+ * "no WHAT \"KEY\"". Both set X-Troupe-Index. */
+typedef json_t *(*api_lww_json_fn)(const struct crdt_rec *r, void *ud);
+void api_lww_list(struct agent *a, struct httpd_req *req, uint8_t kind, const char *prefix,
+                  api_lww_json_fn fn, void *ud);
+const struct crdt_rec *api_lww_find(struct agent *a, struct httpd_req *req, uint8_t kind,
+                                    const char *key, const char *what);
+/* Writes key and saves the replica: 0 or a negative code. */
+int api_lww_put(struct agent *a, uint8_t kind, const char *key, const void *val, size_t len,
+                struct err *e);
+/* A tombstone for key whoever wrote it (ours, with a newer stamp, wins);
+ * when we hold no live record of it, stub is written first so that we
+ * have one to delete. Not saved: the caller calls catalog_save. 1 when it
+ * was deleted, 0 when there was no live record, or a negative code. */
+int api_lww_del(struct agent *a, uint8_t kind, const char *key, const void *stub, size_t stub_len,
+                struct err *e);
+/* The answer to a write: rc < 0 the error (api_status), else
+ * X-Troupe-Index and j (which it takes either way), then agent_drive. */
+void api_lww_reply(struct agent *a, struct httpd_req *req, int rc, const struct err *e, json_t *j);
 
 /* Routers of the catalog endpoints: 1 when they answered req. */
 int api_catalog_route(struct agent *a, struct httpd_req *req, const char *method, const char *path);

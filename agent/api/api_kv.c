@@ -32,53 +32,27 @@ static json_t *entry_json(const struct crdt_rec *r, int with_value)
     return o;
 }
 
-struct list {
-    struct catalog *c;
-    json_t *arr;
-    const char *last; /* the last key seen: keys come in (key, origin) order */
-    int keys_only;
-    size_t n;
-};
-
-static int list_cb(void *ud, const struct crdt_rec *r)
+static json_t *list_entry(const struct crdt_rec *r, void *keys_only)
 {
-    struct list *l = ud;
-    const struct crdt_rec *w;
-
-    if (l->last && strcmp(l->last, r->key) == 0)
-        return 0;
-    l->last = r->key;
-    w = crdt_lww(l->c->crdt, CRDT_KV, r->key);
-    if (!w || w->deleted)
-        return 0;
-    l->n++;
-    json_array_append_new(l->arr, l->keys_only ? json_string(w->key) : entry_json(w, 1));
-    return 0;
+    return *(int *)keys_only ? json_string(r->key) : entry_json(r, 1);
 }
 
 static void get_kv(struct agent *a, struct httpd_req *req)
 {
     const char *key = httpd_req_path(req) + strlen("/v1/kv/");
+    int keys_only = api_query_has(req, "keys");
     const struct crdt_rec *r;
 
-    if (api_query_has(req, "recurse") || api_query_has(req, "keys")) {
-        struct list l = {
-            .c = a->catalog, .arr = json_array(), .keys_only = api_query_has(req, "keys")};
-        crdt_scan(a->catalog->crdt, CRDT_KV, key[0] ? key : NULL, 0, list_cb, &l);
-        api_set_index(a, req);
-        api_reply_json(req, 200, l.arr); /* [] when nothing is under the prefix */
+    if (api_query_has(req, "recurse") || keys_only) {
+        api_lww_list(a, req, CRDT_KV, key[0] ? key : NULL, list_entry, &keys_only);
         return;
     }
     if (!key[0]) {
         api_reply_error(req, 400, "expected /v1/kv/KEY (or ?recurse to list)");
         return;
     }
-    r = crdt_lww(a->catalog->crdt, CRDT_KV, key);
-    api_set_index(a, req);
-    if (!r || r->deleted) {
-        api_reply_error(req, 404, "no key \"%s\"", key);
+    if (!(r = api_lww_find(a, req, CRDT_KV, key, "key")))
         return;
-    }
     if (api_query_has(req, "raw")) {
         httpd_respond(req, 200, "application/octet-stream", r->val, r->len);
         return;
@@ -101,14 +75,9 @@ static int check_key(struct httpd_req *req, const char *key)
 
 int api_kv_put(struct agent *a, const char *key, const void *val, size_t len, struct err *e)
 {
-    int rc;
-
     if (len > CRDT_VAL_MAX)
         return err_set(e, -E2BIG, "value: %zu bytes, at most %u", len, CRDT_VAL_MAX);
-    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_KV, key, val, (uint32_t)len, e);
-    if (rc >= 0)
-        rc = catalog_save(a, e);
-    return rc < 0 ? rc : 0;
+    return api_lww_put(a, CRDT_KV, key, val, len, e);
 }
 
 static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
@@ -120,32 +89,11 @@ static void put_kv(struct agent *a, struct httpd_req *req, const char *key)
 
     if (check_key(req, key) < 0)
         return;
-    if ((rc = api_kv_put(a, key, body, len, &e)) < 0) {
-        api_reply_error(req, rc == -E2BIG ? 413 : api_status(rc), "%s", e.msg);
+    if ((rc = api_kv_put(a, key, body, len, &e)) == -E2BIG) {
+        api_reply_error(req, 413, "%s", e.msg);
         return;
     }
-    api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:b}", "stored", 1));
-    agent_drive(a);
-}
-
-/* Deletes one key whoever wrote it: our tombstone with a newer stamp wins. */
-static int del_one(struct agent *a, const char *key, struct err *e)
-{
-    const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_KV, key);
-    uint64_t now = agent_wall_ms();
-    int rc;
-
-    if (!r || r->deleted)
-        return 0;
-    rc = repl_del(a->catalog->repl, now, CRDT_KV, key, e);
-    if (rc == 0) {
-        /* we hold no live record of it: write one, so that we have one to delete */
-        if ((rc = repl_put(a->catalog->repl, now, CRDT_KV, key, "", 0, e)) < 0)
-            return rc;
-        rc = repl_del(a->catalog->repl, now, CRDT_KV, key, e);
-    }
-    return rc < 0 ? rc : 1;
+    api_lww_reply(a, req, rc, &e, json_pack("{s:b}", "stored", 1));
 }
 
 struct keys {
@@ -175,7 +123,7 @@ int api_kv_delete(struct agent *a, const char *key, int recurse, struct err *e)
         collect(&ks, &(struct crdt_rec){.key = key});
     for (size_t i = 0; i < ks.n; i++) {
         if (rc >= 0) {
-            rc = del_one(a, ks.k[i], e);
+            rc = api_lww_del(a, CRDT_KV, ks.k[i], "", 0, e);
             deleted += rc > 0;
         }
         free(ks.k[i]);
@@ -193,13 +141,8 @@ static void delete_kv(struct agent *a, struct httpd_req *req, const char *key)
 
     if (!recurse && check_key(req, key) < 0)
         return;
-    if ((rc = api_kv_delete(a, key, recurse, &e)) < 0) {
-        api_reply_error(req, api_status(rc), "%s", e.msg);
-        return;
-    }
-    api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:i}", "deleted", rc));
-    agent_drive(a);
+    rc = api_kv_delete(a, key, recurse, &e);
+    api_lww_reply(a, req, rc, &e, json_pack("{s:i}", "deleted", rc));
 }
 
 static void read_kv(struct agent *a, struct httpd_req *req, const char *rest)

@@ -22,7 +22,7 @@
 #include "core/route.h"
 
 /* The route of a record as JSON, with who wrote it and when. */
-static json_t *route_entry(const struct crdt_rec *r)
+static json_t *route_entry(const struct crdt_rec *r, void *ud)
 {
     json_t *j = json_loadb((const char *)r->val, r->len, 0, NULL);
 
@@ -35,26 +35,6 @@ static json_t *route_entry(const struct crdt_rec *r)
     return j;
 }
 
-struct list {
-    struct catalog *c;
-    json_t *arr;
-    const char *last; /* keys come in (key, origin) order */
-};
-
-static int list_cb(void *ud, const struct crdt_rec *r)
-{
-    struct list *l = ud;
-    const struct crdt_rec *w;
-
-    if (l->last && strcmp(l->last, r->key) == 0)
-        return 0;
-    l->last = r->key;
-    w = crdt_lww(l->c->crdt, CRDT_ROUTE, r->key);
-    if (w && !w->deleted)
-        json_array_append_new(l->arr, route_entry(w));
-    return 0;
-}
-
 static void get_routes(struct agent *a, struct httpd_req *req)
 {
     const char *name = httpd_req_path(req) + strlen("/v1/routes");
@@ -62,20 +42,10 @@ static void get_routes(struct agent *a, struct httpd_req *req)
 
     if (*name == '/')
         name++;
-    if (!*name) {
-        struct list l = {.c = a->catalog, .arr = json_array()};
-        crdt_scan(a->catalog->crdt, CRDT_ROUTE, NULL, 0, list_cb, &l);
-        api_set_index(a, req);
-        api_reply_json(req, 200, l.arr);
-        return;
-    }
-    r = crdt_lww(a->catalog->crdt, CRDT_ROUTE, name);
-    api_set_index(a, req);
-    if (!r || r->deleted) {
-        api_reply_error(req, 404, "no route \"%s\"", name);
-        return;
-    }
-    api_reply_json(req, 200, route_entry(r));
+    if (!*name)
+        api_lww_list(a, req, CRDT_ROUTE, NULL, route_entry, NULL);
+    else if ((r = api_lww_find(a, req, CRDT_ROUTE, name, "route")))
+        api_reply_json(req, 200, route_entry(r, NULL));
 }
 
 static void put_route(struct agent *a, struct httpd_req *req, const char *name)
@@ -101,25 +71,14 @@ static void put_route(struct agent *a, struct httpd_req *req, const char *name)
         snprintf(rt.name, sizeof(rt.name), "%s", name);
     }
     json = route_json(&rt);
-    rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_ROUTE, rt.name, json,
-                  (uint32_t)strlen(json), &e);
+    rc = api_lww_put(a, CRDT_ROUTE, rt.name, json, strlen(json), &e);
     free(json);
-    if (rc >= 0)
-        rc = catalog_save(a, &e);
-    if (rc < 0) {
-        api_reply_error(req, api_status(rc), "%s", e.msg);
-        return;
-    }
-    api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:b, s:s}", "stored", 1, "name", rt.name));
-    agent_drive(a);
+    api_lww_reply(a, req, rc, &e, json_pack("{s:b, s:s}", "stored", 1, "name", rt.name));
 }
 
-/* Deletes a route whoever wrote it: our tombstone with a newer stamp wins. */
 static void delete_route(struct agent *a, struct httpd_req *req, const char *name)
 {
     const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_ROUTE, name);
-    uint64_t now = agent_wall_ms();
     struct err e;
     int rc;
 
@@ -131,22 +90,10 @@ static void delete_route(struct agent *a, struct httpd_req *req, const char *nam
         api_reply_error(req, 404, "no route \"%s\"", name);
         return;
     }
-    rc = repl_del(a->catalog->repl, now, CRDT_ROUTE, name, &e);
-    if (rc == 0) {
-        /* we hold no live record of it: write one, so that we have one to delete */
-        rc = repl_put(a->catalog->repl, now, CRDT_ROUTE, name, "{}", 2, &e);
-        if (rc >= 0)
-            rc = repl_del(a->catalog->repl, now, CRDT_ROUTE, name, &e);
-    }
+    rc = api_lww_del(a, CRDT_ROUTE, name, "{}", 2, &e);
     if (rc >= 0)
         rc = catalog_save(a, &e);
-    if (rc < 0) {
-        api_reply_error(req, api_status(rc), "%s", e.msg);
-        return;
-    }
-    api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:i}", "deleted", 1));
-    agent_drive(a);
+    api_lww_reply(a, req, rc, &e, json_pack("{s:i}", "deleted", 1));
 }
 
 static void read_routes(struct agent *a, struct httpd_req *req, const char *rest)

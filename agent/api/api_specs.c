@@ -22,7 +22,7 @@
 #include "agent/place/place_drive.h"
 #include "core/place.h"
 
-static json_t *spec_json(const struct crdt_rec *r)
+static json_t *spec_json(const struct crdt_rec *r, void *ud)
 {
     json_t *spec = json_loadb((const char *)r->val, r->len, 0, NULL);
 
@@ -31,26 +31,9 @@ static json_t *spec_json(const struct crdt_rec *r)
                      (json_int_t)hlc_wall_ms(r->hlc));
 }
 
-struct list {
-    struct catalog *c;
-    json_t *arr;
-    const char *last;
-};
-
-static int list_cb(void *ud, const struct crdt_rec *r)
+static json_t *spec_listed(const struct crdt_rec *r, void *ud)
 {
-    struct list *l = ud;
-    const struct crdt_rec *w;
-
-    if (l->last && strcmp(l->last, r->key) == 0)
-        return 0;
-    l->last = r->key;
-    if (strchr(r->key, '@')) /* NAME@stable: agent/place's, not a spec */
-        return 0;
-    w = crdt_lww(l->c->crdt, CRDT_SPEC, r->key);
-    if (w && !w->deleted)
-        json_array_append_new(l->arr, spec_json(w));
-    return 0;
+    return strchr(r->key, '@') ? NULL : spec_json(r, ud); /* NAME@stable: agent/place's */
 }
 
 static void get_specs(struct agent *a, struct httpd_req *req)
@@ -60,20 +43,10 @@ static void get_specs(struct agent *a, struct httpd_req *req)
 
     if (path[strlen("/v1/specs")] == '/')
         name = path + strlen("/v1/specs/");
-    if (!name[0]) {
-        struct list l = {.c = a->catalog, .arr = json_array()};
-        crdt_scan(a->catalog->crdt, CRDT_SPEC, NULL, 0, list_cb, &l);
-        api_set_index(a, req);
-        api_reply_json(req, 200, l.arr);
-        return;
-    }
-    r = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
-    api_set_index(a, req);
-    if (!r || r->deleted) {
-        api_reply_error(req, 404, "no spec named \"%s\"", name);
-        return;
-    }
-    api_reply_json(req, 200, spec_json(r));
+    if (!name[0])
+        api_lww_list(a, req, CRDT_SPEC, NULL, spec_listed, NULL);
+    else if ((r = api_lww_find(a, req, CRDT_SPEC, name, "spec named")))
+        api_reply_json(req, 200, spec_json(r, NULL));
 }
 
 /* The stored form: the body with its name, as compact JSON with sorted
@@ -108,24 +81,11 @@ static char *canonical(const char *name, const char *body, size_t len, struct er
     return out;
 }
 
-/* A tombstone for key, even when another agent wrote the record. */
-static int spec_del(struct agent *a, uint64_t now, const char *key, struct err *e)
-{
-    int rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
-
-    if (rc == 0) {
-        /* another agent wrote it: write ours, so that we have one to delete */
-        if ((rc = repl_put(a->catalog->repl, now, CRDT_SPEC, key, "{}", 2, e)) >= 0)
-            rc = repl_del(a->catalog->repl, now, CRDT_SPEC, key, e);
-    }
-    return rc;
-}
-
 static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
 {
     size_t len;
     const char *body = httpd_req_body(req, &len);
-    const struct crdt_rec *old, *st;
+    const struct crdt_rec *old;
     char stable[CRDT_KEY_MAX];
     struct place_spec p;
     struct err e;
@@ -147,55 +107,39 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     }
     old = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
     snprintf(stable, sizeof(stable), "%s@stable", name);
-    st = crdt_lww(a->catalog->crdt, CRDT_SPEC, stable);
     rc = 0;
-    if ((!old || old->deleted) && st && !st->deleted)
+    if (!old || old->deleted)
         /* a new spec: a settled version left from one of the same name
          * (its writer had not yet seen the delete) is not this one's */
-        rc = spec_del(a, agent_wall_ms(), stable, &e);
+        rc = api_lww_del(a, CRDT_SPEC, stable, "{}", 2, &e);
     if (rc >= 0)
-        rc = repl_put(a->catalog->repl, agent_wall_ms(), CRDT_SPEC, name, text,
-                      (uint32_t)strlen(text), &e);
+        rc = api_lww_put(a, CRDT_SPEC, name, text, strlen(text), &e);
     free(text);
+    api_lww_reply(a, req, rc, &e, json_pack("{s:b}", "stored", 1));
     if (rc >= 0)
-        rc = catalog_save(a, &e);
-    if (rc < 0) {
-        api_reply_error(req, api_status(rc), "%s", e.msg);
-        return;
-    }
-    api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:b}", "stored", 1));
-    agent_drive(a);
-    place_drive_kick(a);
+        place_drive_kick(a);
 }
 
 static void delete_spec(struct agent *a, struct httpd_req *req, const char *name)
 {
     const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_SPEC, name);
-    uint64_t now = agent_wall_ms();
     char stable[CRDT_KEY_MAX];
     struct err e;
-    int rc = 0;
+    int rc;
 
     if (!r || r->deleted || strchr(name, '@')) {
         api_reply_error(req, 404, "no spec named \"%s\"", name);
         return;
     }
-    rc = spec_del(a, now, name, &e);
+    rc = api_lww_del(a, CRDT_SPEC, name, "{}", 2, &e);
     snprintf(stable, sizeof(stable), "%s@stable", name);
-    r = crdt_lww(a->catalog->crdt, CRDT_SPEC, stable);
-    if (rc >= 0 && r && !r->deleted)
-        rc = spec_del(a, now, stable, &e);
+    if (rc >= 0)
+        rc = api_lww_del(a, CRDT_SPEC, stable, "{}", 2, &e);
     if (rc >= 0)
         rc = catalog_save(a, &e);
-    if (rc < 0) {
-        api_reply_error(req, api_status(rc), "%s", e.msg);
-        return;
-    }
-    api_set_index(a, req);
-    api_reply_json(req, 200, json_pack("{s:i}", "deleted", 1));
-    agent_drive(a);
-    place_drive_kick(a);
+    api_lww_reply(a, req, rc, &e, json_pack("{s:i}", "deleted", 1));
+    if (rc >= 0)
+        place_drive_kick(a);
 }
 
 static void get_place(struct agent *a, struct httpd_req *req)
