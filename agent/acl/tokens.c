@@ -324,7 +324,7 @@ int tokens_create(struct agent *a, struct acl_token *t, char secret[65], struct 
 int tokens_revoke(struct agent *a, const char *name, struct err *e)
 {
     const struct crdt_rec *r = crdt_lww(a->catalog->crdt, CRDT_TOKEN, name);
-    uint64_t now = agent_wall_ms();
+    uint8_t *val;
     int rc;
 
     if (strcmp(name, TOKENS_MANAGEMENT) == 0)
@@ -333,16 +333,10 @@ int tokens_revoke(struct agent *a, const char *name, struct err *e)
                        "restart the agent to change it");
     if (!r || r->deleted)
         return err_set(e, -ENOENT, "no token named \"%s\"", name);
-    rc = repl_del(a->catalog->repl, now, CRDT_TOKEN, name, e);
-    if (rc == 0) {
-        /* we hold no record of it: write a copy, so that ours can be the newest tombstone */
-        uint8_t *val = xmemdup(r->val, r->len);
-        uint32_t len = r->len;
-        rc = repl_put(a->catalog->repl, now, CRDT_TOKEN, name, val, len, e);
-        free(val);
-        if (rc >= 0)
-            rc = repl_del(a->catalog->repl, now, CRDT_TOKEN, name, e);
-    }
+    /* when we hold no record of it, a copy is ours to delete */
+    val = xmemdup(r->val, r->len);
+    rc = catalog_lww_del(a, CRDT_TOKEN, name, val, r->len, e);
+    free(val);
     if (rc >= 0)
         rc = catalog_save(a, e);
     if (rc < 0)

@@ -114,12 +114,6 @@ const struct crdt_rec *api_lww_find(struct agent *a, struct httpd_req *req, uint
 /* Writes key and saves the replica: 0 or a negative code. */
 int api_lww_put(struct agent *a, uint8_t kind, const char *key, const void *val, size_t len,
                 struct err *e);
-/* A tombstone for key whoever wrote it (ours, with a newer stamp, wins);
- * when we hold no live record of it, stub is written first so that we
- * have one to delete. Not saved: the caller calls catalog_save. 1 when it
- * was deleted, 0 when there was no live record, or a negative code. */
-int api_lww_del(struct agent *a, uint8_t kind, const char *key, const void *stub, size_t stub_len,
-                struct err *e);
 /* The answer to a write: rc < 0 the error (api_status), else
  * X-Troupe-Index and j (which it takes either way), then agent_drive. */
 void api_lww_reply(struct agent *a, struct httpd_req *req, int rc, const struct err *e, json_t *j);

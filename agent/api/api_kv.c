@@ -123,7 +123,7 @@ int api_kv_delete(struct agent *a, const char *key, int recurse, struct err *e)
         collect(&ks, &(struct crdt_rec){.key = key});
     for (size_t i = 0; i < ks.n; i++) {
         if (rc >= 0) {
-            rc = api_lww_del(a, CRDT_KV, ks.k[i], "", 0, e);
+            rc = catalog_lww_del(a, CRDT_KV, ks.k[i], "", 0, e);
             deleted += rc > 0;
         }
         free(ks.k[i]);

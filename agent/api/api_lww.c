@@ -1,7 +1,8 @@
 /* api_lww: what the endpoints of a last-writer-wins record kind share
  * (routes, specs, KV): listing the live records of a kind, finding one,
- * storing one durably, deleting one whoever wrote it, and the answer to a
- * write. Each caller keeps its own checks, stored form and JSON shape. */
+ * storing one durably, and the answer to a write. Deleting one whoever
+ * wrote it is catalog_lww_del's (catalog/), which acl/ shares. Each caller
+ * keeps its own checks, stored form and JSON shape. */
 #include <string.h>
 
 #include "agent/agent_impl.h"
@@ -64,25 +65,6 @@ int api_lww_put(struct agent *a, uint8_t kind, const char *key, const void *val,
     if (rc >= 0)
         rc = catalog_save(a, e);
     return rc < 0 ? rc : 0;
-}
-
-int api_lww_del(struct agent *a, uint8_t kind, const char *key, const void *stub, size_t stub_len,
-                struct err *e)
-{
-    const struct crdt_rec *r = crdt_lww(a->catalog->crdt, kind, key);
-    uint64_t now = agent_wall_ms();
-    int rc;
-
-    if (!r || r->deleted)
-        return 0;
-    rc = repl_del(a->catalog->repl, now, kind, key, e);
-    if (rc == 0) {
-        /* we hold no live record of it: write one, so that we have one to delete */
-        if ((rc = repl_put(a->catalog->repl, now, kind, key, stub, (uint32_t)stub_len, e)) < 0)
-            return rc;
-        rc = repl_del(a->catalog->repl, now, kind, key, e);
-    }
-    return rc < 0 ? rc : 1;
 }
 
 void api_lww_reply(struct agent *a, struct httpd_req *req, int rc, const struct err *e, json_t *j)

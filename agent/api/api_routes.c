@@ -90,7 +90,7 @@ static void delete_route(struct agent *a, struct httpd_req *req, const char *nam
         api_reply_error(req, 404, "no route \"%s\"", name);
         return;
     }
-    rc = api_lww_del(a, CRDT_ROUTE, name, "{}", 2, &e);
+    rc = catalog_lww_del(a, CRDT_ROUTE, name, "{}", 2, &e);
     if (rc >= 0)
         rc = catalog_save(a, &e);
     api_lww_reply(a, req, rc, &e, json_pack("{s:i}", "deleted", 1));

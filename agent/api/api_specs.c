@@ -111,7 +111,7 @@ static void put_spec(struct agent *a, struct httpd_req *req, const char *name)
     if (!old || old->deleted)
         /* a new spec: a settled version left from one of the same name
          * (its writer had not yet seen the delete) is not this one's */
-        rc = api_lww_del(a, CRDT_SPEC, stable, "{}", 2, &e);
+        rc = catalog_lww_del(a, CRDT_SPEC, stable, "{}", 2, &e);
     if (rc >= 0)
         rc = api_lww_put(a, CRDT_SPEC, name, text, strlen(text), &e);
     free(text);
@@ -131,10 +131,10 @@ static void delete_spec(struct agent *a, struct httpd_req *req, const char *name
         api_reply_error(req, 404, "no spec named \"%s\"", name);
         return;
     }
-    rc = api_lww_del(a, CRDT_SPEC, name, "{}", 2, &e);
+    rc = catalog_lww_del(a, CRDT_SPEC, name, "{}", 2, &e);
     snprintf(stable, sizeof(stable), "%s@stable", name);
     if (rc >= 0)
-        rc = api_lww_del(a, CRDT_SPEC, stable, "{}", 2, &e);
+        rc = catalog_lww_del(a, CRDT_SPEC, stable, "{}", 2, &e);
     if (rc >= 0)
         rc = catalog_save(a, &e);
     api_lww_reply(a, req, rc, &e, json_pack("{s:i}", "deleted", 1));

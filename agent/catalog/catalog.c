@@ -90,6 +90,25 @@ fail:
     return rc;
 }
 
+int catalog_lww_del(struct agent *a, uint8_t kind, const char *key, const void *stub,
+                    size_t stub_len, struct err *e)
+{
+    const struct crdt_rec *r = crdt_lww(a->catalog->crdt, kind, key);
+    uint64_t now = agent_wall_ms();
+    int rc;
+
+    if (!r || r->deleted)
+        return 0;
+    rc = repl_del(a->catalog->repl, now, kind, key, e);
+    if (rc == 0) {
+        /* we hold no live record of it: write one, so that we have one to delete */
+        if ((rc = repl_put(a->catalog->repl, now, kind, key, stub, (uint32_t)stub_len, e)) < 0)
+            return rc;
+        rc = repl_del(a->catalog->repl, now, kind, key, e);
+    }
+    return rc < 0 ? rc : 1;
+}
+
 static void save_cb(uv_timer_t *t)
 {
     struct agent *a = t->data;

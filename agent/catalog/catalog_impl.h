@@ -108,6 +108,13 @@ void catalog_view(struct agent *a, struct cat_view *v);
 void catalog_changed(struct agent *a);
 /* Writes what changed to disk now (an API write is answered after this). */
 int catalog_save(struct agent *a, struct err *e);
+/* A tombstone for key of a last-writer-wins kind whoever wrote it (ours,
+ * with a newer stamp, wins); when we hold no live record of it, stub is
+ * written first so that we have one to delete. Not saved: the caller
+ * calls catalog_save. 1 when it was deleted, 0 when there was no live
+ * record, or a negative code. */
+int catalog_lww_del(struct agent *a, uint8_t kind, const char *key, const void *stub,
+                    size_t stub_len, struct err *e);
 struct svc_local *catalog_find(struct agent *a, const char *id);
 /* Called by checks.c after a check's status changed and was written. */
 void catalog_check_changed(struct agent *a, const char *instance, const char *check, uint8_t from,
