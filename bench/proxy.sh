@@ -183,17 +183,24 @@ for ((k = 1; k < ${#TARGETS[@]}; k += 2)); do
     up "$url" || { echo "proxy: nothing answers $url"; tail "$TMP"/*.log "$TMP"/*.err; exit 2; }
 done
 
-# ms V: wrk's latency (12.34us, 1.2ms, 1.01s) in milliseconds
-# run NAME PORT: one wrk run; appends "rps p50_ms p99_ms" to $TMP/res.NAME
+# run NAME PORT: one wrk run; appends "rps p50_ms p99_ms added_p50
+# added_p99" to $TMP/res.NAME, the added latencies against the direct run
+# of the same round (rounds go first direct, so each proxy is compared with
+# the backend as the machine was then)
 run() {
     in_ns $CPU_LOAD wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$2/" \
         >"$TMP/wrk.out" 2>&1
-    awk 'function ms(v,  u) { u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
+    # ms(V): wrk's latency (12.34us, 1.2ms, 1.01s) in milliseconds
+    awk -v d50="${D50:-0}" -v d99="${D99:-0}" -v direct="$([ "$1" = direct ] && echo 1)" '
+         function ms(v,  u) { u = v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u)
                               return (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }
          /^Requests\/sec:/ {rps = $2}
          $1 == "50%" { p50 = ms($2) }
          $1 == "99%" { p99 = ms($2) }
-         END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }' "$TMP/wrk.out" >>"$TMP/res.$1"
+         END { if (direct) d50 = p50; if (direct) d99 = p99
+               printf "%.0f %.3f %.3f %.3f %.3f\n", rps, p50, p99, p50 - d50, p99 - d99 }' \
+        "$TMP/wrk.out" >>"$TMP/res.$1"
+    [ "$1" != direct ] || read -r _ D50 D99 _ <<<"$(tail -n 1 "$TMP/res.direct")"
     grep -q "Non-2xx\|Socket errors" "$TMP/wrk.out" && { echo "  $1: $(grep -E 'Non-2xx|Socket errors' "$TMP/wrk.out")"; }
     echo "  round $r $1: $(tail -n 1 "$TMP/res.$1")"
 }
@@ -202,12 +209,14 @@ echo "proxy: wrk -t1 -c$CONNS ${SECS}s x $ROUNDS rounds, 1 KiB bodies, keep-aliv
 for r in $(seq 1 "$ROUNDS"); do
     for ((k = 0; k < ${#TARGETS[@]}; k += 2)); do run "${TARGETS[k]}" "${TARGETS[k + 1]}"; done
 done
-declare -A RPS P50 P99 RSS
+declare -A RPS P50 P99 ADD50 ADD99 RSS
 for ((k = 0; k < ${#TARGETS[@]}; k += 2)); do
     n=${TARGETS[k]}
     RPS[$n]=$(cut -d' ' -f1 "$TMP/res.$n" | median)
     P50[$n]=$(cut -d' ' -f2 "$TMP/res.$n" | median)
     P99[$n]=$(cut -d' ' -f3 "$TMP/res.$n" | median)
+    ADD50[$n]=$(cut -d' ' -f4 "$TMP/res.$n" | median)
+    ADD99[$n]=$(cut -d' ' -f5 "$TMP/res.$n" | median)
 done
 # rss PID...: the sum of their VmRSS in KiB
 rss() {
@@ -225,17 +234,16 @@ ngx_master=$(pgrep -f "nginx -p $TMP -c $TMP/nginx-proxy.conf" | tail -1)
 ngx_pids=($ngx_master $(pgrep -P "${ngx_master:-0}" 2>/dev/null))
 RSS[troupe]=$(rss $agent_pid) RSS[haproxy]=$(rss $hap_pid) RSS[nginx]=$(rss "${ngx_pids[@]}")
 
-add() { awk -v a="$1" -v d="$2" 'BEGIN {printf "%.3f", a - d}'; }
-# div A B: A/B, or n/a unless A >= 0 and B > 0 (an added latency under
-# direct's, noise on a busy machine, has no ratio)
+# div A B: A/B, or n/a unless A >= 0 and B > 0 (an added latency below
+# zero, noise on a busy machine, has no ratio)
 div() { awk -v a="$1" -v b="$2" 'BEGIN {if (a >= 0 && b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 echo
-echo "proxy: medians of $ROUNDS rounds; added = the proxy's latency less direct's"
+echo "proxy: medians of $ROUNDS rounds; added: the proxy's latency less direct's in the same round"
 printf "%-12s %9s %9s %9s %11s %11s %10s\n" "" "req/s" "p50 ms" "p99 ms" "added p50" "added p99" "RSS KiB"
 for ((k = 0; k < ${#TARGETS[@]}; k += 2)); do
     n=${TARGETS[k]} base=${n%-tcp}
     printf "%-12s %9s %9s %9s %11s %11s %10s\n" "$n" "${RPS[$n]}" "${P50[$n]}" "${P99[$n]}" \
-        "$(add "${P50[$n]}" "${P50[direct]}")" "$(add "${P99[$n]}" "${P99[direct]}")" "${RSS[$base]:--}"
+        "${ADD50[$n]}" "${ADD99[$n]}" "${RSS[$base]:--}"
 done
 [ -n "$STREAM_SO" ] || echo "nginx-tcp: not run: nginx's stream module is not installed (libnginx-mod-stream)"
 echo "RSS: after the runs, one process serving both http and tcp for each proxy; troupe's is the whole agent,"
@@ -247,7 +255,7 @@ ratios() {
         [ -n "${RPS[$peer$t]:-}" ] || continue
         printf "troupe%s/%s: requests/s %s, p99 %s, added p99 %s\n" "$t" "$peer$t" \
             "$(div "${RPS[troupe$t]}" "${RPS[$peer$t]}")" "$(div "${P99[troupe$t]}" "${P99[$peer$t]}")" \
-            "$(div "$(add "${P99[troupe$t]}" "${P99[direct]}")" "$(add "${P99[$peer$t]}" "${P99[direct]}")")"
+            "$(div "${ADD99[troupe$t]}" "${ADD99[$peer$t]}")"
     done
 }
 ratios ""
@@ -255,6 +263,6 @@ ratios -tcp
 echo "troupe/nginx RSS $(div "${RSS[troupe]}" "${RSS[nginx]}"), troupe/haproxy RSS $(div "${RSS[troupe]}" "${RSS[haproxy]}")"
 met() { awk "BEGIN {print ($1) ? \"met\" : \"MISSED\"}"; }
 echo "floor requests/s >= haproxy: $(met "${RPS[troupe]} >= ${RPS[haproxy]}") (tcp: $(met "${RPS[troupe-tcp]} >= ${RPS[haproxy-tcp]}"))"
-echo "floor added p99 <= haproxy: $(met "${P99[troupe]} <= ${P99[haproxy]}") (tcp: $(met "${P99[troupe-tcp]} <= ${P99[haproxy-tcp]}"))"
+echo "floor added p99 <= haproxy: $(met "${ADD99[troupe]} <= ${ADD99[haproxy]}") (tcp: $(met "${ADD99[troupe-tcp]} <= ${ADD99[haproxy-tcp]}"))"
 echo "floor RSS <= haproxy: $(met "${RSS[troupe]} <= ${RSS[haproxy]}")"
 exit 0
