@@ -174,9 +174,9 @@ echo "{\"service\": \"web\", \"name\": \"web-tcp\", \"port\": $TROUPE_TCP, \"pro
     in_ns "$BIN" route set - >/dev/null || { echo "proxy: cannot set the tcp route"; exit 2; }
 
 # the runs: NAME PORT, in the order they take turns
-TARGETS=(direct $BACKEND troupe $TROUPE haproxy $HAPROXY nginx $NGINX
-    troupe-tcp $TROUPE_TCP haproxy-tcp $HAPROXY_TCP)
-[ -n "$STREAM_SO" ] && TARGETS+=(nginx-tcp $NGINX_TCP)
+TARGETS=(direct "$BACKEND" troupe "$TROUPE" haproxy "$HAPROXY" nginx "$NGINX"
+    troupe-tcp "$TROUPE_TCP" haproxy-tcp "$HAPROXY_TCP")
+[ -n "$STREAM_SO" ] && TARGETS+=(nginx-tcp "$NGINX_TCP")
 for ((k = 1; k < ${#TARGETS[@]}; k += 2)); do
     url=http://127.0.0.1:${TARGETS[k]}/
     for i in $(seq 1 50); do up "$url" && break; sleep 0.1; done
@@ -231,7 +231,7 @@ agent_pid=$(pgrep -f "agent --node bench --bind 127.0.0.1:7420 --data-dir $TMP/a
 hap_pid=$(pgrep -f "haproxy -db -f $TMP/haproxy.cfg" | tail -1)
 # nginx: its master and its worker (the worker's parent is the master)
 ngx_master=$(pgrep -f "nginx -p $TMP -c $TMP/nginx-proxy.conf" | tail -1)
-ngx_pids=($ngx_master $(pgrep -P "${ngx_master:-0}" 2>/dev/null))
+mapfile -t ngx_pids < <(echo "$ngx_master"; pgrep -P "${ngx_master:-0}" 2>/dev/null)
 RSS[troupe]=$(rss $agent_pid) RSS[haproxy]=$(rss $hap_pid) RSS[nginx]=$(rss "${ngx_pids[@]}")
 
 # div A B: A/B, or n/a unless A >= 0 and B > 0 (an added latency below
