@@ -1,5 +1,6 @@
-/* balance: version choice, power of two choices over peak-EWMA load, and
- * outlier ejection (see balance.h). */
+/* balance: version choice, power of two choices over peak-EWMA load, round
+ * robin, rendezvous hashing of a stickiness key, and outlier ejection (see
+ * balance.h). */
 #include "core/balance.h"
 
 #include <math.h>
@@ -24,6 +25,26 @@ static uint64_t next_rand(struct bal *b)
     return z ^ (z >> 31);
 }
 
+/* splitmix64's finalizer: every bit of x moves about half of the result's */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* FNV-1a over bytes, then mixed: the same on every agent and every run */
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ull;
+    }
+    return mix64(h);
+}
+
 static uint64_t rand_below(struct bal *b, uint64_t n)
 {
     return n ? next_rand(b) % n : 0;
@@ -36,6 +57,7 @@ void bal_cfg_route(struct bal_cfg *c, const struct route *r)
     c->max_ms = r->outlier_max_ms;
     c->max_percent = r->outlier_max_percent;
     c->decay_ms = 10000;
+    c->balance = r->balance;
 }
 
 void bal_init(struct bal *b, const struct bal_cfg *cfg, uint64_t seed)
@@ -73,7 +95,9 @@ void bal_set(struct bal *b, const struct bal_ep *eps, size_t n)
         memcpy(ep[i].version, eps[i].version, sizeof(ep[i].version));
         ep[i].version[ROUTE_VERSION_MAX] = '\0';
         ep[i].local = eps[i].local;
+        ep[i].zone = eps[i].zone;
         ep[i].ud = eps[i].ud;
+        ep[i].key_hash = hash_bytes(ep[i].key, strlen(ep[i].key));
     }
     free(b->ep);
     b->ep = ep;
@@ -150,12 +174,77 @@ static int nth(const struct bal *b, const char *version, int skip, int in, uint6
     return -1;
 }
 
+/* 1 when endpoint i is one of version's, not skip and, with in, not
+ * ejected: the candidates of a pick. */
+static int candidate(const struct bal *b, size_t i, const char *version, int skip, int in,
+                     uint64_t now_ms)
+{
+    if ((int)i == skip || (version && strcmp(b->ep[i].version, version) != 0))
+        return 0;
+    return !in || !bal_is_ejected(b, (int)i, now_ms);
+}
+
+/* Whether any endpoint is a candidate not ejected: 1; else 0, and the
+ * pick spreads over the ejected ones too (panic). */
+static int any_in(const struct bal *b, const char *version, int skip, uint64_t now_ms)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (candidate(b, i, version, skip, 1, now_ms))
+            return 1;
+    return 0;
+}
+
+/* Round robin: the candidate picked longest ago (never picked first, then
+ * the lowest index). Turns are kept per endpoint rather than as one
+ * cursor, so a split's versions, a retry's skip and ejections do not make
+ * one endpoint wait for another's turn. */
+static int pick_round_robin(struct bal *b, const char *version, int skip, uint64_t now_ms)
+{
+    int in = any_in(b, version, skip, now_ms), best = -1;
+
+    for (size_t i = 0; i < b->n; i++)
+        if (candidate(b, i, version, skip, in, now_ms) &&
+            (best < 0 || b->ep[i].rr_seq < b->ep[best].rr_seq))
+            best = (int)i;
+    if (best >= 0)
+        b->ep[best].rr_seq = ++b->rr_seq;
+    return best;
+}
+
+int bal_pick_key(const struct bal *b, const char *version, int skip, uint64_t key,
+                 uint64_t now_ms)
+{
+    int in = any_in(b, version, skip, now_ms), best = -1;
+    uint64_t top = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        uint64_t w;
+        if (!candidate(b, i, version, skip, in, now_ms))
+            continue;
+        w = mix64(key ^ b->ep[i].key_hash);
+        /* a tie (one in 2^64) by key, so that every agent agrees */
+        if (best < 0 || w > top || (w == top && strcmp(b->ep[i].key, b->ep[best].key) < 0)) {
+            best = (int)i;
+            top = w;
+        }
+    }
+    return best;
+}
+
+/* Preference among equal loads: this node, then this zone, then others. */
+static int tier(const struct bal_ep *ep)
+{
+    return ep->local ? 2 : ep->zone ? 1 : 0;
+}
+
 int bal_pick(struct bal *b, const char *version, int skip, uint64_t now_ms)
 {
     size_t m = 0;
     int in = 1, x, y;
     double lx, ly;
 
+    if (b->cfg.balance == ROUTE_ROUND_ROBIN)
+        return pick_round_robin(b, version, skip, now_ms);
     while (nth(b, version, skip, in, now_ms, m) >= 0)
         m++;
     if (m == 0) {
@@ -181,7 +270,7 @@ int bal_pick(struct bal *b, const char *version, int skip, uint64_t now_ms)
      * requests to endpoints a fraction of a millisecond apart all go to
      * whichever had the lower last sample, which is noise. x is random. */
     if ((lx <= ly * (1.0 + BAL_TIE) && ly <= lx * (1.0 + BAL_TIE)) || fabs(lx - ly) <= BAL_TIE_MS)
-        return b->ep[y].local && !b->ep[x].local ? y : x;
+        return tier(&b->ep[y]) > tier(&b->ep[x]) ? y : x;
     return lx < ly ? x : y;
 }
 
@@ -236,5 +325,64 @@ int bal_end(struct bal *b, int i, int ok, uint32_t latency_ms, uint64_t now_ms)
         len = b->cfg.max_ms;
     ep->ejected_until = now_ms + (len ? len : 1);
     b->ejections_total++;
+    return 1;
+}
+
+const char *bal_cookie(const char *text, size_t text_len, const char *name, size_t *len)
+{
+    size_t nl = strlen(name), i = 0;
+
+    if (!text)
+        return NULL;
+    while (i < text_len) {
+        size_t ks, ke, vs, ve, end = i;
+        while (end < text_len && text[end] != ';')
+            end++;
+        ks = i;
+        while (ks < end && (text[ks] == ' ' || text[ks] == '\t'))
+            ks++;
+        ke = ks;
+        while (ke < end && text[ke] != '=')
+            ke++;
+        if (ke < end) {
+            vs = ke + 1;
+            while (ke > ks && (text[ke - 1] == ' ' || text[ke - 1] == '\t'))
+                ke--;
+            while (vs < end && (text[vs] == ' ' || text[vs] == '\t'))
+                vs++;
+            ve = end;
+            while (ve > vs && (text[ve - 1] == ' ' || text[ve - 1] == '\t'))
+                ve--;
+            if (ve - vs >= 2 && text[vs] == '"' && text[ve - 1] == '"') {
+                vs++;
+                ve--;
+            }
+            if (ke - ks == nl && memcmp(text + ks, name, nl) == 0) {
+                *len = ve - vs;
+                return text + vs;
+            }
+        }
+        i = end + 1;
+    }
+    return NULL;
+}
+
+int bal_sticky_key(const struct route *r, bal_header_fn header, void *ud, uint64_t *key)
+{
+    const char *v = NULL;
+    size_t len = 0;
+
+    if (!header || r->sticky == ROUTE_STICKY_NONE)
+        return 0;
+    if (r->sticky == ROUTE_STICKY_HEADER) {
+        v = header(ud, r->sticky_name, &len);
+    } else {
+        size_t cl = 0;
+        const char *c = header(ud, "cookie", &cl);
+        v = c ? bal_cookie(c, cl, r->sticky_name, &len) : NULL;
+    }
+    if (!v || len == 0)
+        return 0;
+    *key = hash_bytes(v, len);
     return 1;
 }

@@ -21,6 +21,11 @@ const char *route_protocol_name(uint8_t p)
     return p == ROUTE_TCP ? "tcp" : "http";
 }
 
+const char *route_balance_name(uint8_t b)
+{
+    return b == ROUTE_ROUND_ROBIN ? "round_robin" : "p2c";
+}
+
 /* A version label: 1..64 printable ASCII bytes, no space. */
 static int version_ok(const char *s)
 {
@@ -114,6 +119,46 @@ static int parse_match(struct route *r, json_t *v, struct err *e)
                            ROUTE_VERSION_MAX);
         r->n_match++;
     }
+    return 0;
+}
+
+static int parse_balance(struct route *r, json_t *v, struct err *e)
+{
+    const char *b = json_string_value(v);
+    size_t n = json_string_length(v);
+
+    if (b && n == 3 && strcmp(b, "p2c") == 0)
+        r->balance = ROUTE_P2C;
+    else if (b && n == 11 && strcmp(b, "round_robin") == 0)
+        r->balance = ROUTE_ROUND_ROBIN;
+    else
+        return err_set(e, -EINVAL, "balance: expected \"p2c\" or \"round_robin\"");
+    return 0;
+}
+
+/* {"header": NAME} or {"cookie": NAME}: one of the two; a cookie's name is
+ * a token too (RFC 6265). */
+static int parse_sticky(struct route *r, json_t *v, struct err *e)
+{
+    static const char *const keys[] = {"header", "cookie", NULL};
+    json_t *h, *c;
+    const char *field;
+
+    if (!json_is_object(v))
+        return err_set(e, -EINVAL, "sticky: expected {\"header\": NAME} or {\"cookie\": NAME}");
+    if (jfield_only_keys(v, "sticky", keys, e) < 0)
+        return -EINVAL;
+    h = json_object_get(v, "header");
+    c = json_object_get(v, "cookie");
+    if (!h == !c)
+        return err_set(e, -EINVAL, "sticky: exactly one of \"header\" or \"cookie\"");
+    field = h ? "sticky.header" : "sticky.cookie";
+    if (jfield_copy(h ? h : c, field, r->sticky_name, sizeof(r->sticky_name), e) < 0)
+        return -EINVAL;
+    if (!header_ok(r->sticky_name))
+        return err_set(e, -EINVAL, "%s: not a %s name (a token of at most %d bytes)", field,
+                       h ? "header" : "cookie", ROUTE_HEADER_MAX);
+    r->sticky = h ? ROUTE_STICKY_HEADER : ROUTE_STICKY_COOKIE;
     return 0;
 }
 
@@ -311,7 +356,8 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
 {
     static const char *const keys[] = {"name",   "service",  "port",       "protocol", "split",
                                        "match",  "timeouts", "retries",    "outlier",  "hosts",
-                                       "prefix", "limits",   "access_log", NULL};
+                                       "prefix", "limits",   "access_log", "balance",  "sticky",
+                                       NULL};
     json_t *v;
     uint32_t port = 0;
 
@@ -378,6 +424,14 @@ static int parse_obj(struct route *r, json_t *root, struct err *e)
         return -EINVAL;
     if ((v = json_object_get(root, "access_log")) && parse_access_log(r, v, e) < 0)
         return -EINVAL;
+    if ((v = json_object_get(root, "balance")) && parse_balance(r, v, e) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(root, "sticky"))) {
+        if (parse_sticky(r, v, e) < 0)
+            return -EINVAL;
+        if (r->protocol == ROUTE_TCP)
+            return err_set(e, -EINVAL, "sticky: needs protocol \"http\" (a header or a cookie)");
+    }
     return 0;
 }
 
@@ -467,6 +521,16 @@ char *route_json(const struct route *r)
         json_object_set_new(o, "match", match);
     else
         json_decref(match);
+    /* balance and sticky are written only when not the default, as hosts
+     * below: a route that does not use them keeps the canonical JSON it had,
+     * and agents that predate them (which refuse unknown fields) still read
+     * it */
+    if (r->balance != ROUTE_P2C)
+        json_object_set_new(o, "balance", json_string(route_balance_name(r->balance)));
+    if (r->sticky != ROUTE_STICKY_NONE)
+        json_object_set_new(o, "sticky",
+                            json_pack("{s:s}", r->sticky == ROUTE_STICKY_HEADER ? "header" : "cookie",
+                                      r->sticky_name));
     if (r->n_hosts) {
         /* written only with hosts, so routes without stay as they were */
         json_object_set_new(o, "hosts", hosts);

@@ -3,7 +3,8 @@
  * every agent's proxy reaches it: the local port it listens on, the
  * protocol, a split of requests over the instances' versions, header
  * matches that pin a version, timeouts, retries and their budget, outlier
- * ejection, limits on requests at once, and an optional access log.
+ * ejection, limits on requests at once, an optional access log, how the
+ * balancer picks (two choices or round robin) and optional stickiness.
  *
  * Owns the route's JSON: parsing and validation (every field checked,
  * unknown fields refused, each error naming its field) and the canonical
@@ -36,6 +37,15 @@
 #define ROUTE_UPSTREAM_IDLE_MS 4000
 
 enum route_protocol { ROUTE_HTTP = 1, ROUTE_TCP = 2 };
+
+/* How the balancer picks among a version's endpoints (core/balance). */
+enum route_balance {
+    ROUTE_P2C = 0,         /* two choices over peak-EWMA load (the default) */
+    ROUTE_ROUND_ROBIN = 1, /* each endpoint in turn, load not considered */
+};
+
+/* Where a request's stickiness key comes from: none, a header, a cookie. */
+enum route_sticky { ROUTE_STICKY_NONE = 0, ROUTE_STICKY_HEADER = 1, ROUTE_STICKY_COOKIE = 2 };
 
 struct route_split {
     char version[ROUTE_VERSION_MAX + 1];
@@ -81,6 +91,12 @@ struct route {
     size_t n_hosts;
     char hosts[ROUTE_HOSTS_MAX][ROUTE_HOST_MAX + 1];
     char prefix[ROUTE_PREFIX_MAX + 1]; /* default "/" */
+    uint8_t balance; /* balance: enum route_balance, "p2c" (default) or "round_robin" */
+    /* sticky: {"header": NAME} or {"cookie": NAME}, http only: a request
+     * that carries it goes to the endpoint its value hashes to (rendezvous
+     * hashing over the version's endpoints); without it, balanced as usual */
+    uint8_t sticky; /* enum route_sticky */
+    char sticky_name[ROUTE_HEADER_MAX + 1];
 };
 
 /* Parses and validates a route from JSON text. On error e names the field
@@ -95,6 +111,7 @@ char *route_json(const struct route *r);
 /* A route or service name: 1-63 of [a-z0-9-], not starting or ending with '-'. */
 int route_name_ok(const char *s);
 const char *route_protocol_name(uint8_t p); /* "http", "tcp" */
+const char *route_balance_name(uint8_t b);  /* "p2c", "round_robin" */
 
 /* How well a request for host (the Host header: any case, a port after
  * ':' ignored) and path matches r for the ingress: 0 when it does not,

@@ -65,6 +65,8 @@ struct pconn {
     char version[ROUTE_VERSION_MAX + 1];
     int any_version;
     int last_ep; /* index tried last, skipped on the retry */
+    int sticky;  /* the request has a stickiness key (route's sticky) */
+    uint64_t sticky_key;
     uint32_t attempts;
     uint64_t t_start, t_connected;
     uint64_t t_req; /* http: when the request's head was in (proxy_obs's latency) */

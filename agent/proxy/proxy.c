@@ -22,6 +22,8 @@
 #include "agent/proxy/proxy_impl.h"
 #include "core/cat.h"
 #include "core/mem.h"
+#include "core/swim.h"
+#include "core/tags.h"
 
 #define PROXY_TICK_MS       200  /* how soon a catalog change is in force */
 #define PROXY_FULL_MS       5000 /* a full pass anyway: ejections end, failed binds retry */
@@ -222,6 +224,21 @@ static int node_ip(struct agent *a, const char *node, struct node_addr *out)
     return 0;
 }
 
+/* A member's zone: its tag "zone" (--tag zone=a), the tag placement
+ * spreads over; "" when it has none or is not a member. */
+static void node_zone(struct agent *a, const char *node, char *out, size_t cap)
+{
+    const struct swim_member *sm = swim_member_find(a->swim, node);
+    struct tags t;
+
+    out[0] = '\0';
+    if (!sm || !sm->tags_len || tags_decode(&t, sm->tags, sm->tags_len, NULL) < 0)
+        return;
+    for (size_t i = 0; i < t.n; i++)
+        if (strcmp(t.t[i].key, "zone") == 0)
+            snprintf(out, cap, "%s", t.t[i].val);
+}
+
 void proxy_route_refresh(struct proxy *p, struct proxy_route *rt)
 {
     struct agent *a = p->a;
@@ -230,7 +247,9 @@ void proxy_route_refresh(struct proxy *p, struct proxy_route *rt)
     struct bal_ep *eps;
     struct sockaddr_storage *addrs;
     size_t n = 0, k = 0;
+    char zone[TAG_VAL_MAX + 1], ez[TAG_VAL_MAX + 1];
 
+    node_zone(a, swim_self(a->swim)->name, zone, sizeof(zone));
     catalog_view(a, &cv);
     if (cat_service_entries(&cv, rt->r.service, NULL, CAT_PASSING, 1, &es, &n, NULL) < 0)
         n = 0;
@@ -258,6 +277,10 @@ void proxy_route_refresh(struct proxy *p, struct proxy_route *rt)
         snprintf(eps[k].key, sizeof(eps[k].key), "%s/%s", in->node, in->id);
         snprintf(eps[k].version, sizeof(eps[k].version), "%s", in->version);
         eps[k].local = strcasecmp(in->node, a->cfg.node) == 0;
+        if (zone[0] && !eps[k].local) {
+            node_zone(a, in->node, ez, sizeof(ez));
+            eps[k].zone = strcmp(ez, zone) == 0;
+        }
         k++;
     }
     cat_entries_free(es, n);

@@ -480,7 +480,9 @@ void pconn_start_attempt(struct pconn *c)
     struct proxy_route *rt = c->rt;
     uint64_t now = proxy_now(rt->p);
     const char *v = c->any_version ? NULL : c->version;
-    int i = bal_pick(&rt->bal, v, c->last_ep, now);
+    /* a sticky request goes where its key hashes to, within its version */
+    int i = c->sticky ? bal_pick_key(&rt->bal, v, c->last_ep, c->sticky_key, now)
+                      : bal_pick(&rt->bal, v, c->last_ep, now);
     struct pup *u;
     int rc;
 

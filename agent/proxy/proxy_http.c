@@ -454,6 +454,7 @@ static void serve_request(struct pconn *c, struct http1_req *q, size_t hl,
     v = bal_version(&rt->bal, &rt->r, req_header, q);
     c->any_version = v == NULL;
     snprintf(c->version, sizeof(c->version), "%s", v ? v : "");
+    c->sticky = bal_sticky_key(&rt->r, req_header, q, &c->sticky_key);
     build_request(c, q, f);
     free(c->path);
     c->path = rt->r.access_log[0] ? xstrndup(q->target, q->target_len) : NULL;
