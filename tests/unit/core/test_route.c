@@ -251,6 +251,102 @@ static void test_route_without_hosts_writes_neither_field(void **state)
     free(j);
 }
 
+static void test_balance_defaults_to_p2c_and_is_not_written(void **state)
+{
+    const char *t = "{\"service\":\"web\",\"port\":9001}";
+    struct route r;
+    struct err e;
+    char *j;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_int_equal(r.balance, ROUTE_P2C);
+    assert_int_equal(r.sticky, ROUTE_STICKY_NONE);
+    j = route_json(&r);
+    /* agents from before these fields refuse unknown ones: default routes
+     * keep the JSON they had */
+    assert_null(strstr(j, "balance"));
+    assert_null(strstr(j, "sticky"));
+    free(j);
+}
+
+static void test_round_robin_reads_back(void **state)
+{
+    const char *t = "{\"service\":\"web\",\"port\":9001,\"balance\":\"round_robin\"}";
+    const char *p2c = "{\"service\":\"web\",\"port\":9001,\"balance\":\"p2c\"}";
+    struct route r, back;
+    struct err e;
+    char *j;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_int_equal(r.balance, ROUTE_ROUND_ROBIN);
+    j = route_json(&r);
+    assert_non_null(strstr(j, "\"balance\":\"round_robin\""));
+    assert_int_equal(route_parse(&back, j, strlen(j), &e), 0);
+    assert_int_equal(back.balance, ROUTE_ROUND_ROBIN);
+    free(j);
+    assert_int_equal(route_parse(&r, p2c, strlen(p2c), &e), 0);
+    assert_int_equal(r.balance, ROUTE_P2C);
+    /* round robin is TCP's too */
+    t = "{\"service\":\"db\",\"port\":5432,\"protocol\":\"tcp\",\"balance\":\"round_robin\"}";
+    assert_int_equal(route_parse(&r, t, strlen(t), &e), 0);
+    assert_int_equal(r.balance, ROUTE_ROUND_ROBIN);
+}
+
+static void test_sticky_header_and_cookie_read_back(void **state)
+{
+    const char *h = "{\"service\":\"web\",\"port\":9001,\"sticky\":{\"header\":\"x-user\"}}";
+    const char *c = "{\"service\":\"web\",\"port\":9001,\"sticky\":{\"cookie\":\"session\"}}";
+    struct route r, back;
+    struct err e;
+    char *j;
+
+    (void)state;
+    assert_int_equal(route_parse(&r, h, strlen(h), &e), 0);
+    assert_int_equal(r.sticky, ROUTE_STICKY_HEADER);
+    assert_string_equal(r.sticky_name, "x-user");
+    j = route_json(&r);
+    assert_non_null(strstr(j, "\"sticky\":{\"header\":\"x-user\"}"));
+    assert_int_equal(route_parse(&back, j, strlen(j), &e), 0);
+    assert_int_equal(back.sticky, ROUTE_STICKY_HEADER);
+    assert_string_equal(back.sticky_name, "x-user");
+    free(j);
+
+    assert_int_equal(route_parse(&r, c, strlen(c), &e), 0);
+    assert_int_equal(r.sticky, ROUTE_STICKY_COOKIE);
+    assert_string_equal(r.sticky_name, "session");
+    j = route_json(&r);
+    assert_non_null(strstr(j, "\"sticky\":{\"cookie\":\"session\"}"));
+    assert_int_equal(route_parse(&back, j, strlen(j), &e), 0);
+    assert_int_equal(back.sticky, ROUTE_STICKY_COOKIE);
+    assert_string_equal(back.sticky_name, "session");
+    free(j);
+}
+
+static void test_bad_balance_and_sticky_name_the_field(void **state)
+{
+    (void)state;
+    refused("{\"service\":\"web\",\"port\":1,\"balance\":\"random\"}", "balance");
+    refused("{\"service\":\"web\",\"port\":1,\"balance\":1}", "balance");
+    refused("{\"service\":\"web\",\"port\":1,\"balance\":\"Round_Robin\"}", "balance");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":\"x-user\"}", "sticky");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{}}", "sticky");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"a\",\"cookie\":\"b\"}}",
+            "sticky");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"query\":\"a\"}}", "sticky");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"x user\"}}",
+            "sticky.header");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"\"}}", "sticky.header");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"cookie\":\"a;b\"}}", "sticky.cookie");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"cookie\":7}}", "sticky.cookie");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"x-aaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}",
+            "sticky.header");
+    refused("{\"service\":\"db\",\"port\":1,\"protocol\":\"tcp\",\"sticky\":{\"header\":\"x\"}}",
+            "sticky");
+}
+
 static void test_ingress_match_by_host_then_longest_prefix(void **state)
 {
     const char *t = "{\"service\":\"web\",\"port\":1,\"hosts\":[\"web.example\"],"
@@ -279,6 +375,10 @@ int main(void)
         cmocka_unit_test(test_upstream_idle_written_only_when_set),
         cmocka_unit_test(test_hosts_and_prefix_read_back),
         cmocka_unit_test(test_route_without_hosts_writes_neither_field),
+        cmocka_unit_test(test_balance_defaults_to_p2c_and_is_not_written),
+        cmocka_unit_test(test_round_robin_reads_back),
+        cmocka_unit_test(test_sticky_header_and_cookie_read_back),
+        cmocka_unit_test(test_bad_balance_and_sticky_name_the_field),
         cmocka_unit_test(test_ingress_match_by_host_then_longest_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
