@@ -211,8 +211,7 @@ static int pick_round_robin(struct bal *b, const char *version, int skip, uint64
     return best;
 }
 
-int bal_pick_key(const struct bal *b, const char *version, int skip, uint64_t key,
-                 uint64_t now_ms)
+int bal_pick_key(const struct bal *b, const char *version, int skip, uint64_t key, uint64_t now_ms)
 {
     int in = any_in(b, version, skip, now_ms), best = -1;
     uint64_t top = 0;

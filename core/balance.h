@@ -107,8 +107,7 @@ int bal_sticky_key(const struct route *r, bal_header_fn header, void *ud, uint64
  * ejected, other than skip: the highest hash of (key, endpoint key);
  * when all are ejected, among all of them (panic). -1 when there is none.
  * A retry that skips the first finds the second highest. */
-int bal_pick_key(const struct bal *b, const char *version, int skip, uint64_t key,
-                 uint64_t now_ms);
+int bal_pick_key(const struct bal *b, const char *version, int skip, uint64_t key, uint64_t now_ms);
 
 /* The value of cookie name (exact, case-sensitive) in a Cookie header's
  * text (name=value pairs separated by ';' and optional spaces; a value in

@@ -354,10 +354,9 @@ size_t route_ingress_match(const struct route *r, const char *host, size_t host_
 
 static int parse_obj(struct route *r, json_t *root, struct err *e)
 {
-    static const char *const keys[] = {"name",   "service",  "port",       "protocol", "split",
-                                       "match",  "timeouts", "retries",    "outlier",  "hosts",
-                                       "prefix", "limits",   "access_log", "balance",  "sticky",
-                                       NULL};
+    static const char *const keys[] = {
+        "name",    "service", "port",   "protocol", "split",      "match",   "timeouts", "retries",
+        "outlier", "hosts",   "prefix", "limits",   "access_log", "balance", "sticky",   NULL};
     json_t *v;
     uint32_t port = 0;
 
@@ -529,7 +528,8 @@ char *route_json(const struct route *r)
         json_object_set_new(o, "balance", json_string(route_balance_name(r->balance)));
     if (r->sticky != ROUTE_STICKY_NONE)
         json_object_set_new(o, "sticky",
-                            json_pack("{s:s}", r->sticky == ROUTE_STICKY_HEADER ? "header" : "cookie",
+                            json_pack("{s:s}",
+                                      r->sticky == ROUTE_STICKY_HEADER ? "header" : "cookie",
                                       r->sticky_name));
     if (r->n_hosts) {
         /* written only with hosts, so routes without stay as they were */

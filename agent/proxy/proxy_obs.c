@@ -178,6 +178,9 @@ json_t *proxy_endpoints_json(struct agent *a, const char *name)
                            (json_int_t)ep->outstanding, "failures", (json_int_t)ep->failures,
                            "ejections", (json_int_t)ep->ejections, "ejected_for_ms",
                            (json_int_t)(ejected ? ep->ejected_until - now : 0)));
+        /* on a node of this node's zone (not on this node) */
+        json_object_set_new(json_array_get(eps, json_array_size(eps) - 1), "same_zone",
+                            json_boolean(ep->zone));
     }
     return json_pack("{s:s, s:s, s:o}", "route", rt->r.name, "service", rt->r.service, "endpoints",
                      eps);

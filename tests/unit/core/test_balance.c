@@ -424,7 +424,7 @@ static void test_sticky_endpoint_leaving_moves_only_its_keys(void **state)
         else if (strcmp(before, after) != 0)
             moved++;
     }
-    assert_int_equal(moved, 0); /* nobody else's key moved */
+    assert_int_equal(moved, 0);      /* nobody else's key moved */
     assert_in_range(had, 800, 1200); /* about 1/8 had to */
     bal_release(&all);
     bal_release(&less);

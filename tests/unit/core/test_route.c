@@ -335,8 +335,7 @@ static void test_bad_balance_and_sticky_name_the_field(void **state)
     refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"a\",\"cookie\":\"b\"}}",
             "sticky");
     refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"query\":\"a\"}}", "sticky");
-    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"x user\"}}",
-            "sticky.header");
+    refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"x user\"}}", "sticky.header");
     refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"header\":\"\"}}", "sticky.header");
     refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"cookie\":\"a;b\"}}", "sticky.cookie");
     refused("{\"service\":\"web\",\"port\":1,\"sticky\":{\"cookie\":7}}", "sticky.cookie");
