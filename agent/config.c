@@ -34,6 +34,7 @@ static const struct opt_choice acl_defaults[] = {
     {"read", ACL_DEFAULT_READ}, {"deny", ACL_DEFAULT_DENY}, {"off", ACL_DEFAULT_OFF}, {NULL, 0}};
 
 static void default_node(void *field);
+static void default_proxy_workers(void *field);
 
 /* clang-format off */
 static const struct opt opts[] = {
@@ -159,6 +160,11 @@ static const struct opt opts[] = {
      .help = "HTTP ingress: one listener that sends each request to the route whose hosts "
              "hold its Host header and whose prefix starts its path (the longest); none: 404 "
              "with x-troupe-reason: no-route (docs/proxy.md)"},
+    {.flag = "proxy-workers", .type = T_WORKERS, .off = offsetof(struct config, proxy_workers),
+     .def_fn = default_proxy_workers, .def_doc = "the number of CPUs, at most 8", .arg = "N",
+     .help = "threads that serve the proxy's route listeners, each with its own event loop, so "
+             "proxied traffic never delays gossip or DNS on the agent's loop; 0: the proxy runs on "
+             "the agent's loop (docs/proxy.md)"},
     {.flag = "trust-repo", .type = T_PATH, .off = offsetof(struct config, trust_repo),
      .arg = "URL|DIR",
      .help = "trust repository bundles are fetched from: http://HOST[:PORT]/PATH or a directory "
@@ -263,6 +269,17 @@ static void default_node(void *field)
         memcpy(node, host, strlen(host) + 1); /* valid_node: at most 64 bytes */
     else
         snprintf(node, SWIM_NAME_MAX + 1, "troupe");
+}
+
+/* One proxy thread per CPU: each accepts from its own SO_REUSEPORT
+ * listeners, so more threads than CPUs only add switches; past 8 the
+ * kernel's spreading and the per-thread pools cost more than they give on
+ * a node that also runs the services it proxies. */
+static void default_proxy_workers(void *field)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    *(uint32_t *)field = n < 1 ? 1 : n > 8 ? 8 : (uint32_t)n;
 }
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
@@ -528,6 +545,18 @@ static int parse_ttl(struct config *c, const struct opt *o, const char *v, const
     return 0;
 }
 
+static int parse_workers(struct config *c, const struct opt *o, const char *v, const char *where,
+                         struct err *e)
+{
+    uint64_t u;
+
+    if (parse_uint(v, CONFIG_PROXY_WORKERS_MAX, &u) < 0)
+        return err_set(e, -EINVAL, "%s: \"%s\" is not a number of threads from 0 to %d", where, v,
+                       CONFIG_PROXY_WORKERS_MAX);
+    *(uint32_t *)field(c, o) = (uint32_t)u;
+    return 0;
+}
+
 static int parse_capacity(struct config *c, const struct opt *o, const char *v, const char *where,
                           struct err *e)
 {
@@ -561,6 +590,7 @@ static const struct opt_kind {
     [T_U32] = {parse_u32, J_NUMBER},
     [T_U64] = {parse_u64, J_NUMBER},
     [T_TTL] = {parse_ttl, J_NUMBER},
+    [T_WORKERS] = {parse_workers, J_NUMBER},
     [T_CAPACITY] = {parse_capacity, J_STRING},
 };
 
@@ -602,6 +632,7 @@ static void set_default(struct config *c, const struct opt *o)
         break;
     case T_U32:
     case T_TTL:
+    case T_WORKERS:
         *(uint32_t *)p = (uint32_t)o->def;
         break;
     case T_U64:
@@ -867,6 +898,7 @@ static int same_value(struct config *a, struct config *b, const struct opt *o)
     case T_U32:
     case T_U64:
     case T_TTL:
+    case T_WORKERS:
         return config_uint_at(x, o->type) == config_uint_at(y, o->type);
     default:
         return 0; /* lists have no --dev default */

@@ -78,6 +78,7 @@ struct config {
     size_t n_proxy_bind;
     char proxy_bind[1][CONFIG_ITEM_MAX];
     struct node_addr ingress; /* the HTTP ingress; family 0: off */
+    uint32_t proxy_workers;   /* proxy threads; 0: the proxy runs on the agent's loop */
     /* limits of the listeners (HTTP API, DNS over TCP, gossip TCP) */
     uint32_t http_max_conns;
     uint32_t http_header_timeout_ms; /* request line and headers, from the first byte */
@@ -92,6 +93,7 @@ struct config {
 };
 
 #define CONFIG_PROXY_NO_PORT 1
+#define CONFIG_PROXY_WORKERS_MAX 64 /* --proxy-workers */
 
 void config_init(struct config *c);
 /* argv[0] is "agent". Returns 0, CONFIG_HELP after printing help to stdout,

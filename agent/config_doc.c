@@ -45,6 +45,7 @@ static const char *default_text(const struct opt *o, char *buf, size_t cap)
     case T_U32:
     case T_U64:
     case T_TTL:
+    case T_WORKERS:
         snprintf(buf, cap, "%llu", (unsigned long long)o->def);
         return buf;
     default:

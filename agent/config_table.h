@@ -29,6 +29,7 @@ enum opt_type {
     T_U32,        /* uint32_t: 1 to UINT32_MAX */
     T_U64,        /* uint64_t: 1 to UINT64_MAX / 1000 (seconds that become ms) */
     T_TTL,        /* uint32_t: seconds from 0 to 604800 */
+    T_WORKERS,    /* uint32_t: 0 to CONFIG_PROXY_WORKERS_MAX threads */
     T_CAPACITY,   /* struct place_res: cpu_millis=N,memory_mb=N */
 };
 
@@ -87,7 +88,7 @@ extern const struct opt_choice *const config_profiles;
 
 /* The JSON key of a row: its flag with '_' for '-'. */
 void config_json_key(const struct opt *o, char *out, size_t cap);
-/* The number a T_U32, T_U64 or T_TTL field holds. */
+/* The number a T_U32, T_U64, T_TTL or T_WORKERS field holds. */
 uint64_t config_uint_at(const void *p, enum opt_type t);
 
 #endif

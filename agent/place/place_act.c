@@ -270,6 +270,16 @@ int place_act_request(struct agent *a, const char *service, struct place_scale *
     return 1;
 }
 
+int place_act_scale(struct agent *a, const char *service, struct place_scale *sc)
+{
+    struct place_spec p;
+
+    if (!a->place_act || !a->super || !scale_spec(a, service, &p))
+        return -ENOENT;
+    *sc = p.scale;
+    return 0;
+}
+
 void place_act_used(struct agent *a, const char *service)
 {
     struct act *x = act_find(a->place_act, service);

@@ -41,6 +41,9 @@ void place_drive_now(struct agent *a);
  * -ENOENT: the service has no cluster spec with "scale" (answer as
  * today). sc gets the spec's scale fields when it has them. */
 int place_act_request(struct agent *a, const char *service, struct place_scale *sc);
+/* Whether service scales from zero (0, sc gets its scale fields) or not
+ * (-ENOENT), starting nothing: what the proxy's threads are told. */
+int place_act_scale(struct agent *a, const char *service, struct place_scale *sc);
 /* A request for service went through this node's proxy (idle time restarts). */
 void place_act_used(struct agent *a, const char *service);
 /* The cold-started slot of name, as a mask for the supervisor (0: none). */

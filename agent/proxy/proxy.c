@@ -6,14 +6,24 @@
  * endpoints: the passing instances of its service on serving nodes. Open
  * connections are not touched: they hold their route and the address they
  * connected to. Connections themselves, and the pool of idle upstream
- * connections, are proxy_conn.c's. */
+ * connections, are proxy_conn.c's.
+ *
+ * The same struct proxy runs on the agent's loop and in each worker
+ * thread (proxy_worker.c): on the agent's loop it follows the catalog
+ * and, with workers, listens on nothing and publishes its routes and
+ * endpoints to them; a worker applies each published snapshot to its own
+ * routes with proxy_routes_apply and proxy_route_set_eps, and listens
+ * with SO_REUSEPORT beside the other workers. */
 #include "agent/proxy/proxy.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "agent/agent_impl.h"
 #include "agent/catalog/catalog_impl.h"
@@ -31,7 +41,7 @@
 
 uint64_t proxy_now(struct proxy *p)
 {
-    return uv_now(&p->a->loop);
+    return uv_now(p->loop);
 }
 
 void proxy_route_unref(struct proxy_route *rt)
@@ -39,6 +49,9 @@ void proxy_route_unref(struct proxy_route *rt)
     if (--rt->refs > 0)
         return;
     pconn_route_release(rt);
+    for (uint32_t w = 0; rt->wseen && w < rt->p->n_workers; w++)
+        free(rt->wseen[w].ep);
+    free(rt->wseen);
     bal_release(&rt->bal);
     free(rt->addrs);
     free(rt);
@@ -62,6 +75,30 @@ static void on_connection(uv_stream_t *s, int status)
     pconn_accept(rt);
 }
 
+/* A worker's listener: its own socket with SO_REUSEPORT, so that every
+ * worker listens on the route's port and the kernel spreads the
+ * connections over them (libuv 1.44 cannot set it before its bind). */
+static int bind_reuseport(uv_tcp_t *h, const struct sockaddr_storage *ss)
+{
+    int one = 1, rc;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(fd, (const struct sockaddr *)ss, len) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    if ((rc = uv_tcp_open(h, fd)) < 0)
+        close(fd);
+    return rc;
+}
+
 static void listen_route(struct proxy_route *rt)
 {
     struct proxy *p = rt->p;
@@ -69,6 +106,8 @@ static void listen_route(struct proxy_route *rt)
     char ip[INET6_ADDRSTRLEN] = "?";
     int rc;
 
+    if (p->n_workers)
+        return; /* the workers listen */
     if (rt->handle_init || rt->gone || proxy_now(p) < rt->bind_retry_ms)
         return;
     if (ss.ss_family == AF_INET6) {
@@ -78,11 +117,14 @@ static void listen_route(struct proxy_route *rt)
         ((struct sockaddr_in *)&ss)->sin_port = htons(rt->r.port);
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
     }
-    uv_tcp_init(&p->a->loop, &rt->listener);
+    uv_tcp_init(p->loop, &rt->listener);
     rt->listener.data = rt;
     rt->handle_init = 1;
     rt->refs++; /* the listener's, dropped in its close callback */
-    rc = uv_tcp_bind(&rt->listener, (const struct sockaddr *)&ss, 0);
+    if (p->w)
+        rc = bind_reuseport(&rt->listener, &ss);
+    else
+        rc = uv_tcp_bind(&rt->listener, (const struct sockaddr *)&ss, 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&rt->listener, 511, on_connection);
     if (rc < 0) {
@@ -95,6 +137,8 @@ static void listen_route(struct proxy_route *rt)
         return;
     }
     rt->listening = 1;
+    if (p->w)
+        return; /* the main loop said it when it published */
     log_info("proxy", "route %s: %s on %s:%u -> service %s", rt->r.name,
              route_protocol_name(rt->r.protocol), ip, rt->r.port, rt->r.service);
 }
@@ -139,7 +183,7 @@ static int collect_route(void *ud, const struct crdt_rec *rec)
     return 0;
 }
 
-static struct proxy_route *find_route(struct proxy *p, const char *name)
+struct proxy_route *proxy_route_find(struct proxy *p, const char *name)
 {
     for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
         if (strcmp(rt->r.name, name) == 0)
@@ -157,7 +201,8 @@ static void drop_route(struct proxy *p, struct proxy_route *rt)
     rt->gone = 1;
     unlisten_route(rt);
     pconn_pool_close(rt);
-    log_info("proxy", "route %s: removed", rt->r.name);
+    if (!p->w)
+        log_info("proxy", "route %s: removed", rt->r.name);
     proxy_route_unref(rt);
 }
 
@@ -172,40 +217,49 @@ static struct proxy_route *add_route(struct proxy *p, const struct route *r)
     bal_cfg_route(&bc, r);
     bal_init(&rt->bal, &bc, randombytes_random() | (uint64_t)randombytes_random() << 32);
     pconn_route_init(rt);
+    if (p->n_workers)
+        rt->wseen = xcalloc(p->n_workers, sizeof(*rt->wseen));
     rt->next = p->routes;
     p->routes = rt;
     return rt;
 }
 
-static void sync_routes(struct proxy *p)
+void proxy_routes_apply(struct proxy *p, const struct route *rs, size_t n)
 {
-    struct want w = {.c = p->a->catalog->crdt};
     struct proxy_route *rt, *next;
 
-    crdt_scan(w.c, CRDT_ROUTE, NULL, 0, collect_route, &w);
     for (rt = p->routes; rt; rt = next) {
         size_t i;
         next = rt->next;
-        for (i = 0; i < w.n; i++)
-            if (strcmp(w.r[i].name, rt->r.name) == 0 && w.r[i].port == rt->r.port)
+        for (i = 0; i < n; i++)
+            if (strcmp(rs[i].name, rt->r.name) == 0 && rs[i].port == rt->r.port)
                 break;
-        if (i == w.n)
+        if (i == n)
             drop_route(p, rt); /* gone, or moved to another port: a new listener */
     }
-    for (size_t i = 0; i < w.n; i++) {
-        rt = find_route(p, w.r[i].name);
+    for (size_t i = 0; i < n; i++) {
+        rt = proxy_route_find(p, rs[i].name);
         if (!rt) {
-            rt = add_route(p, &w.r[i]);
-        } else if (memcmp(&rt->r, &w.r[i], sizeof(rt->r)) != 0) {
+            rt = add_route(p, &rs[i]);
+        } else if (memcmp(&rt->r, &rs[i], sizeof(rt->r)) != 0) {
             struct bal_cfg bc;
-            rt->r = w.r[i]; /* connections read the fields at each request */
+            rt->r = rs[i]; /* connections read the fields at each request */
             bal_cfg_route(&bc, &rt->r);
             rt->bal.cfg = bc;
             pconn_route_changed(rt);
-            log_info("proxy", "route %s: changed", rt->r.name);
+            if (!p->w)
+                log_info("proxy", "route %s: changed", rt->r.name);
         }
         listen_route(rt);
     }
+}
+
+static void sync_routes(struct proxy *p)
+{
+    struct want w = {.c = p->a->catalog->crdt};
+
+    crdt_scan(w.c, CRDT_ROUTE, NULL, 0, collect_route, &w);
+    proxy_routes_apply(p, w.r, w.n);
     free(w.r);
 }
 
@@ -284,10 +338,21 @@ void proxy_route_refresh(struct proxy *p, struct proxy_route *rt)
         k++;
     }
     cat_entries_free(es, n);
-    bal_set(&rt->bal, eps, k);
-    free(rt->addrs);
-    rt->addrs = addrs;
+    proxy_route_set_eps(rt, eps, addrs, k);
+    free(addrs);
     free(eps);
+}
+
+void proxy_route_set_eps(struct proxy_route *rt, const struct bal_ep *eps,
+                         const struct sockaddr_storage *addrs, size_t n)
+{
+    struct sockaddr_storage *own = n ? xcalloc(n, sizeof(*own)) : NULL;
+
+    if (n)
+        memcpy(own, addrs, n * sizeof(*own));
+    bal_set(&rt->bal, eps, n);
+    free(rt->addrs);
+    rt->addrs = own;
     pconn_pool_prune(rt);
 }
 
@@ -297,8 +362,11 @@ static void note_use(struct proxy *p)
 {
     for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
         uint64_t busy = 0, mark = rt->requests + rt->conns;
-        for (size_t k = 0; k < rt->bal.n; k++)
-            busy += rt->bal.ep[k].outstanding;
+        for (size_t k = 0; k < rt->bal.n; k++) {
+            struct bal_ep ep;
+            proxy_obs_ep(rt, k, &ep);
+            busy += ep.outstanding;
+        }
         if (busy || mark != rt->used_mark)
             place_act_used(p->a, rt->r.service);
         rt->used_mark = mark;
@@ -323,6 +391,7 @@ static void on_tick(uv_timer_t *t)
     sync_routes(p);
     for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
         proxy_route_refresh(p, rt);
+    pworkers_publish(p);
 }
 
 /* ---- lifecycle ---- */
@@ -344,7 +413,13 @@ int proxy_open(struct agent *a, struct err *e)
     bind.port = 0;
     node_addr_to_sockaddr(&bind, &p->bind);
     p->a = a;
+    p->loop = &a->loop;
     if (proxy_ingress_open(p, &a->cfg.ingress, e) < 0) {
+        free(p);
+        return e->code;
+    }
+    if (a->cfg.proxy_workers && pworkers_start(p, a->cfg.proxy_workers, e) < 0) {
+        proxy_ingress_close(p);
         free(p);
         return e->code;
     }
@@ -361,6 +436,17 @@ static void on_timer_closed(uv_handle_t *h)
     free(h->data);
 }
 
+void proxy_shut(struct proxy *p)
+{
+    p->closing = 1;
+    proxy_ingress_close(p);
+    while (p->routes)
+        drop_route(p, p->routes);
+    while (p->conns)
+        pconn_abort(p->conns); /* unlinks itself */
+    phold_close(p);
+}
+
 void proxy_close(struct agent *a)
 {
     struct proxy *p = a->proxy;
@@ -369,11 +455,7 @@ void proxy_close(struct agent *a)
         return;
     a->proxy = NULL;
     p->closing = 1;
-    proxy_ingress_close(p);
-    while (p->routes)
-        drop_route(p, p->routes);
-    while (p->conns)
-        pconn_abort(p->conns); /* unlinks itself */
-    phold_close(p);
+    pworkers_stop(p); /* joined: nothing of theirs runs any more */
+    proxy_shut(p);
     uv_close((uv_handle_t *)&p->timer, on_timer_closed);
 }

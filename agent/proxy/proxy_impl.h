@@ -15,6 +15,7 @@
 #include "agent/metrics.h"
 #include "core/balance.h"
 #include "core/codec.h"
+#include "core/place.h"
 #include "core/retry_budget.h"
 #include "core/route.h"
 
@@ -40,6 +41,24 @@ struct proxy_stats {
 };
 struct pup;
 struct proxy_hold;
+struct pworker;
+struct pworkers;
+
+/* What the main loop knows of one worker's side of a route
+ * (proxy_worker.c): its endpoints' balancer state and its gauges, from
+ * its last report. */
+struct pw_ep {
+    char key[BAL_KEY_MAX];
+    uint32_t outstanding, failures, ejections;
+    double cost_ms;
+    uint64_t ejected_until;
+};
+struct pw_seen {
+    struct pw_ep *ep; /* heap, n */
+    size_t n;
+    uint32_t n_idle, busy_up; /* upstream connections: idle in the pool, serving */
+    int listening;
+};
 
 /* One route and its listener. Connections hold a reference, so a route
  * that goes away (or changes port) keeps serving the connections it has
@@ -81,6 +100,14 @@ struct proxy_route {
     uint64_t resp_2xx, resp_3xx, resp_4xx, resp_5xx;
     uint64_t used_mark; /* requests + conns at the last tick (proxy.c: idle time) */
     struct proxy_stats st;
+    /* main loop, with workers: each worker's side of this route (heap,
+     * one per worker; proxy_worker.c) */
+    struct pw_seen *wseen;
+    /* in a worker: the counters as last reported, and whether the service
+     * starts from zero (sc: its scale fields), from the snapshot */
+    uint64_t sent[16];
+    int scales;
+    struct place_scale sc;
 };
 
 #define PROXY_METRICS_MAX 64 /* services reporting a metric on this node */
@@ -93,7 +120,11 @@ struct proxy_metric {
 };
 
 struct proxy {
-    struct agent *a;
+    struct agent *a;   /* NULL in a worker: nothing there reads the agent */
+    uv_loop_t *loop;   /* the agent's, or the worker's own */
+    struct pworker *w; /* in a worker: the worker; NULL on the main loop */
+    struct pworkers *ws; /* main loop: the workers that serve the listeners; NULL: none */
+    uint32_t n_workers;  /* main loop: how many (route->wseen has as many) */
     uv_timer_t timer; /* follows the catalog's index */
     uint64_t seen;    /* catalog index + membership generation last applied */
     uint64_t last_full_ms;
@@ -118,6 +149,30 @@ void proxy_route_unref(struct proxy_route *rt);
 uint64_t proxy_now(struct proxy *p);
 /* Reads the route's endpoints from the catalog again, now. */
 void proxy_route_refresh(struct proxy *p, struct proxy_route *rt);
+/* Makes p's routes those of rs[0..n): new ones added (and listening),
+ * gone ones (or moved to another port) dropped, changed ones take their
+ * fields. The catalog's on the main loop, a snapshot's in a worker. */
+void proxy_routes_apply(struct proxy *p, const struct route *rs, size_t n);
+/* The route's endpoints become eps/addrs[0..n) (copied), kept state by key. */
+void proxy_route_set_eps(struct proxy_route *rt, const struct bal_ep *eps,
+                         const struct sockaddr_storage *addrs, size_t n);
+struct proxy_route *proxy_route_find(struct proxy *p, const char *name);
+/* Closes p's ingress, routes, connections and holds (their memory goes in
+ * close callbacks on p's loop); the timer is the caller's. */
+void proxy_shut(struct proxy *p);
+
+/* proxy_worker.c: the threads that serve the route listeners when
+ * --proxy-workers is above 0. Started by proxy_open, stopped and joined
+ * by proxy_close; the main loop publishes its routes and endpoints as an
+ * immutable snapshot after each change (proxy_workers_publish) and takes
+ * the workers' reports (counters, balancer state, cold starts asked). */
+int pworkers_start(struct proxy *p, uint32_t n, struct err *e);
+void pworkers_publish(struct proxy *p);
+void pworkers_stop(struct proxy *p);
+/* A worker's requests served so far (troupe_proxy_worker_requests_total). */
+uint64_t pworkers_requests(const struct proxy *p, uint32_t i);
+/* In a worker: a connection waits for a cold start of rt's service. */
+void pworker_cold_start(struct proxy *p, struct proxy_route *rt);
 
 /* proxy_hold.c: a connection with no endpoint for a service that scales
  * from zero waits for a cold start. 1: held, or answered (queue full);
@@ -127,6 +182,18 @@ int phold_hold(struct proxy_route *rt, struct pconn *c);
 void phold_forget(struct proxy *p, struct pconn *c);
 void phold_open(struct proxy *p);
 void phold_close(struct proxy *p);
+/* What a worker's holds did since its last report (taken: reset), and
+ * on the main loop: that added, and a cold start a worker asked for (the
+ * main loop starts it and watches the route's endpoints for it, then
+ * publishes them). */
+struct phold_rep {
+    uint64_t queue_full, timeouts, released;
+    uint32_t held;
+    struct metrics_hist wait;
+};
+void phold_report_take(struct proxy *p, struct phold_rep *r);
+void phold_report_add(struct proxy *p, uint32_t worker, const struct phold_rep *r);
+void phold_remote(struct proxy *p, const char *route);
 
 /* proxy_ingress.c: the ingress listener at `at` (family 0: off; a
  * failure to listen is an error), its closing, and the route of a request
@@ -142,6 +209,12 @@ struct proxy_route *proxy_ingress_pick(struct proxy *p, const char *host, size_t
  * (every tick); ejections and restorations told as history events. */
 void proxy_obs_response(struct proxy_route *rt, const char *version, int status, uint64_t ms);
 void proxy_obs_tick(struct proxy *p, uint64_t now_ms);
+/* A worker's responses of one version, added to the route's. */
+void proxy_obs_add(struct proxy_route *rt, const struct proxy_vstat *v);
+/* Endpoint i of rt as the node sees it: the main loop's balancer state
+ * with every worker's added (outstanding, ejections) or the worst taken
+ * (latency, failures, ejection). */
+void proxy_obs_ep(const struct proxy_route *rt, size_t i, struct bal_ep *out);
 
 /* proxy_load.c: a request starts (+1) or ends (-1) on rt. */
 void proxy_route_busy(struct proxy_route *rt, int delta);

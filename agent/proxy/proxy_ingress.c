@@ -63,7 +63,7 @@ int proxy_ingress_open(struct proxy *p, const struct node_addr *at, struct err *
     bal_cfg_route(&bc, &rt->r);
     bal_init(&rt->bal, &bc, 1);
     node_addr_to_sockaddr(at, &ss);
-    uv_tcp_init(&p->a->loop, &rt->listener);
+    uv_tcp_init(p->loop, &rt->listener);
     rt->listener.data = rt;
     rt->handle_init = 1;
     p->ingress = rt;

@@ -4,6 +4,9 @@
  * routes`, tells ejections and restorations as events of the history
  * (kind "proxy"), and writes the proxy's /metrics lines and the JSON of
  * GET /v1/proxy/routes and /v1/proxy/endpoints/NAME (docs/proxy.md).
+ * With worker threads it runs on the main loop over what they reported
+ * (proxy_worker.c adds their counters to the main loop's routes and
+ * keeps their balancer state in each route's wseen).
  * Not here: the requests themselves (proxy_conn.c), routes and endpoints
  * (proxy.c). */
 #include <arpa/inet.h>
@@ -19,6 +22,28 @@
 
 #define PROXY_WINDOW_MS 10000 /* the p99 of `troupe routes`: this window and the last */
 #define PROXY_RATE_MS   2000  /* requests/s: measured over this long */
+
+static struct proxy_vstat *vstat_of(struct proxy_stats *st, const char *version)
+{
+    struct proxy_vstat *v = NULL;
+
+    for (size_t i = 0; i < st->n_v && !v; i++)
+        if (strcmp(st->v[i].version, version) == 0)
+            v = &st->v[i];
+    if (!v && st->n_v < PROXY_VERSIONS_MAX) {
+        v = &st->v[st->n_v++];
+        snprintf(v->version, sizeof(v->version), "%s", version);
+    }
+    return v ? v : &st->v[PROXY_VERSIONS_MAX - 1]; /* beyond: counted with the last one */
+}
+
+void proxy_obs_add(struct proxy_route *rt, const struct proxy_vstat *add)
+{
+    struct proxy_vstat *v = vstat_of(&rt->st, add->version);
+
+    for (int c = 0; c < 5; c++)
+        v->code[c] += add->code[c];
+}
 
 void proxy_obs_response(struct proxy_route *rt, const char *version, int status, uint64_t ms)
 {
@@ -43,24 +68,61 @@ void proxy_obs_response(struct proxy_route *rt, const char *version, int status,
     metrics_hist_observe(&st->win[0], s);
 }
 
+static const struct pw_ep *seen_ep(const struct pw_seen *ws, size_t i, const char *key)
+{
+    if (i < ws->n && strcmp(ws->ep[i].key, key) == 0)
+        return &ws->ep[i]; /* the same snapshot: the same order */
+    for (size_t k = 0; k < ws->n; k++)
+        if (strcmp(ws->ep[k].key, key) == 0)
+            return &ws->ep[k];
+    return NULL;
+}
+
+void proxy_obs_ep(const struct proxy_route *rt, size_t i, struct bal_ep *out)
+{
+    *out = rt->bal.ep[i];
+    for (uint32_t w = 0; rt->wseen && w < rt->p->n_workers; w++) {
+        const struct pw_ep *x = seen_ep(&rt->wseen[w], i, out->key);
+        if (!x)
+            continue;
+        out->outstanding += x->outstanding;
+        out->ejections += x->ejections;
+        if (x->failures > out->failures)
+            out->failures = x->failures;
+        if (x->cost_ms > out->cost_ms)
+            out->cost_ms = x->cost_ms;
+        if (x->ejected_until > out->ejected_until)
+            out->ejected_until = x->ejected_until;
+    }
+}
+
+/* Ejected at now, in the main loop's balancer or a worker's. */
+static int ep_ejected(const struct proxy_route *rt, size_t i, const struct bal_ep *v, uint64_t now)
+{
+    return bal_is_ejected(&rt->bal, (int)i, now) || v->ejected_until > now;
+}
+
 /* Ejections and restorations since the last look, as events. */
 static void tell_ejections(struct proxy *p, struct proxy_route *rt, uint64_t now)
 {
     for (size_t i = 0; i < rt->bal.n; i++) {
-        struct bal_ep *ep = &rt->bal.ep[i];
-        int ejected = bal_is_ejected(&rt->bal, (int)i, now);
+        struct bal_ep *ep = &rt->bal.ep[i], v;
+        int ejected;
 
-        if (ep->ejections > ep->told_ejections) {
-            ep->told_ejections = ep->ejections;
+        proxy_obs_ep(rt, i, &v);
+        ejected = ep_ejected(rt, i, &v, now);
+
+        if (v.ejections > ep->told_ejections) {
+            ep->told_ejections = v.ejections;
             ep->told_ejected = 1;
             log_info("proxy", "route %s: endpoint %s ejected for %llu ms (ejection %u)", rt->r.name,
                      ep->key,
-                     (unsigned long long)(ep->ejected_until > now ? ep->ejected_until - now : 0),
-                     ep->ejections);
+                     (unsigned long long)(v.ejected_until > now ? v.ejected_until - now : 0),
+                     v.ejections);
             history_add(p->a, "proxy", rt->r.name, "endpoint %s ejected for %llu ms (ejection %u)",
                         ep->key,
-                        (unsigned long long)(ep->ejected_until > now ? ep->ejected_until - now : 0),
-                        ep->ejections);
+                        (unsigned long long)(v.ejected_until > now ? v.ejected_until - now : 0),
+                        v.ejections);
         } else if (ep->told_ejected && !ejected) {
             ep->told_ejected = 0;
             log_info("proxy", "route %s: endpoint %s restored", rt->r.name, ep->key);
@@ -109,9 +171,22 @@ static size_t ejected_count(const struct proxy_route *rt, uint64_t now)
 {
     size_t k = 0;
 
-    for (size_t i = 0; i < rt->bal.n; i++)
-        k += (size_t)bal_is_ejected(&rt->bal, (int)i, now);
+    for (size_t i = 0; i < rt->bal.n; i++) {
+        struct bal_ep v;
+        proxy_obs_ep(rt, i, &v);
+        k += (size_t)ep_ejected(rt, i, &v, now);
+    }
     return k;
+}
+
+/* Listening on the main loop or in any worker. */
+static int route_listening(const struct proxy_route *rt)
+{
+    int on = rt->listening;
+
+    for (uint32_t w = 0; rt->wseen && w < rt->p->n_workers; w++)
+        on |= rt->wseen[w].listening;
+    return on;
 }
 
 json_t *proxy_routes_json(struct agent *a)
@@ -137,7 +212,7 @@ json_t *proxy_routes_json(struct agent *a)
             arr,
             json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:o, s:I, s:I, s:I, s:f, s:f, s:I}", "name",
                       rt->r.name, "service", rt->r.service, "port", (int)rt->r.port, "protocol",
-                      route_protocol_name(rt->r.protocol), "listening", rt->listening, "split",
+                      route_protocol_name(rt->r.protocol), "listening", route_listening(rt), "split",
                       split, "hosts", hosts, "endpoints", (json_int_t)rt->bal.n, "healthy",
                       (json_int_t)(rt->bal.n - ej), "ejected", (json_int_t)ej, "requests_per_s",
                       rt->st.rps, "p99_ms", metrics_hist_quantile(&h, 0.99) * 1000.0, "requests",
@@ -161,11 +236,16 @@ json_t *proxy_endpoints_json(struct agent *a, const char *name)
     now = proxy_now(p);
     eps = json_array();
     for (size_t i = 0; i < rt->bal.n; i++) {
-        const struct bal_ep *ep = &rt->bal.ep[i];
-        const char *slash = strchr(ep->key, '/');
+        struct bal_ep v;
+        const struct bal_ep *ep = &v;
+        const char *slash;
         struct node_addr na;
         char addr[64], node[BAL_KEY_MAX];
-        int ejected = bal_is_ejected(&rt->bal, (int)i, now);
+        int ejected;
+
+        proxy_obs_ep(rt, i, &v);
+        slash = strchr(ep->key, '/');
+        ejected = ep_ejected(rt, i, &v, now);
 
         snprintf(node, sizeof(node), "%.*s", slash ? (int)(slash - ep->key) : 0, ep->key);
         node_addr_from_sockaddr((const struct sockaddr *)&rt->addrs[i], &na);
@@ -265,8 +345,13 @@ void proxy_write_metrics(struct agent *a, FILE *f)
         snprintf(labels, sizeof(labels), "route=\"%s\"", rt->r.name);
         metrics_hist_write(f, "troupe_proxy_request_duration_seconds", labels, &rt->st.dur);
     }
-    for (struct proxy_route *rt = p->routes; rt; rt = rt->next)
+    for (struct proxy_route *rt = p->routes; rt; rt = rt->next) {
         idle += rt->n_idle;
+        for (uint32_t w = 0; rt->wseen && w < p->n_workers; w++) {
+            idle += rt->wseen[w].n_idle;
+            busy += rt->wseen[w].busy_up;
+        }
+    }
     for (struct pconn *c = p->conns; c; c = pconn_next(c))
         busy += (uint64_t)pconn_has_upstream(c);
     metrics_head(f, "troupe_proxy_upstream_connections", "gauge",
@@ -295,4 +380,11 @@ void proxy_write_metrics(struct agent *a, FILE *f)
     per_route(f, p, "troupe_proxy_timeouts_total",
               "requests whose endpoint did not answer within the route's request timeout",
               n_timeouts);
+    if (p->n_workers) {
+        metrics_head(f, "troupe_proxy_worker_requests_total", "counter",
+                     "HTTP requests and TCP connections each proxy thread served");
+        for (uint32_t w = 0; w < p->n_workers; w++)
+            fprintf(f, "troupe_proxy_worker_requests_total{worker=\"%u\"} %llu\n", w,
+                    (unsigned long long)pworkers_requests(p, w));
+    }
 }

@@ -329,6 +329,8 @@ static const struct bad_case bad_flags[] = {
     {"--dns-upstream", "resolver", "not an IP address", 0},
     {"--proxy-bind", "proxyhost", "not an IP address", 0},
     {"--ingress", "web.example:80", "not an IP address", 0},
+    {"--proxy-workers", "65", "number of threads from 0 to 64", 0},
+    {"--proxy-workers", "-1", "number of threads from 0 to 64", 0},
     {"--dns-service-ttl-s", "604801", "number of seconds", 0},
     {"--dns-node-ttl-s", "x", "number of seconds", 0},
     {"--dns-negative-ttl-s", "-1", "number of seconds", 0},
@@ -784,6 +786,7 @@ static const struct landing landings[] = {
      .value = "10.0.0.7",
      .fields = {FIELD(proxy_bind), FIELD(n_proxy_bind)}},
     {.flag = "--ingress", .value = "10.0.0.7:8080", .fields = {FIELD(ingress)}},
+    {.flag = "--proxy-workers", .value = "0", .fields = {FIELD(proxy_workers)}},
     {.flag = "--dns-service-ttl-s", .value = "7", .fields = {FIELD(dns_service_ttl_s)}},
     {.flag = "--dns-node-ttl-s", .value = "31", .fields = {FIELD(dns_node_ttl_s)}},
     {.flag = "--dns-negative-ttl-s", .value = "9", .fields = {FIELD(dns_negative_ttl_s)}},
@@ -995,6 +998,12 @@ static void test_config_init_holds_the_documented_defaults(void **state)
             gethostname(host, sizeof(host) - 1);
             if (strcmp(init->node, host) != 0 && strcmp(init->node, "troupe") != 0)
                 fail_msg("--node: \"%s\" is not the host name %s", init->node, host);
+        } else if (strcmp(def, "the number of CPUs, at most 8") == 0) {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            uint32_t want = cpus < 1 ? 1 : cpus > 8 ? 8 : (uint32_t)cpus;
+            if (init->proxy_workers != want)
+                fail_msg("--proxy-workers: %u, not the %u CPUs (at most 8)", init->proxy_workers,
+                         want);
         } else if (l->profile) {
             /* "1000, fast 200", or "4" for both: 0 in the struct, the
              * profile's value in the swim configuration */
