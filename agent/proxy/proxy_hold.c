@@ -69,6 +69,8 @@ static size_t held_of(const struct proxy_hold *ph, const struct proxy_route *rt)
 
 static void drop(struct proxy_hold *ph, size_t i)
 {
+    if (ph->p->w)
+        pworker_hold_give(ph->p, ph->h[i].rt->r.name);
     ph->h[i] = ph->h[--ph->n];
     if (ph->n == 0 && ph->n_remote == 0)
         uv_timer_stop(&ph->timer);
@@ -183,7 +185,9 @@ int phold_hold(struct proxy_route *rt, struct pconn *c)
         if (rc < 0)
             return 0; /* not a service that scales from zero: no-endpoints, as before */
     }
-    if (held_of(ph, rt) >= sc.queue_limit || ph->n >= PHOLD_MAX) {
+    /* a worker counts its holds with the other workers': the limit is the node's */
+    if (ph->n >= PHOLD_MAX || (p->w ? !pworker_hold_take(p, rt->r.name, sc.queue_limit)
+                                    : held_of(ph, rt) >= sc.queue_limit)) {
         ph->queue_full++;
         pconn_hold_end(c, "cold-start-queue-full");
         return 1;

@@ -173,6 +173,10 @@ void pworkers_stop(struct proxy *p);
 uint64_t pworkers_requests(const struct proxy *p, uint32_t i);
 /* In a worker: a connection waits for a cold start of rt's service. */
 void pworker_cold_start(struct proxy *p, struct proxy_route *rt);
+/* In a worker: one more connection held for route's cold start, if the
+ * node holds fewer than limit for it (1; else 0); and one less. */
+int pworker_hold_take(struct proxy *p, const char *route, uint32_t limit);
+void pworker_hold_give(struct proxy *p, const char *route);
 
 /* proxy_hold.c: a connection with no endpoint for a service that scales
  * from zero waits for a cold start. 1: held, or answered (queue full);

@@ -87,9 +87,19 @@ struct pworker {
     int started;
 };
 
+/* Connections the workers hold for a cold start of one route: the
+ * route's queue_limit is the node's, whichever worker holds them. */
+#define PW_HELD_ROUTES 256
+struct pw_held {
+    char route[ROUTE_NAME_MAX + 1];
+    uint32_t n;
+};
+
 struct pworkers {
     struct proxy *main;
-    uv_mutex_t mu; /* snap, its refs, the queue, stop */
+    uv_mutex_t mu; /* snap, its refs, the queue, held, stop */
+    struct pw_held held[PW_HELD_ROUTES];
+    size_t n_held;
     struct psnap *snap;
     uint64_t gen;
     struct pw_msg *q_head, *q_tail;
@@ -241,6 +251,44 @@ static void report(struct pworker *w)
     }
     phold_report_take(p, &m->hold);
     push(w->ws, m);
+}
+
+int pworker_hold_take(struct proxy *p, const char *route, uint32_t limit)
+{
+    struct pworkers *ws = p->w->ws;
+    struct pw_held *h = NULL;
+    int ok = 1;
+
+    uv_mutex_lock(&ws->mu);
+    for (size_t i = 0; i < ws->n_held && !h; i++)
+        if (strcmp(ws->held[i].route, route) == 0)
+            h = &ws->held[i];
+    if (!h && ws->n_held < PW_HELD_ROUTES) {
+        h = &ws->held[ws->n_held++];
+        snprintf(h->route, sizeof(h->route), "%s", route);
+        h->n = 0;
+    }
+    if (h && h->n >= limit)
+        ok = 0;
+    else if (h)
+        h->n++;
+    uv_mutex_unlock(&ws->mu);
+    return ok;
+}
+
+void pworker_hold_give(struct proxy *p, const char *route)
+{
+    struct pworkers *ws = p->w->ws;
+
+    uv_mutex_lock(&ws->mu);
+    for (size_t i = 0; i < ws->n_held; i++) {
+        if (strcmp(ws->held[i].route, route) != 0)
+            continue;
+        if (ws->held[i].n && --ws->held[i].n == 0)
+            ws->held[i] = ws->held[--ws->n_held];
+        break;
+    }
+    uv_mutex_unlock(&ws->mu);
 }
 
 void pworker_cold_start(struct proxy *p, struct proxy_route *rt)
