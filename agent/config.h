@@ -92,7 +92,7 @@ struct config {
     enum acl_default acl_default; /* what API requests without a token may do */
 };
 
-#define CONFIG_PROXY_NO_PORT 1
+#define CONFIG_PROXY_NO_PORT     1
 #define CONFIG_PROXY_WORKERS_MAX 64 /* --proxy-workers */
 
 void config_init(struct config *c);

@@ -4,9 +4,11 @@
  * to a passing instance of the route's service on a serving node, chosen
  * by core/balance. Routes and endpoints follow the local catalog replica.
  *
- * Single-threaded on the agent's loop for now: the proxy shares the loop
- * with gossip and DNS (worker threads reading a published snapshot are
- * issue 12's next step, docs/proxy.md). */
+ * With --proxy-workers N (proxy_worker.c) N threads, each with its own
+ * loop, serve the listeners from an immutable snapshot of the routes and
+ * endpoints the agent's loop publishes; the agent's loop keeps the
+ * catalog, cold starts, load records, history and the views
+ * (docs/proxy.md). With 0 the proxy runs on the agent's loop. */
 #ifndef TROUPE_PROXY_H
 #define TROUPE_PROXY_H
 

@@ -53,7 +53,7 @@ struct proxy_hold {
     struct remote remote[PHOLD_REMOTE_MAX];
     size_t n_remote;
     uint32_t *held_w; /* heap, p->n_workers: held in each worker at its last report */
-    uint64_t seen; /* catalog index + membership generation last read */
+    uint64_t seen;    /* catalog index + membership generation last read */
     struct metrics_hist wait;
     uint64_t queue_full, timeouts, released;
 };

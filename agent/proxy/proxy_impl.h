@@ -120,13 +120,13 @@ struct proxy_metric {
 };
 
 struct proxy {
-    struct agent *a;   /* NULL in a worker: nothing there reads the agent */
-    uv_loop_t *loop;   /* the agent's, or the worker's own */
-    struct pworker *w; /* in a worker: the worker; NULL on the main loop */
+    struct agent *a;     /* NULL in a worker: nothing there reads the agent */
+    uv_loop_t *loop;     /* the agent's, or the worker's own */
+    struct pworker *w;   /* in a worker: the worker; NULL on the main loop */
     struct pworkers *ws; /* main loop: the workers that serve the listeners; NULL: none */
     uint32_t n_workers;  /* main loop: how many (route->wseen has as many) */
-    uv_timer_t timer; /* follows the catalog's index */
-    uint64_t seen;    /* catalog index + membership generation last applied */
+    uv_timer_t timer;    /* follows the catalog's index */
+    uint64_t seen;       /* catalog index + membership generation last applied */
     uint64_t last_full_ms;
     struct proxy_route *routes;
     struct proxy_route *ingress; /* --ingress: its listener; NULL when off */

@@ -212,8 +212,8 @@ json_t *proxy_routes_json(struct agent *a)
             arr,
             json_pack("{s:s, s:s, s:i, s:s, s:b, s:s, s:o, s:I, s:I, s:I, s:f, s:f, s:I}", "name",
                       rt->r.name, "service", rt->r.service, "port", (int)rt->r.port, "protocol",
-                      route_protocol_name(rt->r.protocol), "listening", route_listening(rt), "split",
-                      split, "hosts", hosts, "endpoints", (json_int_t)rt->bal.n, "healthy",
+                      route_protocol_name(rt->r.protocol), "listening", route_listening(rt),
+                      "split", split, "hosts", hosts, "endpoints", (json_int_t)rt->bal.n, "healthy",
                       (json_int_t)(rt->bal.n - ej), "ejected", (json_int_t)ej, "requests_per_s",
                       rt->st.rps, "p99_ms", metrics_hist_quantile(&h, 0.99) * 1000.0, "requests",
                       (json_int_t)rt->requests));

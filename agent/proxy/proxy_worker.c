@@ -106,7 +106,7 @@ struct pworkers {
     size_t q_len;
     uint64_t q_dropped;
     int stop;
-    uv_async_t wake; /* main loop: reports came */
+    uv_async_t wake;   /* main loop: reports came */
     struct pworker *w; /* heap, n */
     uint32_t n;
     uint64_t *requests; /* heap, n: what each worker served (main loop) */
@@ -144,11 +144,21 @@ static void msg_free(struct pw_msg *m)
 /* The counters of a route, in the order of a report's d[]. */
 static void counts_of(struct proxy_route *rt, uint64_t *c)
 {
-    uint64_t v[PW_COUNTS] = {rt->conns,        rt->requests,     rt->no_endpoints,
-                             rt->connect_failures, rt->retries,  rt->timeouts,
-                             rt->budget_exhausted, rt->overloaded, rt->idle_closed,
-                             rt->resp_2xx,     rt->resp_3xx,     rt->resp_4xx,
-                             rt->resp_5xx,     rt->bal.ejections_total, rt->pub_requests,
+    uint64_t v[PW_COUNTS] = {rt->conns,
+                             rt->requests,
+                             rt->no_endpoints,
+                             rt->connect_failures,
+                             rt->retries,
+                             rt->timeouts,
+                             rt->budget_exhausted,
+                             rt->overloaded,
+                             rt->idle_closed,
+                             rt->resp_2xx,
+                             rt->resp_3xx,
+                             rt->resp_4xx,
+                             rt->resp_5xx,
+                             rt->bal.ejections_total,
+                             rt->pub_requests,
                              rt->busy_area_ms};
     memcpy(c, v, sizeof(v));
 }
