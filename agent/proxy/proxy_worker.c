@@ -313,7 +313,12 @@ void pworker_cold_start(struct proxy *p, struct proxy_route *rt)
 
 static void on_report(uv_timer_t *t)
 {
-    report(t->data);
+    struct pworker *w = t->data;
+    uint64_t now = uv_now(&w->loop);
+
+    for (struct proxy_route *rt = w->p.routes; rt; rt = rt->next)
+        pconn_pool_sweep(rt, now); /* idle upstream connections past their time */
+    report(w);
 }
 
 /* Worker idx of n serves a route with this many slots: the first

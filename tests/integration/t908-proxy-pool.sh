@@ -10,7 +10,9 @@ command -v python3 >/dev/null || { echo "needs python3"; exit 77; }
 command -v jq >/dev/null || { echo "needs jq (scripts/deps)"; exit 77; }
 command -v curl >/dev/null || { echo "needs curl"; exit 77; }
 net_up 1
-start 1
+# one proxy worker: one pool, so the request after a pooled one finds it
+# (with more, the kernel may hand it to a worker whose pool is empty)
+start 1 --proxy-workers 1
 
 pcurl() { ip netns exec "$(ns 1)" curl -s --max-time 20 "$@"; }
 ip netns exec "$(ns 1)" python3 "$SRC/tests/integration/proxy_http_backend.py" 8081 web-1 \
