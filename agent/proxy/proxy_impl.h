@@ -171,6 +171,8 @@ void pworkers_publish(struct proxy *p);
 void pworkers_stop(struct proxy *p);
 /* A worker's requests served so far (troupe_proxy_worker_requests_total). */
 uint64_t pworkers_requests(const struct proxy *p, uint32_t i);
+/* Reports and cold start requests dropped: the main loop's queue was full. */
+uint64_t pworkers_dropped(const struct proxy *p);
 /* In a worker: a connection waits for a cold start of rt's service. */
 void pworker_cold_start(struct proxy *p, struct proxy_route *rt);
 /* In a worker: one more connection held for route's cold start, if the

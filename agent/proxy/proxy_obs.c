@@ -386,5 +386,9 @@ void proxy_write_metrics(struct agent *a, FILE *f)
         for (uint32_t w = 0; w < p->n_workers; w++)
             fprintf(f, "troupe_proxy_worker_requests_total{worker=\"%u\"} %llu\n", w,
                     (unsigned long long)pworkers_requests(p, w));
+        metrics_one(f, "troupe_proxy_worker_reports_dropped_total", "counter",
+                    "proxy workers' reports and cold start requests dropped: the agent's loop "
+                    "had 4096 waiting",
+                    pworkers_dropped(p));
     }
 }

@@ -495,6 +495,18 @@ uint64_t pworkers_requests(const struct proxy *p, uint32_t i)
     return p->ws && i < p->ws->n ? p->ws->requests[i] : 0;
 }
 
+uint64_t pworkers_dropped(const struct proxy *p)
+{
+    uint64_t n;
+
+    if (!p->ws)
+        return 0;
+    uv_mutex_lock(&p->ws->mu);
+    n = p->ws->q_dropped;
+    uv_mutex_unlock(&p->ws->mu);
+    return n;
+}
+
 int pworkers_start(struct proxy *p, uint32_t n, struct err *e)
 {
     struct pworkers *ws = xcalloc(1, sizeof(*ws));

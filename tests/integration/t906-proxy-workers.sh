@@ -65,8 +65,9 @@ echo '{"service": "web", "port": 9001, "split": {"v1": 100, "v2": 0}}' | cli 1 r
     fail "route set web"
 served() { burst 1 | grep -q '"v1 a": 1'; }
 wait_until 10 "h1's proxy on 127.0.0.1:9001 answers from v1" served
-[ "$(api 1 GET /v1/proxy/routes | jq -r '.[0].listening')" = true ] ||
-    fail "the route does not say it listens: $(api 1 GET /v1/proxy/routes)"
+# the workers report every 100 ms: the route says it listens once one did
+says_listening() { [ "$(api 1 GET /v1/proxy/routes | jq -r '.[0].listening')" = true ]; }
+wait_until 5 "the route says it listens" says_listening
 
 say "400 requests, each on a new connection"
 out=$(burst 400)
