@@ -138,7 +138,7 @@ static void listen_route(struct proxy_route *rt)
     }
     rt->listening = 1;
     if (p->w)
-        return; /* the main loop said it when it published */
+        return; /* the main loop said it when the route came */
     log_info("proxy", "route %s: %s on %s:%u -> service %s", rt->r.name,
              route_protocol_name(rt->r.protocol), ip, rt->r.port, rt->r.service);
 }
@@ -217,8 +217,11 @@ static struct proxy_route *add_route(struct proxy *p, const struct route *r)
     bal_cfg_route(&bc, r);
     bal_init(&rt->bal, &bc, randombytes_random() | (uint64_t)randombytes_random() << 32);
     pconn_route_init(rt);
-    if (p->n_workers)
+    if (p->n_workers) {
         rt->wseen = xcalloc(p->n_workers, sizeof(*rt->wseen));
+        log_info("proxy", "route %s: %s on port %u -> service %s, served by %u workers", r->name,
+                 route_protocol_name(r->protocol), r->port, r->service, p->n_workers);
+    }
     rt->next = p->routes;
     p->routes = rt;
     return rt;
