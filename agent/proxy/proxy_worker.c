@@ -18,6 +18,8 @@
  * its share of max_requests and max_pending (the shares add up to the
  * route's numbers). Not here: the catalog (proxy.c), the connections
  * (proxy_conn.c), what the views show (proxy_obs.c). */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,6 +399,11 @@ static void on_wake(uv_async_t *a)
 static void worker_main(void *arg)
 {
     struct pworker *w = arg;
+    char name[16];
+
+    /* "proxy-N" in top -H, ps -L and /proc/PID/task/TID/comm */
+    snprintf(name, sizeof(name), "proxy-%u", w->idx);
+    pthread_setname_np(pthread_self(), name);
 
     take_snapshot(w);
     uv_run(&w->loop, UV_RUN_DEFAULT);
