@@ -76,10 +76,12 @@ static void drop(struct proxy_hold *ph, size_t i)
         uv_timer_stop(&ph->timer);
 }
 
-/* Whether the route has an endpoint a new request can be sent to. */
-static int can_pick(struct proxy_route *rt, uint64_t now)
+/* Whether the route has an endpoint a new request can be sent to: any,
+ * since the balancer picks among ejected ones when all are (panic). Not
+ * bal_pick itself, which would take a round-robin turn at every poll. */
+static int can_pick(const struct proxy_route *rt)
 {
-    return rt->bal.n && bal_pick(&rt->bal, NULL, -1, now) >= 0;
+    return rt->bal.n > 0;
 }
 
 /* Main loop: the routes workers hold connections for, read again when
@@ -101,7 +103,7 @@ static void poll_remote(struct proxy_hold *ph, uint64_t now, int moved)
         struct proxy_route *rt = proxy_route_find(p, ph->remote[i].route);
         if (rt)
             place_act_used(p->a, rt->r.service);
-        if (!rt || can_pick(rt, now) || now >= ph->remote[i].deadline_ms) {
+        if (!rt || can_pick(rt) || now >= ph->remote[i].deadline_ms) {
             ph->remote[i] = ph->remote[--ph->n_remote];
             continue;
         }
@@ -141,7 +143,7 @@ static void on_poll(uv_timer_t *t)
         struct held *x = &ph->h[i];
         if (a)
             place_act_used(a, x->rt->r.service);
-        if (can_pick(x->rt, now)) {
+        if (can_pick(x->rt)) {
             reason[n_go] = NULL;
         } else if (now >= x->deadline_ms) {
             reason[n_go] = "cold-start-timeout";

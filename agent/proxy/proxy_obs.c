@@ -251,16 +251,15 @@ json_t *proxy_endpoints_json(struct agent *a, const char *name)
         node_addr_from_sockaddr((const struct sockaddr *)&rt->addrs[i], &na);
         node_addr_str(&na, addr, sizeof(addr));
         json_array_append_new(
-            eps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:I, s:I, s:I, s:I}", "key",
-                           ep->key, "node", node, "id", slash ? slash + 1 : ep->key, "version",
-                           ep->version, "address", addr, "state", ejected ? "ejected" : "healthy",
-                           "local", ep->local, "ewma_ms", ep->cost_ms, "outstanding",
+            eps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:f, s:I, s:I, s:I, s:I}",
+                           "key", ep->key, "node", node, "id", slash ? slash + 1 : ep->key,
+                           "version", ep->version, "address", addr, "state",
+                           ejected ? "ejected" : "healthy", "local", ep->local,
+                           /* on a node of this node's zone (not on this node) */
+                           "same_zone", ep->zone, "ewma_ms", ep->cost_ms, "outstanding",
                            (json_int_t)ep->outstanding, "failures", (json_int_t)ep->failures,
                            "ejections", (json_int_t)ep->ejections, "ejected_for_ms",
                            (json_int_t)(ejected ? ep->ejected_until - now : 0)));
-        /* on a node of this node's zone (not on this node) */
-        json_object_set_new(json_array_get(eps, json_array_size(eps) - 1), "same_zone",
-                            json_boolean(ep->zone));
     }
     return json_pack("{s:s, s:s, s:o}", "route", rt->r.name, "service", rt->r.service, "endpoints",
                      eps);
