@@ -201,6 +201,7 @@ static void drop_route(struct proxy *p, struct proxy_route *rt)
     rt->gone = 1;
     unlisten_route(rt);
     pconn_pool_close(rt);
+    pconn_route_gone(rt);
     if (!p->w)
         log_info("proxy", "route %s: removed", rt->r.name);
     proxy_route_unref(rt);

@@ -704,6 +704,20 @@ void pconn_route_changed(struct proxy_route *rt)
     }
 }
 
+void pconn_route_gone(struct proxy_route *rt)
+{
+    struct pconn *c = rt->p->conns, *next;
+
+    /* http clients between requests close now; those with a request in
+     * flight get "connection: close" on its response (proxy_http.c); tcp
+     * streams go on until they end */
+    for (; c; c = next) {
+        next = c->next;
+        if (c->rt == rt && c->is_http && !c->ingress && c->state == PS_IDLE && c->in_len == 0)
+            pconn_close(c);
+    }
+}
+
 void pconn_route_release(struct proxy_route *rt)
 {
     if (rt->access_log)

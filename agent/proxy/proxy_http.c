@@ -548,7 +548,7 @@ void phttp_down_bytes(struct pconn *c, const uint8_t *p, size_t n)
  * closes. */
 static void response_done(struct pconn *c)
 {
-    int keep = c->client_keep && c->resp_framed && c->req_body_done;
+    int keep = c->client_keep && c->resp_framed && c->req_body_done && !c->rt->gone;
 
     uv_timer_stop(&c->rtimer);
     c->resp_complete = 1;
@@ -591,9 +591,10 @@ static void send_head(struct pconn *c, const struct http1_resp *r, const uint8_t
         pconn_send_down(c, "\r\n", 2);
     }
     c->resp_framed = f->no_body || c->req_head || f->chunked || f->has_length;
-    conn = upgraded                                               ? "connection: upgrade\r\n"
-           : c->client_keep && c->resp_framed && c->req_body_done ? ""
-                                                                  : "connection: close\r\n";
+    conn = upgraded ? "connection: upgrade\r\n"
+           : c->client_keep && c->resp_framed && c->req_body_done && !c->rt->gone
+               ? ""
+               : "connection: close\r\n";
     n[0] = (char)('0' + c->attempts % 10); /* 1..5 */
     pconn_send_down(c, "x-troupe-attempts: ", 19);
     pconn_send_down(c, n, 1);

@@ -242,6 +242,10 @@ void pconn_hold_end(struct pconn *c, const char *reason);
 void pconn_route_init(struct proxy_route *rt);
 void pconn_route_changed(struct proxy_route *rt);
 void pconn_route_release(struct proxy_route *rt);
+/* The route is removed (or moves to another port): its http clients
+ * waiting between requests are closed, and a response in flight ends
+ * its client's connection. */
+void pconn_route_gone(struct proxy_route *rt);
 /* Closes the idle upstream connections of endpoints the route no longer
  * has (after a catalog change): a leaving endpoint gets no new requests,
  * while the requests it has finish on their own connections. */

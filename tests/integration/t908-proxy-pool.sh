@@ -4,7 +4,9 @@
 # timeouts.upstream_idle_ms; when an endpoint closes a reused connection
 # under a request without answering, an idempotent GET goes again on a
 # new connection and succeeds, while a POST is not sent twice: the client
-# gets 502 and the endpoint saw it once.
+# gets 502 and the endpoint saw it once. A removed route drains: a client
+# between requests is closed, one in flight gets its answer with
+# "connection: close".
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "needs python3"; exit 77; }
 command -v jq >/dev/null || { echo "needs jq (scripts/deps)"; exit 77; }
@@ -68,3 +70,42 @@ grep -qi '^x-troupe-reason: upstream-reset' "$TMP/post.h" ||
 say "ok: POST not sent twice, 502 upstream-reset"
 pcurl -f -X POST -d x http://127.0.0.1:9181/ | grep -q web-1 || fail "POST / after the 502"
 say "ok: the route serves POST again"
+
+say "a removed route drains: a client between requests is closed, one in flight gets its answer"
+echo '{"name": "gone", "service": "web", "port": 9182}' | cli 1 route set - || fail "route set gone"
+wait_until 10 "the proxy answers on 9182" eval 'pcurl -f http://127.0.0.1:9182/ | grep -q web-1'
+# two keep-alive clients: one idle after its first answer, one whose
+# second request (slow, 3 s) is in flight when the route goes
+ip netns exec "$(ns 1)" python3 - 9182 "$TMP/drain" <<'PY' &
+import socket, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+def ask(s, path):
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nhost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < n:
+        body += s.recv(65536)
+    return head.decode().lower()
+idle, busy = socket.create_connection(("127.0.0.1", port)), socket.create_connection(("127.0.0.1", port))
+ask(idle, b"/")
+ask(busy, b"/")
+open(out + ".ready", "w").close()
+head = ask(busy, b"/slow?ms=3000")
+idle.settimeout(10)
+closed = idle.recv(1) == b""
+with open(out, "w") as f:
+    f.write("idle-closed=%d busy-status=%s busy-close=%d\n" % (
+        closed, head.split(" ")[1], "connection: close" in head))
+PY
+client=$!
+wait_until 10 "both clients have had an answer" test -f "$TMP/drain.ready"
+wait_until 5 "the slow request is in flight" eval '[ "$(grep -c "slow start" "$TMP/backend.log")" -ge 1 ]'
+cli 1 route rm gone || fail "route rm gone"
+wait "$client" || fail "the drain client failed"
+say "drain: $(cat "$TMP/drain")"
+[ "$(cat "$TMP/drain")" = "idle-closed=1 busy-status=200 busy-close=1" ] ||
+    fail "a removed route did not drain: $(cat "$TMP/drain")"
+say "ok: the idle client was closed, the one in flight got 200 with connection: close"
