@@ -161,7 +161,7 @@ static const struct opt opts[] = {
              "hold its Host header and whose prefix starts its path (the longest); none: 404 "
              "with x-troupe-reason: no-route (docs/proxy.md)"},
     {.flag = "proxy-workers", .type = T_WORKERS, .off = offsetof(struct config, proxy_workers),
-     .def_fn = default_proxy_workers, .def_doc = "the number of CPUs, at most 8", .arg = "N",
+     .def_fn = default_proxy_workers, .def_doc = "the CPUs less one (1 to 8)", .arg = "N",
      .help = "threads that serve the proxy's route listeners, each with its own event loop, so "
              "proxied traffic never delays gossip or DNS on the agent's loop; 0: the proxy runs on "
              "the agent's loop (docs/proxy.md)"},
@@ -271,13 +271,16 @@ static void default_node(void *field)
         snprintf(node, SWIM_NAME_MAX + 1, "troupe");
 }
 
-/* One proxy thread per CPU: each accepts from its own SO_REUSEPORT
- * listeners, so more threads than CPUs only add switches; past 8 the
- * kernel's spreading and the per-thread pools cost more than they give on
- * a node that also runs the services it proxies. */
+/* One proxy thread per CPU but one, at least one: a worker saturated by
+ * traffic keeps a CPU busy, and with as many workers as CPUs the agent's
+ * own loop (gossip, DNS) waits for a CPU under full proxy load (DNS p99
+ * 1.0-1.1 ms against 0.7 ms with one CPU left, docs/proxy.md); more
+ * threads than CPUs only add switches; past 8 the kernel's spreading and
+ * the per-thread pools cost more than they give on a node that also runs
+ * the services it proxies. */
 static void default_proxy_workers(void *field)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
 
     *(uint32_t *)field = n < 1 ? 1 : n > 8 ? 8 : (uint32_t)n;
 }

@@ -998,12 +998,12 @@ static void test_config_init_holds_the_documented_defaults(void **state)
             gethostname(host, sizeof(host) - 1);
             if (strcmp(init->node, host) != 0 && strcmp(init->node, "troupe") != 0)
                 fail_msg("--node: \"%s\" is not the host name %s", init->node, host);
-        } else if (strcmp(def, "the number of CPUs, at most 8") == 0) {
-            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        } else if (strcmp(def, "the CPUs less one (1 to 8)") == 0) {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN) - 1;
             uint32_t want = cpus < 1 ? 1 : cpus > 8 ? 8 : (uint32_t)cpus;
             if (init->proxy_workers != want)
-                fail_msg("--proxy-workers: %u, not the %u CPUs (at most 8)", init->proxy_workers,
-                         want);
+                fail_msg("--proxy-workers: %u, not the CPUs less one, %u (1 to 8)",
+                         init->proxy_workers, want);
         } else if (l->profile) {
             /* "1000, fast 200", or "4" for both: 0 in the struct, the
              * profile's value in the swim configuration */
