@@ -48,19 +48,10 @@ void proxy_obs_add(struct proxy_route *rt, const struct proxy_vstat *add)
 void proxy_obs_response(struct proxy_route *rt, const char *version, int status, uint64_t ms)
 {
     struct proxy_stats *st = &rt->st;
-    struct proxy_vstat *v = NULL;
+    struct proxy_vstat *v = vstat_of(st, version);
     int cls = status / 100 - 1;
     double s = (double)ms / 1000.0;
 
-    for (size_t i = 0; i < st->n_v && !v; i++)
-        if (strcmp(st->v[i].version, version) == 0)
-            v = &st->v[i];
-    if (!v && st->n_v < PROXY_VERSIONS_MAX) {
-        v = &st->v[st->n_v++];
-        snprintf(v->version, sizeof(v->version), "%s", version);
-    }
-    if (!v)
-        v = &st->v[PROXY_VERSIONS_MAX - 1]; /* beyond: counted with the last one */
     if (cls < 0 || cls > 4)
         cls = 4;
     v->code[cls]++;
