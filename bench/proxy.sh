@@ -61,29 +61,8 @@ TROUPE_TCP=19011 HAPROXY_TCP=19012 NGINX_TCP=19013
 # nginx's stream module: Debian ships it apart (libnginx-mod-stream)
 STREAM_SO=/usr/lib/nginx/modules/ngx_stream_module.so
 [ -f "$STREAM_SO" ] || STREAM_SO=""
-body=$(head -c 1024 /dev/zero | tr '\0' 'x')
-mkdir -p "$TMP/nginx" "$TMP/nginx-proxy"
-# temp_paths DIR: nginx's temporary files under DIR, not in /var/lib/nginx
-temp_paths() {
-    local k
-    for k in client_body proxy fastcgi uwsgi scgi; do echo "    ${k}_temp_path $1;"; done
-}
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-$(temp_paths "$TMP/nginx")
-    server {
-        listen 127.0.0.1:$BACKEND;
-        location / { default_type text/plain; return 200 "$body"; }
-    }
-}
-EOF
+mkdir -p "$TMP/nginx-proxy"
+nginx_backend "$TMP/nginx.conf" "$TMP" "$BACKEND"
 cat >"$TMP/nginx-proxy.conf" <<EOF
 ${STREAM_SO:+load_module $STREAM_SO;}
 worker_processes 1;
@@ -94,7 +73,7 @@ events { worker_connections 4096; }
 http {
     access_log off;
     keepalive_requests 1000000;
-$(temp_paths "$TMP/nginx-proxy")
+$(nginx_temp_paths "$TMP/nginx-proxy")
     upstream web {
         server 127.0.0.1:$BACKEND;
         keepalive 64;

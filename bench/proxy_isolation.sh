@@ -125,28 +125,7 @@ start 3 --join 10.78.0.1:7420
 alive3() { [ "$(api "$1" /v1/members | jq '[.[] | select(.status == "alive")] | length')" = 3 ]; }
 for h in a b c; do wait_for 20 "$h sees 3 members alive" alive3 "$h"; done
 
-body=$(head -c 1024 /dev/zero | tr '\0' 'x')
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/nginx;
-    proxy_temp_path $TMP/nginx;
-    fastcgi_temp_path $TMP/nginx;
-    uwsgi_temp_path $TMP/nginx;
-    scgi_temp_path $TMP/nginx;
-    server {
-        listen 127.0.0.1:$BACKEND;
-        location / { default_type text/plain; return 200 "$body"; }
-    }
-}
-EOF
+nginx_backend "$TMP/nginx.conf" "$TMP" "$BACKEND"
 ip netns exec "$(ns a)" nginx -p "$TMP" -c "$TMP/nginx.conf" >"$TMP/nginx.log" 2>&1 &
 PID[nginx]=$!
 in_h a curl -sf -X PUT -H "X-Troupe-Token: $TOKEN" http://127.0.0.1:7421/v1/agent/service/register -d \

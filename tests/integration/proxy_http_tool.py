@@ -47,16 +47,21 @@ def ws(port):
     print("ok")
 
 
-def tcp(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"y" * 100000)
-    s.shutdown(socket.SHUT_WR)
+def read_to_end(s):
+    """Every byte s gives until the other side ends its own."""
     out = b""
     while True:
         b = s.recv(65536)
         if not b:
-            break
+            return out
         out += b
+
+
+def tcp(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"y" * 100000)
+    s.shutdown(socket.SHUT_WR)
+    out = read_to_end(s)
     print(out.decode().strip())
 
 
@@ -64,12 +69,7 @@ def halfclose(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"GET /big HTTP/1.1\r\nhost: t\r\n\r\n")
     s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
+    out = read_to_end(s)
     head, _, body = out.partition(b"\r\n\r\n")
     print(head.split(b"\r\n")[0].decode(), len(body))
 
